@@ -1,1 +1,17 @@
-pub fn main_entry() -> i32 { 0 }
+//! troupe: Ansible-style playbooks, run fast and safely.
+//!
+//! Stages, in order: cli → load (inventory, playbook) → plan → connect/execute → report.
+
+pub mod connection;
+pub mod error;
+pub mod inventory;
+pub mod modules;
+pub mod playbook;
+pub mod template;
+pub mod value;
+pub mod yaml;
+
+/// Entry point for the binary: returns the process exit code.
+pub fn main_entry() -> i32 {
+    0
+}

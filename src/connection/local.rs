@@ -1,0 +1,61 @@
+//! The local connection: `sh -c` on the controller.
+
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
+
+use super::{prepare, Cmd, Connection, ConnectionError, Output};
+
+pub struct Local {
+    host: String,
+}
+
+impl Local {
+    pub fn new(host: &str) -> Local {
+        Local { host: host.to_string() }
+    }
+}
+
+#[async_trait]
+impl Connection for Local {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError> {
+        let script = prepare(cmd);
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ConnectionError::Io(format!("cannot start /bin/sh: {e}")))?;
+        let mut stdin = child.stdin.take();
+        let password = cmd.escalate.as_ref().and_then(|b| b.password.clone());
+        let data = cmd.stdin.clone();
+        let feed = async move {
+            if let Some(mut pipe) = stdin.take() {
+                if let Some(pw) = password {
+                    let _ = pipe.write_all(format!("{pw}\n").as_bytes()).await;
+                }
+                if let Some(data) = data {
+                    let _ = pipe.write_all(&data).await;
+                }
+            }
+        };
+        let wait = async {
+            let (_, out) = tokio::join!(feed, child.wait_with_output());
+            out
+        };
+        let out = match cmd.timeout {
+            Some(t) => tokio::time::timeout(t, wait).await.map_err(|_| ConnectionError::Timeout(t))?,
+            None => wait.await,
+        }
+        .map_err(|e| ConnectionError::Io(e.to_string()))?;
+        Ok(Output { rc: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
+    }
+}

@@ -1,0 +1,135 @@
+//! How commands reach a host. Every module speaks POSIX shell through one `Connection`;
+//! local and SSH differ only in how the shell is reached.
+
+pub mod local;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// Privilege escalation for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Become {
+    /// `sudo` or `su`.
+    pub method: String,
+    pub user: String,
+    /// Never logged; fed on stdin, never on a command line.
+    pub password: Option<String>,
+}
+
+/// One shell script to run on the target.
+#[derive(Debug, Clone, Default)]
+pub struct Cmd {
+    /// POSIX `sh` source. Build words with [`quote`], never by hand.
+    pub script: String,
+    pub stdin: Option<Vec<u8>>,
+    pub env: Vec<(String, String)>,
+    pub chdir: Option<String>,
+    pub timeout: Option<Duration>,
+    pub escalate: Option<Become>,
+}
+
+impl Cmd {
+    pub fn new(script: impl Into<String>) -> Cmd {
+        Cmd { script: script.into(), ..Default::default() }
+    }
+    pub fn stdin(mut self, data: Vec<u8>) -> Cmd {
+        self.stdin = Some(data);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The host can't be reached at all: the run marks it `unreachable`.
+    #[error("{reason}")]
+    Unreachable { reason: String },
+    #[error("command timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Io(String),
+}
+
+#[async_trait]
+pub trait Connection: Send + Sync {
+    /// The host this connection talks to (inventory name).
+    fn host(&self) -> &str;
+    /// Run one script; a non-zero exit is an `Output`, not an error.
+    async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError>;
+    /// Release the connection (SSH master, remote shell).
+    async fn close(&self) {}
+}
+
+/// Quote one word for POSIX sh.
+pub fn quote(word: &str) -> String {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Wrap a script so it runs as another user (`sudo`/`su`), reading the password from stdin
+/// first when there is one, so it never shows in a process list.
+pub fn wrap_become(script: &str, escalate: &Become) -> String {
+    let inner = quote(script);
+    let user = quote(&escalate.user);
+    match (escalate.method.as_str(), &escalate.password) {
+        ("su", _) => format!("su -s /bin/sh {user} -c {inner}"),
+        (_, Some(_)) => format!("sudo -S -p '' -H -u {user} /bin/sh -c {inner}"),
+        (_, None) => format!("sudo -n -H -u {user} /bin/sh -c {inner}"),
+    }
+}
+
+/// The full script as a connection sends it: environment, working folder, become.
+pub fn prepare(cmd: &Cmd) -> String {
+    let mut script = String::new();
+    for (k, v) in &cmd.env {
+        script.push_str(&format!("export {}={}\n", k, quote(v)));
+    }
+    if let Some(dir) = &cmd.chdir {
+        script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
+    }
+    script.push_str(&cmd.script);
+    match &cmd.escalate {
+        Some(b) => wrap_become(&script, b),
+        None => script,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_words() {
+        assert_eq!(quote("abc"), "abc");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn become_never_puts_password_on_command_line() {
+        let b = Become { method: "sudo".into(), user: "root".into(), password: Some("s3cret".into()) };
+        let s = wrap_become("id -u", &b);
+        assert!(!s.contains("s3cret"));
+        assert!(s.starts_with("sudo -S"));
+    }
+}

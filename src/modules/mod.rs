@@ -1,0 +1,149 @@
+//! Modules: Rust code on the controller that sends POSIX shell to the target.
+//!
+//! Each module first *queries* the host and says what differs; the engine then calls *apply*
+//! only when something differs and the run is not in check mode. So check mode, `--diff` and
+//! `changed` come from one place (the engine), not from each module.
+
+mod registry;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use crate::connection::{Cmd, Connection, ConnectionError, Output};
+use crate::value::{Map, Value};
+
+pub use registry::{find, names};
+
+/// Before/after text for `--diff`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    pub path: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// What a query found.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Something on the host differs from what the arguments ask for.
+    pub changed: bool,
+    /// Return values (`rc`, `stdout`, `stat`, `msg`, ...) known after the query; apply may add more.
+    pub result: Map,
+    pub diff: Option<Diff>,
+    /// Module-private data that `apply` needs (what to write, which command to run).
+    pub plan: Value,
+    /// The module can't tell in check mode what would happen (command/shell): report `skipped`.
+    pub check_skip: bool,
+    /// Variables to set on the host at `set_fact` precedence (`set_fact`, `setup` facts).
+    pub facts: Option<Map>,
+    /// Variables to set on the host at `include_vars` precedence.
+    pub include_vars: Option<Map>,
+}
+
+impl Query {
+    pub fn ok() -> Query {
+        Query::default()
+    }
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Query {
+        self.result.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The task failed on this host (bad state, non-zero rc, failed assertion).
+    #[error("{msg}")]
+    Failed { msg: String, result: Map },
+    /// The arguments are wrong: name the argument and what to do.
+    #[error("{0}")]
+    Args(String),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// A template inside the module (template module, assert `that`) failed.
+    #[error("{0}")]
+    Template(String),
+}
+
+impl ModuleError {
+    pub fn failed(msg: impl Into<String>) -> ModuleError {
+        ModuleError::Failed { msg: msg.into(), result: Map::new() }
+    }
+}
+
+/// Templating and variable access for modules that need it (template, assert, debug var=).
+pub trait Render: Send + Sync {
+    /// Render a template string with the host's variables.
+    fn render(&self, text: &str) -> Result<String, String>;
+    /// Evaluate a bare Jinja expression (`that:` entries, `debug: var=`).
+    fn eval(&self, expr: &str) -> Result<Value, String>;
+}
+
+/// Everything a module may use while it runs for one host.
+pub struct Ctx<'a> {
+    pub conn: &'a dyn Connection,
+    pub host: &'a str,
+    pub check_mode: bool,
+    pub diff: bool,
+    pub render: &'a dyn Render,
+    /// Folders searched for relative `src` paths, in order (role files/ or templates/, task dir, playbook dir).
+    pub search: Vec<PathBuf>,
+    /// Become and environment for commands this task sends; [`Ctx::run`] applies them.
+    pub escalate: Option<crate::connection::Become>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Ctx<'_> {
+    /// Run a script with the task's become and environment.
+    pub async fn run(&self, mut cmd: Cmd) -> Result<Output, ConnectionError> {
+        if cmd.escalate.is_none() {
+            cmd.escalate = self.escalate.clone();
+        }
+        let mut env = self.env.clone();
+        env.append(&mut cmd.env);
+        cmd.env = env;
+        self.conn.exec(&cmd).await
+    }
+
+    /// Find a controller-side file: absolute, or in the search folders under `sub` then directly.
+    pub fn find_file(&self, sub: &str, name: &str) -> Option<PathBuf> {
+        let p = Path::new(name);
+        if p.is_absolute() {
+            return p.exists().then(|| p.to_path_buf());
+        }
+        for dir in &self.search {
+            for candidate in [dir.join(sub).join(name), dir.join(name)] {
+                if candidate.exists() {
+                    return Some(candidate);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// One module. Implementations live one per file in this folder and are listed in `registry.rs`.
+#[async_trait]
+pub trait Module: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Argument names taken as raw expressions, not rendered by the engine (`assert: that`).
+    fn raw_args(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The module runs on the controller only (debug, set_fact, assert): no connection needed.
+    fn controller_only(&self) -> bool {
+        false
+    }
+
+    /// Read the host's state and say what differs. Must not change anything.
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError>;
+
+    /// Make the change `query` found; returns the final result values.
+    /// Called only when `query.changed` and not in check mode.
+    async fn apply(&self, _cx: &Ctx<'_>, _args: &Map, query: Query) -> Result<Map, ModuleError> {
+        Ok(query.result)
+    }
+}

@@ -1,0 +1,167 @@
+//! The playbook language as loaded: plays, roles, blocks and tasks, each with its source span.
+//! Loading resolves static things (imports, roles, free-form args); templates stay raw strings
+//! and are rendered per host at run time.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::value::{Map, Value};
+use crate::yaml::Span;
+
+/// A unique id for every task and block loaded in this process (plan nodes refer to it).
+pub fn next_id() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub path: PathBuf,
+    /// The folder of the top playbook: `playbook_dir`, where `group_vars/` and `roles/` are looked up.
+    pub dir: PathBuf,
+    /// Plays in order, with `import_playbook` expanded in place.
+    pub plays: Vec<Play>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Play {
+    pub span: Span,
+    pub name: String,
+    /// The host pattern as written (a list is joined with `,`).
+    pub hosts: String,
+    /// The playbook file this play came from (imported playbooks have their own).
+    pub file: PathBuf,
+    pub vars: Map,
+    /// `vars_files` entries, raw (may hold templates); relative to the play's file folder.
+    pub vars_files: Vec<String>,
+    pub gather_facts: bool,
+    pub serial: Vec<Value>,
+    pub max_fail_percentage: Option<f64>,
+    pub strategy: Option<String>,
+    /// Keywords shared with blocks and tasks (become, tags, environment, ...).
+    pub attrs: Attrs,
+    pub pre_tasks: Vec<Item>,
+    /// One `Item::Block` per role (with `role` set), dependencies first.
+    pub roles: Vec<Item>,
+    pub tasks: Vec<Item>,
+    pub post_tasks: Vec<Item>,
+    /// Play handlers followed by the handlers of its roles.
+    pub handlers: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+}
+
+impl Item {
+    pub fn span(&self) -> &Span {
+        match self {
+            Item::Task(t) => &t.span,
+            Item::Block(b) => &b.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    pub id: usize,
+    pub span: Span,
+    pub name: Option<String>,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    pub attrs: Attrs,
+    /// Set when this block is a role's body (from `roles:`, `import_role`, a dependency).
+    pub role: Option<Arc<Role>>,
+    /// Set when this block stands for an `import_tasks`/`import_role` (its attrs flow down).
+    pub import: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Task {
+    pub id: usize,
+    pub span: Span,
+    pub name: Option<String>,
+    /// Canonical module or action name: `ansible.builtin.` / `ansible.legacy.` stripped.
+    pub action: String,
+    /// Module arguments: a mapping; free-form text goes to `_raw_params`.
+    pub args: Map,
+    pub attrs: Attrs,
+    pub register: Option<String>,
+    /// `loop`, `with_items`, `with_list`, ... as written (a list or a template string).
+    pub loop_: Option<Value>,
+    /// Which `with_*` form was used (`items` flattens one level), if any.
+    pub loop_with: Option<String>,
+    pub loop_control: LoopControl,
+    pub changed_when: Option<Conditions>,
+    pub failed_when: Option<Conditions>,
+    pub until: Option<Conditions>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    pub notify: Vec<String>,
+    /// Handler-only: topics this handler listens to (besides its name).
+    pub listen: Vec<String>,
+    /// troupe extension: this task is destructive and needs these guard tasks (matched by task
+    /// name or by tag) in the plan whenever it is selected.
+    pub guarded_by: Vec<String>,
+    /// The role this task belongs to (for `role : task` names, `role_path`, role vars).
+    pub role: Option<Arc<Role>>,
+    /// The folder relative paths in this task resolve against (its file's folder).
+    pub base_dir: PathBuf,
+}
+
+/// `changed_when` / `failed_when` / `until` / `when`: a list means AND; a bool literal is allowed.
+#[derive(Debug, Clone)]
+pub enum Conditions {
+    Literal(bool),
+    Exprs(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoopControl {
+    pub loop_var: Option<String>,
+    pub index_var: Option<String>,
+    pub label: Option<String>,
+    pub pause: Option<f64>,
+    pub extended: bool,
+}
+
+/// Keywords that plays, blocks and tasks share; unset (`None`) means inherit.
+#[derive(Debug, Clone, Default)]
+pub struct Attrs {
+    /// `when` expressions (AND); on a block or import they apply to every child.
+    pub when: Vec<String>,
+    pub tags: Vec<String>,
+    pub vars: Map,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub environment: Option<Value>,
+    pub ignore_errors: Option<bool>,
+    pub ignore_unreachable: Option<bool>,
+    pub no_log: Option<bool>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub delegate_to: Option<String>,
+    pub delegate_facts: Option<bool>,
+    pub run_once: Option<bool>,
+    pub throttle: Option<Value>,
+    pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    pub any_errors_fatal: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Role {
+    pub name: String,
+    pub path: PathBuf,
+    /// `defaults/main.yml` (lowest precedence).
+    pub defaults: Map,
+    /// `vars/main.yml` (above play vars_files).
+    pub vars: Map,
+    /// Parameters given where the role was used (`- role: x` + `foo: 1`), near the top of precedence.
+    pub params: Map,
+}

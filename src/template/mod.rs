@@ -1,0 +1,4 @@
+//! Jinja templating: one minijinja environment with Ansible's filters and tests.
+
+pub mod filters;
+pub mod tests;
