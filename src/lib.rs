@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod modules;
 pub mod playbook;
 pub mod template;
+pub mod vars;
 pub mod value;
 pub mod yaml;
 

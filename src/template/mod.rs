@@ -1,4 +1,109 @@
 //! Jinja templating: one minijinja environment with Ansible's filters and tests.
+//!
+//! Rendering follows Ansible 2.19: a string that is a single `{{ expr }}` keeps the native
+//! type of the expression (a list stays a list); anything else renders to text. Undefined
+//! variables are errors (strict), except under `default`, `is defined` and friends.
 
 pub mod filters;
 pub mod tests;
+
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+
+/// The template environment shared by a whole run.
+pub struct Engine {
+    pub env: Environment<'static>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        filters::register(&mut env);
+        Engine { env }
+    }
+}
+
+/// A template failed: which text, which variable, what went wrong.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// The template text (shortened) that failed.
+    pub template: String,
+    /// The undefined variable, when that was the cause.
+    pub variable: Option<String>,
+    pub message: String,
+}
+
+impl TemplateError {
+    pub fn new(template: &str, message: impl Into<String>) -> TemplateError {
+        TemplateError { template: shorten(template), variable: None, message: message.into() }
+    }
+
+    /// Turn a minijinja error into ours; `missing` names the undefined variable if known.
+    pub fn from_jinja(template: &str, err: &minijinja::Error, missing: Option<String>) -> TemplateError {
+        let mut detail = match err.detail() {
+            Some(d) => format!("{}: {d}", kind_text(err.kind())),
+            None => kind_text(err.kind()).to_string(),
+        };
+        let mut source = std::error::Error::source(err);
+        while let Some(inner) = source {
+            detail.push_str(&format!(" ({inner})"));
+            source = inner.source();
+        }
+        let message = match &missing {
+            Some(var) => format!(
+                "variable '{var}' is undefined in template {:?}; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
+                shorten(template)
+            ),
+            None => format!("template {:?} failed: {detail}", shorten(template)),
+        };
+        TemplateError { template: shorten(template), variable: missing, message }
+    }
+}
+
+fn kind_text(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::UndefinedError => "undefined value",
+        ErrorKind::SyntaxError => "syntax error",
+        ErrorKind::UnknownFilter => "unknown filter",
+        ErrorKind::UnknownTest => "unknown test",
+        ErrorKind::UnknownFunction => "unknown function",
+        ErrorKind::UnknownMethod => "unknown method",
+        ErrorKind::InvalidOperation => "invalid operation",
+        ErrorKind::MissingArgument => "missing argument",
+        ErrorKind::TooManyArguments => "too many arguments",
+        ErrorKind::BadSerialization => "bad value",
+        _ => "error",
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(120).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// Does this text need rendering at all?
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// If the text is exactly one `{{ expression }}`, the expression.
+pub fn single_expression(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.trim_start_matches('-').trim_end_matches('-');
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim())
+}
