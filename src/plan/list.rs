@@ -1,0 +1,51 @@
+//! `--list-hosts`, `--list-tasks`, `--list-tags`: the plan printed in ansible-playbook's format,
+//! without connecting to any host.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use super::Plan;
+use crate::playbook::Playbook;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListWhat {
+    pub hosts: bool,
+    pub tasks: bool,
+    pub tags: bool,
+}
+
+/// Render the listing. `hosts_of(play_index)` gives the play's hosts after `--limit`.
+pub fn render(pb: &Playbook, plan: &Plan, what: ListWhat, hosts_of: &dyn Fn(usize) -> Vec<String>) -> String {
+    let mut out = format!("\nplaybook: {}\n", pb.path.display());
+    for (i, (play, pp)) in pb.plays.iter().zip(&plan.plays).enumerate() {
+        let name = if play.name.is_empty() { &play.hosts } else { &play.name };
+        let _ = writeln!(out, "\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, play.hosts, name, play.attrs.tags.join(", "));
+        if what.hosts {
+            let hosts = hosts_of(i);
+            let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
+            let _ = writeln!(out, "    hosts ({}):", hosts.len());
+            for h in hosts {
+                let _ = writeln!(out, "      {h}");
+            }
+        }
+        if what.tasks {
+            let _ = writeln!(out, "    tasks:");
+            for node in pp.nodes().filter(|n| pp.is_selected(n.id)) {
+                let tags: Vec<&str> = node.tags.iter().map(String::as_str).collect();
+                let _ = writeln!(out, "      {}\tTAGS: [{}]", node.name, tags.join(", "));
+            }
+        }
+        if what.tags {
+            // Without a tag filter Ansible lists every tag, `never` ones included.
+            let unfiltered = plan.filter.only.is_empty() && plan.filter.skip.is_empty();
+            let tags: BTreeSet<&str> = pp
+                .nodes()
+                .filter(|n| unfiltered || pp.is_selected(n.id))
+                .flat_map(|n| n.tags.iter().map(String::as_str))
+                .collect();
+            let tags: Vec<&str> = tags.into_iter().collect();
+            let _ = writeln!(out, "      TASK TAGS: [{}]", tags.join(", "));
+        }
+    }
+    out
+}

@@ -1,0 +1,269 @@
+//! All terminal output goes through one [`Reporter`]: workers send events, the reporter
+//! prints whole lines under one lock, so output from many hosts never interleaves.
+
+mod recap;
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::modules::Diff;
+use crate::value::{Map, Value};
+
+pub use recap::Stats;
+
+/// How one task ended on one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    Unreachable,
+}
+
+/// What happened to one task on one host (or one loop item).
+#[derive(Debug, Clone)]
+pub struct HostResult {
+    pub host: String,
+    pub delegate: Option<String>,
+    pub status: Status,
+    /// Loop item label, for per-item lines.
+    pub item: Option<String>,
+    /// The task's result (masked already when `no_log`).
+    pub result: Map,
+    pub diff: Option<Diff>,
+    /// Failed but `ignore_errors` applied.
+    pub ignored: bool,
+    /// Print the result even without -v (debug).
+    pub show: bool,
+}
+
+pub const NO_LOG_MSG: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+pub struct Reporter {
+    verbosity: u8,
+    state: Mutex<State>,
+}
+
+struct State {
+    stats: BTreeMap<String, Stats>,
+    order: Vec<String>,
+    bar: Option<ProgressBar>,
+}
+
+impl Reporter {
+    pub fn new(verbosity: u8) -> Reporter {
+        let bar = if std::io::stdout().is_terminal() && std::env::var_os("CI").is_none() {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            Some(bar)
+        } else {
+            None
+        };
+        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), order: Vec::new(), bar }) }
+    }
+
+    pub fn verbosity(&self) -> u8 {
+        self.verbosity
+    }
+
+    fn print(&self, state: &State, text: &str) {
+        match &state.bar {
+            Some(bar) => bar.suspend(|| {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{text}");
+            }),
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{text}");
+                let _ = out.flush();
+            }
+        }
+    }
+
+    pub fn line(&self, text: &str) {
+        let state = self.lock();
+        self.print(&state, text);
+    }
+
+    pub fn warn(&self, text: &str) {
+        let state = self.lock();
+        match &state.bar {
+            Some(bar) => bar.suspend(|| eprintln!("[WARNING]: {text}")),
+            None => eprintln!("[WARNING]: {text}"),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn play(&self, name: &str) {
+        self.line(&banner(&format!("PLAY [{name}]")));
+    }
+
+    /// A task starts on `hosts` hosts.
+    pub fn task(&self, title: &str, name: &str, hosts: usize) {
+        let state = self.lock();
+        self.print(&state, &banner(&format!("{title} [{name}]")));
+        if let Some(bar) = &state.bar {
+            bar.inc_length(hosts as u64);
+            bar.set_message(name.to_string());
+        }
+    }
+
+    /// Register hosts for the recap in play order.
+    pub fn hosts(&self, hosts: &[String]) {
+        let mut state = self.lock();
+        for h in hosts {
+            if !state.stats.contains_key(h) {
+                state.stats.insert(h.clone(), Stats::default());
+                state.order.push(h.clone());
+            }
+        }
+    }
+
+    /// One host's (or item's) outcome; `count` says whether it goes into the recap.
+    pub fn result(&self, r: &HostResult, count: bool) {
+        let mut state = self.lock();
+        if count {
+            let s = state.stats.entry(r.host.clone()).or_default();
+            s.count(r.status, r.ignored);
+            if !state.order.contains(&r.host) {
+                state.order.push(r.host.clone());
+            }
+            if let Some(bar) = &state.bar {
+                bar.inc(1);
+            }
+        }
+        let text = self.format(r);
+        self.print(&state, &text);
+    }
+
+    /// A host was rescued by a `rescue` section (counts `rescued`, clears the failure).
+    pub fn rescued(&self, host: &str) {
+        let mut state = self.lock();
+        let s = state.stats.entry(host.to_string()).or_default();
+        s.rescued += 1;
+        s.failed = s.failed.saturating_sub(1);
+    }
+
+    fn format(&self, r: &HostResult) -> String {
+        let who = match &r.delegate {
+            Some(d) if d != &r.host => format!("[{} -> {}]", r.host, d),
+            _ => format!("[{}]", r.host),
+        };
+        let item = r.item.as_ref().map(|i| format!(" (item={i})")).unwrap_or_default();
+        let mut text = String::new();
+        if let Some(diff) = &r.diff {
+            text.push_str(&render_diff(diff));
+        }
+        let verbose = self.verbosity > 0 || r.show;
+        let body = || serde_json::to_string_pretty(&Value::Object(r.result.clone())).unwrap_or_default();
+        let line = match r.status {
+            Status::Ok | Status::Changed | Status::Skipped => {
+                let word = match r.status {
+                    Status::Ok => "ok",
+                    Status::Changed => "changed",
+                    _ => "skipping",
+                };
+                match (&r.item, verbose) {
+                    (Some(_), true) => format!("{word}: {who} => (item={}) => {}", r.item.as_deref().unwrap_or(""), body()),
+                    (Some(_), false) => format!("{word}: {who} =>{item}"),
+                    (None, true) => format!("{word}: {who} => {}", body()),
+                    (None, false) => format!("{word}: {who}"),
+                }
+            }
+            Status::Failed if r.item.is_some() => format!("failed: {who}{item} => {}", body()),
+            Status::Failed => format!("fatal: {who}: FAILED! => {}", body()),
+            Status::Unreachable => format!("fatal: {who}: UNREACHABLE! => {}", body()),
+        };
+        text.push_str(&line);
+        if r.ignored {
+            text.push_str("\n...ignoring");
+        }
+        text
+    }
+
+    /// The `PLAY RECAP` table; returns the stats for the exit code.
+    pub fn recap(&self) -> BTreeMap<String, Stats> {
+        let state = self.lock();
+        if let Some(bar) = &state.bar {
+            bar.finish_and_clear();
+        }
+        let mut text = banner("PLAY RECAP");
+        for host in &state.order {
+            if let Some(s) = state.stats.get(host) {
+                text.push('\n');
+                text.push_str(&s.line(host));
+            }
+        }
+        text.push('\n');
+        self.print(&state, &text);
+        state.stats.clone()
+    }
+}
+
+/// `TITLE ****` padded like Ansible's banners.
+pub fn banner(title: &str) -> String {
+    let stars = 79usize.saturating_sub(title.len() + 1).max(3);
+    format!("\n{title} {}", "*".repeat(stars))
+}
+
+/// A unified-style diff of two texts (line based, small inputs).
+pub fn render_diff(diff: &Diff) -> String {
+    let before: Vec<&str> = diff.before.lines().collect();
+    let after: Vec<&str> = diff.after.lines().collect();
+    let mut out = format!("--- before: {}\n+++ after: {}\n", diff.path, diff.path);
+    // Longest common subsequence table; diffs here are of config-sized files.
+    let (n, m) = (before.len(), after.len());
+    if n * m > 4_000_000 {
+        out.push_str("(diff too large to show)\n");
+        return out;
+    }
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if before[i] == after[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && before[i] == after[j] {
+            out.push_str(&format!(" {}\n", before[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&format!("-{}\n", before[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+{}\n", after[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_changed_lines() {
+        let d = Diff { path: "f".into(), before: "a\nb\nc\n".into(), after: "a\nB\nc\n".into() };
+        let text = render_diff(&d);
+        assert!(text.contains("-b\n+B\n"), "{text}");
+        assert!(text.contains(" a\n"));
+    }
+
+    #[test]
+    fn banner_has_stars() {
+        assert!(banner("PLAY [x]").starts_with("\nPLAY [x] ***"));
+    }
+}
