@@ -2,6 +2,7 @@
 //!
 //! Stages, in order: cli → load (inventory, playbook) → plan → connect/execute → report.
 
+pub mod cli;
 pub mod connection;
 pub mod error;
 pub mod inventory;

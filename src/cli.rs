@@ -1,0 +1,323 @@
+//! Flags (as `ansible-playbook` has them) → one validated [`Settings`] value.
+
+use std::path::{Path, PathBuf};
+
+use clap::{ArgAction, Parser};
+
+use crate::error::{exit, Diagnose, Diagnostic};
+use crate::value::{Map, Value};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "troupe",
+    version,
+    about = "Run Ansible-style playbooks, fast and safely",
+    after_help = "A playbook starting with `#!/usr/bin/env troupe` runs directly: ./site.yml -l host1 -e x=1"
+)]
+pub struct Args {
+    /// Playbook(s) to run.
+    #[arg(value_name = "PLAYBOOK", required = true)]
+    pub playbooks: Vec<PathBuf>,
+    /// Inventory path or comma-separated host list (`h1,h2,`); repeatable.
+    #[arg(short = 'i', long = "inventory", env = "TROUPE_INVENTORY", value_delimiter = None)]
+    pub inventory: Vec<String>,
+    /// Limit hosts with a pattern (`a:b`, `a:!b`, `a:&b`, `web*`, `~re`, `g[0]`).
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Extra variables: `k=v`, JSON/YAML, or `@file`; repeatable; always win.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Only run tasks with these tags (comma list; repeatable).
+    #[arg(short = 't', long = "tags")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags.
+    #[arg(long = "skip-tags")]
+    pub skip_tags: Vec<String>,
+    /// Don't change anything; say what would change.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show file differences.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts worked on in parallel (default 5).
+    #[arg(short = 'f', long = "forks", env = "TROUPE_FORKS")]
+    pub forks: Option<usize>,
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Load and plan only; no connection.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Start at the first task with this name.
+    #[arg(long = "start-at-task")]
+    pub start_at_task: Option<String>,
+    /// More output (-v results, -vv, -vvv connection details).
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// SSH private key file.
+    #[arg(long = "private-key", alias = "key-file")]
+    pub private_key: Option<PathBuf>,
+    /// Run operations with become (sudo).
+    #[arg(short = 'b', long = "become")]
+    pub escalate: bool,
+    #[arg(long = "become-user")]
+    pub become_user: Option<String>,
+    #[arg(long = "become-method")]
+    pub become_method: Option<String>,
+    /// Ask for the become (sudo) password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+    /// Connection type to use (`ssh`, `local`).
+    #[arg(short = 'c', long = "connection")]
+    pub connection: Option<String>,
+}
+
+/// Validated settings for one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub playbooks: Vec<PathBuf>,
+    pub inventory: Vec<String>,
+    pub limit: Option<String>,
+    pub extra_vars: Map,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub list_hosts: bool,
+    pub list_tasks: bool,
+    pub list_tags: bool,
+    pub syntax_check: bool,
+    pub start_at_task: Option<String>,
+    pub verbosity: u8,
+    pub remote_user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    pub escalate: bool,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub become_password: Option<String>,
+    pub connection: Option<String>,
+    pub roles_path: Vec<PathBuf>,
+    pub host_key_checking: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("bad --extra-vars {arg:?}: {reason}")]
+    ExtraVars { arg: String, reason: String },
+}
+
+impl Diagnose for CliError {
+    fn diagnostic(&self) -> Diagnostic {
+        let d = Diagnostic::new(self.to_string());
+        match self {
+            CliError::ExtraVars { .. } => d.hint("use `-e key=value`, `-e '{\"key\": 1}'` or `-e @vars.yml`"),
+            CliError::Usage(_) => d,
+        }
+    }
+    fn exit_code(&self) -> i32 {
+        exit::ERROR
+    }
+}
+
+/// `[defaults]` keys of ansible.cfg that troupe honours.
+#[derive(Debug, Default)]
+struct AnsibleCfg {
+    inventory: Option<String>,
+    forks: Option<usize>,
+    roles_path: Option<String>,
+    host_key_checking: Option<bool>,
+    remote_user: Option<String>,
+    private_key_file: Option<String>,
+}
+
+fn read_ansible_cfg() -> AnsibleCfg {
+    let candidates = [
+        std::env::var("ANSIBLE_CONFIG").ok().map(PathBuf::from),
+        Some(PathBuf::from("ansible.cfg")),
+        std::env::var("HOME").ok().map(|h| Path::new(&h).join(".ansible.cfg")),
+        Some(PathBuf::from("/etc/ansible/ansible.cfg")),
+    ];
+    let Some(path) = candidates.into_iter().flatten().find(|p| p.is_file()) else { return AnsibleCfg::default() };
+    let Ok(text) = std::fs::read_to_string(&path) else { return AnsibleCfg::default() };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut cfg = AnsibleCfg::default();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.trim().to_string();
+            continue;
+        }
+        if section != "defaults" {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else { continue };
+        let v = v.trim().to_string();
+        let rel = |v: &str| -> String {
+            v.split(':')
+                .map(|p| {
+                    let p = Path::new(p);
+                    if p.is_relative() && !p.starts_with("~") { base.join(p).display().to_string() } else { p.display().to_string() }
+                })
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        match k.trim() {
+            "inventory" | "hostfile" => cfg.inventory = Some(rel(&v)),
+            "forks" => cfg.forks = v.parse().ok(),
+            "roles_path" => cfg.roles_path = Some(rel(&v)),
+            "host_key_checking" => cfg.host_key_checking = crate::value::to_bool(&Value::String(v)),
+            "remote_user" => cfg.remote_user = Some(v),
+            "private_key_file" => cfg.private_key_file = Some(v),
+            _ => {}
+        }
+    }
+    cfg
+}
+
+impl Settings {
+    pub fn from_args(args: Args) -> Result<Settings, CliError> {
+        let cfg = read_ansible_cfg();
+        let mut extra_vars = Map::new();
+        for raw in &args.extra_vars {
+            for (k, v) in parse_extra_vars(raw)? {
+                extra_vars.insert(k, v);
+            }
+        }
+        let forks = args.forks.or(cfg.forks).unwrap_or(5);
+        if forks == 0 {
+            return Err(CliError::Usage("--forks must be at least 1".into()));
+        }
+        let split = |v: &[String]| -> Vec<String> {
+            v.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        };
+        let mut inventory = args.inventory.clone();
+        if inventory.is_empty() {
+            if let Ok(env) = std::env::var("ANSIBLE_INVENTORY") {
+                inventory.push(env);
+            } else if let Some(inv) = cfg.inventory {
+                inventory.push(inv);
+            }
+        }
+        let mut roles_path: Vec<PathBuf> = Vec::new();
+        for source in [std::env::var("ANSIBLE_ROLES_PATH").ok(), cfg.roles_path].into_iter().flatten() {
+            roles_path.extend(source.split(':').filter(|s| !s.is_empty()).map(expand_home));
+        }
+        let host_key_checking = std::env::var("ANSIBLE_HOST_KEY_CHECKING")
+            .ok()
+            .and_then(|v| crate::value::to_bool(&Value::String(v)))
+            .or(cfg.host_key_checking)
+            .unwrap_or(true);
+        let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
+        Ok(Settings {
+            playbooks: args.playbooks,
+            inventory,
+            limit: args.limit,
+            extra_vars,
+            tags: split(&args.tags),
+            skip_tags: split(&args.skip_tags),
+            check: args.check,
+            diff: args.diff,
+            forks,
+            list_hosts: args.list_hosts,
+            list_tasks: args.list_tasks,
+            list_tags: args.list_tags,
+            syntax_check: args.syntax_check,
+            start_at_task: args.start_at_task,
+            verbosity: args.verbose,
+            remote_user: args.user.or(cfg.remote_user),
+            private_key: args.private_key.or(cfg.private_key_file.map(|p| expand_home(&p))),
+            escalate: args.escalate,
+            become_user: args.become_user,
+            become_method: args.become_method,
+            become_password,
+            connection: args.connection,
+            roles_path,
+            host_key_checking,
+        })
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn ask_password(prompt: &str) -> Result<String, CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CliError::Usage("--ask-become-pass needs a terminal; set ansible_become_password in a vars file instead".into()));
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    // Turn echo off while the password is typed.
+    let _ = std::process::Command::new("stty").arg("-echo").status();
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    let _ = std::process::Command::new("stty").arg("echo").status();
+    eprintln!();
+    read.map_err(|e| CliError::Usage(format!("cannot read password: {e}")))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// One `-e` argument: `@file`, a JSON/YAML mapping, or `k=v` pairs (values are strings).
+pub fn parse_extra_vars(raw: &str) -> Result<Map, CliError> {
+    let err = |reason: String| CliError::ExtraVars { arg: raw.to_string(), reason };
+    if let Some(file) = raw.strip_prefix('@') {
+        let node = crate::yaml::load_file(Path::new(file)).map_err(|e| err(format!("{} ({})", e.message, e.span)))?;
+        return match node.to_value() {
+            Value::Object(m) => Ok(m),
+            Value::Null => Ok(Map::new()),
+            _ => Err(err(format!("{file} must hold a mapping of variables"))),
+        };
+    }
+    let trimmed = raw.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let node = crate::yaml::parse_str(raw, Path::new("<extra vars>")).map_err(|e| err(e.message))?;
+        return match node.to_value() {
+            Value::Object(m) => Ok(m),
+            _ => Err(err("must be a mapping of variables".into())),
+        };
+    }
+    let words = shlex::split(raw).ok_or_else(|| err("unbalanced quotes".into()))?;
+    let mut out = Map::new();
+    for word in words {
+        let (k, v) = word.split_once('=').ok_or_else(|| err(format!("{word:?} is not key=value")))?;
+        if k.is_empty() {
+            return Err(err("empty variable name".into()));
+        }
+        out.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_vars_forms() {
+        let m = parse_extra_vars("a=1 b='x y'").unwrap();
+        assert_eq!(m["a"], Value::from("1"));
+        assert_eq!(m["b"], Value::from("x y"));
+        let m = parse_extra_vars(r#"{"n": 1, "l": [1]}"#).unwrap();
+        assert_eq!(m["n"], Value::from(1));
+        assert!(parse_extra_vars("novalue").is_err());
+        assert!(parse_extra_vars("@/nonexistent/file.yml").is_err());
+    }
+}
