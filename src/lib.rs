@@ -1,21 +1,169 @@
 //! troupe: Ansible-style playbooks, run fast and safely.
 //!
 //! Stages, in order: cli → load (inventory, playbook) → plan → connect/execute → report.
+//! Nothing connects to a host before the whole run is loaded and planned, so a bad playbook
+//! changes nothing anywhere.
 
 pub mod cli;
 pub mod connection;
 pub mod error;
+pub mod exec;
 pub mod inventory;
 pub mod modules;
 pub mod plan;
 pub mod playbook;
 pub mod report;
 pub mod template;
-pub mod vars;
 pub mod value;
+pub mod vars;
 pub mod yaml;
 
-/// Entry point for the binary: returns the process exit code.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::cli::{Args, Settings};
+use crate::error::{exit, Diagnose, Diagnostic};
+use crate::inventory::Inventory;
+use crate::plan::{list, Plan, TagFilter};
+use crate::playbook::{LoadOptions, Playbook};
+use crate::report::Reporter;
+
+/// Why a run could not start or finish normally.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Cli(#[from] cli::CliError),
+    #[error(transparent)]
+    Inventory(#[from] inventory::InventoryError),
+    #[error(transparent)]
+    Load(#[from] playbook::LoadError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error("{message}")]
+    NoHosts { message: String },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+impl Diagnose for RunError {
+    fn diagnostic(&self) -> Diagnostic {
+        match self {
+            RunError::Cli(e) => e.diagnostic(),
+            RunError::Inventory(e) => e.diagnostic(),
+            RunError::Load(e) => e.diagnostic(),
+            RunError::Plan(e) => e.diagnostic(),
+            RunError::NoHosts { message } => Diagnostic::new(message.clone())
+                .hint("check the play's `hosts:` and --limit against the inventory (troupe --list-hosts)"),
+            RunError::Runtime(m) => Diagnostic::new(m.clone()),
+        }
+    }
+    fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Cli(e) => e.exit_code(),
+            RunError::Inventory(e) => e.exit_code(),
+            RunError::Load(e) => e.exit_code(),
+            RunError::Plan(e) => e.exit_code(),
+            RunError::NoHosts { .. } | RunError::Runtime(_) => exit::ERROR,
+        }
+    }
+}
+
+/// Entry point for the binary: parse flags, run, print errors; returns the exit code.
 pub fn main_entry() -> i32 {
-    0
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::ERROR } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match Settings::from_args(args).map_err(RunError::from).and_then(run) {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("{}", e.diagnostic().render());
+            e.exit_code()
+        }
+    }
+}
+
+/// Everything loaded and planned before any host is touched.
+struct Prepared {
+    inventory: Arc<Inventory>,
+    playbooks: Vec<(Playbook, Plan)>,
+}
+
+fn prepare(settings: &Settings) -> Result<Prepared, RunError> {
+    let mut inventory = Inventory::load(&settings.inventory)?;
+    let load_opts = load_options(settings, None);
+    let filter = TagFilter::new(settings.tags.clone(), settings.skip_tags.clone());
+    let mut playbooks = Vec::new();
+    for path in &settings.playbooks {
+        let pb = playbook::load_playbook(path, &load_opts)?;
+        inventory.add_vars_dir(&pb.dir)?;
+        let plan = plan::build(&pb, &filter, settings.start_at_task.as_deref())?;
+        playbooks.push((pb, plan));
+    }
+    Ok(Prepared { inventory: Arc::new(inventory), playbooks })
+}
+
+fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions {
+    LoadOptions { roles_path: settings.roles_path.clone(), playbook_dir: playbook_dir.map(Path::to_path_buf), ..Default::default() }
+}
+
+/// The hosts of each play: its `hosts:` pattern intersected with `--limit`.
+fn play_hosts(inv: &Inventory, pattern: &str, limit: Option<&str>) -> Result<Vec<String>, RunError> {
+    let hosts = inv.select(pattern)?;
+    let Some(limit) = limit else { return Ok(hosts) };
+    let allowed = inv.select(limit)?;
+    Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
+}
+
+/// Run with validated settings; returns the exit code.
+pub fn run(settings: Settings) -> Result<i32, RunError> {
+    let prepared = prepare(&settings)?;
+    let inv = prepared.inventory.clone();
+    if let Some(limit) = &settings.limit {
+        if inv.select(limit)?.is_empty() {
+            return Err(RunError::NoHosts { message: format!("--limit {limit:?} matches no host in the inventory") });
+        }
+    }
+    // Host lists per playbook and play, resolved up front (errors before anything runs).
+    let mut hosts: Vec<Vec<Vec<String>>> = Vec::new();
+    for (pb, _) in &prepared.playbooks {
+        let mut per_play = Vec::new();
+        for play in &pb.plays {
+            per_play.push(play_hosts(&inv, &play.hosts, settings.limit.as_deref())?);
+        }
+        hosts.push(per_play);
+    }
+    if settings.syntax_check {
+        for (pb, _) in &prepared.playbooks {
+            println!("\nplaybook: {}", pb.path.display());
+        }
+        return Ok(exit::OK);
+    }
+    if settings.list_hosts || settings.list_tasks || settings.list_tags {
+        let what = list::ListWhat { hosts: settings.list_hosts, tasks: settings.list_tasks, tags: settings.list_tags };
+        for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
+            print!("{}", list::render(pb, plan, what, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        }
+        return Ok(exit::OK);
+    }
+    if hosts.iter().flatten().all(|h| h.is_empty()) {
+        return Err(RunError::NoHosts { message: "no hosts matched: the plays' host patterns and --limit leave nothing to run on".into() });
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| RunError::Runtime(e.to_string()))?;
+    let settings = Arc::new(settings);
+    let reporter = Arc::new(Reporter::new(settings.verbosity));
+    let mut worst = exit::OK;
+    for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
+        let dir: PathBuf = pb.dir.clone();
+        let mut runner = exec::Runner::new(settings.clone(), inv.clone(), reporter.clone(), load_options(&settings, Some(&dir)), dir);
+        let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        worst = worst.max(summary.exit_code);
+    }
+    Ok(worst)
 }

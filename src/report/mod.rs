@@ -146,6 +146,15 @@ impl Reporter {
         self.print(&state, &text);
     }
 
+    /// Count a result in the recap without printing it (loop totals).
+    pub fn count_only(&self, r: &HostResult) {
+        let mut state = self.lock();
+        state.stats.entry(r.host.clone()).or_default().count(r.status, r.ignored);
+        if let Some(bar) = &state.bar {
+            bar.inc(1);
+        }
+    }
+
     /// A host was rescued by a `rescue` section (counts `rescued`, clears the failure).
     pub fn rescued(&self, host: &str) {
         let mut state = self.lock();

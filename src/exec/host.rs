@@ -1,0 +1,617 @@
+//! One task on one host: loop items, `when`, the module's query then apply, `until`,
+//! `changed_when`/`failed_when`, and the registered result.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::connection::{Become, ConnectionError};
+use crate::modules::{self, Ctx, Diff, ModuleError, Render};
+use crate::playbook::{Conditions, Task};
+use crate::report::{HostResult, Status, NO_LOG_MSG};
+use crate::template::TemplateError;
+use crate::value::{to_bool, to_text, Map, Value};
+use crate::vars::{Level, Scope};
+
+use super::conn::CONNECTION_VARS;
+use super::frame::Frame;
+use super::world::World;
+use super::Runner;
+
+/// The placeholder `omit` renders to; arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__troupe";
+
+/// What one task did on one host.
+#[derive(Debug, Clone)]
+pub struct HostOutcome {
+    pub host: String,
+    pub status: Status,
+    pub ignored: bool,
+    /// The value `register` stores.
+    pub result: Map,
+    pub facts: Option<Map>,
+    pub include_vars: Option<Map>,
+    /// `include_tasks`/`include_role`: what to include, with its loop item vars.
+    pub includes: Vec<(Map, Map)>,
+    pub diff: Option<Diff>,
+}
+
+impl HostOutcome {
+    pub fn new(host: &str, status: Status, result: Map) -> HostOutcome {
+        HostOutcome { host: host.to_string(), status, ignored: false, result, facts: None, include_vars: None, includes: Vec::new(), diff: None }
+    }
+    pub fn changed(&self) -> bool {
+        self.status == Status::Changed
+    }
+}
+
+/// The result of one module call (one loop item).
+struct ItemOutcome {
+    status: Status,
+    result: Map,
+    facts: Option<Map>,
+    include_vars: Option<Map>,
+    diff: Option<Diff>,
+}
+
+fn failure(msg: impl Into<String>) -> ItemOutcome {
+    let mut result = Map::new();
+    result.insert("failed".into(), Value::Bool(true));
+    result.insert("msg".into(), Value::String(msg.into()));
+    ItemOutcome { status: Status::Failed, result, facts: None, include_vars: None, diff: None }
+}
+
+fn template_failure(task: &Task, e: &TemplateError) -> ItemOutcome {
+    failure(format!("{} (task at {})", e.message, task.span))
+}
+
+/// Ansible's `skipped` result.
+fn skipped(reason: &str) -> Map {
+    let mut m = Map::new();
+    m.insert("changed".into(), Value::Bool(false));
+    m.insert("skipped".into(), Value::Bool(true));
+    m.insert("skip_reason".into(), Value::from(reason));
+    m
+}
+
+struct ScopeRender(Arc<Scope>);
+
+impl Render for ScopeRender {
+    fn render(&self, text: &str) -> Result<String, String> {
+        self.0.render_text(text).map_err(|e| e.message)
+    }
+    fn eval(&self, expr: &str) -> Result<Value, String> {
+        self.0.eval(expr).map_err(|e| e.message)
+    }
+}
+
+impl Runner {
+    /// Run `task` on `host` against the world snapshot.
+    pub(super) async fn run_on_host(&self, task: &Task, frame: &Frame, world: &World, host: &str) -> HostOutcome {
+        let role = frame.role_of(task).map(|r| r.as_ref());
+        let Some(scope) = world.task_scope(host, role, &frame.block_vars, &frame.extra) else {
+            return HostOutcome::new(host, Status::Skipped, skipped("host not in play"));
+        };
+        let scope = Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone())));
+        let no_log = frame.get(Some(task), |a| a.no_log).unwrap_or(false);
+
+        let Some(loop_value) = &task.loop_ else {
+            let when = self.check_when(task, frame, &scope);
+            let outcome = match when {
+                Ok(true) => self.run_item(task, frame, &scope, host).await,
+                Ok(false) => {
+                    let mut o = HostOutcome::new(host, Status::Skipped, skipped("Conditional result was False"));
+                    self.report(task, frame, host, &o, None, None, no_log, true);
+                    o.result.insert("false_condition".into(), Value::from(frame.conditions(task).join(" and ")));
+                    return o;
+                }
+                Err(e) => template_failure(task, &e),
+            };
+            let mut o = self.finish(host, outcome);
+            o.ignored = o.status == Status::Failed && self.ignores_errors(task, frame);
+            let diff = o.diff.take();
+            self.report(task, frame, host, &o, None, diff, no_log, true);
+            if task.action == "include_tasks" || task.action == "include_role" || task.action == "import_role" {
+                if o.status == Status::Ok {
+                    o.includes.push((o.result.clone(), Map::new()));
+                }
+            }
+            return o;
+        };
+
+        // Loops: render the list, then run each item with its loop variable set.
+        let items = match self.loop_items(task, loop_value, &scope) {
+            Ok(items) => items,
+            Err(e) => {
+                let mut o = self.finish(host, template_failure(task, &e));
+                o.ignored = self.ignores_errors(task, frame);
+                self.report(task, frame, host, &o, None, None, no_log, true);
+                return o;
+            }
+        };
+        let lc = &task.loop_control;
+        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
+        let mut results = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut facts: Option<Map> = None;
+        let mut include_vars: Option<Map> = None;
+        let mut includes = Vec::new();
+        let total = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let mut vars = Map::new();
+            vars.insert(loop_var.clone(), item.clone());
+            vars.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+            if let Some(iv) = &lc.index_var {
+                vars.insert(iv.clone(), Value::from(index));
+            }
+            if lc.extended {
+                vars.insert(
+                    "ansible_loop".into(),
+                    serde_json::json!({"index": index + 1, "index0": index, "first": index == 0,
+                        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1}),
+                );
+            }
+            let item_scope = Arc::new(scope.child(Level::TaskVars, vars.clone()));
+            let label = match &lc.label {
+                Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
+                None => label_of(&item),
+            };
+            let mut out = match self.check_when(task, frame, &item_scope) {
+                Ok(true) => self.run_item(task, frame, &item_scope, host).await,
+                Ok(false) => {
+                    ItemOutcome { status: Status::Skipped, result: skipped("Conditional result was False"), facts: None, include_vars: None, diff: None }
+                }
+                Err(e) => template_failure(task, &e),
+            };
+            out.result.insert(loop_var.clone(), item.clone());
+            out.result.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+            let item_o = HostOutcome::new(host, out.status, out.result.clone());
+            self.report(task, frame, host, &item_o, Some(label), out.diff.take(), no_log, false);
+            match out.status {
+                Status::Changed => any_changed = true,
+                Status::Failed | Status::Unreachable => any_failed = true,
+                _ => {}
+            }
+            if out.status != Status::Skipped {
+                all_skipped = false;
+            }
+            if let Some(f) = out.facts {
+                facts.get_or_insert_with(Map::new).extend(f);
+            }
+            if let Some(v) = out.include_vars {
+                include_vars.get_or_insert_with(Map::new).extend(v);
+            }
+            if (task.action == "include_tasks" || task.action == "include_role") && out.status == Status::Ok {
+                includes.push((out.result.clone(), vars));
+            }
+            results.push(Value::Object(out.result));
+            if let Some(p) = lc.pause {
+                tokio::time::sleep(Duration::from_secs_f64(p)).await;
+            }
+        }
+        let status = if any_failed {
+            Status::Failed
+        } else if any_changed {
+            Status::Changed
+        } else if all_skipped && total > 0 {
+            Status::Skipped
+        } else {
+            Status::Ok
+        };
+        let mut result = Map::new();
+        result.insert("changed".into(), Value::Bool(any_changed));
+        result.insert("msg".into(), Value::from(if any_failed { "One or more items failed" } else { "All items completed" }));
+        if any_failed {
+            result.insert("failed".into(), Value::Bool(true));
+        }
+        if all_skipped && total > 0 {
+            result.insert("skipped".into(), Value::Bool(true));
+        }
+        result.insert("results".into(), Value::Array(results));
+        let mut o = HostOutcome::new(host, status, result);
+        o.facts = facts;
+        o.include_vars = include_vars;
+        o.includes = includes;
+        o.ignored = any_failed && self.ignores_errors(task, frame);
+        if any_failed {
+            self.report(task, frame, host, &o, None, None, no_log, true);
+        } else {
+            self.count(host, &o);
+        }
+        o
+    }
+
+    fn ignores_errors(&self, task: &Task, frame: &Frame) -> bool {
+        frame.get(Some(task), |a| a.ignore_errors).unwrap_or(false)
+    }
+
+    fn finish(&self, host: &str, item: ItemOutcome) -> HostOutcome {
+        let mut o = HostOutcome::new(host, item.status, item.result);
+        o.diff = item.diff;
+        o.facts = item.facts;
+        o.include_vars = item.include_vars;
+        o
+    }
+
+    fn check_when(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
+        for cond in frame.conditions(task) {
+            if !scope.eval_bool(cond)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn loop_items(&self, task: &Task, value: &Value, scope: &Arc<Scope>) -> Result<Vec<Value>, TemplateError> {
+        let rendered = scope.render_value(value)?;
+        let with = task.loop_with.as_deref();
+        let list = match (with, rendered) {
+            (Some("dict"), Value::Object(m)) => {
+                m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
+            }
+            (_, Value::Array(items)) => items,
+            (_, Value::Null) => Vec::new(),
+            (Some(_), other) => vec![other],
+            (None, other) => {
+                return Err(TemplateError::new(
+                    &to_text(value),
+                    format!("`loop` needs a list, got {} ({}); use `dict2items` for a mapping", to_text(&other), crate::vars::type_name(&other)),
+                ))
+            }
+        };
+        // `with_items` flattens one level, like Ansible.
+        if with == Some("items") {
+            let mut flat = Vec::new();
+            for v in list {
+                match v {
+                    Value::Array(inner) => flat.extend(inner),
+                    other => flat.push(other),
+                }
+            }
+            return Ok(flat);
+        }
+        Ok(list)
+    }
+
+    /// One module call (one loop item), with `until` retries and result conditions.
+    async fn run_item(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> ItemOutcome {
+        let retries = match &task.retries {
+            Some(v) => match scope.render_value(v).map(|v| to_text(&v).parse::<u32>()) {
+                Ok(Ok(n)) => n,
+                _ => return failure(format!("`retries` must be a whole number (task at {})", task.span)),
+            },
+            None if task.until.is_some() => 3,
+            None => 0,
+        };
+        let delay = match &task.delay {
+            Some(v) => scope.render_value(v).ok().and_then(|v| to_text(&v).parse::<f64>().ok()).unwrap_or(5.0),
+            None => 5.0,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut out = self.call_module(task, frame, scope, host).await;
+            if out.status == Status::Unreachable {
+                return out;
+            }
+            if let Err(e) = self.apply_conditions(task, scope, &mut out) {
+                return template_failure(task, &e);
+            }
+            let Some(until) = &task.until else { return out };
+            let bound = self.bind_result(task, scope, &out.result);
+            let done = match conditions_hold(until, &bound) {
+                Ok(b) => b,
+                Err(e) => return template_failure(task, &e),
+            };
+            if task.until.is_some() {
+                out.result.insert("attempts".into(), Value::from(attempt));
+            }
+            if done {
+                return out;
+            }
+            if attempt > retries {
+                out.status = Status::Failed;
+                out.result.insert("failed".into(), Value::Bool(true));
+                out.result.entry("msg").or_insert(Value::from("the `until` condition never held"));
+                return out;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+        }
+    }
+
+    /// A scope where the result is visible under the `register` name (for `*_when`, `until`).
+    fn bind_result(&self, task: &Task, scope: &Arc<Scope>, result: &Map) -> Arc<Scope> {
+        let mut vars = Map::new();
+        if let Some(name) = &task.register {
+            vars.insert(name.clone(), Value::Object(result.clone()));
+        }
+        Arc::new(scope.child(Level::SetFact, vars))
+    }
+
+    fn apply_conditions(&self, task: &Task, scope: &Arc<Scope>, out: &mut ItemOutcome) -> Result<(), TemplateError> {
+        if task.changed_when.is_none() && task.failed_when.is_none() {
+            return Ok(());
+        }
+        let bound = self.bind_result(task, scope, &out.result);
+        if let Some(c) = &task.changed_when {
+            if out.status != Status::Failed && out.status != Status::Skipped {
+                let changed = conditions_hold(c, &bound)?;
+                out.status = if changed { Status::Changed } else { Status::Ok };
+                out.result.insert("changed".into(), Value::Bool(changed));
+            }
+        }
+        if let Some(c) = &task.failed_when {
+            if out.status != Status::Skipped {
+                let failed = conditions_hold(c, &bound)?;
+                out.result.insert("failed".into(), Value::Bool(failed));
+                if failed {
+                    out.status = Status::Failed;
+                    out.result.entry("msg").or_insert(Value::from("failed_when condition was true"));
+                } else if out.status == Status::Failed {
+                    let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
+                    out.status = if changed { Status::Changed } else { Status::Ok };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn call_module(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> ItemOutcome {
+        let action = task.action.as_str();
+        if action == "include_tasks" || action == "include_role" {
+            return match scope.render_value(&Value::Object(task.args.clone())) {
+                Ok(Value::Object(args)) => ItemOutcome { status: Status::Ok, result: args, facts: None, include_vars: None, diff: None },
+                Ok(_) => failure("include arguments must be a mapping"),
+                Err(e) => template_failure(task, &e),
+            };
+        }
+        let Some(module) = modules::find(action) else {
+            return failure(format!("unknown module '{action}' (task at {})", task.span));
+        };
+        // Render arguments, except those the module evaluates itself.
+        let mut args = Map::new();
+        for (k, v) in &task.args {
+            if module.raw_args().contains(&k.as_str()) {
+                args.insert(k.clone(), v.clone());
+                continue;
+            }
+            match scope.render_value(v) {
+                Ok(Value::String(s)) if s == OMIT => {}
+                Ok(v) => {
+                    args.insert(k.clone(), v);
+                }
+                Err(e) => return template_failure(task, &e),
+            }
+        }
+        let check = frame.get(Some(task), |a| a.check_mode).unwrap_or(self.settings.check);
+        let diff = frame.get(Some(task), |a| a.diff).unwrap_or(self.settings.diff);
+        // Where the module runs: the host, or its delegate.
+        let delegate = match frame.get(Some(task), |a| a.delegate_to.clone()) {
+            Some(d) => match scope.render_text(&d) {
+                Ok(d) => Some(d),
+                Err(e) => return template_failure(task, &e),
+            },
+            None => None,
+        };
+        let target = delegate.clone().unwrap_or_else(|| host.to_string());
+        let render = ScopeRender(scope.clone());
+        let local_fallback;
+        let conn: &dyn crate::connection::Connection;
+        let held;
+        if module.controller_only() {
+            local_fallback = crate::connection::local::Local::new(host);
+            conn = &local_fallback;
+        } else {
+            let vars = match self.connection_vars(&target, host, scope, delegate.is_some()) {
+                Ok(v) => v,
+                Err(e) => return template_failure(task, &e),
+            };
+            match self.conns.get(&target, &vars).await {
+                Ok(c) => {
+                    held = c;
+                    conn = held.as_ref();
+                }
+                Err(e) => {
+                    let mut o = failure(e.to_string());
+                    o.status = Status::Unreachable;
+                    o.result.insert("unreachable".into(), Value::Bool(true));
+                    o.result.remove("failed");
+                    return o;
+                }
+            }
+        }
+        let escalate = match self.escalation(task, frame, scope) {
+            Ok(b) => b,
+            Err(e) => return template_failure(task, &e),
+        };
+        let env = match self.environment(task, frame, scope) {
+            Ok(e) => e,
+            Err(e) => return template_failure(task, &e),
+        };
+        let cx = Ctx { conn, host, check_mode: check, diff, render: &render, search: self.search_dirs(task, frame), escalate, env };
+        let query = match module.query(&cx, &args).await {
+            Ok(q) => q,
+            Err(e) => return module_failure(e),
+        };
+        let facts = query.facts.clone();
+        let include_vars = query.include_vars.clone();
+        let diff_out = if diff { query.diff.clone() } else { None };
+        let (status, mut result) = if !query.changed {
+            (Status::Ok, query.result)
+        } else if check && query.check_skip {
+            let mut r = skipped("skipped, running in check mode");
+            r.insert("msg".into(), Value::from("skipped, running in check mode"));
+            (Status::Skipped, r)
+        } else if check {
+            (Status::Changed, query.result)
+        } else {
+            match module.apply(&cx, &args, query).await {
+                Ok(r) => (Status::Changed, r),
+                Err(e) => return module_failure(e),
+            }
+        };
+        if status != Status::Skipped {
+            result.insert("changed".into(), Value::Bool(status == Status::Changed));
+        }
+        if let Some(f) = &facts {
+            if action == "setup" || action == "gather_facts" {
+                result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
+            }
+        }
+        ItemOutcome { status, result, facts, include_vars, diff: diff_out }
+    }
+
+    /// Connection variables of the target, templated in the target's own scope.
+    fn connection_vars(&self, target: &str, host: &str, scope: &Arc<Scope>, delegated: bool) -> Result<Map, TemplateError> {
+        let mut out = Map::new();
+        if delegated && target != host {
+            // A delegate that is not in the inventory (e.g. localhost) runs locally when local.
+            let hv = scope.eval(&format!("hostvars[{:?}] is defined", target)).unwrap_or(Value::Bool(false));
+            if hv == Value::Bool(true) {
+                for name in CONNECTION_VARS {
+                    if let Ok(v) = scope.eval(&format!("hostvars[{:?}][{:?}]", target, name)) {
+                        if !v.is_null() {
+                            out.insert(name.to_string(), v);
+                        }
+                    }
+                }
+            } else if target == "localhost" || target == "127.0.0.1" {
+                out.insert("ansible_connection".into(), Value::from("local"));
+            } else {
+                out.insert("ansible_host".into(), Value::from(target));
+            }
+            return Ok(out);
+        }
+        for name in CONNECTION_VARS {
+            if scope.contains(name) {
+                if let Some(v) = scope.get(name)? {
+                    out.insert(name.to_string(), v);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn escalation(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<Option<Become>, TemplateError> {
+        let on = frame.get(Some(task), |a| a.become_).unwrap_or(self.settings.escalate);
+        if !on {
+            return Ok(None);
+        }
+        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.settings.become_user.clone()) {
+            Some(u) => scope.render_text(&u)?,
+            None => "root".into(),
+        };
+        let method = frame.get(Some(task), |a| a.become_method.clone()).or(self.settings.become_method.clone()).unwrap_or_else(|| "sudo".into());
+        let mut password = self.settings.become_password.clone();
+        for name in ["ansible_become_password", "ansible_become_pass"] {
+            if password.is_none() && scope.contains(name) {
+                password = scope.get(name)?.map(|v| to_text(&v));
+            }
+        }
+        Ok(Some(Become { method, user, password }))
+    }
+
+    fn environment(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<Vec<(String, String)>, TemplateError> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let sources = frame.attrs.iter().map(|a| a.environment.as_ref()).chain(std::iter::once(task.attrs.environment.as_ref()));
+        for source in sources.flatten() {
+            if let Value::Object(m) = scope.render_value(source)? {
+                for (k, v) in m {
+                    env.retain(|(name, _)| name != &k);
+                    env.push((k, to_text(&v)));
+                }
+            }
+        }
+        Ok(env)
+    }
+
+    fn search_dirs(&self, task: &Task, frame: &Frame) -> Vec<std::path::PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(role) = frame.role_of(task) {
+            dirs.push(role.path.clone());
+        }
+        dirs.push(task.base_dir.clone());
+        dirs.push(self.playbook_dir.clone());
+        dirs
+    }
+
+    /// Print one line for a host or item; `count` puts it in the recap.
+    #[allow(clippy::too_many_arguments)]
+    fn report(&self, task: &Task, frame: &Frame, host: &str, o: &HostOutcome, item: Option<String>, diff: Option<Diff>, no_log: bool, count: bool) {
+        let delegate = frame.get(Some(task), |a| a.delegate_to.clone());
+        let mut result = o.result.clone();
+        if no_log {
+            result = Map::new();
+            result.insert("censored".into(), Value::from(NO_LOG_MSG));
+            result.insert("changed".into(), Value::Bool(o.changed()));
+        }
+        let show = task.action == "debug" && o.status != Status::Skipped && !no_log;
+        if show {
+            result.remove("changed");
+        }
+        let r = HostResult {
+            host: host.to_string(),
+            delegate,
+            status: o.status,
+            item,
+            result,
+            diff: if no_log { None } else { diff },
+            ignored: o.ignored,
+            show,
+        };
+        self.reporter.result(&r, count);
+    }
+
+    fn count(&self, host: &str, o: &HostOutcome) {
+        let summary = HostResult {
+            host: host.to_string(),
+            delegate: None,
+            status: o.status,
+            item: None,
+            result: Map::new(),
+            diff: None,
+            ignored: o.ignored,
+            show: false,
+        };
+        self.reporter.count_only(&summary);
+    }
+}
+
+fn module_failure(e: ModuleError) -> ItemOutcome {
+    match e {
+        ModuleError::Failed { msg, mut result } => {
+            result.insert("failed".into(), Value::Bool(true));
+            result.insert("msg".into(), Value::String(msg));
+            ItemOutcome { status: Status::Failed, result, facts: None, include_vars: None, diff: None }
+        }
+        ModuleError::Connection(ConnectionError::Unreachable { reason }) => {
+            let mut o = failure(reason);
+            o.status = Status::Unreachable;
+            o.result.remove("failed");
+            o.result.insert("unreachable".into(), Value::Bool(true));
+            o
+        }
+        other => failure(other.to_string()),
+    }
+}
+
+fn conditions_hold(c: &Conditions, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
+    match c {
+        Conditions::Literal(b) => Ok(*b),
+        Conditions::Exprs(list) => {
+            for e in list {
+                if !scope.eval_bool(e)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// How a loop item is shown: strings bare, other values as compact JSON.
+fn label_of(item: &Value) -> String {
+    match item {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,225 @@
+//! Execution: runs the plan over hosts, play by play, with the linear strategy.
+//! Each task runs on all active hosts in parallel (up to `--forks`); results are applied
+//! to the host states between tasks; failed hosts drop out; handlers flush per section.
+
+mod conn;
+mod frame;
+mod host;
+mod walk;
+mod world;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::cli::Settings;
+use crate::error::exit;
+use crate::inventory::Inventory;
+use crate::plan::{Plan, PlayPlan};
+use crate::playbook::{Item, LoadOptions, Play, Playbook};
+use crate::report::Reporter;
+use crate::template::Engine;
+use crate::value::{Map, Value};
+
+pub use host::OMIT;
+use world::{HostState, InventoryLayers, PlayVars};
+
+pub struct Runner {
+    settings: Arc<Settings>,
+    inventory: Arc<Inventory>,
+    engine: Arc<Engine>,
+    reporter: Arc<Reporter>,
+    conns: conn::ConnPool,
+    forks: Arc<Semaphore>,
+    load_opts: LoadOptions,
+    playbook_dir: PathBuf,
+    states: HashMap<String, HostState>,
+    /// Set by `any_errors_fatal`, `max_fail_percentage` or `meta: end_play`.
+    end_play: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub exit_code: i32,
+}
+
+impl Runner {
+    pub fn new(settings: Arc<Settings>, inventory: Arc<Inventory>, reporter: Arc<Reporter>, load_opts: LoadOptions, playbook_dir: PathBuf) -> Runner {
+        Runner {
+            forks: Arc::new(Semaphore::new(settings.forks)),
+            conns: conn::ConnPool::new(settings.clone()),
+            settings,
+            inventory,
+            engine: Arc::new(Engine::new()),
+            reporter,
+            load_opts,
+            playbook_dir,
+            states: HashMap::new(),
+            end_play: false,
+        }
+    }
+
+    /// Run every play of a planned playbook.
+    pub async fn run(&mut self, pb: &Playbook, plan: &Plan, hosts_of: &dyn Fn(usize) -> Vec<String>) -> RunSummary {
+        for (i, (play, pplan)) in pb.plays.iter().zip(&plan.plays).enumerate() {
+            let hosts = hosts_of(i);
+            self.run_play(play, pplan, plan, hosts).await;
+        }
+        self.conns.close_all().await;
+        let stats = self.reporter.recap();
+        let code = if stats.values().any(|s| s.unreachable > 0) {
+            exit::UNREACHABLE_OR_PARSE
+        } else if stats.values().any(|s| s.failed > 0) {
+            exit::HOST_FAILED
+        } else {
+            exit::OK
+        };
+        RunSummary { exit_code: code }
+    }
+
+    async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) {
+        let name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
+        self.reporter.play(&name);
+        // Hosts that failed in an earlier play stay out, as in Ansible.
+        let hosts: Vec<String> = hosts
+            .into_iter()
+            .filter(|h| self.states.get(h).map(|s| !s.failed && !s.unreachable).unwrap_or(true))
+            .collect();
+        if hosts.is_empty() {
+            self.reporter.line("skipping: no hosts matched");
+            return;
+        }
+        self.reporter.hosts(&hosts);
+        for h in &hosts {
+            let inv = self.inventory.clone();
+            let st = self.states.entry(h.clone()).or_insert_with(|| HostState {
+                inventory: Arc::new(InventoryLayers::of(&inv, h)),
+                ..Default::default()
+            });
+            st.ended = false;
+            st.vars_files = Arc::new(Map::new());
+            st.notified.clear();
+        }
+        self.end_play = false;
+        for batch in batches(&play.serial, &hosts) {
+            let pv = self.play_vars(play, &hosts, &batch, plan);
+            let mut ctx =
+                walk::PlayCtx { play, plan: pplan, filter: &plan.filter, vars: pv, handlers: play.handlers.clone(), root: Default::default() };
+            self.run_batch(&mut ctx, &batch).await;
+            if self.end_play {
+                break;
+            }
+            if batch.iter().all(|h| self.states.get(h).map(|s| s.failed || s.unreachable).unwrap_or(true)) {
+                break;
+            }
+        }
+    }
+
+    /// Play-wide variables: play vars, all roles' defaults and vars, magic variables.
+    fn play_vars(&self, play: &Play, hosts: &[String], batch: &[String], plan: &Plan) -> PlayVars {
+        let mut role_defaults = Map::new();
+        let mut role_vars = Map::new();
+        for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            collect_roles(items, &mut role_defaults, &mut role_vars);
+        }
+        let mut magic = Map::new();
+        let groups: Map = self.inventory.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
+        magic.insert("groups".into(), Value::Object(groups));
+        magic.insert("ansible_play_hosts".into(), Value::from(hosts.to_vec()));
+        magic.insert("ansible_play_hosts_all".into(), Value::from(hosts.to_vec()));
+        magic.insert("play_hosts".into(), Value::from(batch.to_vec()));
+        magic.insert("ansible_play_batch".into(), Value::from(batch.to_vec()));
+        magic.insert("playbook_dir".into(), Value::from(absolute(&self.playbook_dir)));
+        magic.insert("ansible_play_name".into(), Value::from(play.name.clone()));
+        magic.insert("ansible_check_mode".into(), Value::Bool(self.settings.check));
+        magic.insert("ansible_diff_mode".into(), Value::Bool(self.settings.diff));
+        magic.insert("ansible_verbosity".into(), Value::from(self.settings.verbosity));
+        magic.insert("ansible_run_tags".into(), Value::from(if plan.filter.only.is_empty() { vec!["all".to_string()] } else { plan.filter.only.clone() }));
+        magic.insert("ansible_skip_tags".into(), Value::from(plan.filter.skip.clone()));
+        magic.insert("ansible_forks".into(), Value::from(self.settings.forks));
+        magic.insert("omit".into(), Value::from(OMIT));
+        magic.insert("ansible_version".into(), serde_json::json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (troupe)"}));
+        magic.insert("troupe_version".into(), Value::from(env!("CARGO_PKG_VERSION")));
+        if let Some(first) = self.settings.inventory.first() {
+            let dir = std::path::Path::new(first).parent().map(|p| absolute(p)).unwrap_or_default();
+            magic.insert("inventory_dir".into(), Value::from(dir));
+        }
+        PlayVars {
+            engine: self.engine.clone(),
+            play_vars: Arc::new(play.vars.clone()),
+            role_defaults: Arc::new(role_defaults),
+            role_vars: Arc::new(role_vars),
+            extra_vars: Arc::new(self.settings.extra_vars.clone()),
+            magic: Arc::new(magic),
+            groups: self.inventory.clone(),
+        }
+    }
+}
+
+fn absolute(p: &std::path::Path) -> String {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+/// Ansible exposes every role's defaults and vars to the whole play.
+fn collect_roles(items: &[Item], defaults: &mut Map, vars: &mut Map) {
+    for item in items {
+        if let Item::Block(b) = item {
+            if let Some(role) = &b.role {
+                defaults.extend(role.defaults.clone());
+                vars.extend(role.vars.clone());
+            }
+            collect_roles(&b.block, defaults, vars);
+            collect_roles(&b.rescue, defaults, vars);
+            collect_roles(&b.always, defaults, vars);
+        }
+    }
+}
+
+/// Split hosts into `serial` batches (numbers, percentages, or a list of them; the last repeats).
+pub fn batches(serial: &[Value], hosts: &[String]) -> Vec<Vec<String>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let total = hosts.len();
+    let size_of = |v: &Value| -> usize {
+        let text = crate::value::to_text(v);
+        let n = if let Some(pct) = text.strip_suffix('%') {
+            let p: f64 = pct.trim().parse().unwrap_or(100.0);
+            ((total as f64) * p / 100.0).floor() as usize
+        } else {
+            text.trim().parse().unwrap_or(total)
+        };
+        n.clamp(1, total.max(1))
+    };
+    let mut out = Vec::new();
+    let mut rest = hosts;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let size = size_of(&serial[i.min(serial.len() - 1)]).min(rest.len());
+        out.push(rest[..size].to_vec());
+        rest = &rest[size..];
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("h{i}")).collect()
+    }
+
+    #[test]
+    fn serial_batches() {
+        let b = batches(&[Value::from(2)], &hosts(5));
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+        let b = batches(&[Value::from(1), Value::from("50%")], &hosts(5));
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2, 2]);
+        assert_eq!(batches(&[], &hosts(3)).len(), 1);
+    }
+}

@@ -1,0 +1,511 @@
+//! Walking a play: sections, blocks with rescue/always, dynamic includes, meta tasks and
+//! handlers. One task at a time across all hosts (linear strategy).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::future::join_all;
+
+use crate::plan::{task_name, PlayPlan, TagFilter};
+use crate::playbook::{self, Attrs, Block, Item, Play, Task};
+use crate::report::Status;
+use crate::value::{to_text, Map, Value};
+use crate::vars::Level;
+
+use super::frame::Frame;
+use super::host::HostOutcome;
+use super::world::{PlayVars, World};
+use super::Runner;
+
+pub(super) struct PlayCtx<'a> {
+    pub play: &'a Play,
+    pub plan: &'a PlayPlan,
+    pub filter: &'a TagFilter,
+    pub vars: PlayVars,
+    /// Play and role handlers, plus those of roles included at run time.
+    pub handlers: Vec<Item>,
+    /// The play-level frame handlers run in.
+    pub root: Frame,
+}
+
+impl Runner {
+    fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
+        World::new(ctx.vars.clone(), self.states.clone())
+    }
+
+    fn active(&self, hosts: &[String]) -> Vec<String> {
+        hosts.iter().filter(|h| self.states.get(*h).map(|s| s.active()).unwrap_or(false)).cloned().collect()
+    }
+
+    pub(super) async fn run_batch(&mut self, ctx: &mut PlayCtx<'_>, batch: &[String]) {
+        let play = ctx.play;
+        let mut root = Frame::default();
+        let mut play_attrs = play.attrs.clone();
+        play_attrs.vars = Map::new();
+        play_attrs.when.clear();
+        root.attrs.push(Arc::new(play_attrs));
+        root.tags = play.attrs.tags.iter().cloned().collect();
+        ctx.root = root.clone();
+        self.load_vars_files(ctx, batch);
+        if play.gather_facts && crate::modules::find("setup").is_some() {
+            let task = Task {
+                id: 0,
+                name: Some("Gathering Facts".into()),
+                action: "setup".into(),
+                span: play.span.clone(),
+                base_dir: self.playbook_dir.clone(),
+                ..Default::default()
+            };
+            self.run_task(ctx, &task, &root, batch, "TASK").await;
+        }
+        let sections: [&[&Vec<Item>]; 3] = [&[&play.pre_tasks], &[&play.roles, &play.tasks], &[&play.post_tasks]];
+        for section in sections {
+            for items in section {
+                if self.end_play {
+                    return;
+                }
+                Box::pin(self.run_items(ctx, items, &root, batch)).await;
+            }
+            if self.end_play {
+                return;
+            }
+            self.flush_handlers(ctx, batch).await;
+        }
+    }
+
+    /// Load the play's `vars_files` for each host (paths may use host variables).
+    fn load_vars_files(&mut self, ctx: &PlayCtx<'_>, batch: &[String]) {
+        if ctx.play.vars_files.is_empty() {
+            return;
+        }
+        let world = self.world(ctx);
+        let base = ctx.play.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        for host in batch {
+            let Some(scope) = world.task_scope(host, None, &[], &[]) else { continue };
+            let scope = Arc::new(scope);
+            let mut loaded = Map::new();
+            let mut error = None;
+            for entry in &ctx.play.vars_files {
+                let path = match scope.render_text(entry) {
+                    Ok(p) => base.join(p),
+                    Err(e) => {
+                        error = Some(e.message);
+                        break;
+                    }
+                };
+                match crate::yaml::load_file(&path) {
+                    Ok(node) => match node.to_value() {
+                        Value::Object(m) => loaded.extend(m),
+                        Value::Null => {}
+                        _ => error = Some(format!("vars file {} must hold a mapping", path.display())),
+                    },
+                    Err(e) => error = Some(format!("{} ({})", e.message, e.span)),
+                }
+            }
+            if let Some(msg) = error {
+                let mut r = Map::new();
+                r.insert("msg".into(), Value::from(format!("vars_files: {msg}")));
+                self.reporter.result(
+                    &crate::report::HostResult { host: host.clone(), delegate: None, status: Status::Failed, item: None, result: r, diff: None, ignored: false, show: false },
+                    true,
+                );
+                if let Some(s) = self.states.get_mut(host) {
+                    s.failed = true;
+                }
+            } else if let Some(s) = self.states.get_mut(host) {
+                s.vars_files = Arc::new(loaded);
+            }
+        }
+    }
+
+    /// Does anything under these items run with the current selection?
+    fn any_selected(&self, ctx: &PlayCtx<'_>, items: &[Item], frame: &Frame) -> bool {
+        items.iter().any(|item| match item {
+            Item::Task(t) => self.selected(ctx, t, frame),
+            Item::Block(b) => {
+                let f = frame.enter(&b.attrs, b.role.as_ref());
+                self.any_selected(ctx, &b.block, &f) || self.any_selected(ctx, &b.rescue, &f) || self.any_selected(ctx, &b.always, &f)
+            }
+        })
+    }
+
+    fn selected(&self, ctx: &PlayCtx<'_>, task: &Task, frame: &Frame) -> bool {
+        if frame.dynamic || ctx.plan.node(task.id).is_none() {
+            let tags: BTreeSet<String> = frame.tags.iter().chain(task.attrs.tags.iter()).cloned().collect();
+            return ctx.filter.selects(&tags);
+        }
+        ctx.plan.is_selected(task.id)
+    }
+
+    pub(super) async fn run_items(&mut self, ctx: &mut PlayCtx<'_>, items: &[Item], frame: &Frame, hosts: &[String]) {
+        for item in items {
+            if self.end_play || self.active(hosts).is_empty() {
+                return;
+            }
+            match item {
+                Item::Task(task) => {
+                    if self.selected(ctx, task, frame) {
+                        self.run_task(ctx, task, frame, hosts, "TASK").await;
+                    }
+                }
+                Item::Block(block) => {
+                    let f = frame.enter(&block.attrs, block.role.as_ref());
+                    if self.any_selected(ctx, std::slice::from_ref(item), frame) {
+                        Box::pin(self.run_block(ctx, block, &f, hosts)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_block(&mut self, ctx: &mut PlayCtx<'_>, block: &Block, frame: &Frame, hosts: &[String]) {
+        let entered = self.active(hosts);
+        Box::pin(self.run_items(ctx, &block.block, frame, &entered)).await;
+        let failed: Vec<String> = entered.iter().filter(|h| self.states.get(*h).map(|s| s.failed).unwrap_or(false)).cloned().collect();
+        if !block.rescue.is_empty() && !failed.is_empty() && !self.end_play {
+            for h in &failed {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = false;
+                }
+            }
+            Box::pin(self.run_items(ctx, &block.rescue, frame, &failed)).await;
+            for h in &failed {
+                if self.states.get(h).map(|s| !s.failed).unwrap_or(false) {
+                    self.reporter.rescued(h);
+                }
+            }
+        }
+        if !block.always.is_empty() {
+            let was_failed: HashMap<String, bool> =
+                entered.iter().map(|h| (h.clone(), self.states.get(h).map(|s| s.failed).unwrap_or(false))).collect();
+            for h in &entered {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = false;
+                }
+            }
+            Box::pin(self.run_items(ctx, &block.always, frame, &entered)).await;
+            for (h, was) in was_failed {
+                if let Some(s) = self.states.get_mut(&h) {
+                    s.failed = s.failed || was;
+                }
+            }
+        }
+    }
+
+    /// Run one task on every active host of `hosts`, then apply the results.
+    pub(super) async fn run_task(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, hosts: &[String], title: &str) {
+        let mut targets = self.active(hosts);
+        if targets.is_empty() {
+            return;
+        }
+        let world = self.world(ctx);
+        let display = self.display_name(task, frame, &world, &targets[0]);
+        if task.action == "meta" {
+            self.run_meta(ctx, task, frame, &world, &targets, &display).await;
+            return;
+        }
+        let run_once = frame.get(Some(task), |a| a.run_once).unwrap_or(false);
+        let all_targets = targets.clone();
+        if run_once {
+            targets.truncate(1);
+        }
+        self.reporter.task(title, &display, targets.len());
+        let throttle = frame
+            .get(Some(task), |a| a.throttle.clone())
+            .and_then(|v| to_text(&v).parse::<usize>().ok())
+            .filter(|n| *n > 0);
+        let throttle_sem = throttle.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
+        let outcomes: Vec<HostOutcome> = {
+            let this = &*self;
+            let futures = targets.iter().map(|host| {
+                let world = world.clone();
+                let throttle_sem = throttle_sem.clone();
+                async move {
+                    let _fork = this.forks.acquire().await;
+                    let _throttle = match &throttle_sem {
+                        Some(s) => Some(s.acquire().await),
+                        None => None,
+                    };
+                    this.run_on_host(task, frame, &world, host).await
+                }
+            });
+            join_all(futures).await
+        };
+        // run_once: the one result stands for every host.
+        let outcomes = if run_once && !outcomes.is_empty() {
+            let first = outcomes[0].clone();
+            all_targets.iter().map(|h| HostOutcome { host: h.clone(), ..first.clone() }).collect()
+        } else {
+            outcomes
+        };
+        self.apply_outcomes(ctx, task, frame, &outcomes).await;
+    }
+
+    async fn apply_outcomes(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, outcomes: &[HostOutcome]) {
+        let mut includes: Vec<(String, Map, Map)> = Vec::new();
+        let mut any_fatal = false;
+        for o in outcomes {
+            let Some(state) = self.states.get_mut(&o.host) else { continue };
+            if let Some(name) = &task.register {
+                let mut value = o.result.clone();
+                value.entry("failed").or_insert(Value::Bool(o.status == Status::Failed));
+                value.entry("changed").or_insert(Value::Bool(o.status == Status::Changed));
+                state.set_fact(name, Value::Object(value));
+            }
+            if let Some(f) = &o.facts {
+                if task.action == "setup" || task.action == "gather_facts" {
+                    state.add_facts(f);
+                } else {
+                    for (k, v) in f {
+                        state.set_fact(k, v.clone());
+                    }
+                }
+            }
+            if let Some(v) = &o.include_vars {
+                let m = Arc::make_mut(&mut state.include_vars);
+                m.extend(v.clone());
+            }
+            match o.status {
+                Status::Failed if !o.ignored => {
+                    state.failed = true;
+                    any_fatal = true;
+                }
+                Status::Unreachable => {
+                    let ignore = frame.get(Some(task), |a| a.ignore_unreachable).unwrap_or(false);
+                    if !ignore {
+                        state.unreachable = true;
+                    }
+                }
+                Status::Changed => {
+                    for n in &task.notify {
+                        if !state.notified.contains(n) {
+                            state.notified.push(n.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for (args, vars) in &o.includes {
+                includes.push((o.host.clone(), args.clone(), vars.clone()));
+            }
+        }
+        if any_fatal && frame.get(Some(task), |a| a.any_errors_fatal).unwrap_or(false) {
+            self.reporter.line("NO MORE HOSTS LEFT (any_errors_fatal)");
+            self.end_play = true;
+            return;
+        }
+        if let Some(pct) = ctx.play.max_fail_percentage {
+            let batch: Vec<&HostOutcome> = outcomes.iter().collect();
+            let failed = batch.iter().filter(|o| o.status == Status::Failed && !o.ignored).count();
+            if !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > pct {
+                self.reporter.line(&format!("NO MORE HOSTS LEFT (max_fail_percentage {pct}% exceeded)"));
+                self.end_play = true;
+                return;
+            }
+        }
+        if !includes.is_empty() {
+            Box::pin(self.run_includes(ctx, task, frame, includes)).await;
+        }
+    }
+
+    /// `include_tasks` / `include_role`: load per distinct file and run for the hosts that asked.
+    async fn run_includes(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, includes: Vec<(String, Map, Map)>) {
+        // Group by what is included and with which vars, keeping first-seen order.
+        let mut groups: Vec<(String, Map, Map, Vec<String>)> = Vec::new();
+        for (host, args, vars) in includes {
+            let key = format!("{}|{}", Value::Object(args.clone()), Value::Object(vars.clone()));
+            match groups.iter_mut().find(|(k, ..)| *k == key) {
+                Some(g) => g.3.push(host),
+                None => groups.push((key, args, vars, vec![host])),
+            }
+        }
+        for (_, args, vars, hosts) in groups {
+            let loaded = if task.action == "include_role" { self.load_include_role(task, frame, &args) } else { self.load_include_tasks(task, frame, &args) };
+            let (items, mut handlers, role_frame) = match loaded {
+                Ok(v) => v,
+                Err(msg) => {
+                    for h in &hosts {
+                        let mut r = Map::new();
+                        r.insert("msg".into(), Value::from(msg.clone()));
+                        self.reporter.result(
+                            &crate::report::HostResult { host: h.clone(), delegate: None, status: Status::Failed, item: None, result: r, diff: None, ignored: false, show: false },
+                            true,
+                        );
+                        if let Some(s) = self.states.get_mut(h) {
+                            s.failed = true;
+                        }
+                    }
+                    continue;
+                }
+            };
+            ctx.handlers.append(&mut handlers);
+            let mut f = role_frame;
+            f.dynamic = true;
+            let mut layer = vars;
+            for (k, v) in task.attrs.vars.iter() {
+                layer.insert(k.clone(), v.clone());
+            }
+            if !layer.is_empty() {
+                f.extra.push((Level::BlockVars, Arc::new(layer)));
+            }
+            Box::pin(self.run_items(ctx, &items, &f, &hosts)).await;
+        }
+    }
+
+    fn load_include_tasks(&self, task: &Task, frame: &Frame, args: &Map) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+        let file = args.get("file").or_else(|| args.get("_raw_params")).map(to_text).ok_or("include_tasks needs a file name")?;
+        let role = frame.role_of(task).cloned();
+        let mut candidates = Vec::new();
+        if let Some(r) = &role {
+            candidates.push(r.path.join("tasks").join(&file));
+        }
+        candidates.push(task.base_dir.join(&file));
+        candidates.push(self.playbook_dir.join(&file));
+        let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+            format!("include_tasks: cannot find {file:?} (looked in {}) (task at {})", candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), task.span)
+        })?;
+        let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| e.to_string())?;
+        let mut f = frame.clone();
+        f.attrs.push(Arc::new(Attrs { when: Vec::new(), tags: Vec::new(), vars: Map::new(), ..task.attrs.clone() }));
+        Ok((items, Vec::new(), f))
+    }
+
+    fn load_include_role(&self, task: &Task, frame: &Frame, args: &Map) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+        let name = args.get("name").or_else(|| args.get("role")).map(to_text).ok_or("include_role needs `name`")?;
+        let text = |k: &str| args.get(k).map(to_text);
+        let mut params = Map::new();
+        for (k, v) in args {
+            if !["name", "role", "tasks_from", "vars_from", "defaults_from", "handlers_from", "apply", "public", "allow_duplicates", "rolespec_validate"].contains(&k.as_str()) {
+                params.insert(k.clone(), v.clone());
+            }
+        }
+        let spec = playbook::RoleSpec {
+            params,
+            tasks_from: text("tasks_from"),
+            vars_from: text("vars_from"),
+            defaults_from: text("defaults_from"),
+            handlers_from: text("handlers_from"),
+            ..Default::default()
+        };
+        let (item, handlers) = playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
+        Ok((vec![item], handlers, frame.clone()))
+    }
+
+    /// `meta:` actions act on the run, not on a host.
+    async fn run_meta(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, world: &World, hosts: &[String], _display: &str) {
+        let action = task.args.get("_raw_params").map(to_text).unwrap_or_default();
+        let conditional = !frame.conditions(task).is_empty();
+        let mut applies = Vec::new();
+        for h in hosts {
+            let ok = match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra) {
+                Some(scope) => {
+                    let scope = Arc::new(scope);
+                    frame.conditions(task).iter().all(|c| scope.eval_bool(c).unwrap_or(false))
+                }
+                None => false,
+            };
+            if ok {
+                applies.push(h.clone());
+            }
+        }
+        match action.trim() {
+            "flush_handlers" => {
+                let batch: Vec<String> = hosts.to_vec();
+                self.flush_handlers(ctx, &batch).await;
+            }
+            "end_play" if !applies.is_empty() => {
+                self.end_play = true;
+            }
+            "end_host" => {
+                for h in &applies {
+                    if let Some(s) = self.states.get_mut(h) {
+                        s.ended = true;
+                    }
+                }
+            }
+            "clear_host_errors" => {
+                for s in self.states.values_mut() {
+                    s.failed = false;
+                }
+            }
+            "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" | "end_play" | "end_batch" => {
+                if action.trim() == "end_batch" && !applies.is_empty() {
+                    self.end_play = true;
+                }
+            }
+            other => {
+                self.reporter.warn(&format!("meta: unknown action '{other}' ignored (task at {})", task.span));
+            }
+        }
+        let _ = conditional;
+    }
+
+    /// Run notified handlers, in the order they are defined, on the hosts that notified them.
+    pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
+        for _round in 0..5 {
+            let pending: bool = hosts.iter().any(|h| self.states.get(h).map(|s| !s.notified.is_empty()).unwrap_or(false));
+            if !pending {
+                return;
+            }
+            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
+            for (task, frame) in handlers {
+                let names = handler_names(&task);
+                let targets: Vec<String> = self
+                    .active(hosts)
+                    .into_iter()
+                    .filter(|h| self.states.get(h).map(|s| s.notified.iter().any(|n| names.contains(n))).unwrap_or(false))
+                    .collect();
+                if targets.is_empty() {
+                    continue;
+                }
+                for h in &targets {
+                    if let Some(s) = self.states.get_mut(h) {
+                        s.notified.retain(|n| !names.contains(n));
+                    }
+                }
+                self.run_task(ctx, &task, &frame, &targets, "RUNNING HANDLER").await;
+            }
+        }
+    }
+
+    fn display_name(&self, task: &Task, frame: &Frame, world: &World, host: &str) -> String {
+        let name = task_name(task);
+        if !crate::template::is_template(&name) {
+            return name;
+        }
+        match world.task_scope(host, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra) {
+            Some(scope) => Arc::new(scope).render_text(&name).unwrap_or(name),
+            None => name,
+        }
+    }
+}
+
+/// Handler tasks with the frame they run in (handlers may sit in blocks).
+fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Task, Frame)> {
+    let mut out = Vec::new();
+    fn walk(items: &[Item], frame: &Frame, out: &mut Vec<(Task, Frame)>) {
+        for item in items {
+            match item {
+                Item::Task(t) => out.push(((**t).clone(), frame.clone())),
+                Item::Block(b) => walk(&b.block, &frame.enter(&b.attrs, b.role.as_ref()), out),
+            }
+        }
+    }
+    walk(items, root, &mut out);
+    out
+}
+
+/// The names a handler answers to: its name, `role : name`, and its `listen` topics.
+fn handler_names(task: &Task) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(n) = &task.name {
+        names.push(n.clone());
+        if let Some(r) = &task.role {
+            names.push(format!("{} : {}", r.name, n));
+        }
+    }
+    names.extend(task.listen.iter().cloned());
+    names
+}
+

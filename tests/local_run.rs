@@ -1,0 +1,221 @@
+//! Whole runs on the local connection, driving the real binary.
+
+use crate::support::run::{scratch, Run, LOCAL_INV};
+
+const FILES_PLAY: &str = r#"
+- hosts: local
+  gather_facts: false
+  vars:
+    greeting: hello
+  tasks:
+    - name: a folder
+      file: path={{ out }}/d state=directory mode=0750
+    - name: a copied file
+      copy:
+        content: "{{ greeting }} world\n"
+        dest: "{{ out }}/d/copied.txt"
+        mode: "0640"
+    - name: a file from src
+      copy: src=plain.txt dest={{ out }}/d/plain.txt
+    - name: a template
+      template: src=conf.j2 dest={{ out }}/d/conf.txt mode=0600
+"#;
+
+fn files_project() -> tempfile::TempDir {
+    scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("site.yml", FILES_PLAY),
+        ("files/plain.txt", "plain\n"),
+        ("templates/conf.j2", "name={{ inventory_hostname }}\ngreeting={{ greeting | upper }}\n"),
+    ])
+}
+
+#[test]
+fn files_copy_template_are_idempotent() {
+    let p = files_project();
+    let out = p.path().join("out");
+    let out_arg = format!("out={}", out.display());
+    let first = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &out_arg]).succeeds();
+    assert_eq!(first.changed("localhost"), 4, "{}", first.stdout);
+    assert_eq!(std::fs::read_to_string(out.join("d/copied.txt")).unwrap(), "hello world\n");
+    assert_eq!(std::fs::read_to_string(out.join("d/conf.txt")).unwrap(), "name=localhost\ngreeting=HELLO\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out.join("d/conf.txt")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let second = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &out_arg]).succeeds();
+    assert_eq!(second.recap("localhost")[..2], [4, 0], "{}", second.stdout);
+}
+
+#[test]
+fn check_mode_changes_no_file() {
+    let p = files_project();
+    let out = p.path().join("out");
+    let out_arg = format!("out={}", out.display());
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &out_arg, "--check"]).succeeds();
+    assert!(d.changed("localhost") >= 1, "{}", d.stdout);
+    assert!(!out.exists(), "--check created {}", out.display());
+    // After a real run, a content change in check mode leaves the file alone and shows a diff.
+    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &out_arg]).succeeds();
+    let d = Run::new()
+        .in_dir(p.path())
+        .args(["-i", "inv.ini", "site.yml", "-e", &out_arg, "-e", "greeting=bye", "--check", "--diff"])
+        .succeeds();
+    d.stdout_has("+bye world").stdout_has("-hello world");
+    assert_eq!(std::fs::read_to_string(out.join("d/copied.txt")).unwrap(), "hello world\n");
+}
+
+/// Each `vN` is defined at precedence level N and at the level just below it; the higher must win.
+#[test]
+fn variable_precedence_every_level() {
+    let p = scratch(&[
+        (
+            "inventory/hosts.ini",
+            "[local]\nlocalhost ansible_connection=local v4=4 v5=4\n[local:vars]\nv2=2 \nv3=2\n",
+        ),
+        ("inventory/group_vars/local.yml", "v3: '3'\nv4: '3'\n"),
+        ("inventory/host_vars/localhost.yml", "v5: '5'\nv6: '5'\nansible_system: from-host-vars\n"),
+        ("vars.yml", "v8: '8'\nv9: '8'\n"),
+        ("extra.yml", "v12: '12'\nv13: '12'\n"),
+        ("roles/r/defaults/main.yml", "v2: '1'\n"),
+        ("roles/r/vars/main.yml", "v9: '9'\nv10: '9'\n"),
+        (
+            "roles/r/tasks/main.yml",
+            r#"
+- include_vars: "{{ playbook_dir }}/extra.yml"
+- set_fact:
+    v13: '13'
+    v14: '13'
+- block:
+    - name: show
+      debug:
+        msg: "{{ [v2, v3, v4, v5, v7, v8, v9, v10, v11, v12, v13, v14, v15] | join(',') }}"
+      vars:
+        v11: '11'
+        v12: '11'
+  vars:
+    v10: '10'
+    v11: '10'
+"#,
+        ),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  vars:
+    v6: '6'
+    v7: '7'
+    v8: '7'
+  vars_files: [vars.yml]
+  roles:
+    - role: r
+      v14: '14'
+      v15: '14'
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inventory/hosts.ini", "site.yml", "-e", "v15=15"]).succeeds();
+    d.stdout_has("\"msg\": \"2,3,4,5,7,8,9,10,11,12,13,14,15\"");
+}
+
+#[test]
+fn loops_register_when_and_handlers() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - command: echo {{ item }}
+      loop: [a, b, c]
+      register: echoed
+      changed_when: false
+    - assert:
+        that:
+          - echoed.results | map(attribute='stdout') | list == ['a', 'b', 'c']
+          - echoed is not changed
+    - shell: "exit 3"
+      register: r
+      failed_when: r.rc not in [0, 3]
+    - debug: msg="skipped"
+      when: r.rc == 0
+    - command: "true"
+      notify: [bell]
+    - debug: msg=after
+  handlers:
+    - name: bell
+      debug: msg="handler ran"
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+    d.stdout_has("ok: [localhost] => (item=a)").stdout_has("RUNNING HANDLER [bell]").stdout_has("handler ran");
+    assert_eq!(d.recap("localhost")[4], 1, "one skipped: {}", d.stdout);
+}
+
+#[test]
+fn block_rescue_always_and_ignore_errors() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - block:
+        - fail: msg=boom
+        - debug: msg=never-here
+      rescue:
+        - debug: msg="rescued {{ ansible_failed_task is defined }}"
+      always:
+        - debug: msg=always-ran
+    - command: "false"
+      ignore_errors: true
+    - debug: msg=end
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+    d.stdout_lacks("never-here").stdout_has("always-ran").stdout_has("...ignoring").stdout_has("\"msg\": \"end\"");
+    let r = d.recap("localhost");
+    assert_eq!((r[3], r[5], r[6]), (0, 1, 1), "failed, rescued, ignored: {}", d.stdout);
+}
+
+#[test]
+fn failed_host_exits_2_and_stops() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("site.yml", "- hosts: local\n  gather_facts: false\n  tasks:\n    - fail: msg=stop\n    - debug: msg=not-reached\n"),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).code(2);
+    d.stdout_has("fatal: [localhost]: FAILED!").stdout_lacks("not-reached");
+}
+
+#[test]
+fn serial_run_once_delegate_to() {
+    let p = scratch(&[
+        ("inv.ini", "[g]\nh1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n"),
+        (
+            "site.yml",
+            r#"
+- hosts: g
+  gather_facts: false
+  serial: 2
+  tasks:
+    - debug: msg="batch {{ ansible_play_batch | join(',') }}"
+    - command: echo once
+      run_once: true
+      register: once
+    - assert: { that: [once.stdout == 'once'] }
+    - command: hostname
+      delegate_to: localhost
+      changed_when: false
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+    d.stdout_has("batch h1,h2").stdout_has("batch h3").stdout_has("[h1 -> localhost]");
+}
