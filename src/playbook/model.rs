@@ -39,6 +39,9 @@ pub struct Play {
     pub serial: Vec<Value>,
     pub max_fail_percentage: Option<f64>,
     pub strategy: Option<String>,
+    /// `order`: inventory, reverse_inventory, sorted, reverse_sorted, shuffle.
+    pub order: Option<String>,
+    pub force_handlers: Option<bool>,
     /// Keywords shared with blocks and tasks (become, tags, environment, ...).
     pub attrs: Attrs,
     pub pre_tasks: Vec<Item>,
@@ -46,7 +49,8 @@ pub struct Play {
     pub roles: Vec<Item>,
     pub tasks: Vec<Item>,
     pub post_tasks: Vec<Item>,
-    /// Play handlers followed by the handlers of its roles.
+    /// The handlers of its roles (`roles:` then `import_role`, dependencies first), then the
+    /// play's own handlers: Ansible's order.
     pub handlers: Vec<Item>,
 }
 
@@ -152,6 +156,10 @@ pub struct Attrs {
     pub connection: Option<String>,
     pub remote_user: Option<String>,
     pub any_errors_fatal: Option<bool>,
+    /// Task timeout in seconds (a number or a template).
+    pub timeout: Option<Value>,
+    /// Connection port (a number or a template).
+    pub port: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default)]
