@@ -103,15 +103,7 @@ fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     };
     let allow_duplicates = !matches!(task.args.get("allow_duplicates"), Some(Value::Bool(false)));
     // An import_role always runs (Ansible checks `roles:` duplicates only), unless told otherwise.
-    let block = role::load(&name, spec, &task.span, ctx, !allow_duplicates)?;
-    let mut block = match block {
-        Some(b) => b,
-        None => Block {
-            id: next_id(),
-            span: task.span.clone(),
-            ..Default::default()
-        },
-    };
+    let mut block = role::load(&name, spec, &task.span, ctx, !allow_duplicates)?;
     block.name = task.name.clone();
     block.import = Some(name);
     Ok(Item::Block(Arc::new(block)))

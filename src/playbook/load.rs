@@ -110,13 +110,7 @@ pub fn load_role(
         roles: Vec::new(),
     };
     let at = Span::unknown(from_dir);
-    let block = role::load(name, spec, &at, &ctx, false)?.ok_or_else(|| {
-        LoadError::new(
-            LoadErrorKind::Invalid,
-            &at,
-            format!("role '{name}' was not loaded"),
-        )
-    })?;
+    let block = role::load(name, spec, &at, &ctx, false)?;
     let handlers = state.handlers.take();
     Ok((Item::Block(Arc::new(block)), handlers))
 }

@@ -82,6 +82,10 @@ pub struct Block {
     pub role: Option<Arc<Role>>,
     /// Set when this block stands for an `import_tasks`/`import_role` (its attrs flow down).
     pub import: Option<String>,
+    /// A role block that repeats an earlier use of the same role in this play (same params,
+    /// tags, when, vars; meta without `allow_duplicates`). Ansible lists its tasks
+    /// (`--list-tasks`) but skips them at run time, on hosts where the role already ran.
+    pub duplicate_role: bool,
 }
 
 #[derive(Debug, Clone, Default)]

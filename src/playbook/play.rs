@@ -200,9 +200,7 @@ pub fn load_play(
     if let Some(v) = node.get("roles") {
         for r in convert::list(v, "`roles`")? {
             let (name, spec) = role::entry(r)?;
-            if let Some(block) = role::load(&name, spec, &r.span, &ctx, true)? {
-                play.roles.push(Item::Block(Arc::new(block)));
-            }
+            play.roles.push(Item::Block(Arc::new(role::load(&name, spec, &r.span, &ctx, true)?)));
         }
     }
     let section = |key: &str| -> Result<Vec<Item>, LoadError> {

@@ -135,14 +135,15 @@ fn missing_part(at: &Span, path: &Path, sub: &str, name: &str) -> LoadError {
 
 /// Load a role into its block: dependencies (nested role blocks) then its tasks. Its handlers
 /// go to the play's list. With `dedup`, a role already used the same way in this play is
-/// skipped (`None`) unless its meta says `allow_duplicates: true`.
+/// marked `duplicate_role` (its handlers are not added twice) unless its meta says
+/// `allow_duplicates: true`.
 pub fn load(
     name: &str,
     spec: RoleSpec,
     at: &Span,
     ctx: &Ctx,
     dedup: bool,
-) -> Result<Option<Block>, LoadError> {
+) -> Result<Block, LoadError> {
     if name.contains("{{") {
         return Err(LoadError::unsupported(
             at,
@@ -184,16 +185,14 @@ pub fn load(
         from
     ]);
     let key: RoleKey = (canonical.clone(), usage.to_string());
-    {
+    let duplicate = {
         let mut seen = ctx.state.seen_roles.borrow_mut();
-        if seen.contains(&key) {
-            if dedup && !meta.allow_duplicates {
-                return Ok(None);
-            }
-        } else {
+        let repeated = seen.contains(&key);
+        if !repeated {
             seen.push(key);
         }
-    }
+        repeated && dedup && !meta.allow_duplicates
+    };
     let role_name = Path::new(name)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -218,9 +217,7 @@ pub fn load(
 
     let mut body = Vec::new();
     for (dep, dep_spec, dep_at) in meta.dependencies {
-        if let Some(b) = load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)? {
-            body.push(Item::Block(Arc::new(b)));
-        }
+        body.push(Item::Block(Arc::new(load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)?)));
     }
     match find_yaml(
         &path.join("tasks"),
@@ -250,7 +247,9 @@ pub fn load(
             let mut hctx = inner.enter(&file, Some(at))?;
             hctx.handlers = true;
             let handlers = hctx.items(&node, "a handlers file").map_err(in_role)?;
-            ctx.state.handlers.borrow_mut().extend(handlers);
+            if !duplicate {
+                ctx.state.handlers.borrow_mut().extend(handlers);
+            }
         }
         None => {
             if let Some(f) = &spec.handlers_from {
@@ -258,12 +257,13 @@ pub fn load(
             }
         }
     }
-    Ok(Some(Block {
+    Ok(Block {
         id: next_id(),
         span: at.clone(),
         block: body,
         attrs: spec.attrs,
         role: Some(role),
+        duplicate_role: duplicate,
         ..Default::default()
-    }))
+    })
 }
