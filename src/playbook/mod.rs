@@ -16,3 +16,6 @@ pub use error::{LoadError, LoadErrorKind};
 pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec, ENGINE_ACTIONS};
 pub use model::*;
 pub use task::canonical as canonical_action;
+
+#[cfg(test)]
+mod tests;

@@ -200,7 +200,9 @@ pub fn load_play(
     if let Some(v) = node.get("roles") {
         for r in convert::list(v, "`roles`")? {
             let (name, spec) = role::entry(r)?;
-            play.roles.push(Item::Block(Arc::new(role::load(&name, spec, &r.span, &ctx, true)?)));
+            play.roles.push(Item::Block(Arc::new(role::load(
+                &name, spec, &r.span, &ctx, true,
+            )?)));
         }
     }
     let section = |key: &str| -> Result<Vec<Item>, LoadError> {

@@ -217,7 +217,9 @@ pub fn load(
 
     let mut body = Vec::new();
     for (dep, dep_spec, dep_at) in meta.dependencies {
-        body.push(Item::Block(Arc::new(load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)?)));
+        body.push(Item::Block(Arc::new(
+            load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)?,
+        )));
     }
     match find_yaml(
         &path.join("tasks"),
