@@ -42,7 +42,9 @@ pub struct Play {
     /// `order`: inventory, reverse_inventory, sorted, reverse_sorted, shuffle.
     pub order: Option<String>,
     pub force_handlers: Option<bool>,
-    /// Keywords shared with blocks and tasks (become, tags, environment, ...).
+    /// Keywords shared with blocks and tasks (become, tags, environment, ...). On a play,
+    /// `attrs.when` holds the conditions of the `import_playbook` that brought it in: they
+    /// apply to fact gathering and every task of the play, not to handlers (as in Ansible).
     pub attrs: Attrs,
     pub pre_tasks: Vec<Item>,
     /// One `Item::Block` per role (with `role` set), dependencies first.

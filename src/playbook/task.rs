@@ -183,6 +183,8 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
                 &k.span,
                 format!("`{key}`: {reason}"),
             ));
+        } else if matches!(canonical(&key), "import_playbook" | "include") {
+            return Err(misplaced(k, canonical(&key)));
         } else if is_known(canonical(&key), ctx) {
             let name = canonical(&key).to_string();
             let args = module_args(&name, v)?;
@@ -217,7 +219,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
                 format!("unknown module '{key}'"),
             )
             .with_hint(module_hint(&key, ctx).unwrap_or_else(|| {
-                "troupe runs ansible.builtin modules only; check the spelling".into()
+                "troupe does not implement this module (yet); check the spelling".into()
             })));
         }
         let hint = keyword
@@ -293,6 +295,19 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         }
         _ => Ok(Item::Task(Arc::new(task))),
     }
+}
+
+/// `import_playbook` inside a task list, or the removed `include`.
+fn misplaced(k: &Node, name: &str) -> LoadError {
+    if name == "include" {
+        return LoadError::invalid(&k.span, "`include` was removed from Ansible")
+            .with_hint("use include_tasks (at run time) or import_tasks (at load time)");
+    }
+    LoadError::invalid(
+        &k.span,
+        "import_playbook can only be used at the top level of a playbook",
+    )
+    .with_hint("move it next to the plays, outside `tasks:`")
 }
 
 /// Arguments written as the module key's value: a mapping, free-form text, or nothing.

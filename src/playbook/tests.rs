@@ -337,7 +337,11 @@ fn error_yaml_syntax_keeps_position() {
     let e = fixture_err("errors/syntax.yml");
     assert_eq!(e.kind, LoadErrorKind::Syntax);
     assert_eq!(at(&e).0, "syntax.yml");
-    assert!((4..=5).contains(&e.span.line), "{e}");
+    assert_eq!(
+        at(&e),
+        ("syntax.yml".into(), 5, 5),
+        "where ansible-playbook reports it too"
+    );
     assert!(e.message.contains("YAML syntax error"), "{e}");
     assert_eq!(e.exit_code(), 4);
 }
@@ -623,6 +627,10 @@ fn task_refusals() {
         (e.kind, e.hint.as_deref()),
         (LoadErrorKind::UnknownKey, Some("did you mean 'when'?"))
     );
+    let e = task_err("- import_playbook: other.yml\n");
+    assert!(e.message.contains("top level"), "{}", e.message);
+    let e = task_err("- include: other.yml\n");
+    assert!(e.hint.unwrap().contains("include_tasks"));
     let e = task_err("- debug: msg=x\n  become: '{{ b }}'\n");
     assert_eq!(e.kind, LoadErrorKind::Unsupported);
 }
