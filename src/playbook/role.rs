@@ -107,13 +107,41 @@ fn meta(path: &Path, at: &Span) -> Result<Meta, LoadError> {
 
 /// `defaults/<from or main>` or `vars/<from or main>`: a mapping (missing `main` is empty).
 fn vars_file(path: &Path, sub: &str, from: Option<&str>, at: &Span) -> Result<Map, LoadError> {
-    let Some(file) = find_yaml(&path.join(sub), from.unwrap_or("main")) else {
-        return match from {
-            Some(f) => Err(missing_part(at, path, sub, f)),
-            None => Ok(Map::new()),
-        };
-    };
-    let node = read_yaml(&file, Some(at))?;
+    let name = from.unwrap_or("main");
+    // `defaults/main/` may be a folder of files, merged in name order.
+    let folder = path.join(sub).join(name);
+    if folder.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .map_err(|e| {
+                LoadError::new(
+                    LoadErrorKind::NotFound,
+                    at,
+                    format!("cannot read {}: {e}", folder.display()),
+                )
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .is_some_and(|x| x == "yml" || x == "yaml" || x == "json")
+            })
+            .collect();
+        files.sort();
+        let mut out = Map::new();
+        for file in files {
+            out.extend(vars_of(&file, at)?);
+        }
+        return Ok(out);
+    }
+    match find_yaml(&path.join(sub), name) {
+        Some(file) => vars_of(&file, at),
+        None if from.is_some() => Err(missing_part(at, path, sub, name)),
+        None => Ok(Map::new()),
+    }
+}
+
+fn vars_of(file: &Path, at: &Span) -> Result<Map, LoadError> {
+    let node = read_yaml(file, Some(at))?;
     if node.is_null() {
         return Ok(Map::new());
     }

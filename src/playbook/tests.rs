@@ -825,11 +825,18 @@ fn import_role_from_files_and_tasks_relative_to_role() {
         ("roles/a/tasks/setup.yml", "- import_tasks: part.yml\n"),
         ("roles/a/tasks/part.yml", "- debug: msg=part\n"),
         ("roles/a/vars/other.yml", "v: 1\n"),
+        ("roles/a/defaults/main/b.yml", "d: 2\ne: 2\n"),
+        ("roles/a/defaults/main/a.yml", "d: 1\n"),
     ])
     .unwrap();
     let b = block(&pb.plays[0].tasks[0]);
     let role = b.role.as_ref().unwrap();
     assert_eq!(role.vars["v"], 1);
+    assert_eq!(
+        (role.defaults["d"].clone(), role.defaults["e"].clone()),
+        (Value::from(2), Value::from(2)),
+        "files merge in name order"
+    );
     assert_eq!(b.attrs.tags, vec!["x"]);
     let part = task(&block(&b.block[0]).block[0]);
     assert_eq!(part.role.as_ref().unwrap().name, "a");
