@@ -1,5 +1,6 @@
 //! The YAML playbook language: loading plays, roles, blocks and tasks with source positions.
 
+mod args;
 mod attrs;
 mod convert;
 pub mod error;
