@@ -41,7 +41,11 @@ pub struct Inventory {
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     #[error("{message}")]
-    Parse { span: Span, message: String, hint: Option<String> },
+    Parse {
+        span: Span,
+        message: String,
+        hint: Option<String>,
+    },
     #[error("cannot read inventory {path}: {reason}")]
     Read { path: PathBuf, reason: String },
     #[error("{0}")]

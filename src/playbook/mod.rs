@@ -1,5 +1,22 @@
 //! The YAML playbook language: loading plays, roles, blocks and tasks with source positions.
 
+mod args;
+mod attrs;
+mod convert;
+pub mod error;
+pub mod freeform;
+mod imports;
+pub mod keywords;
+mod load;
 pub mod model;
+mod play;
+mod role;
+mod task;
 
+pub use error::{LoadError, LoadErrorKind};
+pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec, ENGINE_ACTIONS};
 pub use model::*;
+pub use task::canonical as canonical_action;
+
+#[cfg(test)]
+mod tests;

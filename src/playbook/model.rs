@@ -39,14 +39,20 @@ pub struct Play {
     pub serial: Vec<Value>,
     pub max_fail_percentage: Option<f64>,
     pub strategy: Option<String>,
-    /// Keywords shared with blocks and tasks (become, tags, environment, ...).
+    /// `order`: inventory, reverse_inventory, sorted, reverse_sorted, shuffle.
+    pub order: Option<String>,
+    pub force_handlers: Option<bool>,
+    /// Keywords shared with blocks and tasks (become, tags, environment, ...). On a play,
+    /// `attrs.when` holds the conditions of the `import_playbook` that brought it in: they
+    /// apply to fact gathering and every task of the play, not to handlers (as in Ansible).
     pub attrs: Attrs,
     pub pre_tasks: Vec<Item>,
     /// One `Item::Block` per role (with `role` set), dependencies first.
     pub roles: Vec<Item>,
     pub tasks: Vec<Item>,
     pub post_tasks: Vec<Item>,
-    /// Play handlers followed by the handlers of its roles.
+    /// The handlers of its roles (`roles:` then `import_role`, dependencies first), then the
+    /// play's own handlers: Ansible's order.
     pub handlers: Vec<Item>,
 }
 
@@ -78,6 +84,10 @@ pub struct Block {
     pub role: Option<Arc<Role>>,
     /// Set when this block stands for an `import_tasks`/`import_role` (its attrs flow down).
     pub import: Option<String>,
+    /// A role block that repeats an earlier use of the same role in this play (same params,
+    /// tags, when, vars; meta without `allow_duplicates`). Ansible lists its tasks
+    /// (`--list-tasks`) but skips them at run time, on hosts where the role already ran.
+    pub duplicate_role: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,6 +162,10 @@ pub struct Attrs {
     pub connection: Option<String>,
     pub remote_user: Option<String>,
     pub any_errors_fatal: Option<bool>,
+    /// Task timeout in seconds (a number or a template).
+    pub timeout: Option<Value>,
+    /// Connection port (a number or a template).
+    pub port: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,110 @@
+//! `import_tasks` and `import_role`: resolved while loading, into blocks whose keywords flow down.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::error::{LoadError, LoadErrorKind};
+use super::load::{read_yaml, Ctx, RoleSpec};
+use super::model::{next_id, Block, Item, Task};
+use super::role;
+use crate::value::{to_text, Value};
+
+/// Replace an import task by the block it stands for.
+pub fn expand(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
+    if task.action == "import_role" {
+        import_role(task, ctx)
+    } else {
+        import_tasks(task, ctx)
+    }
+}
+
+fn arg(task: &Task, key: &str) -> Option<String> {
+    task.args.get(key).map(to_text).filter(|s| !s.is_empty())
+}
+
+fn refuse_template(task: &Task, what: &str, value: &str) -> Result<(), LoadError> {
+    if value.contains("{{") || value.contains("{%") {
+        let dynamic = task.action.replace("import_", "include_");
+        return Err(LoadError::unsupported(
+            &task.span,
+            format!(
+                "{} needs a fixed {what}, not a template: '{value}'",
+                task.action
+            ),
+        )
+        .with_hint(format!(
+            "imports are resolved before any variable exists; use {dynamic} for a templated {what}"
+        )));
+    }
+    Ok(())
+}
+
+fn import_tasks(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
+    let file = arg(&task, "file").unwrap_or_default();
+    refuse_template(&task, "file name", &file)?;
+    let candidates = tasks_file_candidates(&file, ctx);
+    let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
+        let searched: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        return Err(LoadError::new(
+            LoadErrorKind::NotFound,
+            &task.span,
+            format!("import_tasks: cannot find tasks file '{file}'"),
+        )
+        .with_hint(format!("searched: {}", searched.join(", "))));
+    };
+    let node = read_yaml(&path, Some(&task.span))?;
+    let items = ctx
+        .enter(&path, Some(&task.span))?
+        .items(&node, "a tasks file")
+        .map_err(|e| {
+            e.with_cause(format!(
+                "while importing {} at {}",
+                path.display(),
+                task.span
+            ))
+        })?;
+    Ok(Item::Block(Arc::new(Block {
+        id: next_id(),
+        span: task.span.clone(),
+        name: task.name.clone(),
+        block: items,
+        attrs: task.attrs.clone(),
+        import: Some(file),
+        ..Default::default()
+    })))
+}
+
+/// Next to the current file first; inside a role also its `tasks/` folder and the role folder.
+pub fn tasks_file_candidates(file: &str, ctx: &Ctx) -> Vec<PathBuf> {
+    let given = PathBuf::from(file);
+    if given.is_absolute() {
+        return vec![given];
+    }
+    let mut out = vec![ctx.base_dir.join(file)];
+    if let Some(role) = &ctx.role {
+        out.push(role.path.join("tasks").join(file));
+        out.push(role.path.join(file));
+    }
+    out.dedup();
+    out
+}
+
+fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
+    let name = arg(&task, "name").unwrap_or_default();
+    refuse_template(&task, "role name", &name)?;
+    let from = |k: &str| task.args.get(k).filter(|v| !v.is_null()).map(to_text);
+    let spec = RoleSpec {
+        params: Default::default(),
+        tasks_from: from("tasks_from"),
+        vars_from: from("vars_from"),
+        defaults_from: from("defaults_from"),
+        handlers_from: from("handlers_from"),
+        attrs: task.attrs.clone(),
+    };
+    let allow_duplicates = !matches!(task.args.get("allow_duplicates"), Some(Value::Bool(false)));
+    // An import_role always runs (Ansible checks `roles:` duplicates only), unless told otherwise.
+    let mut block = role::load(&name, spec, &task.span, ctx, !allow_duplicates)?;
+    block.name = task.name.clone();
+    block.import = Some(name);
+    Ok(Item::Block(Arc::new(block)))
+}

@@ -1,0 +1,199 @@
+//! Entry points of the loader and the context shared while loading one play.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::{LoadError, LoadErrorKind};
+use super::model::{Attrs, Item, Playbook, Role};
+use super::{play, role, task};
+use crate::value::Map;
+use crate::yaml::{self, Node, Span};
+
+/// Actions the engine itself runs (not modules in the registry).
+pub const ENGINE_ACTIONS: &[&str] = &["include_tasks", "include_role", "meta"];
+
+/// How to load: where roles live and which action names exist.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Extra role folders (`ANSIBLE_ROLES_PATH`, `roles_path` in ansible.cfg), searched in order.
+    pub roles_path: Vec<PathBuf>,
+    /// Whether a (canonical) action name is a module or engine action troupe runs.
+    pub known_action: fn(&str) -> bool,
+    /// `playbook_dir` for `load_tasks_file` at run time (where `roles/` is searched); when
+    /// unset, the tasks file's own folder is used.
+    pub playbook_dir: Option<PathBuf>,
+}
+
+fn default_known_action(name: &str) -> bool {
+    crate::modules::find(name).is_some() || ENGINE_ACTIONS.contains(&name)
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            roles_path: Vec::new(),
+            known_action: default_known_action,
+            playbook_dir: None,
+        }
+    }
+}
+
+/// How a role is used: from `roles:`, `import_role`, a dependency, or `include_role` at run time.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSpec {
+    /// Role parameters (high precedence variables).
+    pub params: Map,
+    pub tasks_from: Option<String>,
+    pub vars_from: Option<String>,
+    pub defaults_from: Option<String>,
+    pub handlers_from: Option<String>,
+    /// Keywords on the role's block (`tags`, `when`, `vars`, `become`, ...).
+    pub attrs: Attrs,
+}
+
+/// Load a playbook file: its plays, with `import_playbook` expanded in place.
+pub fn load_playbook(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let plays = play::load_playbook_file(path, &dir, opts, None, &mut Vec::new())?;
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        dir,
+        plays,
+    })
+}
+
+/// Load a tasks file at run time (`include_tasks`), as part of `role` if given.
+pub fn load_tasks_file(
+    path: &Path,
+    role: Option<Arc<Role>>,
+    opts: &LoadOptions,
+) -> Result<Vec<Item>, LoadError> {
+    let base = parent_dir(path);
+    let state = PlayState::default();
+    let ctx = Ctx {
+        opts,
+        playbook_dir: opts.playbook_dir.clone().unwrap_or_else(|| base.clone()),
+        base_dir: base,
+        role,
+        handlers: false,
+        state: &state,
+        files: Vec::new(),
+        roles: Vec::new(),
+    };
+    let node = read_yaml(path, None)?;
+    ctx.enter(path, None)?.items(&node, "a tasks file")
+}
+
+/// Load a role (for `include_role` at run time): its block, dependencies first as nested role
+/// blocks, and its handlers. `from_dir` is the playbook folder roles are searched from.
+pub fn load_role(
+    name: &str,
+    from_dir: &Path,
+    spec: RoleSpec,
+    opts: &LoadOptions,
+) -> Result<(Item, Vec<Item>), LoadError> {
+    let state = PlayState::default();
+    let ctx = Ctx {
+        opts,
+        playbook_dir: from_dir.to_path_buf(),
+        base_dir: from_dir.to_path_buf(),
+        role: None,
+        handlers: false,
+        state: &state,
+        files: Vec::new(),
+        roles: Vec::new(),
+    };
+    let at = Span::unknown(from_dir);
+    let block = role::load(name, spec, &at, &ctx, false)?;
+    let handlers = state.handlers.take();
+    Ok((Item::Block(Arc::new(block)), handlers))
+}
+
+/// What one play collects while its parts load: roles already used (dedup) and role handlers.
+#[derive(Default)]
+pub(crate) struct PlayState {
+    pub seen_roles: RefCell<Vec<role::RoleKey>>,
+    pub handlers: RefCell<Vec<Item>>,
+}
+
+/// Where we are while loading: the file's folder, the role, and what is being loaded above us.
+#[derive(Clone)]
+pub(crate) struct Ctx<'a> {
+    pub opts: &'a LoadOptions,
+    pub playbook_dir: PathBuf,
+    /// The folder of the file being loaded (relative paths resolve against it).
+    pub base_dir: PathBuf,
+    pub role: Option<Arc<Role>>,
+    /// Loading a `handlers:` list (`listen` allowed).
+    pub handlers: bool,
+    pub state: &'a PlayState,
+    /// Files being loaded, outermost first (to catch import cycles).
+    pub files: Vec<PathBuf>,
+    /// Role folders being loaded, outermost first (to catch dependency cycles).
+    pub roles: Vec<PathBuf>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context for loading `path`, refusing a file that (indirectly) imports itself.
+    pub fn enter(&self, path: &Path, at: Option<&Span>) -> Result<Ctx<'a>, LoadError> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.files.contains(&canonical) {
+            let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
+            return Err(LoadError::invalid(
+                &span,
+                format!("{} imports itself (an import cycle)", path.display()),
+            )
+            .with_hint("use include_tasks if the recursion is meant to stop on a condition"));
+        }
+        let mut next = self.clone();
+        next.files.push(canonical);
+        next.base_dir = parent_dir(path);
+        Ok(next)
+    }
+
+    pub fn items(&self, node: &Node, what: &str) -> Result<Vec<Item>, LoadError> {
+        task::load_items(node, self, what)
+    }
+}
+
+/// The folder of a file ("." for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Read and parse a YAML file; a missing file is reported at `at` (the referencing position).
+pub(crate) fn read_yaml(path: &Path, at: Option<&Span>) -> Result<Node, LoadError> {
+    let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        LoadError::new(
+            LoadErrorKind::NotFound,
+            &span,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    Ok(yaml::parse_str(&text, path)?)
+}
+
+/// The first existing file among `name`, `name.yml`, `name.yaml`, `name.json` in `dir`.
+pub(crate) fn find_yaml(dir: &Path, name: &str) -> Option<PathBuf> {
+    let has_ext = [".yml", ".yaml", ".json"].iter().any(|e| name.ends_with(e));
+    let mut candidates = Vec::new();
+    if has_ext {
+        candidates.push(dir.join(name));
+    } else {
+        for ext in ["yml", "yaml", "json"] {
+            candidates.push(dir.join(format!("{name}.{ext}")));
+        }
+        candidates.push(dir.join(name));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}

@@ -1,0 +1,294 @@
+//! Playbook files and plays; `import_playbook` is expanded in place.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::attrs;
+use super::convert::{self, boolean, float, mapping, opt_string, string};
+use super::error::{LoadError, LoadErrorKind};
+use super::keywords::{did_you_mean, unsupported_reason, PLAY_KEYS};
+use super::load::{parent_dir, read_yaml, Ctx, LoadOptions, PlayState};
+use super::model::{Item, Play};
+use super::role;
+use crate::value::Value;
+use crate::yaml::{Kind, Node, Span};
+
+const IMPORT_PLAYBOOK_KEYS: &[&str] = &["import_playbook", "name", "vars", "tags", "when"];
+
+/// The plays of one playbook file (imports expanded); `chain` holds the files above it.
+pub fn load_playbook_file(
+    path: &Path,
+    dir: &Path,
+    opts: &LoadOptions,
+    at: Option<&Span>,
+    chain: &mut Vec<PathBuf>,
+) -> Result<Vec<Play>, LoadError> {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if chain.contains(&canonical) {
+        let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
+        return Err(LoadError::invalid(
+            &span,
+            format!("{} imports itself (an import cycle)", path.display()),
+        ));
+    }
+    let node = read_yaml(path, at)?;
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let entries = match &node.kind {
+        Kind::Seq(items) => items,
+        _ => {
+            return Err(LoadError::invalid(
+                &node.span,
+                format!(
+                    "a playbook must be a list of plays, not {}",
+                    node.type_name()
+                ),
+            )
+            .with_hint("start each play with `- hosts: ...`"));
+        }
+    };
+    chain.push(canonical);
+    let mut plays = Vec::new();
+    for entry in entries {
+        mapping(entry, "a play")?;
+        let import = entry.as_map().unwrap_or_default().iter().find(|(k, _)| {
+            matches!(
+                k.as_str(),
+                Some(
+                    "import_playbook"
+                        | "ansible.builtin.import_playbook"
+                        | "ansible.legacy.import_playbook"
+                )
+            )
+        });
+        match import {
+            Some((_, file)) => plays.extend(import_playbook(entry, file, path, opts, chain)?),
+            None => plays.push(load_play(entry, path, dir, opts)?),
+        }
+    }
+    chain.pop();
+    Ok(plays)
+}
+
+fn import_playbook(
+    entry: &Node,
+    file: &Node,
+    from: &Path,
+    opts: &LoadOptions,
+    chain: &mut Vec<PathBuf>,
+) -> Result<Vec<Play>, LoadError> {
+    let name = string(file, "import_playbook")?;
+    if name.contains("{{") {
+        return Err(LoadError::unsupported(
+            &file.span,
+            format!("import_playbook needs a fixed file name, not a template: '{name}'"),
+        ));
+    }
+    let mut vars = crate::value::Map::new();
+    let mut tags = Vec::new();
+    let mut when = Vec::new();
+    for (k, v) in entry.as_map().unwrap_or_default() {
+        let key = k.key_string();
+        match key.as_str() {
+            "vars" => vars = convert::vars(v, false)?,
+            "tags" => tags = convert::tags(v)?,
+            "when" => when = convert::when(v)?,
+            _ if IMPORT_PLAYBOOK_KEYS.contains(&key.as_str())
+                || key.ends_with(".import_playbook") => {}
+            _ => {
+                return Err(LoadError::new(
+                    LoadErrorKind::UnknownKey,
+                    &k.span,
+                    format!("`{key}` is not valid on import_playbook"),
+                )
+                .maybe_hint(did_you_mean(&key, IMPORT_PLAYBOOK_KEYS.iter().copied())));
+            }
+        }
+    }
+    let path = if Path::new(&name).is_absolute() {
+        PathBuf::from(&name)
+    } else {
+        parent_dir(from).join(&name)
+    };
+    if !path.is_file() {
+        return Err(LoadError::new(
+            LoadErrorKind::NotFound,
+            &entry.span,
+            format!("import_playbook: cannot find '{name}'"),
+        )
+        .with_hint(format!("searched: {}", path.display())));
+    }
+    let dir = parent_dir(&path);
+    let mut plays =
+        load_playbook_file(&path, &dir, opts, Some(&entry.span), chain).map_err(|e| {
+            e.with_cause(format!(
+                "while importing {} at {}",
+                path.display(),
+                entry.span
+            ))
+        })?;
+    for play in &mut plays {
+        play.vars.extend(vars.clone());
+        for t in &tags {
+            if !play.attrs.tags.contains(t) {
+                play.attrs.tags.push(t.clone());
+            }
+        }
+        // Ansible puts these conditions in front of every task block of the play.
+        let mut w = when.clone();
+        w.append(&mut play.attrs.when);
+        play.attrs.when = w;
+    }
+    Ok(plays)
+}
+
+/// One play. Roles load before the task sections, so role handlers come first (Ansible's order).
+pub fn load_play(
+    node: &Node,
+    file: &Path,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Play, LoadError> {
+    let entries = mapping(node, "a play")?;
+    let state = PlayState::default();
+    let ctx = Ctx {
+        opts,
+        playbook_dir: dir.to_path_buf(),
+        base_dir: parent_dir(file),
+        role: None,
+        handlers: false,
+        state: &state,
+        files: vec![file.canonicalize().unwrap_or_else(|_| file.to_path_buf())],
+        roles: Vec::new(),
+    };
+    let mut play = Play {
+        span: node.span.clone(),
+        file: file.to_path_buf(),
+        gather_facts: true,
+        ..Default::default()
+    };
+    let mut hosts = None;
+    for (k, v) in entries {
+        let key = k.key_string();
+        match key.as_str() {
+            "name" => play.name = opt_string(v, "name")?.unwrap_or_default(),
+            "hosts" => hosts = Some(host_pattern(v)?),
+            "vars" => play.vars.extend(convert::vars(v, true)?),
+            "vars_files" => play.vars_files = convert::string_list(v, "vars_files")?,
+            "gather_facts" => play.gather_facts = boolean(v, "gather_facts")?.unwrap_or(true),
+            "gather_subset" => {
+                convert::string_list(v, &key)?;
+            }
+            "gather_timeout" => {
+                convert::number_or_template(v, &key)?;
+            }
+            "serial" => play.serial = serial(v)?,
+            "max_fail_percentage" => play.max_fail_percentage = float(v, &key)?,
+            "strategy" => play.strategy = opt_string(v, &key)?,
+            "order" => play.order = order(v)?,
+            "force_handlers" => play.force_handlers = boolean(v, &key)?,
+            "pre_tasks" | "roles" | "tasks" | "post_tasks" | "handlers" => {}
+            _ if PLAY_KEYS.contains(&key.as_str()) && attrs::set(&mut play.attrs, &key, v)? => {}
+            _ => return Err(unknown_play_key(k, &key)),
+        }
+    }
+    play.hosts = hosts.ok_or_else(|| {
+        LoadError::invalid(&node.span, "this play has no `hosts`")
+            .with_hint("add `hosts: <pattern>` (e.g. `hosts: all`)")
+    })?;
+    if let Some(v) = node.get("roles") {
+        for r in convert::list(v, "`roles`")? {
+            let (name, spec) = role::entry(r)?;
+            play.roles.push(Item::Block(Arc::new(role::load(
+                &name, spec, &r.span, &ctx, true,
+            )?)));
+        }
+    }
+    let section = |key: &str| -> Result<Vec<Item>, LoadError> {
+        match node.get(key) {
+            Some(v) => ctx.items(v, &format!("`{key}`")),
+            None => Ok(Vec::new()),
+        }
+    };
+    play.pre_tasks = section("pre_tasks")?;
+    play.tasks = section("tasks")?;
+    play.post_tasks = section("post_tasks")?;
+    let mut hctx = ctx.clone();
+    hctx.handlers = true;
+    let own_handlers = match node.get("handlers") {
+        Some(v) => hctx.items(v, "`handlers`")?,
+        None => Vec::new(),
+    };
+    play.handlers = state.handlers.take();
+    play.handlers.extend(own_handlers);
+    Ok(play)
+}
+
+fn unknown_play_key(k: &Node, key: &str) -> LoadError {
+    if let Some(reason) = unsupported_reason(key) {
+        return LoadError::unsupported(&k.span, format!("`{key}`: {reason}"));
+    }
+    let hint = did_you_mean(key, PLAY_KEYS.iter().copied()).or_else(|| {
+        matches!(key, "when" | "block" | "register" | "loop" | "notify")
+            .then(|| format!("`{key}` belongs on a task or block, not on a play"))
+    });
+    LoadError::new(
+        LoadErrorKind::UnknownKey,
+        &k.span,
+        format!("`{key}` is not a valid play keyword"),
+    )
+    .maybe_hint(hint)
+}
+
+/// `hosts`: a pattern string, or a list joined with `,`.
+fn host_pattern(v: &Node) -> Result<String, LoadError> {
+    let parts = convert::string_list(v, "hosts")?;
+    let pattern = parts.iter().map(|p| p.trim()).collect::<Vec<_>>().join(",");
+    if pattern.is_empty() {
+        return Err(LoadError::invalid(&v.span, "`hosts` is empty")
+            .with_hint("name a group or host pattern, e.g. `hosts: all`"));
+    }
+    Ok(pattern)
+}
+
+/// `serial`: a count, a percentage, or a list of those (batch sizes).
+fn serial(v: &Node) -> Result<Vec<Value>, LoadError> {
+    let one = |n: &Node| match &n.kind {
+        Kind::Int(_) => Ok(n.to_value()),
+        Kind::Str(s)
+            if s.contains("{{") || s.trim().trim_end_matches('%').parse::<f64>().is_ok() =>
+        {
+            Ok(n.to_value())
+        }
+        _ => Err(LoadError::invalid(
+            &n.span,
+            "`serial` must be a number, a percentage like \"30%\", or a list of those",
+        )),
+    };
+    match &v.kind {
+        Kind::Null => Ok(Vec::new()),
+        Kind::Seq(items) => items.iter().map(one).collect(),
+        _ => Ok(vec![one(v)?]),
+    }
+}
+
+fn order(v: &Node) -> Result<Option<String>, LoadError> {
+    const ORDERS: &[&str] = &[
+        "inventory",
+        "reverse_inventory",
+        "sorted",
+        "reverse_sorted",
+        "shuffle",
+    ];
+    let Some(o) = opt_string(v, "order")? else {
+        return Ok(None);
+    };
+    if !ORDERS.contains(&o.as_str()) {
+        return Err(
+            LoadError::invalid(&v.span, format!("`order: {o}` is not a host order"))
+                .with_hint(format!("one of: {}", ORDERS.join(", "))),
+        );
+    }
+    Ok(Some(o))
+}

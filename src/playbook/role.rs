@@ -1,0 +1,299 @@
+//! Roles: finding them, reading their files, dependencies first, and Ansible's dedup rule.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::attrs;
+use super::convert::{self, mapping, string};
+use super::error::{LoadError, LoadErrorKind};
+use super::keywords::{unsupported_reason, ROLE_ENTRY_KEYS};
+use super::load::{find_yaml, parent_dir, read_yaml, Ctx, RoleSpec};
+use super::model::{next_id, Block, Item, Role};
+use crate::value::Map;
+use crate::yaml::{Kind, Node, Span};
+
+/// What makes two uses of a role "the same" for dedup: its folder and how it is used.
+pub(crate) type RoleKey = (PathBuf, String);
+
+/// A `roles:` entry or a meta dependency: a name, or a mapping with `role:` (or `name:`),
+/// keywords, and any other key as a role parameter.
+pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
+    let mut spec = RoleSpec::default();
+    if let Kind::Str(name) = &node.kind {
+        return Ok((name.clone(), spec));
+    }
+    let entries = mapping(node, "a role entry")?;
+    let mut name = None;
+    for (k, v) in entries {
+        let key = k.key_string();
+        match key.as_str() {
+            "role" => name = Some(string(v, "role")?),
+            "name" if !entries.iter().any(|(k, _)| k.as_str() == Some("role")) => {
+                name = Some(string(v, "name")?)
+            }
+            _ if ROLE_ENTRY_KEYS.contains(&key.as_str())
+                && attrs::set(&mut spec.attrs, &key, v)? => {}
+            _ if key == "name" => {}
+            _ => {
+                if let Some(reason) = unsupported_reason(&key) {
+                    return Err(LoadError::unsupported(
+                        &k.span,
+                        format!("`{key}`: {reason}"),
+                    ));
+                }
+                spec.params.insert(key, v.to_value());
+            }
+        }
+    }
+    let name = name.ok_or_else(|| {
+        LoadError::invalid(&node.span, "a role entry needs `role: <name>`")
+            .with_hint("write `- role: my_role` or just `- my_role`")
+    })?;
+    Ok((name, spec))
+}
+
+/// Where a role is, and every place looked at.
+pub fn find(name: &str, ctx: &Ctx) -> Result<PathBuf, Vec<PathBuf>> {
+    let mut candidates = Vec::new();
+    if name.contains('/') {
+        candidates.push(ctx.playbook_dir.join(name));
+    } else {
+        candidates.push(ctx.playbook_dir.join("roles").join(name));
+        candidates.push(ctx.playbook_dir.join(name));
+        candidates.push(ctx.playbook_dir.join("..").join("roles").join(name));
+        candidates.extend(ctx.opts.roles_path.iter().map(|p| p.join(name)));
+        // A dependency may sit next to the role that needs it.
+        if let Some(role) = &ctx.role {
+            candidates.push(parent_dir(&role.path).join(name));
+        }
+    }
+    candidates.dedup();
+    candidates
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .ok_or(candidates)
+}
+
+struct Meta {
+    allow_duplicates: bool,
+    dependencies: Vec<(String, RoleSpec, Span)>,
+}
+
+fn meta(path: &Path, at: &Span) -> Result<Meta, LoadError> {
+    let mut meta = Meta {
+        allow_duplicates: false,
+        dependencies: Vec::new(),
+    };
+    let Some(file) = find_yaml(&path.join("meta"), "main") else {
+        return Ok(meta);
+    };
+    let node = read_yaml(&file, Some(at))?;
+    if node.is_null() {
+        return Ok(meta);
+    }
+    mapping(&node, "meta/main.yml")?;
+    if let Some(v) = node.get("allow_duplicates") {
+        meta.allow_duplicates = convert::boolean(v, "allow_duplicates")?.unwrap_or(false);
+    }
+    if let Some(deps) = node.get("dependencies") {
+        for dep in convert::list(deps, "`dependencies`")? {
+            let (name, spec) = entry(dep)?;
+            meta.dependencies.push((name, spec, dep.span.clone()));
+        }
+    }
+    Ok(meta)
+}
+
+/// `defaults/<from or main>` or `vars/<from or main>`: a mapping (missing `main` is empty).
+fn vars_file(path: &Path, sub: &str, from: Option<&str>, at: &Span) -> Result<Map, LoadError> {
+    let name = from.unwrap_or("main");
+    // `defaults/main/` may be a folder of files, merged in name order.
+    let folder = path.join(sub).join(name);
+    if folder.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .map_err(|e| {
+                LoadError::new(
+                    LoadErrorKind::NotFound,
+                    at,
+                    format!("cannot read {}: {e}", folder.display()),
+                )
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .is_some_and(|x| x == "yml" || x == "yaml" || x == "json")
+            })
+            .collect();
+        files.sort();
+        let mut out = Map::new();
+        for file in files {
+            out.extend(vars_of(&file, at)?);
+        }
+        return Ok(out);
+    }
+    match find_yaml(&path.join(sub), name) {
+        Some(file) => vars_of(&file, at),
+        None if from.is_some() => Err(missing_part(at, path, sub, name)),
+        None => Ok(Map::new()),
+    }
+}
+
+fn vars_of(file: &Path, at: &Span) -> Result<Map, LoadError> {
+    let node = read_yaml(file, Some(at))?;
+    if node.is_null() {
+        return Ok(Map::new());
+    }
+    mapping(&node, &format!("{}", file.display()))?;
+    convert::vars(&node, false)
+}
+
+fn missing_part(at: &Span, path: &Path, sub: &str, name: &str) -> LoadError {
+    LoadError::new(
+        LoadErrorKind::NotFound,
+        at,
+        format!("the role at {} has no {sub}/{name}", path.display()),
+    )
+    .with_hint(format!(
+        "looked for {name}, {name}.yml, {name}.yaml in {}",
+        path.join(sub).display()
+    ))
+}
+
+/// Load a role into its block: dependencies (nested role blocks) then its tasks. Its handlers
+/// go to the play's list. With `dedup`, a role already used the same way in this play is
+/// marked `duplicate_role` (its handlers are not added twice) unless its meta says
+/// `allow_duplicates: true`.
+pub fn load(
+    name: &str,
+    spec: RoleSpec,
+    at: &Span,
+    ctx: &Ctx,
+    dedup: bool,
+) -> Result<Block, LoadError> {
+    if name.contains("{{") {
+        return Err(LoadError::unsupported(
+            at,
+            format!("role names are resolved at load time; '{name}' is a template"),
+        )
+        .with_hint("use include_role for a templated role name"));
+    }
+    let path = find(name, ctx).map_err(|searched| {
+        let list: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
+        LoadError::new(
+            LoadErrorKind::NotFound,
+            at,
+            format!("the role '{name}' was not found"),
+        )
+        .with_hint(format!(
+            "searched: {}; add its folder to roles_path if it lives elsewhere",
+            list.join(", ")
+        ))
+    })?;
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+    if ctx.roles.contains(&canonical) {
+        return Err(LoadError::invalid(
+            at,
+            format!("role '{name}' depends on itself (a dependency cycle)"),
+        ));
+    }
+    let meta = meta(&path, at)?;
+    let from = [
+        &spec.tasks_from,
+        &spec.vars_from,
+        &spec.defaults_from,
+        &spec.handlers_from,
+    ];
+    let usage = serde_json::json!([
+        spec.params,
+        spec.attrs.when,
+        spec.attrs.tags,
+        spec.attrs.vars,
+        from
+    ]);
+    let key: RoleKey = (canonical.clone(), usage.to_string());
+    let duplicate = {
+        let mut seen = ctx.state.seen_roles.borrow_mut();
+        let repeated = seen.contains(&key);
+        if !repeated {
+            seen.push(key);
+        }
+        repeated && dedup && !meta.allow_duplicates
+    };
+    let role_name = Path::new(name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
+    let role = Arc::new(Role {
+        name: role_name.clone(),
+        path: path.clone(),
+        defaults: vars_file(&path, "defaults", spec.defaults_from.as_deref(), at)?,
+        vars: vars_file(&path, "vars", spec.vars_from.as_deref(), at)?,
+        params: spec.params.clone(),
+    });
+    let mut inner = ctx.clone();
+    inner.roles.push(canonical);
+    inner.role = Some(role.clone());
+    inner.handlers = false;
+    let in_role = |e: LoadError| {
+        e.with_cause(format!(
+            "in role '{role_name}' ({}) used at {at}",
+            path.display()
+        ))
+    };
+
+    let mut body = Vec::new();
+    for (dep, dep_spec, dep_at) in meta.dependencies {
+        body.push(Item::Block(Arc::new(
+            load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)?,
+        )));
+    }
+    match find_yaml(
+        &path.join("tasks"),
+        spec.tasks_from.as_deref().unwrap_or("main"),
+    ) {
+        Some(file) => {
+            let node = read_yaml(&file, Some(at)).map_err(in_role)?;
+            body.extend(
+                inner
+                    .enter(&file, Some(at))?
+                    .items(&node, "a tasks file")
+                    .map_err(in_role)?,
+            );
+        }
+        None => {
+            if let Some(f) = &spec.tasks_from {
+                return Err(missing_part(at, &path, "tasks", f));
+            }
+        }
+    }
+    match find_yaml(
+        &path.join("handlers"),
+        spec.handlers_from.as_deref().unwrap_or("main"),
+    ) {
+        Some(file) => {
+            let node = read_yaml(&file, Some(at)).map_err(in_role)?;
+            let mut hctx = inner.enter(&file, Some(at))?;
+            hctx.handlers = true;
+            let handlers = hctx.items(&node, "a handlers file").map_err(in_role)?;
+            if !duplicate {
+                ctx.state.handlers.borrow_mut().extend(handlers);
+            }
+        }
+        None => {
+            if let Some(f) = &spec.handlers_from {
+                return Err(missing_part(at, &path, "handlers", f));
+            }
+        }
+    }
+    Ok(Block {
+        id: next_id(),
+        span: at.clone(),
+        block: body,
+        attrs: spec.attrs,
+        role: Some(role),
+        duplicate_role: duplicate,
+        ..Default::default()
+    })
+}
