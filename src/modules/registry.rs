@@ -4,7 +4,23 @@ use super::Module;
 
 /// Every module troupe ships, by its canonical name.
 fn all() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        // sysmods
+        &super::systemd::SYSTEMD,
+        &super::systemd::SYSTEMD_SERVICE,
+        &super::systemd::SERVICE,
+        //TODO &super::apt::Apt,
+        //TODO &super::dnf::DNF,
+        //TODO &super::dnf::YUM,
+        //TODO &super::package::Package,
+        //TODO &super::user::User,
+        &super::group::Group,
+        //TODO &super::wait_for::WaitFor,
+        //TODO &super::slurp::Slurp,
+        //TODO &super::fetch::Fetch,
+        //TODO &super::uri::Uri,
+        //TODO &super::x509::X509,
+    ]
 }
 
 /// Look a module up by its name (`ansible.builtin.` already stripped).
