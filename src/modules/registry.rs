@@ -13,7 +13,7 @@ fn all() -> &'static [&'static dyn Module] {
         //TODO &super::dnf::DNF,
         //TODO &super::dnf::YUM,
         //TODO &super::package::Package,
-        //TODO &super::user::User,
+        &super::user::User,
         &super::group::Group,
         //TODO &super::wait_for::WaitFor,
         //TODO &super::slurp::Slurp,
