@@ -9,7 +9,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::systemd::SYSTEMD,
         &super::systemd::SYSTEMD_SERVICE,
         &super::systemd::SERVICE,
-        //TODO &super::apt::Apt,
+        &super::apt::Apt,
         //TODO &super::dnf::DNF,
         //TODO &super::dnf::YUM,
         //TODO &super::package::Package,
