@@ -19,7 +19,7 @@ fn all() -> &'static [&'static dyn Module] {
         //TODO &super::slurp::Slurp,
         //TODO &super::fetch::Fetch,
         //TODO &super::uri::Uri,
-        //TODO &super::x509::X509,
+        &super::x509::X509,
     ]
 }
 
