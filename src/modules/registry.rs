@@ -15,7 +15,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::package::Package,
         &super::user::User,
         &super::group::Group,
-        //TODO &super::wait_for::WaitFor,
+        &super::wait_for::WaitFor,
         //TODO &super::slurp::Slurp,
         //TODO &super::fetch::Fetch,
         //TODO &super::uri::Uri,
