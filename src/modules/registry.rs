@@ -16,8 +16,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::user::User,
         &super::group::Group,
         &super::wait_for::WaitFor,
-        //TODO &super::slurp::Slurp,
-        //TODO &super::fetch::Fetch,
+        &super::slurp::Slurp,
+        &super::fetch::Fetch,
         //TODO &super::uri::Uri,
         &super::x509::X509,
     ]
