@@ -18,7 +18,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::wait_for::WaitFor,
         &super::slurp::Slurp,
         &super::fetch::Fetch,
-        //TODO &super::uri::Uri,
+        &super::uri::Uri,
         &super::x509::X509,
     ]
 }
