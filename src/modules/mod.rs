@@ -6,6 +6,20 @@
 
 mod registry;
 
+// System modules and the certificate module (branch sysmods).
+pub mod apt;
+pub mod dnf;
+pub mod fetch;
+pub mod group;
+pub mod package;
+pub mod slurp;
+pub mod sysmods_util;
+pub mod systemd;
+pub mod uri;
+pub mod user;
+pub mod wait_for;
+pub mod x509;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;

@@ -4,7 +4,23 @@ use super::Module;
 
 /// Every module troupe ships, by its canonical name.
 fn all() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        // sysmods
+        &super::systemd::SYSTEMD,
+        &super::systemd::SYSTEMD_SERVICE,
+        &super::systemd::SERVICE,
+        &super::apt::Apt,
+        &super::dnf::DNF,
+        &super::dnf::YUM,
+        &super::package::Package,
+        &super::user::User,
+        &super::group::Group,
+        &super::wait_for::WaitFor,
+        &super::slurp::Slurp,
+        &super::fetch::Fetch,
+        &super::uri::Uri,
+        &super::x509::X509,
+    ]
 }
 
 /// Look a module up by its name (`ansible.builtin.` already stripped).

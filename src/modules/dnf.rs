@@ -1,0 +1,319 @@
+//! `dnf` (also `yum`): RPM packages. One query script asks `rpm -q` per name (`rpm -qa` for
+//! `*` patterns) and, for `latest`, `dnf check-update`; one `dnf`/`yum` command applies.
+
+use async_trait::async_trait;
+
+use super::sysmods_util::{failed_with, output_result, section, sections, Args};
+use super::{Ctx, Module, ModuleError, Query};
+use crate::connection::{quote, Cmd};
+use crate::value::{Map, Value};
+
+pub struct Dnf {
+    pub name: &'static str,
+}
+
+pub const DNF: Dnf = Dnf { name: "dnf" };
+pub const YUM: Dnf = Dnf { name: "yum" };
+
+const KNOWN: &[&str] = &[
+    "name",
+    "state",
+    "update_cache",
+    "enablerepo",
+    "disablerepo",
+    "disable_gpg_check",
+    "install_weak_deps",
+];
+const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum State {
+    Present,
+    Latest,
+    Absent,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Want {
+    pub names: Vec<String>,
+    pub state: State,
+    /// Options shared by every dnf/yum call (repos, gpg, weak deps, refresh).
+    pub opts: Vec<String>,
+}
+
+impl Want {
+    pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
+        let a = Args::new(module, raw, KNOWN, ALIASES)?;
+        let state = match a
+            .choice(
+                "state",
+                &["present", "installed", "latest", "absent", "removed"],
+                Some("present"),
+            )?
+            .as_deref()
+        {
+            Some("latest") => State::Latest,
+            Some("absent" | "removed") => State::Absent,
+            _ => State::Present,
+        };
+        let names = a.list("name")?;
+        if names.is_empty() {
+            return Err(ModuleError::Args(format!(
+                "{module}: missing required argument 'name'"
+            )));
+        }
+        let mut opts = Vec::new();
+        for r in a.list("enablerepo")? {
+            opts.push(format!("--enablerepo={}", quote(&r)));
+        }
+        for r in a.list("disablerepo")? {
+            opts.push(format!("--disablerepo={}", quote(&r)));
+        }
+        if a.flag("disable_gpg_check", false)? {
+            opts.push("--nogpgcheck".into());
+        }
+        if let Some(w) = a.bool("install_weak_deps")? {
+            opts.push(format!(
+                "--setopt=install_weak_deps={}",
+                if w { "True" } else { "False" }
+            ));
+        }
+        if a.flag("update_cache", false)? {
+            opts.push("--refresh".into());
+        }
+        Ok(Want { names, state, opts })
+    }
+
+    pub fn query_script(&self, tool: &str) -> String {
+        let mut s = format!("{}\n", section("rpm"));
+        for n in &self.names {
+            let q = if n.contains(['*', '?']) {
+                "rpm -qa"
+            } else {
+                "rpm -q"
+            };
+            s.push_str(&format!(
+                "if {q} -- {w} 2>/dev/null | grep -qv 'is not installed'; then echo 1 {w}; else echo 0 {w}; fi\n",
+                w = quote(n)
+            ));
+        }
+        if self.state == State::Latest {
+            let words: Vec<String> = self.names.iter().map(|n| quote(n)).collect();
+            s.push_str(&format!(
+                "{}\n{} -q check-update {} -- {} 2>/dev/null\n",
+                section("updates"),
+                tool_cmd(tool),
+                self.opts.join(" "),
+                words.join(" ")
+            ));
+        }
+        s.push_str("exit 0\n");
+        s
+    }
+}
+
+/// `dnf` for the dnf module (falling back to yum) and the other way round for yum.
+fn tool_cmd(module: &str) -> String {
+    let (a, b) = if module == "yum" {
+        ("yum", "dnf")
+    } else {
+        ("dnf", "yum")
+    };
+    format!("$(command -v {a} || command -v {b} || echo {a})")
+}
+
+/// Per requested name: installed or not; plus names with updates available.
+pub fn parse_facts(stdout: &str) -> (Vec<(String, bool)>, Vec<String>) {
+    let sec = sections(stdout);
+    let installed = sec
+        .get("rpm")
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| l.split_once(' '))
+                .map(|(f, n)| (n.to_string(), f == "1"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let updates = sec
+        .get("updates")
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.starts_with(' ') && l.split_whitespace().count() >= 3)
+                .filter_map(|l| l.split_whitespace().next())
+                .map(|na| {
+                    na.rsplit_once('.')
+                        .map(|(n, _)| n)
+                        .unwrap_or(na)
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (installed, updates)
+}
+
+/// The command lines to run, in order.
+pub fn plan(
+    want: &Want,
+    tool: &str,
+    installed: &[(String, bool)],
+    updates: &[String],
+) -> Vec<String> {
+    let is_installed = |n: &String| installed.iter().any(|(m, i)| m == n && *i);
+    let missing: Vec<String> = want
+        .names
+        .iter()
+        .filter(|n| !is_installed(n))
+        .map(|n| quote(n))
+        .collect();
+    let present: Vec<String> = want
+        .names
+        .iter()
+        .filter(|n| is_installed(n))
+        .map(|n| quote(n))
+        .collect();
+    let opts = if want.opts.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", want.opts.join(" "))
+    };
+    let base = tool_cmd(tool);
+    let mut cmds = Vec::new();
+    match want.state {
+        State::Absent => {
+            if !present.is_empty() {
+                cmds.push(format!("{base} remove -y{opts} -- {}", present.join(" ")));
+            }
+        }
+        State::Present | State::Latest => {
+            if !missing.is_empty() {
+                cmds.push(format!("{base} install -y{opts} -- {}", missing.join(" ")));
+            }
+            if want.state == State::Latest {
+                let outdated: Vec<String> = want
+                    .names
+                    .iter()
+                    .filter(|n| {
+                        is_installed(n)
+                            && updates
+                                .iter()
+                                .any(|u| u == *n || super::sysmods_util::glob_match(n, u))
+                    })
+                    .map(|n| quote(n))
+                    .collect();
+                if !outdated.is_empty() {
+                    cmds.push(format!("{base} upgrade -y{opts} -- {}", outdated.join(" ")));
+                }
+            }
+        }
+    }
+    cmds
+}
+
+#[async_trait]
+impl Module for Dnf {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let want = Want::parse(self.name, args)?;
+        let out = cx.run(Cmd::new(want.query_script(self.name))).await?;
+        let (installed, updates) = parse_facts(&out.stdout_text());
+        let cmds = plan(&want, self.name, &installed, &updates);
+        let mut q = Query {
+            changed: !cmds.is_empty(),
+            ..Query::default()
+        };
+        q.result.insert("msg".into(), "".into());
+        q.result.insert("rc".into(), 0.into());
+        q.result.insert("results".into(), Value::Array(vec![]));
+        q.plan = serde_json::json!({ "commands": cmds });
+        Ok(q)
+    }
+
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
+        let cmds: Vec<String> = q.plan["commands"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let script = cmds
+            .iter()
+            .map(|c| format!("{c} || exit $?\n"))
+            .collect::<String>();
+        let out = cx.run(Cmd::new(script)).await?;
+        if out.rc != 0 {
+            return Err(failed_with(
+                format!(
+                    "Failed to install/remove packages: {}",
+                    out.stderr_text().trim()
+                ),
+                &out,
+            ));
+        }
+        let mut r = output_result(&out);
+        let done: Vec<Value> = out
+            .stdout_text()
+            .lines()
+            .filter(|l| {
+                l.starts_with("Installed") || l.starts_with("Removed") || l.starts_with("Upgraded")
+            })
+            .map(|l| Value::String(l.trim().to_string()))
+            .collect();
+        r.insert("results".into(), Value::Array(done));
+        r.insert("msg".into(), "".into());
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn want(v: Value) -> Want {
+        Want::parse("dnf", v.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn golden_query_and_parse() {
+        let w = want(json!({"name": ["etcd", "lib*"], "state": "latest", "enablerepo": "epel"}));
+        let s = w.query_script("dnf");
+        assert!(s.contains("rpm -q -- etcd 2>/dev/null"));
+        assert!(s.contains("rpm -qa -- 'lib*'"));
+        assert!(s.contains("-q check-update --enablerepo=epel -- etcd 'lib*'"));
+        let out = "@@troupe:rpm@@\n1 etcd\n0 lib*\n@@troupe:updates@@\n\netcd.x86_64    3.5.9-1.el9   epel\nObsoleting Packages\n";
+        let (inst, upd) = parse_facts(out);
+        assert_eq!(
+            inst,
+            vec![("etcd".to_string(), true), ("lib*".to_string(), false)]
+        );
+        assert_eq!(upd, vec!["etcd"]);
+    }
+
+    #[test]
+    fn golden_plans() {
+        let installed = vec![("etcd".to_string(), true), ("jq".to_string(), false)];
+        let w = want(json!({"name": "etcd,jq", "disable_gpg_check": true}));
+        let cmds = plan(&w, "dnf", &installed, &[]);
+        assert_eq!(
+            cmds,
+            vec!["$(command -v dnf || command -v yum || echo dnf) install -y --nogpgcheck -- jq"]
+        );
+        let w = want(json!({"name": "etcd", "state": "latest"}));
+        assert!(plan(&w, "yum", &installed, &[])[..].is_empty());
+        assert_eq!(plan(&w, "yum", &installed, &["etcd".into()]).len(), 1);
+        assert!(plan(&w, "yum", &installed, &["etcd".into()])[0]
+            .contains("yum || command -v dnf || echo yum) upgrade -y -- etcd"));
+        let w = want(json!({"name": ["etcd", "jq"], "state": "absent"}));
+        assert_eq!(
+            plan(&w, "dnf", &installed, &[]),
+            vec!["$(command -v dnf || command -v yum || echo dnf) remove -y -- etcd"]
+        );
+        assert!(Want::parse("yum", json!({"state": "present"}).as_object().unwrap()).is_err());
+    }
+}

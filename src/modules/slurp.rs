@@ -1,0 +1,90 @@
+//! `slurp`: read a file on the target; `content` is base64 as in Ansible. The bytes travel raw
+//! (`cat`) and are encoded on the controller, so the target needs no `base64` tool.
+
+use async_trait::async_trait;
+use base64::Engine;
+
+use super::sysmods_util::{failed_with, Args};
+use super::{Ctx, Module, ModuleError, Query};
+use crate::connection::{quote, Cmd, Output};
+use crate::value::Map;
+
+pub struct Slurp;
+
+/// Checks shared with `fetch`: exit 2 missing, 3 a folder, 4 unreadable; then `body`.
+pub fn guarded(src: &str, body: &str) -> String {
+    let s = quote(src);
+    format!(
+        "if [ ! -e {s} ]; then echo \"file not found: \"{s} >&2; exit 2; fi\n\
+         if [ -d {s} ]; then echo 'source is a directory and must be a file' >&2; exit 3; fi\n\
+         if [ ! -r {s} ]; then echo \"file is not readable: \"{s} >&2; exit 4; fi\n{body}\n"
+    )
+}
+
+/// Turn a guarded script's exit into a failure with the message it printed.
+pub fn check_guard(out: &Output) -> Result<(), ModuleError> {
+    match out.rc {
+        0 => Ok(()),
+        _ => {
+            let msg = out.stderr_text().trim().to_string();
+            Err(failed_with(
+                if msg.is_empty() {
+                    format!("reading the file failed (rc={})", out.rc)
+                } else {
+                    msg
+                },
+                out,
+            ))
+        }
+    }
+}
+
+#[async_trait]
+impl Module for Slurp {
+    fn name(&self) -> &'static str {
+        "slurp"
+    }
+
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let a = Args::new("slurp", args, &["src"], &[("path", "src")])?;
+        let src = a.req_str("src")?;
+        let out = cx
+            .run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src)))))
+            .await?;
+        check_guard(&out)?;
+        let content = base64::engine::general_purpose::STANDARD.encode(&out.stdout);
+        Ok(Query::ok()
+            .with("content", content)
+            .with("encoding", "base64")
+            .with("source", src))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::local::Local;
+    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn real_files() {
+        let conn = Local::new("localhost");
+        let cx = ctx_for(&conn);
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("it's binary");
+        std::fs::write(&f, [0u8, 1, 2, 255, b'\n']).unwrap();
+        let (changed, res) = run_module(&Slurp, &cx, &json!({"src": f})).await.unwrap();
+        assert!(!changed);
+        assert_eq!(res["content"], "AAEC/wo=");
+        assert_eq!(res["encoding"], "base64");
+        let err = run_module(&Slurp, &cx, &json!({"path": tmp.path().join("nope")}))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().starts_with("file not found: "));
+        let err = run_module(&Slurp, &cx, &json!({"src": tmp.path()}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "source is a directory and must be a file");
+    }
+}
