@@ -15,14 +15,26 @@ impl Inventory {
 
     /// Add a host (first time: with `inventory_file`/`inventory_dir` and the port), and
     /// make it a member of `group` when given. `source` is the inventory source text.
-    pub fn add_host(&mut self, name: &str, group: Option<&str>, port: Option<u16>, source: Option<&SourceInfo>) {
+    pub fn add_host(
+        &mut self,
+        name: &str,
+        group: Option<&str>,
+        port: Option<u16>,
+        source: Option<&SourceInfo>,
+    ) {
         if !self.hosts.contains_key(name) {
-            let mut host = Host { name: name.to_string(), ..Host::default() };
+            let mut host = Host {
+                name: name.to_string(),
+                ..Host::default()
+            };
             if let Some(p) = port {
                 host.vars.insert("ansible_port".into(), Value::from(p));
             }
             let (file, dir) = match source {
-                Some(s) => (Value::String(s.file.clone()), s.dir.clone().map(Value::String).unwrap_or(Value::Null)),
+                Some(s) => (
+                    Value::String(s.file.clone()),
+                    s.dir.clone().map(Value::String).unwrap_or(Value::Null),
+                ),
                 None => (Value::Null, Value::Null),
             };
             host.vars.insert("inventory_file".into(), file);
@@ -36,7 +48,9 @@ impl Inventory {
     }
 
     pub(crate) fn add_host_to_group(&mut self, group: &str, host: &str) {
-        let Some(g) = self.groups.get_mut(group) else { return };
+        let Some(g) = self.groups.get_mut(group) else {
+            return;
+        };
         if !g.hosts.iter().any(|h| h == host) {
             g.hosts.push(host.to_string());
             if let Some(h) = self.hosts.get_mut(host) {
@@ -82,7 +96,9 @@ impl Inventory {
     }
 
     fn raise_depth(&mut self, group: &str, depth: usize) {
-        let Some(g) = self.groups.get_mut(group) else { return };
+        let Some(g) = self.groups.get_mut(group) else {
+            return;
+        };
         if g.depth >= depth {
             return;
         }
@@ -97,7 +113,12 @@ impl Inventory {
         let mut seen = HashSet::new();
         let mut todo: Vec<&str> = vec![group];
         while let Some(g) = todo.pop() {
-            for p in self.groups.get(g).map(|g| g.parents.as_slice()).unwrap_or_default() {
+            for p in self
+                .groups
+                .get(g)
+                .map(|g| g.parents.as_slice())
+                .unwrap_or_default()
+            {
                 if seen.insert(p.clone()) {
                     todo.push(p);
                 }
@@ -108,14 +129,18 @@ impl Inventory {
 
     /// Set a group variable; `ansible_group_priority` sets the priority instead.
     pub fn set_group_var(&mut self, group: &str, key: &str, value: Value) -> Result<(), String> {
-        let Some(g) = self.groups.get_mut(group) else { return Err(format!("unknown group '{group}'")) };
+        let Some(g) = self.groups.get_mut(group) else {
+            return Err(format!("unknown group '{group}'"));
+        };
         if key == "ansible_group_priority" {
             g.priority = match &value {
                 Value::Number(n) => n.as_i64(),
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             }
-            .ok_or_else(|| format!("ansible_group_priority of group '{group}' must be an integer"))?;
+            .ok_or_else(|| {
+                format!("ansible_group_priority of group '{group}' must be an integer")
+            })?;
         } else {
             g.vars.insert(key.to_string(), value);
         }
@@ -153,7 +178,9 @@ impl Inventory {
 
     /// Hosts of a group and of its descendants, breadth first, without repeats.
     pub fn group_hosts(&self, group: &str) -> Vec<String> {
-        let Some(g) = self.groups.get(group) else { return Vec::new() };
+        let Some(g) = self.groups.get(group) else {
+            return Vec::new();
+        };
         let mut order: Vec<&Group> = vec![g];
         let mut seen: HashSet<&str> = HashSet::from([g.name.as_str()]);
         let mut frontier = vec![g];
@@ -185,7 +212,9 @@ impl Inventory {
 
     /// Every group the host belongs to, directly or through a child group (incl. `all`).
     pub fn host_groups(&self, host: &str) -> Vec<String> {
-        let Some(h) = self.hosts.get(host) else { return Vec::new() };
+        let Some(h) = self.hosts.get(host) else {
+            return Vec::new();
+        };
         let mut out: Vec<String> = Vec::new();
         for g in &h.groups {
             if !out.contains(g) {

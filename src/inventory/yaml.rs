@@ -16,7 +16,10 @@ pub fn parse(inv: &mut Inventory, doc: &Node, source: &SourceInfo) -> Result<(),
     let Some(entries) = doc.as_map() else {
         return Err(InventoryError::parse(
             doc.span.clone(),
-            format!("a YAML inventory must be a mapping of groups, found {}", doc.type_name()),
+            format!(
+                "a YAML inventory must be a mapping of groups, found {}",
+                doc.type_name()
+            ),
             Some("start with `all:` and list `hosts:`, `vars:` and `children:` under it"),
         ));
     };
@@ -26,14 +29,24 @@ pub fn parse(inv: &mut Inventory, doc: &Node, source: &SourceInfo) -> Result<(),
     Ok(())
 }
 
-fn group(inv: &mut Inventory, name_node: &Node, data: &Node, source: &SourceInfo) -> Result<String, InventoryError> {
+fn group(
+    inv: &mut Inventory,
+    name_node: &Node,
+    data: &Node,
+    source: &SourceInfo,
+) -> Result<String, InventoryError> {
     let name = name_node.key_string();
     if !matches!(data.kind, Kind::Map(_) | Kind::Null) {
-        inv.warnings.push(format!("{}: skipping '{name}' as it is not a valid group definition", data.span));
+        inv.warnings.push(format!(
+            "{}: skipping '{name}' as it is not a valid group definition",
+            data.span
+        ));
         return Ok(name);
     }
     inv.add_group(&name);
-    let Some(sections) = data.as_map() else { return Ok(name) };
+    let Some(sections) = data.as_map() else {
+        return Ok(name);
+    };
     for (key, value) in sections {
         let key_name = key.key_string();
         let is_section = matches!(key_name.as_str(), "vars" | "children" | "hosts");
@@ -41,16 +54,28 @@ fn group(inv: &mut Inventory, name_node: &Node, data: &Node, source: &SourceInfo
         let items: Vec<(Node, Node)> = match &value.kind {
             Kind::Map(m) => m.clone(),
             Kind::Null => continue,
-            Kind::Str(_) if is_section => vec![(value.clone(), Node { span: value.span.clone(), kind: Kind::Null })],
-            _ if is_section => {
-                return Err(InventoryError::parse(
-                    value.span.clone(),
-                    format!("invalid \"{key_name}\" entry for group '{name}': needs a mapping, found {}", value.type_name()),
-                    Some("write `hosts:` / `children:` entries as `name:` keys (a list is not accepted)"),
-                ))
-            }
+            Kind::Str(_) if is_section => vec![(
+                value.clone(),
+                Node {
+                    span: value.span.clone(),
+                    kind: Kind::Null,
+                },
+            )],
+            _ if is_section => return Err(InventoryError::parse(
+                value.span.clone(),
+                format!(
+                    "invalid \"{key_name}\" entry for group '{name}': needs a mapping, found {}",
+                    value.type_name()
+                ),
+                Some(
+                    "write `hosts:` / `children:` entries as `name:` keys (a list is not accepted)",
+                ),
+            )),
             _ => {
-                inv.warnings.push(format!("{}: skipping key '{key_name}' in group '{name}' as it is not a mapping", value.span));
+                inv.warnings.push(format!(
+                    "{}: skipping key '{key_name}' in group '{name}' as it is not a mapping",
+                    value.span
+                ));
                 continue;
             }
         };
@@ -81,7 +106,13 @@ fn group(inv: &mut Inventory, name_node: &Node, data: &Node, source: &SourceInfo
     Ok(name)
 }
 
-fn hosts(inv: &mut Inventory, group: &str, pattern: &Node, vars: &Node, source: &SourceInfo) -> Result<(), InventoryError> {
+fn hosts(
+    inv: &mut Inventory,
+    group: &str,
+    pattern: &Node,
+    vars: &Node,
+    source: &SourceInfo,
+) -> Result<(), InventoryError> {
     let Some(text) = pattern.as_str() else {
         return Err(InventoryError::parse(
             pattern.span.clone(),
@@ -89,14 +120,21 @@ fn hosts(inv: &mut Inventory, group: &str, pattern: &Node, vars: &Node, source: 
             Some("quote host names that look like numbers"),
         ));
     };
-    let (names, port) = expand_host_pattern(text).map_err(|m| InventoryError::parse(pattern.span.clone(), m, None))?;
+    let (names, port) = expand_host_pattern(text)
+        .map_err(|m| InventoryError::parse(pattern.span.clone(), m, None))?;
     let vars: Vec<(String, crate::value::Value)> = match &vars.kind {
         Kind::Null => Vec::new(),
-        Kind::Map(m) => m.iter().map(|(k, v)| (k.key_string(), v.to_value())).collect(),
+        Kind::Map(m) => m
+            .iter()
+            .map(|(k, v)| (k.key_string(), v.to_value()))
+            .collect(),
         _ => {
             return Err(InventoryError::parse(
                 vars.span.clone(),
-                format!("vars of host '{text}' must be a mapping, found {}", vars.type_name()),
+                format!(
+                    "vars of host '{text}' must be a mapping, found {}",
+                    vars.type_name()
+                ),
                 Some("write host vars as `key: value` lines under the host name"),
             ))
         }
