@@ -79,7 +79,7 @@ pub fn parse(
             if state != State::Vars {
                 match pending.get(&group).map(|p| p.state) {
                     Some(State::Children) => add_pending_children(inv, &group, &mut pending)
-                        .map_err(|m| err(lineno, m, None))?,
+                        .map_err(|m| err(lineno, m, Some(CHILD_HINT)))?,
                     Some(_) => {
                         pending.shift_remove(&group);
                     }
@@ -120,7 +120,7 @@ pub fn parse(
                 };
                 if inv.groups.contains_key(child) {
                     inv.add_child_group(&group, child)
-                        .map_err(|m| err(lineno, m, None))?;
+                        .map_err(|m| err(lineno, m, Some(CHILD_HINT)))?;
                 } else {
                     pending
                         .entry(child.to_string())
@@ -154,6 +154,7 @@ pub fn parse(
     Ok(())
 }
 
+const CHILD_HINT: &str = "a group cannot contain itself, directly or through its children";
 const HOST_HINT: &str = "a host line is `name [key=value ...]`; quote values with spaces";
 
 fn add_pending_children(

@@ -324,6 +324,9 @@ fn ini_errors_name_the_line() {
             other => panic!("{text:?}: {other:?}"),
         }
         assert_eq!(err.exit_code(), crate::error::exit::UNREACHABLE_OR_PARSE);
+        let shown = err.diagnostic().render();
+        assert!(shown.contains(&format!("inv.ini:{line}:1")), "{shown}");
+        assert!(shown.contains("hint:"), "{shown}");
     }
 }
 
@@ -478,4 +481,30 @@ fn implicit_localhost_is_never_in_all() {
     let inv = Inventory::load(&["localhost,h1".to_string()]).unwrap();
     assert!(!inv.is_implicit("localhost"));
     assert_eq!(sel(&inv, "all"), ["localhost", "h1"]);
+}
+
+#[test]
+fn ini_all_section_ungrouped_cleanup_and_later_vars_win() {
+    let inv = load_text(
+        "e.ini",
+        "[all]\na1 x=1\n[ungrouped]\nu1\n[g1]\nh1 v=1 w=1\n[g2]\nh1 v=2\nu1\n[g3:hosts]\nh3\n\
+         [g1:vars]\ns=hello # c\nn=1 # c\nq=\"a b\" \n",
+    )
+    .unwrap();
+    let groups = inv.groups_map();
+    assert_eq!(groups["all"], ["a1", "h1", "u1", "h3"]);
+    assert_eq!(
+        groups["ungrouped"],
+        ["a1"],
+        "u1 leaves ungrouped once it is in g2"
+    );
+    assert_eq!(groups["g2"], ["h1", "u1"]);
+    assert_eq!(inv.hosts["h1"].vars["v"], json!(2));
+    assert_eq!(inv.hosts["h1"].vars["w"], json!(1));
+    let g1 = &inv.groups["g1"].vars;
+    assert_eq!(
+        (&g1["s"], &g1["n"], &g1["q"]),
+        (&json!("hello # c"), &json!(1), &json!("a b"))
+    );
+    assert_eq!(inv.group_names("a1"), ["ungrouped"]);
 }
