@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 use crate::value::Map;
 
 pub use error::InventoryError;
+pub use graph::SourceInfo;
 pub use vars_dirs::VarsDir;
 
 /// Names that mean this machine; a pattern naming one gets an implicit host (never in `all`).

@@ -508,3 +508,30 @@ fn ini_all_section_ungrouped_cleanup_and_later_vars_win() {
     );
     assert_eq!(inv.group_names("a1"), ["ungrouped"]);
 }
+
+#[test]
+fn several_sources_merge_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a/hosts", "[web]\nw1 x=a y=a\n");
+    let b = write(dir.path(), "b/hosts", "[db]\nw1 x=b\nd1\n");
+    write(dir.path(), "a/host_vars/w1.yml", "hv: a\nk: a\n");
+    write(dir.path(), "b/host_vars/w1.yml", "hv: b\n");
+    let sources = [
+        a.display().to_string(),
+        b.display().to_string(),
+        "extra,w1".to_string(),
+    ];
+    let inv = Inventory::load(&sources).unwrap();
+    assert_eq!(sel(&inv, "all"), ["extra", "w1", "d1"]);
+    let w1 = merged(&inv, "w1");
+    assert_eq!(
+        (&w1["x"], &w1["y"], &w1["hv"], &w1["k"]),
+        (&json!("b"), &json!("a"), &json!("b"), &json!("a"))
+    );
+    assert_eq!(
+        w1["inventory_file"],
+        json!(a.display().to_string()),
+        "the first source that named the host"
+    );
+    assert_eq!(inv.group_names("w1"), ["db", "web"]);
+}
