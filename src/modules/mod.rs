@@ -4,7 +4,11 @@
 //! only when something differs and the run is not in check mode. So check mode, `--diff` and
 //! `changed` come from one place (the engine), not from each module.
 
+pub mod args;
+pub mod remote_file;
 mod registry;
+#[cfg(test)]
+mod testutil;
 
 use std::path::{Path, PathBuf};
 
