@@ -5,6 +5,13 @@
 //! `changed` come from one place (the engine), not from each module.
 
 pub mod args;
+mod assert;
+mod clock;
+mod debug;
+mod fail;
+mod include_vars;
+mod pause;
+mod set_fact;
 pub mod remote_file;
 mod registry;
 #[cfg(test)]

@@ -4,7 +4,14 @@ use super::Module;
 
 /// Every module troupe ships, by its canonical name.
 fn all() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        &super::assert::Assert,
+        &super::debug::Debug,
+        &super::fail::Fail,
+        &super::include_vars::IncludeVars,
+        &super::pause::Pause,
+        &super::set_fact::SetFact,
+    ]
 }
 
 /// Look a module up by its name (`ansible.builtin.` already stripped).
