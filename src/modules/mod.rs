@@ -7,6 +7,7 @@
 pub mod args;
 mod assert;
 mod clock;
+mod command;
 mod debug;
 mod fail;
 mod include_vars;

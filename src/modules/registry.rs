@@ -6,11 +6,13 @@ use super::Module;
 fn all() -> &'static [&'static dyn Module] {
     &[
         &super::assert::Assert,
+        &super::command::Command,
         &super::debug::Debug,
         &super::fail::Fail,
         &super::include_vars::IncludeVars,
         &super::pause::Pause,
         &super::set_fact::SetFact,
+        &super::command::Shell,
     ]
 }
 
