@@ -13,6 +13,7 @@ mod fail;
 mod include_vars;
 mod pause;
 mod set_fact;
+mod stat;
 pub mod remote_file;
 mod registry;
 #[cfg(test)]

@@ -13,6 +13,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::pause::Pause,
         &super::set_fact::SetFact,
         &super::command::Shell,
+        &super::stat::Stat,
     ]
 }
 

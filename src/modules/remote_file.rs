@@ -65,7 +65,10 @@ pub struct FileFacts {
     pub inode: u64,
     pub dev: u64,
     pub nlink: u64,
+    /// `readlink`: what a symlink points to, as written.
     pub link_target: Option<String>,
+    /// The link's fully resolved path.
+    pub link_source: Option<String>,
     /// Hex digest, for regular files when asked for.
     pub checksum: Option<String>,
     pub readable: bool,
@@ -115,7 +118,8 @@ pub fn facts_script(path: &str, follow: bool, checksum: Option<&str>) -> String 
         "echo {BEGIN}\np={path}\n\
          if [ -e \"$p\" ] || [ -L \"$p\" ]; then\n\
          printf '@troupe-stat %s\\n' \"$(stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G' -- \"$p\")\"\n\
-         if [ -L \"$p\" ]; then printf '@troupe-link %s\\n' \"$(readlink -- \"$p\")\"; fi\n\
+         if [ -L \"$p\" ]; then printf '@troupe-link %s\\n' \"$(readlink -- \"$p\")\"; \
+         printf '@troupe-real %s\\n' \"$(readlink -f -- \"$p\")\"; fi\n\
          printf '@troupe-access %s%s%s\\n' \"$([ -r \"$p\" ] && echo r)\" \"$([ -w \"$p\" ] && echo w)\" \"$([ -x \"$p\" ] && echo x)\"\n\
          {sum}\
          fi\n",
@@ -138,6 +142,8 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
             parse_stat(f, rest).map_err(|e| format!("cannot read stat output {rest:?}: {e}"))?;
         } else if let Some(rest) = line.strip_prefix("@troupe-link ") {
             f.link_target = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("@troupe-real ") {
+            f.link_source = Some(rest.to_string());
         } else if let Some(rest) = line.strip_prefix("@troupe-access ") {
             f.readable = rest.contains('r');
             f.writeable = rest.contains('w');
