@@ -10,6 +10,7 @@ mod clock;
 mod command;
 mod debug;
 mod fail;
+mod file;
 mod include_vars;
 mod pause;
 mod set_fact;

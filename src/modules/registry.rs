@@ -9,6 +9,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::command::Command,
         &super::debug::Debug,
         &super::fail::Fail,
+        &super::file::File,
         &super::include_vars::IncludeVars,
         &super::pause::Pause,
         &super::set_fact::SetFact,
