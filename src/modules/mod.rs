@@ -8,6 +8,7 @@ pub mod args;
 mod assert;
 mod clock;
 mod command;
+mod copy;
 mod debug;
 mod fail;
 mod file;
@@ -15,6 +16,7 @@ mod include_vars;
 mod pause;
 mod set_fact;
 mod stat;
+mod template;
 pub mod remote_file;
 mod registry;
 #[cfg(test)]

@@ -7,6 +7,7 @@ fn all() -> &'static [&'static dyn Module] {
     &[
         &super::assert::Assert,
         &super::command::Command,
+        &super::copy::Copy,
         &super::debug::Debug,
         &super::fail::Fail,
         &super::file::File,
@@ -15,6 +16,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::set_fact::SetFact,
         &super::command::Shell,
         &super::stat::Stat,
+        &super::template::Template,
     ]
 }
 
