@@ -15,6 +15,7 @@ mod file;
 mod include_vars;
 mod pause;
 mod set_fact;
+mod setup;
 mod stat;
 mod template;
 pub mod remote_file;

@@ -14,6 +14,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::include_vars::IncludeVars,
         &super::pause::Pause,
         &super::set_fact::SetFact,
+        &super::setup::Setup,
         &super::command::Shell,
         &super::stat::Stat,
         &super::template::Template,
