@@ -60,7 +60,9 @@ impl<'a> Args<'a> {
     pub fn str(&self, name: &str) -> Result<Option<String>, ModuleError> {
         match self.get(name) {
             None => Ok(None),
-            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => Ok(Some(to_text(v))),
+            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                Ok(Some(to_text(v)))
+            }
             Some(_) => Err(self.error(format_args!("`{name}` must be a string"))),
         }
     }
@@ -126,9 +128,9 @@ impl<'a> Args<'a> {
             Some(_) => Err(bad()),
         }
         .and_then(|n| match n {
-            Some(n) if !(n >= 0.0 && n.is_finite()) => Err(self.error(format_args!(
-                "`{name}` must be a non-negative number"
-            ))),
+            Some(n) if !(n >= 0.0 && n.is_finite()) => {
+                Err(self.error(format_args!("`{name}` must be a non-negative number")))
+            }
             n => Ok(n),
         })
     }
@@ -279,7 +281,10 @@ mod tests {
         assert_eq!(a.mode("a").ok().flatten(), Some(Mode::Octal(0o644)));
         assert_eq!(a.mode("b").ok().flatten(), Some(Mode::Octal(0o644)));
         assert_eq!(a.mode("c").ok().flatten(), Some(Mode::Octal(0o755)));
-        assert_eq!(a.mode("d").ok().flatten(), Some(Mode::Symbolic("u+x".into())));
+        assert_eq!(
+            a.mode("d").ok().flatten(),
+            Some(Mode::Symbolic("u+x".into()))
+        );
         assert!(a.mode("e").is_err());
         let err = a.mode("f").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("file: `f`"), "{err}");
@@ -303,7 +308,10 @@ mod tests {
     #[test]
     fn unknown_arguments_are_named() {
         let m = map(json!({"path": "/x", "mdoe": "0644"}));
-        let err = Args::new("file", &m).allow(&["path", "mode"]).err().map(|e| e.to_string());
+        let err = Args::new("file", &m)
+            .allow(&["path", "mode"])
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("file: unsupported argument(s) mdoe; supported: mode, path")
@@ -318,6 +326,9 @@ mod tests {
         assert!(a.bool("b", false).is_err());
         assert!(!a.bool("zz", false).unwrap_or(true));
         assert_eq!(a.list("c").ok().flatten(), Some(vec!["x".to_string()]));
-        assert_eq!(a.list("d").ok().flatten(), Some(vec!["x".to_string(), "1".to_string()]));
+        assert_eq!(
+            a.list("d").ok().flatten(),
+            Some(vec!["x".to_string(), "1".to_string()])
+        );
     }
 }

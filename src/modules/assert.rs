@@ -87,7 +87,10 @@ impl Module for Assert {
                 result.insert("assertion".into(), text.into());
                 result.insert("evaluated_to".into(), false.into());
                 result.insert("msg".into(), msg_value.clone());
-                return Err(ModuleError::Failed { msg: to_text(&msg_value), result });
+                return Err(ModuleError::Failed {
+                    msg: to_text(&msg_value),
+                    result,
+                });
             }
         }
         let msg = a
@@ -113,17 +116,28 @@ mod tests {
     #[tokio::test]
     async fn passes_when_all_true() {
         let h = harness();
-        let (changed, r) = h.run(&Assert, json!({"that": ["a == 1", "flag", "{{ flag }}"]})).await.unwrap();
+        let (changed, r) = h
+            .run(&Assert, json!({"that": ["a == 1", "flag", "{{ flag }}"]}))
+            .await
+            .unwrap();
         assert!(!changed);
         assert_eq!(r.get("msg"), Some(&json!("All assertions passed")));
-        let (_, r) = h.run(&Assert, json!({"that": "a == 1", "success_msg": "fine"})).await.unwrap();
+        let (_, r) = h
+            .run(&Assert, json!({"that": "a == 1", "success_msg": "fine"}))
+            .await
+            .unwrap();
         assert_eq!(r.get("msg"), Some(&json!("fine")));
     }
 
     #[tokio::test]
     async fn failure_names_the_assertion() {
         let h = harness();
-        let r = h.run(&Assert, json!({"that": ["a == 1", "a == 2"], "fail_msg": "boom"})).await;
+        let r = h
+            .run(
+                &Assert,
+                json!({"that": ["a == 1", "a == 2"], "fail_msg": "boom"}),
+            )
+            .await;
         match r {
             Err(ModuleError::Failed { msg, result }) => {
                 assert_eq!(msg, "boom");

@@ -148,7 +148,9 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         known.push("argv");
     }
     a.allow(&known)?;
-    let text = a.str_alias(&["cmd", "_raw_params"])?.filter(|t| !t.trim().is_empty());
+    let text = a
+        .str_alias(&["cmd", "_raw_params"])?
+        .filter(|t| !t.trim().is_empty());
     let (shown, script) = if module == "shell" {
         let text = text.ok_or_else(|| a.error("no command given (free-form text or `cmd`)"))?;
         let sh = a.str("executable")?.unwrap_or_else(|| "/bin/sh".into());
@@ -159,7 +161,9 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
             (Some(_), Some(_)) => {
                 return Err(a.error("give the command as text or as `argv`, not both"))
             }
-            (None, None) => return Err(a.error("no command given (free-form text, `cmd` or `argv`)")),
+            (None, None) => {
+                return Err(a.error("no command given (free-form text, `cmd` or `argv`)"))
+            }
             (None, Some(argv)) => argv,
             (Some(t), None) => shlex::split(&t)
                 .ok_or_else(|| a.error(format_args!("unbalanced quotes in {t:?}")))?,
@@ -222,7 +226,10 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
         let exists = cx.run(cmd).await?.rc == 0;
         if exists == skip_if_exists {
             let (msg, out) = if exists {
-                (format!("Did not run command since '{pattern}' exists"), format!("skipped, since {pattern} exists"))
+                (
+                    format!("Did not run command since '{pattern}' exists"),
+                    format!("skipped, since {pattern} exists"),
+                )
             } else {
                 (
                     format!("Did not run command since '{pattern}' does not exist"),
@@ -233,7 +240,11 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
         }
     }
     let decided = p.creates.is_some() || p.removes.is_some();
-    let mut q = not_run(p.shown.clone(), "Command would have run if not in check mode".into(), String::new());
+    let mut q = not_run(
+        p.shown.clone(),
+        "Command would have run if not in check mode".into(),
+        String::new(),
+    );
     q.changed = true;
     q.check_skip = !decided;
     let mut plan = Map::new();
@@ -277,7 +288,11 @@ async fn apply(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Map, Mo
     }
     let mut msg = "non-zero return code".to_string();
     if module == "command" && out.rc == 127 && stderr.contains("not found") {
-        let argv0 = p.shown.get(0).map(crate::value::to_text).unwrap_or_default();
+        let argv0 = p
+            .shown
+            .get(0)
+            .map(crate::value::to_text)
+            .unwrap_or_default();
         msg = format!("cannot run {argv0:?}: command not found (rc=127)");
     }
     r.insert("msg".into(), msg.clone().into());

@@ -41,8 +41,14 @@ mod tests {
     #[tokio::test]
     async fn always_fails_with_the_message() {
         let h = Harness::new();
-        assert_eq!(err_text(h.query(&Fail, json!({"msg": "boom"})).await), "boom");
-        assert_eq!(err_text(h.query(&Fail, json!({})).await), "Failed as requested from task");
+        assert_eq!(
+            err_text(h.query(&Fail, json!({"msg": "boom"})).await),
+            "boom"
+        );
+        assert_eq!(
+            err_text(h.query(&Fail, json!({})).await),
+            "Failed as requested from task"
+        );
         let e = err_text(h.query(&Fail, json!({"mgs": "x"})).await);
         assert!(e.contains("unsupported argument(s) mgs"), "{e}");
     }

@@ -6,7 +6,9 @@ use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
 use super::args::{Args, Mode};
-use super::remote_file::{facts_script, file_facts, parse_facts, run_ok, Attrs, FileFacts, FileKind};
+use super::remote_file::{
+    facts_script, file_facts, parse_facts, run_ok, Attrs, FileFacts, FileKind,
+};
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 
 pub struct File;
@@ -25,14 +27,29 @@ struct Wanted {
 fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     let a = Args::new("file", args);
     a.allow(&[
-        "path", "dest", "name", "state", "mode", "owner", "group", "recurse", "src", "force",
-        "follow", "access_time", "modification_time", "access_time_format",
-        "modification_time_format", "unsafe_writes",
+        "path",
+        "dest",
+        "name",
+        "state",
+        "mode",
+        "owner",
+        "group",
+        "recurse",
+        "src",
+        "force",
+        "follow",
+        "access_time",
+        "modification_time",
+        "access_time_format",
+        "modification_time_format",
+        "unsafe_writes",
     ])?;
     let path = a.req_str(&["path", "dest", "name"])?;
     let mode = a.mode("mode")?;
     let recurse = a.bool("recurse", false)?;
-    let state = a.choice("state", &STATES)?.unwrap_or(if recurse { "directory" } else { "" });
+    let state = a
+        .choice("state", &STATES)?
+        .unwrap_or(if recurse { "directory" } else { "" });
     if recurse && state != "directory" {
         return Err(a.error("`recurse` only works with state=directory"));
     }
@@ -90,7 +107,10 @@ fn recurse_check(attrs: &Attrs, p: &str) -> String {
     if let Some(m) = &attrs.mode {
         tests.push(format!("! -perm {}", quote(m)));
     }
-    format!("find {p} ! -type l \\( {} \\) -print | head -n 1", tests.join(" -o "))
+    format!(
+        "find {p} ! -type l \\( {} \\) -print | head -n 1",
+        tests.join(" -o ")
+    )
 }
 
 fn describe(path: &str, state: &str, extra: &str) -> String {
@@ -149,7 +169,11 @@ impl Module for File {
                 diff_after = describe(&w.path, "absent", "");
             }
             "file" | "directory" | "touch" => {
-                let want_kind = if state == "directory" { FileKind::Dir } else { FileKind::File };
+                let want_kind = if state == "directory" {
+                    FileKind::Dir
+                } else {
+                    FileKind::File
+                };
                 match f.kind {
                     FileKind::Absent if state == "file" => {
                         return Err(fail(
@@ -173,7 +197,9 @@ impl Module for File {
                         let d = w.attrs.differing(&f);
                         let mut recurse_differs = false;
                         if w.recurse && !w.attrs.is_empty() {
-                            let out = run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files").await?;
+                            let out =
+                                run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files")
+                                    .await?;
                             recurse_differs = !out.trim().is_empty();
                         }
                         if state == "touch" {
@@ -244,7 +270,11 @@ impl Module for File {
                 let src = w.src.clone().unwrap_or_default();
                 q.result.insert("src".into(), src.clone().into());
                 let Some(s) = src_facts.filter(FileFacts::exists) else {
-                    return Err(fail(format!("src file does not exist: {src}"), &w.path, current));
+                    return Err(fail(
+                        format!("src file does not exist: {src}"),
+                        &w.path,
+                        current,
+                    ));
                 };
                 let ln = format!("ln -f -- {} {p}\n", quote(&src));
                 match f.kind {
@@ -275,7 +305,11 @@ impl Module for File {
         }
         q.changed = true;
         if cx.diff {
-            q.diff = Some(Diff { path: w.path.clone(), before: diff_before, after: diff_after });
+            q.diff = Some(Diff {
+                path: w.path.clone(),
+                before: diff_before,
+                after: diff_after,
+            });
         }
         let mut plan = Map::new();
         plan.insert("script".into(), format!("set -e\n{script}").into());
@@ -286,12 +320,23 @@ impl Module for File {
 
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
         let w = parse(args)?;
-        let script = q.plan.get("script").and_then(Value::as_str).unwrap_or_default();
-        let follow = q.plan.get("follow").and_then(Value::as_bool).unwrap_or(true);
+        let script = q
+            .plan
+            .get("script")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let follow = q
+            .plan
+            .get("follow")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         let full = format!("{script}{}", facts_script(&w.path, follow, None));
         let out = run_ok(cx, Cmd::new(full), &format!("file {}", w.path)).await?;
         let mut result = q.result;
-        if let Some(f) = parse_facts(&out, &[&w.path]).map_err(ModuleError::failed)?.first() {
+        if let Some(f) = parse_facts(&out, &[&w.path])
+            .map_err(ModuleError::failed)?
+            .first()
+        {
             f.insert_into(&mut result);
             if w.state == "link" || w.state == "hard" {
                 result.insert("state".into(), w.state.into());

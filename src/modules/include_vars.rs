@@ -57,9 +57,15 @@ fn dir_files(
             }
             continue;
         }
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let ext = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
-        if exts.contains(&ext) && pattern.is_none_or(|re| re.is_match(&name)) {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if exts.contains(&ext) && pattern.map_or(true, |re| re.is_match(&name)) {
             out.push(p);
         }
     }
@@ -79,7 +85,13 @@ impl Module for IncludeVars {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("include_vars", args);
         a.allow(&[
-            "file", "_raw_params", "dir", "name", "depth", "files_matching", "extensions",
+            "file",
+            "_raw_params",
+            "dir",
+            "name",
+            "depth",
+            "files_matching",
+            "extensions",
             "ignore_files",
         ])?;
         let files = match (a.str_alias(&["file", "_raw_params"])?, a.str("dir")?) {
@@ -129,8 +141,10 @@ impl Module for IncludeVars {
             one.insert(name, Value::Object(vars));
             vars = one;
         }
-        let included: Vec<Value> =
-            files.iter().map(|f| Value::from(f.to_string_lossy().into_owned())).collect();
+        let included: Vec<Value> = files
+            .iter()
+            .map(|f| Value::from(f.to_string_lossy().into_owned()))
+            .collect();
         let mut q = Query::ok()
             .with("ansible_facts", Value::Object(vars.clone()))
             .with("ansible_included_var_files", included);
@@ -152,12 +166,31 @@ mod tests {
         std::fs::write(dir.path().join("vars/main.yml"), "port: 0644\nup: yes\n").unwrap();
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
-        let q = h.query(&IncludeVars, json!({"file": "main.yml"})).await.unwrap();
-        assert_eq!(q.include_vars.map(Value::Object), Some(json!({"port": 420, "up": true})));
-        let files = q.result.get("ansible_included_var_files").cloned().unwrap_or_default();
+        let q = h
+            .query(&IncludeVars, json!({"file": "main.yml"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            q.include_vars.map(Value::Object),
+            Some(json!({"port": 420, "up": true}))
+        );
+        let files = q
+            .result
+            .get("ansible_included_var_files")
+            .cloned()
+            .unwrap_or_default();
         assert!(files.to_string().contains("vars/main.yml"));
-        let q = h.query(&IncludeVars, json!({"_raw_params": "main.yml", "name": "cfg"})).await.unwrap();
-        assert_eq!(q.include_vars.map(Value::Object), Some(json!({"cfg": {"port": 420, "up": true}})));
+        let q = h
+            .query(
+                &IncludeVars,
+                json!({"_raw_params": "main.yml", "name": "cfg"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            q.include_vars.map(Value::Object),
+            Some(json!({"cfg": {"port": 420, "up": true}}))
+        );
     }
 
     #[tokio::test]
@@ -171,7 +204,10 @@ mod tests {
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
         let q = h.query(&IncludeVars, json!({"dir": "all"})).await.unwrap();
-        assert_eq!(q.include_vars.map(Value::Object), Some(json!({"x": 1, "y": 2})));
+        assert_eq!(
+            q.include_vars.map(Value::Object),
+            Some(json!({"x": 1, "y": 2}))
+        );
     }
 
     #[tokio::test]

@@ -14,12 +14,12 @@ mod fail;
 mod file;
 mod include_vars;
 mod pause;
+mod registry;
+pub mod remote_file;
 mod set_fact;
 mod setup;
 mod stat;
 mod template;
-pub mod remote_file;
-mod registry;
 #[cfg(test)]
 mod testutil;
 

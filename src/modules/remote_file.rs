@@ -134,7 +134,10 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
     for line in out.lines() {
         if line == BEGIN {
             let path = paths.get(all.len()).copied().unwrap_or_default();
-            all.push(FileFacts { path: path.to_string(), ..FileFacts::default() });
+            all.push(FileFacts {
+                path: path.to_string(),
+                ..FileFacts::default()
+            });
             continue;
         }
         let Some(f) = all.last_mut() else { continue };
@@ -153,7 +156,11 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
         }
     }
     if all.len() != paths.len() {
-        return Err(format!("expected facts for {} path(s), got {}", paths.len(), all.len()));
+        return Err(format!(
+            "expected facts for {} path(s), got {}",
+            paths.len(),
+            all.len()
+        ));
     }
     Ok(all)
 }
@@ -163,8 +170,16 @@ fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
     if parts.len() != 12 {
         return Err("expected 12 fields".into());
     }
-    let int = |i: usize| parts[i].parse::<u64>().map_err(|e| format!("field {i}: {e}"));
-    let float = |i: usize| parts[i].parse::<f64>().map_err(|e| format!("field {i}: {e}"));
+    let int = |i: usize| {
+        parts[i]
+            .parse::<u64>()
+            .map_err(|e| format!("field {i}: {e}"))
+    };
+    let float = |i: usize| {
+        parts[i]
+            .parse::<f64>()
+            .map_err(|e| format!("field {i}: {e}"))
+    };
     let raw = u32::from_str_radix(parts[0], 16).map_err(|e| format!("mode: {e}"))?;
     f.kind = FileKind::from_mode(raw);
     f.mode = raw & 0o7777;
@@ -205,7 +220,10 @@ pub async fn file_facts(
     follow: bool,
     checksum: Option<&str>,
 ) -> Result<Vec<FileFacts>, ModuleError> {
-    let script: String = paths.iter().map(|p| facts_script(p, follow, checksum)).collect();
+    let script: String = paths
+        .iter()
+        .map(|p| facts_script(p, follow, checksum))
+        .collect();
     let out = run_ok(cx, Cmd::new(script), "reading file facts").await?;
     parse_facts(&out, paths).map_err(ModuleError::failed)
 }
@@ -364,7 +382,11 @@ pub async fn query_write(
                 "{dest} is a directory; give a file path as dest"
             )))
         }
-        _ => return Err(ModuleError::failed(format!("{dest} exists and is not a regular file"))),
+        _ => {
+            return Err(ModuleError::failed(format!(
+                "{dest} exists and is not a regular file"
+            )))
+        }
     }
     let content_differs = match &facts.checksum {
         _ if !facts.exists() => true,
@@ -409,7 +431,9 @@ async fn write_diff(
         before.clear();
         after.clear();
         if facts.exists() && facts.size <= DIFF_MAX {
-            let old = cx.run(Cmd::new(format!("cat -- {}", quote(&facts.path)))).await?;
+            let old = cx
+                .run(Cmd::new(format!("cat -- {}", quote(&facts.path))))
+                .await?;
             before = if old.rc == 0 && is_text(&old.stdout) {
                 old.stdout_text()
             } else {
@@ -426,7 +450,11 @@ async fn write_diff(
             "(binary content)\n".into()
         };
     }
-    Ok(super::Diff { path: facts.path.clone(), before, after })
+    Ok(super::Diff {
+        path: facts.path.clone(),
+        before,
+        after,
+    })
 }
 
 /// The shell that writes `plan.dest` atomically (or only fixes attributes), then prints its facts.
@@ -472,14 +500,23 @@ fn write_script(plan: &WritePlan) -> Result<String, String> {
 /// `validate: 'visudo -cf %s'` as shell words, `%s` standing for the temporary file.
 fn validate_command(text: &str) -> Result<String, String> {
     if !text.contains("%s") {
-        return Err(format!("validate {text:?} must contain %s (the file to check)"));
+        return Err(format!(
+            "validate {text:?} must contain %s (the file to check)"
+        ));
     }
-    let words = shlex::split(text).ok_or_else(|| format!("validate {text:?}: unbalanced quotes"))?;
+    let words =
+        shlex::split(text).ok_or_else(|| format!("validate {text:?}: unbalanced quotes"))?;
     let quoted: Vec<String> = words
         .iter()
         .map(|w| {
             w.split("%s")
-                .map(|part| if part.is_empty() { String::new() } else { quote(part) })
+                .map(|part| {
+                    if part.is_empty() {
+                        String::new()
+                    } else {
+                        quote(part)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\"$t\"")
         })

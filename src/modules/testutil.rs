@@ -36,7 +36,10 @@ impl TestRender {
         if let Some(s) = t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
             return Ok(s.into());
         }
-        self.vars.get(t).cloned().ok_or_else(|| format!("'{t}' is undefined"))
+        self.vars
+            .get(t)
+            .cloned()
+            .ok_or_else(|| format!("'{t}' is undefined"))
     }
 }
 
