@@ -9,18 +9,21 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Assert;
 
-/// Evaluate one condition; like Ansible 2.19 the result must be a boolean.
-pub fn eval_condition(cx: &Ctx<'_>, expr: &str) -> Result<bool, ModuleError> {
+/// `"{{ x }}"` → `x`: Ansible accepts (and deprecates) braces around a bare expression.
+pub fn bare_expression(expr: &str) -> &str {
     let trimmed = expr.trim();
-    // `"{{ x }}"` is accepted (Ansible deprecates it): evaluate the inside.
-    let inner = trimmed
+    trimmed
         .strip_prefix("{{")
         .and_then(|s| s.strip_suffix("}}"))
         .filter(|s| !s.contains("{{"))
-        .unwrap_or(trimmed);
+        .unwrap_or(trimmed)
+}
+
+/// Evaluate one condition; like Ansible 2.19 the result must be a boolean.
+pub fn eval_condition(cx: &Ctx<'_>, expr: &str) -> Result<bool, ModuleError> {
     let value = cx
         .render
-        .eval(inner)
+        .eval(bare_expression(expr))
         .map_err(|e| ModuleError::Template(format!("assert: cannot evaluate `{expr}`: {e}")))?;
     match value {
         Value::Bool(b) => Ok(b),

@@ -40,7 +40,7 @@ impl Module for Debug {
                     Value::String(s) => s.clone(),
                     other => crate::value::to_text(other),
                 };
-                let value = match cx.render.eval(&expr) {
+                let value = match cx.render.eval(super::assert::bare_expression(&expr)) {
                     Ok(v) => v,
                     Err(e) if e.contains("undefined") => Value::from(UNDEFINED),
                     Err(e) => return Err(ModuleError::Template(format!("debug var={expr}: {e}"))),
@@ -70,6 +70,8 @@ mod tests {
         assert_eq!(r.get("msg"), Some(&json!(["a", 1])));
         let (_, r) = h.run(&Debug, json!({"var": "port"})).await.unwrap();
         assert_eq!(r.get("port"), Some(&json!(2379)));
+        let (_, r) = h.run(&Debug, json!({"var": "{{ port }}"})).await.unwrap();
+        assert_eq!(r.get("{{ port }}"), Some(&json!(2379)));
         let (_, r) = h.run(&Debug, json!({"var": "nope"})).await.unwrap();
         assert_eq!(r.get("nope"), Some(&json!(UNDEFINED)));
         let (_, r) = h.run(&Debug, json!({})).await.unwrap();

@@ -30,3 +30,36 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
 pub fn names() -> Vec<&'static str> {
     all().iter().map(|m| m.name()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_is_listed_once() {
+        let mut n = names();
+        let count = n.len();
+        n.sort_unstable();
+        n.dedup();
+        assert_eq!(n.len(), count, "duplicate module names");
+        for name in [
+            "assert",
+            "command",
+            "copy",
+            "debug",
+            "fail",
+            "file",
+            "include_vars",
+            "pause",
+            "set_fact",
+            "setup",
+            "shell",
+            "stat",
+            "template",
+        ] {
+            assert_eq!(find(name).map(|m| m.name()), Some(name));
+        }
+        assert!(find("nope").is_none());
+        assert!(find("debug").is_some_and(|m| m.controller_only() && m.raw_args() == ["var"]));
+    }
+}
