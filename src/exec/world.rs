@@ -167,7 +167,6 @@ impl World {
         Some(s)
     }
 }
-}
 
 impl HostVars for World {
     fn host_scope(&self, host: &str) -> Option<Arc<Scope>> {
