@@ -113,9 +113,9 @@ cmd_loop() {
 # Stop a host's processes: SIGTERM nspawn (a clean poweroff of the guest); if the guest is still
 # up after STOP_TIMEOUT, SIGKILL its init (which ends every process in its PID namespace).
 stop_host_processes() {
-  local hd=$1 loop_pid npid child round
+  local hd=$1 loop_pid npid child
   touch "$hd/stop"
-  for round in 1 2 3; do
+  for _ in 1 2 3; do
     npid=$(read_pid "$hd/nspawn.pid")
     if [[ -n $npid ]] && pid_runs "$npid" "$(nspawn_needle "$hd")"; then
       kill -TERM "$npid" 2>/dev/null || true
@@ -267,36 +267,46 @@ host_ssh() {
   ssh "${opts[@]}" "root@$ip" "$@"
 }
 
-tcp_open() { timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/22"' _ "$1" 2>/dev/null; }
+tcp_open() { timeout 0.5 bash -c 'exec 3<>"/dev/tcp/$1/22"' _ "$1" 2>/dev/null; }
 
-# Wait until every host answers ssh and its systemd reports running (or degraded).
-wait_ready() {
-  local count=$1 deadline=$((SECONDS + BOOT_TIMEOUT)) i hd ip state pending
-  while :; do
-    pending=()
-    for ((i = 1; i <= count; i++)); do
-      hd=$(host_dir "$i")
-      [[ -e $hd/ready ]] && continue
-      ip=$(host_ip "$i")
-      state=
-      if tcp_open "$ip"; then
-        state=$(host_ssh "$ip" systemctl is-system-running 2>/dev/null) || true
-      fi
-      case $state in
-        running | degraded)
-          [[ $state == degraded ]] &&
-            log "$(host_name "$i"): degraded: $(host_ssh "$ip" systemctl --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
-          touch "$hd/ready"
-          ;;
-        *) pending+=("$(host_name "$i")${state:+ ($state)}") ;;
-      esac
-    done
-    ((${#pending[@]} == 0)) && return 0
-    if ((SECONDS >= deadline)); then
-      die "timed out after ${BOOT_TIMEOUT}s waiting for: ${pending[*]}; boot logs: $STATE/hosts/*/console.log; clean up with: $SELF down"
+# Wait until one host answers ssh and its systemd reports running (or degraded); false on timeout.
+wait_host() {
+  local i=$1 deadline=$2 hd ip state=
+  hd=$(host_dir "$i")
+  ip=$(host_ip "$i")
+  while ((SECONDS < deadline)); do
+    state=
+    if tcp_open "$ip"; then
+      state=$(host_ssh "$ip" systemctl is-system-running 2>/dev/null) || true
     fi
-    sleep 0.3
+    case $state in
+      running | degraded)
+        [[ $state == degraded ]] &&
+          log "$(host_name "$i"): degraded: $(host_ssh "$ip" systemctl --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
+        touch "$hd/ready"
+        return 0
+        ;;
+    esac
+    sleep 0.2
   done
+  log "$(host_name "$i"): not ready after ${BOOT_TIMEOUT}s (last state: ${state:-no ssh}); boot log: $hd/console.log"
+  return 1
+}
+
+# Wait for every host not yet marked ready, all at once.
+wait_ready() {
+  local count=$1 deadline=$((SECONDS + BOOT_TIMEOUT)) i
+  local -a pids=() names=() late=()
+  for ((i = 1; i <= count; i++)); do
+    [[ -e $(host_dir "$i")/ready ]] && continue
+    wait_host "$i" "$deadline" &
+    pids+=($!)
+    names+=("$(host_name "$i")")
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || late+=("${names[$i]}")
+  done
+  ((${#late[@]} == 0)) || die "timed out waiting for: ${late[*]}; clean up with: bash $SELF down"
 }
 
 # ---------------------------------------------------------------------------------------------
