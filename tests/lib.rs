@@ -1,1 +1,2 @@
-
+mod e2e_testbed;
+mod support;

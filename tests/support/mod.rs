@@ -1,0 +1,2 @@
+//! Helpers shared by the integration tests (one module per concern).
+pub mod testbed;
