@@ -370,3 +370,6 @@ pub fn version_check(
     let (a, b) = (text::text_of(name, value)?, text::text_of(name, other)?);
     version::compare(&a, &b, &operator, scheme).map_err(|e| fail(name, e))
 }
+
+#[cfg(test)]
+mod unit_tests;

@@ -237,23 +237,23 @@ mod unit {
         };
         assert_eq!(
             eval("{{ ok is failed }} {{ ok is succeeded }} {{ ok is success }} {{ ok is changed }} {{ ok is skipped }}", ctx.clone()),
-            "false true true false false"
+            "False True True False False"
         );
         assert_eq!(
             eval(
                 "{{ bad is failed }} {{ bad is succeeded }} {{ bad is change }}",
                 ctx.clone()
             ),
-            "true false true"
+            "True False True"
         );
         assert_eq!(
             eval(
                 "{{ skip is skipped }} {{ skip is skip }} {{ skip is failed }}",
                 ctx.clone()
             ),
-            "true true false"
+            "True True False"
         );
-        assert_eq!(eval("{{ looped is changed }}", ctx.clone()), "true");
+        assert_eq!(eval("{{ looped is changed }}", ctx.clone()), "True");
         assert!(err("{{ 'x' is failed }}", ctx).contains("expects a registered task result"));
     }
 
@@ -265,15 +265,15 @@ mod unit {
                 "{{ 'abc' is match('b') }} {{ 'abc' is search('b') }} {{ 'abc' is match('a.c') }}",
                 c.clone()
             ),
-            "false true true"
+            "False True True"
         );
-        assert_eq!(eval("{{ 'ABC' is match('a', ignorecase=true) }} {{ 'x\nab' is match('^ab', multiline=true) }}", c.clone()), "true false");
+        assert_eq!(eval("{{ 'ABC' is match('a', ignorecase=true) }} {{ 'x\nab' is match('^ab', multiline=true) }}", c.clone()), "True False");
         assert_eq!(
             eval(
                 "{{ 'x\nab' is search('^ab', multiline=true) }} {{ 'xab' is regex('^ab') }}",
                 c.clone()
             ),
-            "true false"
+            "True False"
         );
         assert!(err("{{ 'a' is match('(') }}", c).contains("match: invalid regular expression"));
     }
@@ -286,28 +286,28 @@ mod unit {
                 "{{ '3.4.0' is version('3.4.0', '>=') }} {{ v is version('3.4.0', 'lt') }}",
                 c.clone()
             ),
-            "true false"
+            "True False"
         );
         assert_eq!(
             eval(
                 "{{ v is version_compare('3.5', '>') }} {{ v is version('3.5.1', operator='eq') }}",
                 c.clone()
             ),
-            "true true"
+            "True True"
         );
         assert_eq!(
             eval(
                 "{{ '1.2' is version('1.2.0', '==', strict=true) }}",
                 c.clone()
             ),
-            "true"
+            "True"
         );
         assert_eq!(
             eval(
                 "{{ '1.0.0-rc.1' is version('1.0.0', '<', version_type='semver') }}",
                 c.clone()
             ),
-            "true"
+            "True"
         );
         assert!(err("{{ v is version('1', '~') }}", c).contains("invalid operator"));
     }
@@ -315,15 +315,15 @@ mod unit {
     #[test]
     fn truthiness_and_sets() {
         let c = context! {};
-        assert_eq!(eval("{{ 'false' is truthy }} {{ 'false' is truthy(convert_bool=true) }} {{ [] is falsy }} {{ 'no' is falsy(convert_bool=true) }}", c.clone()), "true false true true");
-        assert_eq!(eval("{{ [1,2] is contains(2) }} {{ 'abc' is contains('bc') }} {{ {'a':1} is contains('b') }}", c.clone()), "true true false");
-        assert_eq!(eval("{{ [1,2] is subset([1,2,3]) }} {{ [1,4] is issubset([1,2]) }} {{ [1,2,3] is superset([3]) }}", c.clone()), "true false true");
+        assert_eq!(eval("{{ 'false' is truthy }} {{ 'false' is truthy(convert_bool=true) }} {{ [] is falsy }} {{ 'no' is falsy(convert_bool=true) }}", c.clone()), "True False True True");
+        assert_eq!(eval("{{ [1,2] is contains(2) }} {{ 'abc' is contains('bc') }} {{ {'a':1} is contains('b') }}", c.clone()), "True True False");
+        assert_eq!(eval("{{ [1,2] is subset([1,2,3]) }} {{ [1,4] is issubset([1,2]) }} {{ [1,2,3] is superset([3]) }}", c.clone()), "True False True");
         assert_eq!(
             eval(
                 "{{ [0, 1] is any }} {{ [0, 1] is all }} {{ [] is all }}",
                 c.clone()
             ),
-            "true false true"
+            "True False True"
         );
         assert_eq!(
             eval(
@@ -340,7 +340,7 @@ mod unit {
         let c = context! { s => "x", n => 1, m => context! { a => 1 }, nothing => () };
         assert_eq!(
             eval("{{ s is defined }} {{ missing is undefined }} {{ nothing is none }} {{ s is string }} {{ n is number }} {{ m is mapping }} {{ [1] is iterable }} {{ [1] is sequence }} {{ 1 is in [1, 2] }}", c),
-            "true true true true true true true true true"
+            "True True True True True True True True True"
         );
     }
 
@@ -348,6 +348,6 @@ mod unit {
     fn path_tests() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let c = context! { d => dir.path().to_string_lossy().to_string() };
-        assert_eq!(eval("{{ d is directory }} {{ d is file }} {{ d is exists }} {{ d is abs }} {{ 'rel/x' is abs }}", c), "true false true true false");
+        assert_eq!(eval("{{ d is directory }} {{ d is file }} {{ d is exists }} {{ d is abs }} {{ 'rel/x' is abs }}", c), "True False True True False");
     }
 }

@@ -317,7 +317,7 @@ fn extreme(name: &str, value: Value, kwargs: Kwargs, want: Ordering) -> Result<V
     require_defined(name, &value)?;
     let key = |v: &Value| -> Value {
         let v = match &attribute {
-            Some(a) => super::convert::get_path(&v, a),
+            Some(a) => super::convert::get_path(v, a),
             None => v.clone(),
         };
         match v.as_str() {

@@ -296,12 +296,14 @@ fn digest(name: &str, data: &[u8], algo: &str) -> Result<String, Error> {
         "sha256" => hex(&sha2::Sha256::digest(data)),
         "sha384" => hex(&sha2::Sha384::digest(data)),
         "sha512" => hex(&sha2::Sha512::digest(data)),
-        other => return Err(fail(
-            name,
-            format!(
+        other => {
+            return Err(fail(
+                name,
+                format!(
                 "unsupported hash type '{other}'; use md5, sha1, sha224, sha256, sha384 or sha512"
             ),
-        )),
+            ))
+        }
     })
 }
 

@@ -331,7 +331,7 @@ impl Emitter {
                     }
                     start = end;
                 }
-            } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
+            } else if ch.map_or(true, |c| c == ' ' || is_break(c)) {
                 self.write_chars(&chars[start..end]);
                 start = end;
             }
@@ -364,7 +364,7 @@ impl Emitter {
                     start = end;
                 }
             } else if breaks {
-                if ch.is_none_or(|c| !is_break(c)) {
+                if ch.map_or(true, |c| !is_break(c)) {
                     if chars[start] == '\n' {
                         self.write_line_break();
                     }
@@ -374,7 +374,7 @@ impl Emitter {
                     self.write_indent();
                     start = end;
                 }
-            } else if ch.is_none_or(|c| c == ' ' || c == '\'' || is_break(c)) && start < end {
+            } else if ch.map_or(true, |c| c == ' ' || c == '\'' || is_break(c)) && start < end {
                 self.write_chars(&chars[start..end]);
                 start = end;
             }
@@ -398,7 +398,7 @@ impl Emitter {
         let (mut start, mut end) = (0, 0);
         while end <= n {
             let ch = chars.get(end).copied();
-            if ch.is_none_or(|c| {
+            if ch.map_or(true, |c| {
                 matches!(
                     c,
                     '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
@@ -579,9 +579,7 @@ fn analyze(text: &str) -> Analysis {
         if is_break(ch) {
             line_breaks = true;
         }
-        if !(ch == '\n' || ('\u{20}'..='\u{7e}').contains(&ch))
-            && !(printable(ch) || ch == '\u{85}')
-        {
+        if !(ch == '\n' || ('\u{20}'..='\u{7e}').contains(&ch) || printable(ch) || ch == '\u{85}') {
             special = true;
         }
         if ch == ' ' {
