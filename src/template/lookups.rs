@@ -34,13 +34,7 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
     let results = match run_guarded(state, &name, &terms, &kwargs)? {
         Some(results) => results,
-        None => {
-            return Ok(if wantlist {
-                Value::from(Vec::<Value>::new())
-            } else {
-                Value::from(())
-            })
-        }
+        None => return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) }),
     };
     if wantlist || results.is_empty() {
         return Ok(Value::from(results));
@@ -59,26 +53,14 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
 /// `query(name, terms...)`: always a list.
 fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let _: Option<bool> = kwargs.get("wantlist")?;
-    Ok(Value::from(
-        run_guarded(state, &name, &terms, &kwargs)?.unwrap_or_default(),
-    ))
+    Ok(Value::from(run_guarded(state, &name, &terms, &kwargs)?.unwrap_or_default()))
 }
 
 /// Runs a lookup honouring `errors=strict|warn|ignore` (`None` means "failed, ignored").
-fn run_guarded(
-    state: &State,
-    name: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Option<Vec<Value>>, Error> {
-    let errors = kwargs
-        .get::<Option<String>>("errors")?
-        .unwrap_or_else(|| "strict".into());
+fn run_guarded(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Option<Vec<Value>>, Error> {
+    let errors = kwargs.get::<Option<String>>("errors")?.unwrap_or_else(|| "strict".into());
     if !matches!(errors.as_str(), "strict" | "warn" | "ignore") {
-        return Err(fail(
-            "lookup",
-            format!("errors='{errors}' is not one of strict, warn, ignore"),
-        ));
+        return Err(fail("lookup", format!("errors='{errors}' is not one of strict, warn, ignore")));
     }
     match run(state, name, terms, kwargs) {
         Ok(results) => Ok(Some(results)),
@@ -138,29 +120,19 @@ fn env_lookup(label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value
 
 fn string_list(v: Option<Value>) -> Vec<String> {
     v.into_iter()
-        .flat_map(|v| {
-            v.try_iter()
-                .map(|i| i.collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        .flat_map(|v| v.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default())
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect()
 }
 
 /// The engine's search folders for relative paths.
 pub fn search_dirs(state: &State) -> Vec<PathBuf> {
-    string_list(state.lookup(SEARCH_VAR))
-        .into_iter()
-        .map(PathBuf::from)
-        .collect()
+    string_list(state.lookup(SEARCH_VAR)).into_iter().map(PathBuf::from).collect()
 }
 
 /// Ansible's basedir: `playbook_dir` when set, else the current folder.
 fn base_dir(state: &State) -> Option<PathBuf> {
-    state
-        .lookup("playbook_dir")
-        .and_then(|v| v.as_str().map(PathBuf::from))
-        .filter(|p| p.is_dir())
+    state.lookup("playbook_dir").and_then(|v| v.as_str().map(PathBuf::from)).filter(|p| p.is_dir())
 }
 
 /// Find a controller file: absolute as is; relative in each search folder (its `subdir`
@@ -182,22 +154,14 @@ pub fn find_file(state: &State, path: &str, subdir: Option<&str>) -> Option<Path
     candidates.into_iter().find(|c| c.exists())
 }
 
-fn file_lookup(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn file_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let rstrip = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
     let lstrip = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
     let mut out = Vec::new();
     for t in terms {
         let term = term_text(label, t)?;
         let Some(found) = find_file(state, &term, Some("files")) else {
-            let dirs: Vec<String> = search_dirs(state)
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect();
+            let dirs: Vec<String> = search_dirs(state).iter().map(|d| d.display().to_string()).collect();
             let searched = if dirs.is_empty() {
                 String::new()
             } else {
@@ -205,8 +169,8 @@ fn file_lookup(
             };
             return Err(fail(label, format!("file '{term}' not found{searched}")));
         };
-        let mut text = fs::read_to_string(&found)
-            .map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
+        let mut text =
+            fs::read_to_string(&found).map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
         if rstrip {
             text.truncate(text.trim_end().len());
         }
@@ -223,22 +187,13 @@ fn pipe_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>
     for t in terms {
         let cmd = term_text(label, t)?;
         let mut command = Command::new("/bin/sh");
-        command
-            .arg("-c")
-            .arg(&cmd)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit());
+        command.arg("-c").arg(&cmd).stdin(Stdio::null()).stderr(Stdio::inherit());
         if let Some(dir) = base_dir(state) {
             command.current_dir(dir);
         }
-        let output = command
-            .output()
-            .map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))?;
+        let output = command.output().map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))?;
         if !output.status.success() {
-            let code = output
-                .status
-                .code()
-                .map_or("a signal".to_string(), |c| format!("code {c}"));
+            let code = output.status.code().map_or("a signal".to_string(), |c| format!("code {c}"));
             return Err(fail(label, format!("command '{cmd}' exited with {code}")));
         }
         let text = String::from_utf8_lossy(&output.stdout);
@@ -247,12 +202,7 @@ fn pipe_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>
     Ok(out)
 }
 
-fn vars_lookup(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn vars_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let default: Option<Value> = kwargs.get("default")?;
     let mut out = Vec::new();
     for t in terms {
@@ -260,12 +210,7 @@ fn vars_lookup(
         match (state.lookup(&name), &default) {
             (Some(v), _) if !v.is_undefined() => out.push(v),
             (_, Some(d)) => out.push(d.clone()),
-            _ => {
-                return Err(fail(
-                    label,
-                    format!("no variable named '{name}'; define it or pass default=..."),
-                ))
-            }
+            _ => return Err(fail(label, format!("no variable named '{name}'; define it or pass default=..."))),
         }
     }
     Ok(out)
@@ -285,12 +230,7 @@ fn dict_lookup(label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
 }
 
 /// `first_found`: terms are paths, lists of paths, or `{files: [...], paths: [...], skip: bool}`.
-fn first_found(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let mut skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
     let global_files = string_list(kwargs.get::<Option<Value>>("files")?);
     let global_paths = string_list(kwargs.get::<Option<Value>>("paths")?);
@@ -299,11 +239,7 @@ fn first_found(
         items
             .iter()
             .flat_map(|s| {
-                s.split(seps)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
+                s.split(seps).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
             })
             .collect()
     };
@@ -326,17 +262,10 @@ fn first_found(
     }
     while let Some(t) = pending.pop() {
         match t.kind() {
-            ValueKind::String => add(
-                vec![t.as_str().unwrap_or_default().to_string()],
-                global_paths.clone(),
-            ),
-            ValueKind::Seq => pending.extend(
-                t.try_iter()
-                    .map(|i| i.collect::<Vec<_>>())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .rev(),
-            ),
+            ValueKind::String => add(vec![t.as_str().unwrap_or_default().to_string()], global_paths.clone()),
+            ValueKind::Seq => {
+                pending.extend(t.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default().into_iter().rev())
+            }
             ValueKind::Map => {
                 let files = string_list(t.get_attr("files").ok().filter(|v| !v.is_undefined()));
                 let paths = string_list(t.get_attr("paths").ok().filter(|v| !v.is_undefined()));
@@ -346,24 +275,11 @@ fn first_found(
                     }
                 }
                 add(
-                    if files.is_empty() {
-                        global_files.clone()
-                    } else {
-                        files
-                    },
-                    if paths.is_empty() {
-                        global_paths.clone()
-                    } else {
-                        paths
-                    },
+                    if files.is_empty() { global_files.clone() } else { files },
+                    if paths.is_empty() { global_paths.clone() } else { paths },
                 );
             }
-            _ => {
-                return Err(fail(
-                    label,
-                    format!("invalid term {t}: a string, list or dict is required"),
-                ))
-            }
+            _ => return Err(fail(label, format!("invalid term {t}: a string, list or dict is required"))),
         }
     }
     for c in &candidates {
@@ -374,10 +290,7 @@ fn first_found(
     if skip {
         return Ok(Vec::new());
     }
-    Err(fail(
-        label,
-        format!("no file was found among: {}", candidates.join(", ")),
-    ))
+    Err(fail(label, format!("no file was found among: {}", candidates.join(", "))))
 }
 
 /// Options of the password lookup, from `path key=value ...` and keyword arguments.
@@ -393,8 +306,7 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
         Some((p, rest)) => (p.to_string(), rest),
         None => (term.to_string(), ""),
     };
-    let words = shlex::split(params)
-        .ok_or_else(|| fail(label, format!("cannot parse parameters '{params}'")))?;
+    let words = shlex::split(params).ok_or_else(|| fail(label, format!("cannot parse parameters '{params}'")))?;
     let mut spec = PasswordSpec {
         path,
         length: 20,
@@ -404,32 +316,22 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
     let mut set = |key: &str, value: String| -> Result<(), Error> {
         match key {
             "length" => {
-                spec.length = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| fail(label, format!("length '{value}' is not a number")))?
+                spec.length =
+                    value.trim().parse().map_err(|_| fail(label, format!("length '{value}' is not a number")))?
             }
             "chars" => {
                 let mut chars = Vec::new();
                 if value.contains(",,") {
                     chars.push(",".to_string());
                 }
-                chars.extend(
-                    value
-                        .replace(",,", ",")
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_string),
-                );
+                chars.extend(value.replace(",,", ",").split(',').filter(|c| !c.is_empty()).map(str::to_string));
                 spec.chars = chars;
             }
             "seed" => spec.seed = Some(value),
             "encrypt" | "ident" => {
                 return Err(fail(
                     label,
-                    format!(
-                    "'{key}' is not supported; hash the password with a filter in the task instead"
-                ),
+                    format!("'{key}' is not supported; hash the password with a filter in the task instead"),
                 ))
             }
             other => {
@@ -443,10 +345,7 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
     };
     for w in words {
         let Some((k, v)) = w.split_once('=') else {
-            return Err(fail(
-                label,
-                format!("unrecognized value '{w}' after the path; parameters are key=value"),
-            ));
+            return Err(fail(label, format!("unrecognized value '{w}' after the path; parameters are key=value")));
         };
         set(k, v.to_string())?;
     }
@@ -493,9 +392,7 @@ fn random_password(spec: &PasswordSpec) -> Option<String> {
         return None;
     }
     let pick = |rng: &mut dyn rand::RngCore| -> String {
-        (0..spec.length)
-            .map(|_| chars[rng.random_range(0..chars.len())])
-            .collect()
+        (0..spec.length).map(|_| chars[rng.random_range(0..chars.len())]).collect()
     };
     Some(match &spec.seed {
         Some(seed) => {
@@ -521,22 +418,12 @@ fn stored_password(content: &str) -> String {
     }
 }
 
-fn password_lookup(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn password_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for t in terms {
         let spec = parse_password_term(label, &term_text(label, t)?, kwargs)?;
         let fresh = || {
-            random_password(&spec).ok_or_else(|| {
-                fail(
-                    label,
-                    "no characters to build a password from (check chars=)",
-                )
-            })
+            random_password(&spec).ok_or_else(|| fail(label, "no characters to build a password from (check chars=)"))
         };
         if spec.path == "/dev/null" {
             out.push(Value::from(fresh()?));
@@ -547,9 +434,7 @@ fn password_lookup(
             Some(base) if Path::new(&expanded).is_relative() => base.join(&expanded),
             _ => PathBuf::from(&expanded),
         };
-        let _guard = PASSWORD_FILES
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = PASSWORD_FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Ok(content) = fs::read_to_string(&path) {
             out.push(Value::from(stored_password(&content)));
             continue;
@@ -564,16 +449,9 @@ fn password_lookup(
 
 fn write_password_file(path: &Path, password: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
     }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     // The umask may have removed bits we never asked for, but never added any; be explicit.
     file.set_permissions(fs::Permissions::from_mode(0o600))?;
     file.write_all(format!("{password}\n").as_bytes())
@@ -593,9 +471,7 @@ mod tests {
     }
 
     fn eval(src: &str, ctx: Value) -> String {
-        env()
-            .render_str(src, ctx)
-            .unwrap_or_else(|e| panic!("{src}: {e:#}"))
+        env().render_str(src, ctx).unwrap_or_else(|e| panic!("{src}: {e:#}"))
     }
 
     fn err(src: &str, ctx: Value) -> String {
@@ -620,27 +496,9 @@ mod tests {
     fn env_lookup() {
         let path = std::env::var("PATH").unwrap_or_default();
         assert_eq!(eval("{{ lookup('env', 'PATH') }}", context! {}), path);
-        assert_eq!(
-            eval(
-                "[{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR') }}]",
-                context! {}
-            ),
-            "[]"
-        );
-        assert_eq!(
-            eval(
-                "{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR', default='d') }}",
-                context! {}
-            ),
-            "d"
-        );
-        assert_eq!(
-            eval(
-                "{{ query('env', 'TROUPE_SURELY_UNSET_VAR') | length }}",
-                context! {}
-            ),
-            "1"
-        );
+        assert_eq!(eval("[{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR') }}]", context! {}), "[]");
+        assert_eq!(eval("{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR', default='d') }}", context! {}), "d");
+        assert_eq!(eval("{{ query('env', 'TROUPE_SURELY_UNSET_VAR') | length }}", context! {}), "1");
     }
 
     #[test]
@@ -649,85 +507,36 @@ mod tests {
         write(&dir.path().join("files/motd.txt"), "hello\n\n");
         write(&dir.path().join("plain.txt"), "  plain  \n");
         let ctx = context! { __troupe_search => vec![dir.path().to_string_lossy().to_string()] };
-        assert_eq!(
-            eval("[{{ lookup('file', 'motd.txt') }}]", ctx.clone()),
-            "[hello]"
-        );
-        assert_eq!(
-            eval("[{{ lookup('file', 'plain.txt') }}]", ctx.clone()),
-            "[  plain]"
-        );
-        assert_eq!(
-            eval(
-                "[{{ lookup('file', 'plain.txt', lstrip=true) }}]",
-                ctx.clone()
-            ),
-            "[plain]"
-        );
-        assert_eq!(
-            eval(
-                "[{{ lookup('file', 'plain.txt', rstrip=false) }}]",
-                ctx.clone()
-            ),
-            "[  plain  \n]"
-        );
-        assert_eq!(
-            eval("{{ lookup('file', 'motd.txt', 'plain.txt') }}", ctx.clone()),
-            "hello,  plain"
-        );
-        assert_eq!(
-            eval(
-                "{{ query('file', 'motd.txt', 'plain.txt') | length }}",
-                ctx.clone()
-            ),
-            "2"
-        );
+        assert_eq!(eval("[{{ lookup('file', 'motd.txt') }}]", ctx.clone()), "[hello]");
+        assert_eq!(eval("[{{ lookup('file', 'plain.txt') }}]", ctx.clone()), "[  plain]");
+        assert_eq!(eval("[{{ lookup('file', 'plain.txt', lstrip=true) }}]", ctx.clone()), "[plain]");
+        assert_eq!(eval("[{{ lookup('file', 'plain.txt', rstrip=false) }}]", ctx.clone()), "[  plain  \n]");
+        assert_eq!(eval("{{ lookup('file', 'motd.txt', 'plain.txt') }}", ctx.clone()), "hello,  plain");
+        assert_eq!(eval("{{ query('file', 'motd.txt', 'plain.txt') | length }}", ctx.clone()), "2");
         let abs = dir.path().join("plain.txt").to_string_lossy().to_string();
-        assert_eq!(
-            eval("{{ lookup('file', p) }}", context! { p => abs }),
-            "  plain"
-        );
+        assert_eq!(eval("{{ lookup('file', p) }}", context! { p => abs }), "  plain");
         let e = err("{{ lookup('file', 'nope.txt') }}", ctx.clone());
-        assert!(
-            e.contains("lookup('file'): file 'nope.txt' not found (searched"),
-            "{e}"
-        );
-        assert_eq!(
-            eval(
-                "{{ lookup('file', 'nope.txt', errors='ignore') is none }}",
-                ctx.clone()
-            ),
-            "True"
-        );
+        assert!(e.contains("lookup('file'): file 'nope.txt' not found (searched"), "{e}");
+        assert_eq!(eval("{{ lookup('file', 'nope.txt', errors='ignore') is none }}", ctx.clone()), "True");
         assert!(err("{{ lookup('file', 'motd.txt', bogus=1) }}", ctx).contains("bogus"));
     }
 
     #[test]
     fn pipe_lookup() {
-        assert_eq!(
-            eval("[{{ lookup('pipe', 'echo hi; echo there') }}]", context! {}),
-            "[hi\nthere]"
-        );
+        assert_eq!(eval("[{{ lookup('pipe', 'echo hi; echo there') }}]", context! {}), "[hi\nthere]");
         let dir = tempdir();
         let ctx = context! { playbook_dir => dir.path().to_string_lossy().to_string() };
         let out = eval("{{ lookup('pipe', 'pwd') }}", ctx);
-        assert_eq!(
-            std::fs::canonicalize(out).ok(),
-            std::fs::canonicalize(dir.path()).ok()
-        );
+        assert_eq!(std::fs::canonicalize(out).ok(), std::fs::canonicalize(dir.path()).ok());
         let e = err("{{ lookup('pipe', 'exit 3') }}", context! {});
-        assert!(
-            e.contains("lookup('pipe'): command 'exit 3' exited with code 3"),
-            "{e}"
-        );
+        assert!(e.contains("lookup('pipe'): command 'exit 3' exited with code 3"), "{e}");
     }
 
     #[test]
     fn password_lookup_creates_private_file_once() {
         let dir = tempdir();
         let file = dir.path().join("creds/sub/etcd_pw");
-        let ctx =
-            context! { p => format!("{} length=32 chars=ascii_letters,digits", file.display()) };
+        let ctx = context! { p => format!("{} length=32 chars=ascii_letters,digits", file.display()) };
         let first = eval("{{ lookup('password', p) }}", ctx.clone());
         let second = eval("{{ lookup('password', p) }}", ctx);
         assert_eq!(first, second);
@@ -737,10 +546,7 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let parent = std::fs::metadata(dir.path().join("creds")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parent.permissions().mode() & 0o777, 0o700);
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap_or_default(),
-            format!("{first}\n")
-        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap_or_default(), format!("{first}\n"));
     }
 
     #[test]
@@ -749,38 +555,19 @@ mod tests {
         write(&dir.path().join("pw"), "s3cret salt=abcdefgh\n");
         let ctx = context! { playbook_dir => dir.path().to_string_lossy().to_string() };
         assert_eq!(eval("{{ lookup('password', 'pw') }}", ctx), "s3cret");
-        let a = eval(
-            "{{ lookup('password', '/dev/null length=40') }}",
-            context! {},
-        );
-        let b = eval(
-            "{{ lookup('password', '/dev/null length=40') }}",
-            context! {},
-        );
+        let a = eval("{{ lookup('password', '/dev/null length=40') }}", context! {});
+        let b = eval("{{ lookup('password', '/dev/null length=40') }}", context! {});
         assert_eq!(a.len(), 40);
         assert_ne!(a, b);
-        let digits = eval(
-            "{{ lookup('password', '/dev/null', length=12, chars=['digits']) }}",
-            context! {},
-        );
-        assert!(
-            digits.len() == 12 && digits.chars().all(|c| c.is_ascii_digit()),
-            "{digits}"
-        );
-        let comma = eval(
-            "{{ lookup('password', '/dev/null length=30 chars=,,') }}",
-            context! {},
-        );
+        let digits = eval("{{ lookup('password', '/dev/null', length=12, chars=['digits']) }}", context! {});
+        assert!(digits.len() == 12 && digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
+        let comma = eval("{{ lookup('password', '/dev/null length=30 chars=,,') }}", context! {});
         assert_eq!(comma, ",".repeat(30));
         assert!(
-            err("{{ lookup('password', '/dev/null size=3') }}", context! {})
-                .contains("unrecognized parameter 'size'")
+            err("{{ lookup('password', '/dev/null size=3') }}", context! {}).contains("unrecognized parameter 'size'")
         );
-        assert!(err(
-            "{{ lookup('password', '/dev/null encrypt=sha512_crypt') }}",
-            context! {}
-        )
-        .contains("'encrypt' is not supported"));
+        assert!(err("{{ lookup('password', '/dev/null encrypt=sha512_crypt') }}", context! {})
+            .contains("'encrypt' is not supported"));
     }
 
     #[test]
@@ -791,23 +578,17 @@ mod tests {
         let root = dir.path().to_string_lossy().to_string();
         let ctx = context! { __troupe_search => vec![root.clone()], root => root.clone() };
         assert_eq!(
-            eval(
-                "{{ lookup('first_found', ['redhat.yml', 'debian.yml']) }}",
-                ctx.clone()
-            ),
+            eval("{{ lookup('first_found', ['redhat.yml', 'debian.yml']) }}", ctx.clone()),
             format!("{root}/files/debian.yml")
         );
         assert_eq!(
-            eval("{{ lookup('first_found', {'files': ['x.yml', 'default.yml'], 'paths': [root ~ '/vars']}) }}", ctx.clone()),
-            format!("{root}/vars/default.yml")
-        );
-        assert_eq!(
             eval(
-                "{{ query('first_found', 'none.yml', skip=true) | length }}",
+                "{{ lookup('first_found', {'files': ['x.yml', 'default.yml'], 'paths': [root ~ '/vars']}) }}",
                 ctx.clone()
             ),
-            "0"
+            format!("{root}/vars/default.yml")
         );
+        assert_eq!(eval("{{ query('first_found', 'none.yml', skip=true) | length }}", ctx.clone()), "0");
         assert!(err("{{ lookup('first_found', ['a.yml', 'b.yml']) }}", ctx)
             .contains("no file was found among: a.yml, b.yml"));
     }
@@ -816,39 +597,14 @@ mod tests {
     fn lookup_result_shapes_and_unknown_plugins() {
         let ctx = context! { x => 5 };
         assert_eq!(eval("{{ lookup('list', 'a', 'b') }}", ctx.clone()), "a,b");
+        assert_eq!(eval("{{ lookup('list', 'a', 'b', wantlist=true) | length }}", ctx.clone()), "2");
+        assert_eq!(eval("{{ lookup('vars', 'x') + 1 }} {{ lookup('vars', 'y', default=0) }}", ctx.clone()), "6 0");
+        assert_eq!(eval("{{ query('items', [1, 2], 3) | length }}", ctx.clone()), "3");
+        assert_eq!(eval("{{ query('dict', {'a': 1}) | map(attribute='key') | join }}", ctx.clone()), "a");
         assert_eq!(
-            eval(
-                "{{ lookup('list', 'a', 'b', wantlist=true) | length }}",
-                ctx.clone()
-            ),
-            "2"
-        );
-        assert_eq!(
-            eval(
-                "{{ lookup('vars', 'x') + 1 }} {{ lookup('vars', 'y', default=0) }}",
-                ctx.clone()
-            ),
-            "6 0"
-        );
-        assert_eq!(
-            eval("{{ query('items', [1, 2], 3) | length }}", ctx.clone()),
-            "3"
-        );
-        assert_eq!(
-            eval(
-                "{{ query('dict', {'a': 1}) | map(attribute='key') | join }}",
-                ctx.clone()
-            ),
-            "a"
-        );
-        assert_eq!(
-            eval(
-                "{{ lookup('ansible.builtin.env', 'TROUPE_SURELY_UNSET_VAR', default='z') }}",
-                ctx.clone()
-            ),
+            eval("{{ lookup('ansible.builtin.env', 'TROUPE_SURELY_UNSET_VAR', default='z') }}", ctx.clone()),
             "z"
         );
-        assert!(err("{{ lookup('redis', 'k') }}", ctx)
-            .contains("lookup plugin 'redis' is not supported"));
+        assert!(err("{{ lookup('redis', 'k') }}", ctx).contains("lookup plugin 'redis' is not supported"));
     }
 }
