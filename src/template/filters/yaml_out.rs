@@ -391,67 +391,53 @@ impl Emitter {
         self.write_indicator("'", false, false, false);
     }
 
+    /// libyaml's double-quoted writer (Ansible's dumper is the C one): escapes, and folds
+    /// at a single space past `width` (a line break reads back as that space).
     fn write_double_quoted(&mut self, text: &str, split: bool) {
         self.write_indicator("\"", true, false, false);
         let chars: Vec<char> = text.chars().collect();
         let n = chars.len();
-        let (mut start, mut end) = (0, 0);
-        while end <= n {
-            let ch = chars.get(end).copied();
-            if ch.map_or(true, |c| {
-                matches!(
-                    c,
-                    '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
-                ) || !printable(c)
-            }) {
-                if start < end {
-                    self.write_chars(&chars[start..end]);
-                    start = end;
-                }
-                if let Some(c) = ch {
-                    let data = match c {
-                        '\0' => "\\0".to_string(),
-                        '\u{07}' => "\\a".into(),
-                        '\u{08}' => "\\b".into(),
-                        '\t' => "\\t".into(),
-                        '\n' => "\\n".into(),
-                        '\u{0b}' => "\\v".into(),
-                        '\u{0c}' => "\\f".into(),
-                        '\r' => "\\r".into(),
-                        '\u{1b}' => "\\e".into(),
-                        '"' => "\\\"".into(),
-                        '\\' => "\\\\".into(),
-                        '\u{85}' => "\\N".into(),
-                        '\u{2028}' => "\\L".into(),
-                        '\u{2029}' => "\\P".into(),
-                        c if (c as u32) <= 0xff => format!("\\x{:02X}", c as u32),
-                        c if (c as u32) <= 0xffff => format!("\\u{:04X}", c as u32),
-                        c => format!("\\U{:08X}", c as u32),
-                    };
-                    self.write(&data);
-                    start = end + 1;
-                }
-            }
-            if end > 0
-                && end + 1 < n
-                && (ch == Some(' ') || start >= end)
-                && self.column + end.saturating_sub(start) > self.style.width
-                && split
-            {
-                let mut data: String = chars[start.min(end)..end].iter().collect();
-                data.push('\\');
-                if start < end {
-                    start = end;
-                }
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if matches!(c, '"' | '\\' | '\u{feff}') || is_break(c) || !printable(c) {
+                let data = match c {
+                    '\0' => "\\0".to_string(),
+                    '\u{07}' => "\\a".into(),
+                    '\u{08}' => "\\b".into(),
+                    '\t' => "\\t".into(),
+                    '\n' => "\\n".into(),
+                    '\u{0b}' => "\\v".into(),
+                    '\u{0c}' => "\\f".into(),
+                    '\r' => "\\r".into(),
+                    '\u{1b}' => "\\e".into(),
+                    '"' => "\\\"".into(),
+                    '\\' => "\\\\".into(),
+                    '\u{85}' => "\\N".into(),
+                    '\u{a0}' => "\\_".into(),
+                    '\u{2028}' => "\\L".into(),
+                    '\u{2029}' => "\\P".into(),
+                    c if (c as u32) <= 0xff => format!("\\x{:02X}", c as u32),
+                    c if (c as u32) <= 0xffff => format!("\\u{:04X}", c as u32),
+                    c => format!("\\U{:08X}", c as u32),
+                };
                 self.write(&data);
-                self.write_indent();
-                self.whitespace = false;
-                self.indention = false;
-                if chars.get(start) == Some(&' ') {
-                    self.write("\\");
+                spaces = false;
+            } else if c == ' ' {
+                if split && !spaces && self.column > self.style.width && i != 0 && i + 1 != n {
+                    self.write_indent();
+                    self.whitespace = false;
+                    self.indention = false;
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.write("\\");
+                    }
+                } else {
+                    self.write(" ");
                 }
+                spaces = true;
+            } else {
+                self.write(&c.to_string());
+                spaces = false;
             }
-            end += 1;
         }
         self.write_indicator("\"", false, false, false);
     }
@@ -703,21 +689,17 @@ mod tests {
         assert_eq!(dump(&items, YamlStyle::NICE), expected);
     }
 
+    // Folding at 80 columns, as ansible-core 2.19 (libyaml) writes it.
     #[test]
-    fn long_flow_lists_wrap_at_width() {
-        let items: Vec<String> = (0..30).map(|i| format!("item{i:02}")).collect();
-        let out = dump(&json!(items), YamlStyle::TERSE);
-        let lines: Vec<&str> = out.lines().collect();
-        assert!(lines.len() > 1, "{out}");
-        assert!(lines[1].starts_with("  item"), "{out}");
-        assert!(lines[0].chars().count() <= 88, "{out}");
-    }
-
-    #[test]
-    fn long_plain_strings_fold() {
-        let text = vec!["word"; 30].join(" ");
-        let out = dump(&json!({ "k": text }), YamlStyle::NICE);
-        assert!(out.starts_with("k: word word"), "{out}");
-        assert!(out.contains("\n    word"), "{out}");
+    fn long_values_fold_like_ansible() {
+        let items: Vec<String> = (0..30).map(|i| format!("item{i}")).collect();
+        let plain = vec!["word"; 30].join(" ");
+        let quoted = vec!["wo'rd"; 30].join(" ");
+        let tabbed = vec!["a\tb"; 30].join(" ");
+        assert_eq!(dump(&json!(items), YamlStyle::TERSE), "[item0, item1, item2, item3, item4, item5, item6, item7, item8, item9, item10, item11,\n  item12, item13, item14, item15, item16, item17, item18, item19, item20, item21,\n  item22, item23, item24, item25, item26, item27, item28, item29]\n");
+        assert_eq!(dump(&json!({"k": plain, "l": [plain]}), YamlStyle::NICE), "k: word word word word word word word word word word word word word word word word\n    word word word word word word word word word word word word word word\nl:\n- word word word word word word word word word word word word word word word word\n    word word word word word word word word word word word word word word\n");
+        assert_eq!(dump(&json!({"k": quoted}), YamlStyle::NICE), "k: wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd\n    wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd\n    wo'rd wo'rd wo'rd\n");
+        assert_eq!(dump(&json!({"k": tabbed}), YamlStyle::NICE), "k: \"a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb\n    a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb\"\n");
+        assert_eq!(dump(&json!({"k": plain, "m": {"n": items}}), YamlStyle::TERSE), "k: word word word word word word word word word word word word word word word word\n  word word word word word word word word word word word word word word\nm:\n  n: [item0, item1, item2, item3, item4, item5, item6, item7, item8, item9, item10,\n    item11, item12, item13, item14, item15, item16, item17, item18, item19, item20,\n    item21, item22, item23, item24, item25, item26, item27, item28, item29]\n");
     }
 }
