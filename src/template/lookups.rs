@@ -239,7 +239,15 @@ fn pipe_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>
                 .status
                 .code()
                 .map_or("a signal".to_string(), |c| format!("code {c}"));
-            return Err(fail(label, format!("command '{cmd}' exited with {code}")));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let detail = match stderr.trim() {
+                "" => String::new(),
+                msg => format!(": {msg}"),
+            };
+            return Err(fail(
+                label,
+                format!("command '{cmd}' exited with {code}{detail}"),
+            ));
         }
         let text = String::from_utf8_lossy(&output.stdout);
         out.push(Value::from(text.trim_end()));
