@@ -25,6 +25,8 @@ const KILL_CHANNELS: usize = 2;
 const MAX_SHELL_STARTS: u32 = 3;
 /// How long a killed command gets to report before its shell is dropped.
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Scripts up to this size go on a channel's command line (Linux allows 128 KiB per argument).
+const CHANNEL_ARG_MAX: usize = 64 * 1024;
 
 #[derive(Default)]
 struct ShellSlot {
@@ -183,11 +185,9 @@ impl Ssh {
             .acquire()
             .await
             .map_err(|e| ConnectionError::Io(e.to_string()))?;
-        let line = format!(
-            "exec /bin/sh -c {} sh {}",
-            quote("printf 'troupe-pid %s\\n' \"$$\" >&2; exec /bin/sh -c \"$1\""),
-            quote(script)
-        );
+        let (line, body) = channel_command(script);
+        let input: Vec<u8> = [body, input].concat();
+        let input = &input[..];
         let pid = AtomicU32::new(0);
         let run = async {
             let mut child = Session::to_raw_command(session.clone(), &line)
@@ -242,19 +242,25 @@ impl Ssh {
             };
             Ok(Output { rc, stdout, stderr })
         };
-        match timeout {
-            None => run.await,
-            Some(t) => match tokio::time::timeout(t, run).await {
-                Ok(r) => r,
-                Err(_) => {
-                    let p = pid.load(Ordering::Relaxed);
-                    if p != 0 {
-                        self.kill(session, p).await;
-                    }
-                    Err(ConnectionError::Timeout(t))
-                }
-            },
+        let Some(t) = timeout else { return run.await };
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => return r,
+            _ = tokio::time::sleep(t) => {}
         }
+        // Login scripts run before the command, so its PID may still be on the way.
+        let grace = Instant::now() + KILL_GRACE;
+        while pid.load(Ordering::Relaxed) == 0 && Instant::now() < grace {
+            tokio::select! {
+                _ = &mut run => return Err(ConnectionError::Timeout(t)),
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+        let p = pid.load(Ordering::Relaxed);
+        if p != 0 {
+            self.kill(session, p).await;
+        }
+        Err(ConnectionError::Timeout(t))
     }
 
     /// TERM a process group (or a lone process), KILL it shortly after; on a channel of its own.
@@ -342,6 +348,29 @@ impl Connection for Ssh {
             let _ = session.close().await;
         }
     }
+}
+
+/// Command line and stdin prefix for running `script` on a channel of its own. The shell's PID
+/// comes first on stderr. Big scripts travel on stdin: one argument is limited to 128 KiB.
+fn channel_command(script: &str) -> (String, &[u8]) {
+    const PID: &str = "printf 'troupe-pid %s\\n' \"$$\" >&2";
+    if script.len() <= CHANNEL_ARG_MAX {
+        let wrapper = format!("{PID}; exec /bin/sh -c \"$1\"");
+        return (
+            format!("exec /bin/sh -c {} sh {}", quote(&wrapper), quote(script)),
+            &[],
+        );
+    }
+    let wrapper = format!(
+        "f=$(mktemp \"${{TMPDIR:-/tmp}}/.troupe-s.XXXXXX\") || exit 97\n\
+         if head --version 2>/dev/null | grep GNU >/dev/null; then head -c \"$1\" >\"$f\"\n\
+         else dd bs=1 count=\"$1\" 2>/dev/null >\"$f\"; fi\n\
+         {PID}\n/bin/sh \"$f\"; rc=$?; rm -f \"$f\"; exit $rc"
+    );
+    (
+        format!("exec /bin/sh -c {} sh {}", quote(&wrapper), script.len()),
+        script.as_bytes(),
+    )
 }
 
 /// Run `fut` until `deadline` (if any); `None` when the deadline passed first.

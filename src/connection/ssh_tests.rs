@@ -55,6 +55,9 @@ async fn stdin_env_and_chdir() {
     cmd.env = vec![("FOO".into(), "a b'c $x".into())];
     cmd.chdir = Some("/usr/share".into());
     assert_eq!(run(&ssh, cmd).await.stdout_text(), "a b'c $x|/usr/share\n");
+    // A script too big for the line form (and for one command-line argument).
+    let big = format!("x='{}'\necho ${{#x}}", "y".repeat(300_000));
+    assert_eq!(run(&ssh, Cmd::new(big)).await.stdout_text(), "300000\n");
     // Nothing leaks into the next command.
     let out = run(&ssh, Cmd::new("echo \"${FOO-unset}\"; pwd")).await;
     assert!(
@@ -92,7 +95,9 @@ async fn timeout_kills_the_command_and_the_shell_lives_on() {
     run(&ssh, Cmd::new("true")).await;
     let shell = ssh.shell_pid().await;
     assert!(before.is_none() && shell.is_some());
-    let mut cmd = Cmd::new("sleep 3171; echo never");
+    // A sleep no earlier run can have left behind.
+    let secs = 3000 + rand::random::<u32>() % 100_000;
+    let mut cmd = Cmd::new(format!("sleep {secs}; echo never"));
     cmd.timeout = Some(Duration::from_millis(500));
     let start = Instant::now();
     let res = ssh.exec(&cmd).await;
@@ -105,7 +110,7 @@ async fn timeout_kills_the_command_and_the_shell_lives_on() {
     assert_eq!(ssh.shell_pid().await, shell, "same shell after a timeout");
     let out = run(
         &ssh,
-        Cmd::new("ps -eo args | grep -c '^sleep 3171' || true"),
+        Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true")),
     )
     .await;
     assert_eq!(out.stdout_text(), "0\n", "the timed-out command was killed");
@@ -175,7 +180,8 @@ async fn killed_shell_is_replaced_and_channels_work_alone() {
         (4, "in".into(), "e\n".into())
     );
     assert_eq!(ssh.shell_pid().await, None);
-    let mut cmd = Cmd::new("sleep 3172");
+    let secs = 3000 + rand::random::<u32>() % 100_000;
+    let mut cmd = Cmd::new(format!("sleep {secs}"));
     cmd.timeout = Some(Duration::from_millis(500));
     assert!(matches!(
         ssh.exec(&cmd).await,
@@ -183,13 +189,14 @@ async fn killed_shell_is_replaced_and_channels_work_alone() {
     ));
     let out = run(
         &ssh,
-        Cmd::new("ps -eo args | grep -c '^sleep 3172' || true"),
+        Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true")),
     )
     .await;
     assert_eq!(
         out.stdout_text(),
         "0\n",
-        "timed-out channel command was killed"
+        "timed-out channel command was killed: {}",
+        out.stderr_text()
     );
     ssh.close().await;
 }
@@ -278,4 +285,48 @@ async fn bench_persistent_shell_vs_channel() {
         median(channel)
     );
     ssh.close().await;
+}
+
+/// The channel command line, run by a local `sh` the way sshd's login shell would run it.
+fn run_channel_locally(script: &str, stdin: &[u8]) -> (Option<u32>, Vec<u8>, Vec<u8>) {
+    use std::io::Write;
+    let (line, body) = channel_command(script);
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&line)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let mut pipe = child.stdin.take().expect("stdin");
+    pipe.write_all(&[body, stdin].concat()).expect("write");
+    drop(pipe);
+    let out = child.wait_with_output().expect("wait");
+    let (pid, stderr) = split_pid_line(&out.stderr);
+    (pid, out.stdout, stderr)
+}
+
+#[test]
+fn channel_command_small_and_big_scripts() {
+    let (pid, out, err) = run_channel_locally("cat; echo e >&2", b"data");
+    assert!(pid.is_some());
+    assert_eq!((out, err), (b"data".to_vec(), b"e\n".to_vec()));
+    let big = format!("x='{}'\necho ${{#x}}; cat", "y".repeat(200_000));
+    let (pid, out, err) = run_channel_locally(&big, b"after");
+    assert!(pid.is_some(), "{}", String::from_utf8_lossy(&err));
+    assert_eq!(String::from_utf8_lossy(&out), "200000\nafter");
+}
+
+#[test]
+fn pid_line_is_stripped_only_when_whole() {
+    assert_eq!(
+        split_pid_line(b"motd\ntroupe-pid 42\nerr"),
+        (Some(42), b"motd\nerr".to_vec())
+    );
+    assert_eq!(
+        split_pid_line(b"troupe-pid 4"),
+        (None, b"troupe-pid 4".to_vec())
+    );
+    assert_eq!(split_pid_line(b"plain"), (None, b"plain".to_vec()));
 }
