@@ -347,6 +347,7 @@ impl Connection for Ssh {
         if let Some(Ok(session)) = session.map(Arc::try_unwrap) {
             let _ = session.close().await;
         }
+        let _ = std::fs::remove_file(self.opts.config_path());
     }
 }
 
