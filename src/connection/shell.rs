@@ -167,7 +167,17 @@ impl RemoteShell {
             groups: false,
             token: String::new(),
         };
-        let banner = tokio::time::timeout(wait, shell.read_line())
+        // Login scripts (.bashrc) may print before the loop starts: skip their lines.
+        let find_banner = async {
+            for _ in 0..100 {
+                let line = shell.read_line().await?;
+                if line.starts_with("troupe-shell ") {
+                    return Ok(line);
+                }
+            }
+            Err("remote shell did not start: no banner".to_string())
+        };
+        let banner = tokio::time::timeout(wait, find_banner)
             .await
             .map_err(|_| format!("remote shell did not start within {wait:?}"))??;
         match banner.trim_end().split(' ').collect::<Vec<_>>()[..] {
