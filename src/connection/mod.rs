@@ -2,6 +2,11 @@
 //! local and SSH differ only in how the shell is reached.
 
 pub mod local;
+pub mod shell;
+pub mod ssh;
+pub mod ssh_opts;
+#[cfg(test)]
+mod test_sshd;
 
 use std::time::Duration;
 
