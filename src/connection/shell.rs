@@ -103,10 +103,7 @@ pub fn encode_request(token: &str, script: &str, stdin: &[u8], group: bool) -> V
 pub fn parse_run(token: &str, line: &str) -> Result<u32, String> {
     match line.trim_end().split(' ').collect::<Vec<_>>()[..] {
         [t, "run", pid] if t == token => pid.parse().map_err(|_| format!("bad pid in {line:?}")),
-        _ => Err(format!(
-            "unexpected reply from remote shell: {:?}",
-            truncate(line)
-        )),
+        _ => Err(format!("unexpected reply from remote shell: {:?}", truncate(line))),
     }
 }
 
@@ -114,11 +111,9 @@ pub fn parse_run(token: &str, line: &str) -> Result<u32, String> {
 pub fn parse_done(token: &str, line: &str) -> Result<(i32, usize, usize), String> {
     let bad = || format!("unexpected reply from remote shell: {:?}", truncate(line));
     match line.trim_end().split(' ').collect::<Vec<_>>()[..] {
-        [t, "done", rc, o, e] if t == token => Ok((
-            rc.parse().map_err(|_| bad())?,
-            o.parse().map_err(|_| bad())?,
-            e.parse().map_err(|_| bad())?,
-        )),
+        [t, "done", rc, o, e] if t == token => {
+            Ok((rc.parse().map_err(|_| bad())?, o.parse().map_err(|_| bad())?, e.parse().map_err(|_| bad())?))
+        }
         _ => Err(bad()),
     }
 }
@@ -159,14 +154,7 @@ impl RemoteShell {
             (Some(i), Some(o)) => (i, BufReader::with_capacity(64 * 1024, o)),
             _ => return Err("channel has no stdin/stdout".into()),
         };
-        let mut shell = RemoteShell {
-            child,
-            stdin,
-            stdout,
-            pid: 0,
-            groups: false,
-            token: String::new(),
-        };
+        let mut shell = RemoteShell { child, stdin, stdout, pid: 0, groups: false, token: String::new() };
         // Login scripts (.bashrc) may print before the loop starts: skip their lines.
         let find_banner = async {
             for _ in 0..100 {
@@ -186,10 +174,7 @@ impl RemoteShell {
                 shell.groups = ss != "none";
                 Ok(shell)
             }
-            _ => Err(format!(
-                "remote shell did not start: {:?}",
-                truncate(&banner)
-            )),
+            _ => Err(format!("remote shell did not start: {:?}", truncate(&banner))),
         }
     }
 
@@ -204,10 +189,7 @@ impl RemoteShell {
             return Err("remote shell exited".into());
         }
         if buf.last() != Some(&b'\n') {
-            return Err(format!(
-                "unexpected reply from remote shell: {:?}",
-                truncate(&String::from_utf8_lossy(&buf))
-            ));
+            return Err(format!("unexpected reply from remote shell: {:?}", truncate(&String::from_utf8_lossy(&buf))));
         }
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
@@ -223,21 +205,14 @@ impl RemoteShell {
     }
 
     /// Send one command and wait until it has started; returns its PID.
-    pub async fn send(
-        &mut self,
-        script: &str,
-        stdin: &[u8],
-        group: bool,
-    ) -> Result<u32, ShellError> {
+    pub async fn send(&mut self, script: &str, stdin: &[u8], group: bool) -> Result<u32, ShellError> {
         self.token = new_token();
         let req = encode_request(&self.token, script, stdin, group && self.groups);
         let write = async {
             self.stdin.write_all(&req).await?;
             self.stdin.flush().await
         };
-        write
-            .await
-            .map_err(|e| ShellError::NotStarted(format!("writing to remote shell: {e}")))?;
+        write.await.map_err(|e| ShellError::NotStarted(format!("writing to remote shell: {e}")))?;
         // No "run" line means the shell never started the command: safe to run it elsewhere.
         let line = self.read_line().await.map_err(ShellError::NotStarted)?;
         parse_run(&self.token, &line).map_err(ShellError::Broken)
@@ -253,19 +228,13 @@ impl RemoteShell {
             self.stdout.read_exact(&mut stdout).await?;
             self.stdout.read_exact(&mut stderr).await
         };
-        read.await
-            .map_err(|e| ShellError::Broken(format!("reading output from remote shell: {e}")))?;
+        read.await.map_err(|e| ShellError::Broken(format!("reading output from remote shell: {e}")))?;
         Ok(Output { rc, stdout, stderr })
     }
 
     /// End the loop (EOF on its stdin) and wait briefly for it to clean up.
     pub async fn exit(self) {
-        let RemoteShell {
-            child,
-            stdin,
-            stdout,
-            ..
-        } = self;
+        let RemoteShell { child, stdin, stdout, .. } = self;
         drop(stdin);
         drop(stdout);
         let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
@@ -286,12 +255,7 @@ mod tests {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("sh");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write");
+        child.stdin.take().expect("stdin").write_all(input).expect("write");
         child.wait_with_output().expect("wait").stdout
     }
 
@@ -319,22 +283,12 @@ mod tests {
     fn loop_frames_survive_any_output() {
         let t = "tok";
         let mut input = encode_request(t, "printf 'a\\0b'; echo err >&2; exit 3", b"", false);
-        input.extend(encode_request(
-            t,
-            "cat; printf x",
-            b"line1\nno-newline",
-            true,
-        ));
+        input.extend(encode_request(t, "cat; printf x", b"line1\nno-newline", true));
         input.extend(encode_request(t, "echo $$", b"", false));
         input.extend(encode_request(t, "echo $$", b"", false));
         let big = format!("# {}\nhead -c 100000 /dev/zero", "x".repeat(LINE_FORM_MAX));
         input.extend(encode_request(t, &big, b"", false));
-        input.extend(encode_request(
-            t,
-            "x='it''s'\ncat <<'EOF'\n  $x \\ back\nEOF",
-            b"",
-            false,
-        ));
+        input.extend(encode_request(t, "x='it''s'\ncat <<'EOF'\n  $x \\ back\nEOF", b"", false));
         let f = frames(t, &run_local(&input));
         assert_eq!(f.len(), 6);
         assert_eq!(f[0], (3, b"a\0b".to_vec(), b"err\n".to_vec()));
@@ -348,12 +302,7 @@ mod tests {
     fn commands_do_not_leak_state() {
         let t = "t2";
         let mut input = encode_request(t, "cd /; export FOO=1; BAR=2", b"", false);
-        input.extend(encode_request(
-            t,
-            "pwd; echo \"${FOO-unset} ${BAR-unset}\"",
-            b"",
-            false,
-        ));
+        input.extend(encode_request(t, "pwd; echo \"${FOO-unset} ${BAR-unset}\"", b"", false));
         let f = frames(t, &run_local(&input));
         assert_ne!(f[1].1, b"/\n1 2\n".to_vec());
         assert!(String::from_utf8_lossy(&f[1].1).ends_with("unset unset\n"));

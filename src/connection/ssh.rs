@@ -53,25 +53,16 @@ impl Ssh {
     /// Start the ControlMaster for this host. Failures are `Unreachable` with ssh's reason.
     pub async fn connect(opts: SshOptions) -> Result<Ssh, ConnectionError> {
         ensure_private_dir(&opts.control_dir)?;
-        let builder = opts
-            .builder()
-            .map_err(|reason| ConnectionError::Unreachable { reason })?;
+        let builder = opts.builder().map_err(|reason| ConnectionError::Unreachable { reason })?;
         // ssh applies ConnectTimeout to connect and key exchange; this bounds the rest (auth).
         let limit = opts.connect_timeout * 3 + Duration::from_secs(5);
         let session = match tokio::time::timeout(limit, builder.connect_mux(&opts.address)).await {
             Err(_) => {
                 return Err(ConnectionError::Unreachable {
-                    reason: format!(
-                        "timed out (no SSH session with {} after {limit:?})",
-                        opts.address
-                    ),
+                    reason: format!("timed out (no SSH session with {} after {limit:?})", opts.address),
                 })
             }
-            Ok(Err(e)) => {
-                return Err(ConnectionError::Unreachable {
-                    reason: connect_error(&e),
-                })
-            }
+            Ok(Err(e)) => return Err(ConnectionError::Unreachable { reason: connect_error(&e) }),
             Ok(Ok(s)) => s,
         };
         Ok(Ssh {
@@ -88,13 +79,8 @@ impl Ssh {
     }
 
     fn session(&self) -> Result<Arc<Session>, ConnectionError> {
-        let guard = self
-            .session
-            .lock()
-            .map_err(|_| ConnectionError::Io("ssh session lock poisoned".into()))?;
-        guard.clone().ok_or_else(|| {
-            ConnectionError::Io(format!("connection to {} is closed", self.opts.host))
-        })
+        let guard = self.session.lock().map_err(|_| ConnectionError::Io("ssh session lock poisoned".into()))?;
+        guard.clone().ok_or_else(|| ConnectionError::Io(format!("connection to {} is closed", self.opts.host)))
     }
 
     /// Run on the persistent shell (starting it if needed).
@@ -142,9 +128,7 @@ impl Ssh {
                 let loop_pid = shell.pid;
                 slot.shell = None;
                 self.kill(session, loop_pid).await;
-                return Err(ShellTry::Failed(ConnectionError::Timeout(
-                    timeout.unwrap_or_default(),
-                )));
+                return Err(ShellTry::Failed(ConnectionError::Timeout(timeout.unwrap_or_default())));
             }
         };
         match within(deadline, shell.finish()).await {
@@ -156,17 +140,12 @@ impl Ssh {
             None => {
                 self.kill(session, pid).await;
                 // The loop reports the killed command; read that so the shell stays in step.
-                if !matches!(
-                    tokio::time::timeout(KILL_GRACE, shell.finish()).await,
-                    Ok(Ok(_))
-                ) {
+                if !matches!(tokio::time::timeout(KILL_GRACE, shell.finish()).await, Ok(Ok(_))) {
                     let loop_pid = shell.pid;
                     slot.shell = None;
                     self.kill(session, loop_pid).await;
                 }
-                Err(ShellTry::Failed(ConnectionError::Timeout(
-                    timeout.unwrap_or_default(),
-                )))
+                Err(ShellTry::Failed(ConnectionError::Timeout(timeout.unwrap_or_default())))
             }
         }
     }
@@ -180,11 +159,7 @@ impl Ssh {
         input: &[u8],
         timeout: Option<Duration>,
     ) -> Result<Output, ConnectionError> {
-        let _permit = self
-            .channels
-            .acquire()
-            .await
-            .map_err(|e| ConnectionError::Io(e.to_string()))?;
+        let _permit = self.channels.acquire().await.map_err(|e| ConnectionError::Io(e.to_string()))?;
         let (line, body) = channel_command(script);
         let input: Vec<u8> = [body, input].concat();
         let input = &input[..];
@@ -197,11 +172,8 @@ impl Ssh {
                 .spawn()
                 .await
                 .map_err(|e| lost(&self.opts, e))?;
-            let (mut stdin, mut stdout, mut stderr) = (
-                child.stdin().take(),
-                child.stdout().take(),
-                child.stderr().take(),
-            );
+            let (mut stdin, mut stdout, mut stderr) =
+                (child.stdin().take(), child.stdout().take(), child.stderr().take());
             let feed = async {
                 if let Some(pipe) = stdin.as_mut() {
                     let _ = pipe.write_all(input).await;
@@ -325,17 +297,13 @@ impl Connection for Ssh {
         }
         // The shell serves one command at a time; overlapping commands take extra channels.
         if let Ok(mut slot) = self.shell.try_lock() {
-            match self
-                .in_shell(&mut slot, &session, &script, &input, cmd.timeout)
-                .await
-            {
+            match self.in_shell(&mut slot, &session, &script, &input, cmd.timeout).await {
                 Ok(out) => return Ok(out),
                 Err(ShellTry::Failed(e)) => return Err(e),
                 Err(ShellTry::Fallback) => {}
             }
         }
-        self.in_channel(&session, &script, &input, cmd.timeout)
-            .await
+        self.in_channel(&session, &script, &input, cmd.timeout).await
     }
 
     async fn close(&self) {
@@ -357,10 +325,7 @@ fn channel_command(script: &str) -> (String, &[u8]) {
     const PID: &str = "printf 'troupe-pid %s\\n' \"$$\" >&2";
     if script.len() <= CHANNEL_ARG_MAX {
         let wrapper = format!("{PID}; exec /bin/sh -c \"$1\"");
-        return (
-            format!("exec /bin/sh -c {} sh {}", quote(&wrapper), quote(script)),
-            &[],
-        );
+        return (format!("exec /bin/sh -c {} sh {}", quote(&wrapper), quote(script)), &[]);
     }
     let wrapper = format!(
         "f=$(mktemp \"${{TMPDIR:-/tmp}}/.troupe-s.XXXXXX\") || exit 97\n\
@@ -368,17 +333,11 @@ fn channel_command(script: &str) -> (String, &[u8]) {
          else dd bs=1 count=\"$1\" 2>/dev/null >\"$f\"; fi\n\
          {PID}\n/bin/sh \"$f\"; rc=$?; rm -f \"$f\"; exit $rc"
     );
-    (
-        format!("exec /bin/sh -c {} sh {}", quote(&wrapper), script.len()),
-        script.as_bytes(),
-    )
+    (format!("exec /bin/sh -c {} sh {}", quote(&wrapper), script.len()), script.as_bytes())
 }
 
 /// Run `fut` until `deadline` (if any); `None` when the deadline passed first.
-async fn within<T>(
-    deadline: Option<Instant>,
-    fut: impl std::future::Future<Output = T>,
-) -> Option<T> {
+async fn within<T>(deadline: Option<Instant>, fut: impl std::future::Future<Output = T>) -> Option<T> {
     match deadline {
         None => Some(fut.await),
         Some(d) => tokio::time::timeout_at(d, fut).await.ok(),
@@ -396,18 +355,14 @@ fn split_pid_line(stderr: &[u8]) -> (Option<u32>, Vec<u8>) {
     let Some(end) = rest.iter().position(|&b| b == b'\n') else {
         return (None, stderr.to_vec());
     };
-    let pid = std::str::from_utf8(&rest[..end])
-        .ok()
-        .and_then(|s| s.trim().parse().ok());
+    let pid = std::str::from_utf8(&rest[..end]).ok().and_then(|s| s.trim().parse().ok());
     let mut out = stderr[..at].to_vec();
     out.extend_from_slice(&rest[end + 1..]);
     (pid, out)
 }
 
 fn lost(opts: &SshOptions, e: openssh::Error) -> ConnectionError {
-    ConnectionError::Unreachable {
-        reason: format!("connection to {} lost: {e}", opts.address),
-    }
+    ConnectionError::Unreachable { reason: format!("connection to {} lost: {e}", opts.address) }
 }
 
 fn connect_error(e: &openssh::Error) -> String {
@@ -421,17 +376,8 @@ fn connect_error(e: &openssh::Error) -> String {
 /// Create the control folder, private to this user (sockets in it grant access to hosts).
 fn ensure_private_dir(dir: &Path) -> Result<(), ConnectionError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let fail = |e: std::io::Error| {
-        ConnectionError::Io(format!(
-            "cannot create control folder {}: {e}",
-            dir.display()
-        ))
-    };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(fail)?;
+    let fail = |e: std::io::Error| ConnectionError::Io(format!("cannot create control folder {}: {e}", dir.display()));
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(fail)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)
 }
 

@@ -34,9 +34,7 @@ impl Default for SshDefaults {
 /// A short, per-run folder for control sockets: socket paths are limited to ~100 bytes.
 pub fn default_control_dir() -> PathBuf {
     use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(0);
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
     PathBuf::from(format!("/tmp/troupe-{uid}-{}", std::process::id()))
 }
 
@@ -78,18 +76,12 @@ impl SshOptions {
     /// defaults then apply. Arguments that can't be shell-split are kept as one word so that
     /// `connect` reports them.
     pub fn from_host_vars(host: &str, vars: &Map, defaults: &SshDefaults) -> SshOptions {
-        let address =
-            var(vars, &["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
-        let port =
-            var(vars, &["ansible_port", "ansible_ssh_port"]).and_then(|p| p.trim().parse().ok());
-        let user =
-            var(vars, &["ansible_user", "ansible_ssh_user"]).or_else(|| defaults.user.clone());
-        let private_key = var(
-            vars,
-            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
-        )
-        .map(|p| expand_tilde(&p))
-        .or_else(|| defaults.private_key.clone());
+        let address = var(vars, &["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string());
+        let port = var(vars, &["ansible_port", "ansible_ssh_port"]).and_then(|p| p.trim().parse().ok());
+        let user = var(vars, &["ansible_user", "ansible_ssh_user"]).or_else(|| defaults.user.clone());
+        let private_key = var(vars, &["ansible_ssh_private_key_file", "ansible_private_key_file"])
+            .map(|p| expand_tilde(&p))
+            .or_else(|| defaults.private_key.clone());
         let mut common_args = Vec::new();
         for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
             if let Some(text) = var(vars, &[name]) {
@@ -122,11 +114,8 @@ impl SshOptions {
         let mut lines = Vec::new();
         let mut args = self.common_args.iter();
         while let Some(arg) = args.next() {
-            let mut value = |flag: &str| {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| format!("ssh argument `{flag}` needs a value"))
-            };
+            let mut value =
+                |flag: &str| args.next().cloned().ok_or_else(|| format!("ssh argument `{flag}` needs a value"));
             let line = match arg.as_str() {
                 "-o" => option_line(&value("-o")?)?,
                 a if a.starts_with("-o") && a.len() > 2 => option_line(&a[2..])?,
@@ -144,9 +133,9 @@ impl SshOptions {
                 "-T" | "-n" | "-N" | "-x" | "-v" | "-vv" | "-vvv" => continue,
                 other => {
                     return Err(format!(
-                    "ssh argument `{other}` (from ansible_ssh_common_args/ansible_ssh_extra_args) \
+                        "ssh argument `{other}` (from ansible_ssh_common_args/ansible_ssh_extra_args) \
                          is not supported; write it as `-o Option=value`"
-                ))
+                    ))
                 }
             };
             lines.push(line);
@@ -244,9 +233,7 @@ fn option_line(opt: &str) -> Result<String, String> {
     let (k, v) = opt
         .split_once('=')
         .or_else(|| opt.split_once(char::is_whitespace))
-        .ok_or_else(|| {
-            format!("ssh option `-o {opt}` has no value; write it as `-o Option=value`")
-        })?;
+        .ok_or_else(|| format!("ssh option `-o {opt}` has no value; write it as `-o Option=value`"))?;
     Ok(format!("{} {}", k.trim(), v.trim()))
 }
 
@@ -259,12 +246,7 @@ pub fn unreachable_reason(stderr: &str) -> String {
         .collect();
     let all = lines.join("\n");
     let lower = all.to_ascii_lowercase();
-    let detail = lines
-        .iter()
-        .rev()
-        .find(|l| !l.starts_with('@'))
-        .copied()
-        .unwrap_or("ssh gave no reason");
+    let detail = lines.iter().rev().find(|l| !l.starts_with('@')).copied().unwrap_or("ssh gave no reason");
     let plain = if lower.contains("connection refused") {
         "connection refused".to_string()
     } else if lower.contains("timed out") {
@@ -288,10 +270,7 @@ pub fn unreachable_reason(stderr: &str) -> String {
             "host key verification failed".to_string()
         }
     } else if let Some(at) = lower.find("permission denied (") {
-        let end = lower[at..]
-            .find(')')
-            .map(|e| at + e + 1)
-            .unwrap_or(lower.len());
+        let end = lower[at..].find(')').map(|e| at + e + 1).unwrap_or(lower.len());
         lower[at..end].to_string()
     } else if lower.contains("permission denied") {
         "permission denied".to_string()
@@ -313,10 +292,8 @@ mod tests {
 
     #[test]
     fn host_vars_and_aliases() {
-        let o = opts(
-            json!({"ansible_host": "10.0.0.5", "ansible_port": "2222", "ansible_ssh_user": "deploy",
-            "ansible_ssh_private_key_file": "/k/id", "ansible_host_key_checking": "false"}),
-        );
+        let o = opts(json!({"ansible_host": "10.0.0.5", "ansible_port": "2222", "ansible_ssh_user": "deploy",
+            "ansible_ssh_private_key_file": "/k/id", "ansible_host_key_checking": "false"}));
         assert_eq!(o.address, "10.0.0.5");
         assert_eq!(o.port, Some(2222));
         assert_eq!(o.user.as_deref(), Some("deploy"));
@@ -331,22 +308,12 @@ mod tests {
 
     #[test]
     fn defaults_fill_gaps_and_vars_win() {
-        let d = SshDefaults {
-            user: Some("cli".into()),
-            private_key: Some("/cli/key".into()),
-            ..Default::default()
-        };
+        let d = SshDefaults { user: Some("cli".into()), private_key: Some("/cli/key".into()), ..Default::default() };
         let o = SshOptions::from_host_vars("h", &Map::new(), &d);
         assert_eq!(o.user.as_deref(), Some("cli"));
         assert_eq!(o.private_key, Some(PathBuf::from("/cli/key")));
-        let map = json!({"ansible_user": "var"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        assert_eq!(
-            SshOptions::from_host_vars("h", &map, &d).user.as_deref(),
-            Some("var")
-        );
+        let map = json!({"ansible_user": "var"}).as_object().cloned().unwrap_or_default();
+        assert_eq!(SshOptions::from_host_vars("h", &map, &d).user.as_deref(), Some("var"));
     }
 
     #[test]
@@ -356,12 +323,7 @@ mod tests {
             "ansible_ssh_extra_args": "-oServerAliveCountMax=5 -C"}));
         assert_eq!(
             o.config_lines().unwrap_or_default(),
-            [
-                "ProxyCommand ssh -W %h:%p -q bastion",
-                "ProxyJump jump",
-                "ServerAliveCountMax 5",
-                "Compression yes"
-            ]
+            ["ProxyCommand ssh -W %h:%p -q bastion", "ProxyJump jump", "ServerAliveCountMax 5", "Compression yes"]
         );
         let bad = opts(json!({"ansible_ssh_common_args": "-R 80:x:80"}));
         assert!(bad.config_lines().unwrap_err().contains("`-R`"));
@@ -379,9 +341,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut o = opts(json!({"ansible_ssh_common_args": "-o UserKnownHostsFile=/x"}));
         o.control_dir = dir.path().to_path_buf();
-        let path = o
-            .write_config(&o.config_lines().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let path = o.write_config(&o.config_lines().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let ours = text.find("UserKnownHostsFile /x").unwrap_or(usize::MAX);
         let include = text.find("Include ~/.ssh/config").unwrap_or(0);
@@ -399,15 +359,9 @@ mod tests {
         assert!(r.starts_with("connection refused ("), "{r}");
         assert!(r.contains("port 1"));
         let r = unreachable_reason("root@127.0.0.1: Permission denied (publickey,password).");
-        assert!(
-            r.starts_with("permission denied (publickey,password)"),
-            "{r}"
-        );
+        assert!(r.starts_with("permission denied (publickey,password)"), "{r}");
         let r = unreachable_reason("No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking.\r\nHost key verification failed.");
-        assert!(
-            r.starts_with("host key verification failed: the host is not in known_hosts"),
-            "{r}"
-        );
+        assert!(r.starts_with("host key verification failed: the host is not in known_hosts"), "{r}");
         let r = unreachable_reason("ssh: connect to host 10.9.9.9 port 22: Connection timed out");
         assert!(r.starts_with("timed out"));
         let r = unreachable_reason("ssh: connect to host 10.9.9.9 port 22: No route to host");

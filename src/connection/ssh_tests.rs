@@ -6,15 +6,11 @@ use super::*;
 use crate::connection::test_sshd::TestSshd;
 
 async fn connect(sshd: &TestSshd) -> Ssh {
-    Ssh::connect(sshd.options())
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"))
+    Ssh::connect(sshd.options()).await.unwrap_or_else(|e| panic!("connect: {e}"))
 }
 
 async fn run(ssh: &Ssh, cmd: Cmd) -> Output {
-    ssh.exec(&cmd)
-        .await
-        .unwrap_or_else(|e| panic!("exec {:?}: {e}", cmd.script))
+    ssh.exec(&cmd).await.unwrap_or_else(|e| panic!("exec {:?}: {e}", cmd.script))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,10 +20,7 @@ async fn rc_stdout_stderr_binary_and_big_output() {
     };
     let ssh = connect(&sshd).await;
     let out = run(&ssh, Cmd::new("echo out; echo err >&2; exit 7")).await;
-    assert_eq!(
-        (out.rc, out.stdout_text(), out.stderr_text()),
-        (7, "out\n".into(), "err\n".into())
-    );
+    assert_eq!((out.rc, out.stdout_text(), out.stderr_text()), (7, "out\n".into(), "err\n".into()));
     let out = run(&ssh, Cmd::new("printf '\\000\\377\\001abc'")).await;
     assert_eq!(out.stdout, b"\x00\xff\x01abc");
     let out = run(&ssh, Cmd::new("head -c 5242880 /dev/zero | tr '\\000' a")).await;
@@ -42,11 +35,7 @@ async fn stdin_env_and_chdir() {
         return;
     };
     let ssh = connect(&sshd).await;
-    let out = run(
-        &ssh,
-        Cmd::new("cat; echo .").stdin(b"hello\nno newline".to_vec()),
-    )
-    .await;
+    let out = run(&ssh, Cmd::new("cat; echo .").stdin(b"hello\nno newline".to_vec())).await;
     assert_eq!(out.stdout_text(), "hello\nno newline.\n");
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
     let out = run(&ssh, Cmd::new("cat").stdin(data.clone())).await;
@@ -60,11 +49,7 @@ async fn stdin_env_and_chdir() {
     assert_eq!(run(&ssh, Cmd::new(big)).await.stdout_text(), "300000\n");
     // Nothing leaks into the next command.
     let out = run(&ssh, Cmd::new("echo \"${FOO-unset}\"; pwd")).await;
-    assert!(
-        out.stdout_text().starts_with("unset\n/"),
-        "{}",
-        out.stdout_text()
-    );
+    assert!(out.stdout_text().starts_with("unset\n/"), "{}", out.stdout_text());
     assert_ne!(out.stdout_text(), "unset\n/usr/share\n");
     ssh.close().await;
 }
@@ -102,17 +87,9 @@ async fn timeout_kills_the_command_and_the_shell_lives_on() {
     let start = Instant::now();
     let res = ssh.exec(&cmd).await;
     assert!(matches!(res, Err(ConnectionError::Timeout(_))), "{res:?}");
-    assert!(
-        start.elapsed() < Duration::from_secs(8),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_secs(8), "{:?}", start.elapsed());
     assert_eq!(ssh.shell_pid().await, shell, "same shell after a timeout");
-    let out = run(
-        &ssh,
-        Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true")),
-    )
-    .await;
+    let out = run(&ssh, Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true"))).await;
     assert_eq!(out.stdout_text(), "0\n", "the timed-out command was killed");
     // A command that ends in time is unaffected by its timeout.
     let mut cmd = Cmd::new("echo quick");
@@ -138,10 +115,7 @@ async fn concurrent_exec_from_twelve_tasks() {
         .collect();
     for (i, t) in tasks.into_iter().enumerate() {
         let out = t.await.unwrap_or_else(|e| panic!("task {i}: {e}"));
-        assert_eq!(
-            out.unwrap_or_else(|e| panic!("exec {i}: {e}")),
-            format!("{i}\n")
-        );
+        assert_eq!(out.unwrap_or_else(|e| panic!("exec {i}: {e}")), format!("{i}\n"));
     }
     ssh.close().await;
 }
@@ -154,50 +128,22 @@ async fn killed_shell_is_replaced_and_channels_work_alone() {
     let ssh = connect(&sshd).await;
     run(&ssh, Cmd::new("true")).await;
     let old = ssh.shell_pid().await.unwrap_or_default();
-    let out = ssh
-        .on_channel(&format!("kill -TERM {old}"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = ssh.on_channel(&format!("kill -TERM {old}")).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.rc, 0, "{}", out.stderr_text());
     // Right after the kill (EOF may not have arrived yet) and once more after it has.
-    assert_eq!(
-        run(&ssh, Cmd::new("echo again")).await.stdout_text(),
-        "again\n"
-    );
-    assert_eq!(
-        run(&ssh, Cmd::new("echo again")).await.stdout_text(),
-        "again\n"
-    );
+    assert_eq!(run(&ssh, Cmd::new("echo again")).await.stdout_text(), "again\n");
+    assert_eq!(run(&ssh, Cmd::new("echo again")).await.stdout_text(), "again\n");
     assert_ne!(ssh.shell_pid().await, Some(old));
     ssh.give_up_shell().await;
-    let out = run(
-        &ssh,
-        Cmd::new("cat; echo e >&2; exit 4").stdin(b"in".to_vec()),
-    )
-    .await;
-    assert_eq!(
-        (out.rc, out.stdout_text(), out.stderr_text()),
-        (4, "in".into(), "e\n".into())
-    );
+    let out = run(&ssh, Cmd::new("cat; echo e >&2; exit 4").stdin(b"in".to_vec())).await;
+    assert_eq!((out.rc, out.stdout_text(), out.stderr_text()), (4, "in".into(), "e\n".into()));
     assert_eq!(ssh.shell_pid().await, None);
     let secs = 3000 + rand::random::<u32>() % 100_000;
     let mut cmd = Cmd::new(format!("sleep {secs}"));
     cmd.timeout = Some(Duration::from_millis(500));
-    assert!(matches!(
-        ssh.exec(&cmd).await,
-        Err(ConnectionError::Timeout(_))
-    ));
-    let out = run(
-        &ssh,
-        Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true")),
-    )
-    .await;
-    assert_eq!(
-        out.stdout_text(),
-        "0\n",
-        "timed-out channel command was killed: {}",
-        out.stderr_text()
-    );
+    assert!(matches!(ssh.exec(&cmd).await, Err(ConnectionError::Timeout(_))));
+    let out = run(&ssh, Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true"))).await;
+    assert_eq!(out.stdout_text(), "0\n", "timed-out channel command was killed: {}", out.stderr_text());
     ssh.close().await;
 }
 
@@ -215,10 +161,7 @@ async fn unreachable_reasons() {
         return;
     };
     let mut closed = sshd.options();
-    closed.port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .ok();
+    closed.port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).ok();
     let r = unreachable(closed).await;
     assert!(r.starts_with("connection refused"), "{r}");
 
@@ -229,8 +172,7 @@ async fn unreachable_reasons() {
 
     let other = std::fs::read_to_string(sshd.path("other_id.pub")).unwrap_or_default();
     let bad_hosts = sshd.path("bad_known_hosts");
-    std::fs::write(&bad_hosts, format!("[127.0.0.1]:{} {other}", sshd.port))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&bad_hosts, format!("[127.0.0.1]:{} {other}", sshd.port)).unwrap_or_else(|e| panic!("{e}"));
     let mut mismatch = sshd.options();
     mismatch.common_args[1] = format!("UserKnownHostsFile={}", bad_hosts.display());
     let r = unreachable(mismatch.clone()).await;
@@ -238,9 +180,7 @@ async fn unreachable_reasons() {
 
     // host_key_checking = False gets through (like Ansible).
     mismatch.host_key_checking = false;
-    let ssh = Ssh::connect(mismatch)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let ssh = Ssh::connect(mismatch).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run(&ssh, Cmd::new("echo in")).await.stdout_text(), "in\n");
     ssh.close().await;
 }
@@ -273,9 +213,7 @@ async fn bench_persistent_shell_vs_channel() {
     let mut channel = Vec::new();
     for _ in 0..30 {
         let t = Instant::now();
-        ssh.on_channel("true")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        ssh.on_channel("true").await.unwrap_or_else(|e| panic!("{e}"));
         channel.push(t.elapsed());
     }
     eprintln!(
@@ -320,13 +258,7 @@ fn channel_command_small_and_big_scripts() {
 
 #[test]
 fn pid_line_is_stripped_only_when_whole() {
-    assert_eq!(
-        split_pid_line(b"motd\ntroupe-pid 42\nerr"),
-        (Some(42), b"motd\nerr".to_vec())
-    );
-    assert_eq!(
-        split_pid_line(b"troupe-pid 4"),
-        (None, b"troupe-pid 4".to_vec())
-    );
+    assert_eq!(split_pid_line(b"motd\ntroupe-pid 42\nerr"), (Some(42), b"motd\nerr".to_vec()));
+    assert_eq!(split_pid_line(b"troupe-pid 4"), (None, b"troupe-pid 4".to_vec()));
     assert_eq!(split_pid_line(b"plain"), (None, b"plain".to_vec()));
 }

@@ -25,25 +25,18 @@ fn keygen(path: &Path) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 impl TestSshd {
     /// `None` (and a note on stderr) when this machine can't run sshd for tests.
     pub fn start() -> Option<TestSshd> {
-        let root =
-            std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+        let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
         if !Path::new("/usr/sbin/sshd").exists() || !matches!(root, Ok(true)) {
             eprintln!("skipping: needs root and /usr/sbin/sshd");
             return None;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("tsshd")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
+        let dir = tempfile::Builder::new().prefix("tsshd").tempdir_in("/tmp").expect("tempdir");
         let p = dir.path();
         keygen(&p.join("host_key"));
         keygen(&p.join("id"));
@@ -53,11 +46,7 @@ impl TestSshd {
         for attempt in 0..5 {
             let port = free_port();
             let host_pub = std::fs::read_to_string(p.join("host_key.pub")).expect("host key");
-            std::fs::write(
-                p.join("known_hosts"),
-                format!("[127.0.0.1]:{port} {host_pub}"),
-            )
-            .expect("known_hosts");
+            std::fs::write(p.join("known_hosts"), format!("[127.0.0.1]:{port} {host_pub}")).expect("known_hosts");
             let config = format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile none\n\
                  AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nPermitRootLogin prohibit-password\n\
@@ -99,10 +88,7 @@ impl TestSshd {
 
     /// Options that reach this sshd as root with the good key and its own known_hosts.
     pub fn options(&self) -> SshOptions {
-        let defaults = SshDefaults {
-            control_dir: self.path("c"),
-            ..SshDefaults::default()
-        };
+        let defaults = SshDefaults { control_dir: self.path("c"), ..SshDefaults::default() };
         let mut o = SshOptions::from_host_vars("test", &crate::value::Map::new(), &defaults);
         o.address = "127.0.0.1".into();
         o.port = Some(self.port);

@@ -32,13 +32,7 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
     let results = match run_guarded(state, &name, &terms, &kwargs)? {
         Some(results) => results,
-        None => {
-            return Ok(if wantlist {
-                Value::from(Vec::<Value>::new())
-            } else {
-                Value::from(())
-            })
-        }
+        None => return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) }),
     };
     if wantlist || results.is_empty() {
         return Ok(Value::from(results));
@@ -57,26 +51,14 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
 /// `query(name, terms...)`: always a list.
 fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let _: Option<bool> = kwargs.get("wantlist")?;
-    Ok(Value::from(
-        run_guarded(state, &name, &terms, &kwargs)?.unwrap_or_default(),
-    ))
+    Ok(Value::from(run_guarded(state, &name, &terms, &kwargs)?.unwrap_or_default()))
 }
 
 /// Runs a lookup honouring `errors=strict|warn|ignore` (`None` means "failed, ignored").
-fn run_guarded(
-    state: &State,
-    name: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Option<Vec<Value>>, Error> {
-    let errors = kwargs
-        .get::<Option<String>>("errors")?
-        .unwrap_or_else(|| "strict".into());
+fn run_guarded(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Option<Vec<Value>>, Error> {
+    let errors = kwargs.get::<Option<String>>("errors")?.unwrap_or_else(|| "strict".into());
     if !matches!(errors.as_str(), "strict" | "warn" | "ignore") {
-        return Err(fail(
-            "lookup",
-            format!("errors='{errors}' is not one of strict, warn, ignore"),
-        ));
+        return Err(fail("lookup", format!("errors='{errors}' is not one of strict, warn, ignore")));
     }
     match run(state, name, terms, kwargs) {
         Ok(results) => Ok(Some(results)),
@@ -136,29 +118,19 @@ fn env_lookup(label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value
 
 pub(super) fn string_list(v: Option<Value>) -> Vec<String> {
     v.into_iter()
-        .flat_map(|v| {
-            v.try_iter()
-                .map(|i| i.collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        .flat_map(|v| v.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default())
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect()
 }
 
 /// The engine's search folders for relative paths.
 pub fn search_dirs(state: &State) -> Vec<PathBuf> {
-    string_list(state.lookup(SEARCH_VAR))
-        .into_iter()
-        .map(PathBuf::from)
-        .collect()
+    string_list(state.lookup(SEARCH_VAR)).into_iter().map(PathBuf::from).collect()
 }
 
 /// Ansible's basedir: `playbook_dir` when set, else the current folder.
 pub(super) fn base_dir(state: &State) -> Option<PathBuf> {
-    state
-        .lookup("playbook_dir")
-        .and_then(|v| v.as_str().map(PathBuf::from))
-        .filter(|p| p.is_dir())
+    state.lookup("playbook_dir").and_then(|v| v.as_str().map(PathBuf::from)).filter(|p| p.is_dir())
 }
 
 /// Find a controller file: absolute as is; relative in each search folder (its `subdir`
@@ -180,22 +152,14 @@ pub fn find_file(state: &State, path: &str, subdir: Option<&str>) -> Option<Path
     candidates.into_iter().find(|c| c.exists())
 }
 
-fn file_lookup(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn file_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let rstrip = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
     let lstrip = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
     let mut out = Vec::new();
     for t in terms {
         let term = term_text(label, t)?;
         let Some(found) = find_file(state, &term, Some("files")) else {
-            let dirs: Vec<String> = search_dirs(state)
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect();
+            let dirs: Vec<String> = search_dirs(state).iter().map(|d| d.display().to_string()).collect();
             let searched = if dirs.is_empty() {
                 String::new()
             } else {
@@ -203,8 +167,8 @@ fn file_lookup(
             };
             return Err(fail(label, format!("file '{term}' not found{searched}")));
         };
-        let mut text = fs::read_to_string(&found)
-            .map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
+        let mut text =
+            fs::read_to_string(&found).map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
         if rstrip {
             text.truncate(text.trim_end().len());
         }
@@ -221,31 +185,19 @@ fn pipe_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>
     for t in terms {
         let cmd = term_text(label, t)?;
         let mut command = Command::new("/bin/sh");
-        command
-            .arg("-c")
-            .arg(&cmd)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit());
+        command.arg("-c").arg(&cmd).stdin(Stdio::null()).stderr(Stdio::inherit());
         if let Some(dir) = base_dir(state) {
             command.current_dir(dir);
         }
-        let output = command
-            .output()
-            .map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))?;
+        let output = command.output().map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))?;
         if !output.status.success() {
-            let code = output
-                .status
-                .code()
-                .map_or("a signal".to_string(), |c| format!("code {c}"));
+            let code = output.status.code().map_or("a signal".to_string(), |c| format!("code {c}"));
             let stderr = String::from_utf8_lossy(&output.stderr);
             let detail = match stderr.trim() {
                 "" => String::new(),
                 msg => format!(": {msg}"),
             };
-            return Err(fail(
-                label,
-                format!("command '{cmd}' exited with {code}{detail}"),
-            ));
+            return Err(fail(label, format!("command '{cmd}' exited with {code}{detail}")));
         }
         let text = String::from_utf8_lossy(&output.stdout);
         out.push(Value::from(text.trim_end()));
@@ -253,12 +205,7 @@ fn pipe_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>
     Ok(out)
 }
 
-fn vars_lookup(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn vars_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let default: Option<Value> = kwargs.get("default")?;
     let mut out = Vec::new();
     for t in terms {
@@ -266,12 +213,7 @@ fn vars_lookup(
         match (state.lookup(&name), &default) {
             (Some(v), _) if !v.is_undefined() => out.push(v),
             (_, Some(d)) => out.push(d.clone()),
-            _ => {
-                return Err(fail(
-                    label,
-                    format!("no variable named '{name}'; define it or pass default=..."),
-                ))
-            }
+            _ => return Err(fail(label, format!("no variable named '{name}'; define it or pass default=..."))),
         }
     }
     Ok(out)
@@ -291,12 +233,7 @@ fn dict_lookup(label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
 }
 
 /// `first_found`: terms are paths, lists of paths, or `{files: [...], paths: [...], skip: bool}`.
-fn first_found(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let mut skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
     let global_files = string_list(kwargs.get::<Option<Value>>("files")?);
     let global_paths = string_list(kwargs.get::<Option<Value>>("paths")?);
@@ -305,11 +242,7 @@ fn first_found(
         items
             .iter()
             .flat_map(|s| {
-                s.split(seps)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
+                s.split(seps).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
             })
             .collect()
     };
@@ -332,17 +265,10 @@ fn first_found(
     }
     while let Some(t) = pending.pop() {
         match t.kind() {
-            ValueKind::String => add(
-                vec![t.as_str().unwrap_or_default().to_string()],
-                global_paths.clone(),
-            ),
-            ValueKind::Seq => pending.extend(
-                t.try_iter()
-                    .map(|i| i.collect::<Vec<_>>())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .rev(),
-            ),
+            ValueKind::String => add(vec![t.as_str().unwrap_or_default().to_string()], global_paths.clone()),
+            ValueKind::Seq => {
+                pending.extend(t.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default().into_iter().rev())
+            }
             ValueKind::Map => {
                 let files = string_list(t.get_attr("files").ok().filter(|v| !v.is_undefined()));
                 let paths = string_list(t.get_attr("paths").ok().filter(|v| !v.is_undefined()));
@@ -352,24 +278,11 @@ fn first_found(
                     }
                 }
                 add(
-                    if files.is_empty() {
-                        global_files.clone()
-                    } else {
-                        files
-                    },
-                    if paths.is_empty() {
-                        global_paths.clone()
-                    } else {
-                        paths
-                    },
+                    if files.is_empty() { global_files.clone() } else { files },
+                    if paths.is_empty() { global_paths.clone() } else { paths },
                 );
             }
-            _ => {
-                return Err(fail(
-                    label,
-                    format!("invalid term {t}: a string, list or dict is required"),
-                ))
-            }
+            _ => return Err(fail(label, format!("invalid term {t}: a string, list or dict is required"))),
         }
     }
     for c in &candidates {
@@ -380,10 +293,7 @@ fn first_found(
     if skip {
         return Ok(Vec::new());
     }
-    Err(fail(
-        label,
-        format!("no file was found among: {}", candidates.join(", ")),
-    ))
+    Err(fail(label, format!("no file was found among: {}", candidates.join(", "))))
 }
 
 #[cfg(test)]

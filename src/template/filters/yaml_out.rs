@@ -24,19 +24,9 @@ pub struct YamlStyle {
 
 impl YamlStyle {
     /// `to_yaml`'s defaults.
-    pub const TERSE: YamlStyle = YamlStyle {
-        indent: 2,
-        width: 80,
-        sort_keys: true,
-        flow: None,
-    };
+    pub const TERSE: YamlStyle = YamlStyle { indent: 2, width: 80, sort_keys: true, flow: None };
     /// `to_nice_yaml`'s defaults.
-    pub const NICE: YamlStyle = YamlStyle {
-        indent: 4,
-        width: 80,
-        sort_keys: true,
-        flow: Some(false),
-    };
+    pub const NICE: YamlStyle = YamlStyle { indent: 4, width: 80, sort_keys: true, flow: Some(false) };
 }
 
 pub fn dump(v: &Value, style: YamlStyle) -> String {
@@ -48,11 +38,7 @@ pub fn dump(v: &Value, style: YamlStyle) -> String {
         whitespace: true,
         indention: true,
         flow_level: 0,
-        style: YamlStyle {
-            indent: style.indent.clamp(2, 9),
-            width: style.width.max(style.indent * 2),
-            ..style
-        },
+        style: YamlStyle { indent: style.indent.clamp(2, 9), width: style.width.max(style.indent * 2), ..style },
     };
     e.node(v, Ctx::default());
     e.write_indent();
@@ -160,22 +146,9 @@ impl Emitter {
         self.increase_indent(false, false);
         for (k, v) in entries {
             self.write_indent();
-            self.scalar(
-                k,
-                true,
-                Ctx {
-                    mapping: true,
-                    simple_key: true,
-                },
-            );
+            self.scalar(k, true, Ctx { mapping: true, simple_key: true });
             self.write_indicator(":", false, false, false);
-            self.node(
-                v,
-                Ctx {
-                    mapping: true,
-                    simple_key: false,
-                },
-            );
+            self.node(v, Ctx { mapping: true, simple_key: false });
         }
         self.pop_indent();
     }
@@ -209,22 +182,9 @@ impl Emitter {
             if self.column > self.style.width {
                 self.write_indent();
             }
-            self.scalar(
-                k,
-                true,
-                Ctx {
-                    mapping: true,
-                    simple_key: true,
-                },
-            );
+            self.scalar(k, true, Ctx { mapping: true, simple_key: true });
             self.write_indicator(":", false, false, false);
-            self.node(
-                v,
-                Ctx {
-                    mapping: true,
-                    simple_key: false,
-                },
-            );
+            self.node(v, Ctx { mapping: true, simple_key: false });
         }
         self.pop_indent();
         self.flow_level -= 1;
@@ -234,11 +194,7 @@ impl Emitter {
     fn scalar(&mut self, text: &str, is_str: bool, ctx: Ctx) {
         self.increase_indent(true, false);
         let split = !ctx.simple_key;
-        match if is_str {
-            self.choose_style(text, ctx)
-        } else {
-            Style::Plain
-        } {
+        match if is_str { self.choose_style(text, ctx) } else { Style::Plain } {
             Style::Plain => self.write_plain(text, split),
             Style::Single => self.write_single_quoted(text, split),
             Style::Double => self.write_double_quoted(text, split),
@@ -249,11 +205,7 @@ impl Emitter {
     fn choose_style(&self, text: &str, ctx: Ctx) -> Style {
         let a = analyze(text);
         let implicit = !resolves_to_non_string(text);
-        let plain_ok = if self.flow_level > 0 {
-            a.allow_flow_plain
-        } else {
-            a.allow_block_plain
-        };
+        let plain_ok = if self.flow_level > 0 { a.allow_flow_plain } else { a.allow_block_plain };
         if implicit && !(ctx.simple_key && (a.empty || a.multiline)) && plain_ok {
             return Style::Plain;
         }
@@ -268,13 +220,7 @@ impl Emitter {
         self.out.push_str(data);
     }
 
-    fn write_indicator(
-        &mut self,
-        ind: &str,
-        need_whitespace: bool,
-        whitespace: bool,
-        indention: bool,
-    ) {
+    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, whitespace: bool, indention: bool) {
         if !self.whitespace && need_whitespace {
             self.write(" ");
         }
@@ -351,12 +297,7 @@ impl Emitter {
             let ch = chars.get(end).copied();
             if spaces {
                 if ch != Some(' ') {
-                    if start + 1 == end
-                        && self.column > self.style.width
-                        && split
-                        && start != 0
-                        && end != n
-                    {
+                    if start + 1 == end && self.column > self.style.width && split && start != 0 && end != n {
                         self.write_indent();
                     } else {
                         self.write_chars(&chars[start..end]);
@@ -517,20 +458,14 @@ fn analyze(text: &str) -> Analysis {
     }
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
-    let ws = |c: char| {
-        matches!(
-            c,
-            '\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}'
-        )
-    };
+    let ws = |c: char| matches!(c, '\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
     let (mut block_ind, mut flow_ind) = (false, false);
     if text.starts_with("---") || text.starts_with("...") {
         block_ind = true;
         flow_ind = true;
     }
     let (mut line_breaks, mut special) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
@@ -626,24 +561,15 @@ mod tests {
             "e: {}\nf: 1.5\nk:\n-   a: 1\n- []\n- {}\nl: []\nn: null\ns: 'multi\n\n    line'\nt: true\n"
         );
         let v = json!([{"a": 1, "b": [1, 2]}, [1, [2]]]);
-        assert_eq!(
-            dump(&v, YamlStyle::NICE),
-            "-   a: 1\n    b:\n    - 1\n    - 2\n-   - 1\n    -   - 2\n"
-        );
+        assert_eq!(dump(&v, YamlStyle::NICE), "-   a: 1\n    b:\n    - 1\n    - 2\n-   - 1\n    -   - 2\n");
     }
 
     #[test]
     fn terse_yaml_uses_flow_for_leaves() {
         let v = json!([{"a": 1, "b": [1, 2]}, [1, [2]]]);
+        assert_eq!(dump(&v, YamlStyle::TERSE), "- a: 1\n  b: [1, 2]\n- - 1\n  - [2]\n");
         assert_eq!(
-            dump(&v, YamlStyle::TERSE),
-            "- a: 1\n  b: [1, 2]\n- - 1\n  - [2]\n"
-        );
-        assert_eq!(
-            dump(
-                &json!({"b": 1, "a": [1, {"x": 2}], "c": "x y"}),
-                YamlStyle::TERSE
-            ),
+            dump(&json!({"b": 1, "a": [1, {"x": 2}], "c": "x y"}), YamlStyle::TERSE),
             "a:\n- 1\n- {x: 2}\nb: 1\nc: x y\n"
         );
         assert_eq!(dump(&json!({}), YamlStyle::TERSE), "{}\n");

@@ -28,8 +28,7 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
         Some((p, rest)) => (p.to_string(), rest),
         None => (term.to_string(), ""),
     };
-    let words = shlex::split(params)
-        .ok_or_else(|| fail(label, format!("cannot parse parameters '{params}'")))?;
+    let words = shlex::split(params).ok_or_else(|| fail(label, format!("cannot parse parameters '{params}'")))?;
     let mut spec = PasswordSpec {
         path,
         length: 20,
@@ -39,32 +38,22 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
     let mut set = |key: &str, value: String| -> Result<(), Error> {
         match key {
             "length" => {
-                spec.length = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| fail(label, format!("length '{value}' is not a number")))?
+                spec.length =
+                    value.trim().parse().map_err(|_| fail(label, format!("length '{value}' is not a number")))?
             }
             "chars" => {
                 let mut chars = Vec::new();
                 if value.contains(",,") {
                     chars.push(",".to_string());
                 }
-                chars.extend(
-                    value
-                        .replace(",,", ",")
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_string),
-                );
+                chars.extend(value.replace(",,", ",").split(',').filter(|c| !c.is_empty()).map(str::to_string));
                 spec.chars = chars;
             }
             "seed" => spec.seed = Some(value),
             "encrypt" | "ident" => {
                 return Err(fail(
                     label,
-                    format!(
-                    "'{key}' is not supported; hash the password with a filter in the task instead"
-                ),
+                    format!("'{key}' is not supported; hash the password with a filter in the task instead"),
                 ))
             }
             other => {
@@ -78,10 +67,7 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
     };
     for w in words {
         let Some((k, v)) = w.split_once('=') else {
-            return Err(fail(
-                label,
-                format!("unrecognized value '{w}' after the path; parameters are key=value"),
-            ));
+            return Err(fail(label, format!("unrecognized value '{w}' after the path; parameters are key=value")));
         };
         set(k, v.to_string())?;
     }
@@ -128,9 +114,7 @@ fn random_password(spec: &PasswordSpec) -> Option<String> {
         return None;
     }
     let pick = |rng: &mut dyn rand::RngCore| -> String {
-        (0..spec.length)
-            .map(|_| chars[rng.random_range(0..chars.len())])
-            .collect()
+        (0..spec.length).map(|_| chars[rng.random_range(0..chars.len())]).collect()
     };
     Some(match &spec.seed {
         Some(seed) => {
@@ -156,22 +140,12 @@ fn stored_password(content: &str) -> String {
     }
 }
 
-pub(super) fn lookup(
-    state: &State,
-    label: &str,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
+pub(super) fn lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for t in terms {
         let spec = parse_password_term(label, &term_text(label, t)?, kwargs)?;
         let fresh = || {
-            random_password(&spec).ok_or_else(|| {
-                fail(
-                    label,
-                    "no characters to build a password from (check chars=)",
-                )
-            })
+            random_password(&spec).ok_or_else(|| fail(label, "no characters to build a password from (check chars=)"))
         };
         if spec.path == "/dev/null" {
             out.push(Value::from(fresh()?));
@@ -182,9 +156,7 @@ pub(super) fn lookup(
             Some(base) if Path::new(&expanded).is_relative() => base.join(&expanded),
             _ => PathBuf::from(&expanded),
         };
-        let _guard = PASSWORD_FILES
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = PASSWORD_FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Ok(content) = fs::read_to_string(&path) {
             out.push(Value::from(stored_password(&content)));
             continue;
@@ -199,16 +171,9 @@ pub(super) fn lookup(
 
 fn write_password_file(path: &Path, password: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)?;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
     }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     // The umask may have removed bits we never asked for, but never added any; be explicit.
     file.set_permissions(fs::Permissions::from_mode(0o600))?;
     file.write_all(format!("{password}\n").as_bytes())

@@ -12,9 +12,7 @@ fn env() -> Environment<'static> {
 }
 
 fn eval(src: &str, ctx: Value) -> String {
-    env()
-        .render_str(src, ctx)
-        .unwrap_or_else(|e| panic!("{src}: {e:#}"))
+    env().render_str(src, ctx).unwrap_or_else(|e| panic!("{src}: {e:#}"))
 }
 
 fn err(src: &str, ctx: Value) -> String {
@@ -39,27 +37,9 @@ fn write(path: &std::path::Path, text: &str) {
 fn env_lookup() {
     let path = std::env::var("PATH").unwrap_or_default();
     assert_eq!(eval("{{ lookup('env', 'PATH') }}", context! {}), path);
-    assert_eq!(
-        eval(
-            "[{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR') }}]",
-            context! {}
-        ),
-        "[]"
-    );
-    assert_eq!(
-        eval(
-            "{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR', default='d') }}",
-            context! {}
-        ),
-        "d"
-    );
-    assert_eq!(
-        eval(
-            "{{ query('env', 'TROUPE_SURELY_UNSET_VAR') | length }}",
-            context! {}
-        ),
-        "1"
-    );
+    assert_eq!(eval("[{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR') }}]", context! {}), "[]");
+    assert_eq!(eval("{{ lookup('env', 'TROUPE_SURELY_UNSET_VAR', default='d') }}", context! {}), "d");
+    assert_eq!(eval("{{ query('env', 'TROUPE_SURELY_UNSET_VAR') | length }}", context! {}), "1");
 }
 
 #[test]
@@ -68,77 +48,29 @@ fn file_lookup_uses_search_dirs_and_strips() {
     write(&dir.path().join("files/motd.txt"), "hello\n\n");
     write(&dir.path().join("plain.txt"), "  plain  \n");
     let ctx = context! { __troupe_search => vec![dir.path().to_string_lossy().to_string()] };
-    assert_eq!(
-        eval("[{{ lookup('file', 'motd.txt') }}]", ctx.clone()),
-        "[hello]"
-    );
-    assert_eq!(
-        eval("[{{ lookup('file', 'plain.txt') }}]", ctx.clone()),
-        "[  plain]"
-    );
-    assert_eq!(
-        eval(
-            "[{{ lookup('file', 'plain.txt', lstrip=true) }}]",
-            ctx.clone()
-        ),
-        "[plain]"
-    );
-    assert_eq!(
-        eval(
-            "[{{ lookup('file', 'plain.txt', rstrip=false) }}]",
-            ctx.clone()
-        ),
-        "[  plain  \n]"
-    );
-    assert_eq!(
-        eval("{{ lookup('file', 'motd.txt', 'plain.txt') }}", ctx.clone()),
-        "hello,  plain"
-    );
-    assert_eq!(
-        eval(
-            "{{ query('file', 'motd.txt', 'plain.txt') | length }}",
-            ctx.clone()
-        ),
-        "2"
-    );
+    assert_eq!(eval("[{{ lookup('file', 'motd.txt') }}]", ctx.clone()), "[hello]");
+    assert_eq!(eval("[{{ lookup('file', 'plain.txt') }}]", ctx.clone()), "[  plain]");
+    assert_eq!(eval("[{{ lookup('file', 'plain.txt', lstrip=true) }}]", ctx.clone()), "[plain]");
+    assert_eq!(eval("[{{ lookup('file', 'plain.txt', rstrip=false) }}]", ctx.clone()), "[  plain  \n]");
+    assert_eq!(eval("{{ lookup('file', 'motd.txt', 'plain.txt') }}", ctx.clone()), "hello,  plain");
+    assert_eq!(eval("{{ query('file', 'motd.txt', 'plain.txt') | length }}", ctx.clone()), "2");
     let abs = dir.path().join("plain.txt").to_string_lossy().to_string();
-    assert_eq!(
-        eval("{{ lookup('file', p) }}", context! { p => abs }),
-        "  plain"
-    );
+    assert_eq!(eval("{{ lookup('file', p) }}", context! { p => abs }), "  plain");
     let e = err("{{ lookup('file', 'nope.txt') }}", ctx.clone());
-    assert!(
-        e.contains("lookup('file'): file 'nope.txt' not found (searched"),
-        "{e}"
-    );
-    assert_eq!(
-        eval(
-            "{{ lookup('file', 'nope.txt', errors='ignore') is none }}",
-            ctx.clone()
-        ),
-        "True"
-    );
+    assert!(e.contains("lookup('file'): file 'nope.txt' not found (searched"), "{e}");
+    assert_eq!(eval("{{ lookup('file', 'nope.txt', errors='ignore') is none }}", ctx.clone()), "True");
     assert!(err("{{ lookup('file', 'motd.txt', bogus=1) }}", ctx).contains("bogus"));
 }
 
 #[test]
 fn pipe_lookup() {
-    assert_eq!(
-        eval("[{{ lookup('pipe', 'echo hi; echo there') }}]", context! {}),
-        "[hi\nthere]"
-    );
+    assert_eq!(eval("[{{ lookup('pipe', 'echo hi; echo there') }}]", context! {}), "[hi\nthere]");
     let dir = tempdir();
     let ctx = context! { playbook_dir => dir.path().to_string_lossy().to_string() };
     let out = eval("{{ lookup('pipe', 'pwd') }}", ctx);
-    assert_eq!(
-        std::fs::canonicalize(out).ok(),
-        std::fs::canonicalize(dir.path()).ok()
-    );
+    assert_eq!(std::fs::canonicalize(out).ok(), std::fs::canonicalize(dir.path()).ok());
     let e = err("{{ lookup('pipe', 'exit 3') }}", context! {});
-    assert!(
-        e.contains("lookup('pipe'): command 'exit 3' exited with code 3"),
-        "{e}"
-    );
+    assert!(e.contains("lookup('pipe'): command 'exit 3' exited with code 3"), "{e}");
 }
 
 #[test]
@@ -155,10 +87,7 @@ fn password_lookup_creates_private_file_once() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let parent = std::fs::metadata(dir.path().join("creds")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(parent.permissions().mode() & 0o777, 0o700);
-    assert_eq!(
-        std::fs::read_to_string(&file).unwrap_or_default(),
-        format!("{first}\n")
-    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap_or_default(), format!("{first}\n"));
 }
 
 #[test]
@@ -167,38 +96,17 @@ fn password_lookup_reads_existing_and_dev_null_is_fresh() {
     write(&dir.path().join("pw"), "s3cret salt=abcdefgh\n");
     let ctx = context! { playbook_dir => dir.path().to_string_lossy().to_string() };
     assert_eq!(eval("{{ lookup('password', 'pw') }}", ctx), "s3cret");
-    let a = eval(
-        "{{ lookup('password', '/dev/null length=40') }}",
-        context! {},
-    );
-    let b = eval(
-        "{{ lookup('password', '/dev/null length=40') }}",
-        context! {},
-    );
+    let a = eval("{{ lookup('password', '/dev/null length=40') }}", context! {});
+    let b = eval("{{ lookup('password', '/dev/null length=40') }}", context! {});
     assert_eq!(a.len(), 40);
     assert_ne!(a, b);
-    let digits = eval(
-        "{{ lookup('password', '/dev/null', length=12, chars=['digits']) }}",
-        context! {},
-    );
-    assert!(
-        digits.len() == 12 && digits.chars().all(|c| c.is_ascii_digit()),
-        "{digits}"
-    );
-    let comma = eval(
-        "{{ lookup('password', '/dev/null length=30 chars=,,') }}",
-        context! {},
-    );
+    let digits = eval("{{ lookup('password', '/dev/null', length=12, chars=['digits']) }}", context! {});
+    assert!(digits.len() == 12 && digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
+    let comma = eval("{{ lookup('password', '/dev/null length=30 chars=,,') }}", context! {});
     assert_eq!(comma, ",".repeat(30));
-    assert!(
-        err("{{ lookup('password', '/dev/null size=3') }}", context! {})
-            .contains("unrecognized parameter 'size'")
-    );
-    assert!(err(
-        "{{ lookup('password', '/dev/null encrypt=sha512_crypt') }}",
-        context! {}
-    )
-    .contains("'encrypt' is not supported"));
+    assert!(err("{{ lookup('password', '/dev/null size=3') }}", context! {}).contains("unrecognized parameter 'size'"));
+    assert!(err("{{ lookup('password', '/dev/null encrypt=sha512_crypt') }}", context! {})
+        .contains("'encrypt' is not supported"));
 }
 
 #[test]
@@ -209,64 +117,30 @@ fn first_found_lookup() {
     let root = dir.path().to_string_lossy().to_string();
     let ctx = context! { __troupe_search => vec![root.clone()], root => root.clone() };
     assert_eq!(
-        eval(
-            "{{ lookup('first_found', ['redhat.yml', 'debian.yml']) }}",
-            ctx.clone()
-        ),
+        eval("{{ lookup('first_found', ['redhat.yml', 'debian.yml']) }}", ctx.clone()),
         format!("{root}/files/debian.yml")
     );
     assert_eq!(
-        eval("{{ lookup('first_found', {'files': ['x.yml', 'default.yml'], 'paths': [root ~ '/vars']}) }}", ctx.clone()),
-        format!("{root}/vars/default.yml")
-    );
-    assert_eq!(
         eval(
-            "{{ query('first_found', 'none.yml', skip=true) | length }}",
+            "{{ lookup('first_found', {'files': ['x.yml', 'default.yml'], 'paths': [root ~ '/vars']}) }}",
             ctx.clone()
         ),
-        "0"
+        format!("{root}/vars/default.yml")
     );
-    assert!(err("{{ lookup('first_found', ['a.yml', 'b.yml']) }}", ctx)
-        .contains("no file was found among: a.yml, b.yml"));
+    assert_eq!(eval("{{ query('first_found', 'none.yml', skip=true) | length }}", ctx.clone()), "0");
+    assert!(
+        err("{{ lookup('first_found', ['a.yml', 'b.yml']) }}", ctx).contains("no file was found among: a.yml, b.yml")
+    );
 }
 
 #[test]
 fn lookup_result_shapes_and_unknown_plugins() {
     let ctx = context! { x => 5 };
     assert_eq!(eval("{{ lookup('list', 'a', 'b') }}", ctx.clone()), "a,b");
-    assert_eq!(
-        eval(
-            "{{ lookup('list', 'a', 'b', wantlist=true) | length }}",
-            ctx.clone()
-        ),
-        "2"
-    );
-    assert_eq!(
-        eval(
-            "{{ lookup('vars', 'x') + 1 }} {{ lookup('vars', 'y', default=0) }}",
-            ctx.clone()
-        ),
-        "6 0"
-    );
-    assert_eq!(
-        eval("{{ query('items', [1, 2], 3) | length }}", ctx.clone()),
-        "3"
-    );
-    assert_eq!(
-        eval(
-            "{{ query('dict', {'a': 1}) | map(attribute='key') | join }}",
-            ctx.clone()
-        ),
-        "a"
-    );
-    assert_eq!(
-        eval(
-            "{{ lookup('ansible.builtin.env', 'TROUPE_SURELY_UNSET_VAR', default='z') }}",
-            ctx.clone()
-        ),
-        "z"
-    );
-    assert!(
-        err("{{ lookup('redis', 'k') }}", ctx).contains("lookup plugin 'redis' is not supported")
-    );
+    assert_eq!(eval("{{ lookup('list', 'a', 'b', wantlist=true) | length }}", ctx.clone()), "2");
+    assert_eq!(eval("{{ lookup('vars', 'x') + 1 }} {{ lookup('vars', 'y', default=0) }}", ctx.clone()), "6 0");
+    assert_eq!(eval("{{ query('items', [1, 2], 3) | length }}", ctx.clone()), "3");
+    assert_eq!(eval("{{ query('dict', {'a': 1}) | map(attribute='key') | join }}", ctx.clone()), "a");
+    assert_eq!(eval("{{ lookup('ansible.builtin.env', 'TROUPE_SURELY_UNSET_VAR', default='z') }}", ctx.clone()), "z");
+    assert!(err("{{ lookup('redis', 'k') }}", ctx).contains("lookup plugin 'redis' is not supported"));
 }
