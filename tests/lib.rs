@@ -2,6 +2,7 @@
 
 mod support;
 
+mod ansible_compat;
 mod cli_errors;
 mod e2e_testbed;
 mod local_run;
