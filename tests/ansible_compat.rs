@@ -33,7 +33,6 @@ fn normalize(text: &str) -> String {
         if in_hosts {
             hosts.sort();
             out.append(&mut hosts);
-            in_hosts = false;
         }
         in_hosts = line.trim_start().starts_with("hosts (");
         out.push(line.to_string());
