@@ -73,9 +73,13 @@ fn hosts_are_distinct_machines_on_their_own_addresses() {
             host.ip
         );
         // Only the bridge's subnet is routed: the hosts reach nothing but each other and here.
+        let subnet = match host.ip.rsplit_once('.') {
+            Some((net, _)) => format!("{net}.0/24 "),
+            None => panic!("{} has no IPv4 address: {:?}", host.name, host.ip),
+        };
         let routes = ok(tb, host, "ip -4 route show");
         assert!(
-            routes.lines().all(|r| r.starts_with("10.213.0.0/24 ")),
+            !routes.is_empty() && routes.lines().all(|r| r.starts_with(&subnet)),
             "{} has routes beyond the testbed subnet: {routes}",
             host.name
         );
@@ -94,48 +98,62 @@ fn systemd_runs_as_pid_1_and_reports_running() {
     }
 }
 
-#[test]
-fn a_unit_written_enabled_and_started_over_ssh_runs() {
-    let Some(tb) = testbed(3) else { return };
-    let _steady = tb.shared();
-    let (h1, h2) = (&tb.hosts[0], &tb.hosts[1]);
-    let unit = token("unit");
+/// Writes, enables and starts a unit that records that it ran, then waits until it has.
+fn start_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
     let proof = format!("/run/{unit}.started");
     let text = format!(
         "[Unit]\nDescription=troupe e2e probe\n\n[Service]\n\
          ExecStart=/bin/sh -c 'echo started > {proof}; exec sleep infinity'\n\n\
          [Install]\nWantedBy=multi-user.target\n"
     );
-    tb.write_file(h1, &format!("/etc/systemd/system/{unit}.service"), &text).expect("write unit");
-    ok(tb, h1, &format!("systemctl daemon-reload && systemctl enable --now {unit}.service"));
-
-    assert_eq!(ok(tb, h1, &format!("systemctl is-enabled {unit}.service")), "enabled");
-    // The unit's process runs: it is active and did what its command line says.
+    tb.write_file(host, &format!("/etc/systemd/system/{unit}.service"), &text).expect("write unit");
+    ok(tb, host, &format!("systemctl daemon-reload && systemctl enable --now {unit}.service"));
     let deadline = Instant::now() + Duration::from_secs(10);
-    let proof_seen = loop {
-        let seen = on(tb, h1, &format!("cat {proof}")).stdout.trim() == "started";
-        if seen || Instant::now() >= deadline {
-            break seen;
+    loop {
+        if on(tb, host, &format!("cat {proof}")).stdout.trim() == "started" {
+            return;
         }
+        assert!(Instant::now() < deadline, "{unit} on {} never wrote {proof}", host.name);
         thread::sleep(Duration::from_millis(100));
-    };
-    assert!(proof_seen, "{unit} never wrote {proof}");
-    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
-    let main_pid = ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service"));
-    assert_eq!(ok(tb, h1, &format!("cat /proc/{main_pid}/comm")), "sleep", "main process of {unit}");
+    }
+}
 
-    // The other host never heard of it.
-    let there = on(tb, h2, &format!("systemctl is-active {unit}.service"));
-    assert_eq!(there.stdout.trim(), "inactive", "{unit} on {}: {there:?}", h2.name);
-
+fn remove_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
     ok(
         tb,
-        h1,
+        host,
         &format!(
             "systemctl disable --now {unit}.service && rm /etc/systemd/system/{unit}.service \
              && systemctl daemon-reload"
         ),
     );
+}
+
+#[test]
+fn a_unit_written_enabled_and_started_over_ssh_runs() {
+    let Some(tb) = testbed(3) else { return };
+    let _steady = tb.shared();
+    let (h1, h2) = (&tb.hosts[0], &tb.hosts[1]);
+    let unit = token("unit");
+
+    start_probe_unit(tb, h1, &unit);
+    assert_eq!(ok(tb, h1, &format!("systemctl is-enabled {unit}.service")), "enabled");
+    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
+    let main_pid = ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service"));
+    assert_eq!(ok(tb, h1, &format!("cat /proc/{main_pid}/comm")), "sleep", "{unit}'s process");
+
+    // The other host never heard of it.
+    let there = on(tb, h2, &format!("systemctl is-active {unit}.service"));
+    assert_eq!(there.stdout.trim(), "inactive", "{unit} on {}: {there:?}", h2.name);
+
+    // Each host's systemd has cgroups of its own: the same unit stopped on host 2 keeps
+    // running on host 1.
+    start_probe_unit(tb, h2, &unit);
+    remove_probe_unit(tb, h2, &unit);
+    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
+    assert_eq!(ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service")), main_pid);
+
+    remove_probe_unit(tb, h1, &unit);
     let after = on(tb, h1, &format!("systemctl is-active {unit}.service"));
     assert_ne!(after.stdout.trim(), "active", "{unit} still active after stop");
 }

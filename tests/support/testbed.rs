@@ -296,13 +296,13 @@ pub fn quote(word: &str) -> Result<String, String> {
     shlex::try_quote(word).map(|q| q.into_owned()).map_err(|e| format!("cannot quote {word:?} for a shell: {e}"))
 }
 
+/// A host's variables, by name.
+type HostVars = HashMap<String, String>;
+
 /// Hosts in inventory order, each with its variables. Hosts are the keys one level below a
 /// `hosts:` key; their variables the `key: value` lines below them.
-/// Host name and its variables, in inventory order.
-type HostEntries = Vec<(String, HashMap<String, String>)>;
-
-fn parse_inventory(text: &str) -> Result<HostEntries, String> {
-    let mut hosts: Vec<(String, HashMap<String, String>)> = Vec::new();
+fn parse_inventory(text: &str) -> Result<Vec<(String, HostVars)>, String> {
+    let mut hosts: Vec<(String, HostVars)> = Vec::new();
     // Indent of the `hosts:` key we are under, and the indent its host names use.
     let mut hosts_indent: Option<usize> = None;
     let mut host_indent: Option<usize> = None;
