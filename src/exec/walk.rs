@@ -103,27 +103,30 @@ impl Runner {
                 }
             }
             if let Some(msg) = error {
-                let mut r = Map::new();
-                r.insert("msg".into(), Value::from(format!("vars_files: {msg}")));
-                self.reporter.result(
-                    &crate::report::HostResult {
-                        host: host.clone(),
-                        delegate: None,
-                        status: Status::Failed,
-                        item: None,
-                        result: r,
-                        diff: None,
-                        ignored: false,
-                        show: false,
-                    },
-                    true,
-                );
-                if let Some(s) = self.states.get_mut(host) {
-                    s.failed = true;
-                }
+                self.fail_host(host, format!("vars_files: {msg}"));
             } else if let Some(s) = self.states.get_mut(host) {
                 s.vars_files = Arc::new(loaded);
             }
+        }
+    }
+
+    /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
+    fn fail_host(&mut self, host: &str, msg: String) {
+        let mut result = Map::new();
+        result.insert("msg".into(), Value::from(msg));
+        let r = crate::report::HostResult {
+            host: host.to_string(),
+            delegate: None,
+            status: Status::Failed,
+            item: None,
+            result,
+            diff: None,
+            ignored: false,
+            show: false,
+        };
+        self.reporter.result(&r, true);
+        if let Some(s) = self.states.get_mut(host) {
+            s.failed = true;
         }
     }
 
@@ -356,24 +359,7 @@ impl Runner {
                 Ok(v) => v,
                 Err(msg) => {
                     for h in &hosts {
-                        let mut r = Map::new();
-                        r.insert("msg".into(), Value::from(msg.clone()));
-                        self.reporter.result(
-                            &crate::report::HostResult {
-                                host: h.clone(),
-                                delegate: None,
-                                status: Status::Failed,
-                                item: None,
-                                result: r,
-                                diff: None,
-                                ignored: false,
-                                show: false,
-                            },
-                            true,
-                        );
-                        if let Some(s) = self.states.get_mut(h) {
-                            s.failed = true;
-                        }
+                        self.fail_host(h, msg.clone());
                     }
                     continue;
                 }
