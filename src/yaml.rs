@@ -5,7 +5,6 @@
 //! resolve the way Ansible (PyYAML, YAML 1.1) resolves them: `yes`/`no`/`on`/`off` are
 //! booleans, `0644` is octal, `<<` merges mappings.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -333,7 +332,7 @@ fn merge_keys(mut node: Node) -> Result<Node, YamlError> {
 }
 
 /// Resolve a scalar the way YAML 1.1 (PyYAML, hence Ansible) does.
-pub fn resolve_scalar(text: &Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> Kind {
+pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Kind {
     match tag {
         Some("!!str") | Some("tag:yaml.org,2002:str") => return Kind::Str(text.to_string()),
         Some("!unsafe") | Some("!vault") => return Kind::Str(text.to_string()),

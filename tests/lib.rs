@@ -1,1 +1,8 @@
+//! All integration tests build into this one binary; one module per feature.
 
+mod support;
+
+mod cli_errors;
+mod e2e_testbed;
+mod local_run;
+mod plan_tags;

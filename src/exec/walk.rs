@@ -43,7 +43,6 @@ impl Runner {
         let mut root = Frame::default();
         let mut play_attrs = play.attrs.clone();
         play_attrs.vars = Map::new();
-        play_attrs.when.clear();
         root.attrs.push(Arc::new(play_attrs));
         root.tags = play.attrs.tags.iter().cloned().collect();
         ctx.root = root.clone();
@@ -149,6 +148,8 @@ impl Runner {
                         self.run_task(ctx, task, frame, hosts, "TASK").await;
                     }
                 }
+                // A role already applied in this play with the same parameters runs once.
+                Item::Block(block) if block.duplicate_role => {}
                 Item::Block(block) => {
                     let f = frame.enter(&block.attrs, block.role.as_ref());
                     if self.any_selected(ctx, std::slice::from_ref(item), frame) {
@@ -202,7 +203,7 @@ impl Runner {
         let world = self.world(ctx);
         let display = self.display_name(task, frame, &world, &targets[0]);
         if task.action == "meta" {
-            self.run_meta(ctx, task, frame, &world, &targets, &display).await;
+            Box::pin(self.run_meta(ctx, task, frame, &world, &targets, &display)).await;
             return;
         }
         let run_once = frame.get(Some(task), |a| a.run_once).unwrap_or(false);
@@ -371,7 +372,7 @@ impl Runner {
         Ok((items, Vec::new(), f))
     }
 
-    fn load_include_role(&self, task: &Task, frame: &Frame, args: &Map) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+    fn load_include_role(&self, _task: &Task, frame: &Frame, args: &Map) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
         let name = args.get("name").or_else(|| args.get("role")).map(to_text).ok_or("include_role needs `name`")?;
         let text = |k: &str| args.get(k).map(to_text);
         let mut params = Map::new();

@@ -166,10 +166,6 @@ impl World {
         }
         Some(s)
     }
-
-    pub fn active_hosts(&self, hosts: &[String]) -> Vec<String> {
-        hosts.iter().filter(|h| self.hosts.get(*h).map(|s| s.active()).unwrap_or(false)).cloned().collect()
-    }
 }
 
 impl HostVars for World {

@@ -4,7 +4,24 @@
 //! only when something differs and the run is not in check mode. So check mode, `--diff` and
 //! `changed` come from one place (the engine), not from each module.
 
+pub mod args;
+mod assert;
+mod clock;
+mod command;
+mod copy;
+mod debug;
+mod fail;
+mod file;
+mod include_vars;
+mod pause;
 mod registry;
+pub mod remote_file;
+mod set_fact;
+mod setup;
+mod stat;
+mod template;
+#[cfg(test)]
+mod testutil;
 
 // System modules and the certificate module (branch sysmods).
 pub mod apt;

@@ -5,6 +5,19 @@ use super::Module;
 /// Every module troupe ships, by its canonical name.
 fn all() -> &'static [&'static dyn Module] {
     &[
+        &super::assert::Assert,
+        &super::command::Command,
+        &super::copy::Copy,
+        &super::debug::Debug,
+        &super::fail::Fail,
+        &super::file::File,
+        &super::include_vars::IncludeVars,
+        &super::pause::Pause,
+        &super::set_fact::SetFact,
+        &super::setup::Setup,
+        &super::command::Shell,
+        &super::stat::Stat,
+        &super::template::Template,
         // sysmods
         &super::systemd::SYSTEMD,
         &super::systemd::SYSTEMD_SERVICE,
@@ -31,4 +44,37 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
 /// The names of all modules, for error hints and docs.
 pub fn names() -> Vec<&'static str> {
     all().iter().map(|m| m.name()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_is_listed_once() {
+        let mut n = names();
+        let count = n.len();
+        n.sort_unstable();
+        n.dedup();
+        assert_eq!(n.len(), count, "duplicate module names");
+        for name in [
+            "assert",
+            "command",
+            "copy",
+            "debug",
+            "fail",
+            "file",
+            "include_vars",
+            "pause",
+            "set_fact",
+            "setup",
+            "shell",
+            "stat",
+            "template",
+        ] {
+            assert_eq!(find(name).map(|m| m.name()), Some(name));
+        }
+        assert!(find("nope").is_none());
+        assert!(find("debug").is_some_and(|m| m.controller_only() && m.raw_args() == ["var"]));
+    }
 }

@@ -5,6 +5,7 @@
 //! variables are errors (strict), except under `default`, `is defined` and friends.
 
 pub mod filters;
+pub mod lookups;
 pub mod tests;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};

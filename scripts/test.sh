@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, lints, unit + integration tests, and the end-to-end
+# tests on testbed hosts (booted here, always torn down).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# Toolchain components and system packages the tests need.
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if [ "$(id -u)" = 0 ]; then
+  bash tests/testbed/install-deps.sh
+fi
+
+# ansible-core, the peer we compare listings against (PyPI, in a venv of our own).
+venv="$root/target/ansible-venv"
+if [ ! -x "$venv/bin/ansible-playbook" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'ansible-core>=2.19,<2.20'
+fi
+export TROUPE_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook"
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo build --quiet
+
+# Testbed hosts for the end-to-end tests, when this machine can boot them.
+if [ "$(id -u)" = 0 ] && command -v systemd-nspawn >/dev/null; then
+  trap 'bash tests/testbed/testbed.sh down || true' EXIT
+  bash tests/testbed/testbed.sh up "${TROUPE_TESTBED_HOSTS:-3}"
+  export TROUPE_TESTBED_INVENTORY=/run/troupe-testbed/inventory.yml
+fi
+
+cargo test -- --test-threads="${TROUPE_TEST_THREADS:-4}"

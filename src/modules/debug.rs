@@ -1,0 +1,89 @@
+//! `debug`: print a message or a variable's value.
+
+use async_trait::async_trait;
+
+use crate::value::Value;
+
+use super::args::Args;
+use super::{Ctx, Map, Module, ModuleError, Query};
+
+pub struct Debug;
+
+/// What Ansible prints for a `var` that is not defined.
+const UNDEFINED: &str = "VARIABLE IS NOT DEFINED!";
+
+#[async_trait]
+impl Module for Debug {
+    fn name(&self) -> &'static str {
+        "debug"
+    }
+
+    /// `var` is an expression, evaluated here rather than rendered as text.
+    fn raw_args(&self) -> &'static [&'static str] {
+        &["var"]
+    }
+
+    fn controller_only(&self) -> bool {
+        true
+    }
+
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let a = Args::new("debug", args);
+        a.allow(&["msg", "var", "verbosity"])?;
+        if a.get("verbosity").is_some_and(|v| v.as_u64().is_none()) {
+            a.number("verbosity")?;
+        }
+        match (a.get("msg"), a.get("var")) {
+            (Some(_), Some(_)) => Err(a.error("`msg` and `var` are mutually exclusive")),
+            (None, Some(var)) => {
+                let expr = match var {
+                    Value::String(s) => s.clone(),
+                    other => crate::value::to_text(other),
+                };
+                let value = match cx.render.eval(super::assert::bare_expression(&expr)) {
+                    Ok(v) => v,
+                    Err(e) if e.contains("undefined") => Value::from(UNDEFINED),
+                    Err(e) => return Err(ModuleError::Template(format!("debug var={expr}: {e}"))),
+                };
+                Ok(Query::ok().with(&expr, value))
+            }
+            (msg, None) => Ok(Query::ok().with(
+                "msg",
+                msg.cloned().unwrap_or_else(|| Value::from("Hello world!")),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{err_text, Harness, TestRender};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn msg_var_and_default() {
+        let mut h = Harness::new();
+        h.render = TestRender::with(json!({"port": 2379}));
+        let (changed, r) = h.run(&Debug, json!({"msg": ["a", 1]})).await.unwrap();
+        assert!(!changed);
+        assert_eq!(r.get("msg"), Some(&json!(["a", 1])));
+        let (_, r) = h.run(&Debug, json!({"var": "port"})).await.unwrap();
+        assert_eq!(r.get("port"), Some(&json!(2379)));
+        let (_, r) = h.run(&Debug, json!({"var": "{{ port }}"})).await.unwrap();
+        assert_eq!(r.get("{{ port }}"), Some(&json!(2379)));
+        let (_, r) = h.run(&Debug, json!({"var": "nope"})).await.unwrap();
+        assert_eq!(r.get("nope"), Some(&json!(UNDEFINED)));
+        let (_, r) = h.run(&Debug, json!({})).await.unwrap();
+        assert_eq!(r.get("msg"), Some(&json!("Hello world!")));
+    }
+
+    #[tokio::test]
+    async fn bad_arguments() {
+        let h = Harness::new();
+        let e = err_text(h.run(&Debug, json!({"msg": "a", "var": "b"})).await);
+        assert!(e.contains("mutually exclusive"), "{e}");
+        let e = err_text(h.run(&Debug, json!({"msg": "a", "verbosity": "x"})).await);
+        assert!(e.contains("`verbosity` must be a number"), "{e}");
+    }
+}

@@ -1,0 +1,354 @@
+//! `file`: make a path a file, directory, link or nothing, with the wanted owner and mode.
+
+use async_trait::async_trait;
+
+use crate::connection::{quote, Cmd};
+use crate::value::Value;
+
+use super::args::{Args, Mode};
+use super::remote_file::{
+    facts_script, file_facts, parse_facts, run_ok, Attrs, FileFacts, FileKind,
+};
+use super::{Ctx, Diff, Map, Module, ModuleError, Query};
+
+pub struct File;
+
+const STATES: [&str; 6] = ["file", "directory", "absent", "touch", "link", "hard"];
+
+struct Wanted {
+    path: String,
+    state: &'static str,
+    attrs: Attrs,
+    recurse: bool,
+    src: Option<String>,
+    force: bool,
+}
+
+fn parse(args: &Map) -> Result<Wanted, ModuleError> {
+    let a = Args::new("file", args);
+    a.allow(&[
+        "path",
+        "dest",
+        "name",
+        "state",
+        "mode",
+        "owner",
+        "group",
+        "recurse",
+        "src",
+        "force",
+        "follow",
+        "access_time",
+        "modification_time",
+        "access_time_format",
+        "modification_time_format",
+        "unsafe_writes",
+    ])?;
+    let path = a.req_str(&["path", "dest", "name"])?;
+    let mode = a.mode("mode")?;
+    let recurse = a.bool("recurse", false)?;
+    let state = a
+        .choice("state", &STATES)?
+        .unwrap_or(if recurse { "directory" } else { "" });
+    if recurse && state != "directory" {
+        return Err(a.error("`recurse` only works with state=directory"));
+    }
+    if recurse && matches!(mode, Some(Mode::Symbolic(_))) {
+        return Err(a.error("`mode` must be octal (like '0755') with `recurse`"));
+    }
+    let src = a.str("src")?;
+    if matches!(state, "link" | "hard") && src.is_none() {
+        return Err(a.error(format_args!("`src` is required for state={state}")));
+    }
+    a.bool("follow", true)?;
+    a.bool("unsafe_writes", false)?;
+    Ok(Wanted {
+        path,
+        state,
+        attrs: Attrs::new(mode, a.str("owner")?, a.str("group")?),
+        recurse,
+        src,
+        force: a.bool("force", false)?,
+    })
+}
+
+/// Where a link's `src` lives, for checking that it exists.
+fn src_path(path: &str, src: &str) -> String {
+    if src.starts_with('/') {
+        return src.to_string();
+    }
+    match path.rsplit_once('/') {
+        Some((dir, _)) => format!("{}/{src}", if dir.is_empty() { "" } else { dir }),
+        None => src.to_string(),
+    }
+}
+
+/// Attributes of a symlink itself: only owner and group (`chown -h`).
+fn link_attrs_script(attrs: &Attrs, p: &str) -> String {
+    let mut s = String::new();
+    if let Some(o) = &attrs.owner {
+        s.push_str(&format!("chown -h -- {} {p}\n", quote(o)));
+    }
+    if let Some(g) = &attrs.group {
+        s.push_str(&format!("chgrp -h -- {} {p}\n", quote(g)));
+    }
+    s
+}
+
+/// Shell that prints something when an entry under `p` has other owner/group/mode.
+fn recurse_check(attrs: &Attrs, p: &str) -> String {
+    let mut tests = Vec::new();
+    if let Some(o) = &attrs.owner {
+        tests.push(format!("! -user {}", quote(o)));
+    }
+    if let Some(g) = &attrs.group {
+        tests.push(format!("! -group {}", quote(g)));
+    }
+    if let Some(m) = &attrs.mode {
+        tests.push(format!("! -perm {}", quote(m)));
+    }
+    format!(
+        "find {p} ! -type l \\( {} \\) -print | head -n 1",
+        tests.join(" -o ")
+    )
+}
+
+fn describe(path: &str, state: &str, extra: &str) -> String {
+    format!("path: {path}\nstate: {state}\n{extra}")
+}
+
+fn fail(msg: String, path: &str, state: &str) -> ModuleError {
+    let mut result = Map::new();
+    result.insert("path".into(), path.into());
+    result.insert("state".into(), state.into());
+    result.insert("msg".into(), msg.clone().into());
+    ModuleError::Failed { msg, result }
+}
+
+#[async_trait]
+impl Module for File {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let w = parse(args)?;
+        let p = quote(&w.path);
+        // file/directory/touch act on what a link points to; link/hard/absent on the path itself.
+        let follow = !matches!(w.state, "link" | "hard" | "absent");
+        let src = w.src.as_deref().map(|s| src_path(&w.path, s));
+        let mut paths = vec![w.path.as_str()];
+        if let Some(s) = &src {
+            paths.push(s.as_str());
+        }
+        let all = file_facts(cx, &paths, follow, None).await?;
+        let f = all.first().cloned().unwrap_or_default();
+        let src_facts = all.get(1).cloned();
+        let current = f.kind.state();
+        let state = match w.state {
+            "" if f.exists() => current,
+            "" => "file",
+            s => s,
+        };
+
+        let mut q = Query::ok().with("path", w.path.clone());
+        let mut script = String::new();
+        let diff_before;
+        let mut diff_after;
+        match state {
+            "absent" => {
+                q.result.insert("state".into(), "absent".into());
+                if !f.exists() {
+                    return Ok(q);
+                }
+                if w.path.trim_end_matches('/').is_empty() {
+                    return Err(fail("refusing to remove /".into(), &w.path, current));
+                }
+                script = format!("rm -rf -- {p}\n");
+                diff_before = describe(&w.path, current, "");
+                diff_after = describe(&w.path, "absent", "");
+            }
+            "file" | "directory" | "touch" => {
+                let want_kind = if state == "directory" {
+                    FileKind::Dir
+                } else {
+                    FileKind::File
+                };
+                match f.kind {
+                    FileKind::Absent if state == "file" => {
+                        return Err(fail(
+                            format!("file ({}) is absent, cannot continue", w.path),
+                            &w.path,
+                            "absent",
+                        ));
+                    }
+                    FileKind::Absent => {
+                        script = if state == "directory" {
+                            format!("mkdir -p -- {p}\n")
+                        } else {
+                            format!("touch -- {p}\n")
+                        };
+                        script.push_str(&w.attrs.script(&p, false));
+                        let (_, after) = w.attrs.describe(&f);
+                        diff_before = describe(&w.path, "absent", "");
+                        diff_after = describe(&w.path, state, &after);
+                    }
+                    k if k == want_kind || (state == "touch" && k == FileKind::Dir) => {
+                        let d = w.attrs.differing(&f);
+                        let mut recurse_differs = false;
+                        if w.recurse && !w.attrs.is_empty() {
+                            let out =
+                                run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files")
+                                    .await?;
+                            recurse_differs = !out.trim().is_empty();
+                        }
+                        if state == "touch" {
+                            script = format!("touch -- {p}\n");
+                        }
+                        if recurse_differs {
+                            script.push_str(&w.attrs.script(&p, true));
+                        } else {
+                            script.push_str(&d.script(&p, false));
+                        }
+                        let (before, after) = d.describe(&f);
+                        diff_before = describe(&w.path, current, &before);
+                        diff_after = describe(&w.path, state, &after);
+                        if recurse_differs {
+                            diff_after.push_str("(and entries below it)\n");
+                        }
+                    }
+                    _ => {
+                        return Err(fail(
+                            format!("{} already exists as a {current}, not a {state}", w.path),
+                            &w.path,
+                            current,
+                        ))
+                    }
+                }
+            }
+            "link" => {
+                let src = w.src.clone().unwrap_or_default();
+                q.result.insert("src".into(), src.clone().into());
+                let src_exists = src_facts.as_ref().is_some_and(FileFacts::exists);
+                if !src_exists && !w.force && f.link_target.as_deref() != Some(src.as_str()) {
+                    return Err(fail(
+                        format!("src file does not exist, use \"force=yes\" if you really want to create the link: {src}"),
+                        &w.path,
+                        current,
+                    ));
+                }
+                let ln = format!("ln -sfn -- {} {p}\n", quote(&src));
+                match f.kind {
+                    FileKind::Link if f.link_target.as_deref() == Some(src.as_str()) => {
+                        script = link_attrs_script(&w.attrs.differing(&f), &p);
+                    }
+                    FileKind::Absent | FileKind::Link => {
+                        script = ln + &link_attrs_script(&w.attrs, &p);
+                    }
+                    FileKind::Dir => {
+                        return Err(fail(
+                            format!("refusing to replace directory {} with a symlink", w.path),
+                            &w.path,
+                            current,
+                        ))
+                    }
+                    _ if !w.force => {
+                        return Err(fail(
+                            format!("refusing to convert from {current} to symlink for {}; set force: true to replace it", w.path),
+                            &w.path,
+                            current,
+                        ))
+                    }
+                    _ => script = format!("rm -f -- {p}\n") + &ln + &link_attrs_script(&w.attrs, &p),
+                }
+                let before_target = f.link_target.clone().unwrap_or_default();
+                diff_before = describe(&w.path, current, &format!("src: {before_target}\n"));
+                diff_after = describe(&w.path, "link", &format!("src: {src}\n"));
+            }
+            _ => {
+                // hard
+                let src = w.src.clone().unwrap_or_default();
+                q.result.insert("src".into(), src.clone().into());
+                let Some(s) = src_facts.filter(FileFacts::exists) else {
+                    return Err(fail(
+                        format!("src file does not exist: {src}"),
+                        &w.path,
+                        current,
+                    ));
+                };
+                let ln = format!("ln -f -- {} {p}\n", quote(&src));
+                match f.kind {
+                    _ if f.exists() && f.inode == s.inode && f.dev == s.dev => {
+                        script = w.attrs.differing(&f).script(&p, false);
+                    }
+                    FileKind::Absent => script = ln + &w.attrs.script(&p, false),
+                    FileKind::Dir => {
+                        return Err(fail(format!("{} is a directory", w.path), &w.path, current))
+                    }
+                    _ if !w.force => {
+                        return Err(fail(
+                            format!("{} exists and is not a hard link to {src}; set force: true to replace it", w.path),
+                            &w.path,
+                            current,
+                        ))
+                    }
+                    _ => script = ln + &w.attrs.script(&p, false),
+                }
+                diff_before = describe(&w.path, current, "");
+                diff_after = describe(&w.path, "hard", &format!("src: {src}\n"));
+            }
+        }
+        q.result.insert("state".into(), state.into());
+        if script.is_empty() {
+            f.insert_into(&mut q.result);
+            return Ok(q);
+        }
+        q.changed = true;
+        if cx.diff {
+            q.diff = Some(Diff {
+                path: w.path.clone(),
+                before: diff_before,
+                after: diff_after,
+            });
+        }
+        let mut plan = Map::new();
+        plan.insert("script".into(), format!("set -e\n{script}").into());
+        plan.insert("follow".into(), follow.into());
+        q.plan = Value::Object(plan);
+        Ok(q)
+    }
+
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+        let w = parse(args)?;
+        let script = q
+            .plan
+            .get("script")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let follow = q
+            .plan
+            .get("follow")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let full = format!("{script}{}", facts_script(&w.path, follow, None));
+        let out = run_ok(cx, Cmd::new(full), &format!("file {}", w.path)).await?;
+        let mut result = q.result;
+        if let Some(f) = parse_facts(&out, &[&w.path])
+            .map_err(ModuleError::failed)?
+            .first()
+        {
+            f.insert_into(&mut result);
+            if w.state == "link" || w.state == "hard" {
+                result.insert("state".into(), w.state.into());
+            }
+        }
+        if matches!(w.state, "link" | "hard" | "touch") {
+            result.insert("dest".into(), w.path.clone().into());
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

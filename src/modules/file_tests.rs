@@ -1,0 +1,205 @@
+use super::*;
+use crate::modules::testutil::{err_text, mode_of, Harness};
+use serde_json::json;
+
+fn s(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn directory_is_created_once_and_mode_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("a/b");
+    let args = json!({"path": s(&d), "state": "directory", "mode": "0750", "owner": "root"});
+    let mut h = Harness::new();
+
+    h.check_mode = true;
+    let (changed, _) = h.run(&File, args.clone()).await.unwrap();
+    assert!(changed);
+    assert!(!d.exists(), "check mode leaves the disk alone");
+
+    h.check_mode = false;
+    let q = h.query(&File, args.clone()).await.unwrap();
+    let diff = q.diff.unwrap_or_default();
+    assert!(
+        diff.before.contains("state: absent") && diff.after.contains("mode: 0750"),
+        "{diff:?}"
+    );
+    let (changed, r) = h.run(&File, args.clone()).await.unwrap();
+    assert!(changed);
+    assert!(d.is_dir());
+    assert_eq!(mode_of(&d), 0o750);
+    assert_eq!(r.get("state"), Some(&json!("directory")));
+    assert_eq!(r.get("mode"), Some(&json!("0750")));
+    assert_eq!(r.get("owner"), Some(&json!("root")));
+
+    let (changed, _) = h.run(&File, args).await.unwrap();
+    assert!(!changed, "second run is idempotent");
+
+    // Only the mode differs: just chmod, with a diff of the mode.
+    let args = json!({"path": s(&d), "state": "directory", "mode": "u=rwx,go="});
+    let q = h.query(&File, args.clone()).await.unwrap();
+    let diff = q.diff.unwrap_or_default();
+    assert!(
+        diff.before.contains("mode: 0750") && diff.after.contains("mode: 0700"),
+        "{diff:?}"
+    );
+    h.run(&File, args.clone()).await.unwrap();
+    assert_eq!(mode_of(&d), 0o700);
+    assert!(!h.run(&File, args).await.unwrap().0);
+}
+
+#[tokio::test]
+async fn recurse_fixes_entries_below() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("t");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("f"), "").unwrap();
+    let h = Harness::new();
+    std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let args = json!({"path": s(&d), "state": "directory", "mode": "0755", "recurse": true});
+    let (changed, _) = h.run(&File, args.clone()).await.unwrap();
+    assert!(changed, "the file inside is 0644");
+    assert_eq!(mode_of(&d.join("f")), 0o755);
+    assert!(!h.run(&File, args).await.unwrap().0);
+}
+
+#[tokio::test]
+async fn file_touch_and_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f");
+    let h = Harness::new();
+    let e = err_text(h.run(&File, json!({"path": s(&f), "state": "file"})).await);
+    assert_eq!(e, format!("file ({}) is absent, cannot continue", s(&f)));
+
+    let (changed, r) = h
+        .run(
+            &File,
+            json!({"path": s(&f), "state": "touch", "mode": "0600"}),
+        )
+        .await
+        .unwrap();
+    assert!(changed && f.is_file());
+    assert_eq!(mode_of(&f), 0o600);
+    assert_eq!(r.get("dest"), Some(&json!(s(&f))));
+
+    let (changed, r) = h
+        .run(&File, json!({"path": s(&f), "mode": 0o640}))
+        .await
+        .unwrap();
+    assert!(changed);
+    assert_eq!(r.get("state"), Some(&json!("file")));
+    assert_eq!(mode_of(&f), 0o640);
+    assert!(
+        !h.run(
+            &File,
+            json!({"path": s(&f), "state": "file", "mode": "640"})
+        )
+        .await
+        .unwrap()
+        .0
+    );
+
+    let e = err_text(
+        h.run(&File, json!({"path": s(dir.path()), "state": "file"}))
+            .await,
+    );
+    assert!(e.contains("already exists as a directory"), "{e}");
+
+    let (changed, r) = h
+        .run(&File, json!({"path": s(&f), "state": "absent"}))
+        .await
+        .unwrap();
+    assert!(changed && !f.exists());
+    assert_eq!(r.get("state"), Some(&json!("absent")));
+    assert!(
+        !h.run(&File, json!({"path": s(&f), "state": "absent"}))
+            .await
+            .unwrap()
+            .0
+    );
+}
+
+#[tokio::test]
+async fn symlinks_and_hard_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    let other = dir.path().join("other");
+    std::fs::write(&target, "t").unwrap();
+    std::fs::write(&other, "o").unwrap();
+    let l = dir.path().join("l");
+    let h = Harness::new();
+
+    let args = json!({"path": s(&l), "src": s(&target), "state": "link"});
+    let (changed, r) = h.run(&File, args.clone()).await.unwrap();
+    assert!(changed);
+    assert_eq!(std::fs::read_link(&l).ok(), Some(target.clone()));
+    assert_eq!(r.get("state"), Some(&json!("link")));
+    assert!(!h.run(&File, args).await.unwrap().0);
+
+    // Repoint an existing link.
+    let (changed, _) = h
+        .run(
+            &File,
+            json!({"path": s(&l), "src": s(&other), "state": "link"}),
+        )
+        .await
+        .unwrap();
+    assert!(changed);
+    assert_eq!(std::fs::read_link(&l).ok(), Some(other.clone()));
+
+    // A regular file is only replaced with force.
+    let e = err_text(
+        h.run(
+            &File,
+            json!({"path": s(&target), "src": s(&other), "state": "link"}),
+        )
+        .await,
+    );
+    assert!(
+        e.contains("refusing to convert from file to symlink"),
+        "{e}"
+    );
+    let e = err_text(
+        h.run(
+            &File,
+            json!({"path": s(&l), "src": "/no/such", "state": "link"}),
+        )
+        .await,
+    );
+    assert!(e.contains("src file does not exist"), "{e}");
+
+    let hl = dir.path().join("hl");
+    let args = json!({"path": s(&hl), "src": s(&target), "state": "hard"});
+    assert!(h.run(&File, args.clone()).await.unwrap().0);
+    assert_eq!(std::fs::read_to_string(&hl).ok().as_deref(), Some("t"));
+    assert!(!h.run(&File, args).await.unwrap().0);
+}
+
+#[tokio::test]
+async fn bad_arguments() {
+    let h = Harness::new();
+    let e = err_text(
+        h.run(&File, json!({"path": "/tmp/x", "state": "dir"}))
+            .await,
+    );
+    assert!(
+        e.contains("`state` must be one of file, directory, absent"),
+        "{e}"
+    );
+    let e = err_text(
+        h.run(&File, json!({"path": "/tmp/x", "state": "link"}))
+            .await,
+    );
+    assert!(e.contains("`src` is required for state=link"), "{e}");
+    let e = err_text(
+        h.run(
+            &File,
+            json!({"path": "/tmp/x", "recurse": true, "mode": "u+x"}),
+        )
+        .await,
+    );
+    assert!(e.contains("must be octal"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": "/", "state": "absent"})).await);
+    assert!(e.contains("refusing to remove /"), "{e}");
+}

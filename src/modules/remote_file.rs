@@ -1,0 +1,554 @@
+//! Files on the target: facts from one shell command, and an atomic write that sends the bytes
+//! on stdin (no quoting trouble, binary safe). Shared by copy, template and file (and later
+//! lineinfile/blockinfile).
+
+use crate::connection::{quote, Cmd};
+use crate::value::{Map, Value};
+
+use super::args::{mode_text, Mode};
+use super::{Ctx, ModuleError};
+
+/// What kind of thing a path is (not following a final symlink unless asked to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FileKind {
+    #[default]
+    Absent,
+    File,
+    Dir,
+    Link,
+    Char,
+    Block,
+    Fifo,
+    Socket,
+}
+
+impl FileKind {
+    fn from_mode(raw: u32) -> FileKind {
+        match raw & 0o170000 {
+            0o040000 => FileKind::Dir,
+            0o100000 => FileKind::File,
+            0o120000 => FileKind::Link,
+            0o020000 => FileKind::Char,
+            0o060000 => FileKind::Block,
+            0o010000 => FileKind::Fifo,
+            0o140000 => FileKind::Socket,
+            _ => FileKind::File,
+        }
+    }
+
+    /// The word Ansible's `file` module uses for this state.
+    pub fn state(self) -> &'static str {
+        match self {
+            FileKind::Absent => "absent",
+            FileKind::Dir => "directory",
+            FileKind::Link => "link",
+            _ => "file",
+        }
+    }
+}
+
+/// One path's metadata as read from the host.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileFacts {
+    pub path: String,
+    pub kind: FileKind,
+    /// Permission bits only (`0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub owner: String,
+    pub group: String,
+    pub size: u64,
+    pub atime: f64,
+    pub mtime: f64,
+    pub ctime: f64,
+    pub inode: u64,
+    pub dev: u64,
+    pub nlink: u64,
+    /// `readlink`: what a symlink points to, as written.
+    pub link_target: Option<String>,
+    /// The link's fully resolved path.
+    pub link_source: Option<String>,
+    /// Hex digest, for regular files when asked for.
+    pub checksum: Option<String>,
+    pub readable: bool,
+    pub writeable: bool,
+    pub executable: bool,
+}
+
+impl FileFacts {
+    pub fn exists(&self) -> bool {
+        self.kind != FileKind::Absent
+    }
+
+    /// `mode`, `owner`, ... as file/copy/template return them.
+    pub fn insert_into(&self, result: &mut Map) {
+        if !self.exists() {
+            result.insert("state".into(), "absent".into());
+            return;
+        }
+        result.insert("mode".into(), mode_text(self.mode).into());
+        result.insert("owner".into(), self.owner.clone().into());
+        result.insert("group".into(), self.group.clone().into());
+        result.insert("uid".into(), self.uid.into());
+        result.insert("gid".into(), self.gid.into());
+        result.insert("size".into(), self.size.into());
+        result.insert("state".into(), self.kind.state().into());
+    }
+}
+
+const BEGIN: &str = "@troupe-begin";
+
+/// Shell that prints the facts of `path`; several can run in one command (see [`parse_facts`]).
+/// `checksum` is a digest name (`sha1`, `sha256`, `md5`, ...) taken for regular files.
+pub fn facts_script(path: &str, follow: bool, checksum: Option<&str>) -> String {
+    let l = if follow { "-L " } else { "" };
+    let regular = if follow {
+        r#"[ -f "$p" ]"#
+    } else {
+        r#"[ -f "$p" ] && [ ! -L "$p" ]"#
+    };
+    let sum = match checksum {
+        Some(alg) => format!(
+            "if {regular} && [ -r \"$p\" ]; then printf '@troupe-sum %s\\n' \"$({alg}sum < \"$p\")\"; fi\n"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "echo {BEGIN}\np={path}\n\
+         if [ -e \"$p\" ] || [ -L \"$p\" ]; then\n\
+         printf '@troupe-stat %s\\n' \"$(stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G' -- \"$p\")\"\n\
+         if [ -L \"$p\" ]; then printf '@troupe-link %s\\n' \"$(readlink -- \"$p\")\"; \
+         printf '@troupe-real %s\\n' \"$(readlink -f -- \"$p\")\"; fi\n\
+         printf '@troupe-access %s%s%s\\n' \"$([ -r \"$p\" ] && echo r)\" \"$([ -w \"$p\" ] && echo w)\" \"$([ -x \"$p\" ] && echo x)\"\n\
+         {sum}\
+         fi\n",
+        path = quote(path)
+    )
+}
+
+/// Parse the output of one or more [`facts_script`]s, in order. Lines before the first
+/// block (output of a script that ran first) are ignored.
+pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> {
+    let mut all: Vec<FileFacts> = Vec::new();
+    for line in out.lines() {
+        if line == BEGIN {
+            let path = paths.get(all.len()).copied().unwrap_or_default();
+            all.push(FileFacts {
+                path: path.to_string(),
+                ..FileFacts::default()
+            });
+            continue;
+        }
+        let Some(f) = all.last_mut() else { continue };
+        if let Some(rest) = line.strip_prefix("@troupe-stat ") {
+            parse_stat(f, rest).map_err(|e| format!("cannot read stat output {rest:?}: {e}"))?;
+        } else if let Some(rest) = line.strip_prefix("@troupe-link ") {
+            f.link_target = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("@troupe-real ") {
+            f.link_source = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("@troupe-access ") {
+            f.readable = rest.contains('r');
+            f.writeable = rest.contains('w');
+            f.executable = rest.contains('x');
+        } else if let Some(rest) = line.strip_prefix("@troupe-sum ") {
+            f.checksum = rest.split_whitespace().next().map(str::to_string);
+        }
+    }
+    if all.len() != paths.len() {
+        return Err(format!(
+            "expected facts for {} path(s), got {}",
+            paths.len(),
+            all.len()
+        ));
+    }
+    Ok(all)
+}
+
+fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
+    let parts: Vec<&str> = text.splitn(12, '|').collect();
+    if parts.len() != 12 {
+        return Err("expected 12 fields".into());
+    }
+    let int = |i: usize| {
+        parts[i]
+            .parse::<u64>()
+            .map_err(|e| format!("field {i}: {e}"))
+    };
+    let float = |i: usize| {
+        parts[i]
+            .parse::<f64>()
+            .map_err(|e| format!("field {i}: {e}"))
+    };
+    let raw = u32::from_str_radix(parts[0], 16).map_err(|e| format!("mode: {e}"))?;
+    f.kind = FileKind::from_mode(raw);
+    f.mode = raw & 0o7777;
+    f.uid = int(1)? as u32;
+    f.gid = int(2)? as u32;
+    f.size = int(3)?;
+    f.atime = float(4)?;
+    f.mtime = float(5)?;
+    f.ctime = float(6)?;
+    f.inode = int(7)?;
+    f.dev = int(8)?;
+    f.nlink = int(9)?;
+    f.owner = parts[10].to_string();
+    f.group = parts[11].to_string();
+    Ok(())
+}
+
+/// Run a script on the host; a non-zero exit fails the task with its stderr.
+pub async fn run_ok(cx: &Ctx<'_>, cmd: Cmd, what: &str) -> Result<String, ModuleError> {
+    let out = cx.run(cmd).await?;
+    if out.rc != 0 {
+        let err = out.stderr_text();
+        let mut result = Map::new();
+        result.insert("rc".into(), out.rc.into());
+        result.insert("stderr".into(), err.clone().into());
+        return Err(ModuleError::Failed {
+            msg: format!("{what} failed (rc={}): {}", out.rc, err.trim()),
+            result,
+        });
+    }
+    Ok(out.stdout_text())
+}
+
+/// Facts of several paths in one command.
+pub async fn file_facts(
+    cx: &Ctx<'_>,
+    paths: &[&str],
+    follow: bool,
+    checksum: Option<&str>,
+) -> Result<Vec<FileFacts>, ModuleError> {
+    let script: String = paths
+        .iter()
+        .map(|p| facts_script(p, follow, checksum))
+        .collect();
+    let out = run_ok(cx, Cmd::new(script), "reading file facts").await?;
+    parse_facts(&out, paths).map_err(ModuleError::failed)
+}
+
+/// Owner, group and mode wanted for a path.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Attrs {
+    /// Octal text or a symbolic mode.
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+impl Attrs {
+    pub fn new(mode: Option<Mode>, owner: Option<String>, group: Option<String>) -> Attrs {
+        let mode = mode.map(|m| match m {
+            Mode::Octal(bits) => mode_text(bits),
+            Mode::Symbolic(s) => s,
+        });
+        Attrs { mode, owner, group }
+    }
+
+    fn parsed_mode(&self) -> Option<Mode> {
+        self.mode.as_deref().and_then(|m| Mode::parse(m).ok())
+    }
+
+    /// Only the attributes that differ from `facts` (all of them when the path is absent).
+    pub fn differing(&self, facts: &FileFacts) -> Attrs {
+        if !facts.exists() {
+            return self.clone();
+        }
+        let is_dir = facts.kind == FileKind::Dir;
+        let mode = self.parsed_mode().and_then(|m| {
+            let want = m.resolve(facts.mode, is_dir);
+            (want != facts.mode).then(|| mode_text(want))
+        });
+        let owner = self
+            .owner
+            .clone()
+            .filter(|o| !names_match(o, &facts.owner, facts.uid));
+        let group = self
+            .group
+            .clone()
+            .filter(|g| !names_match(g, &facts.group, facts.gid));
+        Attrs { mode, owner, group }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mode.is_none() && self.owner.is_none() && self.group.is_none()
+    }
+
+    /// `chown`/`chgrp`/`chmod` commands for `target` (a quoted word or `"$t"`).
+    pub fn script(&self, target: &str, recurse: bool) -> String {
+        let r = if recurse { "-R " } else { "" };
+        let mut s = String::new();
+        if let Some(o) = &self.owner {
+            s.push_str(&format!("chown {r}-- {} {target}\n", quote(o)));
+        }
+        if let Some(g) = &self.group {
+            s.push_str(&format!("chgrp {r}-- {} {target}\n", quote(g)));
+        }
+        if let Some(m) = &self.mode {
+            s.push_str(&format!("chmod {r}{} {target}\n", quote(m)));
+        }
+        s
+    }
+
+    /// Lines for a `--diff` of attributes.
+    pub fn describe(&self, facts: &FileFacts) -> (String, String) {
+        let mut before = String::new();
+        let mut after = String::new();
+        if let Some(m) = &self.mode {
+            let want = Mode::parse(m)
+                .map(|p| mode_text(p.resolve(facts.mode, facts.kind == FileKind::Dir)))
+                .unwrap_or_else(|_| m.clone());
+            if facts.exists() {
+                before.push_str(&format!("mode: {}\n", mode_text(facts.mode)));
+            }
+            after.push_str(&format!("mode: {want}\n"));
+        }
+        if let Some(o) = &self.owner {
+            if facts.exists() {
+                before.push_str(&format!("owner: {}\n", facts.owner));
+            }
+            after.push_str(&format!("owner: {o}\n"));
+        }
+        if let Some(g) = &self.group {
+            if facts.exists() {
+                before.push_str(&format!("group: {}\n", facts.group));
+            }
+            after.push_str(&format!("group: {g}\n"));
+        }
+        (before, after)
+    }
+}
+
+/// A wanted owner/group (name or numeric id) matches what the host reports.
+fn names_match(want: &str, name: &str, id: u32) -> bool {
+    want == name || want.parse::<u32>().is_ok_and(|n| n == id)
+}
+
+/// Options of a whole-file write.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WriteOpts {
+    /// Keep a timestamped copy of the old file (`backup: yes`).
+    pub backup: bool,
+    /// Command run on the temporary file before it replaces `dest`; `%s` is its path.
+    pub validate: Option<String>,
+}
+
+/// What `apply_write` does; stored in `Query::plan`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct WritePlan {
+    dest: String,
+    /// Base64 of the new content, or none when only attributes change.
+    data: Option<String>,
+    /// Attributes to set (all wanted ones for a new file; only the differing ones otherwise).
+    attrs: Attrs,
+    opts: WriteOpts,
+    /// The file exists: a rewrite keeps its owner, group and mode unless told otherwise.
+    existing: Option<(u32, u32, u32)>,
+    checksum: String,
+}
+
+/// Text shown by `--diff` is capped, as Ansible caps it.
+const DIFF_MAX: u64 = 100 * 1024;
+
+fn is_text(data: &[u8]) -> bool {
+    !data.contains(&0) && std::str::from_utf8(data).is_ok()
+}
+
+pub fn sha1_hex(data: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compare wanted content and attributes with `dest` (facts read with a `sha1` checksum) and
+/// say what a write would change. `force: false` leaves an existing file's content alone.
+pub async fn query_write(
+    cx: &Ctx<'_>,
+    facts: &FileFacts,
+    data: &[u8],
+    attrs: &Attrs,
+    opts: &WriteOpts,
+    force: bool,
+) -> Result<super::Query, ModuleError> {
+    use base64::Engine;
+    let dest = facts.path.clone();
+    let checksum = sha1_hex(data);
+    let mut q = super::Query::ok();
+    match facts.kind {
+        FileKind::Absent | FileKind::File | FileKind::Link => {}
+        FileKind::Dir => {
+            return Err(ModuleError::failed(format!(
+                "{dest} is a directory; give a file path as dest"
+            )))
+        }
+        _ => {
+            return Err(ModuleError::failed(format!(
+                "{dest} exists and is not a regular file"
+            )))
+        }
+    }
+    let content_differs = match &facts.checksum {
+        _ if !facts.exists() => true,
+        _ if !force => false,
+        Some(sum) => *sum != checksum,
+        None => true,
+    };
+    let diff_attrs = attrs.differing(facts);
+    q.result.insert("dest".into(), dest.clone().into());
+    q.result.insert("checksum".into(), checksum.clone().into());
+    q.result.insert("size".into(), (data.len() as u64).into());
+    if !content_differs && diff_attrs.is_empty() {
+        facts.insert_into(&mut q.result);
+        q.result.insert("path".into(), dest.into());
+        return Ok(q);
+    }
+    q.changed = true;
+    if cx.diff {
+        q.diff = Some(write_diff(cx, facts, data, content_differs, &diff_attrs).await?);
+    }
+    let plan = WritePlan {
+        dest,
+        data: content_differs.then(|| base64::engine::general_purpose::STANDARD.encode(data)),
+        attrs: diff_attrs,
+        opts: opts.clone(),
+        existing: facts.exists().then_some((facts.mode, facts.uid, facts.gid)),
+        checksum,
+    };
+    q.plan = serde_json::to_value(plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+    Ok(q)
+}
+
+async fn write_diff(
+    cx: &Ctx<'_>,
+    facts: &FileFacts,
+    data: &[u8],
+    content_differs: bool,
+    attrs: &Attrs,
+) -> Result<super::Diff, ModuleError> {
+    let (mut before, mut after) = attrs.describe(facts);
+    if content_differs {
+        before.clear();
+        after.clear();
+        if facts.exists() && facts.size <= DIFF_MAX {
+            let old = cx
+                .run(Cmd::new(format!("cat -- {}", quote(&facts.path))))
+                .await?;
+            before = if old.rc == 0 && is_text(&old.stdout) {
+                old.stdout_text()
+            } else {
+                "(binary or unreadable file)\n".into()
+            };
+        } else if facts.exists() {
+            before = "(file too large to show)\n".into();
+        }
+        after = if data.len() as u64 > DIFF_MAX {
+            "(content too large to show)\n".into()
+        } else if is_text(data) {
+            String::from_utf8_lossy(data).into_owned()
+        } else {
+            "(binary content)\n".into()
+        };
+    }
+    Ok(super::Diff {
+        path: facts.path.clone(),
+        before,
+        after,
+    })
+}
+
+/// The shell that writes `plan.dest` atomically (or only fixes attributes), then prints its facts.
+fn write_script(plan: &WritePlan) -> Result<String, String> {
+    let d = quote(&plan.dest);
+    let mut s = format!("set -e\nd={d}\n");
+    if plan.data.is_none() {
+        s.push_str(&plan.attrs.script("\"$d\"", false));
+    } else {
+        s.push_str(concat!(
+            "dir=$(dirname -- \"$d\")\n",
+            "[ -d \"$dir\" ] || { echo \"destination directory $dir does not exist\" >&2; exit 2; }\n",
+            "t=$(mktemp \"$dir/.troupe-tmp.XXXXXXXX\")\n",
+            "trap 'rm -f -- \"$t\"' EXIT\n",
+            "cat > \"$t\"\n",
+        ));
+        match plan.existing {
+            // Keep the old file's owner and mode; chown fails harmlessly when not root.
+            Some((mode, uid, gid)) => s.push_str(&format!(
+                "chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n",
+                mode_text(mode)
+            )),
+            None => s.push_str("chmod \"$(printf %o $((0666 & ~$(umask))))\" \"$t\"\n"),
+        }
+        s.push_str(&plan.attrs.script("\"$t\"", false));
+        if let Some(v) = &plan.opts.validate {
+            s.push_str(&validate_command(v)?);
+            s.push_str(" || { echo \"validation command failed\" >&2; exit 3; }\n");
+        }
+        if plan.opts.backup && plan.existing.is_some() {
+            s.push_str(concat!(
+                "b=\"$d.$$.$(date +%Y-%m-%d@%H:%M:%S)~\"\n",
+                "cp -p -- \"$d\" \"$b\"\n",
+                "echo \"@troupe-backup $b\"\n",
+            ));
+        }
+        s.push_str("mv -f -- \"$t\" \"$d\"\ntrap - EXIT\n");
+    }
+    s.push_str(&facts_script(&plan.dest, false, None));
+    Ok(s)
+}
+
+/// `validate: 'visudo -cf %s'` as shell words, `%s` standing for the temporary file.
+fn validate_command(text: &str) -> Result<String, String> {
+    if !text.contains("%s") {
+        return Err(format!(
+            "validate {text:?} must contain %s (the file to check)"
+        ));
+    }
+    let words =
+        shlex::split(text).ok_or_else(|| format!("validate {text:?}: unbalanced quotes"))?;
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.split("%s")
+                .map(|part| {
+                    if part.is_empty() {
+                        String::new()
+                    } else {
+                        quote(part)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\"$t\"")
+        })
+        .collect();
+    Ok(quoted.join(" "))
+}
+
+/// Do what [`query_write`] planned; returns the result with the file's new facts.
+pub async fn apply_write(cx: &Ctx<'_>, q: super::Query) -> Result<Map, ModuleError> {
+    use base64::Engine;
+    let plan: WritePlan = serde_json::from_value(q.plan)
+        .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
+    let script = write_script(&plan).map_err(ModuleError::Args)?;
+    let mut cmd = Cmd::new(script);
+    if let Some(b64) = &plan.data {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
+        cmd = cmd.stdin(data);
+    }
+    let out = run_ok(cx, cmd, &format!("writing {}", plan.dest)).await?;
+    let facts = parse_facts(&out, &[&plan.dest]).map_err(ModuleError::failed)?;
+    let mut result = q.result;
+    if let Some(f) = facts.first() {
+        f.insert_into(&mut result);
+    }
+    if let Some(b) = out.lines().find_map(|l| l.strip_prefix("@troupe-backup ")) {
+        result.insert("backup_file".into(), Value::from(b));
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+#[path = "remote_file_tests.rs"]
+mod tests;

@@ -1,0 +1,184 @@
+//! `stat`: facts about one path, under the `stat` key.
+
+use async_trait::async_trait;
+
+use crate::value::Value;
+
+use super::args::{mode_text, Args};
+use super::remote_file::{file_facts, FileFacts, FileKind};
+use super::{Ctx, Map, Module, ModuleError, Query};
+
+pub struct Stat;
+
+const ALGORITHMS: [&str; 6] = ["sha1", "md5", "sha224", "sha256", "sha384", "sha512"];
+
+/// The `stat` dictionary Ansible returns.
+pub fn stat_map(f: &FileFacts) -> Map {
+    let mut m = Map::new();
+    if !f.exists() {
+        m.insert("exists".into(), false.into());
+        return m;
+    }
+    let bit = |b: u32| Value::Bool(f.mode & b != 0);
+    let entries: Vec<(&str, Value)> = vec![
+        ("exists", true.into()),
+        ("path", f.path.clone().into()),
+        ("mode", mode_text(f.mode).into()),
+        ("isdir", (f.kind == FileKind::Dir).into()),
+        ("isreg", (f.kind == FileKind::File).into()),
+        ("islnk", (f.kind == FileKind::Link).into()),
+        ("isblk", (f.kind == FileKind::Block).into()),
+        ("ischr", (f.kind == FileKind::Char).into()),
+        ("isfifo", (f.kind == FileKind::Fifo).into()),
+        ("issock", (f.kind == FileKind::Socket).into()),
+        ("uid", f.uid.into()),
+        ("gid", f.gid.into()),
+        ("pw_name", f.owner.clone().into()),
+        ("gr_name", f.group.clone().into()),
+        ("size", f.size.into()),
+        ("atime", f.atime.into()),
+        ("mtime", f.mtime.into()),
+        ("ctime", f.ctime.into()),
+        ("inode", f.inode.into()),
+        ("dev", f.dev.into()),
+        ("nlink", f.nlink.into()),
+        ("readable", f.readable.into()),
+        ("writeable", f.writeable.into()),
+        ("executable", f.executable.into()),
+        ("isuid", bit(0o4000)),
+        ("isgid", bit(0o2000)),
+        ("rusr", bit(0o400)),
+        ("wusr", bit(0o200)),
+        ("xusr", bit(0o100)),
+        ("rgrp", bit(0o040)),
+        ("wgrp", bit(0o020)),
+        ("xgrp", bit(0o010)),
+        ("roth", bit(0o004)),
+        ("woth", bit(0o002)),
+        ("xoth", bit(0o001)),
+    ];
+    for (k, v) in entries {
+        m.insert(k.into(), v);
+    }
+    if f.kind == FileKind::Link {
+        m.insert("lnk_target".into(), f.link_target.clone().into());
+        m.insert("lnk_source".into(), f.link_source.clone().into());
+    }
+    if let Some(sum) = &f.checksum {
+        m.insert("checksum".into(), sum.clone().into());
+    }
+    m
+}
+
+#[async_trait]
+impl Module for Stat {
+    fn name(&self) -> &'static str {
+        "stat"
+    }
+
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let a = Args::new("stat", args);
+        a.allow(&[
+            "path",
+            "dest",
+            "name",
+            "follow",
+            "get_checksum",
+            "checksum_algorithm",
+            "checksum_algo",
+            "checksum",
+            "get_mime",
+            "get_attributes",
+            "get_md5",
+        ])?;
+        let path = a.req_str(&["path", "dest", "name"])?;
+        let follow = a.bool("follow", false)?;
+        a.bool("get_mime", true)?;
+        a.bool("get_attributes", true)?;
+        let alg = ["checksum_algorithm", "checksum_algo", "checksum"]
+            .iter()
+            .find(|k| a.has(k))
+            .map(|k| a.choice(k, &ALGORITHMS))
+            .transpose()?
+            .flatten()
+            .unwrap_or("sha1");
+        let checksum = a.bool("get_checksum", true)?.then_some(alg);
+        let facts = file_facts(cx, &[&path], follow, checksum).await?;
+        let stat = facts.first().map(stat_map).unwrap_or_default();
+        Ok(Query::ok().with("stat", Value::Object(stat)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{err_text, Harness};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn regular_file_link_and_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "hello\n").unwrap();
+        std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+        let l = dir.path().join("l");
+        std::os::unix::fs::symlink(&f, &l).unwrap();
+        let h = Harness::new();
+
+        let (changed, r) = h
+            .run(&Stat, json!({"path": f.to_string_lossy()}))
+            .await
+            .unwrap();
+        assert!(!changed);
+        let s = r.get("stat").cloned().unwrap_or_default();
+        assert_eq!(s["exists"], json!(true));
+        assert_eq!(s["isreg"], json!(true));
+        assert_eq!(s["mode"], json!("0640"));
+        assert_eq!(s["size"], json!(6));
+        assert_eq!(
+            s["checksum"],
+            json!("f572d396fae9206628714fb2ce00f72e94f2258f")
+        );
+        assert_eq!(s["pw_name"], json!("root"));
+        assert_eq!(s["roth"], json!(false));
+
+        let (_, r) = h
+            .run(&Stat, json!({"path": l.to_string_lossy()}))
+            .await
+            .unwrap();
+        let s = r.get("stat").cloned().unwrap_or_default();
+        assert_eq!(s["islnk"], json!(true));
+        assert_eq!(s["lnk_target"], json!(f.to_string_lossy()));
+        assert!(s.get("checksum").is_none(), "no checksum for a link itself");
+        let args =
+            json!({"path": l.to_string_lossy(), "follow": true, "checksum_algorithm": "sha256"});
+        let (_, r) = h.run(&Stat, args).await.unwrap();
+        let s = r.get("stat").cloned().unwrap_or_default();
+        assert_eq!(s["isreg"], json!(true));
+        assert_eq!(
+            s["checksum"],
+            json!("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
+        );
+
+        let (_, r) = h
+            .run(
+                &Stat,
+                json!({"path": dir.path().join("none").to_string_lossy()}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.get("stat"), Some(&json!({"exists": false})));
+    }
+
+    #[tokio::test]
+    async fn bad_arguments() {
+        let h = Harness::new();
+        let e = err_text(h.run(&Stat, json!({})).await);
+        assert!(e.contains("`path`/`dest`/`name` is required"), "{e}");
+        let e = err_text(
+            h.run(&Stat, json!({"path": "/", "checksum_algorithm": "crc"}))
+                .await,
+        );
+        assert!(e.contains("must be one of sha1"), "{e}");
+    }
+}

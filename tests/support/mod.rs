@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests (one module per concern).
+#![allow(dead_code)]
+
+pub mod run;
+pub mod testbed;
