@@ -3,6 +3,7 @@
 mod support;
 
 mod cli_errors;
+mod e2e_etcd;
 mod e2e_testbed;
 mod local_run;
 mod plan_tags;
