@@ -32,7 +32,8 @@ fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
 
 /// etcdctl on a member with the profile the role wrote.
 fn etcdctl(tb: &Testbed, host: &TbHost, args: &str) -> CmdOutput {
-    on(tb, host, &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args}"))
+    // endpoint health reports on stderr: read both streams.
+    on(tb, host, &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"))
 }
 
 fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
@@ -313,21 +314,28 @@ fn archive_install(s: &Scene) {
     );
     let saved_ok = on(tb, host, &save);
     assert!(saved_ok.success(), "could not save the etcd packages: {}", saved_ok.stderr);
-    let removed = on(tb, host, "dpkg -r etcd-server etcd-client >/dev/null 2>&1; ! dpkg -s etcd-server >/dev/null 2>&1 && ! test -e /usr/bin/etcd");
-    assert!(removed.success(), "could not remove the etcd packages: {}", removed.stderr);
-
+    let removed = on(
+        tb,
+        host,
+        "dpkg -r etcd-server etcd-client >/dev/null 2>&1; ! test -e /usr/bin/etcd && \
+         ! dpkg-query -W -f='${db:Status-Status}' etcd-server etcd-client | grep -q installed",
+    );
     let pki = format!("etcd_pki_dir={}", s.path("pki-archive").display());
-    let run = Run::new()
+    let run = removed.success().then(|| {
+        Run::new()
         .in_dir(&repo())
         .args(["-i".as_ref(), tb.inventory.as_os_str(), "-i".as_ref(), s.path("archive.yml").as_os_str()])
-        .args(["playbooks/etcd.yml", "-l", &host.name, "-e", &pki])
-        .run();
+            .args(["playbooks/etcd.yml", "-l", &host.name, "-e", &pki])
+            .run()
+    });
     let health = on(tb, host, ". /etc/profile.d/etcdctl.sh; /usr/local/bin/etcdctl endpoint health");
     let unit = on(tb, host, "systemctl cat etcd.service").stdout;
 
     on(tb, host, RESET);
     let restored = on(tb, host, &format!("tar -xpf {saved}/pkg.tar -C / && rm -rf {saved} && dpkg -s etcd-server >/dev/null"));
     assert!(restored.success(), "could not restore the etcd packages on {}: {}", host.name, restored.stderr);
+    assert!(removed.success(), "could not remove the etcd packages: {}", removed.stderr);
+    let run = run.expect("ran");
     assert_eq!(run.out.status.code(), Some(0), "archive run failed:\n{}\n{}", run.stdout, run.stderr);
     assert!(health.success(), "archive member unhealthy: {}{}", health.stdout, health.stderr);
     assert!(unit.contains("/usr/local/bin/etcd --config-file"), "{unit}");
