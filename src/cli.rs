@@ -169,7 +169,11 @@ fn read_ansible_cfg() -> AnsibleCfg {
             v.split(':')
                 .map(|p| {
                     let p = Path::new(p);
-                    if p.is_relative() && !p.starts_with("~") { base.join(p).display().to_string() } else { p.display().to_string() }
+                    if p.is_relative() && !p.starts_with("~") {
+                        base.join(p).display().to_string()
+                    } else {
+                        p.display().to_string()
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(":")
@@ -261,7 +265,9 @@ fn ask_password(prompt: &str) -> Result<String, CliError> {
     use std::io::{BufRead, IsTerminal, Write};
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(CliError::Usage("--ask-become-pass needs a terminal; set ansible_become_password in a vars file instead".into()));
+        return Err(CliError::Usage(
+            "--ask-become-pass needs a terminal; set ansible_become_password in a vars file instead".into(),
+        ));
     }
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();

@@ -25,10 +25,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            message: message.into(),
-            ..Default::default()
-        }
+        Diagnostic { message: message.into(), ..Default::default() }
     }
     pub fn at(mut self, span: &Span) -> Diagnostic {
         self.span = Some(span.clone());
@@ -77,12 +74,7 @@ fn snippet(span: &Span) -> Option<String> {
         let _ = writeln!(out, "{:>width$} | {}", span.line - 1, lines[idx - 1]);
     }
     let _ = writeln!(out, "{:>width$} | {}", span.line, line);
-    let _ = writeln!(
-        out,
-        "{:>width$} | {}^",
-        "",
-        " ".repeat(span.col.saturating_sub(1))
-    );
+    let _ = writeln!(out, "{:>width$} | {}^", "", " ".repeat(span.col.saturating_sub(1)));
     Some(out)
 }
 
@@ -94,9 +86,9 @@ pub trait Diagnose {
 
 impl Diagnose for crate::yaml::YamlError {
     fn diagnostic(&self) -> Diagnostic {
-        Diagnostic::new(self.message.clone()).at(&self.span).hint(
-            "fix the YAML at this position (indentation, an unclosed bracket or quote, a tab)",
-        )
+        Diagnostic::new(self.message.clone())
+            .at(&self.span)
+            .hint("fix the YAML at this position (indentation, an unclosed bracket or quote, a tab)")
     }
     fn exit_code(&self) -> i32 {
         exit::UNREACHABLE_OR_PARSE

@@ -110,7 +110,11 @@ fn prepare(settings: &Settings) -> Result<Prepared, RunError> {
 }
 
 fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions {
-    LoadOptions { roles_path: settings.roles_path.clone(), playbook_dir: playbook_dir.map(Path::to_path_buf), ..Default::default() }
+    LoadOptions {
+        roles_path: settings.roles_path.clone(),
+        playbook_dir: playbook_dir.map(Path::to_path_buf),
+        ..Default::default()
+    }
 }
 
 /// The hosts of each play: its `hosts:` pattern intersected with `--limit`.
@@ -153,15 +157,26 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         return Ok(exit::OK);
     }
     if hosts.iter().flatten().all(|h| h.is_empty()) {
-        return Err(RunError::NoHosts { message: "no hosts matched: the plays' host patterns and --limit leave nothing to run on".into() });
+        return Err(RunError::NoHosts {
+            message: "no hosts matched: the plays' host patterns and --limit leave nothing to run on".into(),
+        });
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| RunError::Runtime(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Runtime(e.to_string()))?;
     let settings = Arc::new(settings);
     let reporter = Arc::new(Reporter::new(settings.verbosity));
     let mut worst = exit::OK;
     for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
         let dir: PathBuf = pb.dir.clone();
-        let mut runner = exec::Runner::new(settings.clone(), inv.clone(), reporter.clone(), load_options(&settings, Some(&dir)), dir);
+        let mut runner = exec::Runner::new(
+            settings.clone(),
+            inv.clone(),
+            reporter.clone(),
+            load_options(&settings, Some(&dir)),
+            dir,
+        );
         let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
         worst = worst.max(summary.exit_code);
     }

@@ -161,12 +161,17 @@ impl Scope {
 
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
-        let compiled = self.engine.env.compile_expression(expr).map_err(|e| TemplateError::from_jinja(expr, &e, None))?;
+        let compiled =
+            self.engine.env.compile_expression(expr).map_err(|e| TemplateError::from_jinja(expr, &e, None))?;
         let ctx = JValue::from_dyn_object(self.clone());
         let out = compiled.eval(ctx).map_err(|e| self.explain(expr, &e, true))?;
         if out.is_undefined() {
             let missing = self.first_missing(&compiled.undeclared_variables(true)).unwrap_or_else(|| expr.to_string());
-            return Err(TemplateError::from_jinja(expr, &JError::new(ErrorKind::UndefinedError, "undefined"), Some(missing)));
+            return Err(TemplateError::from_jinja(
+                expr,
+                &JError::new(ErrorKind::UndefinedError, "undefined"),
+                Some(missing),
+            ));
         }
         to_json(&out, expr)
     }

@@ -24,18 +24,10 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: &Arc<PathBuf>, line: usize, col: usize) -> Span {
-        Span {
-            file: file.clone(),
-            line,
-            col,
-        }
+        Span { file: file.clone(), line, col }
     }
     pub fn unknown(file: &Path) -> Span {
-        Span {
-            file: Arc::new(file.to_path_buf()),
-            line: 0,
-            col: 0,
-        }
+        Span { file: Arc::new(file.to_path_buf()), line: 0, col: 0 }
     }
 }
 
@@ -98,10 +90,7 @@ impl Node {
     }
     /// Look up a key in a mapping node.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.key_string() == key)
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.key_string() == key).map(|(_, v)| v)
     }
     /// The text of a scalar used as a mapping key.
     pub fn key_string(&self) -> String {
@@ -132,9 +121,7 @@ impl Node {
             Kind::Null => Value::Null,
             Kind::Bool(b) => Value::Bool(*b),
             Kind::Int(i) => Value::from(*i),
-            Kind::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
+            Kind::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
             Kind::Str(s) => Value::String(s.clone()),
             Kind::Seq(s) => Value::Array(s.iter().map(Node::to_value).collect()),
             Kind::Map(m) => {
@@ -161,12 +148,7 @@ pub fn load_file(path: &Path) -> Result<Node, YamlError> {
 pub fn parse_str(text: &str, path: &Path) -> Result<Node, YamlError> {
     let file = Arc::new(path.to_path_buf());
     // A shebang line (`#!/usr/bin/env troupe`) is a YAML comment already.
-    let mut builder = Builder {
-        file: file.clone(),
-        anchors: HashMap::new(),
-        stack: Vec::new(),
-        root: None,
-    };
+    let mut builder = Builder { file: file.clone(), anchors: HashMap::new(), stack: Vec::new(), root: None };
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| YamlError {
             span: Span::new(&file, e.marker().line(), e.marker().col() + 1),
@@ -178,10 +160,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node, YamlError> {
             break; // one document per file, as Ansible reads them
         }
     }
-    Ok(builder.root.unwrap_or(Node {
-        span: Span::new(&file, 1, 1),
-        kind: Kind::Null,
-    }))
+    Ok(builder.root.unwrap_or(Node { span: Span::new(&file, 1, 1), kind: Kind::Null }))
 }
 
 enum Frame {
@@ -213,26 +192,14 @@ impl Builder {
                     span: at.clone(),
                     message: "YAML alias refers to an unknown anchor".into(),
                 })?;
-                self.push(Node {
-                    span: at,
-                    kind: node.kind,
-                })?;
+                self.push(Node { span: at, kind: node.kind })?;
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(
-                Node {
-                    span: at,
-                    kind: Kind::Seq(Vec::new()),
-                },
-                anchor,
-            )),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map(
-                Node {
-                    span: at,
-                    kind: Kind::Map(Vec::new()),
-                },
-                anchor,
-                None,
-            )),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq(Node { span: at, kind: Kind::Seq(Vec::new()) }, anchor))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map(Node { span: at, kind: Kind::Map(Vec::new()) }, anchor, None))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq(n, a)) => (n, a),
@@ -281,10 +248,7 @@ fn merge_keys(mut node: Node) -> Result<Node, YamlError> {
     let Kind::Map(entries) = &mut node.kind else {
         return Ok(node);
     };
-    if !entries
-        .iter()
-        .any(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == "<<"))
-    {
+    if !entries.iter().any(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == "<<")) {
         return Ok(node);
     }
     let mut own = Vec::new();
@@ -310,10 +274,7 @@ fn merge_keys(mut node: Node) -> Result<Node, YamlError> {
                 };
                 for (sk, sv) in src_entries {
                     // Earlier sources win over later ones (YAML merge spec).
-                    if !merged
-                        .iter()
-                        .any(|(mk, _)| mk.key_string() == sk.key_string())
-                    {
+                    if !merged.iter().any(|(mk, _)| mk.key_string() == sk.key_string()) {
                         merged.push((sk, sv));
                     }
                 }
@@ -348,15 +309,9 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Kind
 pub fn resolve_plain(t: &str) -> Kind {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Kind::Bool(true)
-        }
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Kind::Bool(false)
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Kind::Float(f64::INFINITY)
-        }
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Kind::Bool(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return Kind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Kind::Float(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
         _ => {}
@@ -428,9 +383,7 @@ mod tests {
 
     #[test]
     fn yaml11_scalars() {
-        let v = parse(
-            "a: yes\nb: no\nc: 0644\nd: '0644'\ne: on\nf: 1.5\ng: ~\nh: 0x1f\ni: 12\nj: hello\n",
-        );
+        let v = parse("a: yes\nb: no\nc: 0644\nd: '0644'\ne: on\nf: 1.5\ng: ~\nh: 0x1f\ni: 12\nj: hello\n");
         assert_eq!(v["a"], Value::Bool(true));
         assert_eq!(v["b"], Value::Bool(false));
         assert_eq!(v["c"], Value::from(420));

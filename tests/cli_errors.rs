@@ -18,7 +18,10 @@ fn malformed_yaml_names_file_line_col() {
 
 #[test]
 fn unknown_module_is_a_load_error() {
-    let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", "- hosts: local\n  tasks:\n    - name: x\n      no_such_module: a=1\n")]);
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("pb.yml", "- hosts: local\n  tasks:\n    - name: x\n      no_such_module: a=1\n"),
+    ]);
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(4);
     d.stderr_has("no_such_module").stderr_has("pb.yml:4:7");
     no_panic(&d.stderr);
@@ -35,7 +38,10 @@ fn unknown_keyword_is_a_load_error() {
 fn undefined_variable_fails_the_task_with_its_name() {
     let p = scratch(&[
         ("inv.ini", LOCAL_INV),
-        ("pb.yml", "- hosts: local\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ nope_not_defined }}\"\n"),
+        (
+            "pb.yml",
+            "- hosts: local\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ nope_not_defined }}\"\n",
+        ),
     ]);
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(2);
     d.stdout_has("nope_not_defined").stdout_has("pb.yml:4:");
@@ -66,7 +72,10 @@ fn bad_extra_vars_is_a_usage_error() {
 fn shebang_playbook_runs_directly() {
     let p = scratch(&[
         ("inv.ini", LOCAL_INV),
-        ("site.yml", "#!/usr/bin/env troupe\n- hosts: local\n  gather_facts: false\n  tasks:\n    - debug: msg=\"x={{ x }}\"\n"),
+        (
+            "site.yml",
+            "#!/usr/bin/env troupe\n- hosts: local\n  gather_facts: false\n  tasks:\n    - debug: msg=\"x={{ x }}\"\n",
+        ),
     ]);
     use std::os::unix::fs::PermissionsExt;
     let pb = p.path().join("site.yml");

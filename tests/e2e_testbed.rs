@@ -11,10 +11,7 @@ use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
 
 /// A word no other run or test uses, for file and unit names.
 fn token(what: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("troupe-e2e-{what}-{}-{nanos}", std::process::id())
 }
 
@@ -22,13 +19,7 @@ fn token(what: &str) -> String {
 fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
     match tb.run(host, command) {
         Ok(out) => {
-            assert_ne!(
-                out.status,
-                Some(255),
-                "ssh to {} failed for `{command}`: {}",
-                host.name,
-                out.stderr
-            );
+            assert_ne!(out.status, Some(255), "ssh to {} failed for `{command}`: {}", host.name, out.stderr);
             out
         }
         Err(err) => panic!("{err}"),
@@ -38,11 +29,7 @@ fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
 /// Runs `command` on `host` and returns its trimmed stdout; fails the test unless it exits 0.
 fn ok(tb: &Testbed, host: &TbHost, command: &str) -> String {
     let out = on(tb, host, command);
-    assert!(
-        out.success(),
-        "`{command}` on {} failed: {out:?}",
-        host.name
-    );
+    assert!(out.success(), "`{command}` on {} failed: {out:?}", host.name);
     out.stdout.trim().to_string()
 }
 
@@ -60,10 +47,7 @@ fn a_file_written_on_one_host_is_on_no_other_host_nor_here() {
     // `test -e` exits 1 for "absent": any other code (255 = ssh failed) is not a proof.
     let on_h2 = on(tb, h2, &format!("test -e {path}"));
     assert_eq!(on_h2.status, Some(1), "{path} on {}: {on_h2:?}", h2.name);
-    assert!(
-        !Path::new(&path).exists(),
-        "{path} showed up on this machine"
-    );
+    assert!(!Path::new(&path).exists(), "{path} showed up on this machine");
 
     ok(tb, h1, &format!("rm {path}"));
 }
@@ -78,17 +62,8 @@ fn hosts_are_distinct_machines_on_their_own_addresses() {
         assert_eq!(ok(tb, host, "hostname"), host.name);
         let id = ok(tb, host, "cat /etc/machine-id");
         assert_eq!(id.len(), 32, "machine-id of {}: {id:?}", host.name);
-        assert_ne!(
-            id,
-            here.trim(),
-            "{} shares this machine's machine-id",
-            host.name
-        );
-        assert!(
-            ids.insert(id),
-            "{} repeats another host's machine-id",
-            host.name
-        );
+        assert_ne!(id, here.trim(), "{} shares this machine's machine-id", host.name);
+        assert!(ids.insert(id), "{} repeats another host's machine-id", host.name);
 
         let addrs = ok(tb, host, "ip -4 -o addr show dev host0");
         assert!(
@@ -98,9 +73,13 @@ fn hosts_are_distinct_machines_on_their_own_addresses() {
             host.ip
         );
         // Only the bridge's subnet is routed: the hosts reach nothing but each other and here.
+        let subnet = match host.ip.rsplit_once('.') {
+            Some((net, _)) => format!("{net}.0/24 "),
+            None => panic!("{} has no IPv4 address: {:?}", host.name, host.ip),
+        };
         let routes = ok(tb, host, "ip -4 route show");
         assert!(
-            routes.lines().all(|r| r.starts_with("10.213.0.0/24 ")),
+            !routes.is_empty() && routes.lines().all(|r| r.starts_with(&subnet)),
             "{} has routes beyond the testbed subnet: {routes}",
             host.name
         );
@@ -112,20 +91,42 @@ fn systemd_runs_as_pid_1_and_reports_running() {
     let Some(tb) = testbed(3) else { return };
     let _steady = tb.shared();
     for host in &tb.hosts[..3] {
-        assert_eq!(
-            ok(tb, host, "cat /proc/1/comm"),
-            "systemd",
-            "PID 1 on {}",
-            host.name
-        );
+        assert_eq!(ok(tb, host, "cat /proc/1/comm"), "systemd", "PID 1 on {}", host.name);
         // is-system-running exits non-zero for "degraded", which is still a booted system.
         let state = on(tb, host, "systemctl is-system-running").stdout;
-        assert!(
-            matches!(state.trim(), "running" | "degraded"),
-            "{} is {state:?}",
-            host.name
-        );
+        assert!(matches!(state.trim(), "running" | "degraded"), "{} is {state:?}", host.name);
     }
+}
+
+/// Writes, enables and starts a unit that records that it ran, then waits until it has.
+fn start_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
+    let proof = format!("/run/{unit}.started");
+    let text = format!(
+        "[Unit]\nDescription=troupe e2e probe\n\n[Service]\n\
+         ExecStart=/bin/sh -c 'echo started > {proof}; exec sleep infinity'\n\n\
+         [Install]\nWantedBy=multi-user.target\n"
+    );
+    tb.write_file(host, &format!("/etc/systemd/system/{unit}.service"), &text).expect("write unit");
+    ok(tb, host, &format!("systemctl daemon-reload && systemctl enable --now {unit}.service"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if on(tb, host, &format!("cat {proof}")).stdout.trim() == "started" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{unit} on {} never wrote {proof}", host.name);
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn remove_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
+    ok(
+        tb,
+        host,
+        &format!(
+            "systemctl disable --now {unit}.service && rm /etc/systemd/system/{unit}.service \
+             && systemctl daemon-reload"
+        ),
+    );
 }
 
 #[test]
@@ -134,68 +135,27 @@ fn a_unit_written_enabled_and_started_over_ssh_runs() {
     let _steady = tb.shared();
     let (h1, h2) = (&tb.hosts[0], &tb.hosts[1]);
     let unit = token("unit");
-    let proof = format!("/run/{unit}.started");
-    let text = format!(
-        "[Unit]\nDescription=troupe e2e probe\n\n[Service]\n\
-         ExecStart=/bin/sh -c 'echo started > {proof}; exec sleep infinity'\n\n\
-         [Install]\nWantedBy=multi-user.target\n"
-    );
-    tb.write_file(h1, &format!("/etc/systemd/system/{unit}.service"), &text)
-        .expect("write unit");
-    ok(
-        tb,
-        h1,
-        &format!("systemctl daemon-reload && systemctl enable --now {unit}.service"),
-    );
 
-    assert_eq!(
-        ok(tb, h1, &format!("systemctl is-enabled {unit}.service")),
-        "enabled"
-    );
-    // The unit's process runs: it is active and did what its command line says.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let proof_seen = loop {
-        let seen = on(tb, h1, &format!("cat {proof}")).stdout.trim() == "started";
-        if seen || Instant::now() >= deadline {
-            break seen;
-        }
-        thread::sleep(Duration::from_millis(100));
-    };
-    assert!(proof_seen, "{unit} never wrote {proof}");
-    assert_eq!(
-        ok(tb, h1, &format!("systemctl is-active {unit}.service")),
-        "active"
-    );
+    start_probe_unit(tb, h1, &unit);
+    assert_eq!(ok(tb, h1, &format!("systemctl is-enabled {unit}.service")), "enabled");
+    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
     let main_pid = ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service"));
-    assert_eq!(
-        ok(tb, h1, &format!("cat /proc/{main_pid}/comm")),
-        "sleep",
-        "main process of {unit}"
-    );
+    assert_eq!(ok(tb, h1, &format!("cat /proc/{main_pid}/comm")), "sleep", "{unit}'s process");
 
     // The other host never heard of it.
     let there = on(tb, h2, &format!("systemctl is-active {unit}.service"));
-    assert_eq!(
-        there.stdout.trim(),
-        "inactive",
-        "{unit} on {}: {there:?}",
-        h2.name
-    );
+    assert_eq!(there.stdout.trim(), "inactive", "{unit} on {}: {there:?}", h2.name);
 
-    ok(
-        tb,
-        h1,
-        &format!(
-            "systemctl disable --now {unit}.service && rm /etc/systemd/system/{unit}.service \
-             && systemctl daemon-reload"
-        ),
-    );
+    // Each host's systemd has cgroups of its own: the same unit stopped on host 2 keeps
+    // running on host 1.
+    start_probe_unit(tb, h2, &unit);
+    remove_probe_unit(tb, h2, &unit);
+    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
+    assert_eq!(ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service")), main_pid);
+
+    remove_probe_unit(tb, h1, &unit);
     let after = on(tb, h1, &format!("systemctl is-active {unit}.service"));
-    assert_ne!(
-        after.stdout.trim(),
-        "active",
-        "{unit} still active after stop"
-    );
+    assert_ne!(after.stdout.trim(), "active", "{unit} still active after stop");
 }
 
 #[test]
@@ -208,11 +168,7 @@ fn a_host_rebooted_from_inside_comes_back_with_sshd() {
     // PID 1's start time (clock ticks since the kernel booted): a new boot has a new one.
     let started = "cut -d' ' -f22 /proc/1/stat";
 
-    ok(
-        tb,
-        host,
-        &format!("echo kept > {kept} && echo gone > {gone}"),
-    );
+    ok(tb, host, &format!("echo kept > {kept} && echo gone > {gone}"));
     let before = ok(tb, host, started);
 
     // The connection may drop as the host goes down: its result does not matter.
@@ -227,9 +183,7 @@ fn a_host_rebooted_from_inside_comes_back_with_sshd() {
                 let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
                 let rebooted = lines.first().is_some_and(|t| *t != before)
                     && !lines.contains(&"stale")
-                    && lines
-                        .last()
-                        .is_some_and(|s| matches!(*s, "running" | "degraded"));
+                    && lines.last().is_some_and(|s| matches!(*s, "running" | "degraded"));
                 if rebooted {
                     break;
                 }

@@ -2,8 +2,10 @@
 
 mod support;
 
+mod ansible_compat;
 mod cli_errors;
 mod e2e_etcd;
 mod e2e_testbed;
+mod language;
 mod local_run;
 mod plan_tags;

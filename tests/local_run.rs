@@ -68,10 +68,7 @@ fn check_mode_changes_no_file() {
 #[test]
 fn variable_precedence_every_level() {
     let p = scratch(&[
-        (
-            "inventory/hosts.ini",
-            "[local]\nlocalhost ansible_connection=local v4=4 v5=4\n[local:vars]\nv2=2 \nv3=2\n",
-        ),
+        ("inventory/hosts.ini", "[local]\nlocalhost ansible_connection=local v4=4 v5=4\n[local:vars]\nv2=2 \nv3=2\n"),
         ("inventory/group_vars/local.yml", "v3: '3'\nv4: '3'\n"),
         ("inventory/host_vars/localhost.yml", "v5: '5'\nv6: '5'\nansible_system: from-host-vars\n"),
         ("vars.yml", "v8: '8'\nv9: '8'\n"),
@@ -188,7 +185,10 @@ fn block_rescue_always_and_ignore_errors() {
 fn failed_host_exits_2_and_stops() {
     let p = scratch(&[
         ("inv.ini", LOCAL_INV),
-        ("site.yml", "- hosts: local\n  gather_facts: false\n  tasks:\n    - fail: msg=stop\n    - debug: msg=not-reached\n"),
+        (
+            "site.yml",
+            "- hosts: local\n  gather_facts: false\n  tasks:\n    - fail: msg=stop\n    - debug: msg=not-reached\n",
+        ),
     ]);
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).code(2);
     d.stdout_has("fatal: [localhost]: FAILED!").stdout_lacks("not-reached");

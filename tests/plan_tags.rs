@@ -24,10 +24,14 @@ const GUARDED: &str = r#"
 #[test]
 fn destructive_task_pulls_its_guards_under_tags() {
     let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", GUARDED)]);
-    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks", "--tags", "app_purge"]).succeeds();
+    let d =
+        Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks", "--tags", "app_purge"]).succeeds();
     d.stdout_has("check for an instance").stdout_has("safeguard").stdout_has("purge").stdout_lacks("unrelated");
     // And at run time the guard stops the purge.
-    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--tags", "app_purge", "-e", "protect=true"]).code(2);
+    let d = Run::new()
+        .in_dir(p.path())
+        .args(["-i", "inv.ini", "pb.yml", "--tags", "app_purge", "-e", "protect=true"])
+        .code(2);
     d.stdout_has("TASK [safeguard]").stdout_lacks("TASK [purge]");
 }
 
@@ -37,7 +41,11 @@ fn guard_must_exist() {
         ("inv.ini", LOCAL_INV),
         ("pb.yml", "- hosts: local\n  tasks:\n    - command: 'true'\n      guarded_by: [nothing_like_this]\n"),
     ]);
-    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks"]).code(4).stderr_has("nothing_like_this");
+    Run::new()
+        .in_dir(p.path())
+        .args(["-i", "inv.ini", "pb.yml", "--list-tasks"])
+        .code(4)
+        .stderr_has("nothing_like_this");
 }
 
 #[test]
@@ -62,8 +70,12 @@ fn always_and_never_tags() {
     x.stdout_has("t-always").stdout_has("t-x").stdout_lacks("t-plain").stdout_lacks("t-never");
     let dbg = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks", "-t", "dbg"]).succeeds();
     dbg.stdout_has("t-never");
-    let skip = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks", "--skip-tags", "always"]).succeeds();
+    let skip = Run::new()
+        .in_dir(p.path())
+        .args(["-i", "inv.ini", "pb.yml", "--list-tasks", "--skip-tags", "always"])
+        .succeeds();
     skip.stdout_lacks("t-always");
-    let untagged = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks", "-t", "untagged"]).succeeds();
+    let untagged =
+        Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "--list-tasks", "-t", "untagged"]).succeeds();
     untagged.stdout_has("t-plain").stdout_lacks("t-x");
 }

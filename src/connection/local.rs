@@ -13,9 +13,7 @@ pub struct Local {
 
 impl Local {
     pub fn new(host: &str) -> Local {
-        Local {
-            host: host.to_string(),
-        }
+        Local { host: host.to_string() }
     }
 }
 
@@ -54,16 +52,10 @@ impl Connection for Local {
             out
         };
         let out = match cmd.timeout {
-            Some(t) => tokio::time::timeout(t, wait)
-                .await
-                .map_err(|_| ConnectionError::Timeout(t))?,
+            Some(t) => tokio::time::timeout(t, wait).await.map_err(|_| ConnectionError::Timeout(t))?,
             None => wait.await,
         }
         .map_err(|e| ConnectionError::Io(e.to_string()))?;
-        Ok(Output {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        Ok(Output { rc: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
     }
 }

@@ -2,6 +2,11 @@
 //! local and SSH differ only in how the shell is reached.
 
 pub mod local;
+pub mod shell;
+pub mod ssh;
+pub mod ssh_opts;
+#[cfg(test)]
+mod test_sshd;
 
 use std::time::Duration;
 
@@ -31,10 +36,7 @@ pub struct Cmd {
 
 impl Cmd {
     pub fn new(script: impl Into<String>) -> Cmd {
-        Cmd {
-            script: script.into(),
-            ..Default::default()
-        }
+        Cmd { script: script.into(), ..Default::default() }
     }
     pub fn stdin(mut self, data: Vec<u8>) -> Cmd {
         self.stdin = Some(data);
@@ -81,11 +83,7 @@ pub trait Connection: Send + Sync {
 
 /// Quote one word for POSIX sh.
 pub fn quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
-    {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
@@ -134,11 +132,7 @@ mod tests {
 
     #[test]
     fn become_never_puts_password_on_command_line() {
-        let b = Become {
-            method: "sudo".into(),
-            user: "root".into(),
-            password: Some("s3cret".into()),
-        };
+        let b = Become { method: "sudo".into(), user: "root".into(), password: Some("s3cret".into()) };
         let s = wrap_become("id -u", &b);
         assert!(!s.contains("s3cret"));
         assert!(s.starts_with("sudo -S"));

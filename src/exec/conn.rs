@@ -7,6 +7,7 @@ use tokio::sync::Mutex;
 
 use crate::cli::Settings;
 use crate::connection::local::Local;
+use crate::connection::ssh::{Ssh, SshDefaults, SshOptions};
 use crate::connection::{Connection, ConnectionError};
 use crate::value::{to_text, Map};
 
@@ -22,6 +23,10 @@ pub const CONNECTION_VARS: &[&str] = &[
     "ansible_ssh_extra_args",
     "ansible_ssh_host_key_checking",
     "ansible_host_key_checking",
+    "ansible_ssh_host",
+    "ansible_ssh_port",
+    "ansible_ssh_user",
+    "ansible_ssh_timeout",
 ];
 
 pub struct ConnPool {
@@ -69,9 +74,15 @@ impl ConnPool {
         }
     }
 
-    async fn ssh(&self, _host: &str, _vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
-        let _ = &self.settings;
-        Err(ConnectionError::Unreachable { reason: "the ssh transport is not built into this troupe yet".into() })
+    async fn ssh(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let defaults = SshDefaults {
+            user: self.settings.remote_user.clone(),
+            private_key: self.settings.private_key.clone(),
+            host_key_checking: self.settings.host_key_checking,
+            ..SshDefaults::default()
+        };
+        let opts = SshOptions::from_host_vars(host, vars, &defaults);
+        Ok(Arc::new(Ssh::connect(opts).await?))
     }
 
     /// Close every connection (end of run).

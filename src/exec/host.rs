@@ -37,7 +37,16 @@ pub struct HostOutcome {
 
 impl HostOutcome {
     pub fn new(host: &str, status: Status, result: Map) -> HostOutcome {
-        HostOutcome { host: host.to_string(), status, ignored: false, result, facts: None, include_vars: None, includes: Vec::new(), diff: None }
+        HostOutcome {
+            host: host.to_string(),
+            status,
+            ignored: false,
+            result,
+            facts: None,
+            include_vars: None,
+            includes: Vec::new(),
+            diff: None,
+        }
     }
     pub fn changed(&self) -> bool {
         self.status == Status::Changed
@@ -110,10 +119,8 @@ impl Runner {
             o.ignored = o.status == Status::Failed && self.ignores_errors(task, frame);
             let diff = o.diff.take();
             self.report(task, frame, host, &o, None, diff, no_log, true);
-            if task.action == "include_tasks" || task.action == "include_role" || task.action == "import_role" {
-                if o.status == Status::Ok {
-                    o.includes.push((o.result.clone(), Map::new()));
-                }
+            if (task.action == "include_tasks" || task.action == "include_role") && o.status == Status::Ok {
+                o.includes.push((o.result.clone(), Map::new()));
             }
             return o;
         };
@@ -157,9 +164,13 @@ impl Runner {
             };
             let mut out = match self.check_when(task, frame, &item_scope) {
                 Ok(true) => self.run_item(task, frame, &item_scope, host).await,
-                Ok(false) => {
-                    ItemOutcome { status: Status::Skipped, result: skipped("Conditional result was False"), facts: None, include_vars: None, diff: None }
-                }
+                Ok(false) => ItemOutcome {
+                    status: Status::Skipped,
+                    result: skipped("Conditional result was False"),
+                    facts: None,
+                    include_vars: None,
+                    diff: None,
+                },
                 Err(e) => template_failure(task, &e),
             };
             out.result.insert(loop_var.clone(), item.clone());
@@ -199,7 +210,10 @@ impl Runner {
         };
         let mut result = Map::new();
         result.insert("changed".into(), Value::Bool(any_changed));
-        result.insert("msg".into(), Value::from(if any_failed { "One or more items failed" } else { "All items completed" }));
+        result.insert(
+            "msg".into(),
+            Value::from(if any_failed { "One or more items failed" } else { "All items completed" }),
+        );
         if any_failed {
             result.insert("failed".into(), Value::Bool(true));
         }
@@ -254,7 +268,11 @@ impl Runner {
             (None, other) => {
                 return Err(TemplateError::new(
                     &to_text(value),
-                    format!("`loop` needs a list, got {} ({}); use `dict2items` for a mapping", to_text(&other), crate::vars::type_name(&other)),
+                    format!(
+                        "`loop` needs a list, got {} ({}); use `dict2items` for a mapping",
+                        to_text(&other),
+                        crate::vars::type_name(&other)
+                    ),
                 ))
             }
         };
@@ -359,7 +377,9 @@ impl Runner {
         let action = task.action.as_str();
         if action == "include_tasks" || action == "include_role" {
             return match scope.render_value(&Value::Object(task.args.clone())) {
-                Ok(Value::Object(args)) => ItemOutcome { status: Status::Ok, result: args, facts: None, include_vars: None, diff: None },
+                Ok(Value::Object(args)) => {
+                    ItemOutcome { status: Status::Ok, result: args, facts: None, include_vars: None, diff: None }
+                }
                 Ok(_) => failure("include arguments must be a mapping"),
                 Err(e) => template_failure(task, &e),
             };
@@ -427,7 +447,16 @@ impl Runner {
             Ok(e) => e,
             Err(e) => return template_failure(task, &e),
         };
-        let cx = Ctx { conn, host, check_mode: check, diff, render: &render, search: self.search_dirs(task, frame), escalate, env };
+        let cx = Ctx {
+            conn,
+            host,
+            check_mode: check,
+            diff,
+            render: &render,
+            search: self.search_dirs(task, frame),
+            escalate,
+            env,
+        };
         let query = match module.query(&cx, &args).await {
             Ok(q) => q,
             Err(e) => return module_failure(e),
@@ -461,7 +490,13 @@ impl Runner {
     }
 
     /// Connection variables of the target, templated in the target's own scope.
-    fn connection_vars(&self, target: &str, host: &str, scope: &Arc<Scope>, delegated: bool) -> Result<Map, TemplateError> {
+    fn connection_vars(
+        &self,
+        target: &str,
+        host: &str,
+        scope: &Arc<Scope>,
+        delegated: bool,
+    ) -> Result<Map, TemplateError> {
         let mut out = Map::new();
         if delegated && target != host {
             // A delegate that is not in the inventory (e.g. localhost) runs locally when local.
@@ -500,7 +535,10 @@ impl Runner {
             Some(u) => scope.render_text(&u)?,
             None => "root".into(),
         };
-        let method = frame.get(Some(task), |a| a.become_method.clone()).or(self.settings.become_method.clone()).unwrap_or_else(|| "sudo".into());
+        let method = frame
+            .get(Some(task), |a| a.become_method.clone())
+            .or(self.settings.become_method.clone())
+            .unwrap_or_else(|| "sudo".into());
         let mut password = self.settings.become_password.clone();
         for name in ["ansible_become_password", "ansible_become_pass"] {
             if password.is_none() && scope.contains(name) {
@@ -510,9 +548,15 @@ impl Runner {
         Ok(Some(Become { method, user, password }))
     }
 
-    fn environment(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<Vec<(String, String)>, TemplateError> {
+    fn environment(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
         let mut env: Vec<(String, String)> = Vec::new();
-        let sources = frame.attrs.iter().map(|a| a.environment.as_ref()).chain(std::iter::once(task.attrs.environment.as_ref()));
+        let sources =
+            frame.attrs.iter().map(|a| a.environment.as_ref()).chain(std::iter::once(task.attrs.environment.as_ref()));
         for source in sources.flatten() {
             if let Value::Object(m) = scope.render_value(source)? {
                 for (k, v) in m {
@@ -536,7 +580,17 @@ impl Runner {
 
     /// Print one line for a host or item; `count` puts it in the recap.
     #[allow(clippy::too_many_arguments)]
-    fn report(&self, task: &Task, frame: &Frame, host: &str, o: &HostOutcome, item: Option<String>, diff: Option<Diff>, no_log: bool, count: bool) {
+    fn report(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        host: &str,
+        o: &HostOutcome,
+        item: Option<String>,
+        diff: Option<Diff>,
+        no_log: bool,
+        count: bool,
+    ) {
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone());
         let mut result = o.result.clone();
         if no_log {

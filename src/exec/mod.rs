@@ -47,7 +47,13 @@ pub struct RunSummary {
 }
 
 impl Runner {
-    pub fn new(settings: Arc<Settings>, inventory: Arc<Inventory>, reporter: Arc<Reporter>, load_opts: LoadOptions, playbook_dir: PathBuf) -> Runner {
+    pub fn new(
+        settings: Arc<Settings>,
+        inventory: Arc<Inventory>,
+        reporter: Arc<Reporter>,
+        load_opts: LoadOptions,
+        playbook_dir: PathBuf,
+    ) -> Runner {
         Runner {
             forks: Arc::new(Semaphore::new(settings.forks)),
             conns: conn::ConnPool::new(settings.clone()),
@@ -113,8 +119,14 @@ impl Runner {
         self.end_play = false;
         for batch in batches(&play.serial, &hosts) {
             let pv = self.play_vars(play, &hosts, &batch, plan);
-            let mut ctx =
-                walk::PlayCtx { play, plan: pplan, filter: &plan.filter, vars: pv, handlers: play.handlers.clone(), root: Default::default() };
+            let mut ctx = walk::PlayCtx {
+                play,
+                plan: pplan,
+                filter: &plan.filter,
+                vars: pv,
+                handlers: play.handlers.clone(),
+                root: Default::default(),
+            };
             self.run_batch(&mut ctx, &batch).await;
             if self.end_play {
                 break;
@@ -144,14 +156,20 @@ impl Runner {
         magic.insert("ansible_check_mode".into(), Value::Bool(self.settings.check));
         magic.insert("ansible_diff_mode".into(), Value::Bool(self.settings.diff));
         magic.insert("ansible_verbosity".into(), Value::from(self.settings.verbosity));
-        magic.insert("ansible_run_tags".into(), Value::from(if plan.filter.only.is_empty() { vec!["all".to_string()] } else { plan.filter.only.clone() }));
+        magic.insert(
+            "ansible_run_tags".into(),
+            Value::from(if plan.filter.only.is_empty() { vec!["all".to_string()] } else { plan.filter.only.clone() }),
+        );
         magic.insert("ansible_skip_tags".into(), Value::from(plan.filter.skip.clone()));
         magic.insert("ansible_forks".into(), Value::from(self.settings.forks));
         magic.insert("omit".into(), Value::from(OMIT));
-        magic.insert("ansible_version".into(), serde_json::json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (troupe)"}));
+        magic.insert(
+            "ansible_version".into(),
+            serde_json::json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (troupe)"}),
+        );
         magic.insert("troupe_version".into(), Value::from(env!("CARGO_PKG_VERSION")));
         if let Some(first) = self.settings.inventory.first() {
-            let dir = std::path::Path::new(first).parent().map(|p| absolute(p)).unwrap_or_default();
+            let dir = std::path::Path::new(first).parent().map(absolute).unwrap_or_default();
             magic.insert("inventory_dir".into(), Value::from(dir));
         }
         PlayVars {

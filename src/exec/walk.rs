@@ -106,7 +106,16 @@ impl Runner {
                 let mut r = Map::new();
                 r.insert("msg".into(), Value::from(format!("vars_files: {msg}")));
                 self.reporter.result(
-                    &crate::report::HostResult { host: host.clone(), delegate: None, status: Status::Failed, item: None, result: r, diff: None, ignored: false, show: false },
+                    &crate::report::HostResult {
+                        host: host.clone(),
+                        delegate: None,
+                        status: Status::Failed,
+                        item: None,
+                        result: r,
+                        diff: None,
+                        ignored: false,
+                        show: false,
+                    },
                     true,
                 );
                 if let Some(s) = self.states.get_mut(host) {
@@ -124,7 +133,9 @@ impl Runner {
             Item::Task(t) => self.selected(ctx, t, frame),
             Item::Block(b) => {
                 let f = frame.enter(&b.attrs, b.role.as_ref());
-                self.any_selected(ctx, &b.block, &f) || self.any_selected(ctx, &b.rescue, &f) || self.any_selected(ctx, &b.always, &f)
+                self.any_selected(ctx, &b.block, &f)
+                    || self.any_selected(ctx, &b.rescue, &f)
+                    || self.any_selected(ctx, &b.always, &f)
             }
         })
     }
@@ -163,7 +174,8 @@ impl Runner {
     async fn run_block(&mut self, ctx: &mut PlayCtx<'_>, block: &Block, frame: &Frame, hosts: &[String]) {
         let entered = self.active(hosts);
         Box::pin(self.run_items(ctx, &block.block, frame, &entered)).await;
-        let failed: Vec<String> = entered.iter().filter(|h| self.states.get(*h).map(|s| s.failed).unwrap_or(false)).cloned().collect();
+        let failed: Vec<String> =
+            entered.iter().filter(|h| self.states.get(*h).map(|s| s.failed).unwrap_or(false)).cloned().collect();
         if !block.rescue.is_empty() && !failed.is_empty() && !self.end_play {
             for h in &failed {
                 if let Some(s) = self.states.get_mut(h) {
@@ -195,7 +207,14 @@ impl Runner {
     }
 
     /// Run one task on every active host of `hosts`, then apply the results.
-    pub(super) async fn run_task(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, hosts: &[String], title: &str) {
+    pub(super) async fn run_task(
+        &mut self,
+        ctx: &mut PlayCtx<'_>,
+        task: &Task,
+        frame: &Frame,
+        hosts: &[String],
+        title: &str,
+    ) {
         let mut targets = self.active(hosts);
         if targets.is_empty() {
             return;
@@ -311,7 +330,13 @@ impl Runner {
     }
 
     /// `include_tasks` / `include_role`: load per distinct file and run for the hosts that asked.
-    async fn run_includes(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, includes: Vec<(String, Map, Map)>) {
+    async fn run_includes(
+        &mut self,
+        ctx: &mut PlayCtx<'_>,
+        task: &Task,
+        frame: &Frame,
+        includes: Vec<(String, Map, Map)>,
+    ) {
         // Group by what is included and with which vars, keeping first-seen order.
         let mut groups: Vec<(String, Map, Map, Vec<String>)> = Vec::new();
         for (host, args, vars) in includes {
@@ -322,7 +347,11 @@ impl Runner {
             }
         }
         for (_, args, vars, hosts) in groups {
-            let loaded = if task.action == "include_role" { self.load_include_role(task, frame, &args) } else { self.load_include_tasks(task, frame, &args) };
+            let loaded = if task.action == "include_role" {
+                self.load_include_role(task, frame, &args)
+            } else {
+                self.load_include_tasks(task, frame, &args)
+            };
             let (items, mut handlers, role_frame) = match loaded {
                 Ok(v) => v,
                 Err(msg) => {
@@ -330,7 +359,16 @@ impl Runner {
                         let mut r = Map::new();
                         r.insert("msg".into(), Value::from(msg.clone()));
                         self.reporter.result(
-                            &crate::report::HostResult { host: h.clone(), delegate: None, status: Status::Failed, item: None, result: r, diff: None, ignored: false, show: false },
+                            &crate::report::HostResult {
+                                host: h.clone(),
+                                delegate: None,
+                                status: Status::Failed,
+                                item: None,
+                                result: r,
+                                diff: None,
+                                ignored: false,
+                                show: false,
+                            },
                             true,
                         );
                         if let Some(s) = self.states.get_mut(h) {
@@ -354,8 +392,17 @@ impl Runner {
         }
     }
 
-    fn load_include_tasks(&self, task: &Task, frame: &Frame, args: &Map) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
-        let file = args.get("file").or_else(|| args.get("_raw_params")).map(to_text).ok_or("include_tasks needs a file name")?;
+    fn load_include_tasks(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        args: &Map,
+    ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+        let file = args
+            .get("file")
+            .or_else(|| args.get("_raw_params"))
+            .map(to_text)
+            .ok_or("include_tasks needs a file name")?;
         let role = frame.role_of(task).cloned();
         let mut candidates = Vec::new();
         if let Some(r) = &role {
@@ -364,7 +411,11 @@ impl Runner {
         candidates.push(task.base_dir.join(&file));
         candidates.push(self.playbook_dir.join(&file));
         let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-            format!("include_tasks: cannot find {file:?} (looked in {}) (task at {})", candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), task.span)
+            format!(
+                "include_tasks: cannot find {file:?} (looked in {}) (task at {})",
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                task.span
+            )
         })?;
         let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| e.to_string())?;
         let mut f = frame.clone();
@@ -372,12 +423,30 @@ impl Runner {
         Ok((items, Vec::new(), f))
     }
 
-    fn load_include_role(&self, _task: &Task, frame: &Frame, args: &Map) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+    fn load_include_role(
+        &self,
+        _task: &Task,
+        frame: &Frame,
+        args: &Map,
+    ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
         let name = args.get("name").or_else(|| args.get("role")).map(to_text).ok_or("include_role needs `name`")?;
         let text = |k: &str| args.get(k).map(to_text);
         let mut params = Map::new();
         for (k, v) in args {
-            if !["name", "role", "tasks_from", "vars_from", "defaults_from", "handlers_from", "apply", "public", "allow_duplicates", "rolespec_validate"].contains(&k.as_str()) {
+            if ![
+                "name",
+                "role",
+                "tasks_from",
+                "vars_from",
+                "defaults_from",
+                "handlers_from",
+                "apply",
+                "public",
+                "allow_duplicates",
+                "rolespec_validate",
+            ]
+            .contains(&k.as_str())
+            {
                 params.insert(k.clone(), v.clone());
             }
         }
@@ -389,17 +458,27 @@ impl Runner {
             handlers_from: text("handlers_from"),
             ..Default::default()
         };
-        let (item, handlers) = playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
+        let (item, handlers) =
+            playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
         Ok((vec![item], handlers, frame.clone()))
     }
 
     /// `meta:` actions act on the run, not on a host.
-    async fn run_meta(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, world: &World, hosts: &[String], _display: &str) {
+    async fn run_meta(
+        &mut self,
+        ctx: &mut PlayCtx<'_>,
+        task: &Task,
+        frame: &Frame,
+        world: &World,
+        hosts: &[String],
+        _display: &str,
+    ) {
         let action = task.args.get("_raw_params").map(to_text).unwrap_or_default();
         let conditional = !frame.conditions(task).is_empty();
         let mut applies = Vec::new();
         for h in hosts {
-            let ok = match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra) {
+            let ok = match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra)
+            {
                 Some(scope) => {
                     let scope = Arc::new(scope);
                     frame.conditions(task).iter().all(|c| scope.eval_bool(c).unwrap_or(false))
@@ -445,7 +524,8 @@ impl Runner {
     /// Run notified handlers, in the order they are defined, on the hosts that notified them.
     pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
         for _round in 0..5 {
-            let pending: bool = hosts.iter().any(|h| self.states.get(h).map(|s| !s.notified.is_empty()).unwrap_or(false));
+            let pending: bool =
+                hosts.iter().any(|h| self.states.get(h).map(|s| !s.notified.is_empty()).unwrap_or(false));
             if !pending {
                 return;
             }
@@ -455,7 +535,9 @@ impl Runner {
                 let targets: Vec<String> = self
                     .active(hosts)
                     .into_iter()
-                    .filter(|h| self.states.get(h).map(|s| s.notified.iter().any(|n| names.contains(n))).unwrap_or(false))
+                    .filter(|h| {
+                        self.states.get(h).map(|s| s.notified.iter().any(|n| names.contains(n))).unwrap_or(false)
+                    })
                     .collect();
                 if targets.is_empty() {
                     continue;
@@ -509,4 +591,3 @@ fn handler_names(task: &Task) -> Vec<String> {
     names.extend(task.listen.iter().cloned());
     names
 }
-

@@ -119,7 +119,8 @@ impl World {
             return Some(s.clone());
         }
         let state = self.hosts.get(host)?;
-        let scope = Arc::new(self.base(state, host, None, None).layer(Level::Magic, Arc::new(self.host_magic(host, None))));
+        let scope =
+            Arc::new(self.base(state, host, None, None).layer(Level::Magic, Arc::new(self.host_magic(host, None))));
         self.cache.lock().ok()?.insert(host.to_string(), scope.clone());
         Some(scope)
     }
@@ -155,7 +156,13 @@ impl World {
 
     /// The scope one task sees on one host: base layers, then block and task vars, then extras
     /// (loop items, include params) in order.
-    pub fn task_scope(&self, host: &str, role: Option<&Role>, block_vars: &[Arc<Map>], extra: &[(Level, Arc<Map>)]) -> Option<Scope> {
+    pub fn task_scope(
+        &self,
+        host: &str,
+        role: Option<&Role>,
+        block_vars: &[Arc<Map>],
+        extra: &[(Level, Arc<Map>)],
+    ) -> Option<Scope> {
         let state = self.hosts.get(host)?;
         let mut s = self.base(state, host, role, None).layer(Level::Magic, Arc::new(self.host_magic(host, role)));
         for v in block_vars {
@@ -178,4 +185,3 @@ impl HostVars for World {
         names
     }
 }
-

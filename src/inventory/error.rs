@@ -9,11 +9,7 @@ use crate::yaml::{Span, YamlError};
 pub enum InventoryError {
     /// A source or vars file that does not parse; exit code 4 like Ansible's parse errors.
     #[error("{message}")]
-    Parse {
-        span: Span,
-        message: String,
-        hint: Option<String>,
-    },
+    Parse { span: Span, message: String, hint: Option<String> },
     /// A source that does not exist or cannot be read.
     #[error("cannot read inventory {path}: {reason}")]
     Read { path: PathBuf, reason: String },
@@ -23,23 +19,12 @@ pub enum InventoryError {
 }
 
 impl InventoryError {
-    pub(crate) fn parse(
-        span: Span,
-        message: impl Into<String>,
-        hint: Option<&str>,
-    ) -> InventoryError {
-        InventoryError::Parse {
-            span,
-            message: message.into(),
-            hint: hint.map(str::to_string),
-        }
+    pub(crate) fn parse(span: Span, message: impl Into<String>, hint: Option<&str>) -> InventoryError {
+        InventoryError::Parse { span, message: message.into(), hint: hint.map(str::to_string) }
     }
 
     pub(crate) fn read(path: impl Into<PathBuf>, reason: impl ToString) -> InventoryError {
-        InventoryError::Read {
-            path: path.into(),
-            reason: reason.to_string(),
-        }
+        InventoryError::Read { path: path.into(), reason: reason.to_string() }
     }
 }
 
@@ -48,10 +33,7 @@ impl From<YamlError> for InventoryError {
         InventoryError::Parse {
             span: e.span,
             message: e.message,
-            hint: Some(
-                "fix the YAML at this position (indentation, an unclosed bracket or quote, a tab)"
-                    .into(),
-            ),
+            hint: Some("fix the YAML at this position (indentation, an unclosed bracket or quote, a tab)".into()),
         }
     }
 }

@@ -15,26 +15,14 @@ impl Inventory {
 
     /// Add a host (first time: with `inventory_file`/`inventory_dir` and the port), and
     /// make it a member of `group` when given. `source` is the inventory source text.
-    pub fn add_host(
-        &mut self,
-        name: &str,
-        group: Option<&str>,
-        port: Option<u16>,
-        source: Option<&SourceInfo>,
-    ) {
+    pub fn add_host(&mut self, name: &str, group: Option<&str>, port: Option<u16>, source: Option<&SourceInfo>) {
         if !self.hosts.contains_key(name) {
-            let mut host = Host {
-                name: name.to_string(),
-                ..Host::default()
-            };
+            let mut host = Host { name: name.to_string(), ..Host::default() };
             if let Some(p) = port {
                 host.vars.insert("ansible_port".into(), Value::from(p));
             }
             let (file, dir) = match source {
-                Some(s) => (
-                    Value::String(s.file.clone()),
-                    s.dir.clone().map(Value::String).unwrap_or(Value::Null),
-                ),
+                Some(s) => (Value::String(s.file.clone()), s.dir.clone().map(Value::String).unwrap_or(Value::Null)),
                 None => (Value::Null, Value::Null),
             };
             host.vars.insert("inventory_file".into(), file);
@@ -113,12 +101,7 @@ impl Inventory {
         let mut seen = HashSet::new();
         let mut todo: Vec<&str> = vec![group];
         while let Some(g) = todo.pop() {
-            for p in self
-                .groups
-                .get(g)
-                .map(|g| g.parents.as_slice())
-                .unwrap_or_default()
-            {
+            for p in self.groups.get(g).map(|g| g.parents.as_slice()).unwrap_or_default() {
                 if seen.insert(p.clone()) {
                     todo.push(p);
                 }
@@ -138,9 +121,7 @@ impl Inventory {
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             }
-            .ok_or_else(|| {
-                format!("ansible_group_priority of group '{group}' must be an integer")
-            })?;
+            .ok_or_else(|| format!("ansible_group_priority of group '{group}' must be an integer"))?;
         } else {
             g.vars.insert(key.to_string(), value);
         }

@@ -30,16 +30,10 @@ struct Pending {
     parents: Vec<String>,
 }
 
-pub fn parse(
-    inv: &mut Inventory,
-    text: &str,
-    path: &Path,
-    source: &SourceInfo,
-) -> Result<(), InventoryError> {
+pub fn parse(inv: &mut Inventory, text: &str, path: &Path, source: &SourceInfo) -> Result<(), InventoryError> {
     let file = Arc::new(path.to_path_buf());
-    let err = |line: usize, msg: String, hint: Option<&str>| {
-        InventoryError::parse(Span::new(&file, line, 1), msg, hint)
-    };
+    let err =
+        |line: usize, msg: String, hint: Option<&str>| InventoryError::parse(Span::new(&file, line, 1), msg, hint);
     let mut pending: IndexMap<String, Pending> = IndexMap::new();
     let mut group = "ungrouped".to_string();
     let mut state = State::Hosts;
@@ -65,21 +59,15 @@ pub fn parse(
             group = name.to_string();
             if !inv.groups.contains_key(&group) {
                 if state == State::Vars && !pending.contains_key(&group) {
-                    pending.insert(
-                        group.clone(),
-                        Pending {
-                            line: lineno,
-                            state,
-                            parents: Vec::new(),
-                        },
-                    );
+                    pending.insert(group.clone(), Pending { line: lineno, state, parents: Vec::new() });
                 }
                 inv.add_group(&group);
             }
             if state != State::Vars {
                 match pending.get(&group).map(|p| p.state) {
-                    Some(State::Children) => add_pending_children(inv, &group, &mut pending)
-                        .map_err(|m| err(lineno, m, Some(CHILD_HINT)))?,
+                    Some(State::Children) => {
+                        add_pending_children(inv, &group, &mut pending).map_err(|m| err(lineno, m, Some(CHILD_HINT)))?
+                    }
                     Some(_) => {
                         pending.shift_remove(&group);
                     }
@@ -96,9 +84,7 @@ pub fn parse(
             ));
         }
         match state {
-            State::Hosts => {
-                host_line(inv, &group, line, source).map_err(|m| err(lineno, m, Some(HOST_HINT)))?
-            }
+            State::Hosts => host_line(inv, &group, line, source).map_err(|m| err(lineno, m, Some(HOST_HINT)))?,
             State::Vars => {
                 let Some((k, v)) = line.split_once('=') else {
                     return Err(err(
@@ -107,8 +93,7 @@ pub fn parse(
                         Some("group vars are written `name=value`"),
                     ));
                 };
-                inv.set_group_var(&group, k.trim(), parse_value(v.trim()))
-                    .map_err(|m| err(lineno, m, None))?;
+                inv.set_group_var(&group, k.trim(), parse_value(v.trim())).map_err(|m| err(lineno, m, None))?;
             }
             State::Children => {
                 let Some(child) = group_name(line) else {
@@ -119,16 +104,11 @@ pub fn parse(
                     ));
                 };
                 if inv.groups.contains_key(child) {
-                    inv.add_child_group(&group, child)
-                        .map_err(|m| err(lineno, m, Some(CHILD_HINT)))?;
+                    inv.add_child_group(&group, child).map_err(|m| err(lineno, m, Some(CHILD_HINT)))?;
                 } else {
                     pending
                         .entry(child.to_string())
-                        .or_insert(Pending {
-                            line: lineno,
-                            state,
-                            parents: Vec::new(),
-                        })
+                        .or_insert(Pending { line: lineno, state, parents: Vec::new() })
                         .parents
                         .push(group.clone());
                 }
@@ -145,11 +125,7 @@ pub fn parse(
                 p.parents.last().map(String::as_str).unwrap_or("")
             ),
         };
-        return Err(err(
-            p.line,
-            msg,
-            Some("declare the group with a [group] or [group:children] section"),
-        ));
+        return Err(err(p.line, msg, Some("declare the group with a [group] or [group:children] section")));
     }
     Ok(())
 }
@@ -167,10 +143,7 @@ fn add_pending_children(
     };
     for parent in p.parents {
         inv.add_child_group(&parent, group)?;
-        if pending
-            .get(&parent)
-            .is_some_and(|pp| pp.state == State::Children)
-        {
+        if pending.get(&parent).is_some_and(|pp| pp.state == State::Children) {
             add_pending_children(inv, &parent, pending)?;
         }
     }
@@ -190,33 +163,21 @@ fn section(line: &str) -> Option<(&str, Option<&str>)> {
         Some((n, k)) => (n, Some(k)),
         None => (inner, None),
     };
-    let name_ok =
-        !name.is_empty() && !name.contains(|c: char| c.is_whitespace() || c == ':' || c == ']');
-    let kind_ok = kind.map_or(true, |k| {
-        !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_')
-    });
+    let name_ok = !name.is_empty() && !name.contains(|c: char| c.is_whitespace() || c == ':' || c == ']');
+    let kind_ok = kind.map_or(true, |k| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
     (name_ok && kind_ok).then_some((name, kind))
 }
 
 /// A child group line: one name, optionally followed by a `#` comment.
 fn group_name(line: &str) -> Option<&str> {
-    let end = line
-        .find(|c: char| c.is_whitespace() || c == '#')
-        .unwrap_or(line.len());
+    let end = line.find(|c: char| c.is_whitespace() || c == '#').unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
     let rest = rest.trim_start();
-    let ok = !name.is_empty()
-        && !name.contains([':', ']'])
-        && (rest.is_empty() || rest.starts_with('#'));
+    let ok = !name.is_empty() && !name.contains([':', ']']) && (rest.is_empty() || rest.starts_with('#'));
     ok.then_some(name)
 }
 
-fn host_line(
-    inv: &mut Inventory,
-    group: &str,
-    line: &str,
-    source: &SourceInfo,
-) -> Result<(), String> {
+fn host_line(inv: &mut Inventory, group: &str, line: &str, source: &SourceInfo) -> Result<(), String> {
     let tokens = shell_words(line)?;
     let Some(pattern) = tokens.first() else {
         return Ok(());
@@ -225,9 +186,7 @@ fn host_line(
     let mut vars = Vec::new();
     for t in &tokens[1..] {
         let Some((k, v)) = t.split_once('=') else {
-            return Err(format!(
-                "expected key=value host variable assignment, got: {t}"
-            ));
+            return Err(format!("expected key=value host variable assignment, got: {t}"));
         };
         vars.push((k.to_string(), parse_value(v)));
     }
@@ -244,19 +203,11 @@ fn host_line(
 pub fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<u16>), String> {
     let (name, port) = parse_address(pattern, true).unwrap_or_else(|| (pattern.to_string(), None));
     if pattern.trim().ends_with(':') && port.is_none() {
-        return Err(format!(
-            "invalid host pattern '{pattern}': ending in ':' is not allowed, ':' introduces a port"
-        ));
+        return Err(format!("invalid host pattern '{pattern}': ending in ':' is not allowed, ':' introduces a port"));
     }
-    let hosts = if name.contains('[') {
-        expand(&name)?
-    } else {
-        vec![name]
-    };
+    let hosts = if name.contains('[') { expand(&name)? } else { vec![name] };
     if hosts.iter().any(|h| h.trim() == "---") {
-        return Err(format!(
-            "invalid host pattern '{pattern}': '---' is normally a sign this is a YAML file"
-        ));
+        return Err(format!("invalid host pattern '{pattern}': '---' is normally a sign this is a YAML file"));
     }
     Ok((hosts, port))
 }
@@ -329,14 +280,8 @@ mod tests {
 
     #[test]
     fn shell_words_follow_shlex() {
-        assert_eq!(
-            shell_words(r#"h1 a=b#c d="x\"y" e='p q'"#).unwrap(),
-            ["h1", "a=b"]
-        );
-        assert_eq!(
-            shell_words(r#"h1 d="x\"y\n" e='p q' f=g\ h"#).unwrap(),
-            ["h1", "d=x\"y\\n", "e=p q", "f=g h"]
-        );
+        assert_eq!(shell_words(r#"h1 a=b#c d="x\"y" e='p q'"#).unwrap(), ["h1", "a=b"]);
+        assert_eq!(shell_words(r#"h1 d="x\"y\n" e='p q' f=g\ h"#).unwrap(), ["h1", "d=x\"y\\n", "e=p q", "f=g h"]);
         assert!(shell_words("h1 a='x").is_err());
     }
 

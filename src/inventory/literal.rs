@@ -7,11 +7,7 @@ use crate::value::{to_text, Map, Value};
 
 /// The value of an INI inventory value: a Python literal, or the text itself.
 pub fn parse_value(text: &str) -> Value {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        src: text,
-        i: 0,
-    };
+    let mut p = Parser { s: text.as_bytes(), src: text, i: 0 };
     match p.top() {
         Some(v) => v,
         None => Value::String(text.to_string()),
@@ -117,10 +113,7 @@ impl Parser<'_> {
             b'"' | b'\'' => self.strings(),
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = self.i;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-                {
+                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
                     self.i += 1;
                 }
                 let word = &self.src[start..self.i];
@@ -209,10 +202,7 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Option<Value> {
         let start = self.i;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
-        {
+        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.') {
             let c = self.s[self.i];
             self.i += 1;
             // An exponent sign belongs to the number.
@@ -236,12 +226,8 @@ impl Parser<'_> {
             let next_is_str = match self.peek() {
                 Some(b'"' | b'\'') => true,
                 Some(c) if c.is_ascii_alphabetic() => {
-                    let word: String = self.src[self.i..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphabetic())
-                        .collect();
-                    is_str_prefix(&word)
-                        && matches!(self.s.get(self.i + word.len()), Some(b'"' | b'\''))
+                    let word: String = self.src[self.i..].chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+                    is_str_prefix(&word) && matches!(self.s.get(self.i + word.len()), Some(b'"' | b'\''))
                 }
                 _ => false,
             };
@@ -337,10 +323,7 @@ impl Parser<'_> {
 }
 
 fn is_str_prefix(word: &str) -> bool {
-    matches!(
-        word.to_ascii_lowercase().as_str(),
-        "r" | "u" | "b" | "br" | "rb"
-    )
+    matches!(word.to_ascii_lowercase().as_str(), "r" | "u" | "b" | "br" | "rb")
 }
 
 fn negate(n: &serde_json::Number) -> Option<Value> {
@@ -380,9 +363,7 @@ fn number_value(text: &str) -> Option<Value> {
         }
         return plain.parse::<i64>().ok().map(Value::from);
     }
-    let valid = plain
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'));
+    let valid = plain.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'));
     if !valid || !plain.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -440,10 +421,7 @@ mod tests {
         assert_eq!(parse_value("(1,)"), json!([1]));
         assert_eq!(parse_value("(1)"), json!(1));
         assert_eq!(parse_value("1,2"), json!([1, 2]));
-        assert_eq!(
-            parse_value("{'a': 1, 2: [True]}"),
-            json!({"a": 1, "2": [true]})
-        );
+        assert_eq!(parse_value("{'a': 1, 2: [True]}"), json!({"a": 1, "2": [true]}));
         assert_eq!(parse_value("{1, 2}"), json!([1, 2]));
     }
 }

@@ -8,9 +8,8 @@ use super::{ini, yaml, Inventory, InventoryError};
 
 /// Folder entries Ansible never reads as inventory (`IGNORED_ALWAYS`, `INVENTORY_IGNORE_EXTS`).
 const IGNORED_NAMES: [&str; 3] = ["host_vars", "group_vars", "vars_plugins"];
-const IGNORED_ENDINGS: [&str; 12] = [
-    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
-];
+const IGNORED_ENDINGS: [&str; 12] =
+    [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry"];
 
 impl Inventory {
     /// Load every source in order, then `group_vars/` and `host_vars/` beside each one.
@@ -50,13 +49,9 @@ impl Inventory {
 
     /// `h1,h2:2222,` → hosts in `ungrouped` (a host seen before keeps its groups).
     fn add_host_list(&mut self, list: &str) {
-        let source = SourceInfo {
-            file: list.to_string(),
-            dir: None,
-        };
+        let source = SourceInfo { file: list.to_string(), dir: None };
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (host, port) =
-                parse_address(item, false).unwrap_or_else(|| (item.to_string(), None));
+            let (host, port) = parse_address(item, false).unwrap_or_else(|| (item.to_string(), None));
             if !self.hosts.contains_key(&host) {
                 self.add_host(&host, Some("ungrouped"), port, Some(&source));
             }
@@ -84,18 +79,11 @@ impl Inventory {
 
     fn load_file(&mut self, path: &Path) -> Result<(), InventoryError> {
         let text = std::fs::read_to_string(path).map_err(|e| InventoryError::read(path, e))?;
-        let source = SourceInfo {
-            file: path.display().to_string(),
-            dir: path.parent().map(|p| p.display().to_string()),
-        };
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let source =
+            SourceInfo { file: path.display().to_string(), dir: path.parent().map(|p| p.display().to_string()) };
+        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
         if ext.as_deref() == Some("toml") {
-            return Err(InventoryError::read(
-                path,
-                "TOML inventories are not supported; convert it to YAML or INI",
-            ));
+            return Err(InventoryError::read(path, "TOML inventories are not supported; convert it to YAML or INI"));
         }
         let yaml_ext = matches!(ext.as_deref(), Some("yml" | "yaml" | "json"));
         let mut yaml_error = None;
@@ -127,17 +115,12 @@ impl Inventory {
 }
 
 fn is_ignored(name: &str) -> bool {
-    name.starts_with('.')
-        || IGNORED_NAMES.contains(&name)
-        || IGNORED_ENDINGS.iter().any(|e| name.ends_with(e))
+    name.starts_with('.') || IGNORED_NAMES.contains(&name) || IGNORED_ENDINGS.iter().any(|e| name.ends_with(e))
 }
 
 /// For a file without extension that is neither valid INI nor valid YAML: which error to show.
 fn looks_like_yaml(text: &str) -> bool {
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
     first.is_some_and(|l| l.starts_with("---") || l.ends_with(':') || l.contains(": "))
 }
 
@@ -153,9 +136,7 @@ fn absolute(path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
     };
     let mut out = PathBuf::new();
     for c in joined.components() {

@@ -110,12 +110,8 @@ pub struct HostLayers {
 impl Inventory {
     /// An empty inventory: just `all` with its child `ungrouped`.
     pub fn new() -> Inventory {
-        let mut inv = Inventory {
-            hosts: IndexMap::new(),
-            groups: IndexMap::new(),
-            vars_dirs: Vec::new(),
-            warnings: Vec::new(),
-        };
+        let mut inv =
+            Inventory { hosts: IndexMap::new(), groups: IndexMap::new(), vars_dirs: Vec::new(), warnings: Vec::new() };
         inv.add_group("all");
         inv.add_group("ungrouped");
         // Cannot fail: two fresh groups.
@@ -131,19 +127,12 @@ impl Inventory {
     /// Every group (incl. `all`, `ungrouped`) with all hosts of it and its descendants:
     /// the `groups` magic variable.
     pub fn groups_map(&self) -> IndexMap<String, Vec<String>> {
-        self.groups
-            .keys()
-            .map(|g| (g.clone(), self.group_hosts(g)))
-            .collect()
+        self.groups.keys().map(|g| (g.clone(), self.group_hosts(g))).collect()
     }
 
     /// The `group_names` magic variable: sorted, without `all` (with `ungrouped` when the host is).
     pub fn group_names(&self, host: &str) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .host_groups(host)
-            .into_iter()
-            .filter(|g| g != "all")
-            .collect();
+        let mut names: Vec<String> = self.host_groups(host).into_iter().filter(|g| g != "all").collect();
         names.sort();
         names
     }
@@ -158,8 +147,7 @@ impl Inventory {
         for g in &groups {
             extend(&mut layers.group_inventory, &self.groups[g.as_str()].vars);
         }
-        let (inv_dirs, play_dirs): (Vec<&VarsDir>, Vec<&VarsDir>) =
-            self.vars_dirs.iter().partition(|d| !d.playbook);
+        let (inv_dirs, play_dirs): (Vec<&VarsDir>, Vec<&VarsDir>) = self.vars_dirs.iter().partition(|d| !d.playbook);
         for dir in inv_dirs.iter().chain(&play_dirs) {
             if let Some(vars) = dir.groups.get("all") {
                 extend(&mut layers.group_files, vars);
@@ -185,12 +173,8 @@ impl Inventory {
 
     /// The host's groups other than `all`, in variable order: (depth, priority, name).
     fn sorted_host_groups(&self, host: &str) -> Vec<String> {
-        let mut groups: Vec<&Group> = self
-            .host_groups(host)
-            .iter()
-            .filter(|g| *g != "all")
-            .filter_map(|g| self.groups.get(g.as_str()))
-            .collect();
+        let mut groups: Vec<&Group> =
+            self.host_groups(host).iter().filter(|g| *g != "all").filter_map(|g| self.groups.get(g.as_str())).collect();
         groups.sort_by(|a, b| (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name)));
         groups.into_iter().map(|g| g.name.clone()).collect()
     }

@@ -40,9 +40,8 @@ impl Inventory {
         let part = part.strip_prefix(['&', '!']).unwrap_or(part);
         let (expr, subscript) = split_subscript(part);
         let hosts = self.enumerate(expr)?;
-        apply_subscript(hosts, subscript).ok_or_else(|| {
-            InventoryError::Pattern(format!("no hosts matched the subscripted pattern '{part}'"))
-        })
+        apply_subscript(hosts, subscript)
+            .ok_or_else(|| InventoryError::Pattern(format!("no hosts matched the subscripted pattern '{part}'")))
     }
 
     /// Groups whose name matches contribute all their hosts; host names match too when no
@@ -92,20 +91,14 @@ fn split_pattern(pattern: &str) -> Vec<String> {
                         None => parts.push(std::mem::take(&mut cur)),
                     }
                 }
-                c if c == ':' || c == ']' || c.is_whitespace() => {
-                    parts.push(std::mem::take(&mut cur))
-                }
+                c if c == ':' || c == ']' || c.is_whitespace() => parts.push(std::mem::take(&mut cur)),
                 c => cur.push(c),
             }
         }
         parts.push(cur);
         parts
     };
-    parts
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
+    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
 /// Plain parts first, then `&` parts, then `!` parts; only modifiers means `all` plus them.
@@ -183,18 +176,11 @@ fn apply_subscript(hosts: Vec<String>, subscript: Option<Subscript>) -> Option<V
     match sub {
         Subscript::Index(i) => {
             let idx = if i < 0 { len as i64 + i } else { i };
-            usize::try_from(idx)
-                .ok()
-                .and_then(|i| hosts.get(i))
-                .map(|h| vec![h.clone()])
+            usize::try_from(idx).ok().and_then(|i| hosts.get(i)).map(|h| vec![h.clone()])
         }
         Subscript::Range(start, end) => {
             let end = end.unwrap_or(len - 1).saturating_add(1).min(len);
-            Some(if start >= end {
-                Vec::new()
-            } else {
-                hosts[start..end].to_vec()
-            })
+            Some(if start >= end { Vec::new() } else { hosts[start..end].to_vec() })
         }
     }
 }
@@ -277,11 +263,7 @@ fn char_class(body: &[char]) -> String {
     }
     if out.len() <= 2 {
         // An empty class matches nothing in Python.
-        return if negate {
-            "(?s:.)".into()
-        } else {
-            "[^\\s\\S]".into()
-        };
+        return if negate { "(?s:.)".into() } else { "[^\\s\\S]".into() };
     }
     out.push(']');
     out
@@ -301,14 +283,8 @@ mod tests {
 
     #[test]
     fn splitting_follows_ansible() {
-        assert_eq!(
-            split_pattern("a,b[1], c[2:3] , d"),
-            ["a", "b[1]", "c[2:3]", "d"]
-        );
-        assert_eq!(
-            split_pattern("web:&prod:!web02:dba"),
-            ["web", "&prod", "!web02", "dba"]
-        );
+        assert_eq!(split_pattern("a,b[1], c[2:3] , d"), ["a", "b[1]", "c[2:3]", "d"]);
+        assert_eq!(split_pattern("web:&prod:!web02:dba"), ["web", "&prod", "!web02", "dba"]);
         assert_eq!(split_pattern("web[1:]:db"), ["web[1:]", "db"]);
         assert_eq!(split_pattern("web[1:3]"), ["web[1:3]"]);
         assert_eq!(split_pattern("::1"), ["::1"]);
@@ -319,43 +295,22 @@ mod tests {
     #[test]
     fn ordering_puts_modifiers_last() {
         let parts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            order_patterns(parts(&["!a", "b", "&c", "d"])),
-            ["b", "d", "&c", "!a"]
-        );
+        assert_eq!(order_patterns(parts(&["!a", "b", "&c", "d"])), ["b", "d", "&c", "!a"]);
         assert_eq!(order_patterns(parts(&["!a"])), ["all", "!a"]);
     }
 
     #[test]
     fn subscripts() {
         assert_eq!(split_subscript("db[0]"), ("db", Some(Subscript::Index(0))));
-        assert_eq!(
-            split_subscript("db[-1]"),
-            ("db", Some(Subscript::Index(-1)))
-        );
-        assert_eq!(
-            split_subscript("db[1:]"),
-            ("db", Some(Subscript::Range(1, None)))
-        );
-        assert_eq!(
-            split_subscript("db[0:2]"),
-            ("db", Some(Subscript::Range(0, Some(2))))
-        );
-        assert_eq!(
-            split_subscript("db[1-2]"),
-            ("db", Some(Subscript::Range(1, Some(2))))
-        );
+        assert_eq!(split_subscript("db[-1]"), ("db", Some(Subscript::Index(-1))));
+        assert_eq!(split_subscript("db[1:]"), ("db", Some(Subscript::Range(1, None))));
+        assert_eq!(split_subscript("db[0:2]"), ("db", Some(Subscript::Range(0, Some(2)))));
+        assert_eq!(split_subscript("db[1-2]"), ("db", Some(Subscript::Range(1, Some(2)))));
         assert_eq!(split_subscript("db[:2]"), ("db[:2]", None));
         assert_eq!(split_subscript("~db[0]"), ("~db[0]", None));
         let hosts: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(
-            apply_subscript(hosts.clone(), Some(Subscript::Range(1, Some(9)))).unwrap(),
-            ["b", "c"]
-        );
-        assert_eq!(
-            apply_subscript(hosts.clone(), Some(Subscript::Index(-3))).unwrap(),
-            ["a"]
-        );
+        assert_eq!(apply_subscript(hosts.clone(), Some(Subscript::Range(1, Some(9)))).unwrap(), ["b", "c"]);
+        assert_eq!(apply_subscript(hosts.clone(), Some(Subscript::Index(-3))).unwrap(), ["a"]);
         assert!(apply_subscript(hosts, Some(Subscript::Index(3))).is_none());
     }
 

@@ -101,11 +101,7 @@ fn is_digits(s: &str) -> bool {
 
 fn is_ipv4(text: &str) -> bool {
     match strip_ranges(text) {
-        Some(t) => {
-            t.split('.').count() == 4
-                && t.split('.')
-                    .all(|p| p.parse::<u8>().is_ok() && p.len() <= 3)
-        }
+        Some(t) => t.split('.').count() == 4 && t.split('.').all(|p| p.parse::<u8>().is_ok() && p.len() <= 3),
         None => false,
     }
 }
@@ -140,16 +136,10 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
         return Err(format!("host range in '{pattern}' has no closing ']'"));
     };
     let close = open + close_rel;
-    let (head, body, tail) = (
-        &pattern[..open],
-        &pattern[open + 1..close],
-        &pattern[close + 1..],
-    );
+    let (head, body, tail) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
     let bounds: Vec<&str> = body.split(':').collect();
     if bounds.len() != 2 && bounds.len() != 3 {
-        return Err(format!(
-            "host range '[{body}]' must be begin:end or begin:end:step"
-        ));
+        return Err(format!("host range '[{body}]' must be begin:end or begin:end:step"));
     }
     let beg = if bounds[0].is_empty() { "0" } else { bounds[0] };
     let end = bounds[1];
@@ -157,9 +147,7 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
         return Err(format!("host range '[{body}]' must specify an end value"));
     }
     let step: usize = match bounds.get(2) {
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("host range '[{body}]' has an invalid step '{s}'"))?,
+        Some(s) => s.parse().map_err(|_| format!("host range '[{body}]' has an invalid step '{s}'"))?,
         None => 1,
     };
     if step == 0 {
@@ -167,9 +155,7 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
     }
     let width = if beg.starts_with('0') && beg.len() > 1 {
         if beg.len() != end.len() {
-            return Err(format!(
-                "host range '[{body}]' must use equal-length begin and end (zero padding)"
-            ));
+            return Err(format!("host range '[{body}]' must use equal-length begin and end (zero padding)"));
         }
         beg.len()
     } else {
@@ -180,23 +166,12 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
             if b > e {
                 return Err(format!("host range '[{body}]' must have begin <= end"));
             }
-            LETTERS[b..=e]
-                .chars()
-                .step_by(step)
-                .map(String::from)
-                .collect()
+            LETTERS[b..=e].chars().step_by(step).map(String::from).collect()
         }
         _ => {
-            let b: u64 = beg
-                .parse()
-                .map_err(|_| format!("host range '[{body}]' has an invalid begin '{beg}'"))?;
-            let e: u64 = end
-                .parse()
-                .map_err(|_| format!("host range '[{body}]' has an invalid end '{end}'"))?;
-            (b..=e)
-                .step_by(step)
-                .map(|n| format!("{n:0width$}"))
-                .collect()
+            let b: u64 = beg.parse().map_err(|_| format!("host range '[{body}]' has an invalid begin '{beg}'"))?;
+            let e: u64 = end.parse().map_err(|_| format!("host range '[{body}]' has an invalid end '{end}'"))?;
+            (b..=e).step_by(step).map(|n| format!("{n:0width$}")).collect()
         }
     };
     let mut out = Vec::new();
@@ -230,10 +205,7 @@ mod tests {
     #[test]
     fn letter_and_nested_ranges() {
         assert_eq!(expand("db[a:c]").unwrap(), ["dba", "dbb", "dbc"]);
-        assert_eq!(
-            expand("r[1:2]n[a:b]").unwrap(),
-            ["r1na", "r1nb", "r2na", "r2nb"]
-        );
+        assert_eq!(expand("r[1:2]n[a:b]").unwrap(), ["r1na", "r1nb", "r2na", "r2nb"]);
     }
 
     #[test]
@@ -246,26 +218,11 @@ mod tests {
 
     #[test]
     fn addresses_with_ports() {
-        assert_eq!(
-            parse_address("h1:2222", false),
-            Some(("h1".into(), Some(2222)))
-        );
-        assert_eq!(
-            parse_address("10.0.0.1:22", false),
-            Some(("10.0.0.1".into(), Some(22)))
-        );
-        assert_eq!(
-            parse_address("[::1]:22", false),
-            Some(("::1".into(), Some(22)))
-        );
-        assert_eq!(
-            parse_address("fe80::1", false),
-            Some(("fe80::1".into(), None))
-        );
-        assert_eq!(
-            parse_address("web[01:03]:8080", true),
-            Some(("web[01:03]".into(), Some(8080)))
-        );
+        assert_eq!(parse_address("h1:2222", false), Some(("h1".into(), Some(2222))));
+        assert_eq!(parse_address("10.0.0.1:22", false), Some(("10.0.0.1".into(), Some(22))));
+        assert_eq!(parse_address("[::1]:22", false), Some(("::1".into(), Some(22))));
+        assert_eq!(parse_address("fe80::1", false), Some(("fe80::1".into(), None)));
+        assert_eq!(parse_address("web[01:03]:8080", true), Some(("web[01:03]".into(), Some(8080))));
         assert_eq!(parse_address("web[01:03]", false), None);
         assert_eq!(parse_address("db?x", true), None);
         assert_eq!(parse_address("bad_:22", true), None);

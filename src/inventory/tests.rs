@@ -10,30 +10,18 @@ use crate::error::Diagnose;
 use crate::value::Value;
 
 fn fixture(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/inventory")
-        .join(rel)
-        .display()
-        .to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory").join(rel).display().to_string()
 }
 
 fn fixtures() -> Vec<Inventory> {
-    ["ini/hosts.ini", "yaml/hosts.yml"]
-        .iter()
-        .map(|f| Inventory::load(&[fixture(f)]).unwrap())
-        .collect()
+    ["ini/hosts.ini", "yaml/hosts.yml"].iter().map(|f| Inventory::load(&[fixture(f)]).unwrap()).collect()
 }
 
 /// What a play sees from the inventory alone: the four layers in precedence order.
 fn merged(inv: &Inventory, host: &str) -> Map {
     let l = inv.host_layers(host);
     let mut out = Map::new();
-    for layer in [
-        l.group_inventory,
-        l.group_files,
-        l.host_inventory,
-        l.host_files,
-    ] {
+    for layer in [l.group_inventory, l.group_files, l.host_inventory, l.host_files] {
         extend(&mut out, &layer);
     }
     out
@@ -61,40 +49,16 @@ fn fixture_groups_match_ansible() {
     for inv in fixtures() {
         let groups = inv.groups_map();
         let keys: Vec<&str> = groups.keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            ["all", "ungrouped", "etcd", "web", "db", "backend", "prod"]
-        );
+        assert_eq!(keys, ["all", "ungrouped", "etcd", "web", "db", "backend", "prod"]);
         assert_eq!(
             groups["all"],
-            [
-                "bastion",
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "dba",
-                "dbb",
-                "etcd1",
-                "etcd2",
-                "etcd3"
-            ]
+            ["bastion", "web01", "web02", "web03", "web-canary.example.com", "dba", "dbb", "etcd1", "etcd2", "etcd3"]
         );
         assert_eq!(groups["ungrouped"], ["bastion"]);
         assert_eq!(groups["backend"], ["dba", "dbb", "etcd1", "etcd2", "etcd3"]);
         assert_eq!(
             groups["prod"],
-            [
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "dba",
-                "dbb",
-                "etcd1",
-                "etcd2",
-                "etcd3"
-            ]
+            ["web01", "web02", "web03", "web-canary.example.com", "dba", "dbb", "etcd1", "etcd2", "etcd3"]
         );
         assert_eq!(inv.group_names("etcd1"), ["backend", "db", "etcd", "prod"]);
         assert_eq!(inv.group_names("bastion"), ["ungrouped"]);
@@ -111,17 +75,9 @@ fn fixture_vars_follow_ansible_precedence() {
         // db and etcd have equal depth: by name, so db's `level` is last to be set.
         assert_eq!(etcd1["level"], json!("db"));
         assert_eq!(etcd1["level_file"], json!("db"));
-        assert_eq!(
-            etcd1["backend_file"],
-            json!(2),
-            "folder files merge in sorted order"
-        );
+        assert_eq!(etcd1["backend_file"], json!(2), "folder files merge in sorted order");
         assert_eq!(etcd1["replicas"], json!(3));
-        assert_eq!(
-            etcd1["etcd_member"],
-            json!(false),
-            "host_vars file beats inventory host var"
-        );
+        assert_eq!(etcd1["etcd_member"], json!(false), "host_vars file beats inventory host var");
         assert_eq!(etcd1["host_file"], json!("etcd1"));
         assert_eq!(etcd1["ansible_host"], json!("10.0.0.1"));
         let canary = merged(&inv, "web-canary.example.com");
@@ -132,14 +88,8 @@ fn fixture_vars_follow_ansible_precedence() {
         assert_eq!(bastion["ansible_port"], json!(2222));
         assert_eq!(bastion["ntp_server"], json!("ntp.example.com"));
         assert!(
-            bastion["inventory_file"]
-                .as_str()
-                .unwrap()
-                .ends_with("hosts.ini")
-                || bastion["inventory_file"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with("hosts.yml")
+            bastion["inventory_file"].as_str().unwrap().ends_with("hosts.ini")
+                || bastion["inventory_file"].as_str().unwrap().ends_with("hosts.yml")
         );
         let local = merged(&inv, "localhost");
         assert!(inv.is_implicit("localhost"));
@@ -153,82 +103,17 @@ fn fixture_patterns_match_ansible() {
     let cases: &[(&str, &[&str])] = &[
         (
             "all",
-            &[
-                "bastion",
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "dba",
-                "dbb",
-                "etcd1",
-                "etcd2",
-                "etcd3",
-            ],
+            &["bastion", "web01", "web02", "web03", "web-canary.example.com", "dba", "dbb", "etcd1", "etcd2", "etcd3"],
         ),
         (
             "*",
-            &[
-                "bastion",
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "dba",
-                "dbb",
-                "etcd1",
-                "etcd2",
-                "etcd3",
-            ],
+            &["bastion", "web01", "web02", "web03", "web-canary.example.com", "dba", "dbb", "etcd1", "etcd2", "etcd3"],
         ),
-        (
-            "etcd:web",
-            &[
-                "etcd1",
-                "etcd2",
-                "etcd3",
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-            ],
-        ),
-        (
-            "web,etcd",
-            &[
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "etcd1",
-                "etcd2",
-                "etcd3",
-            ],
-        ),
-        (
-            "prod:!db",
-            &[
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "etcd2",
-                "etcd3",
-            ],
-        ),
+        ("etcd:web", &["etcd1", "etcd2", "etcd3", "web01", "web02", "web03", "web-canary.example.com"]),
+        ("web,etcd", &["web01", "web02", "web03", "web-canary.example.com", "etcd1", "etcd2", "etcd3"]),
+        ("prod:!db", &["web01", "web02", "web03", "web-canary.example.com", "etcd2", "etcd3"]),
         ("backend:&etcd", &["etcd1", "etcd2", "etcd3"]),
-        (
-            "!etcd",
-            &[
-                "bastion",
-                "web01",
-                "web02",
-                "web03",
-                "web-canary.example.com",
-                "dba",
-                "dbb",
-            ],
-        ),
+        ("!etcd", &["bastion", "web01", "web02", "web03", "web-canary.example.com", "dba", "dbb"]),
         ("web0*", &["web01", "web02", "web03"]),
         ("*.example.com", &["web-canary.example.com"]),
         ("db?", &["dba", "dbb"]),
@@ -279,11 +164,7 @@ fn ini_values_are_python_literals_in_host_lines_and_vars_sections() {
     assert_eq!(h1["g"], json!("yes"));
     assert_eq!(h1["h"], json!("x y"));
     assert_eq!(h1["j"], json!("0644"));
-    assert_eq!(
-        h1["k"],
-        json!("{a:1}"),
-        "shlex strips the quotes, so this is no dict"
-    );
+    assert_eq!(h1["k"], json!("{a:1}"), "shlex strips the quotes, so this is no dict");
     let g = &inv.groups["g"].vars;
     assert_eq!(g["v1"], json!(1));
     assert_eq!(g["v2"], json!("hello world"));
@@ -293,11 +174,7 @@ fn ini_values_are_python_literals_in_host_lines_and_vars_sections() {
 
 #[test]
 fn ini_children_may_be_declared_later() {
-    let inv = load_text(
-        "hosts",
-        "[top:children]\nmid\n[mid:children]\nleaf\n[leaf]\nh1\n",
-    )
-    .unwrap();
+    let inv = load_text("hosts", "[top:children]\nmid\n[mid:children]\nleaf\n[leaf]\nh1\n").unwrap();
     assert_eq!(inv.groups_map()["top"], ["h1"]);
     assert_eq!(inv.groups["leaf"].depth, 3);
     assert_eq!(inv.group_names("h1"), ["leaf", "mid", "top"]);
@@ -349,14 +226,10 @@ fn yaml_inventory_keeps_yaml_types_and_shorthands() {
 #[test]
 fn yaml_errors_carry_positions() {
     let err = load_text("inv.yml", "all:\n  hosts: [a, b\n").unwrap_err();
-    let InventoryError::Parse { span, .. } = &err else {
-        panic!("{err:?}")
-    };
+    let InventoryError::Parse { span, .. } = &err else { panic!("{err:?}") };
     assert!(span.line >= 2);
     let err = load_text("inv.yml", "all:\n  hosts:\n    - a\n").unwrap_err();
-    let InventoryError::Parse { span, message, .. } = &err else {
-        panic!("{err:?}")
-    };
+    let InventoryError::Parse { span, message, .. } = &err else { panic!("{err:?}") };
     assert_eq!((span.line, span.col), (3, 5), "{message}");
     let err = load_text("inv.yml", "web:\n  hosts:\n    12:\n").unwrap_err();
     assert!(err.to_string().contains("must be a string"));
@@ -373,10 +246,7 @@ fn inline_lists_and_missing_sources() {
     let inv = Inventory::load(&["h1, h2:2222,".to_string()]).unwrap();
     assert_eq!(inv.groups_map()["ungrouped"], ["h1", "h2"]);
     assert_eq!(inv.hosts["h2"].vars["ansible_port"], json!(2222));
-    assert_eq!(
-        inv.hosts["h1"].vars["inventory_file"],
-        json!("h1, h2:2222,")
-    );
+    assert_eq!(inv.hosts["h1"].vars["inventory_file"], json!("h1, h2:2222,"));
     let err = Inventory::load(&["/nonexistent/inventory".to_string()]).unwrap_err();
     assert!(matches!(err, InventoryError::Read { .. }));
     assert!(err.to_string().contains("/nonexistent/inventory"));
@@ -400,16 +270,8 @@ fn folders_skip_ignored_entries_and_read_the_rest_sorted() {
 #[test]
 fn playbook_vars_dirs_win_and_keep_ansible_order() {
     let dir = tempfile::tempdir().unwrap();
-    let inv_path = write(
-        dir.path(),
-        "inv/hosts",
-        "[parent:children]\nchild\n[child]\nh1\n[parent:vars]\nx=inv\n",
-    );
-    write(
-        dir.path(),
-        "inv/group_vars/all.yml",
-        "a: inv_all\nb: inv_all\n",
-    );
+    let inv_path = write(dir.path(), "inv/hosts", "[parent:children]\nchild\n[child]\nh1\n[parent:vars]\nx=inv\n");
+    write(dir.path(), "inv/group_vars/all.yml", "a: inv_all\nb: inv_all\n");
     write(dir.path(), "inv/group_vars/child.yml", "c: inv_child\n");
     write(dir.path(), "inv/host_vars/h1.yml", "h: inv\nk: inv\n");
     write(dir.path(), "pb/group_vars/all.yml", "b: pb_all\n");
@@ -419,22 +281,10 @@ fn playbook_vars_dirs_win_and_keep_ansible_order() {
     let mut inv = Inventory::load(&[inv_path.display().to_string()]).unwrap();
     inv.add_vars_dir(&dir.path().join("pb")).unwrap();
     let l = inv.host_layers("h1");
-    assert_eq!(
-        l.group_inventory,
-        json!({"x": "inv"}).as_object().unwrap().clone()
-    );
+    assert_eq!(l.group_inventory, json!({"x": "inv"}).as_object().unwrap().clone());
     // all (inventory dir, playbook dir), then groups: every inventory dir before every playbook dir.
-    assert_eq!(
-        l.group_files,
-        json!({"a": "inv_all", "b": "pb_all", "c": "pb_parent"})
-            .as_object()
-            .unwrap()
-            .clone()
-    );
-    assert_eq!(
-        l.host_files,
-        json!({"h": "pb", "k": "inv"}).as_object().unwrap().clone()
-    );
+    assert_eq!(l.group_files, json!({"a": "inv_all", "b": "pb_all", "c": "pb_parent"}).as_object().unwrap().clone());
+    assert_eq!(l.host_files, json!({"h": "pb", "k": "inv"}).as_object().unwrap().clone());
     assert_eq!(inv.hosts["h1"].file_vars["h"], json!("pb"));
 }
 
@@ -447,16 +297,8 @@ fn group_priority_and_depth_order_group_vars() {
     )
     .unwrap();
     let l = inv.host_layers("h1");
-    assert_eq!(
-        l.group_inventory["x"],
-        json!("a"),
-        "priority 10 sorts after b"
-    );
-    assert_eq!(
-        l.group_inventory["y"],
-        json!("deep"),
-        "children beat parents"
-    );
+    assert_eq!(l.group_inventory["x"], json!("a"), "priority 10 sorts after b");
+    assert_eq!(l.group_inventory["y"], json!("deep"), "children beat parents");
     assert!(!inv.groups["a"].vars.contains_key("ansible_group_priority"));
 }
 
@@ -466,9 +308,7 @@ fn vars_file_errors_point_at_the_file() {
     let inv_path = write(dir.path(), "hosts", "h1\n");
     write(dir.path(), "host_vars/h1.yml", "- not\n- a mapping\n");
     let err = Inventory::load(&[inv_path.display().to_string()]).unwrap_err();
-    let InventoryError::Parse { span, .. } = &err else {
-        panic!("{err:?}")
-    };
+    let InventoryError::Parse { span, .. } = &err else { panic!("{err:?}") };
     assert!(span.file.ends_with("host_vars/h1.yml"));
 }
 
@@ -493,19 +333,12 @@ fn ini_all_section_ungrouped_cleanup_and_later_vars_win() {
     .unwrap();
     let groups = inv.groups_map();
     assert_eq!(groups["all"], ["a1", "h1", "u1", "h3"]);
-    assert_eq!(
-        groups["ungrouped"],
-        ["a1"],
-        "u1 leaves ungrouped once it is in g2"
-    );
+    assert_eq!(groups["ungrouped"], ["a1"], "u1 leaves ungrouped once it is in g2");
     assert_eq!(groups["g2"], ["h1", "u1"]);
     assert_eq!(inv.hosts["h1"].vars["v"], json!(2));
     assert_eq!(inv.hosts["h1"].vars["w"], json!(1));
     let g1 = &inv.groups["g1"].vars;
-    assert_eq!(
-        (&g1["s"], &g1["n"], &g1["q"]),
-        (&json!("hello # c"), &json!(1), &json!("a b"))
-    );
+    assert_eq!((&g1["s"], &g1["n"], &g1["q"]), (&json!("hello # c"), &json!(1), &json!("a b")));
     assert_eq!(inv.group_names("a1"), ["ungrouped"]);
 }
 
@@ -516,22 +349,11 @@ fn several_sources_merge_in_order() {
     let b = write(dir.path(), "b/hosts", "[db]\nw1 x=b\nd1\n");
     write(dir.path(), "a/host_vars/w1.yml", "hv: a\nk: a\n");
     write(dir.path(), "b/host_vars/w1.yml", "hv: b\n");
-    let sources = [
-        a.display().to_string(),
-        b.display().to_string(),
-        "extra,w1".to_string(),
-    ];
+    let sources = [a.display().to_string(), b.display().to_string(), "extra,w1".to_string()];
     let inv = Inventory::load(&sources).unwrap();
     assert_eq!(sel(&inv, "all"), ["extra", "w1", "d1"]);
     let w1 = merged(&inv, "w1");
-    assert_eq!(
-        (&w1["x"], &w1["y"], &w1["hv"], &w1["k"]),
-        (&json!("b"), &json!("a"), &json!("b"), &json!("a"))
-    );
-    assert_eq!(
-        w1["inventory_file"],
-        json!(a.display().to_string()),
-        "the first source that named the host"
-    );
+    assert_eq!((&w1["x"], &w1["y"], &w1["hv"], &w1["k"]), (&json!("b"), &json!("a"), &json!("b"), &json!("a")));
+    assert_eq!(w1["inventory_file"], json!(a.display().to_string()), "the first source that named the host");
     assert_eq!(inv.group_names("w1"), ["db", "web"]);
 }

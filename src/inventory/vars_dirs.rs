@@ -35,16 +35,8 @@ impl Inventory {
         self.load_vars_dir(&real, true)
     }
 
-    pub(crate) fn load_vars_dir(
-        &mut self,
-        dir: &Path,
-        playbook: bool,
-    ) -> Result<(), InventoryError> {
-        let mut loaded = VarsDir {
-            dir: dir.to_path_buf(),
-            playbook,
-            ..VarsDir::default()
-        };
+    pub(crate) fn load_vars_dir(&mut self, dir: &Path, playbook: bool) -> Result<(), InventoryError> {
+        let mut loaded = VarsDir { dir: dir.to_path_buf(), playbook, ..VarsDir::default() };
         let group_dir = dir.join("group_vars");
         if group_dir.is_dir() {
             for name in self.groups.keys() {
@@ -55,11 +47,7 @@ impl Inventory {
         }
         let host_dir = dir.join("host_vars");
         if host_dir.is_dir() {
-            let names = self
-                .hosts
-                .keys()
-                .map(String::as_str)
-                .chain(LOCALHOST_NAMES.iter().copied());
+            let names = self.hosts.keys().map(String::as_str).chain(LOCALHOST_NAMES.iter().copied());
             let mut seen = Vec::new();
             for name in names {
                 if seen.contains(&name) {
@@ -105,16 +93,12 @@ fn entity_vars(base: &Path, name: &str) -> Result<Option<Map>, InventoryError> {
     if name.starts_with('/') || name.is_empty() {
         return Ok(None);
     }
-    let candidates = std::iter::once(base.join(name))
-        .chain(EXTENSIONS.iter().map(|e| base.join(format!("{name}.{e}"))));
+    let candidates =
+        std::iter::once(base.join(name)).chain(EXTENSIONS.iter().map(|e| base.join(format!("{name}.{e}"))));
     let Some(found) = candidates.into_iter().find(|p| p.exists()) else {
         return Ok(None);
     };
-    let files = if found.is_dir() {
-        dir_files(&found)?
-    } else {
-        vec![found]
-    };
+    let files = if found.is_dir() { dir_files(&found)? } else { vec![found] };
     let mut vars = Map::new();
     for file in files {
         let doc = crate::yaml::load_file(&file)?;
@@ -124,11 +108,7 @@ fn entity_vars(base: &Path, name: &str) -> Result<Option<Map>, InventoryError> {
             _ => {
                 return Err(InventoryError::parse(
                     doc.span.clone(),
-                    format!(
-                        "vars file {} must be a mapping of variables, found {}",
-                        file.display(),
-                        doc.type_name()
-                    ),
+                    format!("vars file {} must be a mapping of variables, found {}", file.display(), doc.type_name()),
                     Some("write `name: value` lines at the top level"),
                 ))
             }

@@ -16,10 +16,7 @@ pub fn parse(inv: &mut Inventory, doc: &Node, source: &SourceInfo) -> Result<(),
     let Some(entries) = doc.as_map() else {
         return Err(InventoryError::parse(
             doc.span.clone(),
-            format!(
-                "a YAML inventory must be a mapping of groups, found {}",
-                doc.type_name()
-            ),
+            format!("a YAML inventory must be a mapping of groups, found {}", doc.type_name()),
             Some("start with `all:` and list `hosts:`, `vars:` and `children:` under it"),
         ));
     };
@@ -29,18 +26,10 @@ pub fn parse(inv: &mut Inventory, doc: &Node, source: &SourceInfo) -> Result<(),
     Ok(())
 }
 
-fn group(
-    inv: &mut Inventory,
-    name_node: &Node,
-    data: &Node,
-    source: &SourceInfo,
-) -> Result<String, InventoryError> {
+fn group(inv: &mut Inventory, name_node: &Node, data: &Node, source: &SourceInfo) -> Result<String, InventoryError> {
     let name = name_node.key_string();
     if !matches!(data.kind, Kind::Map(_) | Kind::Null) {
-        inv.warnings.push(format!(
-            "{}: skipping '{name}' as it is not a valid group definition",
-            data.span
-        ));
+        inv.warnings.push(format!("{}: skipping '{name}' as it is not a valid group definition", data.span));
         return Ok(name);
     }
     inv.add_group(&name);
@@ -54,23 +43,17 @@ fn group(
         let items: Vec<(Node, Node)> = match &value.kind {
             Kind::Map(m) => m.clone(),
             Kind::Null => continue,
-            Kind::Str(_) if is_section => vec![(
-                value.clone(),
-                Node {
-                    span: value.span.clone(),
-                    kind: Kind::Null,
-                },
-            )],
-            _ if is_section => return Err(InventoryError::parse(
-                value.span.clone(),
-                format!(
-                    "invalid \"{key_name}\" entry for group '{name}': needs a mapping, found {}",
-                    value.type_name()
-                ),
-                Some(
-                    "write `hosts:` / `children:` entries as `name:` keys (a list is not accepted)",
-                ),
-            )),
+            Kind::Str(_) if is_section => vec![(value.clone(), Node { span: value.span.clone(), kind: Kind::Null })],
+            _ if is_section => {
+                return Err(InventoryError::parse(
+                    value.span.clone(),
+                    format!(
+                        "invalid \"{key_name}\" entry for group '{name}': needs a mapping, found {}",
+                        value.type_name()
+                    ),
+                    Some("write `hosts:` / `children:` entries as `name:` keys (a list is not accepted)"),
+                ))
+            }
             _ => {
                 inv.warnings.push(format!(
                     "{}: skipping key '{key_name}' in group '{name}' as it is not a mapping",
@@ -89,7 +72,8 @@ fn group(
             "children" => {
                 for (child_name, child_data) in &items {
                     let child = group(inv, child_name, child_data, source)?;
-                    inv.add_child_group(&name, &child).map_err(|m| InventoryError::parse(child_name.span.clone(), m, None))?;
+                    inv.add_child_group(&name, &child)
+                        .map_err(|m| InventoryError::parse(child_name.span.clone(), m, None))?;
                 }
             }
             "hosts" => {
@@ -120,21 +104,14 @@ fn hosts(
             Some("quote host names that look like numbers"),
         ));
     };
-    let (names, port) = expand_host_pattern(text)
-        .map_err(|m| InventoryError::parse(pattern.span.clone(), m, None))?;
+    let (names, port) = expand_host_pattern(text).map_err(|m| InventoryError::parse(pattern.span.clone(), m, None))?;
     let vars: Vec<(String, crate::value::Value)> = match &vars.kind {
         Kind::Null => Vec::new(),
-        Kind::Map(m) => m
-            .iter()
-            .map(|(k, v)| (k.key_string(), v.to_value()))
-            .collect(),
+        Kind::Map(m) => m.iter().map(|(k, v)| (k.key_string(), v.to_value())).collect(),
         _ => {
             return Err(InventoryError::parse(
                 vars.span.clone(),
-                format!(
-                    "vars of host '{text}' must be a mapping, found {}",
-                    vars.type_name()
-                ),
+                format!("vars of host '{text}' must be a mapping, found {}", vars.type_name()),
                 Some("write host vars as `key: value` lines under the host name"),
             ))
         }

@@ -9,9 +9,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{
-    failed_with, glob_match, glob_to_ere, key_values, output_result, section, sections, Args,
-};
+use super::sysmods_util::{failed_with, glob_match, glob_to_ere, key_values, output_result, section, sections, Args};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::Map;
@@ -50,14 +48,8 @@ pub struct Spec {
 impl Spec {
     pub fn parse(text: &str) -> Spec {
         match text.split_once('=') {
-            Some((n, v)) => Spec {
-                name: n.trim().into(),
-                version: Some(v.trim().into()),
-            },
-            None => Spec {
-                name: text.trim().into(),
-                version: None,
-            },
+            Some((n, v)) => Spec { name: n.trim().into(), version: Some(v.trim().into()) },
+            None => Spec { name: text.trim().into(), version: None },
         }
     }
     fn is_pattern(&self) -> bool {
@@ -99,11 +91,7 @@ impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
         let a = Args::new("apt", raw, KNOWN, ALIASES)?;
         let state = match a
-            .choice(
-                "state",
-                &["present", "installed", "latest", "absent", "removed"],
-                Some("present"),
-            )?
+            .choice("state", &["present", "installed", "latest", "absent", "removed"], Some("present"))?
             .as_deref()
         {
             Some("latest") => State::Latest,
@@ -112,16 +100,12 @@ impl Want {
         };
         let specs: Vec<Spec> = a.list("name")?.iter().map(|s| Spec::parse(s)).collect();
         if state == State::Latest && specs.iter().any(|s| s.version.is_some()) {
-            return Err(ModuleError::Args(
-                "apt: a version (name=version) can't be combined with state=latest".into(),
-            ));
+            return Err(ModuleError::Args("apt: a version (name=version) can't be combined with state=latest".into()));
         }
         let cache_valid_time = a.int("cache_valid_time")?.unwrap_or(0);
         let update_cache = a.flag("update_cache", false)? || cache_valid_time > 0;
         if specs.is_empty() && !update_cache {
-            return Err(ModuleError::Args(
-                "apt: one of the following is required: name, update_cache".into(),
-            ));
+            return Err(ModuleError::Args("apt: one of the following is required: name, update_cache".into()));
         }
         Ok(Want {
             specs,
@@ -152,28 +136,18 @@ impl Want {
                  {{ echo \"Failed to update apt cache: $out\" >&2; exit 3; }}; updated=1; fi\n"
             ));
         }
-        s.push_str(&format!(
-            "{}\necho stale=$stale; echo updated=$updated; echo time=$(stamp)\n",
-            section("cache")
-        ));
+        s.push_str(&format!("{}\necho stale=$stale; echo updated=$updated; echo time=$(stamp)\n", section("cache")));
         let patterns: Vec<&Spec> = self.specs.iter().filter(|s| s.is_pattern()).collect();
         let mut dpkg_words: Vec<String> = self.specs.iter().map(|s| quote(s.base())).collect();
         s.push_str(&section("expand"));
         s.push('\n');
         if !patterns.is_empty() && self.state != State::Absent {
             let ere: Vec<String> = patterns.iter().map(|p| glob_to_ere(p.base())).collect();
-            s.push_str(&format!(
-                "names=$(apt-cache pkgnames | grep -E {})\necho \"$names\"\n",
-                quote(&ere.join("|"))
-            ));
+            s.push_str(&format!("names=$(apt-cache pkgnames | grep -E {})\necho \"$names\"\n", quote(&ere.join("|"))));
             dpkg_words.push("$names".into());
         }
         // `set --` so an empty pattern expansion never means "every package".
-        s.push_str(&format!(
-            "set -- {}\n{}\n",
-            dpkg_words.join(" "),
-            section("dpkg")
-        ));
+        s.push_str(&format!("set -- {}\n{}\n", dpkg_words.join(" "), section("dpkg")));
         s.push_str("[ $# -gt 0 ] && dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n' -- \"$@\" 2>/dev/null\n");
         if self.state == State::Latest {
             s.push_str(&format!(
@@ -206,18 +180,14 @@ pub fn parse_facts(stdout: &str) -> Facts {
     let mut f = Facts {
         stale: cache.get("stale").is_some_and(|v| v.trim() == "1"),
         cache_updated: cache.get("updated").is_some_and(|v| v.trim() == "1"),
-        cache_time: cache
-            .get("time")
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0),
+        cache_time: cache.get("time").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
         expanded: get("expand").split_whitespace().map(String::from).collect(),
         ..Facts::default()
     };
     for line in get("dpkg").lines() {
         let parts: Vec<&str> = line.split('\t').collect();
         if let [name, version, status, ..] = parts[..] {
-            f.dpkg
-                .insert(name.to_string(), (version.to_string(), status.to_string()));
+            f.dpkg.insert(name.to_string(), (version.to_string(), status.to_string()));
         }
     }
     let mut current: Option<String> = None;
@@ -250,30 +220,17 @@ fn installed(status: &str) -> bool {
 
 pub fn decide(want: &Want, facts: &Facts) -> Result<Option<Action>, ModuleError> {
     if want.specs.is_empty() {
-        return Ok(facts.stale.then(|| Action {
-            verb: "update".into(),
-            packages: vec![],
-        }));
+        return Ok(facts.stale.then(|| Action { verb: "update".into(), packages: vec![] }));
     }
     let mut packages = Vec::new();
     for spec in &want.specs {
         let names: Vec<String> = if spec.is_pattern() {
-            let source: Vec<&String> = if want.state == State::Absent {
-                facts.dpkg.keys().collect()
-            } else {
-                facts.expanded.iter().collect()
-            };
-            let mut m: Vec<String> = source
-                .into_iter()
-                .filter(|n| glob_match(spec.base(), n))
-                .cloned()
-                .collect();
+            let source: Vec<&String> =
+                if want.state == State::Absent { facts.dpkg.keys().collect() } else { facts.expanded.iter().collect() };
+            let mut m: Vec<String> = source.into_iter().filter(|n| glob_match(spec.base(), n)).cloned().collect();
             m.sort();
             if m.is_empty() && want.state != State::Absent {
-                return Err(ModuleError::failed(format!(
-                    "No package matching '{}' is available",
-                    spec.name
-                )));
+                return Err(ModuleError::failed(format!("No package matching '{}' is available", spec.name)));
             }
             m
         } else {
@@ -282,16 +239,10 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Option<Action>, ModuleError>
         for name in names {
             let have = facts.dpkg.get(&name);
             let is_installed = have.is_some_and(|(_, st)| installed(st));
-            let word = if spec.is_pattern() {
-                name.clone()
-            } else {
-                spec.text()
-            };
+            let word = if spec.is_pattern() { name.clone() } else { spec.text() };
             let needed = match want.state {
                 State::Absent => {
-                    is_installed
-                        || (want.purge
-                            && have.is_some_and(|(_, st)| st.as_bytes().get(1) == Some(&b'c')))
+                    is_installed || (want.purge && have.is_some_and(|(_, st)| st.as_bytes().get(1) == Some(&b'c')))
                 }
                 State::Present => match (&spec.version, have) {
                     (Some(v), Some((ver, st))) => !(installed(st) && glob_match(v, ver)),
@@ -299,10 +250,7 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Option<Action>, ModuleError>
                 },
                 State::Latest => {
                     !is_installed
-                        || facts
-                            .policy
-                            .get(&name)
-                            .is_some_and(|(i, c)| c != "(none)" && !c.is_empty() && i != c)
+                        || facts.policy.get(&name).is_some_and(|(i, c)| c != "(none)" && !c.is_empty() && i != c)
                 }
             };
             if needed && !packages.contains(&word) {
@@ -310,15 +258,8 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Option<Action>, ModuleError>
             }
         }
     }
-    let verb = if want.state == State::Absent {
-        "remove"
-    } else {
-        "install"
-    };
-    Ok((!packages.is_empty()).then(|| Action {
-        verb: verb.into(),
-        packages,
-    }))
+    let verb = if want.state == State::Absent { "remove" } else { "install" };
+    Ok((!packages.is_empty()).then(|| Action { verb: verb.into(), packages }))
 }
 
 /// The `apt-get` command for an action.
@@ -379,21 +320,13 @@ impl Module for Apt {
         if out.rc != 0 {
             let msg = out.stderr_text().trim().to_string();
             return Err(failed_with(
-                if msg.is_empty() {
-                    format!("apt query failed (rc={})", out.rc)
-                } else {
-                    msg
-                },
+                if msg.is_empty() { format!("apt query failed (rc={})", out.rc) } else { msg },
                 &out,
             ));
         }
         let facts = parse_facts(&out.stdout_text());
         let action = decide(&want, &facts)?;
-        let mut q = Query {
-            changed: action.is_some(),
-            result: cache_result(&facts),
-            ..Query::default()
-        };
+        let mut q = Query { changed: action.is_some(), result: cache_result(&facts), ..Query::default() };
         if let Some(a) = action {
             q.plan = serde_json::json!({ "command": command(&want, &a), "verb": a.verb });
         }
@@ -407,21 +340,14 @@ impl Module for Apt {
         let stderr = out.stderr_text();
         if q.plan["verb"] == "update" {
             result.insert("cache_updated".into(), (out.rc == 0).into());
-            if let Some(t) = stderr
-                .lines()
-                .find_map(|l| l.strip_prefix("@@time="))
-                .and_then(|t| t.trim().parse::<i64>().ok())
+            if let Some(t) =
+                stderr.lines().find_map(|l| l.strip_prefix("@@time=")).and_then(|t| t.trim().parse::<i64>().ok())
             {
                 result.insert("cache_update_time".into(), t.into());
             }
         }
         let mut clean = out.clone();
-        clean.stderr = stderr
-            .lines()
-            .filter(|l| !l.starts_with("@@time="))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .into_bytes();
+        clean.stderr = stderr.lines().filter(|l| !l.starts_with("@@time=")).collect::<Vec<_>>().join("\n").into_bytes();
         if out.rc != 0 {
             let mut r = output_result(&clean);
             r.extend(result);
@@ -456,14 +382,8 @@ mod tests {
     fn parses_dpkg_and_policy() {
         let f = parse_facts(OUT);
         assert_eq!(f.cache_time, 1_700_000_000);
-        assert_eq!(
-            f.dpkg.get("bash").map(|v| v.0.as_str()),
-            Some("5.2.15-2+b2")
-        );
-        assert_eq!(
-            f.policy.get("bash").map(|v| v.1.as_str()),
-            Some("5.2.15-2+b7")
-        );
+        assert_eq!(f.dpkg.get("bash").map(|v| v.0.as_str()), Some("5.2.15-2+b2"));
+        assert_eq!(f.policy.get("bash").map(|v| v.1.as_str()), Some("5.2.15-2+b7"));
         assert_eq!(f.policy.get("curl").map(|v| v.0.as_str()), Some("(none)"));
         assert_eq!(f.expanded, vec!["libfoo-dev", "libbar-dev"]);
     }
@@ -472,100 +392,43 @@ mod tests {
     fn decides_present_latest_absent_and_pins() {
         let f = parse_facts(OUT);
         assert_eq!(decide(&want(json!({"name": "bash"})), &f).unwrap(), None);
-        let a = decide(&want(json!({"name": ["bash", "curl"]})), &f)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            a.packages,
-            vec!["curl"],
-            "rc = config files only: not installed"
-        );
-        let a = decide(&want(json!({"name": "bash", "state": "latest"})), &f)
-            .unwrap()
-            .unwrap();
+        let a = decide(&want(json!({"name": ["bash", "curl"]})), &f).unwrap().unwrap();
+        assert_eq!(a.packages, vec!["curl"], "rc = config files only: not installed");
+        let a = decide(&want(json!({"name": "bash", "state": "latest"})), &f).unwrap().unwrap();
         assert_eq!(a.packages, vec!["bash"]);
-        assert_eq!(
-            decide(&want(json!({"name": "bash=5.2.*"})), &f).unwrap(),
-            None
-        );
-        let a = decide(&want(json!({"name": "bash=5.3*"})), &f)
-            .unwrap()
-            .unwrap();
+        assert_eq!(decide(&want(json!({"name": "bash=5.2.*"})), &f).unwrap(), None);
+        let a = decide(&want(json!({"name": "bash=5.3*"})), &f).unwrap().unwrap();
         assert_eq!(a.packages, vec!["bash=5.3*"]);
-        let a = decide(&want(json!({"name": "lib*-dev"})), &f)
-            .unwrap()
-            .unwrap();
+        let a = decide(&want(json!({"name": "lib*-dev"})), &f).unwrap().unwrap();
         assert_eq!(a.packages, vec!["libbar-dev"]);
-        assert_eq!(
-            decide(&want(json!({"name": "curl", "state": "absent"})), &f).unwrap(),
-            None
-        );
-        let a = decide(
-            &want(json!({"name": "curl", "state": "absent", "purge": true})),
-            &f,
-        )
-        .unwrap()
-        .unwrap();
+        assert_eq!(decide(&want(json!({"name": "curl", "state": "absent"})), &f).unwrap(), None);
+        let a = decide(&want(json!({"name": "curl", "state": "absent", "purge": true})), &f).unwrap().unwrap();
         assert_eq!(a.verb, "remove");
         assert!(decide(&want(json!({"name": "zz*"})), &f)
             .unwrap_err()
             .to_string()
             .contains("No package matching 'zz*'"));
-        let stale = Facts {
-            stale: true,
-            ..Facts::default()
-        };
-        assert_eq!(
-            decide(&want(json!({"update_cache": true})), &stale)
-                .unwrap()
-                .unwrap()
-                .verb,
-            "update"
-        );
-        assert_eq!(
-            decide(&want(json!({"update_cache": true})), &Facts::default()).unwrap(),
-            None
-        );
+        let stale = Facts { stale: true, ..Facts::default() };
+        assert_eq!(decide(&want(json!({"update_cache": true})), &stale).unwrap().unwrap().verb, "update");
+        assert_eq!(decide(&want(json!({"update_cache": true})), &Facts::default()).unwrap(), None);
     }
 
     #[test]
     fn golden_commands() {
-        let w = want(
-            json!({"name": "etcd", "install_recommends": false, "default_release": "bookworm-backports"}),
-        );
-        let a = Action {
-            verb: "install".into(),
-            packages: vec!["etcd=3.5*".into()],
-        };
+        let w = want(json!({"name": "etcd", "install_recommends": false, "default_release": "bookworm-backports"}));
+        let a = Action { verb: "install".into(), packages: vec!["etcd=3.5*".into()] };
         assert_eq!(
             command(&w, &a),
             "DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confdef \
              -o Dpkg::Options::=--force-confold --no-install-recommends -t bookworm-backports -- 'etcd=3.5*'"
         );
         let w = want(json!({"name": "etcd", "state": "absent", "purge": true}));
-        let a = Action {
-            verb: "remove".into(),
-            packages: vec!["etcd".into()],
-        };
-        assert_eq!(
-            command(&w, &a),
-            "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q --purge -- etcd"
-        );
+        let a = Action { verb: "remove".into(), packages: vec!["etcd".into()] };
+        assert_eq!(command(&w, &a), "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q --purge -- etcd");
         let s = want(json!({"name": ["a*"], "state": "latest"})).query_script(true);
-        assert!(
-            s.contains("apt-get update -q")
-                && s.contains("grep -E '^a.*$'")
-                && s.contains("apt-cache policy")
-        );
-        assert!(!want(json!({"name": "a"}))
-            .query_script(false)
-            .contains("apt-get update"));
-        assert!(Want::parse(
-            json!({"name": "a=1", "state": "latest"})
-                .as_object()
-                .unwrap()
-        )
-        .is_err());
+        assert!(s.contains("apt-get update -q") && s.contains("grep -E '^a.*$'") && s.contains("apt-cache policy"));
+        assert!(!want(json!({"name": "a"})).query_script(false).contains("apt-get update"));
+        assert!(Want::parse(json!({"name": "a=1", "state": "latest"}).as_object().unwrap()).is_err());
     }
 
     #[tokio::test]
@@ -588,9 +451,6 @@ mod tests {
         let args = json!({"name": "bash", "state": "absent"});
         let q = Apt.query(&cx, args.as_object().unwrap()).await.unwrap();
         assert!(q.changed);
-        assert!(q.plan["command"]
-            .as_str()
-            .unwrap()
-            .contains("apt-get remove -y -q -- bash"));
+        assert!(q.plan["command"].as_str().unwrap().contains("apt-get remove -y -q -- bash"));
     }
 }

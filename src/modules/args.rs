@@ -26,20 +26,11 @@ impl<'a> Args<'a> {
 
     /// Fail on arguments the module does not know (Ansible: "Unsupported parameters").
     pub fn allow(&self, known: &[&str]) -> Result<(), ModuleError> {
-        let unknown: Vec<&str> = self
-            .map
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !known.contains(k))
-            .collect();
+        let unknown: Vec<&str> = self.map.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
         if unknown.is_empty() {
             return Ok(());
         }
-        let mut supported: Vec<&str> = known
-            .iter()
-            .copied()
-            .filter(|k| !k.starts_with('_'))
-            .collect();
+        let mut supported: Vec<&str> = known.iter().copied().filter(|k| !k.starts_with('_')).collect();
         supported.sort_unstable();
         Err(self.error(format_args!(
             "unsupported argument(s) {}; supported: {}",
@@ -60,9 +51,7 @@ impl<'a> Args<'a> {
     pub fn str(&self, name: &str) -> Result<Option<String>, ModuleError> {
         match self.get(name) {
             None => Ok(None),
-            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
-                Ok(Some(to_text(v)))
-            }
+            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => Ok(Some(to_text(v))),
             Some(_) => Err(self.error(format_args!("`{name}` must be a string"))),
         }
     }
@@ -89,10 +78,7 @@ impl<'a> Args<'a> {
         match self.get(name) {
             None => Ok(default),
             Some(v) => to_bool(v).ok_or_else(|| {
-                self.error(format_args!(
-                    "`{name}` must be a boolean (yes/no/true/false), got {}",
-                    to_text(v)
-                ))
+                self.error(format_args!("`{name}` must be a boolean (yes/no/true/false), got {}", to_text(v)))
             }),
         }
     }
@@ -104,16 +90,14 @@ impl<'a> Args<'a> {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|v| match v {
-                    Value::Array(_) | Value::Object(_) => Err(self.error(format_args!(
-                        "`{name}` must be a list of strings, got an item {v}"
-                    ))),
+                    Value::Array(_) | Value::Object(_) => {
+                        Err(self.error(format_args!("`{name}` must be a list of strings, got an item {v}")))
+                    }
                     other => Ok(to_text(other)),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(Value::Object(_)) => Err(self.error(format_args!(
-                "`{name}` must be a string or a list of strings"
-            ))),
+            Some(Value::Object(_)) => Err(self.error(format_args!("`{name}` must be a string or a list of strings"))),
             Some(v) => Ok(Some(vec![to_text(v)])),
         }
     }
@@ -136,24 +120,14 @@ impl<'a> Args<'a> {
     }
 
     /// One of a fixed set of words.
-    pub fn choice(
-        &self,
-        name: &str,
-        allowed: &[&'static str],
-    ) -> Result<Option<&'static str>, ModuleError> {
+    pub fn choice(&self, name: &str, allowed: &[&'static str]) -> Result<Option<&'static str>, ModuleError> {
         match self.str(name)? {
             None => Ok(None),
-            Some(s) => allowed
-                .iter()
-                .copied()
-                .find(|a| *a == s)
-                .map(Some)
-                .ok_or_else(|| {
-                    self.error(format_args!(
-                        "`{name}` must be one of {}, got {s:?}",
-                        allowed.join(", ")
-                    ))
-                }),
+            Some(s) => {
+                allowed.iter().copied().find(|a| *a == s).map(Some).ok_or_else(|| {
+                    self.error(format_args!("`{name}` must be one of {}, got {s:?}", allowed.join(", ")))
+                })
+            }
         }
     }
 
@@ -166,12 +140,11 @@ impl<'a> Args<'a> {
                 Some(bits) if bits <= 0o7777 => Ok(Some(Mode::Octal(bits as u32))),
                 _ => Err(self.error(format_args!("`{name}` {n} is not a valid file mode"))),
             },
-            Some(Value::String(s)) => Mode::parse(s).map(Some).map_err(|e| {
-                self.error(format_args!("`{name}` {s:?} is not a valid file mode: {e}"))
-            }),
-            Some(_) => Err(self.error(format_args!(
-                "`{name}` must be an octal string like '0644' or a symbolic mode like 'u+rwx'"
-            ))),
+            Some(Value::String(s)) => Mode::parse(s)
+                .map(Some)
+                .map_err(|e| self.error(format_args!("`{name}` {s:?} is not a valid file mode: {e}"))),
+            Some(_) => Err(self
+                .error(format_args!("`{name}` must be an octal string like '0644' or a symbolic mode like 'u+rwx'"))),
         }
     }
 }
@@ -211,9 +184,7 @@ impl Mode {
 /// Apply `chmod`-style symbolic clauses (`u+rwx,g-w,o=`, `a+X`) to `mode`.
 fn apply_symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, String> {
     for clause in spec.split(',') {
-        let ops_at = clause
-            .find(['+', '-', '='])
-            .ok_or_else(|| format!("clause {clause:?} has no +, - or ="))?;
+        let ops_at = clause.find(['+', '-', '=']).ok_or_else(|| format!("clause {clause:?} has no +, - or ="))?;
         let (who_text, mut rest) = clause.split_at(ops_at);
         let mut who = 0u32;
         for c in who_text.chars() {
@@ -281,10 +252,7 @@ mod tests {
         assert_eq!(a.mode("a").ok().flatten(), Some(Mode::Octal(0o644)));
         assert_eq!(a.mode("b").ok().flatten(), Some(Mode::Octal(0o644)));
         assert_eq!(a.mode("c").ok().flatten(), Some(Mode::Octal(0o755)));
-        assert_eq!(
-            a.mode("d").ok().flatten(),
-            Some(Mode::Symbolic("u+x".into()))
-        );
+        assert_eq!(a.mode("d").ok().flatten(), Some(Mode::Symbolic("u+x".into())));
         assert!(a.mode("e").is_err());
         let err = a.mode("f").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("file: `f`"), "{err}");
@@ -308,14 +276,8 @@ mod tests {
     #[test]
     fn unknown_arguments_are_named() {
         let m = map(json!({"path": "/x", "mdoe": "0644"}));
-        let err = Args::new("file", &m)
-            .allow(&["path", "mode"])
-            .err()
-            .map(|e| e.to_string());
-        assert_eq!(
-            err.as_deref(),
-            Some("file: unsupported argument(s) mdoe; supported: mode, path")
-        );
+        let err = Args::new("file", &m).allow(&["path", "mode"]).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("file: unsupported argument(s) mdoe; supported: mode, path"));
     }
 
     #[test]
@@ -326,9 +288,6 @@ mod tests {
         assert!(a.bool("b", false).is_err());
         assert!(!a.bool("zz", false).unwrap_or(true));
         assert_eq!(a.list("c").ok().flatten(), Some(vec!["x".to_string()]));
-        assert_eq!(
-            a.list("d").ok().flatten(),
-            Some(vec!["x".to_string(), "1".to_string()])
-        );
+        assert_eq!(a.list("d").ok().flatten(), Some(vec!["x".to_string(), "1".to_string()]));
     }
 }

@@ -12,11 +12,7 @@ pub struct Assert;
 /// `"{{ x }}"` → `x`: Ansible accepts (and deprecates) braces around a bare expression.
 pub fn bare_expression(expr: &str) -> &str {
     let trimmed = expr.trim();
-    trimmed
-        .strip_prefix("{{")
-        .and_then(|s| s.strip_suffix("}}"))
-        .filter(|s| !s.contains("{{"))
-        .unwrap_or(trimmed)
+    trimmed.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")).filter(|s| !s.contains("{{")).unwrap_or(trimmed)
 }
 
 /// Evaluate one condition; like Ansible 2.19 the result must be a boolean.
@@ -74,11 +70,7 @@ impl Module for Assert {
             let (text, ok) = match &item {
                 Value::Bool(b) => (to_text(&item), *b),
                 Value::String(s) => (s.clone(), eval_condition(cx, s)?),
-                other => {
-                    return Err(a.error(format_args!(
-                        "`that` entries must be expressions (strings), got {other}"
-                    )))
-                }
+                other => return Err(a.error(format_args!("`that` entries must be expressions (strings), got {other}"))),
             };
             if !ok {
                 let msg_value = a
@@ -90,16 +82,10 @@ impl Module for Assert {
                 result.insert("assertion".into(), text.into());
                 result.insert("evaluated_to".into(), false.into());
                 result.insert("msg".into(), msg_value.clone());
-                return Err(ModuleError::Failed {
-                    msg: to_text(&msg_value),
-                    result,
-                });
+                return Err(ModuleError::Failed { msg: to_text(&msg_value), result });
             }
         }
-        let msg = a
-            .get("success_msg")
-            .cloned()
-            .unwrap_or_else(|| Value::from("All assertions passed"));
+        let msg = a.get("success_msg").cloned().unwrap_or_else(|| Value::from("All assertions passed"));
         Ok(Query::ok().with("msg", msg))
     }
 }
@@ -119,28 +105,17 @@ mod tests {
     #[tokio::test]
     async fn passes_when_all_true() {
         let h = harness();
-        let (changed, r) = h
-            .run(&Assert, json!({"that": ["a == 1", "flag", "{{ flag }}"]}))
-            .await
-            .unwrap();
+        let (changed, r) = h.run(&Assert, json!({"that": ["a == 1", "flag", "{{ flag }}"]})).await.unwrap();
         assert!(!changed);
         assert_eq!(r.get("msg"), Some(&json!("All assertions passed")));
-        let (_, r) = h
-            .run(&Assert, json!({"that": "a == 1", "success_msg": "fine"}))
-            .await
-            .unwrap();
+        let (_, r) = h.run(&Assert, json!({"that": "a == 1", "success_msg": "fine"})).await.unwrap();
         assert_eq!(r.get("msg"), Some(&json!("fine")));
     }
 
     #[tokio::test]
     async fn failure_names_the_assertion() {
         let h = harness();
-        let r = h
-            .run(
-                &Assert,
-                json!({"that": ["a == 1", "a == 2"], "fail_msg": "boom"}),
-            )
-            .await;
+        let r = h.run(&Assert, json!({"that": ["a == 1", "a == 2"], "fail_msg": "boom"})).await;
         match r {
             Err(ModuleError::Failed { msg, result }) => {
                 assert_eq!(msg, "boom");

@@ -8,25 +8,13 @@ pub fn timestamp(t: SystemTime) -> String {
     let secs = d.as_secs();
     let (y, m, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_micros()
-    )
+    format!("{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:06}", rem / 3600, rem / 60 % 60, rem % 60, d.subsec_micros())
 }
 
 /// `0:00:01.234567`, as Python prints a timedelta.
 pub fn delta(d: Duration) -> String {
     let s = d.as_secs();
-    format!(
-        "{}:{:02}:{:02}.{:06}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        d.subsec_micros()
-    )
+    format!("{}:{:02}:{:02}.{:06}", s / 3600, s / 60 % 60, s % 60, d.subsec_micros())
 }
 
 /// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
@@ -52,13 +40,7 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_micros(1_795_269_419_976_459);
         assert_eq!(timestamp(t), "2026-11-21 13:56:59.976459");
         assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01 00:00:00.000000");
-        assert_eq!(
-            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29 00:00:00.000000"
-        );
-        assert_eq!(
-            delta(Duration::from_micros(3_723_000_005)),
-            "1:02:03.000005"
-        );
+        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29 00:00:00.000000");
+        assert_eq!(delta(Duration::from_micros(3_723_000_005)), "1:02:03.000005");
     }
 }

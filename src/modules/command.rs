@@ -16,15 +16,8 @@ pub struct Command;
 pub struct Shell;
 
 /// Options Ansible takes out of free-form text (`command: foo creates=/x`).
-const INLINE_KEYS: [&str; 7] = [
-    "creates",
-    "removes",
-    "chdir",
-    "executable",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-];
+const INLINE_KEYS: [&str; 7] =
+    ["creates", "removes", "chdir", "executable", "stdin", "stdin_add_newline", "strip_empty_ends"];
 
 /// Split free-form text into the command and the inline `key=value` options, keeping the
 /// command's own text (quotes, spacing) as written.
@@ -36,9 +29,7 @@ pub fn split_inline(raw: &str) -> (String, Vec<(String, String)>) {
         let key = tok.split_once('=').map(|(k, _)| k).unwrap_or("");
         if INLINE_KEYS.contains(&key) {
             let value = &tok[key.len() + 1..];
-            let value = shlex::split(value)
-                .map(|w| w.join(" "))
-                .unwrap_or_else(|| value.to_string());
+            let value = shlex::split(value).map(|w| w.join(" ")).unwrap_or_else(|| value.to_string());
             found.push((key.to_string(), value));
         } else {
             if !kept.is_empty() {
@@ -148,9 +139,7 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         known.push("argv");
     }
     a.allow(&known)?;
-    let text = a
-        .str_alias(&["cmd", "_raw_params"])?
-        .filter(|t| !t.trim().is_empty());
+    let text = a.str_alias(&["cmd", "_raw_params"])?.filter(|t| !t.trim().is_empty());
     let (shown, script) = if module == "shell" {
         let text = text.ok_or_else(|| a.error("no command given (free-form text or `cmd`)"))?;
         let sh = a.str("executable")?.unwrap_or_else(|| "/bin/sh".into());
@@ -158,15 +147,10 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         (Value::from(text), script)
     } else {
         let argv = match (text, a.list("argv")?) {
-            (Some(_), Some(_)) => {
-                return Err(a.error("give the command as text or as `argv`, not both"))
-            }
-            (None, None) => {
-                return Err(a.error("no command given (free-form text, `cmd` or `argv`)"))
-            }
+            (Some(_), Some(_)) => return Err(a.error("give the command as text or as `argv`, not both")),
+            (None, None) => return Err(a.error("no command given (free-form text, `cmd` or `argv`)")),
             (None, Some(argv)) => argv,
-            (Some(t), None) => shlex::split(&t)
-                .ok_or_else(|| a.error(format_args!("unbalanced quotes in {t:?}")))?,
+            (Some(t), None) => shlex::split(&t).ok_or_else(|| a.error(format_args!("unbalanced quotes in {t:?}")))?,
         };
         if argv.is_empty() {
             return Err(a.error("`argv` is empty"));
@@ -217,19 +201,13 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
     // creates/removes are checked on the host, relative to chdir like Ansible.
     for (pattern, skip_if_exists) in [(&p.creates, true), (&p.removes, false)] {
         let Some(pattern) = pattern else { continue };
-        let check = format!(
-            "for f in {}; do [ -e \"$f\" ] && exit 0; done; exit 1",
-            glob_word(pattern)
-        );
+        let check = format!("for f in {}; do [ -e \"$f\" ] && exit 0; done; exit 1", glob_word(pattern));
         let mut cmd = Cmd::new(check);
         cmd.chdir = p.chdir.clone();
         let exists = cx.run(cmd).await?.rc == 0;
         if exists == skip_if_exists {
             let (msg, out) = if exists {
-                (
-                    format!("Did not run command since '{pattern}' exists"),
-                    format!("skipped, since {pattern} exists"),
-                )
+                (format!("Did not run command since '{pattern}' exists"), format!("skipped, since {pattern} exists"))
             } else {
                 (
                     format!("Did not run command since '{pattern}' does not exist"),
@@ -240,11 +218,7 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
         }
     }
     let decided = p.creates.is_some() || p.removes.is_some();
-    let mut q = not_run(
-        p.shown.clone(),
-        "Command would have run if not in check mode".into(),
-        String::new(),
-    );
+    let mut q = not_run(p.shown.clone(), "Command would have run if not in check mode".into(), String::new());
     q.changed = true;
     q.check_skip = !decided;
     let mut plan = Map::new();
@@ -288,11 +262,7 @@ async fn apply(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Map, Mo
     }
     let mut msg = "non-zero return code".to_string();
     if module == "command" && out.rc == 127 && stderr.contains("not found") {
-        let argv0 = p
-            .shown
-            .get(0)
-            .map(crate::value::to_text)
-            .unwrap_or_default();
+        let argv0 = p.shown.get(0).map(crate::value::to_text).unwrap_or_default();
         msg = format!("cannot run {argv0:?}: command not found (rc=127)");
     }
     r.insert("msg".into(), msg.clone().into());

@@ -6,13 +6,7 @@ use serde_json::json;
 fn inline_options_are_taken_out_of_free_form_text() {
     let (text, found) = split_inline("echo  'a  b' creates=/x chdir=\"/tmp/a b\" | tr a b");
     assert_eq!(text, "echo  'a  b' | tr a b");
-    assert_eq!(
-        found,
-        vec![
-            ("creates".into(), "/x".into()),
-            ("chdir".into(), "/tmp/a b".into())
-        ]
-    );
+    assert_eq!(found, vec![("creates".into(), "/x".into()), ("chdir".into(), "/tmp/a b".into())]);
     let (text, found) = split_inline("echo 'creates=/x'");
     assert_eq!(text, "echo 'creates=/x'");
     assert!(found.is_empty());
@@ -26,37 +20,25 @@ fn globs_stay_globs_and_the_rest_is_quoted() {
 
 #[test]
 fn golden_scripts() {
-    let p = parse(
-        "command",
-        &crate::modules::testutil::to_map(json!({"_raw_params": "echo 'a b' $HOME; x"})),
-    )
-    .map(|p| p.script)
-    .unwrap_or_default();
+    let p = parse("command", &crate::modules::testutil::to_map(json!({"_raw_params": "echo 'a b' $HOME; x"})))
+        .map(|p| p.script)
+        .unwrap_or_default();
     assert_eq!(p, "exec echo 'a b' '$HOME;' x");
-    let p = parse(
-        "shell",
-        &crate::modules::testutil::to_map(json!({"cmd": "echo $HOME", "executable": "/bin/bash"})),
-    )
-    .map(|p| p.script)
-    .unwrap_or_default();
+    let p = parse("shell", &crate::modules::testutil::to_map(json!({"cmd": "echo $HOME", "executable": "/bin/bash"})))
+        .map(|p| p.script)
+        .unwrap_or_default();
     assert_eq!(p, "exec /bin/bash -c 'echo $HOME'");
 }
 
 #[tokio::test]
 async fn command_has_no_shell_features() {
     let h = Harness::new();
-    let (changed, r) = h
-        .run(&Command, json!({"_raw_params": "echo a > b"}))
-        .await
-        .unwrap();
+    let (changed, r) = h.run(&Command, json!({"_raw_params": "echo a > b"})).await.unwrap();
     assert!(changed);
     assert_eq!(r.get("stdout"), Some(&json!("a > b")));
     assert_eq!(r.get("cmd"), Some(&json!(["echo", "a", ">", "b"])));
     assert_eq!(r.get("rc"), Some(&json!(0)));
-    let (_, r) = h
-        .run(&Command, json!({"argv": ["printf", "%s\n\n", "x y"]}))
-        .await
-        .unwrap();
+    let (_, r) = h.run(&Command, json!({"argv": ["printf", "%s\n\n", "x y"]})).await.unwrap();
     assert_eq!(r.get("stdout"), Some(&json!("x y")));
     assert_eq!(r.get("stdout_lines"), Some(&json!(["x y"])));
 }
@@ -72,11 +54,7 @@ async fn shell_runs_scripts_with_stdin_and_chdir() {
     assert_eq!(r.get("stdout"), Some(&json!(want)));
     assert_eq!(r.get("stderr_lines"), Some(&json!(["err"])));
     assert_eq!(r.get("cmd"), Some(&json!("cat; pwd; echo err >&2")));
-    let delta = r
-        .get("delta")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let delta = r.get("delta").and_then(Value::as_str).unwrap_or_default().to_string();
     assert!(delta.starts_with("0:00:0"), "{delta}");
 }
 
@@ -91,10 +69,7 @@ async fn non_zero_rc_fails_with_the_result() {
         }
         other => panic!("expected failure, got {other:?}"),
     }
-    let e = err_text(
-        h.run(&Command, json!({"_raw_params": "no-such-cmd-troupe"}))
-            .await,
-    );
+    let e = err_text(h.run(&Command, json!({"_raw_params": "no-such-cmd-troupe"})).await);
     assert!(e.contains("command not found"), "{e}");
 }
 
@@ -104,20 +79,9 @@ async fn creates_and_removes_decide() {
     std::fs::write(dir.path().join("there.txt"), "").unwrap();
     let d = dir.path().to_string_lossy().to_string();
     let h = Harness::new();
-    let q = h
-        .query(
-            &Command,
-            json!({"_raw_params": format!("touch new creates={d}/*.txt")}),
-        )
-        .await
-        .unwrap();
+    let q = h.query(&Command, json!({"_raw_params": format!("touch new creates={d}/*.txt")})).await.unwrap();
     assert!(!q.changed);
-    assert_eq!(
-        q.result.get("msg"),
-        Some(&json!(format!(
-            "Did not run command since '{d}/*.txt' exists"
-        )))
-    );
+    assert_eq!(q.result.get("msg"), Some(&json!(format!("Did not run command since '{d}/*.txt' exists"))));
     // Relative to chdir; not satisfied → runs, and check mode can tell (no check_skip).
     let args = json!({"_raw_params": "touch made", "chdir": d, "creates": "made"});
     let q = h.query(&Command, args.clone()).await.unwrap();
@@ -126,13 +90,7 @@ async fn creates_and_removes_decide() {
     assert!(changed && dir.path().join("made").exists());
     let (changed, _) = h.run(&Command, args).await.unwrap();
     assert!(!changed);
-    let q = h
-        .query(
-            &Shell,
-            json!({"cmd": "rm x", "removes": format!("{d}/nothing")}),
-        )
-        .await
-        .unwrap();
+    let q = h.query(&Shell, json!({"cmd": "rm x", "removes": format!("{d}/nothing")})).await.unwrap();
     assert!(!q.changed);
     let q = h.query(&Shell, json!({"cmd": "true"})).await.unwrap();
     assert!(q.changed && q.check_skip);

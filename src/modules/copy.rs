@@ -12,17 +12,8 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 pub struct Copy;
 
 /// Arguments copy and template share with the write itself.
-pub const WRITE_ARGS: [&str; 9] = [
-    "dest",
-    "mode",
-    "owner",
-    "group",
-    "backup",
-    "force",
-    "validate",
-    "follow",
-    "unsafe_writes",
-];
+pub const WRITE_ARGS: [&str; 9] =
+    ["dest", "mode", "owner", "group", "backup", "force", "validate", "follow", "unsafe_writes"];
 
 /// Compare `data` with `dest` on the host and plan an atomic write of what differs.
 /// `src_name` (a file's base name) lets a folder `dest` (or one ending in `/`) take the file
@@ -35,32 +26,21 @@ pub async fn query_content(
 ) -> Result<Query, ModuleError> {
     let dest = a.req_str(&["dest"])?;
     let attrs = Attrs::new(a.mode("mode")?, a.str("owner")?, a.str("group")?);
-    let opts = WriteOpts {
-        backup: a.bool("backup", false)?,
-        validate: a.str("validate")?,
-    };
+    let opts = WriteOpts { backup: a.bool("backup", false)?, validate: a.str("validate")? };
     let force = a.bool("force", true)?;
     a.bool("follow", false)?;
     a.bool("unsafe_writes", false)?;
     let into = |dir: &str| format!("{}/{}", dir.trim_end_matches('/'), src_name.unwrap_or(""));
     let facts = match src_name {
-        None if dest.ends_with('/') => {
-            return Err(ModuleError::failed(
-                "can not use content with a dir as dest",
-            ))
-        }
-        Some(_) if dest.ends_with('/') => {
-            file_facts(cx, &[&into(&dest)], true, Some("sha1")).await?
-        }
+        None if dest.ends_with('/') => return Err(ModuleError::failed("can not use content with a dir as dest")),
+        Some(_) if dest.ends_with('/') => file_facts(cx, &[&into(&dest)], true, Some("sha1")).await?,
         _ => {
             // One command reads both the dest and the file inside it, in case dest is a folder.
             let inner = into(&dest);
             let mut f = file_facts(cx, &[&dest, &inner], true, Some("sha1")).await?;
             if f.first().is_some_and(|d| d.kind == FileKind::Dir) {
                 if src_name.is_none() {
-                    return Err(ModuleError::failed(
-                        "can not use content with a dir as dest",
-                    ));
+                    return Err(ModuleError::failed("can not use content with a dir as dest"));
                 }
                 f.split_off(1)
             } else {
@@ -82,20 +62,10 @@ impl Module for Copy {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("copy", args);
         let mut known = WRITE_ARGS.to_vec();
-        known.extend([
-            "src",
-            "content",
-            "remote_src",
-            "directory_mode",
-            "local_follow",
-            "decrypt",
-            "checksum",
-        ]);
+        known.extend(["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"]);
         a.allow(&known)?;
         if a.bool("remote_src", false)? {
-            return Err(
-                a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`")
-            );
+            return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
         }
         match (a.get("src"), a.get("content")) {
             (Some(_), Some(_)) => Err(a.error("`src` and `content` are mutually exclusive")),
@@ -120,13 +90,11 @@ impl Module for Copy {
                         path.display()
                     )));
                 }
-                let data = std::fs::read(&path).map_err(|e| {
-                    ModuleError::failed(format!("cannot read {}: {e}", path.display()))
-                })?;
+                let data = std::fs::read(&path)
+                    .map_err(|e| ModuleError::failed(format!("cannot read {}: {e}", path.display())))?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
                 let mut q = query_content(cx, &a, &data, name.as_deref()).await?;
-                q.result
-                    .insert("src".into(), path.to_string_lossy().into_owned().into());
+                q.result.insert("src".into(), path.to_string_lossy().into_owned().into());
                 Ok(q)
             }
         }

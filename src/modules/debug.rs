@@ -47,10 +47,7 @@ impl Module for Debug {
                 };
                 Ok(Query::ok().with(&expr, value))
             }
-            (msg, None) => Ok(Query::ok().with(
-                "msg",
-                msg.cloned().unwrap_or_else(|| Value::from("Hello world!")),
-            )),
+            (msg, None) => Ok(Query::ok().with("msg", msg.cloned().unwrap_or_else(|| Value::from("Hello world!")))),
         }
     }
 }

@@ -15,15 +15,8 @@ pub struct Dnf {
 pub const DNF: Dnf = Dnf { name: "dnf" };
 pub const YUM: Dnf = Dnf { name: "yum" };
 
-const KNOWN: &[&str] = &[
-    "name",
-    "state",
-    "update_cache",
-    "enablerepo",
-    "disablerepo",
-    "disable_gpg_check",
-    "install_weak_deps",
-];
+const KNOWN: &[&str] =
+    &["name", "state", "update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "install_weak_deps"];
 const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,11 +38,7 @@ impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
         let a = Args::new(module, raw, KNOWN, ALIASES)?;
         let state = match a
-            .choice(
-                "state",
-                &["present", "installed", "latest", "absent", "removed"],
-                Some("present"),
-            )?
+            .choice("state", &["present", "installed", "latest", "absent", "removed"], Some("present"))?
             .as_deref()
         {
             Some("latest") => State::Latest,
@@ -58,9 +47,7 @@ impl Want {
         };
         let names = a.list("name")?;
         if names.is_empty() {
-            return Err(ModuleError::Args(format!(
-                "{module}: missing required argument 'name'"
-            )));
+            return Err(ModuleError::Args(format!("{module}: missing required argument 'name'")));
         }
         let mut opts = Vec::new();
         for r in a.list("enablerepo")? {
@@ -73,10 +60,7 @@ impl Want {
             opts.push("--nogpgcheck".into());
         }
         if let Some(w) = a.bool("install_weak_deps")? {
-            opts.push(format!(
-                "--setopt=install_weak_deps={}",
-                if w { "True" } else { "False" }
-            ));
+            opts.push(format!("--setopt=install_weak_deps={}", if w { "True" } else { "False" }));
         }
         if a.flag("update_cache", false)? {
             opts.push("--refresh".into());
@@ -87,11 +71,7 @@ impl Want {
     pub fn query_script(&self, tool: &str) -> String {
         let mut s = format!("{}\n", section("rpm"));
         for n in &self.names {
-            let q = if n.contains(['*', '?']) {
-                "rpm -qa"
-            } else {
-                "rpm -q"
-            };
+            let q = if n.contains(['*', '?']) { "rpm -qa" } else { "rpm -q" };
             s.push_str(&format!(
                 "if {q} -- {w} 2>/dev/null | grep -qv 'is not installed'; then echo 1 {w}; else echo 0 {w}; fi\n",
                 w = quote(n)
@@ -114,11 +94,7 @@ impl Want {
 
 /// `dnf` for the dnf module (falling back to yum) and the other way round for yum.
 fn tool_cmd(module: &str) -> String {
-    let (a, b) = if module == "yum" {
-        ("yum", "dnf")
-    } else {
-        ("dnf", "yum")
-    };
+    let (a, b) = if module == "yum" { ("yum", "dnf") } else { ("dnf", "yum") };
     format!("$(command -v {a} || command -v {b} || echo {a})")
 }
 
@@ -127,12 +103,7 @@ pub fn parse_facts(stdout: &str) -> (Vec<(String, bool)>, Vec<String>) {
     let sec = sections(stdout);
     let installed = sec
         .get("rpm")
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| l.split_once(' '))
-                .map(|(f, n)| (n.to_string(), f == "1"))
-                .collect()
-        })
+        .map(|t| t.lines().filter_map(|l| l.split_once(' ')).map(|(f, n)| (n.to_string(), f == "1")).collect())
         .unwrap_or_default();
     let updates = sec
         .get("updates")
@@ -140,12 +111,7 @@ pub fn parse_facts(stdout: &str) -> (Vec<(String, bool)>, Vec<String>) {
             t.lines()
                 .filter(|l| !l.starts_with(' ') && l.split_whitespace().count() >= 3)
                 .filter_map(|l| l.split_whitespace().next())
-                .map(|na| {
-                    na.rsplit_once('.')
-                        .map(|(n, _)| n)
-                        .unwrap_or(na)
-                        .to_string()
-                })
+                .map(|na| na.rsplit_once('.').map(|(n, _)| n).unwrap_or(na).to_string())
                 .collect()
         })
         .unwrap_or_default();
@@ -153,30 +119,11 @@ pub fn parse_facts(stdout: &str) -> (Vec<(String, bool)>, Vec<String>) {
 }
 
 /// The command lines to run, in order.
-pub fn plan(
-    want: &Want,
-    tool: &str,
-    installed: &[(String, bool)],
-    updates: &[String],
-) -> Vec<String> {
+pub fn plan(want: &Want, tool: &str, installed: &[(String, bool)], updates: &[String]) -> Vec<String> {
     let is_installed = |n: &String| installed.iter().any(|(m, i)| m == n && *i);
-    let missing: Vec<String> = want
-        .names
-        .iter()
-        .filter(|n| !is_installed(n))
-        .map(|n| quote(n))
-        .collect();
-    let present: Vec<String> = want
-        .names
-        .iter()
-        .filter(|n| is_installed(n))
-        .map(|n| quote(n))
-        .collect();
-    let opts = if want.opts.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", want.opts.join(" "))
-    };
+    let missing: Vec<String> = want.names.iter().filter(|n| !is_installed(n)).map(|n| quote(n)).collect();
+    let present: Vec<String> = want.names.iter().filter(|n| is_installed(n)).map(|n| quote(n)).collect();
+    let opts = if want.opts.is_empty() { String::new() } else { format!(" {}", want.opts.join(" ")) };
     let base = tool_cmd(tool);
     let mut cmds = Vec::new();
     match want.state {
@@ -194,10 +141,7 @@ pub fn plan(
                     .names
                     .iter()
                     .filter(|n| {
-                        is_installed(n)
-                            && updates
-                                .iter()
-                                .any(|u| u == *n || super::sysmods_util::glob_match(n, u))
+                        is_installed(n) && updates.iter().any(|u| u == *n || super::sysmods_util::glob_match(n, u))
                     })
                     .map(|n| quote(n))
                     .collect();
@@ -221,10 +165,7 @@ impl Module for Dnf {
         let out = cx.run(Cmd::new(want.query_script(self.name))).await?;
         let (installed, updates) = parse_facts(&out.stdout_text());
         let cmds = plan(&want, self.name, &installed, &updates);
-        let mut q = Query {
-            changed: !cmds.is_empty(),
-            ..Query::default()
-        };
+        let mut q = Query { changed: !cmds.is_empty(), ..Query::default() };
         q.result.insert("msg".into(), "".into());
         q.result.insert("rc".into(), 0.into());
         q.result.insert("results".into(), Value::Array(vec![]));
@@ -235,33 +176,18 @@ impl Module for Dnf {
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
         let cmds: Vec<String> = q.plan["commands"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
             .unwrap_or_default();
-        let script = cmds
-            .iter()
-            .map(|c| format!("{c} || exit $?\n"))
-            .collect::<String>();
+        let script = cmds.iter().map(|c| format!("{c} || exit $?\n")).collect::<String>();
         let out = cx.run(Cmd::new(script)).await?;
         if out.rc != 0 {
-            return Err(failed_with(
-                format!(
-                    "Failed to install/remove packages: {}",
-                    out.stderr_text().trim()
-                ),
-                &out,
-            ));
+            return Err(failed_with(format!("Failed to install/remove packages: {}", out.stderr_text().trim()), &out));
         }
         let mut r = output_result(&out);
         let done: Vec<Value> = out
             .stdout_text()
             .lines()
-            .filter(|l| {
-                l.starts_with("Installed") || l.starts_with("Removed") || l.starts_with("Upgraded")
-            })
+            .filter(|l| l.starts_with("Installed") || l.starts_with("Removed") || l.starts_with("Upgraded"))
             .map(|l| Value::String(l.trim().to_string()))
             .collect();
         r.insert("results".into(), Value::Array(done));
@@ -288,10 +214,7 @@ mod tests {
         assert!(s.contains("-q check-update --enablerepo=epel -- etcd 'lib*'"));
         let out = "@@troupe:rpm@@\n1 etcd\n0 lib*\n@@troupe:updates@@\n\netcd.x86_64    3.5.9-1.el9   epel\nObsoleting Packages\n";
         let (inst, upd) = parse_facts(out);
-        assert_eq!(
-            inst,
-            vec![("etcd".to_string(), true), ("lib*".to_string(), false)]
-        );
+        assert_eq!(inst, vec![("etcd".to_string(), true), ("lib*".to_string(), false)]);
         assert_eq!(upd, vec!["etcd"]);
     }
 
@@ -300,10 +223,7 @@ mod tests {
         let installed = vec![("etcd".to_string(), true), ("jq".to_string(), false)];
         let w = want(json!({"name": "etcd,jq", "disable_gpg_check": true}));
         let cmds = plan(&w, "dnf", &installed, &[]);
-        assert_eq!(
-            cmds,
-            vec!["$(command -v dnf || command -v yum || echo dnf) install -y --nogpgcheck -- jq"]
-        );
+        assert_eq!(cmds, vec!["$(command -v dnf || command -v yum || echo dnf) install -y --nogpgcheck -- jq"]);
         let w = want(json!({"name": "etcd", "state": "latest"}));
         assert!(plan(&w, "yum", &installed, &[])[..].is_empty());
         assert_eq!(plan(&w, "yum", &installed, &["etcd".into()]).len(), 1);

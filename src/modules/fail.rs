@@ -22,10 +22,7 @@ impl Module for Fail {
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("fail", args);
         a.allow(&["msg"])?;
-        let msg = a
-            .get("msg")
-            .map(to_text)
-            .unwrap_or_else(|| "Failed as requested from task".into());
+        let msg = a.get("msg").map(to_text).unwrap_or_else(|| "Failed as requested from task".into());
         let mut result = Map::new();
         result.insert("msg".into(), msg.clone().into());
         Err(ModuleError::Failed { msg, result })
@@ -41,14 +38,8 @@ mod tests {
     #[tokio::test]
     async fn always_fails_with_the_message() {
         let h = Harness::new();
-        assert_eq!(
-            err_text(h.query(&Fail, json!({"msg": "boom"})).await),
-            "boom"
-        );
-        assert_eq!(
-            err_text(h.query(&Fail, json!({})).await),
-            "Failed as requested from task"
-        );
+        assert_eq!(err_text(h.query(&Fail, json!({"msg": "boom"})).await), "boom");
+        assert_eq!(err_text(h.query(&Fail, json!({})).await), "Failed as requested from task");
         let e = err_text(h.query(&Fail, json!({"mgs": "x"})).await);
         assert!(e.contains("unsupported argument(s) mgs"), "{e}");
     }

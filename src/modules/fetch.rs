@@ -16,19 +16,10 @@ use crate::value::{Map, Value};
 
 pub struct Fetch;
 
-const KNOWN: &[&str] = &[
-    "src",
-    "dest",
-    "flat",
-    "fail_on_missing",
-    "validate_checksum",
-];
+const KNOWN: &[&str] = &["src", "dest", "flat", "fail_on_missing", "validate_checksum"];
 
 fn sha1_hex(data: &[u8]) -> String {
-    Sha1::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha1::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Lexical normalisation; `None` when `..` climbs above the start.
@@ -49,18 +40,8 @@ fn normalise(p: &Path) -> Option<PathBuf> {
 }
 
 /// Where the file lands on the controller.
-pub fn dest_path(
-    dest: &str,
-    src: &str,
-    host: &str,
-    flat: bool,
-    base: &Path,
-) -> Result<PathBuf, ModuleError> {
-    let root = if Path::new(dest).is_absolute() {
-        PathBuf::from(dest)
-    } else {
-        base.join(dest)
-    };
+pub fn dest_path(dest: &str, src: &str, host: &str, flat: bool, base: &Path) -> Result<PathBuf, ModuleError> {
+    let root = if Path::new(dest).is_absolute() { PathBuf::from(dest) } else { base.join(dest) };
     let full = if flat {
         if dest.ends_with('/') {
             root.join(Path::new(src).file_name().unwrap_or_default())
@@ -84,7 +65,8 @@ pub fn dest_path(
     }
 }
 
-const SUM: &str = "(sha1sum -- \"$f\" 2>/dev/null || shasum -a 1 \"$f\" 2>/dev/null || openssl sha1 -r \"$f\") | cut -d' ' -f1";
+const SUM: &str =
+    "(sha1sum -- \"$f\" 2>/dev/null || shasum -a 1 \"$f\" 2>/dev/null || openssl sha1 -r \"$f\") | cut -d' ' -f1";
 
 #[async_trait]
 impl Module for Fetch {
@@ -97,19 +79,14 @@ impl Module for Fetch {
         let src = a.req_str("src")?;
         let dest_arg = a.req_str("dest")?;
         let fail_on_missing = a.flag("fail_on_missing", true)?;
-        let base = cx
-            .search
-            .last()
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from("."));
+        let base = cx.search.last().cloned().unwrap_or_else(|| PathBuf::from("."));
         let dest = dest_path(&dest_arg, &src, cx.host, a.flag("flat", false)?, &base)?;
         let script = guarded(&src, &format!("f={}\n{SUM}", quote(&src)));
         let out = cx.run(Cmd::new(script)).await?;
         if out.rc == 2 && !fail_on_missing {
-            return Ok(Query::ok().with("file", src).with(
-                "msg",
-                "the remote file does not exist, not transferring, ignored",
-            ));
+            return Ok(Query::ok()
+                .with("file", src)
+                .with("msg", "the remote file does not exist, not transferring, ignored"));
         }
         if out.rc == 2 {
             let mut result = Map::new();
@@ -120,9 +97,7 @@ impl Module for Fetch {
             });
         }
         if out.rc == 3 {
-            return Err(ModuleError::failed(
-                "remote file is a directory, fetch cannot work on directories",
-            ));
+            return Err(ModuleError::failed("remote file is a directory, fetch cannot work on directories"));
         }
         check_guard(&out)?;
         let remote = out.stdout_text().trim().to_string();
@@ -132,10 +107,7 @@ impl Module for Fetch {
             .with("file", src)
             .with("remote_checksum", remote.clone())
             .with("remote_md5sum", Value::Null)
-            .with(
-                "checksum",
-                local.clone().map(Value::String).unwrap_or(Value::Null),
-            );
+            .with("checksum", local.clone().map(Value::String).unwrap_or(Value::Null));
         q.changed = local.as_deref() != Some(remote.as_str());
         Ok(q)
     }
@@ -143,37 +115,18 @@ impl Module for Fetch {
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
         let a = Args::new("fetch", args, KNOWN, &[])?;
         let src = a.req_str("src")?;
-        let dest = PathBuf::from(
-            q.result
-                .get("dest")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        );
-        let out = cx
-            .run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src)))))
-            .await?;
+        let dest = PathBuf::from(q.result.get("dest").and_then(Value::as_str).unwrap_or_default());
+        let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;
         check_guard(&out)?;
         let new = sha1_hex(&out.stdout);
-        let remote = q
-            .result
-            .get("remote_checksum")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let remote = q.result.get("remote_checksum").and_then(Value::as_str).unwrap_or_default().to_string();
         let mut result = q.result.clone();
         result.insert("checksum".into(), new.clone().into());
         if a.flag("validate_checksum", true)? && new != remote {
-            return Err(ModuleError::Failed {
-                msg: "checksum mismatch".into(),
-                result,
-            });
+            return Err(ModuleError::Failed { msg: "checksum mismatch".into(), result });
         }
-        let fail = |e: std::io::Error| {
-            ModuleError::failed(format!(
-                "Failed to fetch the file to {}: {e}",
-                dest.display()
-            ))
-        };
+        let fail =
+            |e: std::io::Error| ModuleError::failed(format!("Failed to fetch the file to {}: {e}", dest.display()));
         if let Some(dir) = dest.parent() {
             create_dir(dir, 0o755).map_err(fail)?;
         }
@@ -193,18 +146,9 @@ mod tests {
     #[test]
     fn dest_layouts() {
         let b = Path::new("/play");
-        assert_eq!(
-            dest_path("out", "/etc/hosts", "h1", false, b).unwrap(),
-            PathBuf::from("/play/out/h1/etc/hosts")
-        );
-        assert_eq!(
-            dest_path("/o/", "/etc/hosts", "h1", true, b).unwrap(),
-            PathBuf::from("/o/hosts")
-        );
-        assert_eq!(
-            dest_path("/o/x.txt", "/etc/hosts", "h1", true, b).unwrap(),
-            PathBuf::from("/o/x.txt")
-        );
+        assert_eq!(dest_path("out", "/etc/hosts", "h1", false, b).unwrap(), PathBuf::from("/play/out/h1/etc/hosts"));
+        assert_eq!(dest_path("/o/", "/etc/hosts", "h1", true, b).unwrap(), PathBuf::from("/o/hosts"));
+        assert_eq!(dest_path("/o/x.txt", "/etc/hosts", "h1", true, b).unwrap(), PathBuf::from("/o/x.txt"));
         assert!(dest_path("/o", "../../etc/passwd", "h1", false, b).is_err());
     }
 
@@ -223,21 +167,13 @@ mod tests {
         assert!(landed.starts_with(dest.join("localhost")));
         assert_eq!(std::fs::read_to_string(&landed).unwrap(), "hello\n");
         assert_eq!(res["checksum"], res["remote_checksum"]);
-        assert!(
-            !run_module(&Fetch, &cx, &args).await.unwrap().0,
-            "second run is ok"
-        );
+        assert!(!run_module(&Fetch, &cx, &args).await.unwrap().0, "second run is ok");
         std::fs::write(&src, "changed\n").unwrap();
         cx.check_mode = true;
         assert!(run_module(&Fetch, &cx, &args).await.unwrap().0);
-        assert_eq!(
-            std::fs::read_to_string(&landed).unwrap(),
-            "hello\n",
-            "check mode writes nothing"
-        );
+        assert_eq!(std::fs::read_to_string(&landed).unwrap(), "hello\n", "check mode writes nothing");
         cx.check_mode = false;
-        let missing =
-            json!({"src": tmp.path().join("nope"), "dest": dest, "fail_on_missing": false});
+        let missing = json!({"src": tmp.path().join("nope"), "dest": dest, "fail_on_missing": false});
         let (changed, res) = run_module(&Fetch, &cx, &missing).await.unwrap();
         assert!(!changed && res["msg"].as_str().unwrap().contains("does not exist"));
         let missing = json!({"src": tmp.path().join("nope"), "dest": dest});

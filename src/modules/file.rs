@@ -6,9 +6,7 @@ use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
 use super::args::{Args, Mode};
-use super::remote_file::{
-    facts_script, file_facts, parse_facts, run_ok, Attrs, FileFacts, FileKind,
-};
+use super::remote_file::{facts_script, file_facts, parse_facts, run_ok, Attrs, FileFacts, FileKind};
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 
 pub struct File;
@@ -47,9 +45,7 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     let path = a.req_str(&["path", "dest", "name"])?;
     let mode = a.mode("mode")?;
     let recurse = a.bool("recurse", false)?;
-    let state = a
-        .choice("state", &STATES)?
-        .unwrap_or(if recurse { "directory" } else { "" });
+    let state = a.choice("state", &STATES)?.unwrap_or(if recurse { "directory" } else { "" });
     if recurse && state != "directory" {
         return Err(a.error("`recurse` only works with state=directory"));
     }
@@ -107,10 +103,7 @@ fn recurse_check(attrs: &Attrs, p: &str) -> String {
     if let Some(m) = &attrs.mode {
         tests.push(format!("! -perm {}", quote(m)));
     }
-    format!(
-        "find {p} ! -type l \\( {} \\) -print | head -n 1",
-        tests.join(" -o ")
-    )
+    format!("find {p} ! -type l \\( {} \\) -print | head -n 1", tests.join(" -o "))
 }
 
 fn describe(path: &str, state: &str, extra: &str) -> String {
@@ -169,25 +162,14 @@ impl Module for File {
                 diff_after = describe(&w.path, "absent", "");
             }
             "file" | "directory" | "touch" => {
-                let want_kind = if state == "directory" {
-                    FileKind::Dir
-                } else {
-                    FileKind::File
-                };
+                let want_kind = if state == "directory" { FileKind::Dir } else { FileKind::File };
                 match f.kind {
                     FileKind::Absent if state == "file" => {
-                        return Err(fail(
-                            format!("file ({}) is absent, cannot continue", w.path),
-                            &w.path,
-                            "absent",
-                        ));
+                        return Err(fail(format!("file ({}) is absent, cannot continue", w.path), &w.path, "absent"));
                     }
                     FileKind::Absent => {
-                        script = if state == "directory" {
-                            format!("mkdir -p -- {p}\n")
-                        } else {
-                            format!("touch -- {p}\n")
-                        };
+                        script =
+                            if state == "directory" { format!("mkdir -p -- {p}\n") } else { format!("touch -- {p}\n") };
                         script.push_str(&w.attrs.script(&p, false));
                         let (_, after) = w.attrs.describe(&f);
                         diff_before = describe(&w.path, "absent", "");
@@ -197,9 +179,7 @@ impl Module for File {
                         let d = w.attrs.differing(&f);
                         let mut recurse_differs = false;
                         if w.recurse && !w.attrs.is_empty() {
-                            let out =
-                                run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files")
-                                    .await?;
+                            let out = run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files").await?;
                             recurse_differs = !out.trim().is_empty();
                         }
                         if state == "touch" {
@@ -232,7 +212,9 @@ impl Module for File {
                 let src_exists = src_facts.as_ref().is_some_and(FileFacts::exists);
                 if !src_exists && !w.force && f.link_target.as_deref() != Some(src.as_str()) {
                     return Err(fail(
-                        format!("src file does not exist, use \"force=yes\" if you really want to create the link: {src}"),
+                        format!(
+                            "src file does not exist, use \"force=yes\" if you really want to create the link: {src}"
+                        ),
                         &w.path,
                         current,
                     ));
@@ -254,7 +236,10 @@ impl Module for File {
                     }
                     _ if !w.force => {
                         return Err(fail(
-                            format!("refusing to convert from {current} to symlink for {}; set force: true to replace it", w.path),
+                            format!(
+                                "refusing to convert from {current} to symlink for {}; set force: true to replace it",
+                                w.path
+                            ),
                             &w.path,
                             current,
                         ))
@@ -270,11 +255,7 @@ impl Module for File {
                 let src = w.src.clone().unwrap_or_default();
                 q.result.insert("src".into(), src.clone().into());
                 let Some(s) = src_facts.filter(FileFacts::exists) else {
-                    return Err(fail(
-                        format!("src file does not exist: {src}"),
-                        &w.path,
-                        current,
-                    ));
+                    return Err(fail(format!("src file does not exist: {src}"), &w.path, current));
                 };
                 let ln = format!("ln -f -- {} {p}\n", quote(&src));
                 match f.kind {
@@ -282,9 +263,7 @@ impl Module for File {
                         script = w.attrs.differing(&f).script(&p, false);
                     }
                     FileKind::Absent => script = ln + &w.attrs.script(&p, false),
-                    FileKind::Dir => {
-                        return Err(fail(format!("{} is a directory", w.path), &w.path, current))
-                    }
+                    FileKind::Dir => return Err(fail(format!("{} is a directory", w.path), &w.path, current)),
                     _ if !w.force => {
                         return Err(fail(
                             format!("{} exists and is not a hard link to {src}; set force: true to replace it", w.path),
@@ -305,11 +284,7 @@ impl Module for File {
         }
         q.changed = true;
         if cx.diff {
-            q.diff = Some(Diff {
-                path: w.path.clone(),
-                before: diff_before,
-                after: diff_after,
-            });
+            q.diff = Some(Diff { path: w.path.clone(), before: diff_before, after: diff_after });
         }
         let mut plan = Map::new();
         plan.insert("script".into(), format!("set -e\n{script}").into());
@@ -320,23 +295,12 @@ impl Module for File {
 
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
         let w = parse(args)?;
-        let script = q
-            .plan
-            .get("script")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let follow = q
-            .plan
-            .get("follow")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+        let script = q.plan.get("script").and_then(Value::as_str).unwrap_or_default();
+        let follow = q.plan.get("follow").and_then(Value::as_bool).unwrap_or(true);
         let full = format!("{script}{}", facts_script(&w.path, follow, None));
         let out = run_ok(cx, Cmd::new(full), &format!("file {}", w.path)).await?;
         let mut result = q.result;
-        if let Some(f) = parse_facts(&out, &[&w.path])
-            .map_err(ModuleError::failed)?
-            .first()
-        {
+        if let Some(f) = parse_facts(&out, &[&w.path]).map_err(ModuleError::failed)?.first() {
             f.insert_into(&mut result);
             if w.state == "link" || w.state == "hard" {
                 result.insert("state".into(), w.state.into());

@@ -21,10 +21,7 @@ async fn directory_is_created_once_and_mode_fixed() {
     h.check_mode = false;
     let q = h.query(&File, args.clone()).await.unwrap();
     let diff = q.diff.unwrap_or_default();
-    assert!(
-        diff.before.contains("state: absent") && diff.after.contains("mode: 0750"),
-        "{diff:?}"
-    );
+    assert!(diff.before.contains("state: absent") && diff.after.contains("mode: 0750"), "{diff:?}");
     let (changed, r) = h.run(&File, args.clone()).await.unwrap();
     assert!(changed);
     assert!(d.is_dir());
@@ -40,10 +37,7 @@ async fn directory_is_created_once_and_mode_fixed() {
     let args = json!({"path": s(&d), "state": "directory", "mode": "u=rwx,go="});
     let q = h.query(&File, args.clone()).await.unwrap();
     let diff = q.diff.unwrap_or_default();
-    assert!(
-        diff.before.contains("mode: 0750") && diff.after.contains("mode: 0700"),
-        "{diff:?}"
-    );
+    assert!(diff.before.contains("mode: 0750") && diff.after.contains("mode: 0700"), "{diff:?}");
     h.run(&File, args.clone()).await.unwrap();
     assert_eq!(mode_of(&d), 0o700);
     assert!(!h.run(&File, args).await.unwrap().0);
@@ -72,52 +66,24 @@ async fn file_touch_and_absent() {
     let e = err_text(h.run(&File, json!({"path": s(&f), "state": "file"})).await);
     assert_eq!(e, format!("file ({}) is absent, cannot continue", s(&f)));
 
-    let (changed, r) = h
-        .run(
-            &File,
-            json!({"path": s(&f), "state": "touch", "mode": "0600"}),
-        )
-        .await
-        .unwrap();
+    let (changed, r) = h.run(&File, json!({"path": s(&f), "state": "touch", "mode": "0600"})).await.unwrap();
     assert!(changed && f.is_file());
     assert_eq!(mode_of(&f), 0o600);
     assert_eq!(r.get("dest"), Some(&json!(s(&f))));
 
-    let (changed, r) = h
-        .run(&File, json!({"path": s(&f), "mode": 0o640}))
-        .await
-        .unwrap();
+    let (changed, r) = h.run(&File, json!({"path": s(&f), "mode": 0o640})).await.unwrap();
     assert!(changed);
     assert_eq!(r.get("state"), Some(&json!("file")));
     assert_eq!(mode_of(&f), 0o640);
-    assert!(
-        !h.run(
-            &File,
-            json!({"path": s(&f), "state": "file", "mode": "640"})
-        )
-        .await
-        .unwrap()
-        .0
-    );
+    assert!(!h.run(&File, json!({"path": s(&f), "state": "file", "mode": "640"})).await.unwrap().0);
 
-    let e = err_text(
-        h.run(&File, json!({"path": s(dir.path()), "state": "file"}))
-            .await,
-    );
+    let e = err_text(h.run(&File, json!({"path": s(dir.path()), "state": "file"})).await);
     assert!(e.contains("already exists as a directory"), "{e}");
 
-    let (changed, r) = h
-        .run(&File, json!({"path": s(&f), "state": "absent"}))
-        .await
-        .unwrap();
+    let (changed, r) = h.run(&File, json!({"path": s(&f), "state": "absent"})).await.unwrap();
     assert!(changed && !f.exists());
     assert_eq!(r.get("state"), Some(&json!("absent")));
-    assert!(
-        !h.run(&File, json!({"path": s(&f), "state": "absent"}))
-            .await
-            .unwrap()
-            .0
-    );
+    assert!(!h.run(&File, json!({"path": s(&f), "state": "absent"})).await.unwrap().0);
 }
 
 #[tokio::test]
@@ -138,35 +104,14 @@ async fn symlinks_and_hard_links() {
     assert!(!h.run(&File, args).await.unwrap().0);
 
     // Repoint an existing link.
-    let (changed, _) = h
-        .run(
-            &File,
-            json!({"path": s(&l), "src": s(&other), "state": "link"}),
-        )
-        .await
-        .unwrap();
+    let (changed, _) = h.run(&File, json!({"path": s(&l), "src": s(&other), "state": "link"})).await.unwrap();
     assert!(changed);
     assert_eq!(std::fs::read_link(&l).ok(), Some(other.clone()));
 
     // A regular file is only replaced with force.
-    let e = err_text(
-        h.run(
-            &File,
-            json!({"path": s(&target), "src": s(&other), "state": "link"}),
-        )
-        .await,
-    );
-    assert!(
-        e.contains("refusing to convert from file to symlink"),
-        "{e}"
-    );
-    let e = err_text(
-        h.run(
-            &File,
-            json!({"path": s(&l), "src": "/no/such", "state": "link"}),
-        )
-        .await,
-    );
+    let e = err_text(h.run(&File, json!({"path": s(&target), "src": s(&other), "state": "link"})).await);
+    assert!(e.contains("refusing to convert from file to symlink"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": s(&l), "src": "/no/such", "state": "link"})).await);
     assert!(e.contains("src file does not exist"), "{e}");
 
     let hl = dir.path().join("hl");
@@ -179,26 +124,11 @@ async fn symlinks_and_hard_links() {
 #[tokio::test]
 async fn bad_arguments() {
     let h = Harness::new();
-    let e = err_text(
-        h.run(&File, json!({"path": "/tmp/x", "state": "dir"}))
-            .await,
-    );
-    assert!(
-        e.contains("`state` must be one of file, directory, absent"),
-        "{e}"
-    );
-    let e = err_text(
-        h.run(&File, json!({"path": "/tmp/x", "state": "link"}))
-            .await,
-    );
+    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "dir"})).await);
+    assert!(e.contains("`state` must be one of file, directory, absent"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "link"})).await);
     assert!(e.contains("`src` is required for state=link"), "{e}");
-    let e = err_text(
-        h.run(
-            &File,
-            json!({"path": "/tmp/x", "recurse": true, "mode": "u+x"}),
-        )
-        .await,
-    );
+    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": true, "mode": "u+x"})).await);
     assert!(e.contains("must be octal"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/", "state": "absent"})).await);
     assert!(e.contains("refusing to remove /"), "{e}");

@@ -25,10 +25,7 @@ impl Want {
         let a = Args::new("group", raw, KNOWN, &[])?;
         Ok(Want {
             name: a.req_str("name")?,
-            present: a
-                .choice("state", &["present", "absent"], Some("present"))?
-                .as_deref()
-                == Some("present"),
+            present: a.choice("state", &["present", "absent"], Some("present"))?.as_deref() == Some("present"),
             gid: a.int("gid")?,
             system: a.flag("system", false)?,
             non_unique: a.flag("non_unique", false)?,
@@ -40,15 +37,8 @@ impl Want {
 pub fn parse_getent(line: &str) -> Option<(i64, Vec<String>)> {
     let f: Vec<&str> = line.trim().split(':').collect();
     let gid = f.get(2)?.parse().ok()?;
-    let members = f
-        .get(3)
-        .map(|m| {
-            m.split(',')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let members =
+        f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default();
     Some((gid, members))
 }
 
@@ -72,10 +62,7 @@ pub fn plan(want: &Want, current: Option<i64>) -> Option<String> {
             Some(format!("{c} {n}"))
         }
         (true, Some(gid)) => match want.gid {
-            Some(g) if g != gid => Some(format!(
-                "groupmod -g {g}{} {n}",
-                if want.non_unique { " -o" } else { "" }
-            )),
+            Some(g) if g != gid => Some(format!("groupmod -g {g}{} {n}", if want.non_unique { " -o" } else { "" })),
             _ => None,
         },
     }
@@ -84,10 +71,7 @@ pub fn plan(want: &Want, current: Option<i64>) -> Option<String> {
 fn result(want: &Want, gid: Option<i64>) -> Map {
     let mut m = Map::new();
     m.insert("name".into(), want.name.clone().into());
-    m.insert(
-        "state".into(),
-        if want.present { "present" } else { "absent" }.into(),
-    );
+    m.insert("state".into(), if want.present { "present" } else { "absent" }.into());
     if want.present {
         if let Some(g) = gid.or(want.gid) {
             m.insert("gid".into(), g.into());
@@ -105,24 +89,11 @@ impl Module for Group {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let want = Want::parse(args)?;
-        let out = cx
-            .run(Cmd::new(format!(
-                "getent group {} || true",
-                quote(&want.name)
-            )))
-            .await?;
+        let out = cx.run(Cmd::new(format!("getent group {} || true", quote(&want.name)))).await?;
         let current = parse_getent(&out.stdout_text()).map(|(g, _)| g);
         let cmd = plan(&want, current);
-        let gid = if want.present {
-            want.gid.or(current)
-        } else {
-            None
-        };
-        let mut q = Query {
-            changed: cmd.is_some(),
-            result: result(&want, gid),
-            ..Query::default()
-        };
+        let gid = if want.present { want.gid.or(current) } else { None };
+        let mut q = Query { changed: cmd.is_some(), result: result(&want, gid), ..Query::default() };
         q.plan = cmd.map(Into::into).unwrap_or_default();
         Ok(q)
     }
@@ -130,16 +101,8 @@ impl Module for Group {
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
         let want = Want::parse(args)?;
         let cmd = q.plan.as_str().unwrap_or_default().to_string();
-        let script = format!(
-            "{cmd} || exit $?\ngetent group {} || true",
-            quote(&want.name)
-        );
-        let out = run_ok(
-            cx,
-            Cmd::new(script),
-            &format!("{} failed", cmd.split(' ').next().unwrap_or("group")),
-        )
-        .await?;
+        let script = format!("{cmd} || exit $?\ngetent group {} || true", quote(&want.name));
+        let out = run_ok(cx, Cmd::new(script), &format!("{} failed", cmd.split(' ').next().unwrap_or("group"))).await?;
         let gid = parse_getent(&out.stdout_text()).map(|(g, _)| g);
         Ok(result(&want, gid))
     }
@@ -158,39 +121,20 @@ mod tests {
 
     #[test]
     fn golden_commands() {
+        assert_eq!(plan(&want(json!({"name": "etcd"})), None).as_deref(), Some("groupadd etcd"));
         assert_eq!(
-            plan(&want(json!({"name": "etcd"})), None).as_deref(),
-            Some("groupadd etcd")
-        );
-        assert_eq!(
-            plan(
-                &want(json!({"name": "etcd", "gid": 990, "system": true})),
-                None
-            )
-            .as_deref(),
+            plan(&want(json!({"name": "etcd", "gid": 990, "system": true})), None).as_deref(),
             Some("groupadd -g 990 -r etcd")
         );
-        assert_eq!(
-            plan(&want(json!({"name": "etcd", "gid": 990})), Some(990)),
-            None
-        );
+        assert_eq!(plan(&want(json!({"name": "etcd", "gid": 990})), Some(990)), None);
         assert_eq!(
             plan(&want(json!({"name": "etcd", "gid": 991})), Some(990)).as_deref(),
             Some("groupmod -g 991 etcd")
         );
         assert_eq!(plan(&want(json!({"name": "etcd"})), Some(5)), None);
-        assert_eq!(
-            plan(&want(json!({"name": "etcd", "state": "absent"})), Some(5)).as_deref(),
-            Some("groupdel etcd")
-        );
-        assert_eq!(
-            plan(&want(json!({"name": "etcd", "state": "absent"})), None),
-            None
-        );
-        assert_eq!(
-            parse_getent("etcd:x:990:a,b\n"),
-            Some((990, vec!["a".into(), "b".into()]))
-        );
+        assert_eq!(plan(&want(json!({"name": "etcd", "state": "absent"})), Some(5)).as_deref(), Some("groupdel etcd"));
+        assert_eq!(plan(&want(json!({"name": "etcd", "state": "absent"})), None), None);
+        assert_eq!(parse_getent("etcd:x:990:a,b\n"), Some((990, vec!["a".into(), "b".into()])));
     }
 
     #[tokio::test]

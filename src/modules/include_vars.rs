@@ -23,8 +23,8 @@ pub fn load_vars_file(path: &Path) -> Result<Map, ModuleError> {
             path.display()
         )));
     }
-    let node = crate::yaml::parse_str(&text, path)
-        .map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
+    let node =
+        crate::yaml::parse_str(&text, path).map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
     match node.to_value() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
@@ -57,14 +57,8 @@ fn dir_files(
             }
             continue;
         }
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let ext = p
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
         if exts.contains(&ext) && pattern.map_or(true, |re| re.is_match(&name)) {
             out.push(p);
         }
@@ -84,16 +78,7 @@ impl Module for IncludeVars {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("include_vars", args);
-        a.allow(&[
-            "file",
-            "_raw_params",
-            "dir",
-            "name",
-            "depth",
-            "files_matching",
-            "extensions",
-            "ignore_files",
-        ])?;
+        a.allow(&["file", "_raw_params", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"])?;
         let files = match (a.str_alias(&["file", "_raw_params"])?, a.str("dir")?) {
             (Some(_), Some(_)) => return Err(a.error("give `file` or `dir`, not both")),
             (None, None) => return Err(a.error("`file` (or `dir`) is required")),
@@ -109,14 +94,14 @@ impl Module for IncludeVars {
                     .ok_or_else(|| ModuleError::failed(format!("could not find vars folder {d:?}")))?;
                 let depth = a.number("depth")?.unwrap_or(0.0) as u64;
                 let pattern = match a.str("files_matching")? {
-                    Some(p) => Some(regex::Regex::new(&p).map_err(|e| {
-                        a.error(format_args!("`files_matching` is not a valid regex: {e}"))
-                    })?),
+                    Some(p) => Some(
+                        regex::Regex::new(&p)
+                            .map_err(|e| a.error(format_args!("`files_matching` is not a valid regex: {e}")))?,
+                    ),
                     None => None,
                 };
-                let exts = a
-                    .list("extensions")?
-                    .unwrap_or_else(|| DEFAULT_EXTENSIONS.iter().map(|s| s.to_string()).collect());
+                let exts =
+                    a.list("extensions")?.unwrap_or_else(|| DEFAULT_EXTENSIONS.iter().map(|s| s.to_string()).collect());
                 let ignore = a.list("ignore_files")?.unwrap_or_default();
                 let mut out = Vec::new();
                 dir_files(&dir, depth, 0, &exts, pattern.as_ref(), &mut out)?;
@@ -141,13 +126,9 @@ impl Module for IncludeVars {
             one.insert(name, Value::Object(vars));
             vars = one;
         }
-        let included: Vec<Value> = files
-            .iter()
-            .map(|f| Value::from(f.to_string_lossy().into_owned()))
-            .collect();
-        let mut q = Query::ok()
-            .with("ansible_facts", Value::Object(vars.clone()))
-            .with("ansible_included_var_files", included);
+        let included: Vec<Value> = files.iter().map(|f| Value::from(f.to_string_lossy().into_owned())).collect();
+        let mut q =
+            Query::ok().with("ansible_facts", Value::Object(vars.clone())).with("ansible_included_var_files", included);
         q.include_vars = Some(vars);
         Ok(q)
     }
@@ -166,31 +147,12 @@ mod tests {
         std::fs::write(dir.path().join("vars/main.yml"), "port: 0644\nup: yes\n").unwrap();
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
-        let q = h
-            .query(&IncludeVars, json!({"file": "main.yml"}))
-            .await
-            .unwrap();
-        assert_eq!(
-            q.include_vars.map(Value::Object),
-            Some(json!({"port": 420, "up": true}))
-        );
-        let files = q
-            .result
-            .get("ansible_included_var_files")
-            .cloned()
-            .unwrap_or_default();
+        let q = h.query(&IncludeVars, json!({"file": "main.yml"})).await.unwrap();
+        assert_eq!(q.include_vars.map(Value::Object), Some(json!({"port": 420, "up": true})));
+        let files = q.result.get("ansible_included_var_files").cloned().unwrap_or_default();
         assert!(files.to_string().contains("vars/main.yml"));
-        let q = h
-            .query(
-                &IncludeVars,
-                json!({"_raw_params": "main.yml", "name": "cfg"}),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            q.include_vars.map(Value::Object),
-            Some(json!({"cfg": {"port": 420, "up": true}}))
-        );
+        let q = h.query(&IncludeVars, json!({"_raw_params": "main.yml", "name": "cfg"})).await.unwrap();
+        assert_eq!(q.include_vars.map(Value::Object), Some(json!({"cfg": {"port": 420, "up": true}})));
     }
 
     #[tokio::test]
@@ -204,10 +166,7 @@ mod tests {
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
         let q = h.query(&IncludeVars, json!({"dir": "all"})).await.unwrap();
-        assert_eq!(
-            q.include_vars.map(Value::Object),
-            Some(json!({"x": 1, "y": 2}))
-        );
+        assert_eq!(q.include_vars.map(Value::Object), Some(json!({"x": 1, "y": 2})));
     }
 
     #[tokio::test]

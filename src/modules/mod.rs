@@ -99,10 +99,7 @@ pub enum ModuleError {
 
 impl ModuleError {
     pub fn failed(msg: impl Into<String>) -> ModuleError {
-        ModuleError::Failed {
-            msg: msg.into(),
-            result: Map::new(),
-        }
+        ModuleError::Failed { msg: msg.into(), result: Map::new() }
     }
 }
 

@@ -14,7 +14,8 @@ pub struct Package;
 
 static DETECTED: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
 
-const PROBE: &str = "for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo $m; exit 0; }; done; echo unknown";
+const PROBE: &str =
+    "for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo $m; exit 0; }; done; echo unknown";
 
 /// The backend module for a manager name (`apt-get` as the probe prints it, or a fact value).
 pub fn backend(manager: &str) -> Option<&'static dyn Module> {
@@ -27,11 +28,7 @@ pub fn backend(manager: &str) -> Option<&'static dyn Module> {
 }
 
 async fn manager(cx: &Ctx<'_>, args: &Map) -> Result<String, ModuleError> {
-    if let Some(u) = args
-        .get("use")
-        .and_then(Value::as_str)
-        .filter(|u| *u != "auto")
-    {
+    if let Some(u) = args.get("use").and_then(Value::as_str).filter(|u| *u != "auto") {
         return Ok(u.to_string());
     }
     if let Ok(Value::String(m)) = cx.render.eval("ansible_pkg_mgr") {
@@ -39,27 +36,19 @@ async fn manager(cx: &Ctx<'_>, args: &Map) -> Result<String, ModuleError> {
             return Ok(m);
         }
     }
-    if let Some(m) = DETECTED
-        .lock()
-        .ok()
-        .and_then(|g| g.as_ref().and_then(|h| h.get(cx.host).cloned()))
-    {
+    if let Some(m) = DETECTED.lock().ok().and_then(|g| g.as_ref().and_then(|h| h.get(cx.host).cloned())) {
         return Ok(m);
     }
     let out = cx.run(Cmd::new(PROBE)).await?;
     let m = out.stdout_text().trim().to_string();
     if let Ok(mut g) = DETECTED.lock() {
-        g.get_or_insert_with(HashMap::new)
-            .insert(cx.host.to_string(), m.clone());
+        g.get_or_insert_with(HashMap::new).insert(cx.host.to_string(), m.clone());
     }
     Ok(m)
 }
 
 fn split(args: &Map) -> Map {
-    args.iter()
-        .filter(|(k, _)| k.as_str() != "use")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    args.iter().filter(|(k, _)| k.as_str() != "use").map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 async fn resolve(cx: &Ctx<'_>, args: &Map) -> Result<&'static dyn Module, ModuleError> {
@@ -120,11 +109,7 @@ mod tests {
         let args = json!({"name": "bash", "state": "present"});
         let q = Package.query(&cx, args.as_object().unwrap()).await.unwrap();
         assert!(!q.changed);
-        assert!(
-            q.result.contains_key("cache_updated"),
-            "went through apt: {:?}",
-            q.result
-        );
+        assert!(q.result.contains_key("cache_updated"), "went through apt: {:?}", q.result);
         let bad = json!({"name": "bash", "use": "pacman"});
         assert!(Package.query(&cx, bad.as_object().unwrap()).await.is_err());
     }

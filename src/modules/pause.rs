@@ -24,18 +24,17 @@ impl Module for Pause {
         let a = Args::new("pause", args);
         a.allow(&["seconds", "minutes", "prompt", "echo"])?;
         a.bool("echo", true)?;
-        let secs =
-            match (a.number("seconds")?, a.number("minutes")?) {
-                (Some(_), Some(_)) => {
-                    return Err(a.error("`seconds` and `minutes` are mutually exclusive"))
-                }
-                (Some(s), None) => s,
-                (None, Some(m)) => m * 60.0,
-                (None, None) => return Err(a.error(
+        let secs = match (a.number("seconds")?, a.number("minutes")?) {
+            (Some(_), Some(_)) => return Err(a.error("`seconds` and `minutes` are mutually exclusive")),
+            (Some(s), None) => s,
+            (None, Some(m)) => m * 60.0,
+            (None, None) => {
+                return Err(a.error(
                     "waiting for a key press needs a terminal, and troupe runs non-interactively; \
                      give `seconds` or `minutes`",
-                )),
-            };
+                ))
+            }
+        };
         let start = SystemTime::now();
         let began = Instant::now();
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
@@ -49,10 +48,7 @@ impl Module for Pause {
             .with("stdout", format!("Paused for {secs:?} seconds"))
             .with("user_input", "");
         if secs >= 60.0 && a.has("minutes") {
-            q.result.insert(
-                "stdout".into(),
-                format!("Paused for {:?} minutes", secs / 60.0).into(),
-            );
+            q.result.insert("stdout".into(), format!("Paused for {:?} minutes", secs / 60.0).into());
         }
         Ok(q)
     }

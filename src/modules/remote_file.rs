@@ -103,15 +103,11 @@ const BEGIN: &str = "@troupe-begin";
 /// `checksum` is a digest name (`sha1`, `sha256`, `md5`, ...) taken for regular files.
 pub fn facts_script(path: &str, follow: bool, checksum: Option<&str>) -> String {
     let l = if follow { "-L " } else { "" };
-    let regular = if follow {
-        r#"[ -f "$p" ]"#
-    } else {
-        r#"[ -f "$p" ] && [ ! -L "$p" ]"#
-    };
+    let regular = if follow { r#"[ -f "$p" ]"# } else { r#"[ -f "$p" ] && [ ! -L "$p" ]"# };
     let sum = match checksum {
-        Some(alg) => format!(
-            "if {regular} && [ -r \"$p\" ]; then printf '@troupe-sum %s\\n' \"$({alg}sum < \"$p\")\"; fi\n"
-        ),
+        Some(alg) => {
+            format!("if {regular} && [ -r \"$p\" ]; then printf '@troupe-sum %s\\n' \"$({alg}sum < \"$p\")\"; fi\n")
+        }
         None => String::new(),
     };
     format!(
@@ -134,10 +130,7 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
     for line in out.lines() {
         if line == BEGIN {
             let path = paths.get(all.len()).copied().unwrap_or_default();
-            all.push(FileFacts {
-                path: path.to_string(),
-                ..FileFacts::default()
-            });
+            all.push(FileFacts { path: path.to_string(), ..FileFacts::default() });
             continue;
         }
         let Some(f) = all.last_mut() else { continue };
@@ -156,11 +149,7 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
         }
     }
     if all.len() != paths.len() {
-        return Err(format!(
-            "expected facts for {} path(s), got {}",
-            paths.len(),
-            all.len()
-        ));
+        return Err(format!("expected facts for {} path(s), got {}", paths.len(), all.len()));
     }
     Ok(all)
 }
@@ -170,16 +159,8 @@ fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
     if parts.len() != 12 {
         return Err("expected 12 fields".into());
     }
-    let int = |i: usize| {
-        parts[i]
-            .parse::<u64>()
-            .map_err(|e| format!("field {i}: {e}"))
-    };
-    let float = |i: usize| {
-        parts[i]
-            .parse::<f64>()
-            .map_err(|e| format!("field {i}: {e}"))
-    };
+    let int = |i: usize| parts[i].parse::<u64>().map_err(|e| format!("field {i}: {e}"));
+    let float = |i: usize| parts[i].parse::<f64>().map_err(|e| format!("field {i}: {e}"));
     let raw = u32::from_str_radix(parts[0], 16).map_err(|e| format!("mode: {e}"))?;
     f.kind = FileKind::from_mode(raw);
     f.mode = raw & 0o7777;
@@ -205,10 +186,7 @@ pub async fn run_ok(cx: &Ctx<'_>, cmd: Cmd, what: &str) -> Result<String, Module
         let mut result = Map::new();
         result.insert("rc".into(), out.rc.into());
         result.insert("stderr".into(), err.clone().into());
-        return Err(ModuleError::Failed {
-            msg: format!("{what} failed (rc={}): {}", out.rc, err.trim()),
-            result,
-        });
+        return Err(ModuleError::Failed { msg: format!("{what} failed (rc={}): {}", out.rc, err.trim()), result });
     }
     Ok(out.stdout_text())
 }
@@ -220,10 +198,7 @@ pub async fn file_facts(
     follow: bool,
     checksum: Option<&str>,
 ) -> Result<Vec<FileFacts>, ModuleError> {
-    let script: String = paths
-        .iter()
-        .map(|p| facts_script(p, follow, checksum))
-        .collect();
+    let script: String = paths.iter().map(|p| facts_script(p, follow, checksum)).collect();
     let out = run_ok(cx, Cmd::new(script), "reading file facts").await?;
     parse_facts(&out, paths).map_err(ModuleError::failed)
 }
@@ -260,14 +235,8 @@ impl Attrs {
             let want = m.resolve(facts.mode, is_dir);
             (want != facts.mode).then(|| mode_text(want))
         });
-        let owner = self
-            .owner
-            .clone()
-            .filter(|o| !names_match(o, &facts.owner, facts.uid));
-        let group = self
-            .group
-            .clone()
-            .filter(|g| !names_match(g, &facts.group, facts.gid));
+        let owner = self.owner.clone().filter(|o| !names_match(o, &facts.owner, facts.uid));
+        let group = self.group.clone().filter(|g| !names_match(g, &facts.group, facts.gid));
         Attrs { mode, owner, group }
     }
 
@@ -377,16 +346,8 @@ pub async fn query_write(
     let mut q = super::Query::ok();
     match facts.kind {
         FileKind::Absent | FileKind::File | FileKind::Link => {}
-        FileKind::Dir => {
-            return Err(ModuleError::failed(format!(
-                "{dest} is a directory; give a file path as dest"
-            )))
-        }
-        _ => {
-            return Err(ModuleError::failed(format!(
-                "{dest} exists and is not a regular file"
-            )))
-        }
+        FileKind::Dir => return Err(ModuleError::failed(format!("{dest} is a directory; give a file path as dest"))),
+        _ => return Err(ModuleError::failed(format!("{dest} exists and is not a regular file"))),
     }
     let content_differs = match &facts.checksum {
         _ if !facts.exists() => true,
@@ -431,9 +392,7 @@ async fn write_diff(
         before.clear();
         after.clear();
         if facts.exists() && facts.size <= DIFF_MAX {
-            let old = cx
-                .run(Cmd::new(format!("cat -- {}", quote(&facts.path))))
-                .await?;
+            let old = cx.run(Cmd::new(format!("cat -- {}", quote(&facts.path)))).await?;
             before = if old.rc == 0 && is_text(&old.stdout) {
                 old.stdout_text()
             } else {
@@ -450,11 +409,7 @@ async fn write_diff(
             "(binary content)\n".into()
         };
     }
-    Ok(super::Diff {
-        path: facts.path.clone(),
-        before,
-        after,
-    })
+    Ok(super::Diff { path: facts.path.clone(), before, after })
 }
 
 /// The shell that writes `plan.dest` atomically (or only fixes attributes), then prints its facts.
@@ -473,10 +428,9 @@ fn write_script(plan: &WritePlan) -> Result<String, String> {
         ));
         match plan.existing {
             // Keep the old file's owner and mode; chown fails harmlessly when not root.
-            Some((mode, uid, gid)) => s.push_str(&format!(
-                "chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n",
-                mode_text(mode)
-            )),
+            Some((mode, uid, gid)) => {
+                s.push_str(&format!("chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n", mode_text(mode)))
+            }
             None => s.push_str("chmod \"$(printf %o $((0666 & ~$(umask))))\" \"$t\"\n"),
         }
         s.push_str(&plan.attrs.script("\"$t\"", false));
@@ -500,23 +454,14 @@ fn write_script(plan: &WritePlan) -> Result<String, String> {
 /// `validate: 'visudo -cf %s'` as shell words, `%s` standing for the temporary file.
 fn validate_command(text: &str) -> Result<String, String> {
     if !text.contains("%s") {
-        return Err(format!(
-            "validate {text:?} must contain %s (the file to check)"
-        ));
+        return Err(format!("validate {text:?} must contain %s (the file to check)"));
     }
-    let words =
-        shlex::split(text).ok_or_else(|| format!("validate {text:?}: unbalanced quotes"))?;
+    let words = shlex::split(text).ok_or_else(|| format!("validate {text:?}: unbalanced quotes"))?;
     let quoted: Vec<String> = words
         .iter()
         .map(|w| {
             w.split("%s")
-                .map(|part| {
-                    if part.is_empty() {
-                        String::new()
-                    } else {
-                        quote(part)
-                    }
-                })
+                .map(|part| if part.is_empty() { String::new() } else { quote(part) })
                 .collect::<Vec<_>>()
                 .join("\"$t\"")
         })
@@ -527,8 +472,8 @@ fn validate_command(text: &str) -> Result<String, String> {
 /// Do what [`query_write`] planned; returns the result with the file's new facts.
 pub async fn apply_write(cx: &Ctx<'_>, q: super::Query) -> Result<Map, ModuleError> {
     use base64::Engine;
-    let plan: WritePlan = serde_json::from_value(q.plan)
-        .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
+    let plan: WritePlan =
+        serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
     let script = write_script(&plan).map_err(ModuleError::Args)?;
     let mut cmd = Cmd::new(script);
     if let Some(b64) = &plan.data {

@@ -13,10 +13,7 @@ fn parses_stat_blocks_in_order() {
     assert_eq!(facts[0].group, "wheel");
     assert_eq!(facts[0].size, 6);
     assert!(facts[0].readable && facts[0].writeable && !facts[0].executable);
-    assert_eq!(
-        facts[0].checksum.as_deref(),
-        Some("f572d396fae9206628714fb2ce00f72e94f2258f")
-    );
+    assert_eq!(facts[0].checksum.as_deref(), Some("f572d396fae9206628714fb2ce00f72e94f2258f"));
     assert_eq!(facts[1].kind, FileKind::Absent);
     assert_eq!(facts[1].path, "/b");
     assert!(parse_facts(out, &["/a"]).is_err());
@@ -25,14 +22,8 @@ fn parses_stat_blocks_in_order() {
 
 #[test]
 fn validate_substitutes_the_temp_file() {
-    assert_eq!(
-        validate_command("visudo -cf %s").ok().as_deref(),
-        Some("visudo -cf \"$t\"")
-    );
-    assert_eq!(
-        validate_command("check --file=%s.x 'a b'").ok().as_deref(),
-        Some("check --file=\"$t\".x 'a b'")
-    );
+    assert_eq!(validate_command("visudo -cf %s").ok().as_deref(), Some("visudo -cf \"$t\""));
+    assert_eq!(validate_command("check --file=%s.x 'a b'").ok().as_deref(), Some("check --file=\"$t\".x 'a b'"));
     assert!(validate_command("true").is_err());
 }
 
@@ -48,20 +39,9 @@ fn attrs_only_report_what_differs() {
         group: "root".into(),
         ..FileFacts::default()
     };
-    let want = Attrs::new(
-        Some(Mode::Octal(0o644)),
-        Some("0".into()),
-        Some("adm".into()),
-    );
+    let want = Attrs::new(Some(Mode::Octal(0o644)), Some("0".into()), Some("adm".into()));
     let d = want.differing(&facts);
-    assert_eq!(
-        d,
-        Attrs {
-            mode: None,
-            owner: None,
-            group: Some("adm".into())
-        }
-    );
+    assert_eq!(d, Attrs { mode: None, owner: None, group: Some("adm".into()) });
     assert_eq!(d.script("\"$t\"", false), "chgrp -- adm \"$t\"\n");
     let sym = Attrs::new(Some(Mode::Symbolic("u+x".into())), None, None).differing(&facts);
     assert_eq!(sym.mode.as_deref(), Some("0744"));
@@ -77,14 +57,9 @@ async fn write_is_atomic_idempotent_and_keeps_mode() {
     let attrs = Attrs::default();
     let opts = WriteOpts::default();
 
-    let facts = file_facts(&cx, &[&p], false, Some("sha1"))
-        .await
-        .unwrap()
-        .remove(0);
+    let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
     assert!(!facts.exists());
-    let q = query_write(&cx, &facts, b"one\n", &attrs, &opts, true)
-        .await
-        .unwrap();
+    let q = query_write(&cx, &facts, b"one\n", &attrs, &opts, true).await.unwrap();
     assert!(q.changed);
     assert_eq!(q.diff.as_ref().map(|d| d.after.as_str()), Some("one\n"));
     let r = apply_write(&cx, q).await.unwrap();
@@ -94,36 +69,16 @@ async fn write_is_atomic_idempotent_and_keeps_mode() {
     assert_ne!(mode_of(&path), 0o600);
 
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
-    let facts = file_facts(&cx, &[&p], false, Some("sha1"))
-        .await
-        .unwrap()
-        .remove(0);
-    let q = query_write(&cx, &facts, b"one\n", &attrs, &opts, true)
-        .await
-        .unwrap();
+    let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
+    let q = query_write(&cx, &facts, b"one\n", &attrs, &opts, true).await.unwrap();
     assert!(!q.changed);
-    let q = query_write(
-        &cx,
-        &facts,
-        b"two\n",
-        &attrs,
-        &WriteOpts {
-            backup: true,
-            validate: None,
-        },
-        true,
-    )
-    .await
-    .unwrap();
+    let q =
+        query_write(&cx, &facts, b"two\n", &attrs, &WriteOpts { backup: true, validate: None }, true).await.unwrap();
     assert_eq!(q.diff.as_ref().map(|d| d.before.as_str()), Some("one\n"));
     let r = apply_write(&cx, q).await.unwrap();
     assert_eq!(text(&path), "two\n");
     assert_eq!(mode_of(&path), 0o640, "a rewrite keeps the old mode");
-    let backup = r
-        .get("backup_file")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let backup = r.get("backup_file").and_then(Value::as_str).unwrap_or_default().to_string();
     assert_eq!(text(std::path::Path::new(&backup)), "one\n");
     // Nothing but the file and its backup: the temp file is gone.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
@@ -137,22 +92,10 @@ async fn failed_validation_leaves_the_file_alone() {
     let p = path.to_string_lossy().to_string();
     let h = Harness::new();
     let cx = h.cx();
-    let facts = file_facts(&cx, &[&p], false, Some("sha1"))
-        .await
-        .unwrap()
-        .remove(0);
-    let opts = WriteOpts {
-        backup: false,
-        validate: Some("grep -q good %s".into()),
-    };
-    let q = query_write(&cx, &facts, b"bad", &Attrs::default(), &opts, true)
-        .await
-        .unwrap();
-    let err = apply_write(&cx, q)
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
+    let opts = WriteOpts { backup: false, validate: Some("grep -q good %s".into()) };
+    let q = query_write(&cx, &facts, b"bad", &Attrs::default(), &opts, true).await.unwrap();
+    let err = apply_write(&cx, q).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("validation command failed"), "{err}");
     assert_eq!(text(&path), "good");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -164,24 +107,8 @@ async fn missing_parent_folder_is_reported() {
     let p = dir.path().join("no/such/f").to_string_lossy().to_string();
     let h = Harness::new();
     let cx = h.cx();
-    let facts = file_facts(&cx, &[&p], false, Some("sha1"))
-        .await
-        .unwrap()
-        .remove(0);
-    let q = query_write(
-        &cx,
-        &facts,
-        b"x",
-        &Attrs::default(),
-        &WriteOpts::default(),
-        true,
-    )
-    .await
-    .unwrap();
-    let err = apply_write(&cx, q)
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
+    let q = query_write(&cx, &facts, b"x", &Attrs::default(), &WriteOpts::default(), true).await.unwrap();
+    let err = apply_write(&cx, q).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("destination directory"), "{err}");
 }

@@ -59,13 +59,7 @@ mod tests {
     #[tokio::test]
     async fn facts_are_returned_and_stored() {
         let h = Harness::new();
-        let q = h
-            .query(
-                &SetFact,
-                json!({"a": 1, "b": {"c": "x"}, "cacheable": true}),
-            )
-            .await
-            .unwrap();
+        let q = h.query(&SetFact, json!({"a": 1, "b": {"c": "x"}, "cacheable": true})).await.unwrap();
         assert!(!q.changed);
         let want = json!({"a": 1, "b": {"c": "x"}});
         assert_eq!(q.facts.map(Value::Object), Some(want.clone()));

@@ -90,34 +90,17 @@ pub fn parse_facts(out: &str) -> Map {
             kv.push((k, v));
         }
     }
-    let get = |k: &str| {
-        kv.iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| v.trim().to_string())
-    };
-    let os = |k: &str| {
-        get(&format!("os_{k}"))
-            .map(|v| unquote(&v))
-            .unwrap_or_default()
-    };
+    let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| v.trim().to_string());
+    let os = |k: &str| get(&format!("os_{k}")).map(|v| unquote(&v)).unwrap_or_default();
     let mut f = Map::new();
     let mut put = |k: &str, v: Value| {
         f.insert(format!("ansible_{k}"), v);
     };
 
     let nodename = get("nodename").unwrap_or_default();
-    put(
-        "hostname",
-        nodename.split('.').next().unwrap_or_default().into(),
-    );
+    put("hostname", nodename.split('.').next().unwrap_or_default().into());
     put("nodename", nodename.clone().into());
-    put(
-        "fqdn",
-        get("fqdn")
-            .filter(|s| !s.is_empty())
-            .unwrap_or(nodename)
-            .into(),
-    );
+    put("fqdn", get("fqdn").filter(|s| !s.is_empty()).unwrap_or(nodename).into());
     let system = get("system").unwrap_or_default();
     put("system", system.clone().into());
     put("kernel", get("kernel").unwrap_or_default().into());
@@ -152,21 +135,12 @@ pub fn parse_facts(out: &str) -> Map {
             } else {
                 name.clone()
             };
-            (
-                if name.is_empty() {
-                    system.clone()
-                } else {
-                    name
-                },
-                family,
-            )
+            (if name.is_empty() { system.clone() } else { name }, family)
         }
     };
     let mut version = os("VERSION_ID");
     if id == "debian" {
-        if let Some(dv) =
-            get("debian_version").filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-        {
+        if let Some(dv) = get("debian_version").filter(|v| v.starts_with(|c: char| c.is_ascii_digit())) {
             version = dv;
         }
     }
@@ -182,10 +156,7 @@ pub fn parse_facts(out: &str) -> Map {
     };
     put("distribution", name.into());
     put("os_family", family.into());
-    put(
-        "distribution_major_version",
-        version.split('.').next().unwrap_or_default().into(),
-    );
+    put("distribution_major_version", version.split('.').next().unwrap_or_default().into());
     put("distribution_version", version.into());
     put("distribution_release", release.into());
 
@@ -216,21 +187,12 @@ pub fn parse_facts(out: &str) -> Map {
             continue;
         };
         let (addr, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
-        let iface = line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_string();
+        let iface = line.split_whitespace().nth(1).unwrap_or_default().to_string();
         if !addr.starts_with("127.") {
             all.push(Value::from(addr));
         }
         let prefix = prefix.parse::<u32>().unwrap_or(32).min(32);
-        by_iface.push((
-            iface,
-            addr.to_string(),
-            prefix,
-            word_after(line, "brd").map(str::to_string),
-        ));
+        by_iface.push((iface, addr.to_string(), prefix, word_after(line, "brd").map(str::to_string)));
     }
     put("all_ipv4_addresses", all.into());
     let route = get("route").unwrap_or_default();
@@ -240,19 +202,10 @@ pub fn parse_facts(out: &str) -> Map {
         def.insert("alias".into(), dev.into());
         if let Some(src) = word_after(&route, "src") {
             def.insert("address".into(), src.into());
-            if let Some((_, _, prefix, brd)) =
-                by_iface.iter().find(|(i, a, _, _)| i == dev && a == src)
-            {
-                let mask = if *prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - prefix)
-                };
+            if let Some((_, _, prefix, brd)) = by_iface.iter().find(|(i, a, _, _)| i == dev && a == src) {
+                let mask = if *prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
                 if let Some(ip) = ipv4(src) {
-                    def.insert(
-                        "network".into(),
-                        dotted(u32::from_be_bytes(ip) & mask).into(),
-                    );
+                    def.insert("network".into(), dotted(u32::from_be_bytes(ip) & mask).into());
                 }
                 def.insert("netmask".into(), dotted(mask).into());
                 def.insert("prefix".into(), prefix.to_string().into());
@@ -284,10 +237,8 @@ fn glob_match(pattern: &str, name: &str) -> bool {
         None => pattern == name,
         Some((head, tail)) => {
             name.starts_with(head)
-                && (0..=name.len() - head.len()).any(|i| {
-                    name.is_char_boundary(head.len() + i)
-                        && glob_match(tail, &name[head.len() + i..])
-                })
+                && (0..=name.len() - head.len())
+                    .any(|i| name.is_char_boundary(head.len() + i) && glob_match(tail, &name[head.len() + i..]))
         }
     }
 }

@@ -40,18 +40,12 @@ fn golden_rocky_without_ip() {
     assert_eq!(f["ansible_distribution_release"], json!("Blue Onyx"));
     assert_eq!(f["ansible_fqdn"], json!("db1"));
     assert_eq!(f["ansible_pkg_mgr"], json!("dnf"));
-    assert_eq!(
-        f["ansible_default_ipv4"],
-        json!({"interface": "ens3", "gateway": "192.168.2.1"})
-    );
+    assert_eq!(f["ansible_default_ipv4"], json!({"interface": "ens3", "gateway": "192.168.2.1"}));
 }
 
 #[test]
 fn filter_globs() {
-    assert!(glob_match(
-        "ansible_distribution*",
-        "ansible_distribution_version"
-    ));
+    assert!(glob_match("ansible_distribution*", "ansible_distribution_version"));
     assert!(glob_match("*ipv4*", "ansible_default_ipv4"));
     assert!(!glob_match("ansible_os", "ansible_os_family"));
 }
@@ -60,10 +54,7 @@ fn filter_globs() {
 async fn gathers_from_this_machine() {
     let h = Harness::new();
     let q = h
-        .query(
-            &Setup,
-            json!({"filter": ["ansible_system", "ansible_user_id", "ansible_distribution*"]}),
-        )
+        .query(&Setup, json!({"filter": ["ansible_system", "ansible_user_id", "ansible_distribution*"]}))
         .await
         .unwrap();
     let facts = q.facts.unwrap_or_default();

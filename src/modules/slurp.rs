@@ -27,14 +27,7 @@ pub fn check_guard(out: &Output) -> Result<(), ModuleError> {
         0 => Ok(()),
         _ => {
             let msg = out.stderr_text().trim().to_string();
-            Err(failed_with(
-                if msg.is_empty() {
-                    format!("reading the file failed (rc={})", out.rc)
-                } else {
-                    msg
-                },
-                out,
-            ))
+            Err(failed_with(if msg.is_empty() { format!("reading the file failed (rc={})", out.rc) } else { msg }, out))
         }
     }
 }
@@ -48,15 +41,10 @@ impl Module for Slurp {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("slurp", args, &["src"], &[("path", "src")])?;
         let src = a.req_str("src")?;
-        let out = cx
-            .run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src)))))
-            .await?;
+        let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;
         check_guard(&out)?;
         let content = base64::engine::general_purpose::STANDARD.encode(&out.stdout);
-        Ok(Query::ok()
-            .with("content", content)
-            .with("encoding", "base64")
-            .with("source", src))
+        Ok(Query::ok().with("content", content).with("encoding", "base64").with("source", src))
     }
 }
 
@@ -78,13 +66,9 @@ mod tests {
         assert!(!changed);
         assert_eq!(res["content"], "AAEC/wo=");
         assert_eq!(res["encoding"], "base64");
-        let err = run_module(&Slurp, &cx, &json!({"path": tmp.path().join("nope")}))
-            .await
-            .unwrap_err();
+        let err = run_module(&Slurp, &cx, &json!({"path": tmp.path().join("nope")})).await.unwrap_err();
         assert!(err.to_string().starts_with("file not found: "));
-        let err = run_module(&Slurp, &cx, &json!({"src": tmp.path()}))
-            .await
-            .unwrap_err();
+        let err = run_module(&Slurp, &cx, &json!({"src": tmp.path()})).await.unwrap_err();
         assert_eq!(err.to_string(), "source is a directory and must be a file");
     }
 }

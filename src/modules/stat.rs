@@ -125,48 +125,29 @@ mod tests {
         std::os::unix::fs::symlink(&f, &l).unwrap();
         let h = Harness::new();
 
-        let (changed, r) = h
-            .run(&Stat, json!({"path": f.to_string_lossy()}))
-            .await
-            .unwrap();
+        let (changed, r) = h.run(&Stat, json!({"path": f.to_string_lossy()})).await.unwrap();
         assert!(!changed);
         let s = r.get("stat").cloned().unwrap_or_default();
         assert_eq!(s["exists"], json!(true));
         assert_eq!(s["isreg"], json!(true));
         assert_eq!(s["mode"], json!("0640"));
         assert_eq!(s["size"], json!(6));
-        assert_eq!(
-            s["checksum"],
-            json!("f572d396fae9206628714fb2ce00f72e94f2258f")
-        );
+        assert_eq!(s["checksum"], json!("f572d396fae9206628714fb2ce00f72e94f2258f"));
         assert_eq!(s["pw_name"], json!("root"));
         assert_eq!(s["roth"], json!(false));
 
-        let (_, r) = h
-            .run(&Stat, json!({"path": l.to_string_lossy()}))
-            .await
-            .unwrap();
+        let (_, r) = h.run(&Stat, json!({"path": l.to_string_lossy()})).await.unwrap();
         let s = r.get("stat").cloned().unwrap_or_default();
         assert_eq!(s["islnk"], json!(true));
         assert_eq!(s["lnk_target"], json!(f.to_string_lossy()));
         assert!(s.get("checksum").is_none(), "no checksum for a link itself");
-        let args =
-            json!({"path": l.to_string_lossy(), "follow": true, "checksum_algorithm": "sha256"});
+        let args = json!({"path": l.to_string_lossy(), "follow": true, "checksum_algorithm": "sha256"});
         let (_, r) = h.run(&Stat, args).await.unwrap();
         let s = r.get("stat").cloned().unwrap_or_default();
         assert_eq!(s["isreg"], json!(true));
-        assert_eq!(
-            s["checksum"],
-            json!("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
-        );
+        assert_eq!(s["checksum"], json!("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"));
 
-        let (_, r) = h
-            .run(
-                &Stat,
-                json!({"path": dir.path().join("none").to_string_lossy()}),
-            )
-            .await
-            .unwrap();
+        let (_, r) = h.run(&Stat, json!({"path": dir.path().join("none").to_string_lossy()})).await.unwrap();
         assert_eq!(r.get("stat"), Some(&json!({"exists": false})));
     }
 
@@ -175,10 +156,7 @@ mod tests {
         let h = Harness::new();
         let e = err_text(h.run(&Stat, json!({})).await);
         assert!(e.contains("`path`/`dest`/`name` is required"), "{e}");
-        let e = err_text(
-            h.run(&Stat, json!({"path": "/", "checksum_algorithm": "crc"}))
-                .await,
-        );
+        let e = err_text(h.run(&Stat, json!({"path": "/", "checksum_algorithm": "crc"})).await);
         assert!(e.contains("must be one of sha1"), "{e}");
     }
 }

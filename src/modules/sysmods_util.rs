@@ -18,20 +18,11 @@ pub struct Args {
 
 impl Args {
     /// `known` lists canonical names; `aliases` maps alias → canonical name.
-    pub fn new(
-        module: &'static str,
-        raw: &Map,
-        known: &[&str],
-        aliases: &[(&str, &str)],
-    ) -> Result<Args, ModuleError> {
+    pub fn new(module: &'static str, raw: &Map, known: &[&str], aliases: &[(&str, &str)]) -> Result<Args, ModuleError> {
         let mut map = Map::new();
         let mut unknown = Vec::new();
         for (k, v) in raw {
-            let canonical = aliases
-                .iter()
-                .find(|(a, _)| a == k)
-                .map(|(_, c)| *c)
-                .unwrap_or(k.as_str());
+            let canonical = aliases.iter().find(|(a, _)| a == k).map(|(_, c)| *c).unwrap_or(k.as_str());
             if known.contains(&canonical) {
                 map.insert(canonical.to_string(), v.clone());
             } else {
@@ -57,10 +48,7 @@ impl Args {
     }
 
     fn bad(&self, name: &str, want: &str, got: &Value) -> ModuleError {
-        ModuleError::Args(format!(
-            "{}: argument '{name}' must be {want}, got {got}",
-            self.module
-        ))
+        ModuleError::Args(format!("{}: argument '{name}' must be {want}, got {got}", self.module))
     }
 
     /// A string argument; numbers and booleans are accepted as their text.
@@ -77,19 +65,14 @@ impl Args {
     pub fn req_str(&self, name: &str) -> Result<String, ModuleError> {
         match self.str(name)? {
             Some(s) if !s.is_empty() => Ok(s),
-            _ => Err(ModuleError::Args(format!(
-                "{}: missing required argument '{name}'",
-                self.module
-            ))),
+            _ => Err(ModuleError::Args(format!("{}: missing required argument '{name}'", self.module))),
         }
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ModuleError> {
         match self.raw(name) {
             None => Ok(None),
-            Some(v) => to_bool(v)
-                .map(Some)
-                .ok_or_else(|| self.bad(name, "a boolean (true/false, yes/no)", v)),
+            Some(v) => to_bool(v).map(Some).ok_or_else(|| self.bad(name, "a boolean (true/false, yes/no)", v)),
         }
     }
 
@@ -100,15 +83,12 @@ impl Args {
     pub fn int(&self, name: &str) -> Result<Option<i64>, ModuleError> {
         match self.raw(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| self.bad(name, "an integer", &Value::Number(n.clone()))),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| self.bad(name, "an integer", &Value::String(s.clone()))),
+            Some(Value::Number(n)) => {
+                n.as_i64().map(Some).ok_or_else(|| self.bad(name, "an integer", &Value::Number(n.clone())))
+            }
+            Some(Value::String(s)) => {
+                s.trim().parse().map(Some).map_err(|_| self.bad(name, "an integer", &Value::String(s.clone())))
+            }
             Some(other) => Err(self.bad(name, "an integer", other)),
         }
     }
@@ -117,12 +97,9 @@ impl Args {
     pub fn list(&self, name: &str) -> Result<Vec<String>, ModuleError> {
         match self.raw(name) {
             None => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(s
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(String::from)
-                .collect()),
+            Some(Value::String(s)) => {
+                Ok(s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect())
+            }
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|item| match item {
@@ -137,12 +114,7 @@ impl Args {
     }
 
     /// One of a fixed set of values.
-    pub fn choice(
-        &self,
-        name: &str,
-        allowed: &[&str],
-        default: Option<&str>,
-    ) -> Result<Option<String>, ModuleError> {
+    pub fn choice(&self, name: &str, allowed: &[&str], default: Option<&str>) -> Result<Option<String>, ModuleError> {
         match self.str(name)? {
             None => Ok(default.map(String::from)),
             Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
@@ -174,23 +146,16 @@ fn lines(text: &str) -> Value {
 
 /// A failure carrying the command's output.
 pub fn failed_with(msg: impl Into<String>, out: &Output) -> ModuleError {
-    ModuleError::Failed {
-        msg: msg.into(),
-        result: output_result(out),
-    }
+    ModuleError::Failed { msg: msg.into(), result: output_result(out) }
 }
 
 /// Run a script; a non-zero exit becomes a failure whose message is `what` plus stderr.
 pub async fn run_ok(cx: &Ctx<'_>, cmd: Cmd, what: &str) -> Result<Output, ModuleError> {
     let out = cx.run(cmd).await?;
     if out.rc != 0 {
-        let detail = first_nonempty(&out.stderr_text())
-            .or_else(|| first_nonempty(&out.stdout_text()))
-            .unwrap_or_default();
-        return Err(failed_with(
-            format!("{what} (rc={}): {detail}", out.rc),
-            &out,
-        ));
+        let detail =
+            first_nonempty(&out.stderr_text()).or_else(|| first_nonempty(&out.stdout_text())).unwrap_or_default();
+        return Err(failed_with(format!("{what} (rc={}): {detail}", out.rc), &out));
     }
     Ok(out)
 }
@@ -211,10 +176,7 @@ pub fn sections(text: &str) -> HashMap<String, String> {
     let mut current: Option<String> = None;
     let mut buf = String::new();
     for line in text.lines() {
-        if let Some(name) = line
-            .strip_prefix("@@troupe:")
-            .and_then(|r| r.strip_suffix("@@"))
-        {
+        if let Some(name) = line.strip_prefix("@@troupe:").and_then(|r| r.strip_suffix("@@")) {
             if let Some(prev) = current.take() {
                 out.insert(prev, std::mem::take(&mut buf));
             }
@@ -233,31 +195,18 @@ pub fn sections(text: &str) -> HashMap<String, String> {
 
 /// `KEY=VALUE` lines into a map (first `=` splits; later duplicates win).
 pub fn key_values(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-        .collect()
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.to_string())).collect()
 }
 
 /// Write a controller-side file atomically: a temp file in the same folder created with
 /// `mode` (so secrets are never briefly world-readable), synced, then renamed over `path`.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.troupe-{}", rand::random::<u64>()));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         // create_new honours the umask; set the exact mode asked for.
@@ -276,10 +225,7 @@ pub fn create_dir(path: &Path, mode: u32) -> std::io::Result<()> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(path)
+    std::fs::DirBuilder::new().recursive(true).mode(mode).create(path)
 }
 
 /// Glob (`*`, `?`) to an anchored extended regex, for matching names on the target.
@@ -319,24 +265,11 @@ mod tests {
 
     #[test]
     fn aliases_resolve_and_unknown_names_fail() {
-        let a = Args::new(
-            "m",
-            &map(json!({"pkg": "x", "state": "present"})),
-            &["name", "state"],
-            &[("pkg", "name")],
-        );
-        let a = a
-            .ok()
-            .filter(|a| a.str("name").ok().flatten().as_deref() == Some("x"));
+        let a = Args::new("m", &map(json!({"pkg": "x", "state": "present"})), &["name", "state"], &[("pkg", "name")]);
+        let a = a.ok().filter(|a| a.str("name").ok().flatten().as_deref() == Some("x"));
         assert!(a.is_some());
-        let err = Args::new("m", &map(json!({"nme": "x"})), &["name"], &[])
-            .err()
-            .map(|e| e.to_string());
-        assert!(
-            err.is_some_and(
-                |e| e.contains("nme") && e.contains("Supported parameters include: name")
-            )
-        );
+        let err = Args::new("m", &map(json!({"nme": "x"})), &["name"], &[]).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("nme") && e.contains("Supported parameters include: name")));
     }
 
     #[test]
@@ -352,15 +285,10 @@ mod tests {
             Ok(a) => a,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(
-            a.list("l").ok(),
-            Some(vec!["a".to_string(), "b".to_string()])
-        );
+        assert_eq!(a.list("l").ok(), Some(vec!["a".to_string(), "b".to_string()]));
         assert_eq!(a.int("n").ok().flatten(), Some(42));
         assert_eq!(a.bool("b").ok().flatten(), Some(true));
-        assert!(a
-            .choice("c", &["x", "y"], None)
-            .is_err_and(|e| e.to_string().contains("one of: x, y")));
+        assert!(a.choice("c", &["x", "y"], None).is_err_and(|e| e.to_string().contains("one of: x, y")));
         assert!(a.bool("c").is_err());
     }
 
@@ -387,9 +315,7 @@ mod tests {
         let Ok(dir) = dir else { panic!("tempdir") };
         let p = dir.path().join("k");
         assert!(write_atomic(&p, b"secret", 0o600).is_ok());
-        let mode = std::fs::metadata(&p)
-            .map(|m| m.permissions().mode() & 0o777)
-            .ok();
+        let mode = std::fs::metadata(&p).map(|m| m.permissions().mode() & 0o777).ok();
         assert_eq!(mode, Some(0o600));
         assert_eq!(std::fs::read(&p).ok().as_deref(), Some(&b"secret"[..]));
     }
@@ -427,11 +353,7 @@ pub mod tests_support {
     }
 
     /// Query, then apply when something differs (unless in check mode): (changed, result).
-    pub async fn run_module(
-        m: &dyn Module,
-        cx: &Ctx<'_>,
-        args: &Value,
-    ) -> Result<(bool, Map), ModuleError> {
+    pub async fn run_module(m: &dyn Module, cx: &Ctx<'_>, args: &Value) -> Result<(bool, Map), ModuleError> {
         let args = args.as_object().cloned().unwrap_or_default();
         let q = m.query(cx, &args).await?;
         if !q.changed || cx.check_mode {
@@ -441,9 +363,6 @@ pub mod tests_support {
     }
 
     pub fn is_root() -> bool {
-        std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+        std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
     }
 }

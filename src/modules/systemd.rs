@@ -18,28 +18,13 @@ pub struct Systemd {
 }
 
 pub const SYSTEMD: Systemd = Systemd { name: "systemd" };
-pub const SYSTEMD_SERVICE: Systemd = Systemd {
-    name: "systemd_service",
-};
+pub const SYSTEMD_SERVICE: Systemd = Systemd { name: "systemd_service" };
 pub const SERVICE: Systemd = Systemd { name: "service" };
 
-const KNOWN: &[&str] = &[
-    "name",
-    "state",
-    "enabled",
-    "masked",
-    "daemon_reload",
-    "daemon_reexec",
-    "scope",
-    "no_block",
-    "force",
-];
-const ALIASES: &[(&str, &str)] = &[
-    ("service", "name"),
-    ("unit", "name"),
-    ("daemon-reload", "daemon_reload"),
-    ("daemon-reexec", "daemon_reexec"),
-];
+const KNOWN: &[&str] =
+    &["name", "state", "enabled", "masked", "daemon_reload", "daemon_reexec", "scope", "no_block", "force"];
+const ALIASES: &[(&str, &str)] =
+    &[("service", "name"), ("unit", "name"), ("daemon-reload", "daemon_reload"), ("daemon-reexec", "daemon_reexec")];
 
 /// Properties read from `systemctl show` and returned as `status`.
 const PROPS: &str = "Id,Names,Description,LoadState,LoadError,ActiveState,SubState,UnitFileState,UnitFilePreset,MainPID,ExecMainStatus,FragmentPath,NeedDaemonReload,Result,ActiveEnterTimestamp";
@@ -67,28 +52,20 @@ impl Want {
                 )));
             }
         }
-        let state = a.choice(
-            "state",
-            &["started", "stopped", "restarted", "reloaded"],
-            None,
-        )?;
+        let state = a.choice("state", &["started", "stopped", "restarted", "reloaded"], None)?;
         let enabled = a.bool("enabled")?;
         let masked = a.bool("masked")?;
         let daemon_reload = a.flag("daemon_reload", false)?;
         let daemon_reexec = a.flag("daemon_reexec", false)?;
         if name.is_none() && (state.is_some() || enabled.is_some() || masked.is_some()) {
-            return Err(ModuleError::Args(format!(
-                "{module}: 'name' is required with state, enabled or masked"
-            )));
+            return Err(ModuleError::Args(format!("{module}: 'name' is required with state, enabled or masked")));
         }
         if name.is_none() && !daemon_reload && !daemon_reexec {
             return Err(ModuleError::Args(format!(
                 "{module}: one of the following is required: name, daemon_reload, daemon_reexec"
             )));
         }
-        let scope = a
-            .choice("scope", &["system", "user", "global"], Some("system"))?
-            .unwrap_or_default();
+        let scope = a.choice("scope", &["system", "user", "global"], Some("system"))?.unwrap_or_default();
         let mut systemctl = String::from("systemctl");
         if scope != "system" {
             systemctl.push_str(&format!(" --{scope}"));
@@ -99,15 +76,7 @@ impl Want {
         if a.flag("force", false)? {
             systemctl.push_str(" --force");
         }
-        Ok(Want {
-            name,
-            state,
-            enabled,
-            masked,
-            daemon_reload,
-            daemon_reexec,
-            systemctl,
-        })
+        Ok(Want { name, state, enabled, masked, daemon_reload, daemon_reexec, systemctl })
     }
 
     /// The one query script. Reloads run first unless in check mode.
@@ -115,30 +84,19 @@ impl Want {
         let sc = &self.systemctl;
         let mut s = String::new();
         if self.daemon_reload && !check_mode {
-            s.push_str(&format!(
-                "{sc} daemon-reload || {{ echo 'failure during daemon-reload' >&2; exit 3; }}\n"
-            ));
+            s.push_str(&format!("{sc} daemon-reload || {{ echo 'failure during daemon-reload' >&2; exit 3; }}\n"));
         }
         if self.daemon_reexec && !check_mode {
-            s.push_str(&format!(
-                "{sc} daemon-reexec || {{ echo 'failure during daemon-reexec' >&2; exit 3; }}\n"
-            ));
+            s.push_str(&format!("{sc} daemon-reexec || {{ echo 'failure during daemon-reexec' >&2; exit 3; }}\n"));
         }
         if let Some(name) = &self.name {
             let n = quote(name);
-            s.push_str(&format!(
-                "{}\n{sc} show {n} -p {PROPS} || exit 4\n",
-                section("show")
-            ));
+            s.push_str(&format!("{}\n{sc} show {n} -p {PROPS} || exit 4\n", section("show")));
             s.push_str(&format!(
                 "{}\nout=$({sc} is-enabled {n} 2>/dev/null); echo \"rc=$?\"; echo \"out=$out\"\n",
                 section("enabled")
             ));
-            s.push_str(&format!(
-                "{}\n[ -x /etc/init.d/{} ] && echo initd=1\n",
-                section("initd"),
-                quote(name)
-            ));
+            s.push_str(&format!("{}\n[ -x /etc/init.d/{} ] && echo initd=1\n", section("initd"), quote(name)));
         }
         s
     }
@@ -159,14 +117,8 @@ pub fn parse_facts(stdout: &str) -> Facts {
     let en = key_values(get("enabled"));
     Facts {
         status: key_values(get("show")),
-        enabled_rc: en
-            .get("rc")
-            .and_then(|r| r.trim().parse().ok())
-            .unwrap_or(1),
-        enabled_out: en
-            .get("out")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
+        enabled_rc: en.get("rc").and_then(|r| r.trim().parse().ok()).unwrap_or(1),
+        enabled_out: en.get("out").map(|s| s.trim().to_string()).unwrap_or_default(),
         initd: get("initd").contains("initd=1"),
     }
 }
@@ -184,46 +136,30 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
         return Ok(d);
     };
     d.result.insert("name".into(), name.clone().into());
-    let load = facts
-        .status
-        .get("LoadState")
-        .map(String::as_str)
-        .unwrap_or("");
+    let load = facts.status.get("LoadState").map(String::as_str).unwrap_or("");
     let is_systemd = !load.is_empty() && load != "not-found";
     let found = is_systemd || facts.initd;
     if is_systemd && load != "masked" {
-        if let Some(err) = facts
-            .status
-            .get("LoadError")
-            .filter(|e| !e.trim().is_empty())
-        {
-            return Err(ModuleError::failed(format!(
-                "Error loading unit file '{name}': {err}"
-            )));
+        if let Some(err) = facts.status.get("LoadError").filter(|e| !e.trim().is_empty()) {
+            return Err(ModuleError::failed(format!("Error loading unit file '{name}': {err}")));
         }
     }
-    let missing =
-        || ModuleError::failed(format!("Could not find the requested service {name}: host"));
+    let missing = || ModuleError::failed(format!("Could not find the requested service {name}: host"));
 
     if let Some(want_masked) = want.masked {
         let masked = facts.enabled_out == "masked";
         if masked != want_masked {
-            d.actions
-                .push(if want_masked { "mask" } else { "unmask" }.into());
+            d.actions.push(if want_masked { "mask" } else { "unmask" }.into());
         }
     }
     if let Some(want_enabled) = want.enabled {
         if !found {
             return Err(missing());
         }
-        let enabled = facts.enabled_rc == 0
-            && !matches!(
-                facts.enabled_out.as_str(),
-                "enabled-runtime" | "indirect" | "alias"
-            );
+        let enabled =
+            facts.enabled_rc == 0 && !matches!(facts.enabled_out.as_str(), "enabled-runtime" | "indirect" | "alias");
         if enabled != want_enabled {
-            d.actions
-                .push(if want_enabled { "enable" } else { "disable" }.into());
+            d.actions.push(if want_enabled { "enable" } else { "disable" }.into());
         }
         d.result.insert("enabled".into(), want_enabled.into());
     }
@@ -231,11 +167,7 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
         if !found {
             return Err(missing());
         }
-        let active = facts
-            .status
-            .get("ActiveState")
-            .map(String::as_str)
-            .unwrap_or("");
+        let active = facts.status.get("ActiveState").map(String::as_str).unwrap_or("");
         let running = matches!(active, "active" | "activating");
         let action = match state.as_str() {
             "started" => (!running).then_some("start"),
@@ -246,22 +178,13 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
         if let Some(a) = action {
             d.actions.push(a.into());
         }
-        let reported = if state == "stopped" {
-            "stopped"
-        } else {
-            "started"
-        };
+        let reported = if state == "stopped" { "stopped" } else { "started" };
         d.result.insert("state".into(), reported.into());
     }
-    let status: Map = facts
-        .status
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let status: Map = facts.status.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     let mut sorted: Vec<_> = status.into_iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    d.result
-        .insert("status".into(), Value::Object(sorted.into_iter().collect()));
+    d.result.insert("status".into(), Value::Object(sorted.into_iter().collect()));
     Ok(d)
 }
 
@@ -272,10 +195,7 @@ pub fn apply_script(want: &Want, actions: &[String]) -> String {
     };
     let n = quote(name);
     let sc = &want.systemctl;
-    actions
-        .iter()
-        .map(|a| format!("out=$({sc} {a} {n} 2>&1) || {{ echo {a}; echo \"$out\"; exit 1; }}\n"))
-        .collect()
+    actions.iter().map(|a| format!("out=$({sc} {a} {n} 2>&1) || {{ echo {a}; echo \"$out\"; exit 1; }}\n")).collect()
 }
 
 #[async_trait]
@@ -288,10 +208,7 @@ impl Module for Systemd {
         let want = Want::parse(self.name, args)?;
         let out = cx.run(Cmd::new(want.query_script(cx.check_mode))).await?;
         if out.rc == 3 {
-            return Err(super::sysmods_util::failed_with(
-                out.stderr_text().trim().to_string(),
-                &out,
-            ));
+            return Err(super::sysmods_util::failed_with(out.stderr_text().trim().to_string(), &out));
         }
         if out.rc == 4 {
             let msg = format!("systemctl show failed: {}", out.stderr_text().trim());
@@ -299,11 +216,7 @@ impl Module for Systemd {
         }
         let facts = parse_facts(&out.stdout_text());
         let d = decide(&want, &facts)?;
-        let mut q = Query {
-            changed: !d.actions.is_empty(),
-            result: d.result,
-            ..Query::default()
-        };
+        let mut q = Query { changed: !d.actions.is_empty(), result: d.result, ..Query::default() };
         q.plan = serde_json::json!({ "actions": d.actions });
         Ok(q)
     }
@@ -312,11 +225,7 @@ impl Module for Systemd {
         let want = Want::parse(self.name, args)?;
         let actions: Vec<String> = q.plan["actions"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
             .unwrap_or_default();
         let out = cx.run(Cmd::new(apply_script(&want, &actions))).await?;
         if out.rc != 0 {
@@ -326,10 +235,7 @@ impl Module for Systemd {
             let detail: Vec<&str> = lines.collect();
             let name = want.name.as_deref().unwrap_or("");
             return Err(super::sysmods_util::failed_with(
-                format!(
-                    "Unable to {action} service {name}: {}",
-                    detail.join("\n").trim()
-                ),
+                format!("Unable to {action} service {name}: {}", detail.join("\n").trim()),
                 &out,
             ));
         }
@@ -382,41 +288,25 @@ mod tests {
     #[test]
     fn restarted_always_changes_and_reload_starts_a_stopped_unit() {
         let w = want(json!({"name": "etcd", "state": "restarted"}));
-        assert_eq!(
-            decide(&w, &parse_facts(SHOW_RUNNING)).unwrap().actions,
-            vec!["restart"]
-        );
+        assert_eq!(decide(&w, &parse_facts(SHOW_RUNNING)).unwrap().actions, vec!["restart"]);
         let w = want(json!({"name": "etcd", "state": "reloaded"}));
-        assert_eq!(
-            decide(&w, &parse_facts(SHOW_STOPPED)).unwrap().actions,
-            vec!["start"]
-        );
+        assert_eq!(decide(&w, &parse_facts(SHOW_STOPPED)).unwrap().actions, vec!["start"]);
         let w = want(json!({"name": "etcd", "state": "stopped", "enabled": false}));
-        assert_eq!(
-            decide(&w, &parse_facts(SHOW_RUNNING)).unwrap().actions,
-            vec!["disable", "stop"]
-        );
+        assert_eq!(decide(&w, &parse_facts(SHOW_RUNNING)).unwrap().actions, vec!["disable", "stop"]);
     }
 
     #[test]
     fn masking_and_missing_units() {
         let w = want(json!({"name": "nope", "masked": true}));
-        assert_eq!(
-            decide(&w, &parse_facts(SHOW_MISSING)).unwrap().actions,
-            vec!["mask"]
-        );
+        assert_eq!(decide(&w, &parse_facts(SHOW_MISSING)).unwrap().actions, vec!["mask"]);
         let w = want(json!({"name": "nope", "state": "started"}));
-        let err = decide(&w, &parse_facts(SHOW_MISSING))
-            .unwrap_err()
-            .to_string();
+        let err = decide(&w, &parse_facts(SHOW_MISSING)).unwrap_err().to_string();
         assert!(err.contains("Could not find the requested service nope"));
     }
 
     #[test]
     fn query_script_and_flags() {
-        let w = want(
-            json!({"name": "my unit", "daemon_reload": true, "scope": "user", "no_block": true}),
-        );
+        let w = want(json!({"name": "my unit", "daemon_reload": true, "scope": "user", "no_block": true}));
         let s = w.query_script(false);
         assert!(s.starts_with("systemctl --user --no-block daemon-reload"));
         assert!(s.contains("show 'my unit' -p Id,"));
@@ -425,16 +315,8 @@ mod tests {
 
     #[test]
     fn bad_args_are_named() {
-        let e = Want::parse(
-            "service",
-            json!({"name": "x", "state": "running"})
-                .as_object()
-                .unwrap(),
-        )
-        .unwrap_err();
-        assert!(e
-            .to_string()
-            .contains("'state' must be one of: started, stopped, restarted, reloaded"));
+        let e = Want::parse("service", json!({"name": "x", "state": "running"}).as_object().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("'state' must be one of: started, stopped, restarted, reloaded"));
         assert!(Want::parse("service", json!({"name": "x*"}).as_object().unwrap()).is_err());
         assert!(Want::parse("service", json!({"state": "started"}).as_object().unwrap()).is_err());
     }

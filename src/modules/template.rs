@@ -19,30 +19,17 @@ impl Module for Template {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("template", args);
         let mut known = WRITE_ARGS.to_vec();
-        known.extend([
-            "src",
-            "newline_sequence",
-            "output_encoding",
-            "trim_blocks",
-            "lstrip_blocks",
-        ]);
+        known.extend(["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]);
         a.allow(&known)?;
         if !a.bool("trim_blocks", true)? || a.bool("lstrip_blocks", false)? {
-            return Err(
-                a.error("only the default trim_blocks: true, lstrip_blocks: false are supported")
-            );
+            return Err(a.error("only the default trim_blocks: true, lstrip_blocks: false are supported"));
         }
         if let Some(enc) = a.str("output_encoding")? {
             if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
-                return Err(a.error(format_args!(
-                    "`output_encoding` {enc:?} is not supported; only utf-8"
-                )));
+                return Err(a.error(format_args!("`output_encoding` {enc:?} is not supported; only utf-8")));
             }
         }
-        let newline = match a.choice(
-            "newline_sequence",
-            &["\\n", "\\r", "\\r\\n", "\n", "\r", "\r\n"],
-        )? {
+        let newline = match a.choice("newline_sequence", &["\\n", "\\r", "\\r\\n", "\n", "\r", "\r\n"])? {
             Some("\\r" | "\r") => "\r",
             Some("\\r\\n" | "\r\n") => "\r\n",
             _ => "\n",
@@ -53,20 +40,16 @@ impl Module for Template {
                 "could not find template {src:?} (looked in templates/ and beside the tasks and playbook)"
             ))
         })?;
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            ModuleError::failed(format!("cannot read template {}: {e}", path.display()))
-        })?;
-        let mut out = cx
-            .render
-            .render(&text)
-            .map_err(|e| ModuleError::Template(format!("template {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ModuleError::failed(format!("cannot read template {}: {e}", path.display())))?;
+        let mut out =
+            cx.render.render(&text).map_err(|e| ModuleError::Template(format!("template {}: {e}", path.display())))?;
         if newline != "\n" {
             out = out.replace('\n', newline);
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let mut q = query_content(cx, &a, out.as_bytes(), name.as_deref()).await?;
-        q.result
-            .insert("src".into(), path.to_string_lossy().into_owned().into());
+        q.result.insert("src".into(), path.to_string_lossy().into_owned().into());
         Ok(q)
     }
 
@@ -85,11 +68,7 @@ mod tests {
     async fn renders_writes_and_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("templates")).unwrap();
-        std::fs::write(
-            dir.path().join("templates/etcd.conf.j2"),
-            "name={{ name }}\nport={{ port }}\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("templates/etcd.conf.j2"), "name={{ name }}\nport={{ port }}\n").unwrap();
         let dest = dir.path().join("etcd.conf");
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
@@ -111,10 +90,7 @@ mod tests {
         h.render = TestRender::with(json!({"name": "e1", "port": 2380}));
         let q = h.query(&Template, args).await.unwrap();
         let d = q.diff.unwrap_or_default();
-        assert_eq!(
-            (d.before.as_str(), d.after.as_str()),
-            ("name=e1\nport=2379\n", "name=e1\nport=2380\n")
-        );
+        assert_eq!((d.before.as_str(), d.after.as_str()), ("name=e1\nport=2379\n", "name=e1\nport=2380\n"));
     }
 
     #[tokio::test]
@@ -124,18 +100,9 @@ mod tests {
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
         let dest = dir.path().join("out").to_string_lossy().into_owned();
-        let e = err_text(
-            h.query(&Template, json!({"src": "bad.j2", "dest": dest}))
-                .await,
-        );
-        assert!(
-            e.contains("bad.j2") && e.contains("'missing' is undefined"),
-            "{e}"
-        );
-        let e = err_text(
-            h.query(&Template, json!({"src": "none.j2", "dest": dest}))
-                .await,
-        );
+        let e = err_text(h.query(&Template, json!({"src": "bad.j2", "dest": dest})).await);
+        assert!(e.contains("bad.j2") && e.contains("'missing' is undefined"), "{e}");
+        let e = err_text(h.query(&Template, json!({"src": "none.j2", "dest": dest})).await);
         assert!(e.contains("could not find template \"none.j2\""), "{e}");
     }
 
@@ -146,8 +113,7 @@ mod tests {
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
         let dest = dir.path().join("out");
-        let args =
-            json!({"src": "t.j2", "dest": dest.to_string_lossy(), "newline_sequence": "\\r\\n"});
+        let args = json!({"src": "t.j2", "dest": dest.to_string_lossy(), "newline_sequence": "\\r\\n"});
         h.run(&Template, args).await.unwrap();
         assert_eq!(text(&dest), "a\r\nb\r\n");
     }

@@ -36,10 +36,7 @@ impl TestRender {
         if let Some(s) = t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
             return Ok(s.into());
         }
-        self.vars
-            .get(t)
-            .cloned()
-            .ok_or_else(|| format!("'{t}' is undefined"))
+        self.vars.get(t).cloned().ok_or_else(|| format!("'{t}' is undefined"))
     }
 }
 
@@ -126,9 +123,7 @@ pub fn to_map(v: Value) -> Map {
 /// Permission bits of a local path.
 pub fn mode_of(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::symlink_metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0)
+    std::fs::symlink_metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0)
 }
 
 pub fn text(path: &std::path::Path) -> String {

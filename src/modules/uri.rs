@@ -65,18 +65,13 @@ fn form_encode(m: &Map) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
                 b' ' => "+".into(),
                 b => format!("%{b:02X}"),
             })
             .collect::<String>()
     };
-    m.iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(&crate::value::to_text(v))))
-        .collect::<Vec<_>>()
-        .join("&")
+    m.iter().map(|(k, v)| format!("{}={}", enc(k), enc(&crate::value::to_text(v)))).collect::<Vec<_>>().join("&")
 }
 
 impl Want {
@@ -86,8 +81,7 @@ impl Want {
         let method = a.str("method")?.unwrap_or_else(|| "GET".into());
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ModuleError::Args(
-                "uri: Parameter 'method' needs to be a single word in uppercase, like GET or POST."
-                    .into(),
+                "uri: Parameter 'method' needs to be a single word in uppercase, like GET or POST.".into(),
             ));
         }
         let status_code: Vec<i64> = match a.list("status_code")? {
@@ -96,9 +90,7 @@ impl Want {
                 .iter()
                 .map(|s| {
                     s.parse().map_err(|_| {
-                        ModuleError::Args(format!(
-                            "uri: 'status_code' entries must be integers, got '{s}'"
-                        ))
+                        ModuleError::Args(format!("uri: 'status_code' entries must be integers, got '{s}'"))
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -112,11 +104,7 @@ impl Want {
         }
         config.push(format!("url = {}", conf(&url)));
         config.push(format!("max-time = {timeout}"));
-        let follow = a.choice(
-            "follow_redirects",
-            &["all", "safe", "none", "yes", "no", "urllib2"],
-            Some("safe"),
-        )?;
+        let follow = a.choice("follow_redirects", &["all", "safe", "none", "yes", "no", "urllib2"], Some("safe"))?;
         let follow = match follow.as_deref() {
             Some("all" | "yes") => true,
             Some("safe" | "urllib2") => method == "GET" || method == "HEAD",
@@ -128,11 +116,7 @@ impl Want {
         if !a.flag("validate_certs", true)? {
             config.push("insecure".into());
         }
-        for (arg, opt) in [
-            ("client_cert", "cert"),
-            ("client_key", "key"),
-            ("ca_path", "cacert"),
-        ] {
+        for (arg, opt) in [("client_cert", "cert"), ("client_key", "key"), ("ca_path", "cacert")] {
             if let Some(p) = a.str(arg)? {
                 config.push(format!("{opt} = {}", conf(&p)));
             }
@@ -143,26 +127,11 @@ impl Want {
         }
         let mut headers: Vec<(String, String)> = match a.raw("headers") {
             None => Vec::new(),
-            Some(Value::Object(m)) => m
-                .iter()
-                .map(|(k, v)| (k.clone(), crate::value::to_text(v)))
-                .collect(),
-            Some(other) => {
-                return Err(ModuleError::Args(format!(
-                    "uri: 'headers' must be a mapping, got {other}"
-                )))
-            }
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), crate::value::to_text(v))).collect(),
+            Some(other) => return Err(ModuleError::Args(format!("uri: 'headers' must be a mapping, got {other}"))),
         };
-        let has_ct = headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-        let format = a
-            .choice(
-                "body_format",
-                &["raw", "json", "form-urlencoded"],
-                Some("raw"),
-            )?
-            .unwrap_or_default();
+        let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let format = a.choice("body_format", &["raw", "json", "form-urlencoded"], Some("raw"))?.unwrap_or_default();
         let body = match (a.raw("body"), format.as_str()) {
             (None, _) => None,
             (Some(Value::String(s)), _) => Some(s.clone()),
@@ -173,10 +142,7 @@ impl Want {
         if !has_ct && body.is_some() {
             match format.as_str() {
                 "json" => headers.push(("Content-Type".into(), "application/json".into())),
-                "form-urlencoded" => headers.push((
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                )),
+                "form-urlencoded" => headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into())),
                 _ => {}
             }
         }
@@ -186,14 +152,7 @@ impl Want {
         if let Some(b) = body {
             config.push(format!("data-binary = {}", conf(&b)));
         }
-        Ok(Want {
-            url,
-            method,
-            status_code,
-            return_content: a.flag("return_content", false)?,
-            config,
-            timeout,
-        })
+        Ok(Want { url, method, status_code, return_content: a.flag("return_content", false)?, config, timeout })
     }
 
     pub fn script() -> &'static str {
@@ -223,10 +182,7 @@ pub fn parse_response(stdout: &[u8]) -> Response {
         None => (stdout, Vec::new()),
     };
     let head = String::from_utf8_lossy(head);
-    let mut r = Response {
-        body,
-        ..Response::default()
-    };
+    let mut r = Response { body, ..Response::default() };
     let mut in_headers = false;
     for line in head.lines() {
         let line = line.trim_end_matches('\r');
@@ -246,72 +202,33 @@ pub fn parse_response(stdout: &[u8]) -> Response {
             r.headers.clear();
             r.reason = line.splitn(3, ' ').nth(2).unwrap_or_default().to_string();
         } else if let Some((k, v)) = line.split_once(':') {
-            r.headers.push((
-                k.trim().to_ascii_lowercase().replace('-', "_"),
-                v.trim().to_string(),
-            ));
+            r.headers.push((k.trim().to_ascii_lowercase().replace('-', "_"), v.trim().to_string()));
         }
     }
     r
 }
 
 fn python_list(codes: &[i64]) -> String {
-    format!(
-        "[{}]",
-        codes
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("[{}]", codes.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
 }
 
 /// The registered result, or the failure Ansible would report.
 pub fn build_result(want: &Want, r: &Response) -> Result<Map, ModuleError> {
     let mut m = Map::new();
-    let status = if r.curl_rc != 0 || r.status == 0 {
-        -1
-    } else {
-        r.status
-    };
+    let status = if r.curl_rc != 0 || r.status == 0 { -1 } else { r.status };
     for (k, v) in &r.headers {
         m.insert(k.clone(), v.clone().into());
     }
-    m.insert(
-        "url".into(),
-        if r.url.is_empty() {
-            want.url.clone()
-        } else {
-            r.url.clone()
-        }
-        .into(),
-    );
-    m.insert(
-        "redirected".into(),
-        (!r.url.is_empty() && r.url != want.url).into(),
-    );
+    m.insert("url".into(), if r.url.is_empty() { want.url.clone() } else { r.url.clone() }.into());
+    m.insert("redirected".into(), (!r.url.is_empty() && r.url != want.url).into());
     m.insert("status".into(), status.into());
     m.insert("elapsed".into(), (r.elapsed as i64).into());
     m.insert("cookies".into(), Value::Object(Map::new()));
-    let length = r
-        .headers
-        .iter()
-        .find(|(k, _)| k == "content_length")
-        .map(|(_, v)| v.clone());
-    m.insert(
-        "msg".into(),
-        format!("OK ({} bytes)", length.unwrap_or_else(|| "unknown".into())).into(),
-    );
-    let ctype = r
-        .headers
-        .iter()
-        .find(|(k, _)| k == "content_type")
-        .map(|(_, v)| v.to_ascii_lowercase())
-        .unwrap_or_default();
-    let is_json = ctype
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().ends_with("json"));
+    let length = r.headers.iter().find(|(k, _)| k == "content_length").map(|(_, v)| v.clone());
+    m.insert("msg".into(), format!("OK ({} bytes)", length.unwrap_or_else(|| "unknown".into())).into());
+    let ctype =
+        r.headers.iter().find(|(k, _)| k == "content_type").map(|(_, v)| v.to_ascii_lowercase()).unwrap_or_default();
+    let is_json = ctype.split(';').next().is_some_and(|t| t.trim().ends_with("json"));
     let ok = want.status_code.contains(&status);
     let text = String::from_utf8_lossy(&r.body).into_owned();
     if want.return_content || is_json || !ok {
@@ -328,10 +245,7 @@ pub fn build_result(want: &Want, r: &Response) -> Result<Map, ModuleError> {
         } else {
             format!("HTTP Error {status}: {}", r.reason)
         };
-        let msg = format!(
-            "Status code was {status} and not {}: {why}",
-            python_list(&want.status_code)
-        );
+        let msg = format!("Status code was {status} and not {}: {why}", python_list(&want.status_code));
         m.insert("msg".into(), msg.clone().into());
         return Err(ModuleError::Failed { msg, result: m });
     }
@@ -347,10 +261,7 @@ impl Module for Uri {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let want = Want::parse(args)?;
         if cx.check_mode {
-            return Ok(Query {
-                check_skip: true,
-                ..Query::default()
-            });
+            return Ok(Query { check_skip: true, ..Query::default() });
         }
         let mut stdin = want.config.join("\n");
         stdin.push('\n');
@@ -358,24 +269,14 @@ impl Module for Uri {
         cmd.timeout = Some(std::time::Duration::from_secs(want.timeout + 30));
         let out = cx.run(cmd).await?;
         if out.rc == 90 {
-            return Err(ModuleError::failed(format!(
-                "uri: cannot create temporary files on {}",
-                cx.host
-            )));
+            return Err(ModuleError::failed(format!("uri: cannot create temporary files on {}", cx.host)));
         }
         let mut r = parse_response(&out.stdout);
         if r.curl_rc != 0 {
             let err = out.stderr_text().trim().to_string();
-            r.reason = if err.is_empty() {
-                format!("curl exited with {}", r.curl_rc)
-            } else {
-                err
-            };
+            r.reason = if err.is_empty() { format!("curl exited with {}", r.curl_rc) } else { err };
         }
-        Ok(Query {
-            result: build_result(&want, &r)?,
-            ..Query::default()
-        })
+        Ok(Query { result: build_result(&want, &r)?, ..Query::default() })
     }
 }
 
@@ -392,11 +293,9 @@ mod tests {
 
     #[test]
     fn golden_curl_config() {
-        let w = want(
-            json!({"url": "https://10.0.0.1:2379/v3/kv/put", "method": "POST", "body_format": "json",
+        let w = want(json!({"url": "https://10.0.0.1:2379/v3/kv/put", "method": "POST", "body_format": "json",
             "body": {"key": "a\"b"}, "url_username": "root", "url_password": "pa ss", "validate_certs": false,
-            "client_cert": "/etc/etcd/c.pem", "status_code": [200, "201"], "headers": {"X-Token": "t"}}),
-        );
+            "client_cert": "/etc/etcd/c.pem", "status_code": [200, "201"], "headers": {"X-Token": "t"}}));
         assert_eq!(
             w.config,
             vec![
@@ -414,10 +313,7 @@ mod tests {
         assert_eq!(w.status_code, vec![200, 201]);
         assert!(!Want::script().contains("pa ss"));
         let g = want(json!({"url": "http://x/health"}));
-        assert!(
-            g.config.contains(&"location".to_string()),
-            "safe redirects follow GET"
-        );
+        assert!(g.config.contains(&"location".to_string()), "safe redirects follow GET");
         assert!(Want::parse(json!({"url": "u", "method": "post"}).as_object().unwrap()).is_err());
     }
 
@@ -436,15 +332,8 @@ mod tests {
         nf.status = 404;
         nf.reason = "Not Found".into();
         let e = build_result(&w, &nf).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Status code was 404 and not [200]: HTTP Error 404: Not Found"
-        );
-        let down = Response {
-            curl_rc: 7,
-            reason: "curl: (7) Failed to connect".into(),
-            ..Response::default()
-        };
+        assert_eq!(e.to_string(), "Status code was 404 and not [200]: HTTP Error 404: Not Found");
+        let down = Response { curl_rc: 7, reason: "curl: (7) Failed to connect".into(), ..Response::default() };
         let e = build_result(&w, &down).unwrap_err().to_string();
         assert!(e.starts_with("Status code was -1 and not [200]: Request failed: curl: (7)"));
     }
@@ -488,10 +377,6 @@ mod tests {
         assert_eq!(res["status"], 201);
         assert_eq!(res["json"]["ok"], true);
         let req = server.join().unwrap();
-        assert!(
-            req.starts_with("PUT /x")
-                && req.contains("Authorization: Basic dTpw")
-                && req.ends_with("hi")
-        );
+        assert!(req.starts_with("PUT /x") && req.contains("Authorization: Basic dTpw") && req.ends_with("hi"));
     }
 }

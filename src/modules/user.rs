@@ -62,17 +62,10 @@ impl Want {
         let a = Args::new("user", raw, KNOWN, ALIASES)?;
         Ok(Want {
             name: a.req_str("name")?,
-            present: a
-                .choice("state", &["present", "absent"], Some("present"))?
-                .as_deref()
-                == Some("present"),
+            present: a.choice("state", &["present", "absent"], Some("present"))?.as_deref() == Some("present"),
             uid: a.int("uid")?,
             group: a.str("group")?,
-            groups: if a.has("groups") {
-                Some(a.list("groups")?)
-            } else {
-                None
-            },
+            groups: if a.has("groups") { Some(a.list("groups")?) } else { None },
             append: a.flag("append", false)?,
             home: a.str("home")?,
             shell: a.str("shell")?,
@@ -80,9 +73,7 @@ impl Want {
             create_home: a.flag("create_home", true)?,
             comment: a.str("comment")?,
             password: a.str("password")?,
-            update_always: a
-                .choice("update_password", &["always", "on_create"], Some("always"))?
-                .as_deref()
+            update_always: a.choice("update_password", &["always", "on_create"], Some("always"))?.as_deref()
                 == Some("always"),
             remove: a.flag("remove", false)?,
             force: a.flag("force", false)?,
@@ -96,11 +87,7 @@ impl Want {
         let n = quote(&self.name);
         let mut names: Vec<String> = self.groups.clone().unwrap_or_default();
         names.extend(self.group.clone());
-        let mut s = format!(
-            "{}\ngetent passwd {n}\n{}\nid -G {n} 2>/dev/null\n",
-            section("passwd"),
-            section("ids")
-        );
+        let mut s = format!("{}\ngetent passwd {n}\n{}\nid -G {n} 2>/dev/null\n", section("passwd"), section("ids"));
         s.push_str(&section("groups"));
         s.push('\n');
         if !names.is_empty() {
@@ -108,10 +95,7 @@ impl Want {
             s.push_str(&format!("getent group {}\n", words.join(" ")));
         }
         if self.password.is_some() {
-            s.push_str(&format!(
-                "{}\ngetent shadow {n} | cut -d: -f2\n",
-                section("shadow")
-            ));
+            s.push_str(&format!("{}\ngetent shadow {n} | cut -d: -f2\n", section("shadow")));
         }
         s.push_str("exit 0\n");
         s
@@ -156,10 +140,7 @@ pub fn parse_facts(stdout: &str) -> Facts {
     let get = |k: &str| sec.get(k).map(String::as_str).unwrap_or("");
     Facts {
         account: parse_passwd(get("passwd")),
-        gids: get("ids")
-            .split_whitespace()
-            .filter_map(|g| g.parse().ok())
-            .collect(),
+        gids: get("ids").split_whitespace().filter_map(|g| g.parse().ok()).collect(),
         groups: get("groups")
             .lines()
             .filter_map(|l| {
@@ -194,26 +175,12 @@ pub fn plan(want: &Want, facts: &Facts) -> Result<Option<Plan>, ModuleError> {
         if facts.account.is_none() {
             return Ok(None);
         }
-        let flags = format!(
-            "{}{}",
-            if want.remove { " -r" } else { "" },
-            if want.force { " -f" } else { "" }
-        );
-        return Ok(Some(Plan {
-            script: format!("userdel{flags} {n}"),
-            set_password: false,
-        }));
+        let flags = format!("{}{}", if want.remove { " -r" } else { "" }, if want.force { " -f" } else { "" });
+        return Ok(Some(Plan { script: format!("userdel{flags} {n}"), set_password: false }));
     }
-    let primary = want
-        .group
-        .as_deref()
-        .map(|g| resolve(facts, g))
-        .transpose()?;
-    let wanted: Option<BTreeSet<i64>> = want
-        .groups
-        .as_ref()
-        .map(|gs| gs.iter().map(|g| resolve(facts, g)).collect())
-        .transpose()?;
+    let primary = want.group.as_deref().map(|g| resolve(facts, g)).transpose()?;
+    let wanted: Option<BTreeSet<i64>> =
+        want.groups.as_ref().map(|gs| gs.iter().map(|g| resolve(facts, g)).collect()).transpose()?;
     let groups_arg = || want.groups.clone().unwrap_or_default().join(",");
     let mut flags: Vec<String> = Vec::new();
     let mut set_password = false;
@@ -249,10 +216,7 @@ pub fn plan(want: &Want, facts: &Facts) -> Result<Option<Plan>, ModuleError> {
             if set_password {
                 script.push_str(" && chpasswd -e");
             }
-            return Ok(Some(Plan {
-                script,
-                set_password,
-            }));
+            return Ok(Some(Plan { script, set_password }));
         }
         Some(acct) => {
             if let Some(uid) = want.uid.filter(|u| *u != acct.uid) {
@@ -268,22 +232,9 @@ pub fn plan(want: &Want, facts: &Facts) -> Result<Option<Plan>, ModuleError> {
             }
             if let Some(wanted) = &wanted {
                 let primary_gid = primary.unwrap_or(acct.gid);
-                let current: BTreeSet<i64> = facts
-                    .gids
-                    .iter()
-                    .copied()
-                    .filter(|g| *g != primary_gid)
-                    .collect();
-                let wanted: BTreeSet<i64> = wanted
-                    .iter()
-                    .copied()
-                    .filter(|g| *g != primary_gid)
-                    .collect();
-                let differs = if want.append {
-                    !wanted.is_subset(&current)
-                } else {
-                    wanted != current
-                };
+                let current: BTreeSet<i64> = facts.gids.iter().copied().filter(|g| *g != primary_gid).collect();
+                let wanted: BTreeSet<i64> = wanted.iter().copied().filter(|g| *g != primary_gid).collect();
+                let differs = if want.append { !wanted.is_subset(&current) } else { wanted != current };
                 if differs {
                     if want.append {
                         flags.push("-a".into());
@@ -315,20 +266,14 @@ pub fn plan(want: &Want, facts: &Facts) -> Result<Option<Plan>, ModuleError> {
     if set_password {
         parts.push("chpasswd -e".into());
     }
-    Ok((!parts.is_empty()).then(|| Plan {
-        script: parts.join(" && "),
-        set_password,
-    }))
+    Ok((!parts.is_empty()).then(|| Plan { script: parts.join(" && "), set_password }))
 }
 
 /// The result Ansible reports, from the wanted state overlaid on the account when known.
 fn result(want: &Want, acct: Option<&Account>) -> Map {
     let mut m = Map::new();
     m.insert("name".into(), want.name.clone().into());
-    m.insert(
-        "state".into(),
-        if want.present { "present" } else { "absent" }.into(),
-    );
+    m.insert("state".into(), if want.present { "present" } else { "absent" }.into());
     if !want.present {
         m.insert("force".into(), want.force.into());
         m.insert("remove".into(), want.remove.into());
@@ -397,10 +342,7 @@ impl Module for User {
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
         let want = Want::parse(args)?;
         let script = q.plan["script"].as_str().unwrap_or_default().to_string();
-        let mut cmd = Cmd::new(format!(
-            "{script} || exit $?\ngetent passwd {} || true",
-            quote(&want.name)
-        ));
+        let mut cmd = Cmd::new(format!("{script} || exit $?\ngetent passwd {} || true", quote(&want.name)));
         if q.plan["set_password"] == Value::Bool(true) {
             let hash = want.password.clone().unwrap_or_default();
             cmd = cmd.stdin(format!("{}:{hash}\n", want.name).into_bytes());
@@ -435,18 +377,12 @@ mod tests {
 
     #[test]
     fn golden_create_and_modify() {
-        let none = Facts {
-            groups: vec![("etcd".into(), 990)],
-            ..Facts::default()
-        };
+        let none = Facts { groups: vec![("etcd".into(), 990)], ..Facts::default() };
         let w = want(
             json!({"name": "etcd", "group": "etcd", "system": true, "shell": "/sbin/nologin", "create_home": false, "password": "$6$x"}),
         );
         let p = plan(&w, &none).unwrap().unwrap();
-        assert_eq!(
-            p.script,
-            "useradd -g etcd -s /sbin/nologin -r -M etcd && chpasswd -e"
-        );
+        assert_eq!(p.script, "useradd -g etcd -s /sbin/nologin -r -M etcd && chpasswd -e");
         assert!(p.set_password);
         assert!(!p.script.contains("$6$x"), "hash never on the command line");
 
@@ -455,19 +391,11 @@ mod tests {
             json!({"name": "etcd", "group": "etcd", "groups": ["sudo"], "home": "/var/lib/etcd", "password": "$6$abc"}),
         );
         assert_eq!(plan(&same, &f).unwrap(), None);
-        let more =
-            want(json!({"name": "etcd", "groups": "sudo,adm", "append": true, "shell": "/bin/sh"}));
-        assert_eq!(
-            plan(&more, &f).unwrap().unwrap().script,
-            "usermod -a -G sudo,adm -s /bin/sh etcd"
-        );
+        let more = want(json!({"name": "etcd", "groups": "sudo,adm", "append": true, "shell": "/bin/sh"}));
+        assert_eq!(plan(&more, &f).unwrap().unwrap().script, "usermod -a -G sudo,adm -s /bin/sh etcd");
         let fewer = want(json!({"name": "etcd", "groups": ""}));
-        assert_eq!(
-            plan(&fewer, &f).unwrap().unwrap().script,
-            "usermod -G '' etcd"
-        );
-        let on_create =
-            want(json!({"name": "etcd", "password": "$6$new", "update_password": "on_create"}));
+        assert_eq!(plan(&fewer, &f).unwrap().unwrap().script, "usermod -G '' etcd");
+        let on_create = want(json!({"name": "etcd", "password": "$6$new", "update_password": "on_create"}));
         assert_eq!(plan(&on_create, &f).unwrap(), None);
         let gone = want(json!({"name": "etcd", "state": "absent", "remove": true}));
         assert_eq!(plan(&gone, &f).unwrap().unwrap().script, "userdel -r etcd");
@@ -477,10 +405,7 @@ mod tests {
     fn missing_group_fails_with_its_name() {
         let f = parse_facts(EXISTING);
         let w = want(json!({"name": "etcd", "groups": ["nosuch"]}));
-        assert!(plan(&w, &f)
-            .unwrap_err()
-            .to_string()
-            .contains("Group nosuch does not exist"));
+        assert!(plan(&w, &f).unwrap_err().to_string().contains("Group nosuch does not exist"));
     }
 
     #[test]

@@ -12,18 +12,8 @@ use crate::value::{Map, Value};
 
 pub struct WaitFor;
 
-const KNOWN: &[&str] = &[
-    "host",
-    "port",
-    "path",
-    "state",
-    "timeout",
-    "delay",
-    "sleep",
-    "search_regex",
-    "msg",
-    "connect_timeout",
-];
+const KNOWN: &[&str] =
+    &["host", "port", "path", "state", "timeout", "delay", "sleep", "search_regex", "msg", "connect_timeout"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
@@ -43,9 +33,7 @@ fn non_negative(a: &Args, name: &str, default: u64) -> Result<u64, ModuleError> 
     match a.int(name)? {
         None => Ok(default),
         Some(n) if n >= 0 => Ok(n as u64),
-        Some(n) => Err(ModuleError::Args(format!(
-            "wait_for: '{name}' must be 0 or more, got {n}"
-        ))),
+        Some(n) => Err(ModuleError::Args(format!("wait_for: '{name}' must be 0 or more, got {n}"))),
     }
 }
 
@@ -54,22 +42,17 @@ impl Want {
         let a = Args::new("wait_for", raw, KNOWN, &[])?;
         let port = match a.int("port")? {
             None => None,
-            Some(p) => Some(u16::try_from(p).map_err(|_| {
-                ModuleError::Args(format!("wait_for: 'port' must be 0-65535, got {p}"))
-            })?),
+            Some(p) => Some(
+                u16::try_from(p)
+                    .map_err(|_| ModuleError::Args(format!("wait_for: 'port' must be 0-65535, got {p}")))?,
+            ),
         };
         let path = a.str("path")?;
         if port.is_some() && path.is_some() {
-            return Err(ModuleError::Args(
-                "wait_for: 'port' and 'path' are mutually exclusive".into(),
-            ));
+            return Err(ModuleError::Args("wait_for: 'port' and 'path' are mutually exclusive".into()));
         }
         let state = a
-            .choice(
-                "state",
-                &["started", "stopped", "present", "absent", "drained"],
-                Some("started"),
-            )?
+            .choice("state", &["started", "stopped", "present", "absent", "drained"], Some("started"))?
             .unwrap_or_default();
         let search_regex = a.str("search_regex")?;
         if port.is_some() && search_regex.is_some() {
@@ -78,14 +61,10 @@ impl Want {
             ));
         }
         if path.is_some() && state == "drained" {
-            return Err(ModuleError::Args(
-                "wait_for: state=drained needs 'port', not 'path'".into(),
-            ));
+            return Err(ModuleError::Args("wait_for: state=drained needs 'port', not 'path'".into()));
         }
         if port.is_none() && state == "drained" {
-            return Err(ModuleError::Args(
-                "wait_for: state=drained needs 'port'".into(),
-            ));
+            return Err(ModuleError::Args("wait_for: state=drained needs 'port'".into()));
         }
         Ok(Want {
             host: a.str("host")?.unwrap_or_else(|| "127.0.0.1".into()),
@@ -133,11 +112,7 @@ impl Want {
         let port = self.port.unwrap_or(0);
         let hex = format!("{port:04X}");
         let local = self.addr_condition();
-        let states = if self.state == "drained" {
-            "$4 ~ /^0[1-6]$/"
-        } else {
-            "$4 == \"0A\""
-        };
+        let states = if self.state == "drained" { "$4 ~ /^0[1-6]$/" } else { "$4 == \"0A\"" };
         let cond = local.clone().unwrap_or_else(|| "1".into());
         let mut s = format!(
             "listening() {{\n  if [ -r /proc/net/tcp ]; then\n    awk 'FNR > 1 {{ split($2, x, \":\"); a = x[1]; if (x[2] == \"{hex}\" && {states} && ({cond})) found = 1 }} END {{ exit !found }}' /proc/net/tcp /proc/net/tcp6 2>/dev/null\n  else\n    ss -{}tnH \"sport = :{port}\" 2>/dev/null | grep -q .\n  fi\n}}\n",
@@ -196,21 +171,9 @@ impl Want {
         let mut m = Map::new();
         m.insert("elapsed".into(), elapsed.into());
         m.insert("state".into(), self.state.clone().into());
-        m.insert(
-            "port".into(),
-            self.port.map(Value::from).unwrap_or(Value::Null),
-        );
-        m.insert(
-            "path".into(),
-            self.path.clone().map(Value::String).unwrap_or(Value::Null),
-        );
-        m.insert(
-            "search_regex".into(),
-            self.search_regex
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-        );
+        m.insert("port".into(), self.port.map(Value::from).unwrap_or(Value::Null));
+        m.insert("path".into(), self.path.clone().map(Value::String).unwrap_or(Value::Null));
+        m.insert("search_regex".into(), self.search_regex.clone().map(Value::String).unwrap_or(Value::Null));
         m.insert("match_groups".into(), Value::Array(vec![]));
         m.insert("match_groupdict".into(), Value::Object(Map::new()));
         m
@@ -226,39 +189,22 @@ impl Module for WaitFor {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let want = Want::parse(args)?;
         if cx.check_mode {
-            return Ok(Query {
-                check_skip: true,
-                ..Query::default()
-            });
+            return Ok(Query { check_skip: true, ..Query::default() });
         }
         let mut cmd = Cmd::new(want.script());
-        cmd.timeout = Some(std::time::Duration::from_secs(
-            want.timeout + want.delay + 30,
-        ));
+        cmd.timeout = Some(std::time::Duration::from_secs(want.timeout + want.delay + 30));
         let out = cx.run(cmd).await?;
         let kv = key_values(&out.stdout_text());
-        let elapsed = kv
-            .get("elapsed")
-            .and_then(|e| e.trim().parse().ok())
-            .unwrap_or(0);
+        let elapsed = kv.get("elapsed").and_then(|e| e.trim().parse().ok()).unwrap_or(0);
         match out.rc {
-            0 => Ok(Query {
-                result: want.result(elapsed),
-                ..Query::default()
-            }),
+            0 => Ok(Query { result: want.result(elapsed), ..Query::default() }),
             124 => {
                 let mut result = Map::new();
                 result.insert("elapsed".into(), elapsed.into());
-                Err(ModuleError::Failed {
-                    msg: want.timeout_msg(),
-                    result,
-                })
+                Err(ModuleError::Failed { msg: want.timeout_msg(), result })
             }
             rc => Err(super::sysmods_util::failed_with(
-                format!(
-                    "wait_for script failed (rc={rc}): {}",
-                    out.stderr_text().trim()
-                ),
+                format!("wait_for script failed (rc={rc}): {}", out.stderr_text().trim()),
                 &out,
             )),
         }
@@ -283,19 +229,11 @@ mod tests {
         assert!(s.contains("x[2] == \"094B\"") && s.contains("$4 == \"0A\""));
         assert!(!s.contains("bash"), "local checks are bash-free");
         assert_eq!(w.timeout_msg(), "Timeout when waiting for 127.0.0.1:2379");
-        let w = want(
-            json!({"port": 2380, "host": "10.1.2.3", "state": "stopped", "connect_timeout": 2}),
-        );
+        let w = want(json!({"port": 2380, "host": "10.1.2.3", "state": "stopped", "connect_timeout": 2}));
         assert!(w.script().contains("nc -z -w 2 10.1.2.3 2380"));
-        assert_eq!(
-            w.timeout_msg(),
-            "Timeout when waiting for 10.1.2.3:2380 to stop."
-        );
+        assert_eq!(w.timeout_msg(), "Timeout when waiting for 10.1.2.3:2380 to stop.");
         let w = want(json!({"path": "/var/log/x", "search_regex": "ready$", "delay": 2}));
-        assert!(
-            w.script().contains("grep -Eq -- 'ready$' /var/log/x")
-                && w.script().contains("sleep 2\n")
-        );
+        assert!(w.script().contains("grep -Eq -- 'ready$' /var/log/x") && w.script().contains("sleep 2\n"));
         assert!(Want::parse(json!({"port": 1, "search_regex": "x"}).as_object().unwrap()).is_err());
         assert!(Want::parse(json!({"port": 70000}).as_object().unwrap()).is_err());
         assert!(Want::parse(json!({"port": 1, "state": "up"}).as_object().unwrap()).is_err());
@@ -307,31 +245,15 @@ mod tests {
         let cx = ctx_for(&conn);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (changed, res) = run_module(&WaitFor, &cx, &json!({"port": port, "timeout": 5}))
-            .await
-            .unwrap();
+        let (changed, res) = run_module(&WaitFor, &cx, &json!({"port": port, "timeout": 5})).await.unwrap();
         assert!(!changed);
         assert_eq!(res["port"], port);
         drop(listener);
-        let (_, res) = run_module(
-            &WaitFor,
-            &cx,
-            &json!({"port": port, "state": "stopped", "timeout": 5}),
-        )
-        .await
-        .unwrap();
+        let (_, res) =
+            run_module(&WaitFor, &cx, &json!({"port": port, "state": "stopped", "timeout": 5})).await.unwrap();
         assert_eq!(res["state"], "stopped");
-        let err = run_module(
-            &WaitFor,
-            &cx,
-            &json!({"port": port, "timeout": 1, "sleep": 1}),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("Timeout when waiting for 127.0.0.1:{port}")
-        );
+        let err = run_module(&WaitFor, &cx, &json!({"port": port, "timeout": 1, "sleep": 1})).await.unwrap_err();
+        assert_eq!(err.to_string(), format!("Timeout when waiting for 127.0.0.1:{port}"));
 
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("flag");
@@ -339,12 +261,6 @@ mod tests {
         let args = json!({"path": f, "search_regex": "^ready", "timeout": 3});
         assert!(run_module(&WaitFor, &cx, &args).await.is_ok());
         let args = json!({"path": f, "state": "absent", "timeout": 1, "msg": "still there"});
-        assert_eq!(
-            run_module(&WaitFor, &cx, &args)
-                .await
-                .unwrap_err()
-                .to_string(),
-            "still there"
-        );
+        assert_eq!(run_module(&WaitFor, &cx, &args).await.unwrap_err().to_string(), "still there");
     }
 }

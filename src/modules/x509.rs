@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SerialNumber,
 };
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
@@ -78,10 +78,7 @@ pub struct Want {
 
 /// `dir/name.pem` → `dir/name-key.pem`.
 pub fn default_key_path(cert: &Path) -> PathBuf {
-    let stem = cert
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = cert.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     cert.with_file_name(format!("{stem}-key.pem"))
 }
 
@@ -97,31 +94,18 @@ impl Want {
         let a = Args::new("x509", raw, KNOWN, ALIASES)?;
         let ca = a.choice("kind", &["ca", "cert"], Some("cert"))?.as_deref() == Some("ca");
         let path = PathBuf::from(a.req_str("path")?);
-        let key_path = a
-            .str("key_path")?
-            .map(PathBuf::from)
-            .unwrap_or_else(|| default_key_path(&path));
+        let key_path = a.str("key_path")?.map(PathBuf::from).unwrap_or_else(|| default_key_path(&path));
         let (ca_path, ca_key_path) = if ca {
             (None, None)
         } else {
             let cp = PathBuf::from(a.str("ca_path")?.ok_or_else(|| {
-                ModuleError::Args(
-                    "x509: 'ca_path' is required with kind=cert (the CA certificate to sign with)"
-                        .into(),
-                )
+                ModuleError::Args("x509: 'ca_path' is required with kind=cert (the CA certificate to sign with)".into())
             })?);
-            let ck = a
-                .str("ca_key_path")?
-                .map(PathBuf::from)
-                .unwrap_or_else(|| default_key_path(&cp));
+            let ck = a.str("ca_key_path")?.map(PathBuf::from).unwrap_or_else(|| default_key_path(&cp));
             (Some(cp), Some(ck))
         };
-        let usage = a
-            .choice("usage", &["server", "client", "peer", "both"], Some("both"))?
-            .unwrap_or_default();
-        let validity_days = a
-            .int("validity_days")?
-            .unwrap_or(if ca { 3650 } else { 825 });
+        let usage = a.choice("usage", &["server", "client", "peer", "both"], Some("both"))?.unwrap_or_default();
+        let validity_days = a.int("validity_days")?.unwrap_or(if ca { 3650 } else { 825 });
         let renew_before_days = a.int("renew_before_days")?.unwrap_or(30);
         if validity_days <= 0 || renew_before_days < 0 || renew_before_days >= validity_days {
             return Err(ModuleError::Args(format!(
@@ -162,22 +146,16 @@ pub struct Existing {
 }
 
 fn pem_der(text: &str, what: &Path) -> Result<Vec<u8>, String> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(text.as_bytes())
-        .map_err(|e| format!("{}: not PEM: {e}", what.display()))?;
+    let (_, pem) =
+        x509_parser::pem::parse_x509_pem(text.as_bytes()).map_err(|e| format!("{}: not PEM: {e}", what.display()))?;
     Ok(pem.contents)
 }
 
 /// Read a certificate; `ca_der` is the issuer to check the signature against.
 pub fn inspect(der: &[u8], ca_der: Option<&[u8]>) -> Result<Existing, String> {
-    let (_, cert) =
-        X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
-    let common_name = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let common_name =
+        cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or_default().to_string();
     let mut sans = BTreeSet::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for n in &ext.value.general_names {
@@ -207,8 +185,7 @@ pub fn inspect(der: &[u8], ca_der: Option<&[u8]>) -> Result<Existing, String> {
         None => true,
         Some(ca) => match X509Certificate::from_der(ca) {
             Ok((_, ca)) => {
-                cert.issuer().as_raw() == ca.subject().as_raw()
-                    && cert.verify_signature(Some(ca.public_key())).is_ok()
+                cert.issuer().as_raw() == ca.subject().as_raw() && cert.verify_signature(Some(ca.public_key())).is_ok()
             }
             Err(_) => false,
         },
@@ -227,12 +204,7 @@ pub fn inspect(der: &[u8], ca_der: Option<&[u8]>) -> Result<Existing, String> {
 }
 
 /// Why the certificate must be (re-)issued, or None when it is fine.
-pub fn reissue_reason(
-    want: &Want,
-    existing: Option<&Existing>,
-    key_spki: Option<&[u8]>,
-    now: i64,
-) -> Option<String> {
+pub fn reissue_reason(want: &Want, existing: Option<&Existing>, key_spki: Option<&[u8]>, now: i64) -> Option<String> {
     if want.force {
         return Some("forced".into());
     }
@@ -251,9 +223,7 @@ pub fn reissue_reason(
     if e.sans != want.sans {
         return Some("sans changed".into());
     }
-    if e.is_ca != want.ca
-        || (!want.ca && (e.server_auth != want.server_auth || e.client_auth != want.client_auth))
-    {
+    if e.is_ca != want.ca || (!want.ca && (e.server_auth != want.server_auth || e.client_auth != want.client_auth)) {
         return Some("usage changed".into());
     }
     if !e.signed_by_ca {
@@ -266,10 +236,7 @@ fn read_opt(path: &Path) -> Result<Option<String>, ModuleError> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ModuleError::failed(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(ModuleError::failed(format!("cannot read {}: {e}", path.display()))),
     }
 }
 
@@ -301,37 +268,14 @@ fn rfc3339(ts: i64) -> String {
     }
 }
 
-fn result(
-    want: &Want,
-    not_after: Option<i64>,
-    serial: Option<String>,
-    reason: Option<String>,
-) -> Map {
+fn result(want: &Want, not_after: Option<i64>, serial: Option<String>, reason: Option<String>) -> Map {
     let mut m = Map::new();
     m.insert("path".into(), want.path.display().to_string().into());
-    m.insert(
-        "key_path".into(),
-        want.key_path.display().to_string().into(),
-    );
-    m.insert(
-        "sans".into(),
-        Value::Array(want.sans.iter().cloned().map(Value::String).collect()),
-    );
-    m.insert(
-        "not_after".into(),
-        not_after
-            .map(rfc3339)
-            .map(Value::String)
-            .unwrap_or(Value::Null),
-    );
-    m.insert(
-        "serial".into(),
-        serial.map(Value::String).unwrap_or(Value::Null),
-    );
-    m.insert(
-        "reissued_reason".into(),
-        reason.map(Value::String).unwrap_or(Value::Null),
-    );
+    m.insert("key_path".into(), want.key_path.display().to_string().into());
+    m.insert("sans".into(), Value::Array(want.sans.iter().cloned().map(Value::String).collect()));
+    m.insert("not_after".into(), not_after.map(rfc3339).map(Value::String).unwrap_or(Value::Null));
+    m.insert("serial".into(), serial.map(Value::String).unwrap_or(Value::Null));
+    m.insert("reissued_reason".into(), reason.map(Value::String).unwrap_or(Value::Null));
     m
 }
 
@@ -348,14 +292,11 @@ fn load_ca(want: &Want) -> Result<Option<(String, KeyPair)>, ModuleError> {
 
 fn params(want: &Want, now: OffsetDateTime) -> Result<CertificateParams, ModuleError> {
     let sans: Vec<String> = want.sans.iter().cloned().collect();
-    let mut p = CertificateParams::new(sans)
-        .map_err(|e| ModuleError::Args(format!("x509: bad sans: {e}")))?;
+    let mut p = CertificateParams::new(sans).map_err(|e| ModuleError::Args(format!("x509: bad sans: {e}")))?;
     p.distinguished_name = rcgen::DistinguishedName::new();
-    p.distinguished_name
-        .push(DnType::CommonName, want.common_name.as_str());
+    p.distinguished_name.push(DnType::CommonName, want.common_name.as_str());
     if let Some(o) = &want.organization {
-        p.distinguished_name
-            .push(DnType::OrganizationName, o.as_str());
+        p.distinguished_name.push(DnType::OrganizationName, o.as_str());
     }
     p.not_before = now - time::Duration::hours(1);
     p.not_after = now + time::Duration::days(want.validity_days);
@@ -364,24 +305,15 @@ fn params(want: &Want, now: OffsetDateTime) -> Result<CertificateParams, ModuleE
     p.serial_number = Some(SerialNumber::from_slice(&serial));
     if want.ca {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     } else {
         p.is_ca = IsCa::ExplicitNoCa;
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         if want.server_auth {
-            p.extended_key_usages
-                .push(ExtendedKeyUsagePurpose::ServerAuth);
+            p.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
         }
         if want.client_auth {
-            p.extended_key_usages
-                .push(ExtendedKeyUsagePurpose::ClientAuth);
+            p.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
         }
         p.use_authority_key_identifier_extension = true;
     }
@@ -407,53 +339,31 @@ impl Module for X509 {
         let key = load_key(&want.key_path)?;
         let ca = load_ca(&want)?;
         if !want.ca && ca.is_none() && !cx.check_mode {
-            let cp = want
-                .ca_path
-                .as_deref()
-                .unwrap_or(Path::new(""))
-                .display()
-                .to_string();
+            let cp = want.ca_path.as_deref().unwrap_or(Path::new("")).display().to_string();
             return Err(ModuleError::failed(format!(
                 "the CA ({cp} and its key) does not exist: create it first with kind=ca"
             )));
         }
         let ca_der = match &ca {
-            Some((pem, _)) => Some(
-                pem_der(pem, want.ca_path.as_deref().unwrap_or(Path::new("")))
-                    .map_err(ModuleError::failed)?,
-            ),
+            Some((pem, _)) => {
+                Some(pem_der(pem, want.ca_path.as_deref().unwrap_or(Path::new(""))).map_err(ModuleError::failed)?)
+            }
             None => None,
         };
         let existing = read_opt(&want.path)?.and_then(|pem| {
             let der = pem_der(&pem, &want.path).ok()?;
-            inspect(
-                &der,
-                if want.ca {
-                    None
-                } else {
-                    Some(ca_der.as_deref().unwrap_or(&[]))
-                },
-            )
-            .ok()
+            inspect(&der, if want.ca { None } else { Some(ca_der.as_deref().unwrap_or(&[])) }).ok()
         });
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let spki = key
-            .as_ref()
-            .map(rcgen::PublicKeyData::subject_public_key_info);
+        let spki = key.as_ref().map(rcgen::PublicKeyData::subject_public_key_info);
         let reason = reissue_reason(&want, existing.as_ref(), spki.as_deref(), now);
         let q = match (&reason, &existing) {
-            (None, Some(e)) => Query {
-                result: result(&want, Some(e.not_after), Some(e.serial.clone()), None),
-                ..Query::default()
-            },
+            (None, Some(e)) => {
+                Query { result: result(&want, Some(e.not_after), Some(e.serial.clone()), None), ..Query::default() }
+            }
             _ => Query {
                 changed: true,
-                result: result(
-                    &want,
-                    Some(now + want.validity_days * 86_400),
-                    None,
-                    reason.clone(),
-                ),
+                result: result(&want, Some(now + want.validity_days * 86_400), None, reason.clone()),
                 plan: Value::String(reason.unwrap_or_default()),
                 ..Query::default()
             },
@@ -466,8 +376,7 @@ impl Module for X509 {
         let key = match load_key(&want.key_path)? {
             Some(k) => k,
             None => {
-                let k = KeyPair::generate()
-                    .map_err(|e| ModuleError::failed(format!("cannot generate a key: {e}")))?;
+                let k = KeyPair::generate().map_err(|e| ModuleError::failed(format!("cannot generate a key: {e}")))?;
                 if let Some(dir) = want.key_path.parent() {
                     create_dir(dir, 0o700).map_err(|e| write_err(dir, e))?;
                 }
@@ -478,36 +387,25 @@ impl Module for X509 {
         };
         let now = OffsetDateTime::now_utc();
         let p = params(&want, now)?;
-        let sign_err = |e: rcgen::Error| {
-            ModuleError::failed(format!("cannot sign {}: {e}", want.path.display()))
-        };
+        let sign_err = |e: rcgen::Error| ModuleError::failed(format!("cannot sign {}: {e}", want.path.display()));
         let cert = if want.ca {
             p.self_signed(&key).map_err(sign_err)?
         } else {
-            let (ca_pem, ca_key) = load_ca(&want)?
-                .ok_or_else(|| ModuleError::failed("the CA disappeared while running"))?;
+            let (ca_pem, ca_key) =
+                load_ca(&want)?.ok_or_else(|| ModuleError::failed("the CA disappeared while running"))?;
             let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(sign_err)?;
             p.signed_by(&key, &issuer).map_err(sign_err)?
         };
         if let Some(dir) = want.path.parent() {
             create_dir(dir, 0o755).map_err(|e| write_err(dir, e))?;
         }
-        write_atomic(&want.path, cert.pem().as_bytes(), 0o644)
-            .map_err(|e| write_err(&want.path, e))?;
-        let serial = p.serial_number.as_ref().map(|s| {
-            s.to_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":")
-        });
+        write_atomic(&want.path, cert.pem().as_bytes(), 0o644).map_err(|e| write_err(&want.path, e))?;
+        let serial = p
+            .serial_number
+            .as_ref()
+            .map(|s| s.to_bytes().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
         let reason = q.plan.as_str().map(String::from);
-        Ok(result(
-            &want,
-            Some(p.not_after.unix_timestamp()),
-            serial,
-            reason,
-        ))
+        Ok(result(&want, Some(p.not_after.unix_timestamp()), serial, reason))
     }
 }
 
@@ -544,10 +442,7 @@ mod tests {
         assert_eq!(mode(&pki), 0o700, "key folder created private");
         assert_eq!(mode(&ca_path), 0o644);
         assert!(read_cert(&ca_path, None).is_ca);
-        assert!(
-            !run_module(&X509, &cx, &ca_args).await.unwrap().0,
-            "CA is idempotent"
-        );
+        assert!(!run_module(&X509, &cx, &ca_args).await.unwrap().0, "CA is idempotent");
 
         let cert = pki.join("member1.pem");
         let args = json!({"path": cert, "ca_path": ca_path, "common_name": "member1",
@@ -557,14 +452,7 @@ mod tests {
         let text = serde_json::to_string(&res).unwrap();
         assert!(!text.contains("PRIVATE KEY"));
         let e = read_cert(&cert, Some(&ca_path));
-        assert_eq!(
-            e.sans,
-            BTreeSet::from([
-                "10.0.0.1".to_string(),
-                "member1.example".into(),
-                "::1".into()
-            ])
-        );
+        assert_eq!(e.sans, BTreeSet::from(["10.0.0.1".to_string(), "member1.example".into(), "::1".into()]));
         assert!(e.server_auth && !e.client_auth && !e.is_ca && e.signed_by_ca);
         assert_eq!(e.common_name, "member1");
         assert_eq!(res["serial"], Value::String(e.serial.clone()));
@@ -580,20 +468,13 @@ mod tests {
         let (changed, res) = run_module(&X509, &cx, &more).await.unwrap();
         assert!(changed);
         assert_eq!(res["reissued_reason"], "sans changed");
-        assert_eq!(
-            std::fs::read(pki.join("member1-key.pem")).unwrap(),
-            key_before,
-            "key reused"
-        );
+        assert_eq!(std::fs::read(pki.join("member1-key.pem")).unwrap(), key_before, "key reused");
         let e2 = read_cert(&cert, Some(&ca_path));
         assert!(e2.sans.contains("10.0.0.9") && e2.spki == e.spki);
 
         let mut peer = more.clone();
         peer["usage"] = json!("peer");
-        assert_eq!(
-            run_module(&X509, &cx, &peer).await.unwrap().1["reissued_reason"],
-            "usage changed"
-        );
+        assert_eq!(run_module(&X509, &cx, &peer).await.unwrap().1["reissued_reason"], "usage changed");
     }
 
     #[tokio::test]
@@ -611,34 +492,21 @@ mod tests {
         let mut other = cert.clone();
         other["ca_path"] = json!(d.join("b.pem"));
         let (_, res) = run_module(&X509, &cx, &other).await.unwrap();
-        assert_eq!(
-            res["reissued_reason"], "not signed by the given CA",
-            "same CA name, different key"
-        );
+        assert_eq!(res["reissued_reason"], "not signed by the given CA", "same CA name, different key");
 
-        let missing =
-            json!({"path": d.join("x.pem"), "ca_path": d.join("nope.pem"), "common_name": "x"});
-        let err = run_module(&X509, &cx, &missing)
-            .await
-            .unwrap_err()
-            .to_string();
+        let missing = json!({"path": d.join("x.pem"), "ca_path": d.join("nope.pem"), "common_name": "x"});
+        let err = run_module(&X509, &cx, &missing).await.unwrap_err().to_string();
         assert!(err.contains("create it first with kind=ca"));
         cx.check_mode = true;
-        assert!(
-            run_module(&X509, &cx, &missing).await.unwrap().0,
-            "check mode reports the change"
-        );
+        assert!(run_module(&X509, &cx, &missing).await.unwrap().0, "check mode reports the change");
         assert!(!d.join("x.pem").exists());
     }
 
     #[test]
     fn reasons_for_expiry_and_args() {
-        let w = Want::parse(
-            json!({"path": "/p/c.pem", "ca_path": "/p/ca.pem", "common_name": "c"})
-                .as_object()
-                .unwrap(),
-        )
-        .unwrap();
+        let w =
+            Want::parse(json!({"path": "/p/c.pem", "ca_path": "/p/ca.pem", "common_name": "c"}).as_object().unwrap())
+                .unwrap();
         assert_eq!(w.key_path, PathBuf::from("/p/c-key.pem"));
         assert_eq!(w.ca_key_path, Some(PathBuf::from("/p/ca-key.pem")));
         assert_eq!(w.validity_days, 825);
@@ -653,23 +521,11 @@ mod tests {
             spki: vec![1],
             signed_by_ca: true,
         };
-        assert_eq!(
-            reissue_reason(&w, Some(&e), Some(&[1]), 1_000).as_deref(),
-            Some("expires within 30 days")
-        );
-        assert_eq!(
-            reissue_reason(&w, Some(&e), Some(&[1]), 1_000 - 30 * 86_400),
-            None
-        );
-        assert_eq!(
-            reissue_reason(&w, Some(&e), Some(&[2]), 0).as_deref(),
-            Some("key does not match certificate")
-        );
+        assert_eq!(reissue_reason(&w, Some(&e), Some(&[1]), 1_000).as_deref(), Some("expires within 30 days"));
+        assert_eq!(reissue_reason(&w, Some(&e), Some(&[1]), 1_000 - 30 * 86_400), None);
+        assert_eq!(reissue_reason(&w, Some(&e), Some(&[2]), 0).as_deref(), Some("key does not match certificate"));
         let bad = json!({"path": "/c.pem", "common_name": "c"});
-        assert!(Want::parse(bad.as_object().unwrap())
-            .unwrap_err()
-            .to_string()
-            .contains("'ca_path' is required"));
+        assert!(Want::parse(bad.as_object().unwrap()).unwrap_err().to_string().contains("'ca_path' is required"));
         let bad = json!({"kind": "ca", "path": "/c.pem", "common_name": "c", "usage": "web"});
         assert!(Want::parse(bad.as_object().unwrap()).is_err());
     }

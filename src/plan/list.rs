@@ -30,7 +30,7 @@ pub fn render(pb: &Playbook, plan: &Plan, what: ListWhat, hosts_of: &dyn Fn(usiz
         }
         if what.tasks {
             let _ = writeln!(out, "    tasks:");
-            for node in pp.nodes().filter(|n| pp.is_selected(n.id)) {
+            for node in pp.nodes().filter(|n| n.listed && pp.is_selected(n.id)) {
                 let tags: Vec<&str> = node.tags.iter().map(String::as_str).collect();
                 let _ = writeln!(out, "      {}\tTAGS: [{}]", node.name, tags.join(", "));
             }
@@ -38,10 +38,17 @@ pub fn render(pb: &Playbook, plan: &Plan, what: ListWhat, hosts_of: &dyn Fn(usiz
         if what.tags {
             // Without a tag filter Ansible lists every tag, `never` ones included.
             let unfiltered = plan.filter.only.is_empty() && plan.filter.skip.is_empty();
-            let tags: BTreeSet<&str> = pp
-                .nodes()
-                .filter(|n| unfiltered || pp.is_selected(n.id))
-                .flat_map(|n| n.tags.iter().map(String::as_str))
+            // Ansible's implicit flush_handlers tasks carry the play's tags into this list.
+            let tags: BTreeSet<&str> = play
+                .attrs
+                .tags
+                .iter()
+                .map(String::as_str)
+                .chain(
+                    pp.nodes()
+                        .filter(|n| n.listed && (unfiltered || pp.is_selected(n.id)))
+                        .flat_map(|n| n.tags.iter().map(String::as_str)),
+                )
                 .collect();
             let tags: Vec<&str> = tags.into_iter().collect();
             let _ = writeln!(out, "      TASK TAGS: [{}]", tags.join(", "));

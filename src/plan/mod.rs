@@ -39,6 +39,8 @@ pub struct TaskNode {
     pub span: Span,
     pub section: Section,
     pub guarded_by: Vec<String>,
+    /// Shown by `--list-tasks`: Ansible lists `block:` tasks but not `rescue:`/`always:` ones.
+    pub listed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +163,7 @@ fn build_play(play: &Play, filter: &TagFilter) -> Result<PlayPlan, PlanError> {
     let mut prev: Option<NodeIndex> = None;
     for (section, items) in sections {
         let mut nodes = Vec::new();
-        collect(items, &play_tags, section, &mut nodes);
+        collect(items, &play_tags, section, true, &mut nodes);
         for node in nodes {
             let id = node.id;
             let ix = graph.add_node(node);
@@ -193,22 +195,22 @@ fn build_play(play: &Play, filter: &TagFilter) -> Result<PlayPlan, PlanError> {
 }
 
 /// Effective tags and names of every task under `items`, in run order.
-pub fn collect(items: &[Item], inherited: &BTreeSet<String>, section: Section, out: &mut Vec<TaskNode>) {
+pub fn collect(items: &[Item], inherited: &BTreeSet<String>, section: Section, listed: bool, out: &mut Vec<TaskNode>) {
     for item in items {
         match item {
-            Item::Task(task) => out.push(node_for(task, inherited, section)),
+            Item::Task(task) => out.push(node_for(task, inherited, section, listed)),
             Item::Block(block) => {
                 let tags = with_tags(inherited, &block.attrs.tags);
-                collect_block(block, &tags, section, out);
+                collect_block(block, &tags, section, listed, out);
             }
         }
     }
 }
 
-fn collect_block(block: &Block, tags: &BTreeSet<String>, section: Section, out: &mut Vec<TaskNode>) {
-    collect(&block.block, tags, section, out);
-    collect(&block.rescue, tags, section, out);
-    collect(&block.always, tags, section, out);
+fn collect_block(block: &Block, tags: &BTreeSet<String>, section: Section, listed: bool, out: &mut Vec<TaskNode>) {
+    collect(&block.block, tags, section, listed, out);
+    collect(&block.rescue, tags, section, false, out);
+    collect(&block.always, tags, section, false, out);
 }
 
 pub fn with_tags(inherited: &BTreeSet<String>, own: &[String]) -> BTreeSet<String> {
@@ -217,7 +219,7 @@ pub fn with_tags(inherited: &BTreeSet<String>, own: &[String]) -> BTreeSet<Strin
     tags
 }
 
-fn node_for(task: &Task, inherited: &BTreeSet<String>, section: Section) -> TaskNode {
+fn node_for(task: &Task, inherited: &BTreeSet<String>, section: Section, listed: bool) -> TaskNode {
     TaskNode {
         id: task.id,
         name: task_name(task),
@@ -226,6 +228,7 @@ fn node_for(task: &Task, inherited: &BTreeSet<String>, section: Section) -> Task
         span: task.span.clone(),
         section,
         guarded_by: task.guarded_by.clone(),
+        listed,
     }
 }
 

@@ -30,15 +30,10 @@ impl TagFilter {
         let only = self.only_set();
         let skip: BTreeSet<&str> = self.skip.iter().map(String::as_str).collect();
 
-        let mut run = if tags.contains("always") {
-            true
-        } else if only.contains("all") && !tags.contains("never") {
-            true
-        } else if !tags.is_disjoint(&only) {
-            true
-        } else {
-            only.contains("tagged") && tags != untagged && !tags.contains("never")
-        };
+        let mut run = tags.contains("always")
+            || (only.contains("all") && !tags.contains("never"))
+            || !tags.is_disjoint(&only)
+            || (only.contains("tagged") && tags != untagged && !tags.contains("never"));
         if run && !skip.is_empty() {
             if skip.contains("all") {
                 if !tags.contains("always") || skip.contains("always") {

@@ -32,13 +32,10 @@ pub fn module_args(name: &str, v: &Node) -> Result<Map, LoadError> {
             Value::Object(m) => Ok(m),
             _ => Ok(Map::new()),
         },
-        Kind::Str(s) => {
-            parse_kv(s, COMMAND_MODULES.contains(&name)).map_err(|e| LoadError::invalid(&v.span, e))
+        Kind::Str(s) => parse_kv(s, COMMAND_MODULES.contains(&name)).map_err(|e| LoadError::invalid(&v.span, e)),
+        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => {
+            Ok(Map::from_iter([("_raw_params".to_string(), Value::String(crate::value::to_text(&v.to_value())))]))
         }
-        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => Ok(Map::from_iter([(
-            "_raw_params".to_string(),
-            Value::String(crate::value::to_text(&v.to_value())),
-        )])),
         Kind::Seq(_) => Err(LoadError::invalid(
             &v.span,
             format!("the arguments of `{name}` must be a mapping or a string, not a list"),
@@ -76,10 +73,7 @@ pub fn merge_args(keywords: &[(&Node, &Node, String)], module: Map) -> Result<Ma
 pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
     let action = task.action.clone();
     if task.args.keys().any(|k| k.starts_with("_ansible_")) {
-        return Err(LoadError::invalid(
-            &key.span,
-            "arguments starting with `_ansible_` are reserved",
-        ));
+        return Err(LoadError::invalid(&key.span, "arguments starting with `_ansible_` are reserved"));
     }
     if !RAW_PARAM_ACTIONS.contains(&action.as_str()) {
         if let Some(Value::String(raw)) = task.args.get("_raw_params") {
@@ -94,11 +88,8 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
     }
     match action.as_str() {
         "include_tasks" | "import_tasks" => {
-            let allowed: &[&str] = if action == "include_tasks" {
-                &["file", "_raw_params", "apply"]
-            } else {
-                &["file", "_raw_params"]
-            };
+            let allowed: &[&str] =
+                if action == "include_tasks" { &["file", "_raw_params", "apply"] } else { &["file", "_raw_params"] };
             bad_options(task, key, allowed)?;
             let raw = task.args.remove("_raw_params");
             if let Some(raw) = raw {
@@ -107,17 +98,12 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
             match task.args.get("file") {
                 Some(Value::String(f)) if !f.trim().is_empty() => {}
                 _ => {
-                    return Err(
-                        LoadError::invalid(&key.span, format!("no file given to {action}"))
-                            .with_hint(format!("write `{action}: file.yml`")),
-                    )
+                    return Err(LoadError::invalid(&key.span, format!("no file given to {action}"))
+                        .with_hint(format!("write `{action}: file.yml`")))
                 }
             }
             if !matches!(task.args.get("apply"), None | Some(Value::Object(_))) {
-                return Err(LoadError::invalid(
-                    &key.span,
-                    "`apply` must be a mapping of keywords",
-                ));
+                return Err(LoadError::invalid(&key.span, "`apply` must be a mapping of keywords"));
             }
         }
         "include_role" | "import_role" => {
@@ -136,10 +122,7 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
             }
             bad_options(task, key, &allowed)?;
             if !matches!(task.args.get("name"), Some(Value::String(n)) if !n.trim().is_empty()) {
-                return Err(LoadError::invalid(
-                    &key.span,
-                    format!("'name' is a required field for {action}"),
-                ));
+                return Err(LoadError::invalid(&key.span, format!("'name' is a required field for {action}")));
             }
         }
         _ => {}
@@ -148,33 +131,16 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
 }
 
 fn bad_options(task: &Task, key: &Node, allowed: &[&str]) -> Result<(), LoadError> {
-    let bad: Vec<&str> = task
-        .args
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !allowed.contains(k))
-        .collect();
+    let bad: Vec<&str> = task.args.keys().map(String::as_str).filter(|k| !allowed.contains(k)).collect();
     if bad.is_empty() {
         return Ok(());
     }
-    let hint = did_you_mean(
-        bad[0],
-        allowed.iter().copied().filter(|a| !a.starts_with('_')),
-    )
-    .unwrap_or_else(|| {
+    let hint = did_you_mean(bad[0], allowed.iter().copied().filter(|a| !a.starts_with('_'))).unwrap_or_else(|| {
         format!(
             "valid options: {}",
-            allowed
-                .iter()
-                .filter(|a| !a.starts_with('_'))
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
+            allowed.iter().filter(|a| !a.starts_with('_')).copied().collect::<Vec<_>>().join(", ")
         )
     });
-    Err(LoadError::invalid(
-        &key.span,
-        format!("invalid options for {}: {}", task.action, bad.join(", ")),
-    )
-    .with_hint(hint))
+    Err(LoadError::invalid(&key.span, format!("invalid options for {}: {}", task.action, bad.join(", ")))
+        .with_hint(hint))
 }

@@ -43,16 +43,9 @@ fn environment(v: &Node) -> Result<Option<crate::value::Value>, LoadError> {
     match &v.kind {
         Kind::Null => Ok(None),
         Kind::Map(_) | Kind::Str(_) => Ok(Some(v.to_value())),
-        Kind::Seq(items)
-            if items
-                .iter()
-                .all(|i| i.as_map().is_some() || i.as_str().is_some()) =>
-        {
+        Kind::Seq(items) if items.iter().all(|i| i.as_map().is_some() || i.as_str().is_some()) => {
             Ok(Some(v.to_value()))
         }
-        _ => Err(LoadError::invalid(
-            &v.span,
-            "`environment` must be a mapping of variable names to values",
-        )),
+        _ => Err(LoadError::invalid(&v.span, "`environment` must be a mapping of variable names to values")),
     }
 }

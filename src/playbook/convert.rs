@@ -10,10 +10,7 @@ pub fn string(node: &Node, key: &str) -> Result<String, LoadError> {
     match &node.kind {
         Kind::Str(s) => Ok(s.clone()),
         Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => Ok(to_text(&node.to_value())),
-        _ => Err(LoadError::invalid(
-            &node.span,
-            format!("`{key}` must be a string, not {}", node.type_name()),
-        )),
+        _ => Err(LoadError::invalid(&node.span, format!("`{key}` must be a string, not {}", node.type_name()))),
     }
 }
 
@@ -43,10 +40,7 @@ pub fn boolean(node: &Node, key: &str) -> Result<Option<bool>, LoadError> {
         (Kind::Bool(_) | Kind::Str(_) | Kind::Int(_), Some(b)) => Ok(Some(b)),
         _ => Err(LoadError::invalid(
             &node.span,
-            format!(
-                "`{key}` must be a boolean (true/false), not {}",
-                node.type_name()
-            ),
+            format!("`{key}` must be a boolean (true/false), not {}", node.type_name()),
         )),
     }
 }
@@ -64,26 +58,16 @@ pub fn string_list(node: &Node, key: &str) -> Result<Vec<String>, LoadError> {
 pub fn tags(node: &Node) -> Result<Vec<String>, LoadError> {
     match &node.kind {
         Kind::Null => Ok(Vec::new()),
-        Kind::Str(s) => Ok(s
-            .split(',')
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect()),
+        Kind::Str(s) => Ok(s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()),
         Kind::Int(_) => Ok(vec![to_text(&node.to_value())]),
         Kind::Seq(items) => items
             .iter()
             .map(|n| match &n.kind {
                 Kind::Str(_) | Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => string(n, "tags"),
-                _ => Err(LoadError::invalid(
-                    &n.span,
-                    format!("a tag must be a string, not {}", n.type_name()),
-                )),
+                _ => Err(LoadError::invalid(&n.span, format!("a tag must be a string, not {}", n.type_name()))),
             })
             .collect(),
-        _ => Err(LoadError::invalid(
-            &node.span,
-            "`tags` must be a string or a list of strings",
-        )),
+        _ => Err(LoadError::invalid(&node.span, "`tags` must be a string or a list of strings")),
     }
 }
 
@@ -94,10 +78,7 @@ pub fn when(node: &Node) -> Result<Vec<String>, LoadError> {
         Kind::Bool(_) | Kind::Int(_) | Kind::Float(_) => Ok(to_text(&n.to_value())),
         _ => Err(LoadError::invalid(
             &n.span,
-            format!(
-                "a condition must be a string or a boolean, not {}",
-                n.type_name()
-            ),
+            format!("a condition must be a string or a boolean, not {}", n.type_name()),
         )),
     };
     match &node.kind {
@@ -125,13 +106,8 @@ pub fn vars(node: &Node, allow_list: bool) -> Result<Map, LoadError> {
             for (k, v) in entries {
                 let name = k.key_string();
                 if !is_identifier(&name) {
-                    return Err(LoadError::invalid(
-                        &k.span,
-                        format!("invalid variable name '{name}'"),
-                    )
-                    .with_hint(
-                        "variable names are letters, digits and `_`, not starting with a digit",
-                    ));
+                    return Err(LoadError::invalid(&k.span, format!("invalid variable name '{name}'"))
+                        .with_hint("variable names are letters, digits and `_`, not starting with a digit"));
                 }
                 out.insert(name, v.to_value());
             }
@@ -139,19 +115,13 @@ pub fn vars(node: &Node, allow_list: bool) -> Result<Map, LoadError> {
         Kind::Seq(items) if allow_list => {
             for item in items {
                 if item.as_map().is_none() {
-                    return Err(LoadError::invalid(
-                        &item.span,
-                        "each entry of a `vars` list must be a mapping",
-                    ));
+                    return Err(LoadError::invalid(&item.span, "each entry of a `vars` list must be a mapping"));
                 }
                 out.extend(vars(item, false)?);
             }
         }
         _ => {
-            return Err(LoadError::invalid(
-                &node.span,
-                format!("`vars` must be a mapping, not {}", node.type_name()),
-            ));
+            return Err(LoadError::invalid(&node.span, format!("`vars` must be a mapping, not {}", node.type_name())));
         }
     }
     Ok(out)
@@ -170,10 +140,7 @@ pub fn number_or_template(node: &Node, key: &str) -> Result<Option<Value>, LoadE
         Kind::Int(_) | Kind::Float(_) => Ok(Some(node.to_value())),
         Kind::Str(s) if s.contains("{{") => Ok(Some(node.to_value())),
         Kind::Str(s) if s.trim().parse::<f64>().is_ok() => Ok(Some(node.to_value())),
-        _ => Err(LoadError::invalid(
-            &node.span,
-            format!("`{key}` must be a number, not {}", node.type_name()),
-        )),
+        _ => Err(LoadError::invalid(&node.span, format!("`{key}` must be a number, not {}", node.type_name()))),
     }
 }
 
@@ -185,26 +152,16 @@ pub fn float(node: &Node, key: &str) -> Result<Option<f64>, LoadError> {
         Kind::Float(f) => Ok(Some(*f)),
         Kind::Str(s) => match s.trim().trim_end_matches('%').parse::<f64>() {
             Ok(f) => Ok(Some(f)),
-            Err(_) => Err(LoadError::invalid(
-                &node.span,
-                format!("`{key}` must be a number, not '{s}'"),
-            )),
+            Err(_) => Err(LoadError::invalid(&node.span, format!("`{key}` must be a number, not '{s}'"))),
         },
-        _ => Err(LoadError::invalid(
-            &node.span,
-            format!("`{key}` must be a number, not {}", node.type_name()),
-        )),
+        _ => Err(LoadError::invalid(&node.span, format!("`{key}` must be a number, not {}", node.type_name()))),
     }
 }
 
 /// The entries of a mapping node, or an error naming what it should be.
 pub fn mapping<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], LoadError> {
-    node.as_map().ok_or_else(|| {
-        LoadError::invalid(
-            &node.span,
-            format!("{what} must be a mapping, not {}", node.type_name()),
-        )
-    })
+    node.as_map()
+        .ok_or_else(|| LoadError::invalid(&node.span, format!("{what} must be a mapping, not {}", node.type_name())))
 }
 
 /// The items of a list node (null is empty), or an error naming what it should be.
@@ -212,10 +169,7 @@ pub fn list<'a>(node: &'a Node, what: &str) -> Result<&'a [Node], LoadError> {
     match &node.kind {
         Kind::Null => Ok(&[]),
         Kind::Seq(items) => Ok(items),
-        _ => Err(LoadError::invalid(
-            &node.span,
-            format!("{what} must be a list, not {}", node.type_name()),
-        )),
+        _ => Err(LoadError::invalid(&node.span, format!("{what} must be a list, not {}", node.type_name()))),
     }
 }
 
@@ -249,10 +203,7 @@ mod tests {
     #[test]
     fn when_and_conditions() {
         assert_eq!(when(&node("[a, true]")).unwrap(), vec!["a", "True"]);
-        assert!(matches!(
-            conditions(&node("false"), "k").unwrap(),
-            Some(Conditions::Literal(false))
-        ));
+        assert!(matches!(conditions(&node("false"), "k").unwrap(), Some(Conditions::Literal(false))));
         match conditions(&node("['rc != 0', 'x']"), "k").unwrap() {
             Some(Conditions::Exprs(v)) => assert_eq!(v, vec!["rc != 0", "x"]),
             other => panic!("{other:?}"),

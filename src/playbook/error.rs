@@ -38,13 +38,7 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(kind: LoadErrorKind, span: &Span, message: impl Into<String>) -> LoadError {
-        LoadError {
-            kind,
-            span: span.clone(),
-            message: message.into(),
-            hint: None,
-            causes: Vec::new(),
-        }
+        LoadError { kind, span: span.clone(), message: message.into(), hint: None, causes: Vec::new() }
     }
     pub fn invalid(span: &Span, message: impl Into<String>) -> LoadError {
         LoadError::new(LoadErrorKind::Invalid, span, message)
@@ -70,9 +64,8 @@ impl LoadError {
 
 impl From<YamlError> for LoadError {
     fn from(e: YamlError) -> LoadError {
-        LoadError::new(LoadErrorKind::Syntax, &e.span, e.message).with_hint(
-            "fix the YAML at this position (indentation, an unclosed bracket or quote, a tab)",
-        )
+        LoadError::new(LoadErrorKind::Syntax, &e.span, e.message)
+            .with_hint("fix the YAML at this position (indentation, an unclosed bracket or quote, a tab)")
     }
 }
 

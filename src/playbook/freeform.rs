@@ -5,16 +5,8 @@ use crate::value::{Map, Value};
 
 /// Modules whose free-form text is a command: only these keys are pulled out of it.
 pub const COMMAND_MODULES: &[&str] = &["command", "shell", "raw", "script"];
-const COMMAND_KEYS: &[&str] = &[
-    "creates",
-    "removes",
-    "chdir",
-    "executable",
-    "warn",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-];
+const COMMAND_KEYS: &[&str] =
+    &["creates", "removes", "chdir", "executable", "warn", "stdin", "stdin_add_newline", "strip_empty_ends"];
 
 /// Split an argument string into words, keeping quoted and templated parts together.
 pub fn split_args(args: &str) -> Result<Vec<String>, String> {
@@ -55,11 +47,8 @@ pub fn split_args(args: &str) -> Result<Vec<String>, String> {
                 }
                 appended = true;
             }
-            for (depth, open, close) in [
-                (&mut print, "{{", "}}"),
-                (&mut block, "{%", "%}"),
-                (&mut comment, "{#", "#}"),
-            ] {
+            for (depth, open, close) in [(&mut print, "{{", "}}"), (&mut block, "{%", "%}"), (&mut comment, "{#", "#}")]
+            {
                 let before = *depth;
                 let opened = token.matches(open).count();
                 let closed = token.matches(close).count();
@@ -71,13 +60,7 @@ pub fn split_args(args: &str) -> Result<Vec<String>, String> {
                     appended = true;
                 }
             }
-            if print == 0
-                && block == 0
-                && comment == 0
-                && quote.is_none()
-                && !appended
-                && !token.is_empty()
-            {
+            if print == 0 && block == 0 && comment == 0 && quote.is_none() && !appended && !token.is_empty() {
                 params.push(token.to_string());
             }
         }
@@ -89,9 +72,7 @@ pub fn split_args(args: &str) -> Result<Vec<String>, String> {
         }
     }
     if print > 0 || block > 0 || comment > 0 || quote.is_some() {
-        return Err(format!(
-            "unbalanced quotes or template braces in arguments: {args}"
-        ));
+        return Err(format!("unbalanced quotes or template braces in arguments: {args}"));
     }
     Ok(params)
 }
@@ -114,11 +95,7 @@ fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
 
 fn unquote(s: &str) -> &str {
     let b = s.as_bytes();
-    if b.len() > 1
-        && b[0] == b[b.len() - 1]
-        && (b[0] == b'"' || b[0] == b'\'')
-        && b[b.len() - 2] != b'\\'
-    {
+    if b.len() > 1 && b[0] == b[b.len() - 1] && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 2] != b'\\' {
         &s[1..s.len() - 1]
     } else {
         s
@@ -160,26 +137,16 @@ pub fn parse_kv(args: &str, command: bool) -> Result<Map, String> {
     for word in split_args(args)? {
         let decoded = decode_escapes(&word);
         // The first `=` not preceded by a backslash (and not at position 0) splits key and value.
-        let split = decoded
-            .char_indices()
-            .skip(1)
-            .find(|&(i, c)| c == '=' && decoded.as_bytes()[i - 1] != b'\\');
+        let split = decoded.char_indices().skip(1).find(|&(i, c)| c == '=' && decoded.as_bytes()[i - 1] != b'\\');
         let Some((pos, _)) = split else {
-            raw.push(if decoded.contains('=') {
-                decoded.replace("\\=", "=")
-            } else {
-                word
-            });
+            raw.push(if decoded.contains('=') { decoded.replace("\\=", "=") } else { word });
             continue;
         };
         let key = &decoded[..pos];
         if command && !COMMAND_KEYS.contains(&key) {
             raw.push(word);
         } else {
-            options.insert(
-                key.trim().to_string(),
-                Value::String(unquote(decoded[pos + 1..].trim()).to_string()),
-            );
+            options.insert(key.trim().to_string(), Value::String(unquote(decoded[pos + 1..].trim()).to_string()));
         }
     }
     if !raw.is_empty() {
@@ -201,14 +168,8 @@ mod tests {
 
     #[test]
     fn splits_on_spaces_but_not_inside_quotes_or_templates() {
-        assert_eq!(
-            split_args("a=b c=\"foo bar\"").unwrap(),
-            vec!["a=b", "c=\"foo bar\""]
-        );
-        assert_eq!(
-            split_args("msg={{ a | default('x y') }} z").unwrap(),
-            vec!["msg={{ a | default('x y') }}", "z"]
-        );
+        assert_eq!(split_args("a=b c=\"foo bar\"").unwrap(), vec!["a=b", "c=\"foo bar\""]);
+        assert_eq!(split_args("msg={{ a | default('x y') }} z").unwrap(), vec!["msg={{ a | default('x y') }}", "z"]);
         assert!(split_args("a=\"open").is_err());
     }
 

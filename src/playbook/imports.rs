@@ -27,14 +27,9 @@ fn refuse_template(task: &Task, what: &str, value: &str) -> Result<(), LoadError
         let dynamic = task.action.replace("import_", "include_");
         return Err(LoadError::unsupported(
             &task.span,
-            format!(
-                "{} needs a fixed {what}, not a template: '{value}'",
-                task.action
-            ),
+            format!("{} needs a fixed {what}, not a template: '{value}'", task.action),
         )
-        .with_hint(format!(
-            "imports are resolved before any variable exists; use {dynamic} for a templated {what}"
-        )));
+        .with_hint(format!("imports are resolved before any variable exists; use {dynamic} for a templated {what}")));
     }
     Ok(())
 }
@@ -56,13 +51,7 @@ fn import_tasks(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     let items = ctx
         .enter(&path, Some(&task.span))?
         .items(&node, "a tasks file")
-        .map_err(|e| {
-            e.with_cause(format!(
-                "while importing {} at {}",
-                path.display(),
-                task.span
-            ))
-        })?;
+        .map_err(|e| e.with_cause(format!("while importing {} at {}", path.display(), task.span)))?;
     Ok(Item::Block(Arc::new(Block {
         id: next_id(),
         span: task.span.clone(),

@@ -162,9 +162,13 @@ pub const LOOP_WITH: &[&str] = &["items", "list", "dict", "fileglob"];
 /// Keywords Ansible knows that troupe refuses, with the reason shown to the user.
 pub fn unsupported_reason(key: &str) -> Option<&'static str> {
     Some(match key {
-        "async" | "poll" => "background tasks (async/poll) are not supported by troupe (yet); run the task in the foreground",
+        "async" | "poll" => {
+            "background tasks (async/poll) are not supported by troupe (yet); run the task in the foreground"
+        }
         "vars_prompt" => "troupe runs unattended and never prompts; pass the values with -e instead",
-        "module_defaults" => "module_defaults is not supported by troupe; set the arguments on each task (YAML anchors help)",
+        "module_defaults" => {
+            "module_defaults is not supported by troupe; set the arguments on each task (YAML anchors help)"
+        }
         "debugger" => "the task debugger is not supported by troupe",
         "become_flags" | "become_exe" => "custom become executables or flags are not supported by troupe",
         "fact_path" => "local facts (fact_path) are not supported by troupe",
@@ -201,10 +205,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean 'x'?" or None.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     closest(word, candidates).map(|c| format!("did you mean '{c}'?"))
 }
 
@@ -223,10 +224,7 @@ mod tests {
     #[test]
     fn closest_ignores_far_words() {
         assert_eq!(closest("taks", PLAY_KEYS.iter().copied()), Some("tasks"));
-        assert_eq!(
-            closest("registr", TASK_KEYS.iter().copied()),
-            Some("register")
-        );
+        assert_eq!(closest("registr", TASK_KEYS.iter().copied()), Some("register"));
         assert_eq!(closest("zzzz", PLAY_KEYS.iter().copied()), None);
         // Short words need a closer match, so `foo` is not `too`-like keyword noise.
         assert_eq!(closest("xyz", ["args"]), None);
@@ -234,9 +232,7 @@ mod tests {
 
     #[test]
     fn reasons_for_refused_keywords() {
-        assert!(unsupported_reason("async")
-            .unwrap()
-            .contains("not supported by troupe (yet)"));
+        assert!(unsupported_reason("async").unwrap().contains("not supported by troupe (yet)"));
         assert!(unsupported_reason("vars_prompt").unwrap().contains("-e"));
         assert!(unsupported_reason("when").is_none());
     }

@@ -31,11 +31,7 @@ fn default_known_action(name: &str) -> bool {
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions {
-            roles_path: Vec::new(),
-            known_action: default_known_action,
-            playbook_dir: None,
-        }
+        LoadOptions { roles_path: Vec::new(), known_action: default_known_action, playbook_dir: None }
     }
 }
 
@@ -55,25 +51,13 @@ pub struct RoleSpec {
 /// Load a playbook file: its plays, with `import_playbook` expanded in place.
 pub fn load_playbook(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    };
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     let plays = play::load_playbook_file(path, &dir, opts, None, &mut Vec::new())?;
-    Ok(Playbook {
-        path: path.to_path_buf(),
-        dir,
-        plays,
-    })
+    Ok(Playbook { path: path.to_path_buf(), dir, plays })
 }
 
 /// Load a tasks file at run time (`include_tasks`), as part of `role` if given.
-pub fn load_tasks_file(
-    path: &Path,
-    role: Option<Arc<Role>>,
-    opts: &LoadOptions,
-) -> Result<Vec<Item>, LoadError> {
+pub fn load_tasks_file(path: &Path, role: Option<Arc<Role>>, opts: &LoadOptions) -> Result<Vec<Item>, LoadError> {
     let base = parent_dir(path);
     let state = PlayState::default();
     let ctx = Ctx {
@@ -145,11 +129,8 @@ impl<'a> Ctx<'a> {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if self.files.contains(&canonical) {
             let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
-            return Err(LoadError::invalid(
-                &span,
-                format!("{} imports itself (an import cycle)", path.display()),
-            )
-            .with_hint("use include_tasks if the recursion is meant to stop on a condition"));
+            return Err(LoadError::invalid(&span, format!("{} imports itself (an import cycle)", path.display()))
+                .with_hint("use include_tasks if the recursion is meant to stop on a condition"));
         }
         let mut next = self.clone();
         next.files.push(canonical);
@@ -173,13 +154,8 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 /// Read and parse a YAML file; a missing file is reported at `at` (the referencing position).
 pub(crate) fn read_yaml(path: &Path, at: Option<&Span>) -> Result<Node, LoadError> {
     let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        LoadError::new(
-            LoadErrorKind::NotFound,
-            &span,
-            format!("cannot read {}: {e}", path.display()),
-        )
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::new(LoadErrorKind::NotFound, &span, format!("cannot read {}: {e}", path.display())))?;
     Ok(yaml::parse_str(&text, path)?)
 }
 

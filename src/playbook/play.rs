@@ -26,10 +26,7 @@ pub fn load_playbook_file(
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if chain.contains(&canonical) {
         let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
-        return Err(LoadError::invalid(
-            &span,
-            format!("{} imports itself (an import cycle)", path.display()),
-        ));
+        return Err(LoadError::invalid(&span, format!("{} imports itself (an import cycle)", path.display())));
     }
     let node = read_yaml(path, at)?;
     if node.is_null() {
@@ -40,10 +37,7 @@ pub fn load_playbook_file(
         _ => {
             return Err(LoadError::invalid(
                 &node.span,
-                format!(
-                    "a playbook must be a list of plays, not {}",
-                    node.type_name()
-                ),
+                format!("a playbook must be a list of plays, not {}", node.type_name()),
             )
             .with_hint("start each play with `- hosts: ...`"));
         }
@@ -55,11 +49,7 @@ pub fn load_playbook_file(
         let import = entry.as_map().unwrap_or_default().iter().find(|(k, _)| {
             matches!(
                 k.as_str(),
-                Some(
-                    "import_playbook"
-                        | "ansible.builtin.import_playbook"
-                        | "ansible.legacy.import_playbook"
-                )
+                Some("import_playbook" | "ansible.builtin.import_playbook" | "ansible.legacy.import_playbook")
             )
         });
         match import {
@@ -94,8 +84,7 @@ fn import_playbook(
             "vars" => vars = convert::vars(v, false)?,
             "tags" => tags = convert::tags(v)?,
             "when" => when = convert::when(v)?,
-            _ if IMPORT_PLAYBOOK_KEYS.contains(&key.as_str())
-                || key.ends_with(".import_playbook") => {}
+            _ if IMPORT_PLAYBOOK_KEYS.contains(&key.as_str()) || key.ends_with(".import_playbook") => {}
             _ => {
                 return Err(LoadError::new(
                     LoadErrorKind::UnknownKey,
@@ -106,11 +95,7 @@ fn import_playbook(
             }
         }
     }
-    let path = if Path::new(&name).is_absolute() {
-        PathBuf::from(&name)
-    } else {
-        parent_dir(from).join(&name)
-    };
+    let path = if Path::new(&name).is_absolute() { PathBuf::from(&name) } else { parent_dir(from).join(&name) };
     if !path.is_file() {
         return Err(LoadError::new(
             LoadErrorKind::NotFound,
@@ -120,14 +105,8 @@ fn import_playbook(
         .with_hint(format!("searched: {}", path.display())));
     }
     let dir = parent_dir(&path);
-    let mut plays =
-        load_playbook_file(&path, &dir, opts, Some(&entry.span), chain).map_err(|e| {
-            e.with_cause(format!(
-                "while importing {} at {}",
-                path.display(),
-                entry.span
-            ))
-        })?;
+    let mut plays = load_playbook_file(&path, &dir, opts, Some(&entry.span), chain)
+        .map_err(|e| e.with_cause(format!("while importing {} at {}", path.display(), entry.span)))?;
     for play in &mut plays {
         play.vars.extend(vars.clone());
         for t in &tags {
@@ -144,12 +123,7 @@ fn import_playbook(
 }
 
 /// One play. Roles load before the task sections, so role handlers come first (Ansible's order).
-pub fn load_play(
-    node: &Node,
-    file: &Path,
-    dir: &Path,
-    opts: &LoadOptions,
-) -> Result<Play, LoadError> {
+pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Result<Play, LoadError> {
     let entries = mapping(node, "a play")?;
     let state = PlayState::default();
     let ctx = Ctx {
@@ -162,12 +136,7 @@ pub fn load_play(
         files: vec![file.canonicalize().unwrap_or_else(|_| file.to_path_buf())],
         roles: Vec::new(),
     };
-    let mut play = Play {
-        span: node.span.clone(),
-        file: file.to_path_buf(),
-        gather_facts: true,
-        ..Default::default()
-    };
+    let mut play = Play { span: node.span.clone(), file: file.to_path_buf(), gather_facts: true, ..Default::default() };
     let mut hosts = None;
     for (k, v) in entries {
         let key = k.key_string();
@@ -200,9 +169,7 @@ pub fn load_play(
     if let Some(v) = node.get("roles") {
         for r in convert::list(v, "`roles`")? {
             let (name, spec) = role::entry(r)?;
-            play.roles.push(Item::Block(Arc::new(role::load(
-                &name, spec, &r.span, &ctx, true,
-            )?)));
+            play.roles.push(Item::Block(Arc::new(role::load(&name, spec, &r.span, &ctx, true)?)));
         }
     }
     let section = |key: &str| -> Result<Vec<Item>, LoadError> {
@@ -233,12 +200,7 @@ fn unknown_play_key(k: &Node, key: &str) -> LoadError {
         matches!(key, "when" | "block" | "register" | "loop" | "notify")
             .then(|| format!("`{key}` belongs on a task or block, not on a play"))
     });
-    LoadError::new(
-        LoadErrorKind::UnknownKey,
-        &k.span,
-        format!("`{key}` is not a valid play keyword"),
-    )
-    .maybe_hint(hint)
+    LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid play keyword")).maybe_hint(hint)
 }
 
 /// `hosts`: a pattern string, or a list joined with `,`.
@@ -256,15 +218,10 @@ fn host_pattern(v: &Node) -> Result<String, LoadError> {
 fn serial(v: &Node) -> Result<Vec<Value>, LoadError> {
     let one = |n: &Node| match &n.kind {
         Kind::Int(_) => Ok(n.to_value()),
-        Kind::Str(s)
-            if s.contains("{{") || s.trim().trim_end_matches('%').parse::<f64>().is_ok() =>
-        {
-            Ok(n.to_value())
+        Kind::Str(s) if s.contains("{{") || s.trim().trim_end_matches('%').parse::<f64>().is_ok() => Ok(n.to_value()),
+        _ => {
+            Err(LoadError::invalid(&n.span, "`serial` must be a number, a percentage like \"30%\", or a list of those"))
         }
-        _ => Err(LoadError::invalid(
-            &n.span,
-            "`serial` must be a number, a percentage like \"30%\", or a list of those",
-        )),
     };
     match &v.kind {
         Kind::Null => Ok(Vec::new()),
@@ -274,21 +231,13 @@ fn serial(v: &Node) -> Result<Vec<Value>, LoadError> {
 }
 
 fn order(v: &Node) -> Result<Option<String>, LoadError> {
-    const ORDERS: &[&str] = &[
-        "inventory",
-        "reverse_inventory",
-        "sorted",
-        "reverse_sorted",
-        "shuffle",
-    ];
+    const ORDERS: &[&str] = &["inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle"];
     let Some(o) = opt_string(v, "order")? else {
         return Ok(None);
     };
     if !ORDERS.contains(&o.as_str()) {
-        return Err(
-            LoadError::invalid(&v.span, format!("`order: {o}` is not a host order"))
-                .with_hint(format!("one of: {}", ORDERS.join(", "))),
-        );
+        return Err(LoadError::invalid(&v.span, format!("`order: {o}` is not a host order"))
+            .with_hint(format!("one of: {}", ORDERS.join(", "))));
     }
     Ok(Some(o))
 }

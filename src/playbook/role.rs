@@ -28,18 +28,12 @@ pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
         let key = k.key_string();
         match key.as_str() {
             "role" => name = Some(string(v, "role")?),
-            "name" if !entries.iter().any(|(k, _)| k.as_str() == Some("role")) => {
-                name = Some(string(v, "name")?)
-            }
-            _ if ROLE_ENTRY_KEYS.contains(&key.as_str())
-                && attrs::set(&mut spec.attrs, &key, v)? => {}
+            "name" if !entries.iter().any(|(k, _)| k.as_str() == Some("role")) => name = Some(string(v, "name")?),
+            _ if ROLE_ENTRY_KEYS.contains(&key.as_str()) && attrs::set(&mut spec.attrs, &key, v)? => {}
             _ if key == "name" => {}
             _ => {
                 if let Some(reason) = unsupported_reason(&key) {
-                    return Err(LoadError::unsupported(
-                        &k.span,
-                        format!("`{key}`: {reason}"),
-                    ));
+                    return Err(LoadError::unsupported(&k.span, format!("`{key}`: {reason}")));
                 }
                 spec.params.insert(key, v.to_value());
             }
@@ -68,11 +62,7 @@ pub fn find(name: &str, ctx: &Ctx) -> Result<PathBuf, Vec<PathBuf>> {
         }
     }
     candidates.dedup();
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .ok_or(candidates)
+    candidates.iter().find(|p| p.is_dir()).cloned().ok_or(candidates)
 }
 
 struct Meta {
@@ -81,10 +71,7 @@ struct Meta {
 }
 
 fn meta(path: &Path, at: &Span) -> Result<Meta, LoadError> {
-    let mut meta = Meta {
-        allow_duplicates: false,
-        dependencies: Vec::new(),
-    };
+    let mut meta = Meta { allow_duplicates: false, dependencies: Vec::new() };
     let Some(file) = find_yaml(&path.join("meta"), "main") else {
         return Ok(meta);
     };
@@ -112,19 +99,9 @@ fn vars_file(path: &Path, sub: &str, from: Option<&str>, at: &Span) -> Result<Ma
     let folder = path.join(sub).join(name);
     if folder.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-            .map_err(|e| {
-                LoadError::new(
-                    LoadErrorKind::NotFound,
-                    at,
-                    format!("cannot read {}: {e}", folder.display()),
-                )
-            })?
+            .map_err(|e| LoadError::new(LoadErrorKind::NotFound, at, format!("cannot read {}: {e}", folder.display())))?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && p.extension()
-                        .is_some_and(|x| x == "yml" || x == "yaml" || x == "json")
-            })
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yml" || x == "yaml" || x == "json"))
             .collect();
         files.sort();
         let mut out = Map::new();
@@ -150,28 +127,15 @@ fn vars_of(file: &Path, at: &Span) -> Result<Map, LoadError> {
 }
 
 fn missing_part(at: &Span, path: &Path, sub: &str, name: &str) -> LoadError {
-    LoadError::new(
-        LoadErrorKind::NotFound,
-        at,
-        format!("the role at {} has no {sub}/{name}", path.display()),
-    )
-    .with_hint(format!(
-        "looked for {name}, {name}.yml, {name}.yaml in {}",
-        path.join(sub).display()
-    ))
+    LoadError::new(LoadErrorKind::NotFound, at, format!("the role at {} has no {sub}/{name}", path.display()))
+        .with_hint(format!("looked for {name}, {name}.yml, {name}.yaml in {}", path.join(sub).display()))
 }
 
 /// Load a role into its block: dependencies (nested role blocks) then its tasks. Its handlers
 /// go to the play's list. With `dedup`, a role already used the same way in this play is
 /// marked `duplicate_role` (its handlers are not added twice) unless its meta says
 /// `allow_duplicates: true`.
-pub fn load(
-    name: &str,
-    spec: RoleSpec,
-    at: &Span,
-    ctx: &Ctx,
-    dedup: bool,
-) -> Result<Block, LoadError> {
+pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Result<Block, LoadError> {
     if name.contains("{{") {
         return Err(LoadError::unsupported(
             at,
@@ -181,37 +145,16 @@ pub fn load(
     }
     let path = find(name, ctx).map_err(|searched| {
         let list: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
-        LoadError::new(
-            LoadErrorKind::NotFound,
-            at,
-            format!("the role '{name}' was not found"),
-        )
-        .with_hint(format!(
-            "searched: {}; add its folder to roles_path if it lives elsewhere",
-            list.join(", ")
-        ))
+        LoadError::new(LoadErrorKind::NotFound, at, format!("the role '{name}' was not found"))
+            .with_hint(format!("searched: {}; add its folder to roles_path if it lives elsewhere", list.join(", ")))
     })?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
     if ctx.roles.contains(&canonical) {
-        return Err(LoadError::invalid(
-            at,
-            format!("role '{name}' depends on itself (a dependency cycle)"),
-        ));
+        return Err(LoadError::invalid(at, format!("role '{name}' depends on itself (a dependency cycle)")));
     }
     let meta = meta(&path, at)?;
-    let from = [
-        &spec.tasks_from,
-        &spec.vars_from,
-        &spec.defaults_from,
-        &spec.handlers_from,
-    ];
-    let usage = serde_json::json!([
-        spec.params,
-        spec.attrs.when,
-        spec.attrs.tags,
-        spec.attrs.vars,
-        from
-    ]);
+    let from = [&spec.tasks_from, &spec.vars_from, &spec.defaults_from, &spec.handlers_from];
+    let usage = serde_json::json!([spec.params, spec.attrs.when, spec.attrs.tags, spec.attrs.vars, from]);
     let key: RoleKey = (canonical.clone(), usage.to_string());
     let duplicate = {
         let mut seen = ctx.state.seen_roles.borrow_mut();
@@ -221,10 +164,8 @@ pub fn load(
         }
         repeated && dedup && !meta.allow_duplicates
     };
-    let role_name = Path::new(name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| name.to_string());
+    let role_name =
+        Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
     let role = Arc::new(Role {
         name: role_name.clone(),
         path: path.clone(),
@@ -236,31 +177,16 @@ pub fn load(
     inner.roles.push(canonical);
     inner.role = Some(role.clone());
     inner.handlers = false;
-    let in_role = |e: LoadError| {
-        e.with_cause(format!(
-            "in role '{role_name}' ({}) used at {at}",
-            path.display()
-        ))
-    };
+    let in_role = |e: LoadError| e.with_cause(format!("in role '{role_name}' ({}) used at {at}", path.display()));
 
     let mut body = Vec::new();
     for (dep, dep_spec, dep_at) in meta.dependencies {
-        body.push(Item::Block(Arc::new(
-            load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)?,
-        )));
+        body.push(Item::Block(Arc::new(load(&dep, dep_spec, &dep_at, &inner, true).map_err(in_role)?)));
     }
-    match find_yaml(
-        &path.join("tasks"),
-        spec.tasks_from.as_deref().unwrap_or("main"),
-    ) {
+    match find_yaml(&path.join("tasks"), spec.tasks_from.as_deref().unwrap_or("main")) {
         Some(file) => {
             let node = read_yaml(&file, Some(at)).map_err(in_role)?;
-            body.extend(
-                inner
-                    .enter(&file, Some(at))?
-                    .items(&node, "a tasks file")
-                    .map_err(in_role)?,
-            );
+            body.extend(inner.enter(&file, Some(at))?.items(&node, "a tasks file").map_err(in_role)?);
         }
         None => {
             if let Some(f) = &spec.tasks_from {
@@ -268,10 +194,7 @@ pub fn load(
             }
         }
     }
-    match find_yaml(
-        &path.join("handlers"),
-        spec.handlers_from.as_deref().unwrap_or("main"),
-    ) {
+    match find_yaml(&path.join("handlers"), spec.handlers_from.as_deref().unwrap_or("main")) {
         Some(file) => {
             let node = read_yaml(&file, Some(at)).map_err(in_role)?;
             let mut hctx = inner.enter(&file, Some(at))?;

@@ -3,14 +3,10 @@
 use std::sync::Arc;
 
 use super::args::{check_args, merge_args, module_args};
-use super::convert::{
-    self, conditions, float, mapping, number_or_template, opt_string, string, string_list,
-};
+use super::convert::{self, conditions, float, mapping, number_or_template, opt_string, string, string_list};
 use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, split_args, COMMAND_MODULES};
-use super::keywords::{
-    closest, did_you_mean, unsupported_reason, BLOCK_KEYS, INCLUDE_KEYS, LOOP_WITH, TASK_KEYS,
-};
+use super::keywords::{closest, did_you_mean, unsupported_reason, BLOCK_KEYS, INCLUDE_KEYS, LOOP_WITH, TASK_KEYS};
 use super::load::{Ctx, ENGINE_ACTIONS};
 use super::model::{next_id, Block, Item, LoopControl, Task};
 use super::{attrs, imports};
@@ -63,17 +59,12 @@ const HINT_NAMES: &[&str] = &[
 
 /// Load a list of tasks and blocks (`tasks:`, a tasks file, `block:`...).
 pub fn load_items(node: &Node, ctx: &Ctx, what: &str) -> Result<Vec<Item>, LoadError> {
-    convert::list(node, what)?
-        .iter()
-        .map(|n| load_item(n, ctx))
-        .collect()
+    convert::list(node, what)?.iter().map(|n| load_item(n, ctx)).collect()
 }
 
 fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
     let entries = mapping(node, "a task")?;
-    let is_block = entries
-        .iter()
-        .any(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")));
+    let is_block = entries.iter().any(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")));
     if is_block {
         load_block(node, entries, ctx)
     } else {
@@ -82,11 +73,7 @@ fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
 }
 
 fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, LoadError> {
-    let mut b = Block {
-        id: next_id(),
-        span: node.span.clone(),
-        ..Default::default()
-    };
+    let mut b = Block { id: next_id(), span: node.span.clone(), ..Default::default() };
     for (k, v) in entries {
         let key = k.key_string();
         match key.as_str() {
@@ -106,32 +93,20 @@ fn not_for_block(k: &Node, key: &str) -> LoadError {
         return LoadError::unsupported(&k.span, format!("`{key}`: {reason}"));
     }
     if TASK_KEYS.contains(&key) || key.starts_with("with_") || key == "notify" {
-        return LoadError::new(
-            LoadErrorKind::UnknownKey,
-            &k.span,
-            format!("`{key}` cannot be used on a block"),
-        )
-        .with_hint("put it on the tasks inside the block");
+        return LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` cannot be used on a block"))
+            .with_hint("put it on the tasks inside the block");
     }
-    LoadError::new(
-        LoadErrorKind::UnknownKey,
-        &k.span,
-        format!("`{key}` is not a valid block keyword"),
-    )
-    .maybe_hint(did_you_mean(key, BLOCK_KEYS.iter().copied()))
+    LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid block keyword"))
+        .maybe_hint(did_you_mean(key, BLOCK_KEYS.iter().copied()))
 }
 
 /// `ansible.builtin.copy` and `ansible.legacy.copy` are `copy`.
 pub fn canonical(name: &str) -> &str {
-    name.strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name)
+    name.strip_prefix("ansible.builtin.").or_else(|| name.strip_prefix("ansible.legacy.")).unwrap_or(name)
 }
 
 fn is_known(name: &str, ctx: &Ctx) -> bool {
-    ENGINE_ACTIONS.contains(&name)
-        || IMPORT_ACTIONS.contains(&name)
-        || (ctx.opts.known_action)(name)
+    ENGINE_ACTIONS.contains(&name) || IMPORT_ACTIONS.contains(&name) || (ctx.opts.known_action)(name)
 }
 
 /// Close known action names, for the hint of an unknown module.
@@ -163,10 +138,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         if TASK_KEYS.contains(&key.as_str()) || key.starts_with("with_") {
             keywords.push((k, v, key));
         } else if let Some(reason) = unsupported_reason(&key) {
-            return Err(LoadError::unsupported(
-                &k.span,
-                format!("`{key}`: {reason}"),
-            ));
+            return Err(LoadError::unsupported(&k.span, format!("`{key}`: {reason}")));
         } else if matches!(canonical(&key), "import_playbook" | "include") {
             return Err(misplaced(k, canonical(&key)));
         } else if is_known(canonical(&key), ctx) {
@@ -186,10 +158,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         return Err(LoadError::new(
             LoadErrorKind::ConflictingModules,
             &node.span,
-            format!(
-                "conflicting action statements: {}, {}",
-                modules[0].name, modules[1].name
-            ),
+            format!("conflicting action statements: {}, {}", modules[0].name, modules[1].name),
         )
         .with_hint("a task runs exactly one module; split it into two tasks"));
     }
@@ -197,32 +166,19 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         let key = k.key_string();
         let keyword = closest(&key, TASK_KEYS.iter().copied());
         if modules.is_empty() && keyword.is_none() {
-            return Err(LoadError::new(
-                LoadErrorKind::UnknownModule,
-                &k.span,
-                format!("unknown module '{key}'"),
-            )
-            .with_hint(module_hint(&key, ctx).unwrap_or_else(|| {
-                "troupe does not implement this module (yet); check the spelling".into()
-            })));
+            return Err(LoadError::new(LoadErrorKind::UnknownModule, &k.span, format!("unknown module '{key}'"))
+                .with_hint(
+                    module_hint(&key, ctx)
+                        .unwrap_or_else(|| "troupe does not implement this module (yet); check the spelling".into()),
+                ));
         }
-        let hint = keyword
-            .map(|c| format!("did you mean '{c}'?"))
-            .or_else(|| module_hint(&key, ctx));
-        return Err(LoadError::new(
-            LoadErrorKind::UnknownKey,
-            &k.span,
-            format!("`{key}` is not a valid task keyword"),
-        )
-        .maybe_hint(hint));
+        let hint = keyword.map(|c| format!("did you mean '{c}'?")).or_else(|| module_hint(&key, ctx));
+        return Err(LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid task keyword"))
+            .maybe_hint(hint));
     }
     let Some(action) = modules.pop() else {
-        return Err(LoadError::new(
-            LoadErrorKind::NoModule,
-            &node.span,
-            "no module/action in this task",
-        )
-        .with_hint("add a module key such as `debug:` or `command:`"));
+        return Err(LoadError::new(LoadErrorKind::NoModule, &node.span, "no module/action in this task")
+            .with_hint("add a module key such as `debug:` or `command:`"));
     };
 
     let mut task = Task {
@@ -243,37 +199,22 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     check_args(&mut task, action.key)?;
     match task.action.as_str() {
         "include_tasks" | "include_role" => {
-            if let Some((k, _, key)) = keywords
-                .iter()
-                .find(|(_, _, key)| !INCLUDE_KEYS.contains(&key.as_str()))
-            {
-                return Err(LoadError::invalid(
-                    &k.span,
-                    format!("`{key}` is not a valid keyword for {}", task.action),
-                )
-                .with_hint(format!(
-                    "put it under `apply:` in the {} arguments, or use the import_ form",
-                    task.action
-                )));
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !INCLUDE_KEYS.contains(&key.as_str())) {
+                return Err(LoadError::invalid(&k.span, format!("`{key}` is not a valid keyword for {}", task.action))
+                    .with_hint(format!(
+                        "put it under `apply:` in the {} arguments, or use the import_ form",
+                        task.action
+                    )));
             }
             Ok(Item::Task(Arc::new(task)))
         }
         "import_tasks" | "import_role" => {
-            if let Some((k, _, key)) = keywords
-                .iter()
-                .find(|(_, _, key)| !BLOCK_KEYS.contains(&key.as_str()))
-            {
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !BLOCK_KEYS.contains(&key.as_str())) {
                 return Err(LoadError::invalid(
                     &k.span,
-                    format!(
-                        "`{key}` cannot be used on {} (it is resolved at load time)",
-                        task.action
-                    ),
+                    format!("`{key}` cannot be used on {} (it is resolved at load time)", task.action),
                 )
-                .with_hint(format!(
-                    "use {} instead",
-                    task.action.replace("import_", "include_")
-                )));
+                .with_hint(format!("use {} instead", task.action.replace("import_", "include_"))));
             }
             imports::expand(task, ctx)
         }
@@ -287,11 +228,8 @@ fn misplaced(k: &Node, name: &str) -> LoadError {
         return LoadError::invalid(&k.span, "`include` was removed from Ansible")
             .with_hint("use include_tasks (at run time) or import_tasks (at load time)");
     }
-    LoadError::invalid(
-        &k.span,
-        "import_playbook can only be used at the top level of a playbook",
-    )
-    .with_hint("move it next to the plays, outside `tasks:`")
+    LoadError::invalid(&k.span, "import_playbook can only be used at the top level of a playbook")
+        .with_hint("move it next to the plays, outside `tasks:`")
 }
 
 /// `action: copy src=a dest=b` (or the old mapping form with `module:`).
@@ -299,10 +237,7 @@ fn action_keyword<'n>(k: &'n Node, v: &Node, ctx: &Ctx) -> Result<Action<'n>, Lo
     let (name, mut args) = match &v.kind {
         Kind::Str(s) => {
             let words = split_args(s).map_err(|e| LoadError::invalid(&v.span, e))?;
-            let name = words
-                .first()
-                .map(|w| w.trim().to_string())
-                .unwrap_or_default();
+            let name = words.first().map(|w| w.trim().to_string()).unwrap_or_default();
             let rest = words.get(1..).unwrap_or_default().join(" ");
             let name = canonical(&name).to_string();
             let args = parse_kv(&rest, COMMAND_MODULES.contains(&name.as_str()))
@@ -311,10 +246,7 @@ fn action_keyword<'n>(k: &'n Node, v: &Node, ctx: &Ctx) -> Result<Action<'n>, Lo
         }
         Kind::Map(_) => {
             let Some(module) = v.get("module").and_then(Node::as_str) else {
-                return Err(LoadError::invalid(
-                    &v.span,
-                    "the mapping form of `action` needs a `module` key",
-                ));
+                return Err(LoadError::invalid(&v.span, "the mapping form of `action` needs a `module` key"));
             };
             let words = split_args(module).map_err(|e| LoadError::invalid(&v.span, e))?;
             let name = canonical(words.first().map(String::as_str).unwrap_or_default()).to_string();
@@ -333,27 +265,16 @@ fn action_keyword<'n>(k: &'n Node, v: &Node, ctx: &Ctx) -> Result<Action<'n>, Lo
         _ => {
             return Err(LoadError::invalid(
                 &v.span,
-                format!(
-                    "`{}` must be a string such as `copy src=a dest=b`",
-                    k.key_string()
-                ),
+                format!("`{}` must be a string such as `copy src=a dest=b`", k.key_string()),
             ))
         }
     };
     if name.is_empty() {
-        return Err(LoadError::new(
-            LoadErrorKind::NoModule,
-            &v.span,
-            "`action` names no module",
-        ));
+        return Err(LoadError::new(LoadErrorKind::NoModule, &v.span, "`action` names no module"));
     }
     if !is_known(&name, ctx) {
-        return Err(LoadError::new(
-            LoadErrorKind::UnknownModule,
-            &v.span,
-            format!("unknown module '{name}'"),
-        )
-        .maybe_hint(module_hint(&name, ctx)));
+        return Err(LoadError::new(LoadErrorKind::UnknownModule, &v.span, format!("unknown module '{name}'"))
+            .maybe_hint(module_hint(&name, ctx)));
     }
     // Nested `args` inside the legacy form are merged like the keyword.
     if let Some(Value::Object(inner)) = args.remove("args") {
@@ -362,13 +283,7 @@ fn action_keyword<'n>(k: &'n Node, v: &Node, ctx: &Ctx) -> Result<Action<'n>, Lo
     Ok(Action { name, key: k, args })
 }
 
-fn task_keyword(
-    task: &mut Task,
-    k: &Node,
-    v: &Node,
-    key: &str,
-    ctx: &Ctx,
-) -> Result<(), LoadError> {
+fn task_keyword(task: &mut Task, k: &Node, v: &Node, key: &str, ctx: &Ctx) -> Result<(), LoadError> {
     match key {
         "action" | "local_action" | "args" => {}
         "name" => task.name = opt_string(v, key)?,
@@ -384,16 +299,16 @@ fn task_keyword(
         "guarded_by" => task.guarded_by = string_list(v, key)?,
         "listen" if ctx.handlers => task.listen = string_list(v, key)?,
         "listen" => {
-            return Err(
-                LoadError::invalid(&k.span, "`listen` is only valid on handlers")
-                    .with_hint("move this task under `handlers:`, or use `notify` here"),
-            );
+            return Err(LoadError::invalid(&k.span, "`listen` is only valid on handlers")
+                .with_hint("move this task under `handlers:`, or use `notify` here"));
         }
         _ if key.starts_with("with_") => {
             let with = &key["with_".len()..];
             if !LOOP_WITH.contains(&with) {
                 return Err(LoadError::unsupported(&k.span, format!("`{key}` is not supported by troupe (yet)"))
-                    .with_hint("use `loop:` with a filter, or one of with_items, with_list, with_dict, with_fileglob"));
+                    .with_hint(
+                        "use `loop:` with a filter, or one of with_items, with_list, with_dict, with_fileglob",
+                    ));
             }
             set_loop(task, k, v, Some(with))?;
         }
@@ -412,15 +327,13 @@ fn task_keyword(
 
 fn set_loop(task: &mut Task, k: &Node, v: &Node, with: Option<&str>) -> Result<(), LoadError> {
     if task.loop_.is_some() {
-        return Err(LoadError::invalid(&k.span, "this task already has a loop")
-            .with_hint("use one of `loop` or `with_*`"));
+        return Err(
+            LoadError::invalid(&k.span, "this task already has a loop").with_hint("use one of `loop` or `with_*`")
+        );
     }
     let fits = match &v.kind {
         Kind::Null if with.is_some() => {
-            return Err(LoadError::invalid(
-                &v.span,
-                format!("`{}` needs a value", k.key_string()),
-            ));
+            return Err(LoadError::invalid(&v.span, format!("`{}` needs a value", k.key_string())));
         }
         Kind::Null => return Ok(()),
         Kind::Seq(_) | Kind::Str(_) => true,
@@ -430,11 +343,7 @@ fn set_loop(task: &mut Task, k: &Node, v: &Node, with: Option<&str>) -> Result<(
     if !fits {
         return Err(LoadError::invalid(
             &v.span,
-            format!(
-                "`{}` must be a list or a template, not {}",
-                k.key_string(),
-                v.type_name()
-            ),
+            format!("`{}` must be a list or a template, not {}", k.key_string(), v.type_name()),
         ));
     }
     task.loop_ = Some(v.to_value());
@@ -447,14 +356,7 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
     if v.is_null() {
         return Ok(lc);
     }
-    const KEYS: &[&str] = &[
-        "loop_var",
-        "index_var",
-        "label",
-        "pause",
-        "extended",
-        "extended_allitems",
-    ];
+    const KEYS: &[&str] = &["loop_var", "index_var", "label", "pause", "extended", "extended_allitems"];
     for (k, val) in mapping(v, "`loop_control`")? {
         let key = k.key_string();
         match key.as_str() {

@@ -29,10 +29,7 @@ fn known(name: &str) -> bool {
 }
 
 fn opts() -> LoadOptions {
-    LoadOptions {
-        known_action: known,
-        ..Default::default()
-    }
+    LoadOptions { known_action: known, ..Default::default() }
 }
 
 fn fixtures() -> PathBuf {
@@ -72,9 +69,7 @@ fn play(tasks_yaml: &str) -> Result<Play, LoadError> {
 }
 
 fn indent(s: &str, n: usize) -> String {
-    s.lines()
-        .map(|l| format!("{}{l}\n", " ".repeat(n)))
-        .collect()
+    s.lines().map(|l| format!("{}{l}\n", " ".repeat(n))).collect()
 }
 
 fn task(item: &Item) -> &Task {
@@ -104,12 +99,7 @@ fn task_err(yaml: &str) -> LoadError {
 }
 
 fn at(e: &LoadError) -> (String, usize, usize) {
-    let file = e
-        .span
-        .file
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = e.span.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     (file, e.span.line, e.span.col)
 }
 
@@ -147,20 +137,14 @@ fn site_roles_dependencies_vars_and_imports() {
     let role = common.role.as_ref().unwrap();
     assert_eq!(role.name, "common");
     assert_eq!(role.path, fixtures().join("roles/common"));
-    assert_eq!(
-        role.defaults["common_users"],
-        serde_json::json!(["alice", "bob"])
-    );
+    assert_eq!(role.defaults["common_users"], serde_json::json!(["alice", "bob"]));
     assert_eq!(role.vars["common_config"], "{{ common_root }}/app.conf");
     assert!(!common.duplicate_role);
     // The dependency comes first, as a nested role block with its meta tags.
     let base = block(&common.block[0]);
     assert_eq!(base.role.as_ref().unwrap().name, "base");
     assert_eq!(base.attrs.tags, vec!["deps"]);
-    assert_eq!(
-        base.role.as_ref().unwrap().defaults["base_packages_dir"],
-        "/tmp/troupe-base"
-    );
+    assert_eq!(base.role.as_ref().unwrap().defaults["base_packages_dir"], "/tmp/troupe-base");
     let root = task(&common.block[1]);
     assert_eq!(root.action, "file", "ansible.builtin. is stripped");
     assert_eq!(root.role.as_ref().unwrap().name, "common");
@@ -177,10 +161,7 @@ fn site_roles_dependencies_vars_and_imports() {
     let include = task(&common.block[4]);
     assert_eq!(include.action, "include_tasks");
     assert_eq!(include.args["file"], "extra.yml");
-    assert_eq!(
-        include.attrs.when,
-        vec!["common_extra | default(false) | bool"]
-    );
+    assert_eq!(include.attrs.when, vec!["common_extra | default(false) | bool"]);
 }
 
 #[test]
@@ -203,21 +184,8 @@ fn site_role_params_and_duplicate_dependency() {
 #[test]
 fn site_handlers_roles_first_without_duplicates() {
     let pb = fixture("site.yml");
-    let names: Vec<String> = pb.plays[0]
-        .handlers
-        .iter()
-        .map(|h| task(h).name.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        names,
-        vec![
-            "base changed",
-            "restart app",
-            "log config change",
-            "reload webapp",
-            "restart app"
-        ]
-    );
+    let names: Vec<String> = pb.plays[0].handlers.iter().map(|h| task(h).name.clone().unwrap_or_default()).collect();
+    assert_eq!(names, vec!["base changed", "restart app", "log config change", "reload webapp", "restart app"]);
     let listen = task(&pb.plays[0].handlers[2]);
     assert_eq!(listen.listen, vec!["config changed"]);
     assert_eq!(listen.role.as_ref().unwrap().name, "common");
@@ -232,26 +200,17 @@ fn site_tasks_block_freeform_and_tags() {
     let deploy = block(&p.tasks[1]);
     assert_eq!(deploy.name.as_deref(), Some("deploy block"));
     assert_eq!(deploy.attrs.tags, vec!["deploy"]);
-    assert_eq!(
-        (deploy.block.len(), deploy.rescue.len(), deploy.always.len()),
-        (2, 1, 1)
-    );
+    assert_eq!((deploy.block.len(), deploy.rescue.len(), deploy.always.len()), (2, 1, 1));
     let shell = task(&deploy.block[1]);
     assert_eq!(shell.action, "shell");
-    assert_eq!(
-        shell.args["_raw_params"],
-        "echo deployed > /tmp/troupe-work/deployed"
-    );
+    assert_eq!(shell.args["_raw_params"], "echo deployed > /tmp/troupe-work/deployed");
     assert_eq!(shell.args["creates"], "/tmp/troupe-work/deployed");
     let reset = task(&p.tasks[3]);
     assert_eq!(reset.attrs.tags, vec!["reset", "never"]);
     let cleanup = block(&p.tasks[4]);
     assert_eq!(task(&cleanup.block[0]).attrs.tags, vec!["cleanup", "never"]);
     let flush = task(&p.post_tasks[0]);
-    assert_eq!(
-        (flush.action.as_str(), &flush.args["_raw_params"]),
-        ("meta", &Value::from("flush_handlers"))
-    );
+    assert_eq!((flush.action.as_str(), &flush.args["_raw_params"]), ("meta", &Value::from("flush_handlers")));
 }
 
 #[test]
@@ -294,10 +253,7 @@ fn maintenance_nested_blocks_loops_and_legacy_action() {
     assert_eq!(legacy.loop_with.as_deref(), Some("items"));
     assert_eq!(legacy.loop_, Some(serde_json::json!(["one", "two"])));
     let action = task(&p.tasks[2]);
-    assert_eq!(
-        (action.action.as_str(), &action.args["msg"]),
-        ("debug", &Value::from("old style"))
-    );
+    assert_eq!((action.action.as_str(), &action.args["msg"]), ("debug", &Value::from("old style")));
     assert_eq!(task(&p.handlers[0]).listen, vec!["maintenance done"]);
 }
 
@@ -337,11 +293,7 @@ fn error_yaml_syntax_keeps_position() {
     let e = fixture_err("errors/syntax.yml");
     assert_eq!(e.kind, LoadErrorKind::Syntax);
     assert_eq!(at(&e).0, "syntax.yml");
-    assert_eq!(
-        at(&e),
-        ("syntax.yml".into(), 5, 5),
-        "where ansible-playbook reports it too"
-    );
+    assert_eq!(at(&e), ("syntax.yml".into(), 5, 5), "where ansible-playbook reports it too");
     assert!(e.message.contains("YAML syntax error"), "{e}");
     assert_eq!(e.exit_code(), 4);
 }
@@ -406,11 +358,7 @@ fn error_async_is_unsupported() {
     let e = fixture_err("errors/async_task.yml");
     assert_eq!(e.kind, LoadErrorKind::Unsupported);
     assert_eq!(at(&e), ("async_task.yml".into(), 4, 7));
-    assert!(
-        e.message.contains("not supported by troupe (yet)"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("not supported by troupe (yet)"), "{}", e.message);
 }
 
 #[test]
@@ -421,35 +369,22 @@ fn error_inside_a_role_points_into_the_role_file() {
     assert!(e.causes[0].contains("in role 'broken'"), "{:?}", e.causes);
     let rendered = e.diagnostic().render();
     assert!(rendered.contains("when_changed"), "{rendered}");
-    assert!(
-        rendered.contains("caused by: in role 'broken'"),
-        "{rendered}"
-    );
+    assert!(rendered.contains("caused by: in role 'broken'"), "{rendered}");
 }
 
 // ---- plays ----
 
 #[test]
 fn play_hosts_list_vars_list_and_defaults() {
-    let pb = load(&[(
-        "p.yml",
-        "- hosts: [web, db]\n  vars: [{a: 1}, {b: 2}]\n  gather_facts: no\n  serial: 30%\n",
-    )])
-    .unwrap();
+    let pb = load(&[("p.yml", "- hosts: [web, db]\n  vars: [{a: 1}, {b: 2}]\n  gather_facts: no\n  serial: 30%\n")])
+        .unwrap();
     let p = &pb.plays[0];
     assert_eq!(p.hosts, "web,db");
-    assert_eq!(
-        (p.vars["a"].clone(), p.vars["b"].clone()),
-        (Value::from(1), Value::from(2))
-    );
+    assert_eq!((p.vars["a"].clone(), p.vars["b"].clone()), (Value::from(1), Value::from(2)));
     assert!(!p.gather_facts);
     assert_eq!(p.serial, vec![Value::from("30%")]);
     assert_eq!(p.name, "");
-    let pb = load(&[(
-        "p.yml",
-        "- hosts: all\n  order: sorted\n  force_handlers: true\n  timeout: 5\n",
-    )])
-    .unwrap();
+    let pb = load(&[("p.yml", "- hosts: all\n  order: sorted\n  force_handlers: true\n  timeout: 5\n")]).unwrap();
     assert!(pb.plays[0].gather_facts, "gather_facts defaults to true");
     assert_eq!(pb.plays[0].order.as_deref(), Some("sorted"));
     assert_eq!(pb.plays[0].force_handlers, Some(true));
@@ -459,10 +394,7 @@ fn play_hosts_list_vars_list_and_defaults() {
 #[test]
 fn play_refusals() {
     let e = load(&[("p.yml", "- hosts: all\n  vars_prompt:\n    - name: x\n")]).unwrap_err();
-    assert_eq!(
-        (e.kind, e.span.line, e.span.col),
-        (LoadErrorKind::Unsupported, 2, 3)
-    );
+    assert_eq!((e.kind, e.span.line, e.span.col), (LoadErrorKind::Unsupported, 2, 3));
     assert!(e.message.contains("never prompts"), "{}", e.message);
     let e = load(&[("p.yml", "- hosts: all\n  module_defaults: {}\n")]).unwrap_err();
     assert_eq!(e.kind, LoadErrorKind::Unsupported);
@@ -477,29 +409,16 @@ fn play_refusals() {
 #[test]
 fn import_playbook_merges_vars_tags_and_when() {
     let pb = load(&[
-        (
-            "main.yml",
-            "- import_playbook: sub/other.yml\n  vars: {x: 2}\n  tags: t\n  when: go\n",
-        ),
-        (
-            "sub/other.yml",
-            "- hosts: all\n  vars: {x: 1, y: 1}\n  tags: own\n  tasks:\n    - debug: msg=hi\n",
-        ),
+        ("main.yml", "- import_playbook: sub/other.yml\n  vars: {x: 2}\n  tags: t\n  when: go\n"),
+        ("sub/other.yml", "- hosts: all\n  vars: {x: 1, y: 1}\n  tags: own\n  tasks:\n    - debug: msg=hi\n"),
     ])
     .unwrap();
     let p = &pb.plays[0];
-    assert_eq!(
-        (p.vars["x"].clone(), p.vars["y"].clone()),
-        (Value::from(2), Value::from(1))
-    );
+    assert_eq!((p.vars["x"].clone(), p.vars["y"].clone()), (Value::from(2), Value::from(1)));
     assert_eq!(p.attrs.tags, vec!["own", "t"]);
     assert_eq!(p.attrs.when, vec!["go"]);
     assert!(task(&p.tasks[0]).base_dir.ends_with("sub"));
-    let e = load(&[
-        ("a.yml", "- import_playbook: b.yml\n"),
-        ("b.yml", "- import_playbook: a.yml\n"),
-    ])
-    .unwrap_err();
+    let e = load(&[("a.yml", "- import_playbook: b.yml\n"), ("b.yml", "- import_playbook: a.yml\n")]).unwrap_err();
     assert!(e.to_string().contains("import cycle"), "{e}");
 }
 
@@ -514,34 +433,20 @@ fn module_names_and_free_form() {
     assert_eq!(t.args["removes"], "/y");
     let t = one_task("- copy: src=a dest=\"b c\" mode=0644\n");
     assert_eq!(
-        (
-            t.args["src"].clone(),
-            t.args["dest"].clone(),
-            t.args["mode"].clone()
-        ),
+        (t.args["src"].clone(), t.args["dest"].clone(), t.args["mode"].clone()),
         ("a".into(), "b c".into(), "0644".into())
     );
     let e = task_err("- debug: hello there\n");
-    assert!(
-        e.message.contains("does not take free-form arguments"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("does not take free-form arguments"), "{}", e.message);
 }
 
 #[test]
 fn action_and_local_action_forms() {
     let t = one_task("- local_action: command echo hi\n");
-    assert_eq!(
-        (t.action.as_str(), t.attrs.delegate_to.as_deref()),
-        ("command", Some("localhost"))
-    );
+    assert_eq!((t.action.as_str(), t.attrs.delegate_to.as_deref()), ("command", Some("localhost")));
     assert_eq!(t.args["_raw_params"], "echo hi");
     let t = one_task("- action: ansible.builtin.copy src=a dest=b\n");
-    assert_eq!(
-        (t.action.as_str(), &t.args["dest"]),
-        ("copy", &Value::from("b"))
-    );
+    assert_eq!((t.action.as_str(), &t.args["dest"]), ("copy", &Value::from("b")));
     let e = task_err("- action: nosuch x=1\n");
     assert_eq!(e.kind, LoadErrorKind::UnknownModule);
     let e = task_err("- action: debug msg=a\n  command: echo\n");
@@ -551,15 +456,9 @@ fn action_and_local_action_forms() {
 #[test]
 fn args_keyword_is_overridden_by_module_args() {
     let t = one_task("- command: pwd\n  args:\n    chdir: /tmp\n    creates: /a\n");
-    assert_eq!(
-        (t.args["_raw_params"].clone(), t.args["chdir"].clone()),
-        ("pwd".into(), "/tmp".into())
-    );
+    assert_eq!((t.args["_raw_params"].clone(), t.args["chdir"].clone()), ("pwd".into(), "/tmp".into()));
     let t = one_task("- file:\n    path: /b\n  args:\n    path: /a\n    state: touch\n");
-    assert_eq!(
-        (t.args["path"].clone(), t.args["state"].clone()),
-        ("/b".into(), "touch".into())
-    );
+    assert_eq!((t.args["path"].clone(), t.args["state"].clone()), ("/b".into(), "touch".into()));
 }
 
 #[test]
@@ -572,19 +471,14 @@ fn conditions_tags_notify_and_loop_keywords() {
     assert!(matches!(t.changed_when, Some(Conditions::Literal(false))));
     assert!(matches!(&t.failed_when, Some(Conditions::Exprs(v)) if v == &["rc != 0", "x"]));
     assert!(matches!(&t.until, Some(Conditions::Exprs(v)) if v == &["ok"]));
-    assert_eq!(
-        (t.retries.clone(), t.delay.clone()),
-        (Some(Value::from(3)), Some(Value::from(1)))
-    );
+    assert_eq!((t.retries.clone(), t.delay.clone()), (Some(Value::from(3)), Some(Value::from(1))));
     assert_eq!(t.notify, vec!["h"]);
     assert_eq!(t.register.as_deref(), Some("out"));
     assert_eq!(t.loop_control.loop_var.as_deref(), Some("n"));
     assert_eq!(t.loop_control.index_var.as_deref(), Some("i"));
     assert_eq!(t.loop_control.pause, Some(0.5));
     assert!(t.loop_control.extended);
-    let t = one_task(
-        "- debug: msg=x\n  when: true\n  tags: a,b\n  with_dict: {k: v}\n  guarded_by: [backup]\n",
-    );
+    let t = one_task("- debug: msg=x\n  when: true\n  tags: a,b\n  with_dict: {k: v}\n  guarded_by: [backup]\n");
     assert_eq!(t.attrs.when, vec!["True"]);
     assert_eq!(t.attrs.tags, vec!["a", "b"]);
     assert_eq!(t.loop_with.as_deref(), Some("dict"));
@@ -592,11 +486,7 @@ fn conditions_tags_notify_and_loop_keywords() {
     let t = one_task("- debug: msg=x\n  guarded_by: backup db\n  become: yes\n  become_user: root\n  no_log: true\n");
     assert_eq!(t.guarded_by, vec!["backup db"]);
     assert_eq!(
-        (
-            t.attrs.become_,
-            t.attrs.become_user.as_deref(),
-            t.attrs.no_log
-        ),
+        (t.attrs.become_, t.attrs.become_user.as_deref(), t.attrs.no_log),
         (Some(true), Some("root"), Some(true))
     );
 }
@@ -608,25 +498,15 @@ fn task_refusals() {
     let e = task_err("- debug: msg=x\n  loop: [1]\n  with_items: [2]\n");
     assert!(e.message.contains("already has a loop"), "{}", e.message);
     let e = task_err("- debug: msg=x\n  listen: y\n");
-    assert!(
-        e.message.contains("only valid on handlers"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("only valid on handlers"), "{}", e.message);
     let e = task_err("- name: nothing\n  when: x\n");
-    assert_eq!(
-        (e.kind, e.span.line, e.span.col),
-        (LoadErrorKind::NoModule, 3, 7)
-    );
+    assert_eq!((e.kind, e.span.line, e.span.col), (LoadErrorKind::NoModule, 3, 7));
     let e = task_err("- debug: msg=x\n  loop_control:\n    lopo_var: y\n");
     assert_eq!(e.hint.as_deref(), Some("did you mean 'loop_var'?"));
     let e = task_err("- debug: msg=x\n  poll: 5\n");
     assert!(e.message.contains("not supported by troupe (yet)"));
     let e = task_err("- whn: x\n  debug: msg=x\n");
-    assert_eq!(
-        (e.kind, e.hint.as_deref()),
-        (LoadErrorKind::UnknownKey, Some("did you mean 'when'?"))
-    );
+    assert_eq!((e.kind, e.hint.as_deref()), (LoadErrorKind::UnknownKey, Some("did you mean 'when'?")));
     let e = task_err("- import_playbook: other.yml\n");
     assert!(e.message.contains("top level"), "{}", e.message);
     let e = task_err("- include: other.yml\n");
@@ -638,38 +518,18 @@ fn task_refusals() {
 #[test]
 fn includes_stay_tasks_and_check_their_keywords() {
     let t = one_task("- include_tasks: f.yml\n  when: x\n  loop: [1]\n");
-    assert_eq!(
-        (t.action.as_str(), &t.args["file"]),
-        ("include_tasks", &Value::from("f.yml"))
-    );
+    assert_eq!((t.action.as_str(), &t.args["file"]), ("include_tasks", &Value::from("f.yml")));
     assert!(t.args.get("_raw_params").is_none());
     let t = one_task("- include_tasks:\n    file: f.yml\n    apply:\n      tags: [a]\n");
     assert_eq!(t.args["apply"]["tags"][0], "a");
     let t = one_task("- ansible.builtin.include_role:\n    name: r\n    tasks_from: other\n");
-    assert_eq!(
-        (t.action.as_str(), &t.args["tasks_from"]),
-        ("include_role", &Value::from("other"))
-    );
+    assert_eq!((t.action.as_str(), &t.args["tasks_from"]), ("include_role", &Value::from("other")));
     let e = task_err("- include_tasks: f.yml\n  become: true\n");
-    assert!(
-        e.message
-            .contains("`become` is not a valid keyword for include_tasks"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("`become` is not a valid keyword for include_tasks"), "{}", e.message);
     let e = task_err("- include_role:\n    tasks_from: x\n");
-    assert!(
-        e.message.contains("'name' is a required field"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("'name' is a required field"), "{}", e.message);
     let e = task_err("- include_tasks:\n    file: f.yml\n    bogus: 1\n");
-    assert!(
-        e.message
-            .contains("invalid options for include_tasks: bogus"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("invalid options for include_tasks: bogus"), "{}", e.message);
 }
 
 #[test]
@@ -682,33 +542,18 @@ fn import_tasks_wraps_children_and_refuses_loops() {
     .unwrap();
     let outer = block(&pb.plays[0].tasks[0]);
     assert_eq!(
-        (
-            outer.attrs.when.clone(),
-            outer.attrs.tags.clone(),
-            outer.attrs.become_
-        ),
+        (outer.attrs.when.clone(), outer.attrs.tags.clone(), outer.attrs.become_),
         (vec!["x".into()], vec!["i".into()], Some(true))
     );
     let inner = block(&outer.block[0]);
-    assert_eq!(
-        inner.import.as_deref(),
-        Some("u.yml"),
-        "resolved next to sub/t.yml"
-    );
+    assert_eq!(inner.import.as_deref(), Some("u.yml"), "resolved next to sub/t.yml");
     assert_eq!(task(&inner.block[0]).args["msg"], "deep");
     let e = task_err("- import_tasks: t.yml\n  loop: [1]\n");
-    assert!(
-        e.message.contains("cannot be used on import_tasks"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("cannot be used on import_tasks"), "{}", e.message);
     let e = task_err("- import_tasks: \"{{ f }}.yml\"\n");
     assert_eq!(e.kind, LoadErrorKind::Unsupported);
     let e = load(&[
-        (
-            "p.yml",
-            "- hosts: all\n  tasks:\n    - import_tasks: p2.yml\n",
-        ),
+        ("p.yml", "- hosts: all\n  tasks:\n    - import_tasks: p2.yml\n"),
         ("p2.yml", "- import_tasks: p2.yml\n"),
     ])
     .unwrap_err();
@@ -717,17 +562,12 @@ fn import_tasks_wraps_children_and_refuses_loops() {
 
 #[test]
 fn blocks_accept_block_keywords_only() {
-    let p = play("- name: b\n  become: true\n  when: x\n  block:\n    - debug: msg=a\n  always:\n    - debug: msg=z\n").unwrap();
+    let p = play("- name: b\n  become: true\n  when: x\n  block:\n    - debug: msg=a\n  always:\n    - debug: msg=z\n")
+        .unwrap();
     let b = block(&p.tasks[0]);
-    assert_eq!(
-        (b.attrs.become_, b.block.len(), b.always.len()),
-        (Some(true), 1, 1)
-    );
+    assert_eq!((b.attrs.become_, b.block.len(), b.always.len()), (Some(true), 1, 1));
     let e = task_err("- block:\n    - debug: msg=a\n  register: r\n");
-    assert_eq!(
-        (e.span.line, e.span.col, e.message.as_str()),
-        (5, 7, "`register` cannot be used on a block")
-    );
+    assert_eq!((e.span.line, e.span.col, e.message.as_str()), (5, 7, "`register` cannot be used on a block"));
     let e = task_err("- block:\n    - debug: msg=a\n  becom: true\n");
     assert_eq!(e.hint.as_deref(), Some("did you mean 'become'?"));
 }
@@ -745,27 +585,18 @@ fn role_search_order_and_roles_path() {
         ("extra/t/tasks/main.yml", "- debug: msg=extra\n"),
         ("pb/local/u/tasks/main.yaml", "- debug: msg=by-path\n"),
     ]);
-    let o = LoadOptions {
-        roles_path: vec![dir.path().join("extra")],
-        ..opts()
-    };
+    let o = LoadOptions { roles_path: vec![dir.path().join("extra")], ..opts() };
     let pb = load_playbook(&dir.path().join("pb/p.yml"), &o).unwrap();
     let msg = |i: usize| task(&block(&pb.plays[0].roles[i]).block[0]).args["msg"].clone();
     assert_eq!(msg(0), "pb-roles");
     assert_eq!(msg(1), "s-pb-dir");
     assert_eq!(msg(2), "parent-roles");
     assert_eq!(msg(3), "by-path");
-    assert_eq!(
-        block(&pb.plays[0].roles[3]).role.as_ref().unwrap().name,
-        "u"
-    );
+    assert_eq!(block(&pb.plays[0].roles[3]).role.as_ref().unwrap().name, "u");
     // roles_path is searched after the playbook's folders.
     std::fs::remove_dir_all(dir.path().join("roles")).unwrap();
     let pb = load_playbook(&dir.path().join("pb/p.yml"), &o).unwrap();
-    assert_eq!(
-        task(&block(&pb.plays[0].roles[2]).block[0]).args["msg"],
-        "extra"
-    );
+    assert_eq!(task(&block(&pb.plays[0].roles[2]).block[0]).args["msg"], "extra");
 }
 
 #[test]
@@ -778,21 +609,10 @@ fn role_entries_dedup_and_allow_duplicates() {
         ("roles/d/tasks/main.yml", "- debug: msg=d\n"),
     ])
     .unwrap();
-    let dup: Vec<bool> = pb.plays[0]
-        .roles
-        .iter()
-        .map(|r| block(r).duplicate_role)
-        .collect();
+    let dup: Vec<bool> = pb.plays[0].roles.iter().map(|r| block(r).duplicate_role).collect();
     assert_eq!(dup, vec![false, true, false, false, false, false]);
-    assert_eq!(
-        block(&pb.plays[0].roles[2]).role.as_ref().unwrap().params["x"],
-        1
-    );
-    assert_eq!(
-        pb.plays[0].handlers.len(),
-        3,
-        "a, a+x, a+tags each add handlers once; the duplicate does not"
-    );
+    assert_eq!(block(&pb.plays[0].roles[2]).role.as_ref().unwrap().params["x"], 1);
+    assert_eq!(pb.plays[0].handlers.len(), 3, "a, a+x, a+tags each add handlers once; the duplicate does not");
 }
 
 #[test]
@@ -811,10 +631,7 @@ fn role_errors() {
         ("roles/a/tasks/main.yml", "- debug: msg=a\n"),
     ])
     .unwrap_err();
-    assert_eq!(
-        (e.kind, e.span.line, e.span.col),
-        (LoadErrorKind::NotFound, 3, 7)
-    );
+    assert_eq!((e.kind, e.span.line, e.span.col), (LoadErrorKind::NotFound, 3, 7));
     assert!(e.message.contains("tasks/nope"), "{}", e.message);
 }
 
@@ -845,22 +662,13 @@ fn import_role_from_files_and_tasks_relative_to_role() {
 #[test]
 fn public_load_role_and_load_tasks_file() {
     let dir = tree(&[
-        (
-            "roles/a/tasks/main.yml",
-            "- debug: msg=a\n- include_tasks: more.yml\n",
-        ),
+        ("roles/a/tasks/main.yml", "- debug: msg=a\n- include_tasks: more.yml\n"),
         ("roles/a/tasks/more.yml", "- debug: msg=more\n"),
         ("roles/a/handlers/main.yml", "- name: h\n  debug: msg=h\n"),
-        (
-            "roles/a/meta/main.yml",
-            "dependencies:\n  - role: b\n    when: y\n    p: 2\n",
-        ),
+        ("roles/a/meta/main.yml", "dependencies:\n  - role: b\n    when: y\n    p: 2\n"),
         ("roles/b/tasks/main.yml", "- debug: msg=b\n"),
     ]);
-    let spec = RoleSpec {
-        tasks_from: Some("main".into()),
-        ..Default::default()
-    };
+    let spec = RoleSpec { tasks_from: Some("main".into()), ..Default::default() };
     let (item, handlers) = load_role("a", dir.path(), spec, &opts()).unwrap();
     let b = block(&item);
     let dep = block(&b.block[0]);

@@ -41,7 +41,8 @@ pub struct HostResult {
     pub show: bool,
 }
 
-pub const NO_LOG_MSG: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+pub const NO_LOG_MSG: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 pub struct Reporter {
     verbosity: u8,
@@ -183,7 +184,9 @@ impl Reporter {
                     _ => "skipping",
                 };
                 match (&r.item, verbose) {
-                    (Some(_), true) => format!("{word}: {who} => (item={}) => {}", r.item.as_deref().unwrap_or(""), body()),
+                    (Some(_), true) => {
+                        format!("{word}: {who} => (item={}) => {}", r.item.as_deref().unwrap_or(""), body())
+                    }
                     (Some(_), false) => format!("{word}: {who} =>{item}"),
                     (None, true) => format!("{word}: {who} => {}", body()),
                     (None, false) => format!("{word}: {who}"),

@@ -33,12 +33,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_json", to_json);
     env.add_filter("to_nice_json", to_nice_json);
     env.add_filter("from_json", from_json);
-    env.add_filter("to_yaml", |v: Value, k: Kwargs| {
-        to_yaml("to_yaml", v, k, YamlStyle::TERSE)
-    });
-    env.add_filter("to_nice_yaml", |v: Value, k: Kwargs| {
-        to_yaml("to_nice_yaml", v, k, YamlStyle::NICE)
-    });
+    env.add_filter("to_yaml", |v: Value, k: Kwargs| to_yaml("to_yaml", v, k, YamlStyle::TERSE));
+    env.add_filter("to_nice_yaml", |v: Value, k: Kwargs| to_yaml("to_nice_yaml", v, k, YamlStyle::NICE));
     env.add_filter("from_yaml", from_yaml);
     env.add_filter("version_compare", version_filter);
     env.add_filter("version", version_filter);
@@ -66,10 +62,7 @@ pub fn bool_of(value: &Value) -> bool {
         ValueKind::Bool => value.is_true(),
         ValueKind::Number => f64::try_from(value.clone()).is_ok_and(|f| f == 1.0),
         ValueKind::String => {
-            matches!(
-                value.as_str().map(str::to_lowercase).as_deref(),
-                Some("yes" | "on" | "true" | "1")
-            )
+            matches!(value.as_str().map(str::to_lowercase).as_deref(), Some("yes" | "on" | "true" | "1"))
         }
         _ => false,
     }
@@ -102,11 +95,7 @@ fn parse_int(text: &str, base: u32) -> Option<i128> {
         },
         b => (t, b),
     };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
+    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
         return None;
     }
     let n = i128::from_str_radix(&digits.replace('_', ""), base).ok()?;
@@ -118,9 +107,7 @@ fn to_int(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Erro
     require_defined("int", &value)?;
     let default = match args.first() {
         Some(d) => d.clone(),
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0)),
+        None => kwargs.get::<Option<Value>>("default")?.unwrap_or(Value::from(0)),
     };
     let base = match args.get(1) {
         Some(b) => u32::try_from(b.clone()).map_err(|_| fail("int", "base must be an integer"))?,
@@ -133,16 +120,12 @@ fn to_int(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Erro
     Ok(match value.kind() {
         ValueKind::Bool => Value::from(value.is_true() as i64),
         ValueKind::Number if value.is_integer() => value,
-        ValueKind::Number => {
-            f64::try_from(value).map_or(default, |f| Value::from(f.trunc() as i128))
-        }
+        ValueKind::Number => f64::try_from(value).map_or(default, |f| Value::from(f.trunc() as i128)),
         ValueKind::String => {
             let s = value.as_str().unwrap_or_default();
             match parse_int(s, base) {
                 Some(n) => Value::from(n),
-                None => parse_float(s)
-                    .filter(|f| f.is_finite())
-                    .map_or(default, |f| Value::from(f.trunc() as i128)),
+                None => parse_float(s).filter(|f| f.is_finite()).map_or(default, |f| Value::from(f.trunc() as i128)),
             }
         }
         _ => default,
@@ -160,9 +143,7 @@ fn to_float(value: Value, default: Option<Value>) -> Result<Value, Error> {
     Ok(match value.kind() {
         ValueKind::Bool => Value::from(if value.is_true() { 1.0 } else { 0.0 }),
         ValueKind::Number => f64::try_from(value).map_or(default, Value::from),
-        ValueKind::String => {
-            parse_float(value.as_str().unwrap_or_default()).map_or(default, Value::from)
-        }
+        ValueKind::String => parse_float(value.as_str().unwrap_or_default()).map_or(default, Value::from),
         _ => default,
     })
 }
@@ -190,12 +171,7 @@ fn join(value: Value, sep: Option<String>, kwargs: Kwargs) -> Result<String, Err
     Ok(parts.join(sep.as_deref().unwrap_or("")))
 }
 
-fn ternary(
-    value: Value,
-    true_val: Value,
-    false_val: Value,
-    none_val: Option<Value>,
-) -> Result<Value, Error> {
+fn ternary(value: Value, true_val: Value, false_val: Value, none_val: Option<Value>) -> Result<Value, Error> {
     require_defined("ternary", &value)?;
     Ok(match none_val {
         Some(n) if value.is_none() && !n.is_none() => n,
@@ -225,23 +201,17 @@ fn mandatory(state: &State, value: Value, msg: Option<String>) -> Result<Value, 
 /// Finds `name | mandatory` in the current template whose `name` is undefined here.
 fn undefined_operand(state: &State) -> Option<String> {
     use std::sync::LazyLock;
-    static OPERAND: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
-        regex::Regex::new(r"([A-Za-z_][\w.]*(?:\[[^\]|]*\])*)\s*\|\s*mandatory\b").ok()
-    });
+    static OPERAND: LazyLock<Option<regex::Regex>> =
+        LazyLock::new(|| regex::Regex::new(r"([A-Za-z_][\w.]*(?:\[[^\]|]*\])*)\s*\|\s*mandatory\b").ok());
     let tmpl = state.env().get_template(state.name()).ok()?;
     let re = OPERAND.as_ref()?;
-    re.captures_iter(tmpl.source())
-        .map(|c| c[1].to_string())
-        .find(|expr| {
-            let root = expr.split(['.', '[']).next().unwrap_or(expr);
-            match state.lookup(root) {
-                None => true,
-                Some(v) => {
-                    expr.contains('.')
-                        && convert::get_path(&v, &expr[root.len() + 1..]).is_undefined()
-                }
-            }
-        })
+    re.captures_iter(tmpl.source()).map(|c| c[1].to_string()).find(|expr| {
+        let root = expr.split(['.', '[']).next().unwrap_or(expr);
+        match state.lookup(root) {
+            None => true,
+            Some(v) => expr.contains('.') && convert::get_path(&v, &expr[root.len() + 1..]).is_undefined(),
+        }
+    })
 }
 
 fn to_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {
@@ -263,22 +233,16 @@ fn to_nice_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {
         sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true),
         ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true),
     };
-    kwargs
-        .assert_all_used()
-        .map_err(|e| fail("to_nice_json", e))?;
+    kwargs.assert_all_used().map_err(|e| fail("to_nice_json", e))?;
     Ok(json_out::dumps(&data, style))
 }
 
 fn from_json(value: Value) -> Result<Value, Error> {
     require_defined("from_json", &value)?;
-    let text = value.as_str().ok_or_else(|| {
-        fail(
-            "from_json",
-            format!("expected a string, got {}", type_name(&value)),
-        )
-    })?;
-    let data: crate::value::Value = serde_json::from_str(text)
-        .map_err(|e| fail("from_json", format!("input is not valid JSON: {e}")))?;
+    let text =
+        value.as_str().ok_or_else(|| fail("from_json", format!("expected a string, got {}", type_name(&value))))?;
+    let data: crate::value::Value =
+        serde_json::from_str(text).map_err(|e| fail("from_json", format!("input is not valid JSON: {e}")))?;
     Ok(from_data(&data))
 }
 
@@ -290,15 +254,9 @@ fn to_yaml(name: &str, value: Value, kwargs: Kwargs, defaults: YamlStyle) -> Res
         Some(v) => Some(v.is_true()),
     };
     let style = YamlStyle {
-        indent: kwargs
-            .get::<Option<usize>>("indent")?
-            .unwrap_or(defaults.indent),
-        width: kwargs
-            .get::<Option<usize>>("width")?
-            .unwrap_or(defaults.width),
-        sort_keys: kwargs
-            .get::<Option<bool>>("sort_keys")?
-            .unwrap_or(defaults.sort_keys),
+        indent: kwargs.get::<Option<usize>>("indent")?.unwrap_or(defaults.indent),
+        width: kwargs.get::<Option<usize>>("width")?.unwrap_or(defaults.width),
+        sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(defaults.sort_keys),
         flow,
     };
     // Always on in Ansible's dumper; accepted for compatibility.
@@ -316,39 +274,23 @@ fn from_yaml(value: Value) -> Result<Value, Error> {
     let node = crate::yaml::parse_str(text, Path::new("<from_yaml input>")).map_err(|e| {
         fail(
             "from_yaml",
-            format!(
-                "input is not valid YAML: {} (line {}, column {})",
-                e.message, e.span.line, e.span.col
-            ),
+            format!("input is not valid YAML: {} (line {}, column {})", e.message, e.span.line, e.span.col),
         )
     })?;
     Ok(from_data(&node.to_value()))
 }
 
 /// `version_compare` as a filter: `'1.2' | version_compare('1.10', '<')`.
-pub fn version_filter(
-    value: Value,
-    other: Value,
-    args: Rest<Value>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
+pub fn version_filter(value: Value, other: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<bool, Error> {
     version_check("version_compare", &value, &other, &args, &kwargs)
 }
 
 /// Shared by the `version` test and the `version_compare` filter.
-pub fn version_check(
-    name: &str,
-    value: &Value,
-    other: &Value,
-    args: &[Value],
-    kwargs: &Kwargs,
-) -> Result<bool, Error> {
+pub fn version_check(name: &str, value: &Value, other: &Value, args: &[Value], kwargs: &Kwargs) -> Result<bool, Error> {
     require_defined(name, value)?;
     let operator = match args.first() {
         Some(op) => text::text_of(name, op)?,
-        None => kwargs
-            .get::<Option<String>>("operator")?
-            .unwrap_or_else(|| "eq".into()),
+        None => kwargs.get::<Option<String>>("operator")?.unwrap_or_else(|| "eq".into()),
     };
     let strict = match args.get(1) {
         Some(s) => Some(s.is_true()),
@@ -357,12 +299,7 @@ pub fn version_check(
     let version_type: Option<String> = kwargs.get("version_type")?;
     kwargs.assert_all_used()?;
     let scheme = match (strict, version_type) {
-        (Some(_), Some(_)) => {
-            return Err(fail(
-                name,
-                "cannot specify both 'strict' and 'version_type'",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(fail(name, "cannot specify both 'strict' and 'version_type'")),
         (Some(true), None) => version::Scheme::Strict,
         (_, Some(t)) => version::Scheme::from_name(&t).map_err(|e| fail(name, e))?,
         _ => version::Scheme::Loose,

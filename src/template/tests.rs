@@ -13,91 +13,50 @@ use super::filters::text::{compile, text_of};
 pub fn register(env: &mut Environment<'static>) {
     env.add_test("failed", |v: Value| result_flag("failed", &v, "failed"));
     env.add_test("failure", |v: Value| result_flag("failure", &v, "failed"));
-    env.add_test("succeeded", |v: Value| {
-        result_flag("succeeded", &v, "failed").map(|f| !f)
-    });
-    env.add_test("success", |v: Value| {
-        result_flag("success", &v, "failed").map(|f| !f)
-    });
-    env.add_test("successful", |v: Value| {
-        result_flag("successful", &v, "failed").map(|f| !f)
-    });
+    env.add_test("succeeded", |v: Value| result_flag("succeeded", &v, "failed").map(|f| !f));
+    env.add_test("success", |v: Value| result_flag("success", &v, "failed").map(|f| !f));
+    env.add_test("successful", |v: Value| result_flag("successful", &v, "failed").map(|f| !f));
     env.add_test("skipped", |v: Value| result_flag("skipped", &v, "skipped"));
     env.add_test("skip", |v: Value| result_flag("skip", &v, "skipped"));
-    env.add_test("unreachable", |v: Value| {
-        result_flag("unreachable", &v, "unreachable")
-    });
-    env.add_test("reachable", |v: Value| {
-        result_flag("reachable", &v, "unreachable").map(|f| !f)
-    });
+    env.add_test("unreachable", |v: Value| result_flag("unreachable", &v, "unreachable"));
+    env.add_test("reachable", |v: Value| result_flag("reachable", &v, "unreachable").map(|f| !f));
     env.add_test("changed", |v: Value| changed("changed", &v));
     env.add_test("change", |v: Value| changed("change", &v));
-    env.add_test("match", |v: Value, p: String, k: Kwargs| {
-        regex_test("match", &v, &p, k, true)
-    });
-    env.add_test("search", |v: Value, p: String, k: Kwargs| {
-        regex_test("search", &v, &p, k, false)
-    });
+    env.add_test("match", |v: Value, p: String, k: Kwargs| regex_test("match", &v, &p, k, true));
+    env.add_test("search", |v: Value, p: String, k: Kwargs| regex_test("search", &v, &p, k, false));
     env.add_test("regex", regex);
-    env.add_test(
-        "version",
-        |v: Value, o: Value, a: Rest<Value>, k: Kwargs| {
-            super::filters::version_check("version", &v, &o, &a, &k)
-        },
-    );
-    env.add_test(
-        "version_compare",
-        |v: Value, o: Value, a: Rest<Value>, k: Kwargs| {
-            super::filters::version_check("version_compare", &v, &o, &a, &k)
-        },
-    );
+    env.add_test("version", |v: Value, o: Value, a: Rest<Value>, k: Kwargs| {
+        super::filters::version_check("version", &v, &o, &a, &k)
+    });
+    env.add_test("version_compare", |v: Value, o: Value, a: Rest<Value>, k: Kwargs| {
+        super::filters::version_check("version_compare", &v, &o, &a, &k)
+    });
     env.add_test("truthy", |v: Value, k: Kwargs| truthy("truthy", &v, k));
-    env.add_test("falsy", |v: Value, k: Kwargs| {
-        truthy("falsy", &v, k).map(|t| !t)
-    });
-    env.add_test("contains", |seq: Value, v: Value| {
-        contains("contains", &seq, &v)
-    });
+    env.add_test("falsy", |v: Value, k: Kwargs| truthy("falsy", &v, k).map(|t| !t));
+    env.add_test("contains", |seq: Value, v: Value| contains("contains", &seq, &v));
     env.add_test("subset", |a: Value, b: Value| subset("subset", &a, &b));
     env.add_test("issubset", |a: Value, b: Value| subset("issubset", &a, &b));
     env.add_test("superset", |a: Value, b: Value| subset("superset", &b, &a));
-    env.add_test("issuperset", |a: Value, b: Value| {
-        subset("issuperset", &b, &a)
-    });
-    env.add_test("any", |v: Value| {
-        Ok::<_, Error>(items("any", &v)?.iter().any(Value::is_true))
-    });
-    env.add_test("all", |v: Value| {
-        Ok::<_, Error>(items("all", &v)?.iter().all(Value::is_true))
-    });
+    env.add_test("issuperset", |a: Value, b: Value| subset("issuperset", &b, &a));
+    env.add_test("any", |v: Value| Ok::<_, Error>(items("any", &v)?.iter().any(Value::is_true)));
+    env.add_test("all", |v: Value| Ok::<_, Error>(items("all", &v)?.iter().all(Value::is_true)));
     env.add_test("nan", is_nan);
     env.add_test("isnan", is_nan);
     env.add_test("abs", |v: Value| path_test("abs", &v, |p| p.is_absolute()));
-    env.add_test("is_abs", |v: Value| {
-        path_test("is_abs", &v, |p| p.is_absolute())
-    });
+    env.add_test("is_abs", |v: Value| path_test("is_abs", &v, |p| p.is_absolute()));
     env.add_test("exists", |v: Value| path_test("exists", &v, |p| p.exists()));
     env.add_test("file", |v: Value| path_test("file", &v, |p| p.is_file()));
-    env.add_test("is_file", |v: Value| {
-        path_test("is_file", &v, |p| p.is_file())
-    });
-    env.add_test("directory", |v: Value| {
-        path_test("directory", &v, |p| p.is_dir())
-    });
+    env.add_test("is_file", |v: Value| path_test("is_file", &v, |p| p.is_file()));
+    env.add_test("directory", |v: Value| path_test("directory", &v, |p| p.is_dir()));
     env.add_test("is_dir", |v: Value| path_test("is_dir", &v, |p| p.is_dir()));
     env.add_test("link", |v: Value| path_test("link", &v, |p| p.is_symlink()));
-    env.add_test("is_link", |v: Value| {
-        path_test("is_link", &v, |p| p.is_symlink())
-    });
+    env.add_test("is_link", |v: Value| path_test("is_link", &v, |p| p.is_symlink()));
 }
 
 fn expect_result(name: &str, v: &Value) -> Result<(), Error> {
     require_defined(name, v)?;
     if v.kind() != ValueKind::Map {
-        return Err(fail(
-            name,
-            format!("the '{name}' test expects a registered task result (a dictionary)"),
-        ));
+        return Err(fail(name, format!("the '{name}' test expects a registered task result (a dictionary)")));
     }
     Ok(())
 }
@@ -119,9 +78,7 @@ fn changed(name: &str, v: &Value) -> Result<bool, Error> {
     if results.kind() != ValueKind::Seq {
         return Ok(false);
     }
-    Ok(results
-        .try_iter()
-        .is_ok_and(|mut it| it.any(|r| r.get_attr("changed").is_ok_and(|c| c.is_true()))))
+    Ok(results.try_iter().is_ok_and(|mut it| it.any(|r| r.get_attr("changed").is_ok_and(|c| c.is_true()))))
 }
 
 fn regex_flags(name: &str, kwargs: &Kwargs) -> Result<(bool, bool), Error> {
@@ -132,34 +89,19 @@ fn regex_flags(name: &str, kwargs: &Kwargs) -> Result<(bool, bool), Error> {
 }
 
 /// `match` anchors at the start of the text (Python's `re.match`); `search` looks anywhere.
-fn regex_test(
-    name: &str,
-    v: &Value,
-    pattern: &str,
-    kwargs: Kwargs,
-    anchored: bool,
-) -> Result<bool, Error> {
+fn regex_test(name: &str, v: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
     let text = text_of(name, v)?;
     let (ignorecase, multiline) = regex_flags(name, &kwargs)?;
-    let pattern = if anchored {
-        format!(r"\A(?:{pattern})")
-    } else {
-        pattern.to_string()
-    };
+    let pattern = if anchored { format!(r"\A(?:{pattern})") } else { pattern.to_string() };
     Ok(compile(name, &pattern, ignorecase, multiline)?.is_match(&text))
 }
 
 fn regex(v: Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
-    let match_type = kwargs
-        .get::<Option<String>>("match_type")?
-        .unwrap_or_else(|| "search".into());
+    let match_type = kwargs.get::<Option<String>>("match_type")?.unwrap_or_else(|| "search".into());
     match match_type.as_str() {
         "match" => regex_test("regex", &v, &pattern, kwargs, true),
         "search" => regex_test("regex", &v, &pattern, kwargs, false),
-        other => Err(fail(
-            "regex",
-            format!("match_type '{other}' is not supported; use 'match' or 'search'"),
-        )),
+        other => Err(fail("regex", format!("match_type '{other}' is not supported; use 'match' or 'search'"))),
     }
 }
 
@@ -181,10 +123,7 @@ fn truthy(name: &str, v: &Value, kwargs: Kwargs) -> Result<bool, Error> {
 pub fn contains(name: &str, seq: &Value, v: &Value) -> Result<bool, Error> {
     require_defined(name, seq)?;
     match seq.kind() {
-        ValueKind::String => Ok(seq
-            .as_str()
-            .unwrap_or_default()
-            .contains(text_of(name, v)?.as_str())),
+        ValueKind::String => Ok(seq.as_str().unwrap_or_default().contains(text_of(name, v)?.as_str())),
         ValueKind::Map => Ok(seq.get_item(v).is_ok_and(|x| !x.is_undefined())),
         _ => Ok(items(name, seq)?.contains(v)),
     }
@@ -215,9 +154,7 @@ mod unit {
     }
 
     fn eval(src: &str, ctx: minijinja::Value) -> String {
-        env()
-            .render_str(src, ctx)
-            .unwrap_or_else(|e| panic!("{src}: {e:#}"))
+        env().render_str(src, ctx).unwrap_or_else(|e| panic!("{src}: {e:#}"))
     }
 
     fn err(src: &str, ctx: minijinja::Value) -> String {
@@ -236,21 +173,18 @@ mod unit {
             looped => context! { results => vec![context! { changed => false }, context! { changed => true }] },
         };
         assert_eq!(
-            eval("{{ ok is failed }} {{ ok is succeeded }} {{ ok is success }} {{ ok is changed }} {{ ok is skipped }}", ctx.clone()),
+            eval(
+                "{{ ok is failed }} {{ ok is succeeded }} {{ ok is success }} {{ ok is changed }} {{ ok is skipped }}",
+                ctx.clone()
+            ),
             "False True True False False"
         );
         assert_eq!(
-            eval(
-                "{{ bad is failed }} {{ bad is succeeded }} {{ bad is change }}",
-                ctx.clone()
-            ),
+            eval("{{ bad is failed }} {{ bad is succeeded }} {{ bad is change }}", ctx.clone()),
             "True False True"
         );
         assert_eq!(
-            eval(
-                "{{ skip is skipped }} {{ skip is skip }} {{ skip is failed }}",
-                ctx.clone()
-            ),
+            eval("{{ skip is skipped }} {{ skip is skip }} {{ skip is failed }}", ctx.clone()),
             "True True False"
         );
         assert_eq!(eval("{{ looped is changed }}", ctx.clone()), "True");
@@ -261,18 +195,15 @@ mod unit {
     fn regex_tests() {
         let c = context! {};
         assert_eq!(
-            eval(
-                "{{ 'abc' is match('b') }} {{ 'abc' is search('b') }} {{ 'abc' is match('a.c') }}",
-                c.clone()
-            ),
+            eval("{{ 'abc' is match('b') }} {{ 'abc' is search('b') }} {{ 'abc' is match('a.c') }}", c.clone()),
             "False True True"
         );
-        assert_eq!(eval("{{ 'ABC' is match('a', ignorecase=true) }} {{ 'x\nab' is match('^ab', multiline=true) }}", c.clone()), "True False");
         assert_eq!(
-            eval(
-                "{{ 'x\nab' is search('^ab', multiline=true) }} {{ 'xab' is regex('^ab') }}",
-                c.clone()
-            ),
+            eval("{{ 'ABC' is match('a', ignorecase=true) }} {{ 'x\nab' is match('^ab', multiline=true) }}", c.clone()),
+            "True False"
+        );
+        assert_eq!(
+            eval("{{ 'x\nab' is search('^ab', multiline=true) }} {{ 'xab' is regex('^ab') }}", c.clone()),
             "True False"
         );
         assert!(err("{{ 'a' is match('(') }}", c).contains("match: invalid regular expression"));
@@ -282,33 +213,15 @@ mod unit {
     fn version_tests() {
         let c = context! { v => "3.5.1" };
         assert_eq!(
-            eval(
-                "{{ '3.4.0' is version('3.4.0', '>=') }} {{ v is version('3.4.0', 'lt') }}",
-                c.clone()
-            ),
+            eval("{{ '3.4.0' is version('3.4.0', '>=') }} {{ v is version('3.4.0', 'lt') }}", c.clone()),
             "True False"
         );
         assert_eq!(
-            eval(
-                "{{ v is version_compare('3.5', '>') }} {{ v is version('3.5.1', operator='eq') }}",
-                c.clone()
-            ),
+            eval("{{ v is version_compare('3.5', '>') }} {{ v is version('3.5.1', operator='eq') }}", c.clone()),
             "True True"
         );
-        assert_eq!(
-            eval(
-                "{{ '1.2' is version('1.2.0', '==', strict=true) }}",
-                c.clone()
-            ),
-            "True"
-        );
-        assert_eq!(
-            eval(
-                "{{ '1.0.0-rc.1' is version('1.0.0', '<', version_type='semver') }}",
-                c.clone()
-            ),
-            "True"
-        );
+        assert_eq!(eval("{{ '1.2' is version('1.2.0', '==', strict=true) }}", c.clone()), "True");
+        assert_eq!(eval("{{ '1.0.0-rc.1' is version('1.0.0', '<', version_type='semver') }}", c.clone()), "True");
         assert!(err("{{ v is version('1', '~') }}", c).contains("invalid operator"));
     }
 
@@ -316,23 +229,26 @@ mod unit {
     fn truthiness_and_sets() {
         let c = context! {};
         assert_eq!(eval("{{ 'false' is truthy }} {{ 'false' is truthy(convert_bool=true) }} {{ [] is falsy }} {{ 'no' is falsy(convert_bool=true) }}", c.clone()), "True False True True");
-        assert_eq!(eval("{{ [1,2] is contains(2) }} {{ 'abc' is contains('bc') }} {{ {'a':1} is contains('b') }}", c.clone()), "True True False");
-        assert_eq!(eval("{{ [1,2] is subset([1,2,3]) }} {{ [1,4] is issubset([1,2]) }} {{ [1,2,3] is superset([3]) }}", c.clone()), "True False True");
+        assert_eq!(
+            eval("{{ [1,2] is contains(2) }} {{ 'abc' is contains('bc') }} {{ {'a':1} is contains('b') }}", c.clone()),
+            "True True False"
+        );
         assert_eq!(
             eval(
-                "{{ [0, 1] is any }} {{ [0, 1] is all }} {{ [] is all }}",
+                "{{ [1,2] is subset([1,2,3]) }} {{ [1,4] is issubset([1,2]) }} {{ [1,2,3] is superset([3]) }}",
                 c.clone()
             ),
             "True False True"
         );
+        assert_eq!(eval("{{ [0, 1] is any }} {{ [0, 1] is all }} {{ [] is all }}", c.clone()), "True False True");
+        assert_eq!(eval("{{ ['web1', 'db1', 'web2'] | select('match', 'web') | join(',') }}", c.clone()), "web1,web2");
         assert_eq!(
             eval(
-                "{{ ['web1', 'db1', 'web2'] | select('match', 'web') | join(',') }}",
-                c.clone()
+                "{{ [{'n': 'web1'}, {'n': 'db1'}] | rejectattr('n', 'search', 'web') | map(attribute='n') | join }}",
+                c
             ),
-            "web1,web2"
+            "db1"
         );
-        assert_eq!(eval("{{ [{'n': 'web1'}, {'n': 'db1'}] | rejectattr('n', 'search', 'web') | map(attribute='n') | join }}", c), "db1");
     }
 
     #[test]
@@ -348,6 +264,9 @@ mod unit {
     fn path_tests() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let c = context! { d => dir.path().to_string_lossy().to_string() };
-        assert_eq!(eval("{{ d is directory }} {{ d is file }} {{ d is exists }} {{ d is abs }} {{ 'rel/x' is abs }}", c), "True False True True False");
+        assert_eq!(
+            eval("{{ d is directory }} {{ d is file }} {{ d is exists }} {{ d is abs }} {{ 'rel/x' is abs }}", c),
+            "True False True True False"
+        );
     }
 }

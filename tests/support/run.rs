@@ -78,7 +78,13 @@ impl Run {
 
 impl Done {
     pub fn stdout_has(&self, needle: &str) -> &Done {
-        assert!(self.stdout.contains(needle), "{}: stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}", self.shown, self.stdout, self.stderr);
+        assert!(
+            self.stdout.contains(needle),
+            "{}: stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.shown,
+            self.stdout,
+            self.stderr
+        );
         self
     }
     pub fn stdout_lacks(&self, needle: &str) -> &Done {
@@ -86,7 +92,13 @@ impl Done {
         self
     }
     pub fn stderr_has(&self, needle: &str) -> &Done {
-        assert!(self.stderr.contains(needle), "{}: stderr lacks {needle:?}\n--- stderr\n{}\n--- stdout\n{}", self.shown, self.stderr, self.stdout);
+        assert!(
+            self.stderr.contains(needle),
+            "{}: stderr lacks {needle:?}\n--- stderr\n{}\n--- stdout\n{}",
+            self.shown,
+            self.stderr,
+            self.stdout
+        );
         self
     }
     /// The `PLAY RECAP` numbers of one host: (ok, changed, unreachable, failed, skipped, rescued, ignored).
@@ -97,7 +109,9 @@ impl Done {
             .find(|l| l.split(" : ").next().map(str::trim) == Some(host) && l.contains("ok="))
             .unwrap_or_else(|| panic!("{}: no recap line for {host}\n{}", self.shown, self.stdout));
         let mut out = [0u32; 7];
-        for (i, key) in ["ok=", "changed=", "unreachable=", "failed=", "skipped=", "rescued=", "ignored="].iter().enumerate() {
+        for (i, key) in
+            ["ok=", "changed=", "unreachable=", "failed=", "skipped=", "rescued=", "ignored="].iter().enumerate()
+        {
             let at = line.find(key).unwrap_or_else(|| panic!("no {key} in {line}"));
             out[i] = line[at + key.len()..].split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(u32::MAX);
         }

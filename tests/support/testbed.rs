@@ -20,8 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The one line printed when a test cannot get hosts.
-pub const SKIP_LINE: &str =
-    "skipped: needs root and systemd-nspawn (run tests/testbed/testbed.sh up 3)";
+pub const SKIP_LINE: &str = "skipped: needs root and systemd-nspawn (run tests/testbed/testbed.sh up 3)";
 
 /// How long one command on a host may take unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -110,9 +109,7 @@ fn can_start() -> bool {
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
 }
 
 /// `testbed.sh up n`; it prints the inventory path as the last line of stdout.
@@ -127,11 +124,7 @@ fn start(n: usize) -> Result<Testbed, String> {
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        return Err(format!(
-            "`{} up {n}` failed ({}):\n{stderr}",
-            script.display(),
-            out.status
-        ));
+        return Err(format!("`{} up {n}` failed ({}):\n{stderr}", script.display(), out.status));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let inventory = stdout
@@ -154,29 +147,19 @@ impl Testbed {
     /// `ansible_ssh_common_args`. Plain line parsing: enough for the inventories `testbed.sh`
     /// writes and hand-written ones in the same shape.
     pub fn from_inventory(path: &Path) -> Result<Testbed, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read inventory {}: {e}", path.display()))?;
-        let parsed =
-            parse_inventory(&text).map_err(|e| format!("inventory {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read inventory {}: {e}", path.display()))?;
+        let parsed = parse_inventory(&text).map_err(|e| format!("inventory {}: {e}", path.display()))?;
         if parsed.is_empty() {
             return Err(format!("inventory {} names no hosts", path.display()));
         }
         let mut hosts = Vec::new();
         let mut access = HashMap::new();
         for (name, vars) in parsed {
-            let ip = vars
-                .get("ansible_host")
-                .cloned()
-                .unwrap_or_else(|| name.clone());
-            let common = vars
-                .get("ansible_ssh_common_args")
-                .map(String::as_str)
-                .unwrap_or("");
+            let ip = vars.get("ansible_host").cloned().unwrap_or_else(|| name.clone());
+            let common = vars.get("ansible_ssh_common_args").map(String::as_str).unwrap_or("");
             let common_args = shlex::split(common).ok_or_else(|| {
-                format!(
-                    "inventory {}: host {name}: ansible_ssh_common_args has unbalanced quotes",
-                    path.display()
-                )
+                format!("inventory {}: host {name}: ansible_ssh_common_args has unbalanced quotes", path.display())
             })?;
             access.insert(
                 name.clone(),
@@ -189,26 +172,17 @@ impl Testbed {
             );
             hosts.push(TbHost { name, ip });
         }
-        Ok(Testbed {
-            inventory: path.to_path_buf(),
-            hosts,
-            access,
-            steady: RwLock::new(()),
-        })
+        Ok(Testbed { inventory: path.to_path_buf(), hosts, access, steady: RwLock::new(()) })
     }
 
     /// Held by tests that need every host to stay up while they run.
     pub fn shared(&self) -> RwLockReadGuard<'_, ()> {
-        self.steady
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.steady.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Held by tests that reboot or stop hosts, so no other test sees a host go away.
     pub fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.steady
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.steady.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// An `ssh` command that logs into `host` as the inventory says, ready for the remote
@@ -219,8 +193,12 @@ impl Testbed {
             .get(&host.name)
             .ok_or_else(|| format!("host {} is not in {}", host.name, self.inventory.display()))?;
         let mut cmd = Command::new("ssh");
-        cmd.args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=5"])
-            .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]);
+        cmd.args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]).args([
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+        ]);
         if let Some(key) = &access.key {
             cmd.arg("-i").arg(key);
         }
@@ -240,24 +218,14 @@ impl Testbed {
     }
 
     /// Runs a shell command on `host`, killing ssh after `timeout`.
-    pub fn run_timeout(
-        &self,
-        host: &TbHost,
-        command: &str,
-        timeout: Duration,
-    ) -> Result<CmdOutput, String> {
+    pub fn run_timeout(&self, host: &TbHost, command: &str, timeout: Duration) -> Result<CmdOutput, String> {
         self.run_with(host, command, None, timeout)
     }
 
     /// Writes `contents` to `path` on `host` (through ssh's stdin; no quoting of the contents).
     pub fn write_file(&self, host: &TbHost, path: &str, contents: &str) -> Result<(), String> {
         let path = quote(path)?;
-        let out = self.run_with(
-            host,
-            &format!("cat > {path}"),
-            Some(contents.as_bytes().to_vec()),
-            DEFAULT_TIMEOUT,
-        )?;
+        let out = self.run_with(host, &format!("cat > {path}"), Some(contents.as_bytes().to_vec()), DEFAULT_TIMEOUT)?;
         if out.success() {
             Ok(())
         } else {
@@ -275,16 +243,10 @@ impl Testbed {
         let mut cmd = self.ssh_command(host)?;
         cmd.arg("--")
             .arg(command)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start ssh to {}: {e}", host.name))?;
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start ssh to {}: {e}", host.name))?;
         let writer = child.stdin.take().zip(input).map(|(mut stdin, bytes)| {
             // Dropping stdin at the end of the thread closes it: the remote side sees EOF.
             thread::spawn(move || {
@@ -301,10 +263,7 @@ impl Testbed {
                 Ok(None) if Instant::now() >= deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    break Err(format!(
-                        "`{command}` on {} did not finish within {timeout:?}",
-                        host.name
-                    ));
+                    break Err(format!("`{command}` on {} did not finish within {timeout:?}", host.name));
                 }
                 Ok(None) => thread::sleep(Duration::from_millis(20)),
                 Err(e) => break Err(format!("waiting for ssh to {}: {e}", host.name)),
@@ -316,11 +275,7 @@ impl Testbed {
         let stdout = stdout.map(join_text).unwrap_or_default();
         let stderr = stderr.map(join_text).unwrap_or_default();
         let status = status.map_err(|e| format!("{e}; stderr so far: {stderr}"))?;
-        Ok(CmdOutput {
-            status: status.code(),
-            stdout,
-            stderr,
-        })
+        Ok(CmdOutput { status: status.code(), stdout, stderr })
     }
 }
 
@@ -333,23 +288,21 @@ fn drain<R: Read + Send + 'static>(mut from: R) -> thread::JoinHandle<Vec<u8>> {
 }
 
 fn join_text(handle: thread::JoinHandle<Vec<u8>>) -> String {
-    handle
-        .join()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
+    handle.join().map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default()
 }
 
 /// Quotes one word for the remote shell.
 pub fn quote(word: &str) -> Result<String, String> {
-    shlex::try_quote(word)
-        .map(|q| q.into_owned())
-        .map_err(|e| format!("cannot quote {word:?} for a shell: {e}"))
+    shlex::try_quote(word).map(|q| q.into_owned()).map_err(|e| format!("cannot quote {word:?} for a shell: {e}"))
 }
+
+/// A host's variables, by name.
+type HostVars = HashMap<String, String>;
 
 /// Hosts in inventory order, each with its variables. Hosts are the keys one level below a
 /// `hosts:` key; their variables the `key: value` lines below them.
-fn parse_inventory(text: &str) -> Result<Vec<(String, HashMap<String, String>)>, String> {
-    let mut hosts: Vec<(String, HashMap<String, String>)> = Vec::new();
+fn parse_inventory(text: &str) -> Result<Vec<(String, HostVars)>, String> {
+    let mut hosts: Vec<(String, HostVars)> = Vec::new();
     // Indent of the `hosts:` key we are under, and the indent its host names use.
     let mut hosts_indent: Option<usize> = None;
     let mut host_indent: Option<usize> = None;
@@ -362,10 +315,7 @@ fn parse_inventory(text: &str) -> Result<Vec<(String, HashMap<String, String>)>,
             continue;
         }
         if raw.starts_with('\t') {
-            return Err(format!(
-                "line {}: tabs are not allowed for indentation",
-                number + 1
-            ));
+            return Err(format!("line {}: tabs are not allowed for indentation", number + 1));
         }
         let indent = line.len() - content.len();
         let Some((key, value)) = split_key(content) else {
@@ -408,10 +358,7 @@ fn parse_inventory(text: &str) -> Result<Vec<(String, HashMap<String, String>)>,
                 hosts[index].1.insert(key.to_string(), unquote(value));
             }
         } else {
-            return Err(format!(
-                "line {}: indentation does not match the hosts above",
-                number + 1
-            ));
+            return Err(format!("line {}: indentation does not match the hosts above", number + 1));
         }
     }
     Ok(hosts)
@@ -477,21 +424,13 @@ mod tests {
         assert!(parse_inventory("x:\n  hosts:\n    a: 1\n").is_err());
         assert!(parse_inventory("x:\n  hosts:\n\t a:\n").is_err());
         assert!(parse_inventory("x:\n  hosts:\n      a:\n     b:\n").is_err());
-        assert!(parse_inventory("just text\n: :\n")
-            .expect("no hosts")
-            .is_empty());
+        assert!(parse_inventory("just text\n: :\n").expect("no hosts").is_empty());
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("missing.yml");
         assert!(Testbed::from_inventory(&missing).is_err());
         let bad = dir.path().join("bad.yml");
-        std::fs::write(
-            &bad,
-            "g:\n  hosts:\n    a:\n      ansible_ssh_common_args: \"-o 'x\"\n",
-        )
-        .expect("write");
-        let err = Testbed::from_inventory(&bad)
-            .err()
-            .expect("unbalanced quotes fail");
+        std::fs::write(&bad, "g:\n  hosts:\n    a:\n      ansible_ssh_common_args: \"-o 'x\"\n").expect("write");
+        let err = Testbed::from_inventory(&bad).err().expect("unbalanced quotes fail");
         assert!(err.contains("unbalanced"), "{err}");
     }
 }

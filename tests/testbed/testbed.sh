@@ -15,8 +15,11 @@
 set -euo pipefail
 
 readonly STATE=${TROUPE_TESTBED_DIR:-/run/troupe-testbed}
-readonly BRIDGE=tb0
-readonly SUBNET_PREFIX=10.213.0
+# A second testbed on the same machine needs its own state dir, bridge, subnet and host names
+# (nspawn names each host's veth after it).
+readonly BRIDGE=${TROUPE_TESTBED_BRIDGE:-tb0}
+readonly SUBNET_PREFIX=${TROUPE_TESTBED_SUBNET:-10.213.0}
+readonly HOST_PREFIX=${TROUPE_TESTBED_HOST_PREFIX:-tb}
 readonly BRIDGE_ADDR=$SUBNET_PREFIX.254
 readonly FIRST_OCTET=31
 readonly MAX_HOSTS=200
@@ -41,21 +44,22 @@ EOF
   exit 2
 }
 
-host_name() { printf 'tb%d' "$1"; }
+host_name() { printf '%s%d' "$HOST_PREFIX" "$1"; }
 host_ip() { printf '%s.%d' "$SUBNET_PREFIX" $((FIRST_OCTET + $1 - 1)); }
 host_dir() { printf '%s/hosts/%s' "$STATE" "$(host_name "$1")"; }
 
 # ---------------------------------------------------------------------------------------------
 # Recorded processes
 
-# pid_runs PID NEEDLE: true when PID is alive and its command line contains NEEDLE. Guards every
+# pid_runs PID NEEDLE: true when PID is alive and its command line has NEEDLE as whole arguments. Guards every
 # signal we send against PID reuse.
 pid_runs() {
   local pid=$1 needle=$2 cmdline
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
   cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == *"$needle"* ]]
+  # The NULs between arguments became spaces: a trailing one keeps tb1 from matching tb10.
+  [[ $cmdline == *"$needle "* ]]
 }
 
 read_pid() { [[ -f $1 ]] && cat "$1" 2>/dev/null || true; }
@@ -69,7 +73,8 @@ wait_gone() {
   done
 }
 
-loop_needle() { printf '%s _loop %s' "$SELF" "$1"; }
+# Not the script's path: a copy in another checkout must recognise the same hosts.
+loop_needle() { printf 'testbed.sh _loop %s' "$1"; }
 nspawn_needle() { printf -- '--machine=%s' "$(basename "$1")"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -89,6 +94,37 @@ unmount_recorded() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Cgroups: nspawn puts itself in <its cgroup>/supervisor and the guest in <its cgroup>/payload.
+# Started from one cgroup, every guest's systemd would manage the same /payload/system.slice/…
+# (stopping a unit on one host would kill it on the others), so each host's nspawn starts in a
+# cgroup of its own, in every hierarchy nspawn uses: the unified one and, on a hybrid machine,
+# systemd's named v1 one. Recorded in HOSTDIR/cgroups before they are made.
+
+cgroup_roots() {
+  findmnt -rn -t cgroup2 -o TARGET | head -n 1
+  findmnt -rn -t cgroup -o TARGET,OPTIONS | awk '$2 ~ /(^|,)name=systemd(,|$)/ { print $1; exit }'
+}
+
+make_cgroups() {
+  local hd=$1 root cg
+  while IFS= read -r root; do
+    [[ -n $root ]] || continue
+    cg=$root/troupe-testbed-$(basename "$hd")
+    printf '%s\n' "$cg" >>"$hd/cgroups"
+    mkdir -p "$cg"
+  done < <(cgroup_roots)
+}
+
+remove_cgroups() {
+  local hd=$1 cg
+  [[ -f $hd/cgroups ]] || return 0
+  while IFS= read -r cg; do
+    [[ -n $cg && -d $cg ]] || continue
+    find "$cg" -depth -type d -exec rmdir {} + || die "cannot remove cgroup $cg (processes left in it?)"
+  done <"$hd/cgroups"
+}
+
+# ---------------------------------------------------------------------------------------------
 # One host
 
 # The wrapper that keeps a host running: nspawn exits 133 when the guest reboots, so start it
@@ -98,6 +134,8 @@ cmd_loop() {
   name=$(basename "$hd")
   merged=$hd/merged
   echo $$ >"$hd/loop.pid"
+  local cg
+  while IFS= read -r cg; do echo $$ >"$cg/cgroup.procs"; done <"$hd/cgroups"
   while [[ ! -e $hd/stop ]]; do
     SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -D "$merged" --boot --machine="$name" \
       --network-bridge="$BRIDGE" --register=no --keep-unit --console=read-only </dev/null &
@@ -148,6 +186,7 @@ remove_host() {
   local hd=$1
   [[ -d $hd ]] || return 0
   stop_host_processes "$hd"
+  remove_cgroups "$hd"
   unmount_recorded "$hd"
   if findmnt -rn -o TARGET | grep -qF -- "$hd/"; then
     die "something is still mounted under $hd; not removing it"
@@ -240,6 +279,7 @@ start_host() {
   local i=$1 hd loop_pid deadline
   hd=$(host_dir "$i")
   rm -f "$hd/loop.pid" "$hd/nspawn.pid"
+  [[ -s $hd/cgroups ]] || make_cgroups "$hd"
   setsid bash "$SELF" _loop "$hd" </dev/null >>"$hd/console.log" 2>&1 9>&- &
   # The loop writes its own PID first thing; wait for it so it is recorded before we go on.
   deadline=$((SECONDS + 10))
@@ -352,6 +392,14 @@ take_lock() {
   flock -w 120 9 || die "another testbed.sh holds $STATE/lock"
 }
 
+check_settings() {
+  [[ $BRIDGE =~ ^[a-z][a-z0-9]{0,11}$ ]] || die "TROUPE_TESTBED_BRIDGE must be a short interface name, got '$BRIDGE'"
+  [[ $HOST_PREFIX =~ ^[a-z][a-z0-9-]{0,5}$ ]] || die "TROUPE_TESTBED_HOST_PREFIX must be 1-6 of [a-z0-9-], got '$HOST_PREFIX'"
+  [[ $SUBNET_PREFIX =~ ^(10\.[0-9]{1,3}|192\.168|172\.(1[6-9]|2[0-9]|3[01]))\.[0-9]{1,3}$ ]] ||
+    die "TROUPE_TESTBED_SUBNET must be the first three octets of a private /24 (like 10.213.0), got '$SUBNET_PREFIX'"
+  [[ $BOOT_TIMEOUT =~ ^[0-9]+$ ]] || die "TROUPE_TESTBED_BOOT_TIMEOUT must be whole seconds, got '$BOOT_TIMEOUT'"
+}
+
 need_root() { [[ $(id -u) -eq 0 ]] || die "needs root"; }
 
 check_deps() {
@@ -379,7 +427,7 @@ cmd_up() {
   for hd in "$STATE"/hosts/*; do
     [[ -d $hd ]] || continue
     if ! host_healthy "$hd"; then
-      log "$(basename "$hd"): not healthy (left over from an unfinished up?); recreating it"
+      log "$(basename "$hd"): not running (left over from an interrupted up or down, or it died); recreating it"
       remove_host "$hd"
     fi
   done
@@ -387,7 +435,7 @@ cmd_up() {
   # Hosts beyond a gap cannot be numbered contiguously; remove them too.
   for hd in "$STATE"/hosts/*; do
     [[ -d $hd ]] || continue
-    i=${hd##*/tb}
+    i=${hd##*/"$HOST_PREFIX"}
     ((i > have)) && remove_host "$hd"
   done
   local count=$((want > have ? want : have))
@@ -498,6 +546,7 @@ cmd_status() {
 }
 
 main() {
+  check_settings
   case ${1:-} in
     up) cmd_up "${2:-}" ;;
     down) cmd_down ;;

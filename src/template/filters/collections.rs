@@ -12,27 +12,17 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("flatten", flatten);
     env.add_filter("zip", zip);
     env.add_filter("zip_longest", zip_longest);
-    env.add_filter("difference", |a: Value, b: Value| {
-        set_op("difference", &a, &b, SetOp::Difference)
-    });
-    env.add_filter("intersect", |a: Value, b: Value| {
-        set_op("intersect", &a, &b, SetOp::Intersect)
-    });
-    env.add_filter("union", |a: Value, b: Value| {
-        set_op("union", &a, &b, SetOp::Union)
-    });
+    env.add_filter("difference", |a: Value, b: Value| set_op("difference", &a, &b, SetOp::Difference));
+    env.add_filter("intersect", |a: Value, b: Value| set_op("intersect", &a, &b, SetOp::Intersect));
+    env.add_filter("union", |a: Value, b: Value| set_op("union", &a, &b, SetOp::Union));
     env.add_filter("symmetric_difference", |a: Value, b: Value| {
         set_op("symmetric_difference", &a, &b, SetOp::Symmetric)
     });
     env.add_filter("combine", combine);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
-    env.add_filter("min", |v: Value, k: Kwargs| {
-        extreme("min", v, k, Ordering::Less)
-    });
-    env.add_filter("max", |v: Value, k: Kwargs| {
-        extreme("max", v, k, Ordering::Greater)
-    });
+    env.add_filter("min", |v: Value, k: Kwargs| extreme("min", v, k, Ordering::Less));
+    env.add_filter("max", |v: Value, k: Kwargs| extreme("max", v, k, Ordering::Greater));
 }
 
 fn flatten(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
@@ -52,20 +42,11 @@ fn flatten_into(list: &[Value], levels: Option<usize>, skip_nulls: bool, out: &m
         }
         let is_list = matches!(item.kind(), ValueKind::Seq | ValueKind::Iterable);
         match (is_list, levels) {
-            (true, None) => flatten_into(
-                &item
-                    .try_iter()
-                    .map(|i| i.collect::<Vec<_>>())
-                    .unwrap_or_default(),
-                None,
-                skip_nulls,
-                out,
-            ),
+            (true, None) => {
+                flatten_into(&item.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default(), None, skip_nulls, out)
+            }
             (true, Some(n)) if n >= 1 => flatten_into(
-                &item
-                    .try_iter()
-                    .map(|i| i.collect::<Vec<_>>())
-                    .unwrap_or_default(),
+                &item.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default(),
                 Some(n - 1),
                 skip_nulls,
                 out,
@@ -82,30 +63,20 @@ fn zip(value: Value, others: Rest<Value>) -> Result<Value, Error> {
     }
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
     Ok(Value::from(
-        (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
-            .collect::<Vec<_>>(),
+        (0..n).map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>())).collect::<Vec<_>>(),
     ))
 }
 
 fn zip_longest(value: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let fill: Value = kwargs
-        .get::<Option<Value>>("fillvalue")?
-        .unwrap_or(Value::from(()));
+    let fill: Value = kwargs.get::<Option<Value>>("fillvalue")?.unwrap_or(Value::from(()));
     kwargs.assert_all_used()?;
     let mut lists = vec![items("zip_longest", &value)?];
     for o in others.iter() {
         lists.push(items("zip_longest", o)?);
     }
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-    let row = |i: usize| {
-        Value::from(
-            lists
-                .iter()
-                .map(|l| l.get(i).cloned().unwrap_or(fill.clone()))
-                .collect::<Vec<_>>(),
-        )
-    };
+    let row =
+        |i: usize| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(fill.clone())).collect::<Vec<_>>());
     Ok(Value::from((0..n).map(row).collect::<Vec<_>>()))
 }
 
@@ -125,11 +96,7 @@ fn set_op(name: &str, a: &Value, b: &Value, op: SetOp) -> Result<Value, Error> {
         SetOp::Difference => a.iter().filter(|x| !b.contains(x)).collect(),
         SetOp::Intersect => a.iter().filter(|x| b.contains(x)).collect(),
         SetOp::Union => a.iter().chain(b.iter()).collect(),
-        SetOp::Symmetric => a
-            .iter()
-            .filter(|x| !b.contains(x))
-            .chain(b.iter().filter(|x| !a.contains(x)))
-            .collect(),
+        SetOp::Symmetric => a.iter().filter(|x| !b.contains(x)).chain(b.iter().filter(|x| !a.contains(x))).collect(),
     };
     let mut out: Vec<Value> = Vec::new();
     for c in candidates {
@@ -182,19 +149,10 @@ pub fn merge_hash(x: &Map, y: &Map, recursive: bool, list_merge: ListMerge) -> M
                 ListMerge::Keep => xv.clone(),
                 ListMerge::Append => Data::Array(xl.iter().chain(yl).cloned().collect()),
                 ListMerge::Prepend => Data::Array(yl.iter().chain(xl).cloned().collect()),
-                ListMerge::AppendRp => Data::Array(
-                    xl.iter()
-                        .filter(|z| !yl.contains(z))
-                        .chain(yl)
-                        .cloned()
-                        .collect(),
-                ),
-                ListMerge::PrependRp => Data::Array(
-                    yl.iter()
-                        .chain(xl.iter().filter(|z| !yl.contains(z)))
-                        .cloned()
-                        .collect(),
-                ),
+                ListMerge::AppendRp => Data::Array(xl.iter().filter(|z| !yl.contains(z)).chain(yl).cloned().collect()),
+                ListMerge::PrependRp => {
+                    Data::Array(yl.iter().chain(xl.iter().filter(|z| !yl.contains(z))).cloned().collect())
+                }
             },
             _ => yv.clone(),
         };
@@ -206,17 +164,17 @@ pub fn merge_hash(x: &Map, y: &Map, recursive: bool, list_merge: ListMerge) -> M
 fn combine(value: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     const NAME: &str = "combine";
     let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
-    let list_merge_name = kwargs
-        .get::<Option<String>>("list_merge")?
-        .unwrap_or_else(|| "replace".into());
+    let list_merge_name = kwargs.get::<Option<String>>("list_merge")?.unwrap_or_else(|| "replace".into());
     if let Err(e) = kwargs.assert_all_used() {
-        return Err(fail(
-            NAME,
-            format!("'recursive' and 'list_merge' are the only valid keyword arguments ({e})"),
-        ));
+        return Err(fail(NAME, format!("'recursive' and 'list_merge' are the only valid keyword arguments ({e})")));
     }
     let list_merge = ListMerge::from_name(&list_merge_name).ok_or_else(|| {
-        fail(NAME, format!("list_merge '{list_merge_name}' is not one of replace, keep, append, prepend, append_rp, prepend_rp"))
+        fail(
+            NAME,
+            format!(
+                "list_merge '{list_merge_name}' is not one of replace, keep, append, prepend, append_rp, prepend_rp"
+            ),
+        )
     })?;
     // `[d1, d2] | combine` is allowed: flatten the terms one level.
     let mut dicts = Vec::new();
@@ -229,14 +187,7 @@ fn combine(value: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
     let mut result = Map::new();
     for (i, d) in dicts.iter().enumerate() {
         let Data::Object(m) = d else {
-            return Err(fail(
-                NAME,
-                format!(
-                    "expected dictionaries, but argument {} is {}",
-                    i + 1,
-                    data_type(d)
-                ),
-            ));
+            return Err(fail(NAME, format!("expected dictionaries, but argument {} is {}", i + 1, data_type(d))));
         };
         result = merge_hash(&result, m, recursive, list_merge);
     }
@@ -255,12 +206,8 @@ fn data_type(d: &Data) -> &'static str {
 }
 
 fn names(kwargs: &Kwargs) -> Result<(String, String), Error> {
-    let key = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or_else(|| "key".into());
-    let value = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or_else(|| "value".into());
+    let key = kwargs.get::<Option<String>>("key_name")?.unwrap_or_else(|| "key".into());
+    let value = kwargs.get::<Option<String>>("value_name")?.unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
     Ok((key, value))
 }
@@ -268,10 +215,7 @@ fn names(kwargs: &Kwargs) -> Result<(String, String), Error> {
 fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let (key_name, value_name) = names(&kwargs)?;
     let Data::Object(m) = to_data("dict2items", &value)? else {
-        return Err(fail(
-            "dict2items",
-            format!("requires a dictionary, got {} instead", type_name(&value)),
-        ));
+        return Err(fail("dict2items", format!("requires a dictionary, got {} instead", type_name(&value))));
     };
     let out: Vec<Data> = m
         .into_iter()
@@ -289,10 +233,7 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     const NAME: &str = "items2dict";
     let (key_name, value_name) = names(&kwargs)?;
     let Data::Array(list) = to_data(NAME, &value)? else {
-        return Err(fail(
-            NAME,
-            format!("requires a list, got {} instead", type_name(&value)),
-        ));
+        return Err(fail(NAME, format!("requires a list, got {} instead", type_name(&value))));
     };
     let mut out = Map::new();
     for item in list {
@@ -310,9 +251,7 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// `min`/`max` with Jinja's `attribute=` and case-insensitive string comparison.
 fn extreme(name: &str, value: Value, kwargs: Kwargs, want: Ordering) -> Result<Value, Error> {
     let attribute: Option<String> = kwargs.get("attribute")?;
-    let case_sensitive = kwargs
-        .get::<Option<bool>>("case_sensitive")?
-        .unwrap_or(false);
+    let case_sensitive = kwargs.get::<Option<bool>>("case_sensitive")?.unwrap_or(false);
     kwargs.assert_all_used()?;
     require_defined(name, &value)?;
     let key = |v: &Value| -> Value {

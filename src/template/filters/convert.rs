@@ -25,8 +25,7 @@ pub fn require_defined(name: &str, v: &Value) -> Result<(), Error> {
 /// Plain data from a template value; undefined values inside containers become null.
 pub fn to_data(name: &str, v: &Value) -> Result<Data, Error> {
     require_defined(name, v)?;
-    serde_json::to_value(v)
-        .map_err(|e| fail(name, format!("cannot convert {} to data: {e}", v.kind())))
+    serde_json::to_value(v).map_err(|e| fail(name, format!("cannot convert {} to data: {e}", v.kind())))
 }
 
 /// A template value from plain data (key order kept).
@@ -40,9 +39,7 @@ pub fn items(name: &str, v: &Value) -> Result<Vec<Value>, Error> {
     if v.kind() == ValueKind::None {
         return Err(fail(name, "expected a list, got None"));
     }
-    v.try_iter()
-        .map(|it| it.collect())
-        .map_err(|_| fail(name, format!("expected a list, got {}", type_name(v))))
+    v.try_iter().map(|it| it.collect()).map_err(|_| fail(name, format!("expected a list, got {}", type_name(v))))
 }
 
 /// Python's name for a value's type, as `type_debug` prints it.

@@ -100,29 +100,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const COMPACT: JsonStyle = JsonStyle {
-        indent: None,
-        sort_keys: false,
-        ensure_ascii: true,
-    };
+    const COMPACT: JsonStyle = JsonStyle { indent: None, sort_keys: false, ensure_ascii: true };
 
     #[test]
     fn compact_uses_python_separators() {
         let v = json!({"b": 1, "a": [1, 2.0, null], "s": "é\n"});
-        assert_eq!(
-            dumps(&v, COMPACT),
-            r#"{"b": 1, "a": [1, 2.0, null], "s": "\u00e9\n"}"#
-        );
+        assert_eq!(dumps(&v, COMPACT), r#"{"b": 1, "a": [1, 2.0, null], "s": "\u00e9\n"}"#);
     }
 
     #[test]
     fn indented_sorted() {
         let v = json!({"b": 1, "a": [], "c": {"x": [1]}});
-        let style = JsonStyle {
-            indent: Some(4),
-            sort_keys: true,
-            ensure_ascii: true,
-        };
+        let style = JsonStyle { indent: Some(4), sort_keys: true, ensure_ascii: true };
         assert_eq!(
             dumps(&v, style),
             "{\n    \"a\": [],\n    \"b\": 1,\n    \"c\": {\n        \"x\": [\n            1\n        ]\n    }\n}"

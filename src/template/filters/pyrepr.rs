@@ -57,11 +57,7 @@ fn write_repr(v: &Value, out: &mut String) {
 
 /// `repr(str)`: single quotes unless the text holds a single quote and no double quote.
 pub fn py_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -74,9 +70,7 @@ pub fn py_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -118,11 +112,7 @@ pub fn py_float(f: f64) -> String {
         format!("{sign}{body}")
     } else {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
     }
@@ -149,10 +139,7 @@ mod tests {
     #[test]
     fn repr_matches_python() {
         let v = json!({"a": [true, null, "it's", 1, 2.5], "b": "x\ny"});
-        assert_eq!(
-            py_repr(&v),
-            r#"{'a': [True, None, "it's", 1, 2.5], 'b': 'x\ny'}"#
-        );
+        assert_eq!(py_repr(&v), r#"{'a': [True, None, "it's", 1, 2.5], 'b': 'x\ny'}"#);
         assert_eq!(py_str(&json!("plain")), "plain");
         assert_eq!(py_str_repr("a'b\"c"), r#"'a\'b"c'"#);
     }

@@ -24,13 +24,9 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("md5", |v: Value| hash_text("md5", &v, "md5"));
     env.add_filter("quote", quote);
     env.add_filter("comment", comment);
-    env.add_filter("basename", |v: Value| {
-        path_filter("basename", &v, |p| basename(p).to_string())
-    });
+    env.add_filter("basename", |v: Value| path_filter("basename", &v, |p| basename(p).to_string()));
     env.add_filter("dirname", |v: Value| path_filter("dirname", &v, dirname));
-    env.add_filter("expanduser", |v: Value| {
-        path_filter("expanduser", &v, expanduser)
-    });
+    env.add_filter("expanduser", |v: Value| path_filter("expanduser", &v, expanduser));
     env.add_filter("splitext", splitext);
     env.add_filter("path_join", path_join);
 }
@@ -44,28 +40,15 @@ pub fn text_of(name: &str, v: &Value) -> Result<String, Error> {
 }
 
 /// Compile a Python regular expression with Ansible's `ignorecase`/`multiline` flags.
-pub fn compile(
-    name: &str,
-    pattern: &str,
-    ignorecase: bool,
-    multiline: bool,
-) -> Result<Regex, Error> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| {
-            let hint =
-                if pattern.contains("(?=") || pattern.contains("(?!") || pattern.contains("(?<") {
-                    " (look-around assertions are not supported)"
-                } else {
-                    ""
-                };
-            fail(
-                name,
-                format!("invalid regular expression '{pattern}'{hint}: {e}"),
-            )
-        })
+pub fn compile(name: &str, pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex, Error> {
+    RegexBuilder::new(pattern).case_insensitive(ignorecase).multi_line(multiline).build().map_err(|e| {
+        let hint = if pattern.contains("(?=") || pattern.contains("(?!") || pattern.contains("(?<") {
+            " (look-around assertions are not supported)"
+        } else {
+            ""
+        };
+        fail(name, format!("invalid regular expression '{pattern}'{hint}: {e}"))
+    })
 }
 
 fn flag(name: &str, kwargs: &Kwargs, key: &str) -> Result<bool, Error> {
@@ -94,10 +77,7 @@ fn replacement(name: &str, repl: &str) -> Result<String, Error> {
                 }
                 Some('g') => {
                     if chars.next() != Some('<') {
-                        return Err(fail(
-                            name,
-                            "bad group reference in replacement: expected \\g<name>",
-                        ));
+                        return Err(fail(name, "bad group reference in replacement: expected \\g<name>"));
                     }
                     let group: String = chars.by_ref().take_while(|c| *c != '>').collect();
                     out.push_str(&format!("${{{group}}}"));
@@ -129,43 +109,21 @@ fn regex_replace(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
     };
     let pattern = arg(0, "pattern")?;
     let repl = replacement(NAME, &arg(1, "replacement")?)?;
-    let re = compile(
-        NAME,
-        &pattern,
-        flag(NAME, &kwargs, "ignorecase")?,
-        flag(NAME, &kwargs, "multiline")?,
-    )?;
+    let re = compile(NAME, &pattern, flag(NAME, &kwargs, "ignorecase")?, flag(NAME, &kwargs, "multiline")?)?;
     let count: usize = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     let mandatory: usize = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
     kwargs.assert_all_used()?;
-    let found = if count == 0 {
-        re.find_iter(&text).count()
-    } else {
-        re.find_iter(&text).take(count).count()
-    };
+    let found = if count == 0 { re.find_iter(&text).count() } else { re.find_iter(&text).take(count).count() };
     if mandatory != 0 && mandatory != found {
-        return Err(fail(
-            NAME,
-            format!("'{pattern}' should match {mandatory} times, but matches {found} times"),
-        ));
+        return Err(fail(NAME, format!("'{pattern}' should match {mandatory} times, but matches {found} times")));
     }
     Ok(re.replacen(&text, count, repl.as_str()).into_owned())
 }
 
-fn regex_search(
-    value: Value,
-    regex: String,
-    groups: Rest<String>,
-    kwargs: Kwargs,
-) -> Result<Value, Error> {
+fn regex_search(value: Value, regex: String, groups: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
     const NAME: &str = "regex_search";
     let text = text_of(NAME, &value)?;
-    let re = compile(
-        NAME,
-        &regex,
-        flag(NAME, &kwargs, "ignorecase")?,
-        flag(NAME, &kwargs, "multiline")?,
-    )?;
+    let re = compile(NAME, &regex, flag(NAME, &kwargs, "ignorecase")?, flag(NAME, &kwargs, "multiline")?)?;
     kwargs.assert_all_used()?;
     let Some(caps) = re.captures(&text) else {
         return Ok(Value::from(()));
@@ -186,10 +144,7 @@ fn regex_search(
             }
             caps.get(i)
         } else {
-            return Err(fail(
-                NAME,
-                format!("unknown argument '{g}'; use '\\1' or '\\g<name>' to pick groups"),
-            ));
+            return Err(fail(NAME, format!("unknown argument '{g}'; use '\\1' or '\\g<name>' to pick groups")));
         };
         out.push(m.map_or(Value::from(()), |m| Value::from(m.as_str())));
     }
@@ -199,12 +154,7 @@ fn regex_search(
 fn regex_findall(value: Value, regex: String, kwargs: Kwargs) -> Result<Value, Error> {
     const NAME: &str = "regex_findall";
     let text = text_of(NAME, &value)?;
-    let re = compile(
-        NAME,
-        &regex,
-        flag(NAME, &kwargs, "ignorecase")?,
-        flag(NAME, &kwargs, "multiline")?,
-    )?;
+    let re = compile(NAME, &regex, flag(NAME, &kwargs, "ignorecase")?, flag(NAME, &kwargs, "multiline")?)?;
     kwargs.assert_all_used()?;
     let groups = re.captures_len() - 1;
     let found = re.captures_iter(&text).map(|caps| {
@@ -224,12 +174,7 @@ fn regex_escape(value: Value, re_type: Option<String>) -> Result<String, Error> 
     let special: &str = match re_type.as_deref().unwrap_or("python") {
         "python" => "()[]{}?*+-|^$\\.&~# \t\n\r\u{0b}\u{0c}",
         "posix_basic" => "].[^$*\\",
-        other => {
-            return Err(fail(
-                NAME,
-                format!("invalid regex type '{other}'; use 'python' or 'posix_basic'"),
-            ))
-        }
+        other => return Err(fail(NAME, format!("invalid regex type '{other}'; use 'python' or 'posix_basic'"))),
     };
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -242,25 +187,14 @@ fn regex_escape(value: Value, re_type: Option<String>) -> Result<String, Error> 
 }
 
 fn b64_engine(urlsafe: bool) -> GeneralPurpose {
-    let config =
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
-    GeneralPurpose::new(
-        if urlsafe {
-            &alphabet::URL_SAFE
-        } else {
-            &alphabet::STANDARD
-        },
-        config,
-    )
+    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    GeneralPurpose::new(if urlsafe { &alphabet::URL_SAFE } else { &alphabet::STANDARD }, config)
 }
 
 fn b64_options(kwargs: &Kwargs) -> Result<bool, Error> {
     if let Some(enc) = kwargs.get::<Option<String>>("encoding")? {
         if !matches!(enc.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
-            return Err(fail(
-                "b64encode",
-                format!("encoding '{enc}' is not supported; only utf-8 is"),
-            ));
+            return Err(fail("b64encode", format!("encoding '{enc}' is not supported; only utf-8 is")));
         }
     }
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
@@ -299,9 +233,7 @@ fn digest(name: &str, data: &[u8], algo: &str) -> Result<String, Error> {
         other => {
             return Err(fail(
                 name,
-                format!(
-                "unsupported hash type '{other}'; use md5, sha1, sha224, sha256, sha384 or sha512"
-            ),
+                format!("unsupported hash type '{other}'; use md5, sha1, sha224, sha256, sha384 or sha512"),
             ))
         }
     })
@@ -334,20 +266,12 @@ fn comment(value: Value, style: Option<String>, kwargs: Kwargs) -> Result<String
         "c" => ("", "// ", ""),
         "cblock" => ("/*", " * ", " */"),
         "xml" => ("<!--", " - ", "-->"),
-        other => {
-            return Err(fail(
-                NAME,
-                format!("invalid style '{other}'; use plain, erlang, c, cblock or xml"),
-            ))
-        }
+        other => return Err(fail(NAME, format!("invalid style '{other}'; use plain, erlang, c, cblock or xml"))),
     };
     let get = |key: &str, default: &str| -> Result<String, Error> {
-        Ok(kwargs
-            .get::<Option<String>>(key)?
-            .unwrap_or_else(|| default.to_string()))
+        Ok(kwargs.get::<Option<String>>(key)?.unwrap_or_else(|| default.to_string()))
     };
-    let count =
-        |key: &str| -> Result<usize, Error> { Ok(kwargs.get::<Option<usize>>(key)?.unwrap_or(1)) };
+    let count = |key: &str| -> Result<usize, Error> { Ok(kwargs.get::<Option<usize>>(key)?.unwrap_or(1)) };
     // The prefix/postfix lines default to the trimmed decoration of the chosen style.
     let style_decoration = get("decoration", decoration)?;
     let prefix = get("prefix", style_decoration.trim_end())?;
@@ -365,21 +289,11 @@ fn comment(value: Value, style: Option<String>, kwargs: Kwargs) -> Result<String
         out.push_str(&newline);
     }
     if !prefix.is_empty() {
-        let line = if prefix != newline {
-            format!("{prefix}{newline}")
-        } else {
-            newline.clone()
-        };
+        let line = if prefix != newline { format!("{prefix}{newline}") } else { newline.clone() };
         out.push_str(&line.repeat(prefix_count));
     }
-    let body = format!(
-        "{decoration}{}",
-        text.replace(&newline, &format!("{newline}{decoration}"))
-    );
-    out.push_str(&body.replace(
-        &format!("{decoration}{newline}"),
-        &format!("{}{newline}", decoration.trim_end()),
-    ));
+    let body = format!("{decoration}{}", text.replace(&newline, &format!("{newline}{decoration}")));
+    out.push_str(&body.replace(&format!("{decoration}{newline}"), &format!("{}{newline}", decoration.trim_end())));
     for _ in 0..postfix_count {
         out.push_str(&newline);
         out.push_str(&postfix);
@@ -425,14 +339,12 @@ pub fn expanduser(p: &str) -> String {
     let home = if user.is_empty() {
         std::env::var("HOME").ok()
     } else {
-        std::fs::read_to_string("/etc/passwd")
-            .ok()
-            .and_then(|passwd| {
-                passwd.lines().find_map(|line| {
-                    let fields: Vec<&str> = line.split(':').collect();
-                    (fields.len() > 5 && fields[0] == user).then(|| fields[5].to_string())
-                })
+        std::fs::read_to_string("/etc/passwd").ok().and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.len() > 5 && fields[0] == user).then(|| fields[5].to_string())
             })
+        })
     };
     match home {
         Some(h) if h == "/" && !tail.is_empty() => tail.to_string(),
@@ -450,10 +362,7 @@ fn splitext(value: Value) -> Result<Value, Error> {
         Some(i) if name[..i].chars().any(|c| c != '.') => name_start + i,
         _ => p.len(),
     };
-    Ok(Value::from(vec![
-        Value::from(&p[..split]),
-        Value::from(&p[split..]),
-    ]))
+    Ok(Value::from(vec![Value::from(&p[..split]), Value::from(&p[split..])]))
 }
 
 /// `os.path.join`: an absolute part restarts the path.
@@ -463,10 +372,7 @@ fn path_join(value: Value) -> Result<String, Error> {
     let parts: Vec<String> = if let Some(s) = value.as_str() {
         vec![s.to_string()]
     } else {
-        super::convert::items(NAME, &value)?
-            .iter()
-            .map(|p| text_of(NAME, p))
-            .collect::<Result<_, _>>()?
+        super::convert::items(NAME, &value)?.iter().map(|p| text_of(NAME, p)).collect::<Result<_, _>>()?
     };
     let mut out = String::new();
     for part in parts {

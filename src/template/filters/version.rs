@@ -18,9 +18,7 @@ impl Scheme {
             "loose" => Ok(Scheme::Loose),
             "strict" => Ok(Scheme::Strict),
             "semver" | "semantic" => Ok(Scheme::Semver),
-            other => Err(format!(
-                "invalid version type '{other}'; use 'loose', 'strict', 'semver' or 'semantic'"
-            )),
+            other => Err(format!("invalid version type '{other}'; use 'loose', 'strict', 'semver' or 'semantic'")),
         }
     }
 }
@@ -127,8 +125,7 @@ fn loose_cmp(a: &str, b: &str) -> Result<Ordering, String> {
 
 /// `StrictVersion`: `N.N[.N][(a|b)N]`; a pre-release sorts before its release.
 fn strict_parse(v: &str) -> Result<(u64, u64, u64, (u8, u64)), String> {
-    let bad =
-        || format!("invalid version number '{v}' (strict versions look like 1.2, 1.2.3 or 1.2b3)");
+    let bad = || format!("invalid version number '{v}' (strict versions look like 1.2, 1.2.3 or 1.2b3)");
     let (nums, pre) = match v.find(['a', 'b']) {
         Some(i) => {
             let kind = if v.as_bytes()[i] == b'a' { 0 } else { 1 };
@@ -137,11 +134,7 @@ fn strict_parse(v: &str) -> Result<(u64, u64, u64, (u8, u64)), String> {
         }
         None => (v, (2, 0)),
     };
-    let fields: Vec<u64> = nums
-        .split('.')
-        .map(|p| p.parse::<u64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
+    let fields: Vec<u64> = nums.split('.').map(|p| p.parse::<u64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
     match fields.as_slice() {
         [a, b] => Ok((*a, *b, 0, pre)),
         [a, b, c] => Ok((*a, *b, *c, pre)),
@@ -155,50 +148,39 @@ struct Semver {
 }
 
 fn semver_parse(v: &str) -> Result<Semver, String> {
-    let bad = || {
-        format!("invalid semantic version '{v}' (expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])")
-    };
+    let bad = || format!("invalid semantic version '{v}' (expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD])");
     let v = v.split('+').next().unwrap_or(v);
     let (core, pre) = match v.split_once('-') {
         Some((c, p)) => (c, p.split('.').map(str::to_string).collect()),
         None => (v, Vec::new()),
     };
-    let nums: Vec<u64> = core
-        .split('.')
-        .map(|p| p.parse::<u64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
+    let nums: Vec<u64> = core.split('.').map(|p| p.parse::<u64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
     match nums.as_slice() {
-        [a, b, c] => Ok(Semver {
-            core: (*a, *b, *c),
-            pre,
-        }),
+        [a, b, c] => Ok(Semver { core: (*a, *b, *c), pre }),
         _ => Err(bad()),
     }
 }
 
 fn semver_cmp(a: &Semver, b: &Semver) -> Ordering {
-    a.core
-        .cmp(&b.core)
-        .then_with(|| match (a.pre.is_empty(), b.pre.is_empty()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Greater,
-            (false, true) => Ordering::Less,
-            (false, false) => {
-                for (x, y) in a.pre.iter().zip(b.pre.iter()) {
-                    let ord = match (x.parse::<u64>(), y.parse::<u64>()) {
-                        (Ok(x), Ok(y)) => x.cmp(&y),
-                        (Ok(_), Err(_)) => Ordering::Less,
-                        (Err(_), Ok(_)) => Ordering::Greater,
-                        _ => x.cmp(y),
-                    };
-                    if ord != Ordering::Equal {
-                        return ord;
-                    }
+    a.core.cmp(&b.core).then_with(|| match (a.pre.is_empty(), b.pre.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => {
+            for (x, y) in a.pre.iter().zip(b.pre.iter()) {
+                let ord = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    _ => x.cmp(y),
+                };
+                if ord != Ordering::Equal {
+                    return ord;
                 }
-                a.pre.len().cmp(&b.pre.len())
             }
-        })
+            a.pre.len().cmp(&b.pre.len())
+        }
+    })
 }
 
 #[cfg(test)]
@@ -224,12 +206,8 @@ mod tests {
 
     #[test]
     fn loose_mixed_parts_and_bad_operator_error() {
-        assert!(compare("1.a", "1.1", "<", Scheme::Loose)
-            .unwrap_err()
-            .contains("number meets text"));
-        assert!(compare("1", "2", "~=", Scheme::Loose)
-            .unwrap_err()
-            .contains("invalid operator"));
+        assert!(compare("1.a", "1.1", "<", Scheme::Loose).unwrap_err().contains("number meets text"));
+        assert!(compare("1", "2", "~=", Scheme::Loose).unwrap_err().contains("invalid operator"));
         assert!(compare("", "2", "<", Scheme::Loose).is_err());
     }
 

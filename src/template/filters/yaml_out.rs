@@ -24,19 +24,9 @@ pub struct YamlStyle {
 
 impl YamlStyle {
     /// `to_yaml`'s defaults.
-    pub const TERSE: YamlStyle = YamlStyle {
-        indent: 2,
-        width: 80,
-        sort_keys: true,
-        flow: None,
-    };
+    pub const TERSE: YamlStyle = YamlStyle { indent: 2, width: 80, sort_keys: true, flow: None };
     /// `to_nice_yaml`'s defaults.
-    pub const NICE: YamlStyle = YamlStyle {
-        indent: 4,
-        width: 80,
-        sort_keys: true,
-        flow: Some(false),
-    };
+    pub const NICE: YamlStyle = YamlStyle { indent: 4, width: 80, sort_keys: true, flow: Some(false) };
 }
 
 pub fn dump(v: &Value, style: YamlStyle) -> String {
@@ -48,11 +38,7 @@ pub fn dump(v: &Value, style: YamlStyle) -> String {
         whitespace: true,
         indention: true,
         flow_level: 0,
-        style: YamlStyle {
-            indent: style.indent.clamp(2, 9),
-            width: style.width.max(style.indent * 2),
-            ..style
-        },
+        style: YamlStyle { indent: style.indent.clamp(2, 9), width: style.width.max(style.indent * 2), ..style },
     };
     e.node(v, Ctx::default());
     e.write_indent();
@@ -160,22 +146,9 @@ impl Emitter {
         self.increase_indent(false, false);
         for (k, v) in entries {
             self.write_indent();
-            self.scalar(
-                k,
-                true,
-                Ctx {
-                    mapping: true,
-                    simple_key: true,
-                },
-            );
+            self.scalar(k, true, Ctx { mapping: true, simple_key: true });
             self.write_indicator(":", false, false, false);
-            self.node(
-                v,
-                Ctx {
-                    mapping: true,
-                    simple_key: false,
-                },
-            );
+            self.node(v, Ctx { mapping: true, simple_key: false });
         }
         self.pop_indent();
     }
@@ -209,22 +182,9 @@ impl Emitter {
             if self.column > self.style.width {
                 self.write_indent();
             }
-            self.scalar(
-                k,
-                true,
-                Ctx {
-                    mapping: true,
-                    simple_key: true,
-                },
-            );
+            self.scalar(k, true, Ctx { mapping: true, simple_key: true });
             self.write_indicator(":", false, false, false);
-            self.node(
-                v,
-                Ctx {
-                    mapping: true,
-                    simple_key: false,
-                },
-            );
+            self.node(v, Ctx { mapping: true, simple_key: false });
         }
         self.pop_indent();
         self.flow_level -= 1;
@@ -234,11 +194,7 @@ impl Emitter {
     fn scalar(&mut self, text: &str, is_str: bool, ctx: Ctx) {
         self.increase_indent(true, false);
         let split = !ctx.simple_key;
-        match if is_str {
-            self.choose_style(text, ctx)
-        } else {
-            Style::Plain
-        } {
+        match if is_str { self.choose_style(text, ctx) } else { Style::Plain } {
             Style::Plain => self.write_plain(text, split),
             Style::Single => self.write_single_quoted(text, split),
             Style::Double => self.write_double_quoted(text, split),
@@ -249,11 +205,7 @@ impl Emitter {
     fn choose_style(&self, text: &str, ctx: Ctx) -> Style {
         let a = analyze(text);
         let implicit = !resolves_to_non_string(text);
-        let plain_ok = if self.flow_level > 0 {
-            a.allow_flow_plain
-        } else {
-            a.allow_block_plain
-        };
+        let plain_ok = if self.flow_level > 0 { a.allow_flow_plain } else { a.allow_block_plain };
         if implicit && !(ctx.simple_key && (a.empty || a.multiline)) && plain_ok {
             return Style::Plain;
         }
@@ -268,13 +220,7 @@ impl Emitter {
         self.out.push_str(data);
     }
 
-    fn write_indicator(
-        &mut self,
-        ind: &str,
-        need_whitespace: bool,
-        whitespace: bool,
-        indention: bool,
-    ) {
+    fn write_indicator(&mut self, ind: &str, need_whitespace: bool, whitespace: bool, indention: bool) {
         if !self.whitespace && need_whitespace {
             self.write(" ");
         }
@@ -351,12 +297,7 @@ impl Emitter {
             let ch = chars.get(end).copied();
             if spaces {
                 if ch != Some(' ') {
-                    if start + 1 == end
-                        && self.column > self.style.width
-                        && split
-                        && start != 0
-                        && end != n
-                    {
+                    if start + 1 == end && self.column > self.style.width && split && start != 0 && end != n {
                         self.write_indent();
                     } else {
                         self.write_chars(&chars[start..end]);
@@ -391,67 +332,53 @@ impl Emitter {
         self.write_indicator("'", false, false, false);
     }
 
+    /// libyaml's double-quoted writer (Ansible's dumper is the C one): escapes, and folds
+    /// at a single space past `width` (a line break reads back as that space).
     fn write_double_quoted(&mut self, text: &str, split: bool) {
         self.write_indicator("\"", true, false, false);
         let chars: Vec<char> = text.chars().collect();
         let n = chars.len();
-        let (mut start, mut end) = (0, 0);
-        while end <= n {
-            let ch = chars.get(end).copied();
-            if ch.map_or(true, |c| {
-                matches!(
-                    c,
-                    '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
-                ) || !printable(c)
-            }) {
-                if start < end {
-                    self.write_chars(&chars[start..end]);
-                    start = end;
-                }
-                if let Some(c) = ch {
-                    let data = match c {
-                        '\0' => "\\0".to_string(),
-                        '\u{07}' => "\\a".into(),
-                        '\u{08}' => "\\b".into(),
-                        '\t' => "\\t".into(),
-                        '\n' => "\\n".into(),
-                        '\u{0b}' => "\\v".into(),
-                        '\u{0c}' => "\\f".into(),
-                        '\r' => "\\r".into(),
-                        '\u{1b}' => "\\e".into(),
-                        '"' => "\\\"".into(),
-                        '\\' => "\\\\".into(),
-                        '\u{85}' => "\\N".into(),
-                        '\u{2028}' => "\\L".into(),
-                        '\u{2029}' => "\\P".into(),
-                        c if (c as u32) <= 0xff => format!("\\x{:02X}", c as u32),
-                        c if (c as u32) <= 0xffff => format!("\\u{:04X}", c as u32),
-                        c => format!("\\U{:08X}", c as u32),
-                    };
-                    self.write(&data);
-                    start = end + 1;
-                }
-            }
-            if end > 0
-                && end + 1 < n
-                && (ch == Some(' ') || start >= end)
-                && self.column + end.saturating_sub(start) > self.style.width
-                && split
-            {
-                let mut data: String = chars[start.min(end)..end].iter().collect();
-                data.push('\\');
-                if start < end {
-                    start = end;
-                }
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if matches!(c, '"' | '\\' | '\u{feff}') || is_break(c) || !printable(c) {
+                let data = match c {
+                    '\0' => "\\0".to_string(),
+                    '\u{07}' => "\\a".into(),
+                    '\u{08}' => "\\b".into(),
+                    '\t' => "\\t".into(),
+                    '\n' => "\\n".into(),
+                    '\u{0b}' => "\\v".into(),
+                    '\u{0c}' => "\\f".into(),
+                    '\r' => "\\r".into(),
+                    '\u{1b}' => "\\e".into(),
+                    '"' => "\\\"".into(),
+                    '\\' => "\\\\".into(),
+                    '\u{85}' => "\\N".into(),
+                    '\u{a0}' => "\\_".into(),
+                    '\u{2028}' => "\\L".into(),
+                    '\u{2029}' => "\\P".into(),
+                    c if (c as u32) <= 0xff => format!("\\x{:02X}", c as u32),
+                    c if (c as u32) <= 0xffff => format!("\\u{:04X}", c as u32),
+                    c => format!("\\U{:08X}", c as u32),
+                };
                 self.write(&data);
-                self.write_indent();
-                self.whitespace = false;
-                self.indention = false;
-                if chars.get(start) == Some(&' ') {
-                    self.write("\\");
+                spaces = false;
+            } else if c == ' ' {
+                if split && !spaces && self.column > self.style.width && i != 0 && i + 1 != n {
+                    self.write_indent();
+                    self.whitespace = false;
+                    self.indention = false;
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.write("\\");
+                    }
+                } else {
+                    self.write(" ");
                 }
+                spaces = true;
+            } else {
+                self.write(&c.to_string());
+                spaces = false;
             }
-            end += 1;
         }
         self.write_indicator("\"", false, false, false);
     }
@@ -531,20 +458,14 @@ fn analyze(text: &str) -> Analysis {
     }
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
-    let ws = |c: char| {
-        matches!(
-            c,
-            '\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}'
-        )
-    };
+    let ws = |c: char| matches!(c, '\0' | ' ' | '\t' | '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
     let (mut block_ind, mut flow_ind) = (false, false);
     if text.starts_with("---") || text.starts_with("...") {
         block_ind = true;
         flow_ind = true;
     }
     let (mut line_breaks, mut special) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
@@ -640,24 +561,15 @@ mod tests {
             "e: {}\nf: 1.5\nk:\n-   a: 1\n- []\n- {}\nl: []\nn: null\ns: 'multi\n\n    line'\nt: true\n"
         );
         let v = json!([{"a": 1, "b": [1, 2]}, [1, [2]]]);
-        assert_eq!(
-            dump(&v, YamlStyle::NICE),
-            "-   a: 1\n    b:\n    - 1\n    - 2\n-   - 1\n    -   - 2\n"
-        );
+        assert_eq!(dump(&v, YamlStyle::NICE), "-   a: 1\n    b:\n    - 1\n    - 2\n-   - 1\n    -   - 2\n");
     }
 
     #[test]
     fn terse_yaml_uses_flow_for_leaves() {
         let v = json!([{"a": 1, "b": [1, 2]}, [1, [2]]]);
+        assert_eq!(dump(&v, YamlStyle::TERSE), "- a: 1\n  b: [1, 2]\n- - 1\n  - [2]\n");
         assert_eq!(
-            dump(&v, YamlStyle::TERSE),
-            "- a: 1\n  b: [1, 2]\n- - 1\n  - [2]\n"
-        );
-        assert_eq!(
-            dump(
-                &json!({"b": 1, "a": [1, {"x": 2}], "c": "x y"}),
-                YamlStyle::TERSE
-            ),
+            dump(&json!({"b": 1, "a": [1, {"x": 2}], "c": "x y"}), YamlStyle::TERSE),
             "a:\n- 1\n- {x: 2}\nb: 1\nc: x y\n"
         );
         assert_eq!(dump(&json!({}), YamlStyle::TERSE), "{}\n");
@@ -703,21 +615,17 @@ mod tests {
         assert_eq!(dump(&items, YamlStyle::NICE), expected);
     }
 
+    // Folding at 80 columns, as ansible-core 2.19 (libyaml) writes it.
     #[test]
-    fn long_flow_lists_wrap_at_width() {
-        let items: Vec<String> = (0..30).map(|i| format!("item{i:02}")).collect();
-        let out = dump(&json!(items), YamlStyle::TERSE);
-        let lines: Vec<&str> = out.lines().collect();
-        assert!(lines.len() > 1, "{out}");
-        assert!(lines[1].starts_with("  item"), "{out}");
-        assert!(lines[0].chars().count() <= 88, "{out}");
-    }
-
-    #[test]
-    fn long_plain_strings_fold() {
-        let text = vec!["word"; 30].join(" ");
-        let out = dump(&json!({ "k": text }), YamlStyle::NICE);
-        assert!(out.starts_with("k: word word"), "{out}");
-        assert!(out.contains("\n    word"), "{out}");
+    fn long_values_fold_like_ansible() {
+        let items: Vec<String> = (0..30).map(|i| format!("item{i}")).collect();
+        let plain = vec!["word"; 30].join(" ");
+        let quoted = vec!["wo'rd"; 30].join(" ");
+        let tabbed = vec!["a\tb"; 30].join(" ");
+        assert_eq!(dump(&json!(items), YamlStyle::TERSE), "[item0, item1, item2, item3, item4, item5, item6, item7, item8, item9, item10, item11,\n  item12, item13, item14, item15, item16, item17, item18, item19, item20, item21,\n  item22, item23, item24, item25, item26, item27, item28, item29]\n");
+        assert_eq!(dump(&json!({"k": plain, "l": [plain]}), YamlStyle::NICE), "k: word word word word word word word word word word word word word word word word\n    word word word word word word word word word word word word word word\nl:\n- word word word word word word word word word word word word word word word word\n    word word word word word word word word word word word word word word\n");
+        assert_eq!(dump(&json!({"k": quoted}), YamlStyle::NICE), "k: wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd\n    wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd wo'rd\n    wo'rd wo'rd wo'rd\n");
+        assert_eq!(dump(&json!({"k": tabbed}), YamlStyle::NICE), "k: \"a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb\n    a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb a\\tb\"\n");
+        assert_eq!(dump(&json!({"k": plain, "m": {"n": items}}), YamlStyle::TERSE), "k: word word word word word word word word word word word word word word word word\n  word word word word word word word word word word word word word word\nm:\n  n: [item0, item1, item2, item3, item4, item5, item6, item7, item8, item9, item10,\n    item11, item12, item13, item14, item15, item16, item17, item18, item19, item20,\n    item21, item22, item23, item24, item25, item26, item27, item28, item29]\n");
     }
 }

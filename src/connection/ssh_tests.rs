@@ -1,0 +1,264 @@
+//! Against a real sshd (see `test_sshd`).
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::connection::test_sshd::TestSshd;
+
+async fn connect(sshd: &TestSshd) -> Ssh {
+    Ssh::connect(sshd.options()).await.unwrap_or_else(|e| panic!("connect: {e}"))
+}
+
+async fn run(ssh: &Ssh, cmd: Cmd) -> Output {
+    ssh.exec(&cmd).await.unwrap_or_else(|e| panic!("exec {:?}: {e}", cmd.script))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rc_stdout_stderr_binary_and_big_output() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    let out = run(&ssh, Cmd::new("echo out; echo err >&2; exit 7")).await;
+    assert_eq!((out.rc, out.stdout_text(), out.stderr_text()), (7, "out\n".into(), "err\n".into()));
+    let out = run(&ssh, Cmd::new("printf '\\000\\377\\001abc'")).await;
+    assert_eq!(out.stdout, b"\x00\xff\x01abc");
+    let out = run(&ssh, Cmd::new("head -c 5242880 /dev/zero | tr '\\000' a")).await;
+    assert_eq!(out.stdout.len(), 5 * 1024 * 1024);
+    assert!(out.stdout.iter().all(|&b| b == b'a'));
+    ssh.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_env_and_chdir() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    let out = run(&ssh, Cmd::new("cat; echo .").stdin(b"hello\nno newline".to_vec())).await;
+    assert_eq!(out.stdout_text(), "hello\nno newline.\n");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let out = run(&ssh, Cmd::new("cat").stdin(data.clone())).await;
+    assert!(out.stdout == data, "binary stdin round trip");
+    let mut cmd = Cmd::new("printf '%s|' \"$FOO\"; pwd");
+    cmd.env = vec![("FOO".into(), "a b'c $x".into())];
+    cmd.chdir = Some("/usr/share".into());
+    assert_eq!(run(&ssh, cmd).await.stdout_text(), "a b'c $x|/usr/share\n");
+    // A script too big for the line form (and for one command-line argument).
+    let big = format!("x='{}'\necho ${{#x}}", "y".repeat(300_000));
+    assert_eq!(run(&ssh, Cmd::new(big)).await.stdout_text(), "300000\n");
+    // Nothing leaks into the next command.
+    let out = run(&ssh, Cmd::new("echo \"${FOO-unset}\"; pwd")).await;
+    assert!(out.stdout_text().starts_with("unset\n/"), "{}", out.stdout_text());
+    assert_ne!(out.stdout_text(), "unset\n/usr/share\n");
+    ssh.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_commands_reuse_one_shell() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        pids.insert(run(&ssh, Cmd::new("echo $$")).await.stdout_text());
+    }
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let shell = ssh.shell_pid().await.map(|p| format!("{p}\n"));
+    assert_eq!(pids.into_iter().next(), shell);
+    ssh.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_kills_the_command_and_the_shell_lives_on() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    let before = ssh.shell_pid().await;
+    run(&ssh, Cmd::new("true")).await;
+    let shell = ssh.shell_pid().await;
+    assert!(before.is_none() && shell.is_some());
+    // A sleep no earlier run can have left behind.
+    let secs = 3000 + rand::random::<u32>() % 100_000;
+    let mut cmd = Cmd::new(format!("sleep {secs}; echo never"));
+    cmd.timeout = Some(Duration::from_millis(500));
+    let start = Instant::now();
+    let res = ssh.exec(&cmd).await;
+    assert!(matches!(res, Err(ConnectionError::Timeout(_))), "{res:?}");
+    assert!(start.elapsed() < Duration::from_secs(8), "{:?}", start.elapsed());
+    assert_eq!(ssh.shell_pid().await, shell, "same shell after a timeout");
+    let out = run(&ssh, Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true"))).await;
+    assert_eq!(out.stdout_text(), "0\n", "the timed-out command was killed");
+    // A command that ends in time is unaffected by its timeout.
+    let mut cmd = Cmd::new("echo quick");
+    cmd.timeout = Some(Duration::from_secs(5));
+    assert_eq!(run(&ssh, cmd).await.stdout_text(), "quick\n");
+    ssh.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_exec_from_twelve_tasks() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = Arc::new(connect(&sshd).await);
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let ssh = ssh.clone();
+            tokio::spawn(async move {
+                let cmd = Cmd::new(format!("sleep 0.3; echo {i}")).stdin(vec![b'x'; 10]);
+                ssh.exec(&cmd).await.map(|o| o.stdout_text())
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let out = t.await.unwrap_or_else(|e| panic!("task {i}: {e}"));
+        assert_eq!(out.unwrap_or_else(|e| panic!("exec {i}: {e}")), format!("{i}\n"));
+    }
+    ssh.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_shell_is_replaced_and_channels_work_alone() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    run(&ssh, Cmd::new("true")).await;
+    let old = ssh.shell_pid().await.unwrap_or_default();
+    let out = ssh.on_channel(&format!("kill -TERM {old}")).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.rc, 0, "{}", out.stderr_text());
+    // Right after the kill (EOF may not have arrived yet) and once more after it has.
+    assert_eq!(run(&ssh, Cmd::new("echo again")).await.stdout_text(), "again\n");
+    assert_eq!(run(&ssh, Cmd::new("echo again")).await.stdout_text(), "again\n");
+    assert_ne!(ssh.shell_pid().await, Some(old));
+    ssh.give_up_shell().await;
+    let out = run(&ssh, Cmd::new("cat; echo e >&2; exit 4").stdin(b"in".to_vec())).await;
+    assert_eq!((out.rc, out.stdout_text(), out.stderr_text()), (4, "in".into(), "e\n".into()));
+    assert_eq!(ssh.shell_pid().await, None);
+    let secs = 3000 + rand::random::<u32>() % 100_000;
+    let mut cmd = Cmd::new(format!("sleep {secs}"));
+    cmd.timeout = Some(Duration::from_millis(500));
+    assert!(matches!(ssh.exec(&cmd).await, Err(ConnectionError::Timeout(_))));
+    let out = run(&ssh, Cmd::new(format!("ps -eo args | grep -c '^sleep {secs}$' || true"))).await;
+    assert_eq!(out.stdout_text(), "0\n", "timed-out channel command was killed: {}", out.stderr_text());
+    ssh.close().await;
+}
+
+async fn unreachable(opts: SshOptions) -> String {
+    match Ssh::connect(opts).await {
+        Err(ConnectionError::Unreachable { reason }) => reason,
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("connected"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_reasons() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let mut closed = sshd.options();
+    closed.port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).ok();
+    let r = unreachable(closed).await;
+    assert!(r.starts_with("connection refused"), "{r}");
+
+    let mut wrong_key = sshd.options();
+    wrong_key.private_key = Some(sshd.path("other_id"));
+    let r = unreachable(wrong_key).await;
+    assert!(r.starts_with("permission denied (publickey"), "{r}");
+
+    let other = std::fs::read_to_string(sshd.path("other_id.pub")).unwrap_or_default();
+    let bad_hosts = sshd.path("bad_known_hosts");
+    std::fs::write(&bad_hosts, format!("[127.0.0.1]:{} {other}", sshd.port)).unwrap_or_else(|e| panic!("{e}"));
+    let mut mismatch = sshd.options();
+    mismatch.common_args[1] = format!("UserKnownHostsFile={}", bad_hosts.display());
+    let r = unreachable(mismatch.clone()).await;
+    assert!(r.starts_with("host key verification failed"), "{r}");
+
+    // host_key_checking = False gets through (like Ansible).
+    mismatch.host_key_checking = false;
+    let ssh = Ssh::connect(mismatch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run(&ssh, Cmd::new("echo in")).await.stdout_text(), "in\n");
+    ssh.close().await;
+}
+
+/// Per-command cost: `cargo test --release bench_ -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_persistent_shell_vs_channel() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    run(&ssh, Cmd::new("true")).await;
+    let mut shell = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        run(&ssh, Cmd::new("true")).await;
+        shell.push(t.elapsed());
+    }
+    let mut echo = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        run(&ssh, Cmd::new("echo hello")).await;
+        echo.push(t.elapsed());
+    }
+    let mut channel = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        ssh.on_channel("true").await.unwrap_or_else(|e| panic!("{e}"));
+        channel.push(t.elapsed());
+    }
+    eprintln!(
+        "median per command: persistent shell `true` {:?}, `echo hello` {:?}; new channel `true` {:?}",
+        median(shell),
+        median(echo),
+        median(channel)
+    );
+    ssh.close().await;
+}
+
+/// The channel command line, run by a local `sh` the way sshd's login shell would run it.
+fn run_channel_locally(script: &str, stdin: &[u8]) -> (Option<u32>, Vec<u8>, Vec<u8>) {
+    use std::io::Write;
+    let (line, body) = channel_command(script);
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&line)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let mut pipe = child.stdin.take().expect("stdin");
+    pipe.write_all(&[body, stdin].concat()).expect("write");
+    drop(pipe);
+    let out = child.wait_with_output().expect("wait");
+    let (pid, stderr) = split_pid_line(&out.stderr);
+    (pid, out.stdout, stderr)
+}
+
+#[test]
+fn channel_command_small_and_big_scripts() {
+    let (pid, out, err) = run_channel_locally("cat; echo e >&2", b"data");
+    assert!(pid.is_some());
+    assert_eq!((out, err), (b"data".to_vec(), b"e\n".to_vec()));
+    let big = format!("x='{}'\necho ${{#x}}; cat", "y".repeat(200_000));
+    let (pid, out, err) = run_channel_locally(&big, b"after");
+    assert!(pid.is_some(), "{}", String::from_utf8_lossy(&err));
+    assert_eq!(String::from_utf8_lossy(&out), "200000\nafter");
+}
+
+#[test]
+fn pid_line_is_stripped_only_when_whole() {
+    assert_eq!(split_pid_line(b"motd\ntroupe-pid 42\nerr"), (Some(42), b"motd\nerr".to_vec()));
+    assert_eq!(split_pid_line(b"troupe-pid 4"), (None, b"troupe-pid 4".to_vec()));
+    assert_eq!(split_pid_line(b"plain"), (None, b"plain".to_vec()));
+}
