@@ -114,7 +114,10 @@ impl Runner {
         let everyone = self.inventory.groups_map().get("all").cloned().unwrap_or_default();
         for h in everyone {
             let inv = self.inventory.clone();
-            self.states.entry(h.clone()).or_insert_with(|| HostState { inventory: Arc::new(InventoryLayers::of(&inv, &h)), ..Default::default() });
+            self.states.entry(h.clone()).or_insert_with(|| HostState {
+                inventory: Arc::new(InventoryLayers::of(&inv, &h)),
+                ..Default::default()
+            });
         }
         self.end_play = false;
         for batch in batches(&play.serial, &hosts) {
