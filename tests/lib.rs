@@ -4,6 +4,7 @@ mod support;
 
 mod ansible_compat;
 mod cli_errors;
+mod e2e_etcd;
 mod e2e_testbed;
 mod language;
 mod local_run;

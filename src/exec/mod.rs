@@ -109,6 +109,16 @@ impl Runner {
             st.vars_files = Arc::new(Map::new());
             st.notified.clear();
         }
+        // `hostvars` covers the whole inventory, as in Ansible (not only the play's hosts):
+        // a limited run still reads other hosts' inventory vars and delegates to them.
+        let everyone = self.inventory.groups_map().get("all").cloned().unwrap_or_default();
+        for h in everyone {
+            let inv = self.inventory.clone();
+            self.states.entry(h.clone()).or_insert_with(|| HostState {
+                inventory: Arc::new(InventoryLayers::of(&inv, &h)),
+                ..Default::default()
+            });
+        }
         self.end_play = false;
         for batch in batches(&play.serial, &hosts) {
             let pv = self.play_vars(play, &hosts, &batch, plan);

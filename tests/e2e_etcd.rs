@@ -1,0 +1,612 @@
+//! The etcd role's acceptance (issue 5), end to end: the real troupe binary runs
+//! `playbooks/etcd.yml` against testbed hosts, and real etcdctl checks the cluster.
+//!
+//! One test walks the whole story in order (each step needs the cluster the previous one left)
+//! and holds the testbed exclusively; it leaves the hosts without etcd.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crate::support::run::{repo, Done, Run};
+use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
+
+/// Everything the role leaves on a member, removed before and after the test.
+const RESET: &str =
+    "systemctl stop etcd.service 2>/dev/null; systemctl disable etcd.service 2>/dev/null; \
+    rm -rf /data/etcd /etc/etcd /etc/profile.d/etcdctl.sh /etc/systemd/system/etcd.service \
+    /usr/local/bin/etcd /usr/local/bin/etcdctl /var/cache/etcd-release.tar.gz; \
+    systemctl daemon-reload; systemctl reset-failed etcd.service 2>/dev/null; true";
+
+/// What could change on a member: config, certificates, unit, profile (sha256 and mtime).
+const FINGERPRINT: &str =
+    "find /etc/etcd /etc/systemd/system/etcd.service /etc/profile.d/etcdctl.sh \
+    -type f -exec stat -c '%n %Y' {} + 2>/dev/null | sort; \
+    find /etc/etcd -type f -exec sha256sum {} + 2>/dev/null | sort";
+
+fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
+    let out = tb
+        .run(host, command)
+        .unwrap_or_else(|e| panic!("ssh {}: {e}", host.name));
+    assert_ne!(
+        out.status,
+        Some(255),
+        "ssh to {} failed for `{command}`: {}",
+        host.name,
+        out.stderr
+    );
+    out
+}
+
+/// etcdctl on a member with the profile the role wrote.
+fn etcdctl(tb: &Testbed, host: &TbHost, args: &str) -> CmdOutput {
+    // endpoint health reports on stderr: read both streams.
+    on(
+        tb,
+        host,
+        &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"),
+    )
+}
+
+fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
+    let out = etcdctl(tb, host, args);
+    assert!(
+        out.success(),
+        "etcdctl {args} on {} failed:\n{}\n{}",
+        host.name,
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+fn main_pid(tb: &Testbed, host: &TbHost) -> String {
+    on(tb, host, "systemctl show -p MainPID --value etcd.service")
+        .stdout
+        .trim()
+        .to_string()
+}
+
+struct Scene<'a> {
+    tb: &'a Testbed,
+    dir: tempfile::TempDir,
+}
+
+impl<'a> Scene<'a> {
+    fn new(tb: &'a Testbed) -> Scene<'a> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hosts = &tb.hosts;
+        let group = |n: usize, extra: &str| {
+            let mut s = String::from("etcd:\n  hosts:\n");
+            for (i, h) in hosts.iter().take(n).enumerate() {
+                s.push_str(&format!(
+                    "    {}: {{ etcd_seq: {}{extra} }}\n",
+                    h.name,
+                    i + 1
+                ));
+            }
+            s
+        };
+        std::fs::write(dir.path().join("etcd3.yml"), group(3, "")).expect("write inventory");
+        std::fs::write(dir.path().join("etcd4.yml"), group(4, "")).expect("write inventory");
+        std::fs::write(
+            dir.path().join("basic.yml"),
+            "etcd_authentication_mode: basic\netcd_users:\n  - {name: app, password: app-pw-1, prefix: /app/, access: readwrite}\n  - {name: viewer, password: viewer-pw-1, prefix: /app/, access: read}\n",
+        )
+        .expect("write vars");
+        Scene { tb, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn pki(&self) -> PathBuf {
+        self.path("pki")
+    }
+
+    /// `troupe -i <testbed> -i <group file> playbooks/etcd.yml -e etcd_pki_dir=... <args>`.
+    fn play(&self, group: &str, args: &[&str]) -> Run {
+        let pki = format!("etcd_pki_dir={}", self.pki().display());
+        Run::new()
+            .in_dir(&repo())
+            .args([
+                "-i".as_ref(),
+                self.tb.inventory.as_os_str(),
+                "-i".as_ref(),
+                self.path(group).as_os_str(),
+            ])
+            .args(["playbooks/etcd.yml", "-e", &pki])
+            .args(args)
+    }
+
+    fn hosts(&self, n: usize) -> &'a [TbHost] {
+        &self.tb.hosts[..n]
+    }
+
+    fn fingerprints(&self, n: usize) -> Vec<String> {
+        self.hosts(n)
+            .iter()
+            .map(|h| on(self.tb, h, FINGERPRINT).stdout)
+            .collect()
+    }
+
+    /// `/health` of one member, asked from the controller with the root client certificate.
+    fn healthy(&self, host: &TbHost) -> bool {
+        let pki = self.pki().join("etcd");
+        Command::new("curl")
+            .args(["-sf", "--max-time", "1", "--cacert"])
+            .arg(self.pki().join("ca.pem"))
+            .arg("--cert")
+            .arg(pki.join("client-root.pem"))
+            .arg("--key")
+            .arg(pki.join("client-root-key.pem"))
+            .arg(format!("https://{}:2379/health", host.ip))
+            .output()
+            .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("true"))
+            .unwrap_or(false)
+    }
+
+    /// A put through the controller's etcdctl to all of `hosts`.
+    fn put(&self, hosts: &[TbHost], key: &str) -> bool {
+        let pki = self.pki().join("etcd");
+        let eps: Vec<String> = hosts
+            .iter()
+            .map(|h| format!("https://{}:2379", h.ip))
+            .collect();
+        Command::new("etcdctl")
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={}", eps.join(",")))
+            .arg(format!("--cacert={}", self.pki().join("ca.pem").display()))
+            .arg(format!("--cert={}", pki.join("client-root.pem").display()))
+            .arg(format!(
+                "--key={}",
+                pki.join("client-root-key.pem").display()
+            ))
+            .args(["--command-timeout=3s", "put", key, "v"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+}
+
+fn assert_aborted(done: &Done, what: &str) {
+    assert_ne!(
+        done.out.status.code(),
+        Some(0),
+        "{what}: the run should abort\n{}",
+        done.stdout
+    );
+    for needle in [
+        "existing etcd instance",
+        "-e etcd_clean=true",
+        "--tags etcd_config,etcd_launch",
+    ] {
+        assert!(
+            done.stdout.contains(needle),
+            "{what}: no {needle:?} in the abort message\n{}",
+            done.stdout
+        );
+    }
+}
+
+#[test]
+fn playbook_is_executable_with_a_troupe_shebang() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = repo().join("playbooks/etcd.yml");
+    let text = std::fs::read_to_string(&path).expect("playbooks/etcd.yml");
+    assert_eq!(text.lines().next(), Some("#!/usr/bin/env troupe"));
+    let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+    assert_ne!(mode & 0o111, 0, "playbooks/etcd.yml is not executable");
+}
+
+#[test]
+fn cert_tag_lists_only_certificate_tasks_and_purge_drags_its_guard() {
+    let listed = Run::new()
+        .in_dir(&repo())
+        .args([
+            "-i",
+            "inventory.example",
+            "playbooks/etcd.yml",
+            "--list-tasks",
+            "--tags",
+            "etcd_cert",
+        ])
+        .succeeds();
+    let tasks: Vec<&str> = listed
+        .stdout
+        .lines()
+        .filter(|l| l.contains("TAGS: ["))
+        .filter(|l| !l.contains("play #"))
+        .collect();
+    assert!(!tasks.is_empty(), "{}", listed.stdout);
+    assert!(
+        tasks.iter().all(|l| l.contains("etcd_cert")),
+        "non-certificate task listed:\n{}",
+        listed.stdout
+    );
+    listed
+        .stdout_has("member certificate")
+        .stdout_lacks("etcd config file");
+
+    let purge = Run::new()
+        .in_dir(&repo())
+        .args([
+            "-i",
+            "inventory.example",
+            "playbooks/etcd.yml",
+            "--list-tasks",
+            "--tags",
+            "etcd_purge",
+        ])
+        .succeeds();
+    purge
+        .stdout_has("check for an existing etcd instance")
+        .stdout_has("safeguard");
+}
+
+#[test]
+fn etcd_role_acceptance() {
+    let Some(tb) = testbed(4) else { return };
+    let _only_us = tb.exclusive();
+    let s = Scene::new(tb);
+    for h in s.hosts(4) {
+        on(tb, h, RESET);
+    }
+    let three = s.hosts(3);
+    let (m1, m2) = (&three[0], &three[1]);
+
+    // From scratch: three healthy members over TLS with client certificates.
+    s.play("etcd3.yml", &[]).succeeds();
+    let health = etcdctl_ok(tb, m1, "endpoint health --cluster");
+    assert_eq!(health.matches("is healthy").count(), 3, "{health}");
+    assert!(health.contains("https://"), "{health}");
+    let members = etcdctl_ok(tb, m1, "member list");
+    for name in ["etcd-1", "etcd-2", "etcd-3"] {
+        assert!(
+            members.contains(&format!(", {name}, https://")),
+            "{name} missing:\n{members}"
+        );
+    }
+    etcdctl_ok(tb, m1, "put /acceptance/k1 v1");
+    assert!(etcdctl_ok(tb, m2, "get /acceptance/k1 --print-value-only").contains("v1"));
+    let no_cert = on(tb, m2, ". /etc/profile.d/etcdctl.sh; unset ETCDCTL_CERT ETCDCTL_KEY; etcdctl --dial-timeout=3s get /acceptance/k1");
+    assert!(
+        !no_cert.success(),
+        "mtls: a client without a certificate was served:\n{}",
+        no_cert.stdout
+    );
+
+    // Update in place twice: the second run changes nothing and restarts nothing.
+    s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"])
+        .succeeds();
+    let pids: Vec<String> = three.iter().map(|h| main_pid(tb, h)).collect();
+    let again = s
+        .play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"])
+        .succeeds();
+    for h in three {
+        assert_eq!(
+            again.changed(&h.name),
+            0,
+            "second in-place run changed {}:\n{}",
+            h.name,
+            again.stdout
+        );
+    }
+    assert_eq!(
+        pids,
+        three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(),
+        "a member restarted"
+    );
+
+    // A full run on the live cluster aborts before changing anything, in every variant.
+    let before = s.fingerprints(3);
+    assert_aborted(&s.play("etcd3.yml", &[]).run(), "full re-run");
+    assert_aborted(
+        &s.play(
+            "etcd3.yml",
+            &["-e", "etcd_clean=true", "-e", "etcd_safeguard=true"],
+        )
+        .run(),
+        "clean with safeguard",
+    );
+    assert_aborted(
+        &s.play(
+            "etcd3.yml",
+            &["--tags", "etcd_purge", "-e", "etcd_safeguard=true"],
+        )
+        .run(),
+        "purge tag with safeguard",
+    );
+    assert_aborted(
+        &s.play(
+            "etcd3.yml",
+            &["--tags", "etcd_purge", "-e", "etcd_clean=false"],
+        )
+        .run(),
+        "purge tag, clean=false",
+    );
+    assert_eq!(
+        before,
+        s.fingerprints(3),
+        "an aborted run changed a file on a member"
+    );
+    assert_eq!(
+        pids,
+        three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(),
+        "an aborted run restarted a member"
+    );
+    assert!(
+        etcdctl_ok(tb, m2, "get /acceptance/k1 --print-value-only").contains("v1"),
+        "the key is gone"
+    );
+
+    // --tags etcd_cert runs only certificate tasks; a new SAN re-issues member certificates only.
+    let client_before = std::fs::read(s.pki().join("etcd/client-root.pem")).expect("client cert");
+    let certs = s
+        .play(
+            "etcd3.yml",
+            &[
+                "--tags",
+                "etcd_cert",
+                "-e",
+                r#"{"etcd_cert_extra_sans": ["etcd.acceptance.test"]}"#,
+            ],
+        )
+        .succeeds();
+    certs
+        .stdout_lacks("etcd config file")
+        .stdout_lacks("rolling restart");
+    for h in three {
+        assert!(
+            certs.changed(&h.name) > 0,
+            "{}: certificate not re-issued\n{}",
+            h.name,
+            certs.stdout
+        );
+        let cert = on(tb, h, "openssl x509 -noout -text -in /etc/etcd/server.pem").stdout;
+        assert!(
+            cert.contains("etcd.acceptance.test"),
+            "{}: SAN missing",
+            h.name
+        );
+    }
+    assert_eq!(
+        client_before,
+        std::fs::read(s.pki().join("etcd/client-root.pem")).expect("client cert"),
+        "client cert re-issued"
+    );
+
+    // ... and the next etcd_launch rolls: never two members down, writes keep working.
+    let stop = AtomicBool::new(false);
+    let (rolled, (worst, writes, failed_writes)) = thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let (mut worst, mut writes, mut failed_writes) = (0usize, 0u32, 0u32);
+            while !stop.load(Ordering::Relaxed) {
+                let down = three.iter().filter(|h| !s.healthy(h)).count();
+                worst = worst.max(down);
+                writes += 1;
+                if !s.put(three, &format!("/acceptance/roll/{writes}")) {
+                    failed_writes += 1;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            (worst, writes, failed_writes)
+        });
+        let rolled = s.play("etcd3.yml", &["--tags", "etcd_launch"]).run();
+        stop.store(true, Ordering::Relaxed);
+        (rolled, poller.join().expect("poller"))
+    });
+    assert_eq!(
+        rolled.out.status.code(),
+        Some(0),
+        "roll failed:\n{}",
+        rolled.stdout
+    );
+    let restarted = rolled
+        .stdout
+        .split("rolling restart")
+        .nth(1)
+        .unwrap_or("")
+        .split("TASK [")
+        .next()
+        .unwrap_or("");
+    assert_eq!(
+        restarted.matches("changed: [").count(),
+        3,
+        "not every member restarted:\n{}",
+        rolled.stdout
+    );
+    assert!(
+        worst <= 1,
+        "{worst} members were down at once during the roll"
+    );
+    assert!(
+        writes > 0 && failed_writes * 5 <= writes,
+        "{failed_writes} of {writes} writes failed during the roll"
+    );
+
+    // Purge and re-create on request: the old key is gone.
+    s.play("etcd3.yml", &["-e", "etcd_clean=true"]).succeeds();
+    let gone = etcdctl_ok(tb, m1, "get /acceptance/k1");
+    assert!(
+        gone.trim().is_empty(),
+        "the old key survived a purge: {gone}"
+    );
+    assert_eq!(
+        etcdctl_ok(tb, m1, "endpoint health --cluster")
+            .matches("is healthy")
+            .count(),
+        3
+    );
+
+    // A fourth member joins the running cluster; the others are not restarted.
+    let pids: Vec<String> = three.iter().map(|h| main_pid(tb, h)).collect();
+    let m4 = &s.hosts(4)[3];
+    s.play("etcd4.yml", &["-l", &m4.name, "-e", "etcd_init=existing"])
+        .succeeds();
+    let members = etcdctl_ok(tb, m4, "member list");
+    assert_eq!(members.matches(", started, ").count(), 4, "{members}");
+    assert_eq!(
+        etcdctl_ok(tb, m4, "endpoint health --cluster")
+            .matches("is healthy")
+            .count(),
+        4
+    );
+    assert_eq!(
+        pids,
+        three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(),
+        "adding a member restarted an old one"
+    );
+
+    // Basic auth: no password, no access; a user writes only its prefix, a reader only reads.
+    let basic = format!("@{}", s.path("basic.yml").display());
+    s.play("etcd4.yml", &["-e", "etcd_clean=true", "-e", &basic])
+        .succeeds();
+    let anon = etcdctl(tb, m1, "put /app/x 1");
+    assert!(
+        !anon.success(),
+        "basic: a request without a password was served"
+    );
+    etcdctl_ok(tb, m1, "--user app:app-pw-1 put /app/x 1");
+    assert!(
+        !etcdctl(tb, m1, "--user app:app-pw-1 put /other 1").success(),
+        "app wrote outside its prefix"
+    );
+    assert!(etcdctl_ok(
+        tb,
+        m2,
+        "--user viewer:viewer-pw-1 get /app/x --print-value-only"
+    )
+    .contains('1'));
+    assert!(
+        !etcdctl(tb, m2, "--user viewer:viewer-pw-1 put /app/y 1").success(),
+        "a read-only user wrote"
+    );
+    let idem = s
+        .play(
+            "etcd4.yml",
+            &["-e", &basic, "--tags", "etcd_config,etcd_launch"],
+        )
+        .succeeds();
+    for h in s.hosts(4) {
+        assert_eq!(
+            idem.changed(&h.name),
+            0,
+            "basic: in-place run changed {}:\n{}",
+            h.name,
+            idem.stdout
+        );
+    }
+
+    for h in s.hosts(4) {
+        on(tb, h, RESET);
+    }
+    archive_install(&s);
+}
+
+/// The archive method on a host without the etcd packages: a one-member cluster from a release
+/// tarball made of this machine's etcd binaries. The packages are put back afterwards.
+fn archive_install(s: &Scene) {
+    let tb = s.tb;
+    let host = &s.hosts(4)[3];
+    let rel = s.path("rel/etcd-v3.4-linux-amd64");
+    std::fs::create_dir_all(&rel).expect("mkdir");
+    for b in ["etcd", "etcdctl"] {
+        std::fs::copy(Path::new("/usr/bin").join(b), rel.join(b)).expect("copy etcd binary");
+    }
+    let tarball = s.path("etcd.tar.gz");
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(s.path("rel"))
+        .arg("etcd-v3.4-linux-amd64")
+        .status();
+    assert!(tar.map(|st| st.success()).unwrap_or(false), "tar failed");
+    std::fs::write(
+        s.path("archive.yml"),
+        format!(
+            "etcd:\n  hosts:\n    {}: {{ etcd_seq: 1, etcd_install_method: archive, etcd_archive: {} }}\n",
+            host.name,
+            tarball.display()
+        ),
+    )
+    .expect("write inventory");
+
+    // Keep the packages' files to restore them (the hosts cannot download anything).
+    let saved = "/var/tmp/troupe-e2e-etcd-pkg";
+    let save = format!(
+        "set -e; mkdir -p {saved}; dpkg -L etcd-server etcd-client | while read -r f; do [ -d \"$f\" ] || echo \"$f\"; done > {saved}/files; \
+         ls /var/lib/dpkg/info/etcd-server.* /var/lib/dpkg/info/etcd-client.* >> {saved}/files; echo /var/lib/dpkg/status >> {saved}/files; \
+         tar -cpf {saved}/pkg.tar -T {saved}/files 2>/dev/null"
+    );
+    let saved_ok = on(tb, host, &save);
+    assert!(
+        saved_ok.success(),
+        "could not save the etcd packages: {}",
+        saved_ok.stderr
+    );
+    let removed = on(
+        tb,
+        host,
+        "dpkg -r etcd-server etcd-client >/dev/null 2>&1; ! test -e /usr/bin/etcd && \
+         ! dpkg-query -W -f='${db:Status-Status}\\n' etcd-server etcd-client | grep -qx installed",
+    );
+    let pki = format!("etcd_pki_dir={}", s.path("pki-archive").display());
+    let run = removed.success().then(|| {
+        Run::new()
+            .in_dir(&repo())
+            .args([
+                "-i".as_ref(),
+                tb.inventory.as_os_str(),
+                "-i".as_ref(),
+                s.path("archive.yml").as_os_str(),
+            ])
+            .args(["playbooks/etcd.yml", "-l", &host.name, "-e", &pki])
+            .run()
+    });
+    let health = on(
+        tb,
+        host,
+        ". /etc/profile.d/etcdctl.sh; /usr/local/bin/etcdctl endpoint health",
+    );
+    let unit = on(tb, host, "systemctl cat etcd.service").stdout;
+
+    on(tb, host, RESET);
+    let restored = on(
+        tb,
+        host,
+        &format!(
+            "tar -xpf {saved}/pkg.tar -C / && rm -rf {saved} && dpkg -s etcd-server >/dev/null"
+        ),
+    );
+    assert!(
+        restored.success(),
+        "could not restore the etcd packages on {}: {}",
+        host.name,
+        restored.stderr
+    );
+    assert!(
+        removed.success(),
+        "could not remove the etcd packages: {}",
+        removed.stderr
+    );
+    let run = run.expect("ran");
+    assert_eq!(
+        run.out.status.code(),
+        Some(0),
+        "archive run failed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        health.success(),
+        "archive member unhealthy: {}{}",
+        health.stdout,
+        health.stderr
+    );
+    assert!(unit.contains("/usr/local/bin/etcd --config-file"), "{unit}");
+}
