@@ -14,59 +14,36 @@ use crate::support::run::{repo, Done, Run};
 use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
 
 /// Everything the role leaves on a member, removed before and after the test.
-const RESET: &str =
-    "systemctl stop etcd.service 2>/dev/null; systemctl disable etcd.service 2>/dev/null; \
+const RESET: &str = "systemctl stop etcd.service 2>/dev/null; systemctl disable etcd.service 2>/dev/null; \
     rm -rf /data/etcd /etc/etcd /etc/profile.d/etcdctl.sh /etc/systemd/system/etcd.service \
     /usr/local/bin/etcd /usr/local/bin/etcdctl /var/cache/etcd-release.tar.gz; \
     systemctl daemon-reload; systemctl reset-failed etcd.service 2>/dev/null; true";
 
 /// What could change on a member: config, certificates, unit, profile (sha256 and mtime).
-const FINGERPRINT: &str =
-    "find /etc/etcd /etc/systemd/system/etcd.service /etc/profile.d/etcdctl.sh \
+const FINGERPRINT: &str = "find /etc/etcd /etc/systemd/system/etcd.service /etc/profile.d/etcdctl.sh \
     -type f -exec stat -c '%n %Y' {} + 2>/dev/null | sort; \
     find /etc/etcd -type f -exec sha256sum {} + 2>/dev/null | sort";
 
 fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
-    let out = tb
-        .run(host, command)
-        .unwrap_or_else(|e| panic!("ssh {}: {e}", host.name));
-    assert_ne!(
-        out.status,
-        Some(255),
-        "ssh to {} failed for `{command}`: {}",
-        host.name,
-        out.stderr
-    );
+    let out = tb.run(host, command).unwrap_or_else(|e| panic!("ssh {}: {e}", host.name));
+    assert_ne!(out.status, Some(255), "ssh to {} failed for `{command}`: {}", host.name, out.stderr);
     out
 }
 
 /// etcdctl on a member with the profile the role wrote.
 fn etcdctl(tb: &Testbed, host: &TbHost, args: &str) -> CmdOutput {
     // endpoint health reports on stderr: read both streams.
-    on(
-        tb,
-        host,
-        &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"),
-    )
+    on(tb, host, &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"))
 }
 
 fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
     let out = etcdctl(tb, host, args);
-    assert!(
-        out.success(),
-        "etcdctl {args} on {} failed:\n{}\n{}",
-        host.name,
-        out.stdout,
-        out.stderr
-    );
+    assert!(out.success(), "etcdctl {args} on {} failed:\n{}\n{}", host.name, out.stdout, out.stderr);
     out.stdout
 }
 
 fn main_pid(tb: &Testbed, host: &TbHost) -> String {
-    on(tb, host, "systemctl show -p MainPID --value etcd.service")
-        .stdout
-        .trim()
-        .to_string()
+    on(tb, host, "systemctl show -p MainPID --value etcd.service").stdout.trim().to_string()
 }
 
 struct Scene<'a> {
@@ -81,11 +58,7 @@ impl<'a> Scene<'a> {
         let group = |n: usize, extra: &str| {
             let mut s = String::from("etcd:\n  hosts:\n");
             for (i, h) in hosts.iter().take(n).enumerate() {
-                s.push_str(&format!(
-                    "    {}: {{ etcd_seq: {}{extra} }}\n",
-                    h.name,
-                    i + 1
-                ));
+                s.push_str(&format!("    {}: {{ etcd_seq: {}{extra} }}\n", h.name, i + 1));
             }
             s
         };
@@ -112,12 +85,7 @@ impl<'a> Scene<'a> {
         let pki = format!("etcd_pki_dir={}", self.pki().display());
         Run::new()
             .in_dir(&repo())
-            .args([
-                "-i".as_ref(),
-                self.tb.inventory.as_os_str(),
-                "-i".as_ref(),
-                self.path(group).as_os_str(),
-            ])
+            .args(["-i".as_ref(), self.tb.inventory.as_os_str(), "-i".as_ref(), self.path(group).as_os_str()])
             .args(["playbooks/etcd.yml", "-e", &pki])
             .args(args)
     }
@@ -127,10 +95,7 @@ impl<'a> Scene<'a> {
     }
 
     fn fingerprints(&self, n: usize) -> Vec<String> {
-        self.hosts(n)
-            .iter()
-            .map(|h| on(self.tb, h, FINGERPRINT).stdout)
-            .collect()
+        self.hosts(n).iter().map(|h| on(self.tb, h, FINGERPRINT).stdout).collect()
     }
 
     /// `/health` of one member, asked from the controller with the root client certificate.
@@ -152,19 +117,13 @@ impl<'a> Scene<'a> {
     /// A put through the controller's etcdctl to all of `hosts`.
     fn put(&self, hosts: &[TbHost], key: &str) -> bool {
         let pki = self.pki().join("etcd");
-        let eps: Vec<String> = hosts
-            .iter()
-            .map(|h| format!("https://{}:2379", h.ip))
-            .collect();
+        let eps: Vec<String> = hosts.iter().map(|h| format!("https://{}:2379", h.ip)).collect();
         Command::new("etcdctl")
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", eps.join(",")))
             .arg(format!("--cacert={}", self.pki().join("ca.pem").display()))
             .arg(format!("--cert={}", pki.join("client-root.pem").display()))
-            .arg(format!(
-                "--key={}",
-                pki.join("client-root-key.pem").display()
-            ))
+            .arg(format!("--key={}", pki.join("client-root-key.pem").display()))
             .args(["--command-timeout=3s", "put", key, "v"])
             .output()
             .map(|o| o.status.success())
@@ -173,22 +132,9 @@ impl<'a> Scene<'a> {
 }
 
 fn assert_aborted(done: &Done, what: &str) {
-    assert_ne!(
-        done.out.status.code(),
-        Some(0),
-        "{what}: the run should abort\n{}",
-        done.stdout
-    );
-    for needle in [
-        "existing etcd instance",
-        "-e etcd_clean=true",
-        "--tags etcd_config,etcd_launch",
-    ] {
-        assert!(
-            done.stdout.contains(needle),
-            "{what}: no {needle:?} in the abort message\n{}",
-            done.stdout
-        );
+    assert_ne!(done.out.status.code(), Some(0), "{what}: the run should abort\n{}", done.stdout);
+    for needle in ["existing etcd instance", "-e etcd_clean=true", "--tags etcd_config,etcd_launch"] {
+        assert!(done.stdout.contains(needle), "{what}: no {needle:?} in the abort message\n{}", done.stdout);
     }
 }
 
@@ -206,45 +152,19 @@ fn playbook_is_executable_with_a_troupe_shebang() {
 fn cert_tag_lists_only_certificate_tasks_and_purge_drags_its_guard() {
     let listed = Run::new()
         .in_dir(&repo())
-        .args([
-            "-i",
-            "inventory.example",
-            "playbooks/etcd.yml",
-            "--list-tasks",
-            "--tags",
-            "etcd_cert",
-        ])
+        .args(["-i", "inventory.example", "playbooks/etcd.yml", "--list-tasks", "--tags", "etcd_cert"])
         .succeeds();
-    let tasks: Vec<&str> = listed
-        .stdout
-        .lines()
-        .filter(|l| l.contains("TAGS: ["))
-        .filter(|l| !l.contains("play #"))
-        .collect();
+    let tasks: Vec<&str> =
+        listed.stdout.lines().filter(|l| l.contains("TAGS: [")).filter(|l| !l.contains("play #")).collect();
     assert!(!tasks.is_empty(), "{}", listed.stdout);
-    assert!(
-        tasks.iter().all(|l| l.contains("etcd_cert")),
-        "non-certificate task listed:\n{}",
-        listed.stdout
-    );
-    listed
-        .stdout_has("member certificate")
-        .stdout_lacks("etcd config file");
+    assert!(tasks.iter().all(|l| l.contains("etcd_cert")), "non-certificate task listed:\n{}", listed.stdout);
+    listed.stdout_has("member certificate").stdout_lacks("etcd config file");
 
     let purge = Run::new()
         .in_dir(&repo())
-        .args([
-            "-i",
-            "inventory.example",
-            "playbooks/etcd.yml",
-            "--list-tasks",
-            "--tags",
-            "etcd_purge",
-        ])
+        .args(["-i", "inventory.example", "playbooks/etcd.yml", "--list-tasks", "--tags", "etcd_purge"])
         .succeeds();
-    purge
-        .stdout_has("check for an existing etcd instance")
-        .stdout_has("safeguard");
+    purge.stdout_has("check for an existing etcd instance").stdout_has("safeguard");
 }
 
 #[test]
@@ -265,113 +185,55 @@ fn etcd_role_acceptance() {
     assert!(health.contains("https://"), "{health}");
     let members = etcdctl_ok(tb, m1, "member list");
     for name in ["etcd-1", "etcd-2", "etcd-3"] {
-        assert!(
-            members.contains(&format!(", {name}, https://")),
-            "{name} missing:\n{members}"
-        );
+        assert!(members.contains(&format!(", {name}, https://")), "{name} missing:\n{members}");
     }
     etcdctl_ok(tb, m1, "put /acceptance/k1 v1");
     assert!(etcdctl_ok(tb, m2, "get /acceptance/k1 --print-value-only").contains("v1"));
-    let no_cert = on(tb, m2, ". /etc/profile.d/etcdctl.sh; unset ETCDCTL_CERT ETCDCTL_KEY; etcdctl --dial-timeout=3s get /acceptance/k1");
-    assert!(
-        !no_cert.success(),
-        "mtls: a client without a certificate was served:\n{}",
-        no_cert.stdout
+    let no_cert = on(
+        tb,
+        m2,
+        ". /etc/profile.d/etcdctl.sh; unset ETCDCTL_CERT ETCDCTL_KEY; etcdctl --dial-timeout=3s get /acceptance/k1",
     );
+    assert!(!no_cert.success(), "mtls: a client without a certificate was served:\n{}", no_cert.stdout);
 
     // Update in place twice: the second run changes nothing and restarts nothing.
-    s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"])
-        .succeeds();
+    s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"]).succeeds();
     let pids: Vec<String> = three.iter().map(|h| main_pid(tb, h)).collect();
-    let again = s
-        .play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"])
-        .succeeds();
+    let again = s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"]).succeeds();
     for h in three {
-        assert_eq!(
-            again.changed(&h.name),
-            0,
-            "second in-place run changed {}:\n{}",
-            h.name,
-            again.stdout
-        );
+        assert_eq!(again.changed(&h.name), 0, "second in-place run changed {}:\n{}", h.name, again.stdout);
     }
-    assert_eq!(
-        pids,
-        three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(),
-        "a member restarted"
-    );
+    assert_eq!(pids, three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(), "a member restarted");
 
     // A full run on the live cluster aborts before changing anything, in every variant.
     let before = s.fingerprints(3);
     assert_aborted(&s.play("etcd3.yml", &[]).run(), "full re-run");
     assert_aborted(
-        &s.play(
-            "etcd3.yml",
-            &["-e", "etcd_clean=true", "-e", "etcd_safeguard=true"],
-        )
-        .run(),
+        &s.play("etcd3.yml", &["-e", "etcd_clean=true", "-e", "etcd_safeguard=true"]).run(),
         "clean with safeguard",
     );
     assert_aborted(
-        &s.play(
-            "etcd3.yml",
-            &["--tags", "etcd_purge", "-e", "etcd_safeguard=true"],
-        )
-        .run(),
+        &s.play("etcd3.yml", &["--tags", "etcd_purge", "-e", "etcd_safeguard=true"]).run(),
         "purge tag with safeguard",
     );
     assert_aborted(
-        &s.play(
-            "etcd3.yml",
-            &["--tags", "etcd_purge", "-e", "etcd_clean=false"],
-        )
-        .run(),
+        &s.play("etcd3.yml", &["--tags", "etcd_purge", "-e", "etcd_clean=false"]).run(),
         "purge tag, clean=false",
     );
-    assert_eq!(
-        before,
-        s.fingerprints(3),
-        "an aborted run changed a file on a member"
-    );
-    assert_eq!(
-        pids,
-        three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(),
-        "an aborted run restarted a member"
-    );
-    assert!(
-        etcdctl_ok(tb, m2, "get /acceptance/k1 --print-value-only").contains("v1"),
-        "the key is gone"
-    );
+    assert_eq!(before, s.fingerprints(3), "an aborted run changed a file on a member");
+    assert_eq!(pids, three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(), "an aborted run restarted a member");
+    assert!(etcdctl_ok(tb, m2, "get /acceptance/k1 --print-value-only").contains("v1"), "the key is gone");
 
     // --tags etcd_cert runs only certificate tasks; a new SAN re-issues member certificates only.
     let client_before = std::fs::read(s.pki().join("etcd/client-root.pem")).expect("client cert");
     let certs = s
-        .play(
-            "etcd3.yml",
-            &[
-                "--tags",
-                "etcd_cert",
-                "-e",
-                r#"{"etcd_cert_extra_sans": ["etcd.acceptance.test"]}"#,
-            ],
-        )
+        .play("etcd3.yml", &["--tags", "etcd_cert", "-e", r#"{"etcd_cert_extra_sans": ["etcd.acceptance.test"]}"#])
         .succeeds();
-    certs
-        .stdout_lacks("etcd config file")
-        .stdout_lacks("rolling restart");
+    certs.stdout_lacks("etcd config file").stdout_lacks("rolling restart");
     for h in three {
-        assert!(
-            certs.changed(&h.name) > 0,
-            "{}: certificate not re-issued\n{}",
-            h.name,
-            certs.stdout
-        );
+        assert!(certs.changed(&h.name) > 0, "{}: certificate not re-issued\n{}", h.name, certs.stdout);
         let cert = on(tb, h, "openssl x509 -noout -text -in /etc/etcd/server.pem").stdout;
-        assert!(
-            cert.contains("etcd.acceptance.test"),
-            "{}: SAN missing",
-            h.name
-        );
+        assert!(cert.contains("etcd.acceptance.test"), "{}: SAN missing", h.name);
     }
     assert_eq!(
         client_before,
@@ -399,106 +261,39 @@ fn etcd_role_acceptance() {
         stop.store(true, Ordering::Relaxed);
         (rolled, poller.join().expect("poller"))
     });
-    assert_eq!(
-        rolled.out.status.code(),
-        Some(0),
-        "roll failed:\n{}",
-        rolled.stdout
-    );
-    let restarted = rolled
-        .stdout
-        .split("rolling restart")
-        .nth(1)
-        .unwrap_or("")
-        .split("TASK [")
-        .next()
-        .unwrap_or("");
-    assert_eq!(
-        restarted.matches("changed: [").count(),
-        3,
-        "not every member restarted:\n{}",
-        rolled.stdout
-    );
-    assert!(
-        worst <= 1,
-        "{worst} members were down at once during the roll"
-    );
-    assert!(
-        writes > 0 && failed_writes * 5 <= writes,
-        "{failed_writes} of {writes} writes failed during the roll"
-    );
+    assert_eq!(rolled.out.status.code(), Some(0), "roll failed:\n{}", rolled.stdout);
+    let restarted = rolled.stdout.split("rolling restart").nth(1).unwrap_or("").split("TASK [").next().unwrap_or("");
+    assert_eq!(restarted.matches("changed: [").count(), 3, "not every member restarted:\n{}", rolled.stdout);
+    assert!(worst <= 1, "{worst} members were down at once during the roll");
+    assert!(writes > 0 && failed_writes * 5 <= writes, "{failed_writes} of {writes} writes failed during the roll");
 
     // Purge and re-create on request: the old key is gone.
     s.play("etcd3.yml", &["-e", "etcd_clean=true"]).succeeds();
     let gone = etcdctl_ok(tb, m1, "get /acceptance/k1");
-    assert!(
-        gone.trim().is_empty(),
-        "the old key survived a purge: {gone}"
-    );
-    assert_eq!(
-        etcdctl_ok(tb, m1, "endpoint health --cluster")
-            .matches("is healthy")
-            .count(),
-        3
-    );
+    assert!(gone.trim().is_empty(), "the old key survived a purge: {gone}");
+    assert_eq!(etcdctl_ok(tb, m1, "endpoint health --cluster").matches("is healthy").count(), 3);
 
     // A fourth member joins the running cluster; the others are not restarted.
     let pids: Vec<String> = three.iter().map(|h| main_pid(tb, h)).collect();
     let m4 = &s.hosts(4)[3];
-    s.play("etcd4.yml", &["-l", &m4.name, "-e", "etcd_init=existing"])
-        .succeeds();
+    s.play("etcd4.yml", &["-l", &m4.name, "-e", "etcd_init=existing"]).succeeds();
     let members = etcdctl_ok(tb, m4, "member list");
     assert_eq!(members.matches(", started, ").count(), 4, "{members}");
-    assert_eq!(
-        etcdctl_ok(tb, m4, "endpoint health --cluster")
-            .matches("is healthy")
-            .count(),
-        4
-    );
-    assert_eq!(
-        pids,
-        three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(),
-        "adding a member restarted an old one"
-    );
+    assert_eq!(etcdctl_ok(tb, m4, "endpoint health --cluster").matches("is healthy").count(), 4);
+    assert_eq!(pids, three.iter().map(|h| main_pid(tb, h)).collect::<Vec<_>>(), "adding a member restarted an old one");
 
     // Basic auth: no password, no access; a user writes only its prefix, a reader only reads.
     let basic = format!("@{}", s.path("basic.yml").display());
-    s.play("etcd4.yml", &["-e", "etcd_clean=true", "-e", &basic])
-        .succeeds();
+    s.play("etcd4.yml", &["-e", "etcd_clean=true", "-e", &basic]).succeeds();
     let anon = etcdctl(tb, m1, "put /app/x 1");
-    assert!(
-        !anon.success(),
-        "basic: a request without a password was served"
-    );
+    assert!(!anon.success(), "basic: a request without a password was served");
     etcdctl_ok(tb, m1, "--user app:app-pw-1 put /app/x 1");
-    assert!(
-        !etcdctl(tb, m1, "--user app:app-pw-1 put /other 1").success(),
-        "app wrote outside its prefix"
-    );
-    assert!(etcdctl_ok(
-        tb,
-        m2,
-        "--user viewer:viewer-pw-1 get /app/x --print-value-only"
-    )
-    .contains('1'));
-    assert!(
-        !etcdctl(tb, m2, "--user viewer:viewer-pw-1 put /app/y 1").success(),
-        "a read-only user wrote"
-    );
-    let idem = s
-        .play(
-            "etcd4.yml",
-            &["-e", &basic, "--tags", "etcd_config,etcd_launch"],
-        )
-        .succeeds();
+    assert!(!etcdctl(tb, m1, "--user app:app-pw-1 put /other 1").success(), "app wrote outside its prefix");
+    assert!(etcdctl_ok(tb, m2, "--user viewer:viewer-pw-1 get /app/x --print-value-only").contains('1'));
+    assert!(!etcdctl(tb, m2, "--user viewer:viewer-pw-1 put /app/y 1").success(), "a read-only user wrote");
+    let idem = s.play("etcd4.yml", &["-e", &basic, "--tags", "etcd_config,etcd_launch"]).succeeds();
     for h in s.hosts(4) {
-        assert_eq!(
-            idem.changed(&h.name),
-            0,
-            "basic: in-place run changed {}:\n{}",
-            h.name,
-            idem.stdout
-        );
+        assert_eq!(idem.changed(&h.name), 0, "basic: in-place run changed {}:\n{}", h.name, idem.stdout);
     }
 
     for h in s.hosts(4) {
@@ -544,11 +339,7 @@ fn archive_install(s: &Scene) {
          tar -cpf {saved}/pkg.tar -T {saved}/files 2>/dev/null"
     );
     let saved_ok = on(tb, host, &save);
-    assert!(
-        saved_ok.success(),
-        "could not save the etcd packages: {}",
-        saved_ok.stderr
-    );
+    assert!(saved_ok.success(), "could not save the etcd packages: {}", saved_ok.stderr);
     let removed = on(
         tb,
         host,
@@ -559,54 +350,20 @@ fn archive_install(s: &Scene) {
     let run = removed.success().then(|| {
         Run::new()
             .in_dir(&repo())
-            .args([
-                "-i".as_ref(),
-                tb.inventory.as_os_str(),
-                "-i".as_ref(),
-                s.path("archive.yml").as_os_str(),
-            ])
+            .args(["-i".as_ref(), tb.inventory.as_os_str(), "-i".as_ref(), s.path("archive.yml").as_os_str()])
             .args(["playbooks/etcd.yml", "-l", &host.name, "-e", &pki])
             .run()
     });
-    let health = on(
-        tb,
-        host,
-        ". /etc/profile.d/etcdctl.sh; /usr/local/bin/etcdctl endpoint health",
-    );
+    let health = on(tb, host, ". /etc/profile.d/etcdctl.sh; /usr/local/bin/etcdctl endpoint health");
     let unit = on(tb, host, "systemctl cat etcd.service").stdout;
 
     on(tb, host, RESET);
-    let restored = on(
-        tb,
-        host,
-        &format!(
-            "tar -xpf {saved}/pkg.tar -C / && rm -rf {saved} && dpkg -s etcd-server >/dev/null"
-        ),
-    );
-    assert!(
-        restored.success(),
-        "could not restore the etcd packages on {}: {}",
-        host.name,
-        restored.stderr
-    );
-    assert!(
-        removed.success(),
-        "could not remove the etcd packages: {}",
-        removed.stderr
-    );
+    let restored =
+        on(tb, host, &format!("tar -xpf {saved}/pkg.tar -C / && rm -rf {saved} && dpkg -s etcd-server >/dev/null"));
+    assert!(restored.success(), "could not restore the etcd packages on {}: {}", host.name, restored.stderr);
+    assert!(removed.success(), "could not remove the etcd packages: {}", removed.stderr);
     let run = run.expect("ran");
-    assert_eq!(
-        run.out.status.code(),
-        Some(0),
-        "archive run failed:\n{}\n{}",
-        run.stdout,
-        run.stderr
-    );
-    assert!(
-        health.success(),
-        "archive member unhealthy: {}{}",
-        health.stdout,
-        health.stderr
-    );
+    assert_eq!(run.out.status.code(), Some(0), "archive run failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(health.success(), "archive member unhealthy: {}{}", health.stdout, health.stderr);
     assert!(unit.contains("/usr/local/bin/etcd --config-file"), "{unit}");
 }
