@@ -26,8 +26,9 @@ cargo build --quiet
 # Testbed hosts for the end-to-end tests, when this machine can boot them.
 if [ "$(id -u)" = 0 ] && command -v systemd-nspawn >/dev/null; then
   trap 'bash tests/testbed/testbed.sh down || true' EXIT
-  bash tests/testbed/testbed.sh up "${TROUPE_TESTBED_HOSTS:-3}"
-  export TROUPE_TESTBED_INVENTORY=/run/troupe-testbed/inventory.yml
+  # 4 hosts: a 3-member etcd cluster plus one to add; the other suites share them under a lock.
+  bash tests/testbed/testbed.sh up "${TROUPE_TESTBED_HOSTS:-4}"
+  export TROUPE_TESTBED_INVENTORY="${TROUPE_TESTBED_DIR:-/run/troupe-testbed}/inventory.yml"
 fi
 
 cargo test -- --test-threads="${TROUPE_TEST_THREADS:-4}"
