@@ -117,9 +117,21 @@ fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions
     }
 }
 
-/// The hosts of each play: its `hosts:` pattern intersected with `--limit`.
-fn play_hosts(inv: &Inventory, pattern: &str, limit: Option<&str>) -> Result<Vec<String>, RunError> {
-    let hosts = inv.select(pattern)?;
+/// The hosts of each play: its `hosts:` pattern (templated with play vars and extra vars, as
+/// in Ansible) intersected with `--limit`.
+fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Result<Vec<String>, RunError> {
+    let pattern = if template::is_template(&play.hosts) {
+        let scope = vars::Scope::new(Arc::new(template::Engine::new()))
+            .layer(vars::Level::PlayVars, Arc::new(play.vars.clone()))
+            .layer(vars::Level::ExtraVars, Arc::new(settings.extra_vars.clone()));
+        Arc::new(scope).render_text(&play.hosts).map_err(|e| RunError::NoHosts {
+            message: format!("play `hosts: {}` ({}): {}", play.hosts, play.span, e.message),
+        })?
+    } else {
+        play.hosts.clone()
+    };
+    let limit = settings.limit.as_deref();
+    let hosts = inv.select(&pattern)?;
     let Some(limit) = limit else { return Ok(hosts) };
     let allowed = inv.select(limit)?;
     Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
@@ -139,7 +151,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     for (pb, _) in &prepared.playbooks {
         let mut per_play = Vec::new();
         for play in &pb.plays {
-            per_play.push(play_hosts(&inv, &play.hosts, settings.limit.as_deref())?);
+            per_play.push(play_hosts(&inv, play, &settings)?);
         }
         hosts.push(per_play);
     }

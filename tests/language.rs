@@ -183,3 +183,27 @@ fn facts_override_host_vars_files() {
     ]);
     Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds().stdout_has("system=Linux");
 }
+
+#[test]
+fn play_hosts_are_templated_with_extra_vars() {
+    let p = scratch(&[
+        ("inv.ini", TWO_HOSTS),
+        ("site.yml", "- hosts: \"{{ target | default('g') }}\"\n  gather_facts: false\n  tasks: []\n"),
+    ]);
+    let d =
+        Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "--list-hosts", "-e", "target=h2"]).succeeds();
+    d.stdout_has("hosts (1):").stdout_has("      h2");
+}
+
+#[test]
+fn templates_trim_blocks_like_ansible() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("t.j2", "{% for x in [1, 2] %}\nline {{ x }}\n{% endfor %}\nend\n"),
+        ("site.yml", "- hosts: local\n  gather_facts: false\n  tasks:\n    - template: src=t.j2 dest={{ out }}\n"),
+    ]);
+    let out = p.path().join("rendered");
+    let arg = format!("out={}", out.display());
+    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &arg]).succeeds();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "line 1\nline 2\nend\n");
+}

@@ -591,7 +591,8 @@ impl Runner {
         no_log: bool,
         count: bool,
     ) {
-        let delegate = frame.get(Some(task), |a| a.delegate_to.clone());
+        // A delegate that is still a template (the task was skipped before rendering it) is not shown.
+        let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
         let mut result = o.result.clone();
         if no_log {
             result = Map::new();

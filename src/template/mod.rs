@@ -26,6 +26,8 @@ impl Engine {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
+        // Ansible's templates default to trim_blocks: a newline after a block tag is dropped.
+        env.set_trim_blocks(true);
         filters::register(&mut env);
         Engine { env }
     }
