@@ -9,13 +9,15 @@ bash tests/testbed/install-deps.sh
 cargo build --release --quiet
 export PATH="$PWD/target/release:$PATH"
 
+state=${TROUPE_TESTBED_DIR:-/run/troupe-testbed}
 bash tests/testbed/testbed.sh up 3
-inv=/run/troupe-testbed/demo-inventory.yml
-# The testbed's hosts, numbered for etcd (etcd_seq) in a group named etcd.
-awk '/^testbed:/{print "etcd:"; next} {print} /^    tb[0-9]+:$/{n=substr($1,3); sub(":","",n); print "      etcd_seq: " n}' \
-  /run/troupe-testbed/inventory.yml > "$inv"
+# The first three testbed hosts as group `etcd`, numbered by etcd_seq.
+inv=$state/demo-inventory.yml
+awk '/^testbed:/{print "etcd:"; next} /^    [a-z]+[0-9]+:$/{n++; if (n > 3) exit; print; print "      etcd_seq: " n; next} {print}' \
+  "$state/inventory.yml" > "$inv"
 
 ./playbooks/etcd.yml -i "$inv" -e etcd_clean=true
 
-ssh_args=(-i /run/troupe-testbed/id_ed25519 -o UserKnownHostsFile=/run/troupe-testbed/known_hosts -o StrictHostKeyChecking=yes)
-ssh "${ssh_args[@]}" root@10.213.0.31 '. /etc/profile.d/etcdctl.sh && etcdctl endpoint health --cluster && etcdctl member list -w table'
+first=$(awk '/ansible_host:/{print $2; exit}' "$inv")
+ssh -i "$state/id_ed25519" -o UserKnownHostsFile="$state/known_hosts" -o StrictHostKeyChecking=yes "root@$first" \
+  '. /etc/profile.d/etcdctl.sh && etcdctl endpoint health --cluster && etcdctl member list -w table'
