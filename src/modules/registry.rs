@@ -35,7 +35,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::x509::X509,
         // filemods
         &super::lineinfile::LineInFile,
-        // &super::blockinfile::BlockInFile,
+        &super::blockinfile::BlockInFile,
         // &super::get_url::GetUrl,
         // &super::unarchive::Unarchive,
     ]
