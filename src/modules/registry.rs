@@ -36,7 +36,7 @@ fn all() -> &'static [&'static dyn Module] {
         // filemods
         &super::lineinfile::LineInFile,
         &super::blockinfile::BlockInFile,
-        // &super::get_url::GetUrl,
+        &super::get_url::GetUrl,
         // &super::unarchive::Unarchive,
     ]
 }
