@@ -37,7 +37,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::lineinfile::LineInFile,
         &super::blockinfile::BlockInFile,
         &super::get_url::GetUrl,
-        // &super::unarchive::Unarchive,
+        &super::unarchive::Unarchive,
     ]
 }
 
