@@ -204,7 +204,7 @@ pub fn present(spec: &LineSpec, content: &[u8]) -> (Vec<u8>, &'static str) {
 
     let after = spec.insertafter.as_deref();
     let before = spec.insertbefore.as_deref();
-    let ends_with_eol = |lines: &Vec<Vec<u8>>| lines.last().is_none_or(|l| matches!(l.last(), Some(b'\n' | b'\r')));
+    let ends_with_eol = |lines: &Vec<Vec<u8>>| lines.last().map_or(true, |l| matches!(l.last(), Some(b'\n' | b'\r')));
     let mut msg = "";
     if let Some(i) = index0 {
         // A match (or the exact line) exists: replace it when it differs.
