@@ -37,6 +37,12 @@ pub mod user;
 pub mod wait_for;
 pub mod x509;
 
+// File editing and downloads (branch filemods).
+pub mod blockinfile;
+pub mod get_url;
+pub mod lineinfile;
+pub mod unarchive;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;

@@ -33,6 +33,11 @@ fn all() -> &'static [&'static dyn Module] {
         &super::fetch::Fetch,
         &super::uri::Uri,
         &super::x509::X509,
+        // filemods
+        &super::lineinfile::LineInFile,
+        &super::blockinfile::BlockInFile,
+        &super::get_url::GetUrl,
+        &super::unarchive::Unarchive,
     ]
 }
 
