@@ -12,7 +12,7 @@ export PATH="$PWD/target/release:$PATH"
 state=${TROUPE_TESTBED_DIR:-/run/troupe-testbed}
 bash tests/testbed/testbed.sh up 3
 # The first three testbed hosts as group `etcd`, numbered by etcd_seq.
-inv=$state/demo-inventory.yml
+inv=$PWD/target/demo-inventory.yml
 awk '/^testbed:/{print "etcd:"; next} /^    [a-z]+[0-9]+:$/{n++; if (n > 3) exit; print; print "      etcd_seq: " n; next} {print}' \
   "$state/inventory.yml" > "$inv"
 

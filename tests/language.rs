@@ -207,3 +207,12 @@ fn templates_trim_blocks_like_ansible() {
     Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &arg]).succeeds();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "line 1\nline 2\nend\n");
 }
+
+#[test]
+fn connection_keyword_on_the_play() {
+    let p = scratch(&[
+        ("inv.ini", "[g]\nfarhost ansible_host=192.0.2.1\n"),
+        ("site.yml", "- hosts: g\n  connection: local\n  gather_facts: false\n  tasks:\n    - command: echo ran-locally\n      register: r\n    - assert: { that: [r.stdout == 'ran-locally'] }\n"),
+    ]);
+    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+}

@@ -421,10 +421,14 @@ impl Runner {
             local_fallback = crate::connection::local::Local::new(host);
             conn = &local_fallback;
         } else {
-            let vars = match self.connection_vars(&target, host, scope, delegate.is_some()) {
+            let mut vars = match self.connection_vars(&target, host, scope, delegate.is_some()) {
                 Ok(v) => v,
                 Err(e) => return template_failure(task, &e),
             };
+            // The `connection:` keyword (play, block or task) wins over inventory variables.
+            if let (None, Some(kind)) = (&delegate, frame.get(Some(task), |a| a.connection.clone())) {
+                vars.insert("ansible_connection".into(), Value::from(kind));
+            }
             match self.conns.get(&target, &vars).await {
                 Ok(c) => {
                     held = c;
