@@ -4,6 +4,7 @@ mod support;
 
 mod ansible_compat;
 mod cli_errors;
+mod e2e_modules;
 mod e2e_testbed;
 mod local_run;
 mod plan_tags;
