@@ -526,3 +526,62 @@ fn certificates_made_on_the_controller_verify_on_the_hosts() {
         assert_eq!(keys[0], keys[1], "the certificate on {} is not for its key", h.name);
     }
 }
+
+// The victim schedules its own sshd's death (listener and every session, troupe's included)
+// outside the ssh session, in transient services (not timers: systemd coalesces those by up to
+// a minute), and its return a few seconds later.
+const UNREACHABLE_PLAY: &str = r#"
+- hosts: testbed
+  gather_facts: false
+  tasks:
+    - name: every host answers
+      command: hostname
+      changed_when: false
+    - name: sshd dies on the victim in a second, and comes back later
+      shell: |
+        systemd-run --quiet --no-block --unit {{ unit }}-back /bin/sh -c 'sleep {{ back_after }}; systemctl start ssh.service'
+        systemd-run --quiet --no-block --unit {{ unit }}-kill /bin/sh -c 'sleep 1; systemctl stop ssh.service; pkill -KILL -x sshd'
+      when: inventory_hostname == victim
+    - pause: {seconds: 4}
+    - name: after the kill
+      command: hostname
+      register: name
+      changed_when: false
+    - assert: {that: ["name.stdout == inventory_hostname"]}
+"#;
+
+#[test]
+fn a_host_whose_sshd_dies_mid_run_is_unreachable_and_the_others_finish() {
+    let Some(tb) = testbed(10) else { return };
+    let _alone = tb.exclusive();
+    let hosts = mine(tb);
+    let victim = hosts[2];
+    let unit = format!("troupe-e2e-sshd-{}", nonce());
+    let dir = scratch(&[("site.yml", UNREACHABLE_PLAY)]);
+    let vars = format!("victim={} unit={unit} back_after=12", victim.name);
+
+    let done = troupe(tb, dir.path(), "site.yml", &["-e", vars.as_str()]).code(4);
+    let back = wait_for_ssh(tb, victim, Duration::from_secs(90));
+
+    let recap = done.recap(&victim.name);
+    assert_eq!((recap[2], recap[3]), (1, 0), "{} should be unreachable, not failed\n{}", victim.name, done.stdout);
+    for h in &hosts[..2] {
+        // hostname, pause, hostname, assert (the victim's shell task is skipped here).
+        let recap = done.recap(&h.name);
+        assert_eq!(recap[..4], [4, 0, 0, 0], "{} did not finish every task\n{}", h.name, done.stdout);
+    }
+    assert!(done.stdout.contains(&format!("fatal: [{}]: UNREACHABLE!", victim.name)), "{}", done.stdout);
+    assert!(back, "sshd on {} did not come back", victim.name);
+}
+
+/// Polls until `host` runs a command over ssh again.
+fn wait_for_ssh(tb: &Testbed, host: &TbHost, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if tb.run_timeout(host, "true", Duration::from_secs(10)).is_ok_and(|out| out.success()) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+    false
+}
