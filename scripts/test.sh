@@ -26,8 +26,8 @@ cargo build --quiet
 # Testbed hosts for the end-to-end tests, when this machine can boot them.
 if [ "$(id -u)" = 0 ] && command -v systemd-nspawn >/dev/null; then
   trap 'bash tests/testbed/testbed.sh down || true' EXIT
-  # 4 hosts: a 3-member etcd cluster plus one to add; the other suites share them under a lock.
-  bash tests/testbed/testbed.sh up "${TROUPE_TESTBED_HOSTS:-4}"
+  # 6 hosts: etcd uses tb1-tb4 (3 members + 1 to add), the module tests tb4-tb6; a lock orders them.
+  bash tests/testbed/testbed.sh up "${TROUPE_TESTBED_HOSTS:-6}"
   export TROUPE_TESTBED_INVENTORY="${TROUPE_TESTBED_DIR:-/run/troupe-testbed}/inventory.yml"
 fi
 

@@ -169,7 +169,7 @@ pub struct Plan {
     pub set_password: bool,
 }
 
-pub fn plan(want: &Want, facts: &Facts) -> Result<Option<Plan>, ModuleError> {
+pub fn plan(want: &Want, facts: &Facts, check_mode: bool) -> Result<Option<Plan>, ModuleError> {
     let n = quote(&want.name);
     if !want.present {
         if facts.account.is_none() {
@@ -178,9 +178,16 @@ pub fn plan(want: &Want, facts: &Facts) -> Result<Option<Plan>, ModuleError> {
         let flags = format!("{}{}", if want.remove { " -r" } else { "" }, if want.force { " -f" } else { "" });
         return Ok(Some(Plan { script: format!("userdel{flags} {n}"), set_password: false }));
     }
-    let primary = want.group.as_deref().map(|g| resolve(facts, g)).transpose()?;
-    let wanted: Option<BTreeSet<i64>> =
-        want.groups.as_ref().map(|gs| gs.iter().map(|g| resolve(facts, g)).collect()).transpose()?;
+    // Like Ansible, check mode predicts a new account without looking its groups up: an earlier
+    // task of the same run may be the one that creates them.
+    let lenient = check_mode && facts.account.is_none();
+    let primary = want.group.as_deref().filter(|_| !lenient).map(|g| resolve(facts, g)).transpose()?;
+    let wanted: Option<BTreeSet<i64>> = want
+        .groups
+        .as_ref()
+        .filter(|_| !lenient)
+        .map(|gs| gs.iter().map(|g| resolve(facts, g)).collect())
+        .transpose()?;
     let groups_arg = || want.groups.clone().unwrap_or_default().join(",");
     let mut flags: Vec<String> = Vec::new();
     let mut set_password = false;
@@ -327,7 +334,7 @@ impl Module for User {
         let want = Want::parse(args)?;
         let out = cx.run(Cmd::new(want.query_script())).await?;
         let facts = parse_facts(&out.stdout_text());
-        let p = plan(&want, &facts)?;
+        let p = plan(&want, &facts, cx.check_mode)?;
         let mut q = Query {
             changed: p.is_some(),
             result: result(&want, predicted(&want, facts.account.as_ref()).as_ref()),
@@ -381,7 +388,7 @@ mod tests {
         let w = want(
             json!({"name": "etcd", "group": "etcd", "system": true, "shell": "/sbin/nologin", "create_home": false, "password": "$6$x"}),
         );
-        let p = plan(&w, &none).unwrap().unwrap();
+        let p = plan(&w, &none, false).unwrap().unwrap();
         assert_eq!(p.script, "useradd -g etcd -s /sbin/nologin -r -M etcd && chpasswd -e");
         assert!(p.set_password);
         assert!(!p.script.contains("$6$x"), "hash never on the command line");
@@ -390,22 +397,30 @@ mod tests {
         let same = want(
             json!({"name": "etcd", "group": "etcd", "groups": ["sudo"], "home": "/var/lib/etcd", "password": "$6$abc"}),
         );
-        assert_eq!(plan(&same, &f).unwrap(), None);
+        assert_eq!(plan(&same, &f, false).unwrap(), None);
         let more = want(json!({"name": "etcd", "groups": "sudo,adm", "append": true, "shell": "/bin/sh"}));
-        assert_eq!(plan(&more, &f).unwrap().unwrap().script, "usermod -a -G sudo,adm -s /bin/sh etcd");
+        assert_eq!(plan(&more, &f, false).unwrap().unwrap().script, "usermod -a -G sudo,adm -s /bin/sh etcd");
         let fewer = want(json!({"name": "etcd", "groups": ""}));
-        assert_eq!(plan(&fewer, &f).unwrap().unwrap().script, "usermod -G '' etcd");
+        assert_eq!(plan(&fewer, &f, false).unwrap().unwrap().script, "usermod -G '' etcd");
         let on_create = want(json!({"name": "etcd", "password": "$6$new", "update_password": "on_create"}));
-        assert_eq!(plan(&on_create, &f).unwrap(), None);
+        assert_eq!(plan(&on_create, &f, false).unwrap(), None);
         let gone = want(json!({"name": "etcd", "state": "absent", "remove": true}));
-        assert_eq!(plan(&gone, &f).unwrap().unwrap().script, "userdel -r etcd");
+        assert_eq!(plan(&gone, &f, false).unwrap().unwrap().script, "userdel -r etcd");
     }
 
     #[test]
     fn missing_group_fails_with_its_name() {
         let f = parse_facts(EXISTING);
         let w = want(json!({"name": "etcd", "groups": ["nosuch"]}));
-        assert!(plan(&w, &f).unwrap_err().to_string().contains("Group nosuch does not exist"));
+        assert!(plan(&w, &f, false).unwrap_err().to_string().contains("Group nosuch does not exist"));
+        // Check mode still fails for an existing account, like Ansible's usermod path...
+        assert!(plan(&w, &f, true).is_err());
+        // ...but predicts a new account whose group an earlier task would create.
+        let new = want(json!({"name": "web", "group": "web", "groups": ["nosuch"]}));
+        let none = parse_facts("@@troupe:groups@@\nadm:x:4:\n");
+        assert!(plan(&new, &none, false).is_err());
+        let p = plan(&new, &none, true).expect("check mode predicts").expect("a change");
+        assert_eq!(p.script, "useradd -g web -G nosuch -m web");
     }
 
     #[test]
