@@ -563,7 +563,7 @@ fn a_host_whose_sshd_dies_mid_run_is_unreachable_and_the_others_finish() {
     let done = troupe(tb, dir.path(), "site.yml", &["-e", vars.as_str()]).code(4);
     let back = wait_for_ssh(tb, victim, Duration::from_secs(90));
     if back {
-        // The kill unit dies with a failed status (pkill takes its own session's shell down too).
+        // The kill unit can end "failed": pkill exits 1 when no sshd was left to kill.
         let _ = tb.run(victim, &format!("systemctl reset-failed {unit}-kill.service {unit}-back.service"));
     }
 
