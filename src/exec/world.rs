@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::inventory::Inventory;
-use crate::playbook::{Attrs, Role};
+use crate::playbook::Role;
 use crate::template::Engine;
 use crate::value::{Map, Value};
 use crate::vars::{HostVars, Level, Scope};
@@ -119,14 +119,13 @@ impl World {
             return Some(s.clone());
         }
         let state = self.hosts.get(host)?;
-        let scope =
-            Arc::new(self.base(state, host, None, None).layer(Level::Magic, Arc::new(self.host_magic(host, None))));
+        let scope = Arc::new(self.base(state, None).layer(Level::Magic, Arc::new(self.host_magic(host, None))));
         self.cache.lock().ok()?.insert(host.to_string(), scope.clone());
         Some(scope)
     }
 
     /// Layers common to every task on a host; `role` adds its defaults/vars on top of the play's.
-    fn base(&self, state: &HostState, _host: &str, role: Option<&Role>, _attrs: Option<&Attrs>) -> Scope {
+    fn base(&self, state: &HostState, role: Option<&Role>) -> Scope {
         let p = &self.play;
         let mut s = Scope::new(p.engine.clone())
             .layer(Level::RoleDefaults, p.role_defaults.clone())
@@ -164,7 +163,7 @@ impl World {
         extra: &[(Level, Arc<Map>)],
     ) -> Option<Scope> {
         let state = self.hosts.get(host)?;
-        let mut s = self.base(state, host, role, None).layer(Level::Magic, Arc::new(self.host_magic(host, role)));
+        let mut s = self.base(state, role).layer(Level::Magic, Arc::new(self.host_magic(host, role)));
         for v in block_vars {
             s = s.layer(Level::BlockVars, v.clone());
         }
