@@ -24,16 +24,10 @@ const FINGERPRINT: &str = "find /etc/etcd /etc/systemd/system/etcd.service /etc/
     -type f -exec stat -c '%n %Y' {} + 2>/dev/null | sort; \
     find /etc/etcd -type f -exec sha256sum {} + 2>/dev/null | sort";
 
-fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
-    let out = tb.run(host, command).unwrap_or_else(|e| panic!("ssh {}: {e}", host.name));
-    assert_ne!(out.status, Some(255), "ssh to {} failed for `{command}`: {}", host.name, out.stderr);
-    out
-}
-
 /// etcdctl on a member with the profile the role wrote.
 fn etcdctl(tb: &Testbed, host: &TbHost, args: &str) -> CmdOutput {
     // endpoint health reports on stderr: read both streams.
-    on(tb, host, &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"))
+    tb.on(host, &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"))
 }
 
 fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
@@ -43,7 +37,7 @@ fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
 }
 
 fn main_pid(tb: &Testbed, host: &TbHost) -> String {
-    on(tb, host, "systemctl show -p MainPID --value etcd.service").stdout.trim().to_string()
+    tb.on(host, "systemctl show -p MainPID --value etcd.service").stdout.trim().to_string()
 }
 
 struct Scene<'a> {
@@ -95,7 +89,7 @@ impl<'a> Scene<'a> {
     }
 
     fn fingerprints(&self, n: usize) -> Vec<String> {
-        self.hosts(n).iter().map(|h| on(self.tb, h, FINGERPRINT).stdout).collect()
+        self.hosts(n).iter().map(|h| self.tb.on(h, FINGERPRINT).stdout).collect()
     }
 
     /// `/health` of one member, asked from the controller with the root client certificate.
@@ -173,7 +167,7 @@ fn etcd_role_acceptance() {
     let _only_us = tb.exclusive();
     let s = Scene::new(tb);
     for h in s.hosts(4) {
-        on(tb, h, RESET);
+        tb.on(h, RESET);
     }
     let three = s.hosts(3);
     let (m1, m2) = (&three[0], &three[1]);
@@ -189,8 +183,7 @@ fn etcd_role_acceptance() {
     }
     etcdctl_ok(tb, m1, "put /acceptance/k1 v1");
     assert!(etcdctl_ok(tb, m2, "get /acceptance/k1 --print-value-only").contains("v1"));
-    let no_cert = on(
-        tb,
+    let no_cert = tb.on(
         m2,
         ". /etc/profile.d/etcdctl.sh; unset ETCDCTL_CERT ETCDCTL_KEY; etcdctl --dial-timeout=3s get /acceptance/k1",
     );
@@ -232,7 +225,7 @@ fn etcd_role_acceptance() {
     certs.stdout_lacks("etcd config file").stdout_lacks("rolling restart");
     for h in three {
         assert!(certs.changed(&h.name) > 0, "{}: certificate not re-issued\n{}", h.name, certs.stdout);
-        let cert = on(tb, h, "openssl x509 -noout -text -in /etc/etcd/server.pem").stdout;
+        let cert = tb.on(h, "openssl x509 -noout -text -in /etc/etcd/server.pem").stdout;
         assert!(cert.contains("etcd.acceptance.test"), "{}: SAN missing", h.name);
     }
     assert_eq!(
@@ -297,7 +290,7 @@ fn etcd_role_acceptance() {
     }
 
     for h in s.hosts(4) {
-        on(tb, h, RESET);
+        tb.on(h, RESET);
     }
     archive_install(&s);
 }
@@ -338,10 +331,9 @@ fn archive_install(s: &Scene) {
          ls /var/lib/dpkg/info/etcd-server.* /var/lib/dpkg/info/etcd-client.* >> {saved}/files; echo /var/lib/dpkg/status >> {saved}/files; \
          tar -cpf {saved}/pkg.tar -T {saved}/files 2>/dev/null"
     );
-    let saved_ok = on(tb, host, &save);
+    let saved_ok = tb.on(host, &save);
     assert!(saved_ok.success(), "could not save the etcd packages: {}", saved_ok.stderr);
-    let removed = on(
-        tb,
+    let removed = tb.on(
         host,
         "dpkg -r etcd-server etcd-client >/dev/null 2>&1; ! test -e /usr/bin/etcd && \
          ! dpkg-query -W -f='${db:Status-Status}\\n' etcd-server etcd-client | grep -qx installed",
@@ -354,12 +346,12 @@ fn archive_install(s: &Scene) {
             .args(["playbooks/etcd.yml", "-l", &host.name, "-e", &pki])
             .run()
     });
-    let health = on(tb, host, ". /etc/profile.d/etcdctl.sh; /usr/local/bin/etcdctl endpoint health");
-    let unit = on(tb, host, "systemctl cat etcd.service").stdout;
+    let health = tb.on(host, ". /etc/profile.d/etcdctl.sh; /usr/local/bin/etcdctl endpoint health");
+    let unit = tb.on(host, "systemctl cat etcd.service").stdout;
 
-    on(tb, host, RESET);
+    tb.on(host, RESET);
     let restored =
-        on(tb, host, &format!("tar -xpf {saved}/pkg.tar -C / && rm -rf {saved} && dpkg -s etcd-server >/dev/null"));
+        tb.on(host, &format!("tar -xpf {saved}/pkg.tar -C / && rm -rf {saved} && dpkg -s etcd-server >/dev/null"));
     assert!(restored.success(), "could not restore the etcd packages on {}: {}", host.name, restored.stderr);
     assert!(removed.success(), "could not remove the etcd packages: {}", removed.stderr);
     let run = run.expect("ran");

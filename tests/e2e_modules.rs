@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::run::{scratch, Done, Run};
-use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
+use crate::support::testbed::{testbed, TbHost, Testbed};
 
 /// The hosts this suite may touch, as a `--limit`.
 const LIMIT: &str = "tb4,tb5,tb6";
@@ -29,26 +29,9 @@ fn mine(tb: &Testbed) -> Vec<&TbHost> {
     hosts
 }
 
-fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
-    match tb.run(host, command) {
-        Ok(out) => {
-            assert_ne!(out.status, Some(255), "ssh to {} failed for `{command}`: {}", host.name, out.stderr);
-            out
-        }
-        Err(err) => panic!("{err}"),
-    }
-}
-
-/// Trimmed stdout of `command` on `host`, which must exit 0.
-fn ok(tb: &Testbed, host: &TbHost, command: &str) -> String {
-    let out = on(tb, host, command);
-    assert!(out.success(), "`{command}` on {} failed: {out:?}", host.name);
-    out.stdout.trim().to_string()
-}
-
 /// `path` does not exist on `host` (exit 1 of `test -e`, not an ssh failure).
 fn absent(tb: &Testbed, host: &TbHost, path: &str) {
-    let out = on(tb, host, &format!("test -e {path}"));
+    let out = tb.on(host, &format!("test -e {path}"));
     assert_eq!(out.status, Some(1), "{path} exists on {}: {out:?}", host.name);
 }
 
@@ -168,12 +151,12 @@ fn files_commands_and_transfers_over_ssh() {
     converge(tb, dir.path(), "site.yml", &extra);
     let local_sum = sha256(&dir.path().join("files/blob.bin"));
     for h in mine(tb) {
-        assert_eq!(ok(tb, h, &format!("cat {d}/hello.txt")), format!("hello {}", h.name));
-        assert_eq!(ok(tb, h, &format!("cat {d}/app.conf")), format!("name={} port=8080", h.name));
-        assert_eq!(ok(tb, h, &format!("stat -c %a {d} {d}/app.conf")), "750\n600");
-        assert_eq!(ok(tb, h, &format!("readlink {d}/link")), "hello.txt");
-        assert_eq!(ok(tb, h, &format!("sha256sum < {d}/blob.bin")), local_sum);
-        ok(tb, h, &format!("test -f {d}/created"));
+        assert_eq!(tb.ok(h, &format!("cat {d}/hello.txt")), format!("hello {}", h.name));
+        assert_eq!(tb.ok(h, &format!("cat {d}/app.conf")), format!("name={} port=8080", h.name));
+        assert_eq!(tb.ok(h, &format!("stat -c %a {d} {d}/app.conf")), "750\n600");
+        assert_eq!(tb.ok(h, &format!("readlink {d}/link")), "hello.txt");
+        assert_eq!(tb.ok(h, &format!("sha256sum < {d}/blob.bin")), local_sum);
+        tb.ok(h, &format!("test -f {d}/created"));
         let fetched = dir.path().join("fetched").join(&h.name).join(d.trim_start_matches('/')).join("hello.txt");
         let text = std::fs::read_to_string(&fetched).unwrap_or_else(|e| panic!("{}: {e}", fetched.display()));
         assert_eq!(text, format!("hello {}\n", h.name));
@@ -232,33 +215,33 @@ fn users_groups_and_become_with_su() {
 
     check(tb, dir.path(), "users.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(on(tb, h, &format!("getent passwd {who}")).status, Some(2), "--check made {who} on {}", h.name);
-        assert_eq!(on(tb, h, &format!("getent group {who}")).status, Some(2), "--check made group {who}");
+        assert_eq!(tb.on(h, &format!("getent passwd {who}")).status, Some(2), "--check made {who} on {}", h.name);
+        assert_eq!(tb.on(h, &format!("getent group {who}")).status, Some(2), "--check made group {who}");
     }
 
     converge(tb, dir.path(), "users.yml", &extra);
     for h in mine(tb) {
-        let entry = ok(tb, h, &format!("getent passwd {who}"));
+        let entry = tb.ok(h, &format!("getent passwd {who}"));
         let fields: Vec<&str> = entry.split(':').collect();
         assert_eq!(fields.get(4..7), Some(&["troupe e2e", &*format!("/home/{who}"), "/bin/sh"][..]), "{entry}");
-        let gid = ok(tb, h, &format!("getent group {who} | cut -d: -f3"));
+        let gid = tb.ok(h, &format!("getent group {who} | cut -d: -f3"));
         assert_eq!(fields.get(3).copied(), Some(gid.as_str()), "{who} is not in its own group on {}", h.name);
-        ok(tb, h, &format!("test -d /home/{who}"));
+        tb.ok(h, &format!("test -d /home/{who}"));
     }
 
     converge(tb, dir.path(), "become.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(ok(tb, h, &format!("stat -c %U:%G /home/{who}/note.txt")), format!("{who}:{who}"));
+        assert_eq!(tb.ok(h, &format!("stat -c %U:%G /home/{who}/note.txt")), format!("{who}:{who}"));
     }
 
     check(tb, dir.path(), "gone.yml", &extra);
     for h in mine(tb) {
-        ok(tb, h, &format!("getent passwd {who}"));
+        tb.ok(h, &format!("getent passwd {who}"));
     }
     converge(tb, dir.path(), "gone.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(on(tb, h, &format!("getent passwd {who}")).status, Some(2), "{who} still on {}", h.name);
-        assert_eq!(on(tb, h, &format!("getent group {who}")).status, Some(2), "group {who} still on {}", h.name);
+        assert_eq!(tb.on(h, &format!("getent passwd {who}")).status, Some(2), "{who} still on {}", h.name);
+        assert_eq!(tb.on(h, &format!("getent group {who}")).status, Some(2), "group {who} still on {}", h.name);
         absent(tb, h, &format!("/home/{who}"));
     }
 }
@@ -327,27 +310,27 @@ fn a_unit_serves_http_then_stops_and_is_masked() {
     for h in mine(tb) {
         absent(tb, h, &format!("/usr/local/lib/systemd/system/{unit}.service"));
         absent(tb, h, &format!("/var/tmp/{unit}"));
-        assert_ne!(on(tb, h, &format!("systemctl is-active {unit}")).stdout.trim(), "active");
+        assert_ne!(tb.on(h, &format!("systemctl is-active {unit}")).stdout.trim(), "active");
     }
 
     converge(tb, dir.path(), "web.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(ok(tb, h, &format!("systemctl is-active {unit}")), "active");
-        assert_eq!(ok(tb, h, &format!("systemctl is-enabled {unit}")), "enabled");
-        let page = ok(tb, h, &format!("curl -sf http://127.0.0.1:{port}/index.html"));
+        assert_eq!(tb.ok(h, &format!("systemctl is-active {unit}")), "active");
+        assert_eq!(tb.ok(h, &format!("systemctl is-enabled {unit}")), "enabled");
+        let page = tb.ok(h, &format!("curl -sf http://127.0.0.1:{port}/index.html"));
         assert_eq!(page, format!("served by {}", h.name));
     }
 
     check(tb, dir.path(), "stop.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(ok(tb, h, &format!("systemctl is-active {unit}")), "active", "--check stopped {unit}");
-        assert_eq!(ok(tb, h, &format!("systemctl is-enabled {unit}")), "enabled", "--check disabled {unit}");
+        assert_eq!(tb.ok(h, &format!("systemctl is-active {unit}")), "active", "--check stopped {unit}");
+        assert_eq!(tb.ok(h, &format!("systemctl is-enabled {unit}")), "enabled", "--check disabled {unit}");
     }
 
     converge(tb, dir.path(), "stop.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(on(tb, h, &format!("systemctl is-active {unit}")).stdout.trim(), "inactive");
-        assert_eq!(on(tb, h, &format!("systemctl is-enabled {unit}")).stdout.trim(), "masked");
+        assert_eq!(tb.on(h, &format!("systemctl is-active {unit}")).stdout.trim(), "inactive");
+        assert_eq!(tb.on(h, &format!("systemctl is-enabled {unit}")).stdout.trim(), "masked");
     }
 }
 
@@ -436,7 +419,7 @@ fn facts_and_packages_from_a_local_apt_repository() {
         return;
     };
     for h in mine(tb) {
-        on(tb, h, "dpkg -P troupe-e2e-hello >/dev/null 2>&1; rm -f /etc/apt/sources.list.d/troupe-e2e.list");
+        tb.on(h, "dpkg -P troupe-e2e-hello >/dev/null 2>&1; rm -f /etc/apt/sources.list.d/troupe-e2e.list");
     }
     let vars = format!("repo={repo} deb={deb}");
     let extra = ["-e", vars.as_str()];
@@ -450,17 +433,17 @@ fn facts_and_packages_from_a_local_apt_repository() {
 
     converge(tb, dir.path(), "site.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(ok(tb, h, installed), "install ok installed");
-        assert_eq!(ok(tb, h, "cat /usr/share/troupe-e2e-hello/hello.txt"), "hello");
+        assert_eq!(tb.ok(h, installed), "install ok installed");
+        assert_eq!(tb.ok(h, "cat /usr/share/troupe-e2e-hello/hello.txt"), "hello");
     }
 
     check(tb, dir.path(), "gone.yml", &extra);
     for h in mine(tb) {
-        assert_eq!(ok(tb, h, installed), "install ok installed", "--check removed the package on {}", h.name);
+        assert_eq!(tb.ok(h, installed), "install ok installed", "--check removed the package on {}", h.name);
     }
     converge(tb, dir.path(), "gone.yml", &extra);
     for h in mine(tb) {
-        assert_ne!(on(tb, h, installed).stdout.trim(), "install ok installed");
+        assert_ne!(tb.on(h, installed).stdout.trim(), "install ok installed");
         absent(tb, h, "/usr/share/troupe-e2e-hello/hello.txt");
         absent(tb, h, &repo);
     }
@@ -512,14 +495,14 @@ fn certificates_made_on_the_controller_verify_on_the_hosts() {
     });
     assert_eq!(key_mode.ok(), Some(0o600), "private key mode on the controller");
     for h in mine(tb) {
-        let verify = ok(tb, h, &format!("openssl verify -CAfile {d}/ca.pem {d}/cert.pem"));
+        let verify = tb.ok(h, &format!("openssl verify -CAfile {d}/ca.pem {d}/cert.pem"));
         assert_eq!(verify, format!("{d}/cert.pem: OK"));
-        let text = ok(tb, h, &format!("openssl x509 -in {d}/cert.pem -noout -ext subjectAltName,extendedKeyUsage"));
+        let text = tb.ok(h, &format!("openssl x509 -in {d}/cert.pem -noout -ext subjectAltName,extendedKeyUsage"));
         assert!(text.contains(&format!("IP Address:{}", h.ip)) && text.contains(&format!("DNS:{}", h.name)), "{text}");
         assert!(text.contains("TLS Web Server Authentication"), "{text}");
         // The key on the host is the certificate's key.
         let pubkeys =
-            ok(tb, h, &format!("openssl x509 -in {d}/cert.pem -noout -pubkey; openssl pkey -in {d}/key.pem -pubout"));
+            tb.ok(h, &format!("openssl x509 -in {d}/cert.pem -noout -pubkey; openssl pkey -in {d}/key.pem -pubout"));
         let keys: Vec<&str> =
             pubkeys.split("-----END PUBLIC KEY-----").map(str::trim).filter(|k| !k.is_empty()).collect();
         assert_eq!(keys.len(), 2, "{pubkeys}");

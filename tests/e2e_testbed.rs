@@ -7,30 +7,12 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
+use crate::support::testbed::{testbed, TbHost, Testbed};
 
 /// A word no other run or test uses, for file and unit names.
 fn token(what: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("troupe-e2e-{what}-{}-{nanos}", std::process::id())
-}
-
-/// Runs `command` on `host`; fails the test when ssh itself cannot run it.
-fn on(tb: &Testbed, host: &TbHost, command: &str) -> CmdOutput {
-    match tb.run(host, command) {
-        Ok(out) => {
-            assert_ne!(out.status, Some(255), "ssh to {} failed for `{command}`: {}", host.name, out.stderr);
-            out
-        }
-        Err(err) => panic!("{err}"),
-    }
-}
-
-/// Runs `command` on `host` and returns its trimmed stdout; fails the test unless it exits 0.
-fn ok(tb: &Testbed, host: &TbHost, command: &str) -> String {
-    let out = on(tb, host, command);
-    assert!(out.success(), "`{command}` on {} failed: {out:?}", host.name);
-    out.stdout.trim().to_string()
 }
 
 #[test]
@@ -42,14 +24,14 @@ fn a_file_written_on_one_host_is_on_no_other_host_nor_here() {
     let path = format!("/var/tmp/{name}");
 
     tb.write_file(h1, &path, &name).expect("write on host 1");
-    assert_eq!(ok(tb, h1, &format!("cat {path}")), name);
+    assert_eq!(tb.ok(h1, &format!("cat {path}")), name);
 
     // `test -e` exits 1 for "absent": any other code (255 = ssh failed) is not a proof.
-    let on_h2 = on(tb, h2, &format!("test -e {path}"));
+    let on_h2 = tb.on(h2, &format!("test -e {path}"));
     assert_eq!(on_h2.status, Some(1), "{path} on {}: {on_h2:?}", h2.name);
     assert!(!Path::new(&path).exists(), "{path} showed up on this machine");
 
-    ok(tb, h1, &format!("rm {path}"));
+    tb.ok(h1, &format!("rm {path}"));
 }
 
 #[test]
@@ -59,13 +41,13 @@ fn hosts_are_distinct_machines_on_their_own_addresses() {
     let here = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
     let mut ids = HashSet::new();
     for host in &tb.hosts[..3] {
-        assert_eq!(ok(tb, host, "hostname"), host.name);
-        let id = ok(tb, host, "cat /etc/machine-id");
+        assert_eq!(tb.ok(host, "hostname"), host.name);
+        let id = tb.ok(host, "cat /etc/machine-id");
         assert_eq!(id.len(), 32, "machine-id of {}: {id:?}", host.name);
         assert_ne!(id, here.trim(), "{} shares this machine's machine-id", host.name);
         assert!(ids.insert(id), "{} repeats another host's machine-id", host.name);
 
-        let addrs = ok(tb, host, "ip -4 -o addr show dev host0");
+        let addrs = tb.ok(host, "ip -4 -o addr show dev host0");
         assert!(
             addrs.contains(&format!("inet {}/24", host.ip)),
             "{} has not its address {}: {addrs}",
@@ -77,7 +59,7 @@ fn hosts_are_distinct_machines_on_their_own_addresses() {
             Some((net, _)) => format!("{net}.0/24 "),
             None => panic!("{} has no IPv4 address: {:?}", host.name, host.ip),
         };
-        let routes = ok(tb, host, "ip -4 route show");
+        let routes = tb.ok(host, "ip -4 route show");
         assert!(
             !routes.is_empty() && routes.lines().all(|r| r.starts_with(&subnet)),
             "{} has routes beyond the testbed subnet: {routes}",
@@ -91,9 +73,9 @@ fn systemd_runs_as_pid_1_and_reports_running() {
     let Some(tb) = testbed(3) else { return };
     let _steady = tb.shared();
     for host in &tb.hosts[..3] {
-        assert_eq!(ok(tb, host, "cat /proc/1/comm"), "systemd", "PID 1 on {}", host.name);
+        assert_eq!(tb.ok(host, "cat /proc/1/comm"), "systemd", "PID 1 on {}", host.name);
         // is-system-running exits non-zero for "degraded", which is still a booted system.
-        let state = on(tb, host, "systemctl is-system-running").stdout;
+        let state = tb.on(host, "systemctl is-system-running").stdout;
         assert!(matches!(state.trim(), "running" | "degraded"), "{} is {state:?}", host.name);
     }
 }
@@ -107,10 +89,10 @@ fn start_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
          [Install]\nWantedBy=multi-user.target\n"
     );
     tb.write_file(host, &format!("/etc/systemd/system/{unit}.service"), &text).expect("write unit");
-    ok(tb, host, &format!("systemctl daemon-reload && systemctl enable --now {unit}.service"));
+    tb.ok(host, &format!("systemctl daemon-reload && systemctl enable --now {unit}.service"));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if on(tb, host, &format!("cat {proof}")).stdout.trim() == "started" {
+        if tb.on(host, &format!("cat {proof}")).stdout.trim() == "started" {
             return;
         }
         assert!(Instant::now() < deadline, "{unit} on {} never wrote {proof}", host.name);
@@ -119,8 +101,7 @@ fn start_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
 }
 
 fn remove_probe_unit(tb: &Testbed, host: &TbHost, unit: &str) {
-    ok(
-        tb,
+    tb.ok(
         host,
         &format!(
             "systemctl disable --now {unit}.service && rm /etc/systemd/system/{unit}.service \
@@ -137,24 +118,24 @@ fn a_unit_written_enabled_and_started_over_ssh_runs() {
     let unit = token("unit");
 
     start_probe_unit(tb, h1, &unit);
-    assert_eq!(ok(tb, h1, &format!("systemctl is-enabled {unit}.service")), "enabled");
-    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
-    let main_pid = ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service"));
-    assert_eq!(ok(tb, h1, &format!("cat /proc/{main_pid}/comm")), "sleep", "{unit}'s process");
+    assert_eq!(tb.ok(h1, &format!("systemctl is-enabled {unit}.service")), "enabled");
+    assert_eq!(tb.ok(h1, &format!("systemctl is-active {unit}.service")), "active");
+    let main_pid = tb.ok(h1, &format!("systemctl show -P MainPID {unit}.service"));
+    assert_eq!(tb.ok(h1, &format!("cat /proc/{main_pid}/comm")), "sleep", "{unit}'s process");
 
     // The other host never heard of it.
-    let there = on(tb, h2, &format!("systemctl is-active {unit}.service"));
+    let there = tb.on(h2, &format!("systemctl is-active {unit}.service"));
     assert_eq!(there.stdout.trim(), "inactive", "{unit} on {}: {there:?}", h2.name);
 
     // Each host's systemd has cgroups of its own: the same unit stopped on host 2 keeps
     // running on host 1.
     start_probe_unit(tb, h2, &unit);
     remove_probe_unit(tb, h2, &unit);
-    assert_eq!(ok(tb, h1, &format!("systemctl is-active {unit}.service")), "active");
-    assert_eq!(ok(tb, h1, &format!("systemctl show -P MainPID {unit}.service")), main_pid);
+    assert_eq!(tb.ok(h1, &format!("systemctl is-active {unit}.service")), "active");
+    assert_eq!(tb.ok(h1, &format!("systemctl show -P MainPID {unit}.service")), main_pid);
 
     remove_probe_unit(tb, h1, &unit);
-    let after = on(tb, h1, &format!("systemctl is-active {unit}.service"));
+    let after = tb.on(h1, &format!("systemctl is-active {unit}.service"));
     assert_ne!(after.stdout.trim(), "active", "{unit} still active after stop");
 }
 
@@ -168,8 +149,8 @@ fn a_host_rebooted_from_inside_comes_back_with_sshd() {
     // PID 1's start time (clock ticks since the kernel booted): a new boot has a new one.
     let started = "cut -d' ' -f22 /proc/1/stat";
 
-    ok(tb, host, &format!("echo kept > {kept} && echo gone > {gone}"));
-    let before = ok(tb, host, started);
+    tb.ok(host, &format!("echo kept > {kept} && echo gone > {gone}"));
+    let before = tb.ok(host, started);
 
     // The connection may drop as the host goes down: its result does not matter.
     let _ = tb.run_timeout(host, "systemctl reboot", Duration::from_secs(15));
@@ -201,7 +182,7 @@ fn a_host_rebooted_from_inside_comes_back_with_sshd() {
     }
 
     // The same host came back (its disk kept the file), not a fresh one.
-    assert_eq!(ok(tb, host, &format!("cat {kept}")), "kept");
-    assert_eq!(ok(tb, host, "hostname"), host.name);
-    ok(tb, host, &format!("rm {kept}"));
+    assert_eq!(tb.ok(host, &format!("cat {kept}")), "kept");
+    assert_eq!(tb.ok(host, "hostname"), host.name);
+    tb.ok(host, &format!("rm {kept}"));
 }

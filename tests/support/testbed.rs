@@ -212,6 +212,20 @@ impl Testbed {
         Ok(cmd)
     }
 
+    /// Runs `command` on `host`; fails the test when ssh itself cannot run it.
+    pub fn on(&self, host: &TbHost, command: &str) -> CmdOutput {
+        let out = self.run(host, command).unwrap_or_else(|e| panic!("ssh {}: {e}", host.name));
+        assert_ne!(out.status, Some(255), "ssh to {} failed for `{command}`: {}", host.name, out.stderr);
+        out
+    }
+
+    /// Runs `command` on `host` and returns its trimmed stdout; fails the test unless it exits 0.
+    pub fn ok(&self, host: &TbHost, command: &str) -> String {
+        let out = self.on(host, command);
+        assert!(out.success(), "`{command}` on {} failed: {out:?}", host.name);
+        out.stdout.trim().to_string()
+    }
+
     /// Runs a shell command on `host` (a login's shell parses it) within [`DEFAULT_TIMEOUT`].
     pub fn run(&self, host: &TbHost, command: &str) -> Result<CmdOutput, String> {
         self.run_with(host, command, None, DEFAULT_TIMEOUT)
