@@ -1,65 +1,58 @@
 //! A persistent remote `sh` on one SSH channel, and the framing that carries scripts to it and
 //! results back.
 //!
-//! Request (controller → shell): a header line `<token> <form> <size> <stdin-bytes> <group>`,
-//! then the script (`l`: `size` lines; `f`: `size` bytes), then the stdin bytes.
-//! The shell runs the script with stdout/stderr captured in files, so nothing the script prints
-//! can break the framing, and answers `<token> run <pid>` when it starts, then
-//! `<token> done <rc> <stdout-bytes> <stderr-bytes>` followed by exactly those bytes.
-//! The remote side needs only POSIX sh, `mktemp`, `head -c` and `wc -c`.
+//! Request (controller → shell): one line of shell code that the shell's own parser reads,
+//! `__t_tok=<token> __t_bg=<0|1> __t_in=<stdin-bytes> __t_s='<script>'; __t_go`, with the
+//! script as one single-quoted word (so the parser reads it in blocks, whatever it holds).
+//! With stdin bytes the shell answers `<token> in` and only then are they sent (so its parser
+//! has not read them ahead). The script's stdout and stderr go straight to the channel's two
+//! streams: no temporary files and no helper process per command. The shell answers
+//! `<token> run <pid>` on stdout; after the script ends it writes `<token>\n` on stderr and
+//! `<token> done <rc>\n` on stdout. The token is 128 random bits the script never sees, so the
+//! end of each stream is found by searching for it: output of any kind (binary, no final
+//! newline, huge) passes through as is. The remote side needs POSIX sh and `mktemp`; `head -c`
+//! only for stdin.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use openssh::{ChildStdin, ChildStdout, Session, Stdio};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use openssh::{ChildStderr, ChildStdin, ChildStdout, Session, Stdio};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::{quote, Output};
 
-/// The shell loop. Scripts run in a subshell `( eval … )`: one fork, no exec, and `$$` stays
-/// the loop's PID. With `group` = 1 (commands that have a timeout) the script runs under
-/// `setsid` so the whole process group can be killed. GNU `head -c` never reads past its
-/// count from a pipe; other `head`s may, so they get `dd bs=1` for input.
+/// The shell's setup. A script runs in a subshell `( eval … )` (one fork; a command it
+/// `exec`s costs what it costs in any shell) with the token unset. With `bg` = 1 (commands
+/// that have a timeout) it runs in the background, under `setsid` where there is one, so its
+/// whole process group can be killed; it prints its own PID first, so that line precedes its
+/// output. GNU `head -c` never reads past its count from a pipe; other `head`s may: `dd`.
 const BOOTSTRAP: &str = r#"__t_d=$(mktemp -d "${TMPDIR:-/tmp}/.troupe.XXXXXX") || exit 97
 trap 'rm -rf "$__t_d"' EXIT
 trap 'exit 98' HUP TERM
 if head --version 2>/dev/null | grep GNU >/dev/null; then __t_rd() { head -c "$1"; }
 else __t_rd() { dd bs=1 count="$1" 2>/dev/null; }; fi
 if command -v setsid >/dev/null 2>&1; then __t_ss=setsid; else __t_ss=; fi
-printf 'troupe-shell %s %s\n' "$$" "${__t_ss:-none}"
-while IFS=' ' read -r __t_tok __t_form __t_n __t_in __t_grp; do
-  case $__t_form in
-  l) __t_s=; __t_k=0
-     while [ "$__t_k" -lt "$__t_n" ] && IFS= read -r __t_line; do
-       __t_s="$__t_s$__t_line
-"; __t_k=$((__t_k + 1)); done ;;
-  f) __t_rd "$__t_n" >"$__t_d/s" ;;
-  *) exit 99 ;;
-  esac
-  if [ "$__t_in" -gt 0 ]; then __t_rd "$__t_in" >"$__t_d/i"; exec 3<"$__t_d/i"; rm -f "$__t_d/i"
+__t_go() {
+  if [ "$__t_in" -gt 0 ]; then
+    printf '%s in\n' "$__t_tok"; __t_rd "$__t_in" >"$__t_d/i"; exec 3<"$__t_d/i"; rm -f "$__t_d/i"
   else exec 3</dev/null; fi
-  if [ "$__t_grp" = 1 ]; then
-    [ "$__t_form" = l ] && printf '%s' "$__t_s" >"$__t_d/s"
-    $__t_ss /bin/sh "$__t_d/s" <&3 >"$__t_d/o" 2>"$__t_d/e" 3<&- &
-  elif [ "$__t_form" = l ]; then ( eval "$__t_s" ) <&3 >"$__t_d/o" 2>"$__t_d/e" 3<&- &
-  else ( . "$__t_d/s" ) <&3 >"$__t_d/o" 2>"$__t_d/e" 3<&- &
+  if [ "$__t_bg" = 1 ]; then
+    printf '%s' "$__t_s" >"$__t_d/s"
+    $__t_ss /bin/sh -c 'printf "%s run %s\n" "$1" "$$"; exec /bin/sh "$2"' sh "$__t_tok" "$__t_d/s" <&3 3<&- &
+    wait "$!"
+  else
+    printf '%s run %s\n' "$__t_tok" "$$"
+    ( unset __t_tok; eval "$__t_s" ) <&3 3<&-
   fi
-  __t_p=$!
+  __t_rc=$?
   exec 3<&-
-  printf '%s run %s\n' "$__t_tok" "$__t_p"
-  wait "$__t_p"; __t_rc=$?
-  __t_ol=0; __t_el=0
-  [ -s "$__t_d/o" ] && __t_ol=$(($(wc -c <"$__t_d/o")))
-  [ -s "$__t_d/e" ] && __t_el=$(($(wc -c <"$__t_d/e")))
-  printf '%s done %s %s %s\n' "$__t_tok" "$__t_rc" "$__t_ol" "$__t_el"
-  [ "$__t_ol" = 0 ] || head -c "$__t_ol" "$__t_d/o"
-  [ "$__t_el" = 0 ] || head -c "$__t_el" "$__t_d/e"
-done"#;
+  printf '%s\n' "$__t_tok" >&2
+  printf '%s done %s\n' "$__t_tok" "$__t_rc"
+}
+printf 'troupe-shell %s %s\n' "$$" "${__t_ss:-none}"
+printf 'troupe-shell\n' >&2"#;
 
-/// Scripts up to this size travel as lines read by the shell's `read` (no process started);
-/// bigger ones as bytes through `head -c` into a file.
-const LINE_FORM_MAX: usize = 16 * 1024;
-/// Longest protocol line we accept; anything longer means the stream is not ours.
+/// Longest banner line we accept; anything longer means the stream is not ours.
 const MAX_LINE: u64 = 4096;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,49 +65,35 @@ pub enum ShellError {
     Broken(String),
 }
 
-/// The command line that starts the shell on the remote side.
-pub fn start_command() -> String {
-    format!("exec /bin/sh -c {}", quote(BOOTSTRAP))
+/// The command line that starts the shell on the remote side; [`BOOTSTRAP`] is its first input.
+pub const START_COMMAND: &str = "exec /bin/sh";
+
+/// A request: one line of shell code (see the module docs). `bg` runs the script in the
+/// background with its PID reported (for commands that may have to be killed). Scripts with
+/// a NUL byte can't be a shell word: `None`.
+pub fn encode_request(token: &str, script: &str, stdin_len: usize, bg: bool) -> Option<Vec<u8>> {
+    if script.contains('\0') {
+        return None;
+    }
+    let bg = u8::from(bg);
+    Some(format!("__t_tok={token} __t_bg={bg} __t_in={stdin_len} __t_s={}; __t_go\n", quote(script)).into_bytes())
 }
 
-/// A request's header and body. `group` asks for a separate process group (for timeouts).
-pub fn encode_request(token: &str, script: &str, stdin: &[u8], group: bool) -> Vec<u8> {
-    let g = u8::from(group);
-    let lines = script.split_terminator('\n').count();
-    // Line form needs the exact text back: no NUL, no CR-only endings to lose.
-    let line_form = script.len() <= LINE_FORM_MAX && !script.contains('\0');
-    let mut out = if line_form {
-        let mut head = format!("{token} l {lines} {} {g}\n", stdin.len()).into_bytes();
-        head.extend_from_slice(script.as_bytes());
-        if !script.is_empty() && !script.ends_with('\n') {
-            head.push(b'\n');
-        }
-        head
-    } else {
-        let mut head = format!("{token} f {} {} {g}\n", script.len(), stdin.len()).into_bytes();
-        head.extend_from_slice(script.as_bytes());
-        head
-    };
-    out.extend_from_slice(stdin);
-    out
-}
-
-/// `<token> run <pid>` → pid.
-pub fn parse_run(token: &str, line: &str) -> Result<u32, String> {
-    match line.trim_end().split(' ').collect::<Vec<_>>()[..] {
-        [t, "run", pid] if t == token => pid.parse().map_err(|_| format!("bad pid in {line:?}")),
-        _ => Err(format!("unexpected reply from remote shell: {:?}", truncate(line))),
+/// The text after the token on its `run` line (` run <pid>`) → pid.
+pub fn parse_run(tail: &[u8]) -> Result<u32, String> {
+    let text = String::from_utf8_lossy(tail);
+    match text.split(' ').collect::<Vec<_>>()[..] {
+        ["", "run", pid] => pid.parse().map_err(|_| format!("bad pid in {text:?}")),
+        _ => Err(format!("unexpected reply from remote shell: {:?}", truncate(&text))),
     }
 }
 
-/// `<token> done <rc> <out> <err>` → (rc, stdout length, stderr length).
-pub fn parse_done(token: &str, line: &str) -> Result<(i32, usize, usize), String> {
-    let bad = || format!("unexpected reply from remote shell: {:?}", truncate(line));
-    match line.trim_end().split(' ').collect::<Vec<_>>()[..] {
-        [t, "done", rc, o, e] if t == token => {
-            Ok((rc.parse().map_err(|_| bad())?, o.parse().map_err(|_| bad())?, e.parse().map_err(|_| bad())?))
-        }
-        _ => Err(bad()),
+/// The text after the token on its `done` line (` done <rc>`) → exit code.
+pub fn parse_done(tail: &[u8]) -> Result<i32, String> {
+    let text = String::from_utf8_lossy(tail);
+    match text.split(' ').collect::<Vec<_>>()[..] {
+        ["", "done", rc] => rc.parse().map_err(|_| format!("bad exit code in {text:?}")),
+        _ => Err(format!("unexpected reply from remote shell: {:?}", truncate(&text))),
     }
 }
 
@@ -128,70 +107,86 @@ pub fn new_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-pub struct RemoteShell {
-    child: openssh::Child<Arc<Session>>,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    /// PID of the loop shell (the session leader of its channel).
-    pub pid: u32,
-    /// `setsid` exists remotely, so timed-out commands can be killed with their children.
-    pub groups: bool,
+/// Read up to and including the first line that contains `token`. Returns the bytes before the
+/// token and the rest of that line (newline dropped). Nothing after that line is consumed.
+pub async fn read_to_token<R: AsyncBufRead + Unpin>(r: &mut R, token: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut acc: Vec<u8> = Vec::new();
+    // Where the token may still start (an earlier position was already searched).
+    let mut from = 0;
+    loop {
+        let chunk = r.fill_buf().await?;
+        if chunk.is_empty() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let (start, n) = (acc.len(), chunk.len());
+        acc.extend_from_slice(chunk);
+        if let Some(at) = memchr::memmem::find(&acc[from..], token).map(|p| p + from) {
+            if let Some(nl) = memchr::memchr(b'\n', &acc[at..]) {
+                let end = at + nl + 1;
+                r.consume(end - start);
+                let tail = acc[at + token.len()..end - 1].to_vec();
+                acc.truncate(at);
+                return Ok((acc, tail));
+            }
+            from = at;
+        } else {
+            from = acc.len().saturating_sub(token.len() - 1);
+        }
+        r.consume(n);
+    }
+}
+
+/// The protocol over any pipe triple: the remote shell's channel, or a local `sh` in tests.
+pub struct Wire<W, O, E> {
+    stdin: W,
+    stdout: BufReader<O>,
+    stderr: BufReader<E>,
     /// Token of the request in flight.
     token: String,
 }
 
-impl RemoteShell {
-    /// Open a channel and start the loop; `wait` bounds how long it may take to answer.
-    pub async fn start(session: Arc<Session>, wait: Duration) -> Result<RemoteShell, String> {
-        let mut child = Session::to_raw_command(session, start_command())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .await
-            .map_err(|e| format!("cannot open a channel: {e}"))?;
-        let (stdin, stdout) = match (child.stdin().take(), child.stdout().take()) {
-            (Some(i), Some(o)) => (i, BufReader::with_capacity(64 * 1024, o)),
-            _ => return Err("channel has no stdin/stdout".into()),
+impl<W, O, E> Wire<W, O, E>
+where
+    W: AsyncWrite + Unpin,
+    O: AsyncRead + Unpin,
+    E: AsyncRead + Unpin,
+{
+    /// Send the setup to a freshly started `sh` and wait for its banners: (wire, pid, setsid).
+    pub async fn start(stdin: W, stdout: O, stderr: E) -> Result<(Self, u32, bool), String> {
+        let mut wire = Wire {
+            stdin,
+            stdout: BufReader::with_capacity(64 * 1024, stdout),
+            stderr: BufReader::with_capacity(16 * 1024, stderr),
+            token: String::new(),
         };
-        let mut shell = RemoteShell { child, stdin, stdout, pid: 0, groups: false, token: String::new() };
-        // Login scripts (.bashrc) may print before the loop starts: skip their lines.
-        let find_banner = async {
-            for _ in 0..100 {
-                let line = shell.read_line().await?;
-                if line.starts_with("troupe-shell ") {
-                    return Ok(line);
-                }
+        write_all(&mut wire.stdin, format!("{BOOTSTRAP}\n").as_bytes()).await?;
+        // Login scripts (.bashrc) may print before the shell starts: skip their lines.
+        let mut banner = None;
+        for _ in 0..100 {
+            let line = read_line(&mut wire.stdout).await?;
+            if line.starts_with("troupe-shell ") {
+                banner = Some(line);
+                break;
             }
-            Err("remote shell did not start: no banner".to_string())
-        };
-        let banner = tokio::time::timeout(wait, find_banner)
-            .await
-            .map_err(|_| format!("remote shell did not start within {wait:?}"))??;
+        }
+        let banner = banner.ok_or("remote shell did not start: no banner")?;
+        let mut on_stderr = false;
+        for _ in 0..100 {
+            if read_line(&mut wire.stderr).await? == "troupe-shell\n" {
+                on_stderr = true;
+                break;
+            }
+        }
+        if !on_stderr {
+            return Err("remote shell did not start: no banner on stderr".into());
+        }
         match banner.trim_end().split(' ').collect::<Vec<_>>()[..] {
             ["troupe-shell", pid, ss] => {
-                shell.pid = pid.parse().map_err(|_| format!("bad banner {banner:?}"))?;
-                shell.groups = ss != "none";
-                Ok(shell)
+                let pid = pid.parse().map_err(|_| format!("bad banner {banner:?}"))?;
+                Ok((wire, pid, ss != "none"))
             }
             _ => Err(format!("remote shell did not start: {:?}", truncate(&banner))),
         }
-    }
-
-    async fn read_line(&mut self) -> Result<String, String> {
-        let mut buf = Vec::new();
-        let n = (&mut self.stdout)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut buf)
-            .await
-            .map_err(|e| format!("reading from remote shell: {e}"))?;
-        if n == 0 {
-            return Err("remote shell exited".into());
-        }
-        if buf.last() != Some(&b'\n') {
-            return Err(format!("unexpected reply from remote shell: {:?}", truncate(&String::from_utf8_lossy(&buf))));
-        }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
     /// True when the shell is known to have exited (EOF already waiting), without blocking.
@@ -200,129 +195,241 @@ impl RemoteShell {
             biased;
             // Ready at all means EOF, an error, or bytes nobody asked for: unusable.
             _ = self.stdout.fill_buf() => true,
+            _ = self.stderr.fill_buf() => true,
             _ = std::future::ready(()) => false,
         }
     }
 
-    /// Send one command and wait until it has started; returns its PID.
-    pub async fn send(&mut self, script: &str, stdin: &[u8], group: bool) -> Result<u32, ShellError> {
+    /// Send one command and wait until it has started; returns its PID. `bg` runs it in the
+    /// background (in its own process group where possible), so the PID can be killed.
+    pub async fn send(&mut self, script: &str, stdin: &[u8], bg: bool) -> Result<u32, ShellError> {
         self.token = new_token();
-        let req = encode_request(&self.token, script, stdin, group && self.groups);
-        let write = async {
-            self.stdin.write_all(&req).await?;
-            self.stdin.flush().await
-        };
-        write.await.map_err(|e| ShellError::NotStarted(format!("writing to remote shell: {e}")))?;
+        let req = encode_request(&self.token, script, stdin.len(), bg)
+            .ok_or_else(|| ShellError::NotStarted("the script holds a NUL byte".into()))?;
+        let token = self.token.as_bytes();
+        let read_err = |e: std::io::Error| format!("reading from remote shell: {e}");
+        write_all(&mut self.stdin, &req).await.map_err(ShellError::NotStarted)?;
         // No "run" line means the shell never started the command: safe to run it elsewhere.
-        let line = self.read_line().await.map_err(ShellError::NotStarted)?;
-        parse_run(&self.token, &line).map_err(ShellError::Broken)
+        let (_, mut tail) =
+            read_to_token(&mut self.stdout, token).await.map_err(|e| ShellError::NotStarted(read_err(e)))?;
+        if !stdin.is_empty() {
+            if tail != b" in" {
+                return Err(ShellError::NotStarted(unexpected(&tail)));
+            }
+            write_all(&mut self.stdin, stdin).await.map_err(ShellError::Broken)?;
+            (_, tail) = read_to_token(&mut self.stdout, token).await.map_err(|e| ShellError::Broken(read_err(e)))?;
+        }
+        parse_run(&tail).map_err(ShellError::Broken)
     }
 
     /// Wait for the command sent last to finish and read its output.
     pub async fn finish(&mut self) -> Result<Output, ShellError> {
-        let line = self.read_line().await.map_err(ShellError::Broken)?;
-        let (rc, olen, elen) = parse_done(&self.token, &line).map_err(ShellError::Broken)?;
-        let mut stdout = vec![0; olen];
-        let mut stderr = vec![0; elen];
-        let read = async {
-            self.stdout.read_exact(&mut stdout).await?;
-            self.stdout.read_exact(&mut stderr).await
-        };
-        read.await.map_err(|e| ShellError::Broken(format!("reading output from remote shell: {e}")))?;
+        let token = self.token.as_bytes();
+        let (out, err) = tokio::join!(read_to_token(&mut self.stdout, token), read_to_token(&mut self.stderr, token));
+        let broken = |e: std::io::Error| ShellError::Broken(format!("reading output from remote shell: {e}"));
+        let ((stdout, tail), (stderr, _)) = (out.map_err(broken)?, err.map_err(broken)?);
+        let rc = parse_done(&tail).map_err(ShellError::Broken)?;
         Ok(Output { rc, stdout, stderr })
     }
+}
 
-    /// End the loop (EOF on its stdin) and wait briefly for it to clean up.
+type SshWire = Wire<ChildStdin, ChildStdout, ChildStderr>;
+
+pub struct RemoteShell {
+    child: openssh::Child<Arc<Session>>,
+    wire: SshWire,
+    /// PID of the shell (the session leader of its channel).
+    pub pid: u32,
+}
+
+impl RemoteShell {
+    /// Open a channel and start the shell; `wait` bounds how long it may take to answer.
+    pub async fn start(session: Arc<Session>, wait: Duration) -> Result<RemoteShell, String> {
+        let mut child = Session::to_raw_command(session, START_COMMAND)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|e| format!("cannot open a channel: {e}"))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin().take(), child.stdout().take(), child.stderr().take())
+        else {
+            return Err("channel has no stdin/stdout/stderr".into());
+        };
+        let (wire, pid, _) = tokio::time::timeout(wait, Wire::start(stdin, stdout, stderr))
+            .await
+            .map_err(|_| format!("remote shell did not start within {wait:?}"))??;
+        Ok(RemoteShell { child, wire, pid })
+    }
+
+    pub async fn is_dead(&mut self) -> bool {
+        self.wire.is_dead().await
+    }
+
+    pub async fn send(&mut self, script: &str, stdin: &[u8], bg: bool) -> Result<u32, ShellError> {
+        self.wire.send(script, stdin, bg).await
+    }
+
+    pub async fn finish(&mut self) -> Result<Output, ShellError> {
+        self.wire.finish().await
+    }
+
+    /// End the shell (EOF on its stdin) and wait briefly for it to clean up.
     pub async fn exit(self) {
-        let RemoteShell { child, stdin, stdout, .. } = self;
-        drop(stdin);
-        drop(stdout);
+        let RemoteShell { child, wire, .. } = self;
+        drop(wire);
         let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
     }
+}
+
+async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, bytes: &[u8]) -> Result<(), String> {
+    let write = async {
+        w.write_all(bytes).await?;
+        w.flush().await
+    };
+    write.await.map_err(|e| format!("writing to remote shell: {e}"))
+}
+
+fn unexpected(tail: &[u8]) -> String {
+    format!("unexpected reply from remote shell: {:?}", truncate(&String::from_utf8_lossy(tail)))
+}
+
+/// One line (with its newline), at most [`MAX_LINE`] bytes.
+async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<String, String> {
+    let mut buf = Vec::new();
+    let n = (&mut *r)
+        .take(MAX_LINE)
+        .read_until(b'\n', &mut buf)
+        .await
+        .map_err(|e| format!("reading from remote shell: {e}"))?;
+    if n == 0 {
+        return Err("remote shell exited".into());
+    }
+    if buf.last() != Some(&b'\n') {
+        return Err(format!("unexpected reply from remote shell: {:?}", truncate(&String::from_utf8_lossy(&buf))));
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::process::{ChildStderr, ChildStdin, ChildStdout, Command};
 
-    /// Run the real loop locally in `/bin/sh` against a byte stream.
-    fn run_local(input: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut child = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(BOOTSTRAP)
+    type LocalWire = Wire<ChildStdin, ChildStdout, ChildStderr>;
+
+    /// The real setup and protocol against a local `/bin/sh` (what sshd would start).
+    async fn local() -> (tokio::process::Child, LocalWire) {
+        let mut child = Command::new("/bin/sh")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
             .spawn()
             .expect("sh");
-        child.stdin.take().expect("stdin").write_all(input).expect("write");
-        child.wait_with_output().expect("wait").stdout
+        let (i, o, e) =
+            (child.stdin.take().expect("in"), child.stdout.take().expect("out"), child.stderr.take().expect("err"));
+        let (wire, pid, _) = Wire::start(i, o, e).await.expect("start");
+        assert_eq!(child.id(), Some(pid));
+        (child, wire)
     }
 
-    /// Split the loop's output into (rc, stdout, stderr) per command.
-    fn frames(token: &str, mut out: &[u8]) -> Vec<(i32, Vec<u8>, Vec<u8>)> {
-        let mut res = Vec::new();
-        let line = |b: &mut &[u8]| {
-            let i = b.iter().position(|&c| c == b'\n').expect("line");
-            let l = String::from_utf8_lossy(&b[..i]).into_owned();
-            *b = &b[i + 1..];
-            l
-        };
-        let banner = line(&mut out);
-        assert!(banner.starts_with("troupe-shell "), "{banner}");
-        while !out.is_empty() {
-            parse_run(token, &line(&mut out)).expect("run line");
-            let (rc, o, e) = parse_done(token, &line(&mut out)).expect("done line");
-            res.push((rc, out[..o].to_vec(), out[o..o + e].to_vec()));
-            out = &out[o + e..];
-        }
-        res
+    async fn run(wire: &mut LocalWire, script: &str, stdin: &[u8], bg: bool) -> (i32, Vec<u8>, Vec<u8>) {
+        wire.send(script, stdin, bg).await.expect("send");
+        let out = wire.finish().await.expect("finish");
+        (out.rc, out.stdout, out.stderr)
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
     }
 
     #[test]
-    fn loop_frames_survive_any_output() {
-        let t = "tok";
-        let mut input = encode_request(t, "printf 'a\\0b'; echo err >&2; exit 3", b"", false);
-        input.extend(encode_request(t, "cat; printf x", b"line1\nno-newline", true));
-        input.extend(encode_request(t, "echo $$", b"", false));
-        input.extend(encode_request(t, "echo $$", b"", false));
-        let big = format!("# {}\nhead -c 100000 /dev/zero", "x".repeat(LINE_FORM_MAX));
-        input.extend(encode_request(t, &big, b"", false));
-        input.extend(encode_request(t, "x='it''s'\ncat <<'EOF'\n  $x \\ back\nEOF", b"", false));
-        let f = frames(t, &run_local(&input));
-        assert_eq!(f.len(), 6);
-        assert_eq!(f[0], (3, b"a\0b".to_vec(), b"err\n".to_vec()));
-        assert_eq!(f[1], (0, b"line1\nno-newlinex".to_vec(), vec![]));
-        assert_eq!(f[2].1, f[3].1, "same shell PID");
-        assert_eq!(f[4].1.len(), 100_000);
-        assert_eq!(f[5].1, b"  $x \\ back\n".to_vec());
+    fn frames_survive_any_output() {
+        rt().block_on(async {
+            let (_child, mut w) = local().await;
+            assert_eq!(
+                run(&mut w, "printf 'a\\0b'; echo err >&2; exit 3", b"", false).await,
+                (3, b"a\0b".to_vec(), b"err\n".to_vec())
+            );
+            let r = run(&mut w, "cat; printf x; printf 'no newline' >&2", b"line1\nno-newline", true).await;
+            assert_eq!(r, (0, b"line1\nno-newlinex".to_vec(), b"no newline".to_vec()));
+            let binary: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+            let r = run(&mut w, "cat", &binary, false).await;
+            assert!(r.1 == binary, "binary stdin comes back unchanged");
+            let (a, b) = (run(&mut w, "echo $$", b"", false).await, run(&mut w, "echo $$", b"", false).await);
+            assert_eq!(a.1, b.1, "same shell PID");
+            let big = format!("# {}\nhead -c 100000 /dev/zero; echo \"{}\" >&2", "x".repeat(200_000), "q'uote");
+            let r = run(&mut w, &big, b"", false).await;
+            assert_eq!((r.1.len(), r.2), (100_000, b"q'uote\n".to_vec()));
+            let r = run(&mut w, "x='it''s'\ncat <<'EOF'\n  $x \\ back\nEOF\necho \"unclosed", b"", false).await;
+            assert_eq!(r.1, b"  $x \\ back\n".to_vec());
+            assert_ne!(r.0, 0, "a syntax error fails the script, not the shell");
+            let r = run(&mut w, "echo \"${__t_tok-hidden}\"; sleep 0.1; echo late", b"", true).await;
+            assert_eq!(r, (0, b"hidden\nlate\n".to_vec(), vec![]), "the script never sees the token");
+            assert!(!w.is_dead().await);
+        });
     }
 
     #[test]
     fn commands_do_not_leak_state() {
-        let t = "t2";
-        let mut input = encode_request(t, "cd /; export FOO=1; BAR=2", b"", false);
-        input.extend(encode_request(t, "pwd; echo \"${FOO-unset} ${BAR-unset}\"", b"", false));
-        let f = frames(t, &run_local(&input));
-        assert_ne!(f[1].1, b"/\n1 2\n".to_vec());
-        assert!(String::from_utf8_lossy(&f[1].1).ends_with("unset unset\n"));
+        rt().block_on(async {
+            let (_child, mut w) = local().await;
+            run(&mut w, "cd /; export FOO=1; BAR=2; trap 'echo trapped' EXIT; set -e", b"", false).await;
+            let r = run(&mut w, "pwd; echo \"${FOO-unset} ${BAR-unset}\"; false; echo after", b"", false).await;
+            assert!(String::from_utf8_lossy(&r.1).ends_with("unset unset\nafter\n"), "{r:?}");
+            assert_ne!(r.1, b"/\n1 2\n".to_vec());
+            assert_eq!(run(&mut w, "exit 4", b"", false).await.0, 4);
+            assert_eq!(run(&mut w, "exec true", b"", false).await.0, 0);
+            let r = run(&mut w, "echo still here ${__t_tok-hidden} $#", b"", false).await;
+            assert_eq!(r.1, b"still here hidden 0\n".to_vec());
+        });
+    }
+
+    #[test]
+    fn dead_shell_is_noticed() {
+        rt().block_on(async {
+            let (mut child, mut w) = local().await;
+            child.kill().await.expect("kill");
+            let _ = child.wait().await;
+            assert!(w.is_dead().await);
+            assert!(matches!(w.send("true", b"", false).await, Err(ShellError::NotStarted(_))));
+        });
+    }
+
+    #[test]
+    fn token_split_across_reads() {
+        // A reader that hands out one byte at a time: the token is never whole in one chunk.
+        let data = b"abcTOKEN done 0\nnext".to_vec();
+        let (before, tail, rest) = rt().block_on(async {
+            let mut r = BufReader::with_capacity(1, &data[..]);
+            let (b, t) = read_to_token(&mut r, b"TOKEN").await.expect("frame");
+            let mut rest = Vec::new();
+            r.read_to_end(&mut rest).await.expect("rest");
+            (b, t, rest)
+        });
+        assert_eq!((before, tail, rest), (b"abc".to_vec(), b" done 0".to_vec(), b"next".to_vec()));
+        let mut short: &[u8] = b"abcTOK";
+        assert!(rt().block_on(read_to_token(&mut short, b"TOKEN")).is_err(), "EOF before the token");
     }
 
     #[test]
     fn replies_are_checked() {
-        assert_eq!(parse_run("a", "a run 12\n"), Ok(12));
-        assert!(parse_run("a", "b run 12\n").is_err());
-        assert_eq!(parse_done("a", "a done 1 5 0\n"), Ok((1, 5, 0)));
-        assert!(parse_done("a", "a done x 5 0\n").is_err());
-        assert!(parse_done("a", "garbage").is_err());
+        assert_eq!(parse_run(b" run 12"), Ok(12));
+        assert!(parse_run(b" ran 12").is_err());
+        assert_eq!(parse_done(b" done 1"), Ok(1));
+        assert!(parse_done(b" done x").is_err());
+        assert!(parse_done(b"garbage").is_err());
     }
 
     #[test]
-    fn request_forms() {
-        let r = encode_request("k", "true", b"in", false);
-        assert_eq!(r, b"k l 1 2 0\ntrue\nin".to_vec());
-        let big = "y".repeat(LINE_FORM_MAX + 1);
-        let r = encode_request("k", &big, b"", true);
-        assert!(r.starts_with(format!("k f {} 0 1\n", big.len()).as_bytes()));
+    fn requests_are_one_line_of_code() {
+        let r = encode_request("k", "echo 'a b'\nexit", 2, false).expect("request");
+        assert_eq!(
+            String::from_utf8_lossy(&r),
+            "__t_tok=k __t_bg=0 __t_in=2 __t_s='echo '\\''a b'\\''\nexit'; __t_go\n"
+        );
+        assert!(encode_request("k", "a\0b", 0, true).is_none());
     }
 }

@@ -210,19 +210,61 @@ async fn bench_persistent_shell_vs_channel() {
         run(&ssh, Cmd::new("echo hello")).await;
         echo.push(t.elapsed());
     }
+    let mut exec = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        run(&ssh, Cmd::new("exec /bin/true")).await;
+        exec.push(t.elapsed());
+    }
     let mut channel = Vec::new();
     for _ in 0..30 {
         let t = Instant::now();
         ssh.on_channel("true").await.unwrap_or_else(|e| panic!("{e}"));
         channel.push(t.elapsed());
     }
+    // The floor: a plain `sh` on one channel, fed one line and read back one line.
+    let session = ssh.session().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Session::to_raw_command(session, "exec /bin/sh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut input = child.stdin().take().expect("stdin");
+    let mut output = tokio::io::BufReader::new(child.stdout().take().expect("stdout"));
+    let bare_true = bare_sh(&mut input, &mut output, "true; echo done\n").await;
+    let bare_exec = bare_sh(&mut input, &mut output, "/bin/true; echo done\n").await;
+    drop(input);
+    let _ = child.wait().await;
     eprintln!(
-        "median per command: persistent shell `true` {:?}, `echo hello` {:?}; new channel `true` {:?}",
+        "median per command: persistent shell `true` {:?}, `echo hello` {:?}, `exec /bin/true` {:?}; \
+         new channel `true` {:?}; bare sh `true` {:?}, bare sh `/bin/true` {:?}",
         median(shell),
         median(echo),
-        median(channel)
+        median(exec),
+        median(channel),
+        median(bare_true),
+        median(bare_exec),
     );
     ssh.close().await;
+}
+
+/// 200 times: write `line` to a plain remote `sh`, read one line back.
+async fn bare_sh(
+    input: &mut openssh::ChildStdin,
+    output: &mut tokio::io::BufReader<openssh::ChildStdout>,
+    line: &str,
+) -> Vec<Duration> {
+    use tokio::io::AsyncBufReadExt;
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        input.write_all(line.as_bytes()).await.expect("write");
+        let mut reply = String::new();
+        output.read_line(&mut reply).await.expect("read");
+        times.push(t.elapsed());
+    }
+    times
 }
 
 /// The channel command line, run by a local `sh` the way sshd's login shell would run it.

@@ -101,22 +101,24 @@ const BEGIN: &str = "@troupe-begin";
 
 /// Shell that prints the facts of `path`; several can run in one command (see [`parse_facts`]).
 /// `checksum` is a digest name (`sha1`, `sha256`, `md5`, ...) taken for regular files.
+/// No command substitutions: a subshell costs as much as a small command on a busy host, so
+/// tools print straight after a `printf` of their tag (`|| echo` keeps a failed one's line).
 pub fn facts_script(path: &str, follow: bool, checksum: Option<&str>) -> String {
     let l = if follow { "-L " } else { "" };
     let regular = if follow { r#"[ -f "$p" ]"# } else { r#"[ -f "$p" ] && [ ! -L "$p" ]"# };
     let sum = match checksum {
         Some(alg) => {
-            format!("if {regular} && [ -r \"$p\" ]; then printf '@troupe-sum %s\\n' \"$({alg}sum < \"$p\")\"; fi\n")
+            format!("if {regular} && [ -r \"$p\" ]; then printf '@troupe-sum '; {alg}sum <\"$p\" || echo; fi\n")
         }
         None => String::new(),
     };
     format!(
         "echo {BEGIN}\np={path}\n\
          if [ -e \"$p\" ] || [ -L \"$p\" ]; then\n\
-         printf '@troupe-stat %s\\n' \"$(stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G' -- \"$p\")\"\n\
-         if [ -L \"$p\" ]; then printf '@troupe-link %s\\n' \"$(readlink -- \"$p\")\"; \
-         printf '@troupe-real %s\\n' \"$(readlink -f -- \"$p\")\"; fi\n\
-         printf '@troupe-access %s%s%s\\n' \"$([ -r \"$p\" ] && echo r)\" \"$([ -w \"$p\" ] && echo w)\" \"$([ -x \"$p\" ] && echo x)\"\n\
+         printf '@troupe-stat '; stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G' -- \"$p\" || echo\n\
+         if [ -L \"$p\" ]; then printf '@troupe-link '; readlink -- \"$p\" || echo; \
+         printf '@troupe-real '; readlink -f -- \"$p\" || echo; fi\n\
+         printf '@troupe-access '; [ -r \"$p\" ] && printf r; [ -w \"$p\" ] && printf w; [ -x \"$p\" ] && printf x; echo\n\
          {sum}\
          fi\n",
         path = quote(path)
