@@ -2,8 +2,8 @@
 //! suites). Each playbook runs once in `--check` on a fresh state (then the host is asked that
 //! nothing changed), then twice for real: the second run must report `changed=0`.
 //!
-//! Not covered because troupe has no such module yet: `lineinfile`, `blockinfile`, `get_url`,
-//! `unarchive`. `sudo` is not installed on the hosts, so `become` is tested with `su` from root.
+//! File editing, downloads and archives are in `e2e_files.rs`, with the same helpers. `sudo` is
+//! not installed on the hosts, so `become` is tested with `su` from root.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,34 +14,34 @@ use crate::support::run::{scratch, Done, Run};
 use crate::support::testbed::{testbed, TbHost, Testbed};
 
 /// The hosts this suite may touch, as a `--limit`.
-const LIMIT: &str = "tb4,tb5,tb6";
+pub(crate) const LIMIT: &str = "tb4,tb5,tb6";
 
 /// A number no other run uses, for names of files, users and units.
-fn nonce() -> u64 {
+pub(crate) fn nonce() -> u64 {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     (nanos as u64 ^ (u64::from(std::process::id()) << 32)) % 1_000_000_000
 }
 
 /// tb4, tb5 and tb6, with the first six hosts of the testbed up.
-fn mine(tb: &Testbed) -> Vec<&TbHost> {
+pub(crate) fn mine(tb: &Testbed) -> Vec<&TbHost> {
     let hosts: Vec<&TbHost> = tb.hosts.iter().filter(|h| LIMIT.split(',').any(|name| name == h.name)).collect();
     assert_eq!(hosts.len(), 3, "the testbed at {} lacks some of {LIMIT}", tb.inventory.display());
     hosts
 }
 
 /// `path` does not exist on `host` (exit 1 of `test -e`, not an ssh failure).
-fn absent(tb: &Testbed, host: &TbHost, path: &str) {
+pub(crate) fn absent(tb: &Testbed, host: &TbHost, path: &str) {
     let out = tb.on(host, &format!("test -e {path}"));
     assert_eq!(out.status, Some(1), "{path} exists on {}: {out:?}", host.name);
 }
 
-fn troupe(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Run {
+pub(crate) fn troupe(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Run {
     let inventory = tb.inventory.to_string_lossy().into_owned();
     Run::new().in_dir(dir).args(["-i", inventory.as_str(), "-l", LIMIT, playbook]).args(extra)
 }
 
 /// `--check` run that must succeed and claim changes on every host.
-fn check(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Done {
+pub(crate) fn check(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Done {
     let args: Vec<&str> = extra.iter().copied().chain(["--check"]).collect();
     let done = troupe(tb, dir, playbook, &args).succeeds();
     for h in mine(tb) {
@@ -51,7 +51,7 @@ fn check(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Done {
 }
 
 /// Runs `playbook` twice: the first run changes every host, the second changes nothing.
-fn converge(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Done {
+pub(crate) fn converge(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Done {
     let first = troupe(tb, dir, playbook, extra).succeeds();
     for h in mine(tb) {
         assert!(first.changed(&h.name) > 0, "{playbook} changed nothing on {}\n{}", h.name, first.stdout);
@@ -66,9 +66,9 @@ fn converge(tb: &Testbed, dir: &Path, playbook: &str, extra: &[&str]) -> Done {
 }
 
 /// Runs a shell command on tb4–tb6 when dropped, so a failing test still cleans up.
-struct Cleanup<'a> {
-    tb: &'a Testbed,
-    command: String,
+pub(crate) struct Cleanup<'a> {
+    pub tb: &'a Testbed,
+    pub command: String,
 }
 
 impl Drop for Cleanup<'_> {
@@ -163,7 +163,7 @@ fn files_commands_and_transfers_over_ssh() {
     }
 }
 
-fn sha256(path: &Path) -> String {
+pub(crate) fn sha256(path: &Path) -> String {
     let out = Command::new("sh").arg("-c").arg("sha256sum < \"$1\"").arg("sh").arg(path).output().expect("sha256sum");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

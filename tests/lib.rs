@@ -5,6 +5,7 @@ mod support;
 mod ansible_compat;
 mod cli_errors;
 mod e2e_etcd;
+mod e2e_files;
 mod e2e_modules;
 mod e2e_testbed;
 mod language;

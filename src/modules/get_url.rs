@@ -1,11 +1,13 @@
 //! `get_url`: download a URL to a file on the target, with `curl` (or `wget`) run there.
 //!
-//! The query decides without downloading: a missing `dest` is fetched; an existing one is kept
-//! when its `checksum` matches, or when no checksum is given and `force` is false (Ansible
-//! would send a conditional GET there). `force: true` without `checksum` always downloads and
-//! so always reports `changed`. The download goes to a temporary file beside `dest`, is checked
-//! against `checksum`, then renamed into place. URL, headers and credentials travel on stdin as
-//! a curl config / wgetrc file (mode 0600), never on a command line.
+//! The query decides: a missing `dest` is fetched; an existing one is kept when its `checksum`
+//! matches, or when no checksum is given and `force` is false (Ansible would send a conditional
+//! GET there). With `force: true` (or a folder `dest`, as in Ansible) and no checksum the query
+//! downloads to a temporary file, compares its SHA-1 with `dest` and removes it: `changed` only
+//! when the content differs (then the apply downloads again). The download goes to a temporary
+//! file beside `dest`, is checked against `checksum`, then renamed into place. URL, headers and
+//! credentials travel on stdin as a curl config / wgetrc file (mode 0600), never on a command
+//! line.
 
 use async_trait::async_trait;
 
@@ -127,15 +129,18 @@ fn secrets(a: &Args<'_>, url: &str) -> Result<Vec<u8>, ModuleError> {
     Ok(format!("{curl}@troupe-wgetrc\n{wget}").into_bytes())
 }
 
-fn download_script(p: &Plan) -> String {
+/// Downloads into `$t` (beside `dest`, or in the temporary folder for a probe, removed on
+/// exit), prints `@troupe-status`, checks `checksum` and prints the SHA-1 as `@troupe-src`.
+fn fetch_script(p: &Plan, beside_dest: bool) -> String {
     let timeout = p.timeout.max(1);
     let insecure = if p.validate_certs { "" } else { " -k" };
     let wget_insecure = if p.validate_certs { "" } else { "check_certificate = off\n" };
+    let t = if beside_dest { "mktemp \"$dir/.troupe-get_url.XXXXXXXX\"" } else { "mktemp" };
     let mut s = format!(
         "set -e\nd={d}\ndir=$(dirname -- \"$d\")\n\
          [ -d \"$dir\" ] || {{ echo \"Destination $dir does not exist\" >&2; exit 2; }}\n\
          m=$(printf %o $((0666 & ~$(umask))))\numask 077\n\
-         cfg=$(mktemp)\nw=$(mktemp)\nt=$(mktemp \"$dir/.troupe-get_url.XXXXXXXX\")\n\
+         cfg=$(mktemp)\nw=$(mktemp)\nt=$({t})\n\
          trap 'rm -f -- \"$t\" \"$cfg\" \"$w\"' EXIT\n\
          cat > \"$cfg\"\n\
          if command -v curl >/dev/null 2>&1; then\n\
@@ -156,10 +161,13 @@ fn download_script(p: &Plan) -> String {
             want = quote(want)
         ));
     }
-    s.push_str(concat!(
-        "src=$(sha1sum < \"$t\" | cut -d' ' -f1)\necho \"@troupe-src $src\"\n",
-        "if [ -f \"$d\" ]; then echo \"@troupe-dest $(sha1sum < \"$d\" | cut -d' ' -f1)\"; fi\n",
-    ));
+    s.push_str("src=$(sha1sum < \"$t\" | cut -d' ' -f1)\necho \"@troupe-src $src\"\n");
+    s
+}
+
+fn download_script(p: &Plan) -> String {
+    let mut s = fetch_script(p, true);
+    s.push_str("if [ -f \"$d\" ]; then echo \"@troupe-dest $(sha1sum < \"$d\" | cut -d' ' -f1)\"; fi\n");
     match p.existing {
         Some((mode, uid, gid)) => {
             s.push_str(&format!("chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n", mode_text(mode)))
@@ -177,6 +185,34 @@ fn download_script(p: &Plan) -> String {
 
 fn marker<'a>(out: &'a str, name: &str) -> Option<&'a str> {
     out.lines().find_map(|l| l.strip_prefix(name)).map(str::trim)
+}
+
+/// Runs a script built on [`fetch_script`] with the URL and credentials on stdin; records
+/// `elapsed` and `status_code` in `result` and turns a failure into Ansible's messages.
+async fn download(
+    cx: &Ctx<'_>,
+    a: &Args<'_>,
+    url: &str,
+    script: String,
+    plan: &Plan,
+    result: &mut Map,
+) -> Result<String, ModuleError> {
+    let started = std::time::Instant::now();
+    let out = cx.run(Cmd::new(script).stdin(secrets(a, url)?)).await?;
+    let stdout = out.stdout_text();
+    result.insert("elapsed".into(), started.elapsed().as_secs().into());
+    if let Some(code) = marker(&stdout, "@troupe-status ").and_then(|c| c.parse::<u64>().ok()) {
+        result.insert("status_code".into(), code.into());
+    }
+    if out.rc == 0 {
+        return Ok(stdout);
+    }
+    let msg = match (marker(&stdout, "@troupe-mismatch "), &plan.checksum) {
+        (Some(got), Some((_, want))) => format!("The checksum for {} did not match {want}; it was {got}.", plan.dest),
+        _ if out.rc == 2 || out.rc == 127 => out.stderr_text().trim().to_string(),
+        _ => format!("Request failed: {}", out.stderr_text().trim()),
+    };
+    Err(ModuleError::Failed { msg, result: result.clone() })
 }
 
 #[async_trait]
@@ -208,7 +244,9 @@ impl Module for GetUrl {
         let mut f = file_facts(cx, &[&dest, &inner, &parent], true, Some(alg)).await?;
         let (dir_facts, inner_facts) = (f.pop().unwrap_or_default(), f.pop().unwrap_or_default());
         let mut facts = f.pop().unwrap_or_default();
-        if facts.kind == FileKind::Dir {
+        // A folder `dest` downloads every time, as `force` does (Ansible's rule).
+        let into_folder = facts.kind == FileKind::Dir;
+        if into_folder {
             dest = inner;
             facts = inner_facts;
         } else if !facts.exists() && dir_facts.kind != FileKind::Dir {
@@ -219,22 +257,30 @@ impl Module for GetUrl {
         }
 
         let mut q = Query::ok().with("url", url.clone()).with("dest", dest.clone()).with("elapsed", 0);
-        let up_to_date = facts.exists()
-            && match &checksum {
-                Some((_, want)) => facts.checksum.as_deref() == Some(want.as_str()),
-                None => !force,
-            };
-        let plan = Plan {
+        let mut plan = Plan {
             dest: dest.clone(),
-            attrs: if up_to_date { attrs.differing(&facts) } else { attrs.clone() },
-            checksum: checksum.map(|(a, s)| (a.to_string(), s)),
+            attrs: attrs.clone(),
+            checksum: checksum.clone().map(|(a, s)| (a.to_string(), s)),
             existing: facts.exists().then_some((facts.mode, facts.uid, facts.gid)),
             backup: a.bool("backup", false)?,
             timeout,
             validate_certs: a.bool("validate_certs", true)?,
-            attrs_only: up_to_date,
+            attrs_only: false,
+        };
+        let up_to_date = match &checksum {
+            _ if !facts.exists() => false,
+            Some((_, want)) => facts.checksum.as_deref() == Some(want.as_str()),
+            None if !(force || into_folder) => true,
+            // Download now (to a temporary file, removed again) and compare: a forced download
+            // of unchanged content is `ok`, as in Ansible. Facts hold the SHA-1 here.
+            None => {
+                let out = download(cx, &a, &url, fetch_script(&plan, false), &plan, &mut q.result).await?;
+                marker(&out, "@troupe-src ") == facts.checksum.as_deref()
+            }
         };
         if up_to_date {
+            plan.attrs = attrs.differing(&facts);
+            plan.attrs_only = true;
             if plan.attrs.is_empty() {
                 facts.insert_into(&mut q.result);
                 return Ok(q.with("msg", "file already exists"));
@@ -269,23 +315,7 @@ impl Module for GetUrl {
         }
         let a = Args::new("get_url", args);
         let url = a.req_str(&["url"])?;
-        let started = std::time::Instant::now();
-        let out = cx.run(Cmd::new(download_script(&plan)).stdin(secrets(&a, &url)?)).await?;
-        let stdout = out.stdout_text();
-        result.insert("elapsed".into(), started.elapsed().as_secs().into());
-        if let Some(code) = marker(&stdout, "@troupe-status ").and_then(|c| c.parse::<u64>().ok()) {
-            result.insert("status_code".into(), code.into());
-        }
-        if out.rc != 0 {
-            let msg = match (marker(&stdout, "@troupe-mismatch "), &plan.checksum) {
-                (Some(got), Some((_, want))) => {
-                    format!("The checksum for {} did not match {want}; it was {got}.", plan.dest)
-                }
-                _ if out.rc == 2 || out.rc == 127 => out.stderr_text().trim().to_string(),
-                _ => format!("Request failed: {}", out.stderr_text().trim()),
-            };
-            return Err(ModuleError::Failed { msg, result });
-        }
+        let stdout = download(cx, &a, &url, download_script(&plan), &plan, &mut result).await?;
         let src = marker(&stdout, "@troupe-src ").unwrap_or_default().to_string();
         let old = marker(&stdout, "@troupe-dest ").map(str::to_string);
         result.insert("checksum_src".into(), src.clone().into());

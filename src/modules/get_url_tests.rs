@@ -103,27 +103,50 @@ async fn downloads_once_and_check_mode_writes_nothing() {
 }
 
 #[tokio::test]
-async fn force_and_folder_dest() {
+async fn force_and_folder_dest_compare_the_download() {
     let (base, seen) = serve("v2\n");
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("app.conf");
     std::fs::write(&dest, "v1\n").unwrap();
-    let h = Harness::new();
+    let mut h = Harness::new();
     let url = format!("{base}/x/app.conf");
-    // Exists, no checksum, no force: kept.
-    let args = json!({"url": url, "dest": dir.path().to_string_lossy()});
-    assert!(!h.run(&GetUrl, args).await.unwrap().0);
+    let forced = json!({"url": url, "dest": dest.to_string_lossy(), "force": true, "backup": true});
+    // Exists, no checksum, no force: kept without asking the server.
+    let kept = json!({"url": url, "dest": dest.to_string_lossy()});
+    assert!(!h.run(&GetUrl, kept).await.unwrap().0);
+    assert_eq!(seen.lock().unwrap().len(), 0);
+
+    // Forced and different: check mode downloads to compare, writes nothing.
+    h.check_mode = true;
+    assert!(h.run(&GetUrl, forced.clone()).await.unwrap().0);
     assert_eq!(text(&dest), "v1\n");
-    let (changed, r) = h
-        .run(&GetUrl, json!({"url": url, "dest": dest.to_string_lossy(), "force": true, "backup": true}))
-        .await
-        .unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+    h.check_mode = false;
+
+    let (changed, r) = h.run(&GetUrl, forced.clone()).await.unwrap();
     assert!(changed);
     assert_eq!(text(&dest), "v2\n");
     assert_eq!(r.get("checksum_dest"), Some(&json!(crate::modules::remote_file::sha1_hex(b"v1\n"))));
     let backup = r.get("backup_file").and_then(Value::as_str).unwrap_or_default().to_string();
     assert_eq!(text(std::path::Path::new(&backup)), "v1\n");
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    std::fs::remove_file(&backup).unwrap();
+    let before = seen.lock().unwrap().len();
+
+    // Forced again, same content: downloaded once to compare, `ok`, file untouched.
+    let mtime = std::fs::metadata(&dest).unwrap().modified().unwrap();
+    let (changed, r) = h.run(&GetUrl, forced).await.unwrap();
+    assert!(!changed, "{r:?}");
+    assert_eq!(r.get("msg"), Some(&json!("file already exists")));
+    assert_eq!(seen.lock().unwrap().len(), before + 1);
+    assert_eq!(std::fs::metadata(&dest).unwrap().modified().unwrap(), mtime);
+
+    // A folder dest downloads every time and replaces only changed content.
+    let folder = json!({"url": url, "dest": dir.path().to_string_lossy()});
+    assert!(!h.run(&GetUrl, folder.clone()).await.unwrap().0);
+    std::fs::write(&dest, "v1\n").unwrap();
+    assert!(h.run(&GetUrl, folder).await.unwrap().0);
+    assert_eq!(text(&dest), "v2\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no backup without backup: true");
 }
 
 #[tokio::test]

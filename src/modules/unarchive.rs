@@ -1,15 +1,19 @@
 //! `unarchive`: unpack a tar (gz/bz2/xz, by tar's own detection) or zip archive into `dest`.
 //!
-//! How "changed" is decided (differs from Ansible, which compares every archive member with the
-//! files on disk): after a successful extraction troupe writes the archive's SHA-1 to
-//! `dest/.troupe-unarchive-<archive name>.sha1`. The next run is `ok` when that marker holds the
-//! same SHA-1 (or when `creates` exists), and extracts again when the archive changed. Edits
-//! to or removal of extracted files are not detected; remove the marker to force a new
-//! extraction. `mode`/`owner`/`group` are applied (recursively, to the archive's top-level
-//! entries) when extracting.
+//! "Changed" is decided as Ansible decides it: the archive is compared with `dest` on the
+//! target. For tar that is `tar --diff`, and its report lines are read with Ansible's rules
+//! ([`tar_line_differs`]): a missing, edited, resized or re-dated file, a changed symlink, and a
+//! changed mode (unless `mode` is given) or owner (as root, unless `owner`/`group` are given)
+//! mean "extract again". Zip files are unpacked into a temporary folder and compared member by
+//! member (type, content, mode). Given `owner`/`group` and an octal `mode` are checked too, with
+//! `find` over the archive's top-level entries; a symbolic `mode` is applied when extracting
+//! but not checked on an unchanged tree. Unlike Ansible (which skips tar archives in check
+//! mode) `--check` reports the real answer.
 //!
-//! A controller `src` is streamed on stdin into a temporary file in `dest`; `remote_src: true`
-//! uses a file already on the target. Zip files (`PK` magic) go to `unzip`, the rest to `tar`.
+//! A controller `src` is sent on stdin into a temporary file (`mktemp`, removed on exit) by
+//! the comparing command and again by the extracting one: nothing is left on the target
+//! between the two. `remote_src: true` uses a file already on the target. Zip files (`PK`
+//! magic) go to `unzip`, the rest to `tar`.
 
 use async_trait::async_trait;
 
@@ -41,12 +45,6 @@ const ARGS: &[&str] = &[
     "attributes",
 ];
 
-/// The marker file that records which archive was last extracted into `dest`.
-pub fn marker_path(dest: &str, src: &str) -> String {
-    let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
-    format!("{}/.troupe-unarchive-{name}.sha1", dest.trim_end_matches('/'))
-}
-
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Plan {
     dest: String,
@@ -54,41 +52,168 @@ struct Plan {
     remote: Option<String>,
     /// The controller file to send.
     local: Option<String>,
+    /// SHA-1 of the controller file when it was compared, to notice it changing before apply.
     sha1: String,
-    marker: String,
     extra_opts: Vec<String>,
     attrs: Attrs,
     list_files: bool,
 }
 
-fn extract_script(p: &Plan) -> String {
-    let extra: String = p.extra_opts.iter().map(|o| format!(" {}", quote(o))).collect();
-    let mut s = format!("set -e\nd={}\n", quote(&p.dest));
+/// Does one line of `tar --diff` output mean the archive is not (fully) extracted? Ansible's
+/// rules: owner and group differences count only for root and only when no `owner`/`group`
+/// is given; mode differences only when no `mode` is given.
+pub fn tar_line_differs(line: &str, root: bool, attrs: &Attrs) -> bool {
+    const ALWAYS: &[&str] = &[
+        ": Mod time differs",
+        ": Warning: Cannot stat: No such file or directory",
+        ": Symlink differs",
+        ": Contents differ",
+        ": Size differs",
+        // Not in Ansible's list: a directory where the archive has a file, or the reverse.
+        ": File type differs",
+    ];
+    // `tar: : Warning: Cannot stat` comes from empty names (`--strip-components`): ignore it.
+    if line.ends_with(": : Warning: Cannot stat: No such file or directory") {
+        return false;
+    }
+    ALWAYS.iter().any(|end| line.ends_with(end))
+        || line.contains(": Invalid owner")
+        || line.contains(": Invalid group")
+        || (root && attrs.owner.is_none() && line.ends_with(": Uid differs"))
+        || (root && attrs.group.is_none() && line.ends_with(": Gid differs"))
+        || (attrs.mode.is_none() && line.ends_with(": Mode differs"))
+}
+
+/// Sets `d` and `a` (the archive on the target) and a cleanup trap; `x` may name a
+/// temporary folder to remove too.
+fn prelude(p: &Plan) -> String {
+    let mut s = format!(
+        "set -e\nd={}\nta=\nx=\ntrap '[ -z \"$ta\" ] || rm -f -- \"$ta\"; [ -z \"$x\" ] || rm -rf -- \"$x\"' EXIT\n",
+        quote(&p.dest)
+    );
     match &p.remote {
         Some(src) => s.push_str(&format!("a={}\n", quote(src))),
-        None => s.push_str(concat!(
-            "a=$(mktemp \"$d/.troupe-unarchive.XXXXXXXX\")\n",
-            "trap 'rm -f -- \"$a\"' EXIT\n",
-            "cat > \"$a\"\n",
-        )),
+        None => s.push_str("ta=$(mktemp)\na=$ta\ncat > \"$a\"\n"),
     }
+    s.push_str("if [ \"$(head -c 2 \"$a\")\" = PK ]; then zip=1; else zip=; fi\n");
+    s
+}
+
+fn extra(p: &Plan) -> String {
+    p.extra_opts.iter().map(|o| format!(" {}", quote(o))).collect()
+}
+
+/// Prints `@troupe-files` and the archive's member names.
+fn list_script() -> &'static str {
+    "echo @troupe-files\nif [ -n \"$zip\" ]; then unzip -Z1 \"$a\"; else tar -tf \"$a\"; fi\n"
+}
+
+/// Compares the archive with `dest` without changing it; prints `@troupe-differ <line>`
+/// lines (tar's own wording, which the zip branch imitates) and `@troupe-rc` of `tar --diff`.
+fn compare_script(p: &Plan) -> String {
+    let extra = extra(p);
+    let mut s = prelude(p);
     s.push_str(&format!(
-        "if [ \"$(head -c 2 \"$a\")\" = PK ]; then\n\
-         echo @troupe-handler ZipArchive\nlist() {{ unzip -Z1 \"$a\"; }}\nunzip -q -o{extra} \"$a\" -d \"$d\" >&2\n\
+        "echo \"@troupe-uid $(id -u)\"\n\
+         if [ -n \"$zip\" ]; then\n\
+         echo @troupe-handler ZipArchive\nx=$(mktemp -d)\nunzip -q -o{extra} \"$a\" -d \"$x\" >&2\n\
+         (cd \"$x\" && find . -mindepth 1 | while IFS= read -r p; do\np=${{p#./}}\n\
+         if [ -L \"$p\" ]; then [ \"$(readlink -- \"$p\")\" = \"$(readlink -- \"$d/$p\" || true)\" ] || echo \"@troupe-differ $p: Symlink differs\"\n\
+         elif [ ! -e \"$d/$p\" ]; then echo \"@troupe-differ $p: Warning: Cannot stat: No such file or directory\"; continue\n\
+         elif [ -d \"$p\" ]; then [ -d \"$d/$p\" ] || echo \"@troupe-differ $p: File type differs\"\n\
+         else cmp -s -- \"$p\" \"$d/$p\" || echo \"@troupe-differ $p: Contents differ\"; fi\n\
+         [ -L \"$p\" ] || [ \"$(stat -c %a -- \"$p\")\" = \"$(stat -c %a -- \"$d/$p\")\" ] || echo \"@troupe-differ $p: Mode differs\"\n\
+         done)\n\
+         top() {{ (cd \"$x\" && find . -mindepth 1 -maxdepth 1 | sed 's|^\\./||'); }}\n\
          else\n\
-         echo @troupe-handler TarArchive\nlist() {{ tar -tf \"$a\"; }}\ntar{extra} -xf \"$a\" -C \"$d\" >&2\n\
+         echo @troupe-handler TarArchive\nrc=0\n\
+         out=$(LC_ALL=C tar --diff{show}{extra} -C \"$d\" -f \"$a\" 2>&1) || rc=$?\n\
+         printf '%s\\n' \"$out\" | sed 's/^/@troupe-differ /'\necho \"@troupe-rc $rc\"\n\
+         top() {{ tar -tf \"$a\" | sed 's|^\\./||; s|/.*||' | sort -u; }}\n\
+         fi\n",
+        show = if extra.is_empty() { "" } else { " --show-transformed-names" },
+    ));
+    if let Some(find) = attrs_test(&p.attrs) {
+        s.push_str(&format!(
+            "top | while IFS= read -r n; do [ -z \"$n\" ] || [ ! -e \"$d/$n\" ] || \
+             find \"$d/$n\" {find} -print -quit 2>&1; done | grep -q . && echo @troupe-attrs\n"
+        ));
+    }
+    if p.list_files {
+        s.push_str(list_script());
+    }
+    s.push_str("true\n");
+    s
+}
+
+/// `find` tests that match a path whose owner, group or octal mode is not the wanted one;
+/// `None` when nothing checkable is wanted (a symbolic mode is not checked).
+fn attrs_test(attrs: &Attrs) -> Option<String> {
+    let mut tests = Vec::new();
+    if let Some(o) = &attrs.owner {
+        tests.push(format!("! -user {}", quote(o)));
+    }
+    if let Some(g) = &attrs.group {
+        tests.push(format!("! -group {}", quote(g)));
+    }
+    if let Some(m) = attrs.mode.as_deref().filter(|m| m.chars().all(|c| c.is_ascii_digit())) {
+        tests.push(format!("! -perm {}", quote(m)));
+    }
+    (!tests.is_empty()).then(|| format!("\\( {} \\)", tests.join(" -o ")))
+}
+
+fn extract_script(p: &Plan) -> String {
+    let extra = extra(p);
+    let mut s = prelude(p);
+    s.push_str(&format!(
+        "if [ -n \"$zip\" ]; then\n\
+         echo @troupe-handler ZipArchive\nunzip -q -o{extra} \"$a\" -d \"$d\" >&2\n\
+         top() {{ unzip -Z1 \"$a\" | sed 's|^\\./||; s|/.*||' | sort -u; }}\n\
+         else\n\
+         echo @troupe-handler TarArchive\ntar{extra} -xf \"$a\" -C \"$d\" >&2\n\
+         top() {{ tar -tf \"$a\" | sed 's|^\\./||; s|/.*||' | sort -u; }}\n\
          fi\n"
     ));
     if !p.attrs.is_empty() {
-        s.push_str("list | sed 's|^\\./||; s|/.*||' | sort -u | while IFS= read -r n; do\n[ -n \"$n\" ] || continue\n");
+        s.push_str("top | while IFS= read -r n; do\n[ -n \"$n\" ] && [ -e \"$d/$n\" ] || continue\n");
         s.push_str(&p.attrs.script("\"$d/$n\"", true));
         s.push_str("done\n");
     }
     if p.list_files {
-        s.push_str("echo @troupe-files\nlist\n");
+        s.push_str(list_script());
     }
-    s.push_str(&format!("printf '%s\\n' {} > {}\n", quote(&p.sha1), quote(&p.marker)));
     s
+}
+
+/// `handler` and (with `list_files`) `files` from a compare or extract script's output.
+fn insert_listing(out: &str, list_files: bool, result: &mut Map) {
+    if let Some(h) = out.lines().find_map(|l| l.strip_prefix("@troupe-handler ")) {
+        result.insert("handler".into(), h.trim().into());
+    }
+    if list_files {
+        let files: Vec<Value> = out.lines().skip_while(|l| *l != "@troupe-files").skip(1).map(Value::from).collect();
+        result.insert("files".into(), Value::Array(files));
+    }
+}
+
+/// What the compare script found: `Ok(true)` when the archive must be extracted.
+fn needs_extract(out: &str, attrs: &Attrs) -> Result<bool, String> {
+    // The member list (`list_files`) comes last and may hold any name: stop before it.
+    let head: Vec<&str> = out.lines().take_while(|l| *l != "@troupe-files").collect();
+    let root = head.contains(&"@troupe-uid 0");
+    let report: Vec<&str> = head.iter().filter_map(|l| l.strip_prefix("@troupe-differ ")).collect();
+    let differs = report.iter().any(|l| tar_line_differs(l, root, attrs));
+    let rc = head.iter().find_map(|l| l.strip_prefix("@troupe-rc ")).and_then(|r| r.trim().parse::<i32>().ok());
+    // tar exits 2 on trouble (an unreadable archive); its differences alone give 1.
+    if rc.unwrap_or(0) > 1 && !differs {
+        let text: Vec<&str> = report.iter().copied().filter(|l| !l.is_empty()).collect();
+        return Err(format!("Unable to compare the archive with the destination: {}", text.join("; ")));
+    }
+    Ok(differs || head.contains(&"@troupe-attrs"))
+}
+
+fn read_local(path: &str) -> Result<Vec<u8>, ModuleError> {
+    std::fs::read(path).map_err(|e| ModuleError::failed(format!("cannot read {path}: {e}")))
 }
 
 #[async_trait]
@@ -123,30 +248,20 @@ impl Module for Unarchive {
                     "Could not find or access '{src}' (looked in files/ and beside the tasks and playbook)"
                 ))
             })?;
-            Some(path)
+            Some(path.to_string_lossy().into_owned())
         };
-        let marker = marker_path(&dest, &src);
 
-        // One command reads everything the decision needs.
-        let d = quote(&dest);
-        let mut script = format!(
-            "[ -d {d} ] || echo @troupe-nodest\n\
-             [ -f {m} ] && printf '@troupe-marker %s\\n' \"$(cat {m})\"\n",
-            m = quote(&marker)
-        );
+        // A cheap first look, so `creates` skips before any archive is sent.
+        let mut script = format!("[ -d {} ] || echo @troupe-nodest\n", quote(&dest));
         if let Some(c) = &creates {
             script.push_str(&format!("[ -e {} ] && echo @troupe-creates\n", quote(c)));
         }
         if remote_src {
-            let s = quote(&src);
-            script.push_str(&format!(
-                "if [ -f {s} ]; then echo \"@troupe-src $(sha1sum < {s} | cut -d' ' -f1)\"; else echo @troupe-nosrc; fi\n"
-            ));
+            script.push_str(&format!("[ -f {} ] || echo @troupe-nosrc\n", quote(&src)));
         }
         script.push_str("true\n");
         let out = run_ok(cx, Cmd::new(script), "reading the unarchive destination").await?;
         let has = |m: &str| out.lines().any(|l| l == m);
-        let field = |m: &str| out.lines().find_map(|l| l.strip_prefix(m)).map(|v| v.trim().to_string());
 
         let mut q = Query::ok().with("dest", dest.clone()).with("src", src.clone());
         if let Some(c) = creates.filter(|_| has("@troupe-creates")) {
@@ -155,32 +270,29 @@ impl Module for Unarchive {
         if has("@troupe-nodest") {
             return Err(ModuleError::failed(format!("dest '{dest}' must be an existing dir")));
         }
-        let sha1 = match &local {
-            Some(path) => {
-                let data = std::fs::read(path)
-                    .map_err(|e| ModuleError::failed(format!("cannot read {}: {e}", path.display())))?;
-                sha1_hex(&data)
-            }
-            None if has("@troupe-nosrc") => {
-                return Err(ModuleError::failed(format!("Source '{src}' does not exist")));
-            }
-            None => field("@troupe-src ").unwrap_or_default(),
-        };
-        if field("@troupe-marker ").as_deref() == Some(sha1.as_str()) {
-            return Ok(q);
+        if has("@troupe-nosrc") {
+            return Err(ModuleError::failed(format!("Source '{src}' does not exist")));
         }
-        q.changed = true;
+        let data = local.as_deref().map(read_local).transpose()?;
         let plan = Plan {
             dest,
             remote: remote_src.then(|| src.clone()),
-            local: local.map(|p| p.to_string_lossy().into_owned()),
-            sha1,
-            marker,
+            local,
+            sha1: data.as_deref().map(sha1_hex).unwrap_or_default(),
             extra_opts,
             attrs,
             list_files,
         };
-        q.plan = serde_json::to_value(plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+        let mut cmd = Cmd::new(compare_script(&plan));
+        if let Some(data) = data {
+            cmd = cmd.stdin(data);
+        }
+        let out = run_ok(cx, cmd, &format!("comparing {src} with {}", plan.dest)).await?;
+        insert_listing(&out, list_files, &mut q.result);
+        q.changed = needs_extract(&out, &plan.attrs).map_err(ModuleError::failed)?;
+        if q.changed {
+            q.plan = serde_json::to_value(plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+        }
         Ok(q)
     }
 
@@ -189,7 +301,7 @@ impl Module for Unarchive {
             serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad plan: {e}")))?;
         let mut cmd = Cmd::new(extract_script(&plan));
         if let Some(path) = &plan.local {
-            let data = std::fs::read(path).map_err(|e| ModuleError::failed(format!("cannot read {path}: {e}")))?;
+            let data = read_local(path)?;
             if sha1_hex(&data) != plan.sha1 {
                 return Err(ModuleError::failed(format!("{path} changed while the task ran")));
             }
@@ -197,14 +309,7 @@ impl Module for Unarchive {
         }
         let out = run_ok(cx, cmd, &format!("extracting into {}", plan.dest)).await?;
         let mut result = q.result;
-        if let Some(h) = out.lines().find_map(|l| l.strip_prefix("@troupe-handler ")) {
-            result.insert("handler".into(), h.trim().into());
-        }
-        if plan.list_files {
-            let files: Vec<Value> =
-                out.lines().skip_while(|l| *l != "@troupe-files").skip(1).map(Value::from).collect();
-            result.insert("files".into(), Value::Array(files));
-        }
+        insert_listing(&out, plan.list_files, &mut result);
         Ok(result)
     }
 }

@@ -43,12 +43,22 @@ async fn extracts_a_tar_gz_once_and_again_when_it_changes() {
     assert_eq!(r.get("handler"), Some(&json!("TarArchive")));
     let files = r.get("files").and_then(Value::as_array).cloned().unwrap_or_default();
     assert!(files.contains(&json!("app/README")), "{files:?}");
-    let marker = marker_path(&dest.to_string_lossy(), "app.tar.gz");
-    assert!(Path::new(&marker).exists());
-    // Only the extracted tree and the marker: the uploaded temp file is gone.
-    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 2);
+    // Only the extracted tree: the uploaded temporary archive is not left in dest.
+    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 1);
 
-    assert!(!h.run(&Unarchive, args.clone()).await.unwrap().0, "same archive: ok");
+    let (changed, r) = h.run(&Unarchive, args.clone()).await.unwrap();
+    assert!(!changed, "same archive, same tree: ok");
+    let files = r.get("files").and_then(Value::as_array).cloned().unwrap_or_default();
+    assert!(files.contains(&json!("app/README")), "list_files without a change: {files:?}");
+
+    // The tree is compared, not a record of the last run: an edit or a removal is noticed.
+    std::fs::write(dest.join("app/README"), "edited\n").unwrap();
+    assert!(h.run(&Unarchive, args.clone()).await.unwrap().0, "an edited file is extracted again");
+    assert_eq!(text(&dest.join("app/README")), "v1\n");
+    std::fs::remove_file(dest.join("app/bin/tool")).unwrap();
+    assert!(h.run(&Unarchive, args.clone()).await.unwrap().0, "a removed file is extracted again");
+    assert!(dest.join("app/bin/tool").exists());
+    assert!(!h.run(&Unarchive, args.clone()).await.unwrap().0);
 
     make_archive(dir.path(), "app.tar.gz", "v2\n");
     assert!(h.run(&Unarchive, args.clone()).await.unwrap().0);
@@ -71,6 +81,10 @@ async fn remote_src_zip_extra_opts_and_creates() {
     // `-j` (junk paths) reached unzip: no folders.
     assert_eq!(text(&dest.join("README")), "zipped\n");
     assert!(dest.join("tool").exists() && !dest.join("app").exists());
+    assert!(!h.run(&Unarchive, args.clone()).await.unwrap().0);
+    std::fs::write(dest.join("README"), "zipped?\n").unwrap();
+    assert!(h.run(&Unarchive, args.clone()).await.unwrap().0, "an edited member is extracted again");
+    assert_eq!(text(&dest.join("README")), "zipped\n");
     assert!(!h.run(&Unarchive, args).await.unwrap().0);
 
     let other = dir.path().join("other");
@@ -99,14 +113,59 @@ async fn errors() {
     assert_eq!(e, format!("Source '{missing}' does not exist"));
     let e = err_text(h.run(&Unarchive, json!({"src": "https://x/a.tgz", "dest": d, "remote_src": true})).await);
     assert!(e.contains("not supported"), "{e}");
-    // A corrupt archive fails with tar's message.
+    // A corrupt archive fails with tar's message, before anything is extracted.
     std::fs::write(dir.path().join("files/bad.tar.gz"), "not an archive").unwrap();
     let e = err_text(h.run(&Unarchive, json!({"src": "bad.tar.gz", "dest": d})).await);
-    assert!(e.starts_with(&format!("extracting into {d} failed")), "{e}");
-    assert!(!Path::new(&marker_path(&d, "bad.tar.gz")).exists());
+    assert!(e.starts_with("Unable to compare the archive with the destination:"), "{e}");
+    assert!(e.contains("does not look like a tar archive"), "{e}");
 }
 
 #[test]
-fn marker_is_named_after_the_archive() {
-    assert_eq!(marker_path("/opt/", "files/etcd-v3.5.tar.gz"), "/opt/.troupe-unarchive-etcd-v3.5.tar.gz.sha1");
+fn tar_diff_lines_are_read_with_ansibles_rules() {
+    let none = Attrs::default();
+    let with_all = Attrs { mode: Some("0755".into()), owner: Some("app".into()), group: Some("app".into()) };
+    for line in [
+        "app/README: Mod time differs",
+        "app/README: Size differs",
+        "app/README: Contents differ",
+        "app/link: Symlink differs",
+        "tar: app/bin/tool: Warning: Cannot stat: No such file or directory",
+        "app/x: Invalid owner",
+    ] {
+        assert!(tar_line_differs(line, false, &none), "{line}");
+        assert!(tar_line_differs(line, true, &with_all), "{line}");
+    }
+    // Owner and group count only for root and when not set by the task; mode only when not set.
+    assert!(tar_line_differs("app: Uid differs", true, &none));
+    assert!(!tar_line_differs("app: Uid differs", false, &none));
+    assert!(!tar_line_differs("app: Uid differs", true, &with_all));
+    assert!(tar_line_differs("app: Gid differs", true, &none));
+    assert!(!tar_line_differs("app: Gid differs", true, &with_all));
+    assert!(tar_line_differs("app: Mode differs", false, &none));
+    assert!(!tar_line_differs("app: Mode differs", false, &with_all));
+    assert!(!tar_line_differs("tar: : Warning: Cannot stat: No such file or directory", true, &none));
+    assert!(!tar_line_differs("", true, &none));
+}
+
+#[test]
+fn compare_output_decides_and_tar_trouble_is_an_error() {
+    let none = Attrs::default();
+    assert_eq!(needs_extract("@troupe-uid 0\n@troupe-differ \n@troupe-rc 0\n", &none), Ok(false));
+    assert_eq!(needs_extract("@troupe-uid 0\n@troupe-differ a: Uid differs\n@troupe-rc 1\n", &none), Ok(true));
+    assert_eq!(needs_extract("@troupe-uid 0\n@troupe-rc 0\n@troupe-attrs\n", &none), Ok(true));
+    // Names listed by `list_files` are not read as markers.
+    assert_eq!(needs_extract("@troupe-rc 0\n@troupe-files\n@troupe-attrs\n", &none), Ok(false));
+    let e = needs_extract("@troupe-differ tar: This does not look like a tar archive\n@troupe-rc 2\n", &none);
+    assert_eq!(
+        e,
+        Err("Unable to compare the archive with the destination: tar: This does not look like a tar archive".into())
+    );
+}
+
+#[test]
+fn only_octal_modes_and_names_are_checked_with_find() {
+    assert_eq!(attrs_test(&Attrs::default()), None);
+    assert_eq!(attrs_test(&Attrs { mode: Some("u+rwx".into()), ..Attrs::default() }), None);
+    let all = Attrs { mode: Some("0750".into()), owner: Some("app".into()), group: Some("staff".into()) };
+    assert_eq!(attrs_test(&all).as_deref(), Some("\\( ! -user app -o ! -group staff -o ! -perm 0750 \\)"));
 }

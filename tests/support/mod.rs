@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests (one module per concern).
 #![allow(dead_code)]
 
+pub mod http;
 pub mod run;
 pub mod testbed;
