@@ -92,3 +92,14 @@ fn shebang_playbook_runs_directly() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("x=1"), "{stdout}");
 }
+
+#[test]
+fn boolean_keyword_nonsense_is_a_load_error() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("pb.yml", "- hosts: local\n  tasks:\n    - command: id\n      become: maybe\n"),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(4);
+    d.stderr_has("`become` must be a boolean").stderr_has("'maybe'").stderr_has("pb.yml:4:15");
+    no_panic(&d.stderr);
+}

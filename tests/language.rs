@@ -216,3 +216,87 @@ fn connection_keyword_on_the_play() {
     ]);
     Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
 }
+
+const FLAGS_INV: &str = "[g]\nh1 ansible_connection=local hide=true use_become=true\nh2 ansible_connection=local hide=false use_become=false\n";
+
+#[test]
+fn boolean_keywords_take_templates_per_host() {
+    let p = scratch(&[
+        ("inv.ini", FLAGS_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: g
+  gather_facts: "{{ gf }}"
+  vars: { gf: false, ign: "yes", once: "{{ true }}", dry: true, how: su }
+  tasks:
+    - command: echo secret-{{ inventory_hostname }}
+      no_log: "{{ hide }}"
+    - fail: msg=boom
+      ignore_errors: "{{ ign }}"
+    - debug: msg=once-{{ inventory_hostname }}
+      run_once: "{{ once }}"
+    - command: touch {{ playbook_dir }}/made-{{ inventory_hostname }}
+      check_mode: "{{ dry }}"
+    - command: id -un
+      become: "{{ use_become | bool and am_root | bool }}"
+      become_user: nobody
+      become_method: "{{ how }}"
+      register: who
+    - debug: msg=user-{{ inventory_hostname }}-{{ who.stdout }}
+"#,
+        ),
+    ]);
+    // Escalating with `su` needs no password only as root; otherwise just check it stays off.
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let am_root = format!("am_root={root}");
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-v", "-e", &am_root]).succeeds();
+    d.stdout_lacks("secret-h1").stdout_has("secret-h2").stdout_has("censored");
+    d.stdout_lacks("Gathering Facts").stdout_has("...ignoring");
+    d.stdout_has("once-h1").stdout_lacks("once-h2");
+    assert!(!p.path().join("made-h1").exists(), "check_mode from a template ran the command");
+    d.stdout_has("user-h2-root").stdout_has(if root { "user-h1-nobody" } else { "user-h1-root" });
+    assert_eq!(d.recap("h1")[6], 1, "ignored: {}", d.stdout);
+}
+
+#[test]
+fn boolean_keyword_template_that_is_not_a_boolean_fails_the_task() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  vars: { word: maybe, secret: hunter2-secret }
+  tasks:
+    - command: echo {{ secret }}
+      no_log: "{{ not_defined_anywhere }}"
+      ignore_errors: true
+    - command: echo hi
+      become: "{{ word }}"
+    - debug: msg=never-here
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-vvv"]).code(2);
+    // no_log fails safe: the output is hidden, the task fails, a warning names the keyword.
+    d.stdout_lacks("hunter2-secret").stdout_has("censored").stderr_has("output will be masked");
+    d.stderr_has("'no_log'").stderr_has("not_defined_anywhere");
+    d.stdout_has("Error processing keyword 'become'").stdout_has("'maybe'").stdout_has("site.yml:9:7");
+    d.stdout_lacks("never-here");
+    assert!(!d.stderr.contains("hunter2-secret"));
+    assert_eq!(d.recap("localhost")[3..7], [1, 0, 0, 1], "{}", d.stdout);
+}
+
+#[test]
+fn gather_facts_template_uses_play_vars_and_an_error_stops_the_run() {
+    let play = "- hosts: local\n  gather_facts: \"{{ gf }}\"\n  tasks:\n    - debug: msg=ran\n";
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("site.yml", play)]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", "gf=no"]).succeeds();
+    d.stdout_lacks("Gathering Facts").stdout_has("ran");
+    // As ansible-playbook: a play keyword that can't be evaluated ends the run (exit 4, no recap).
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).code(4);
+    d.stderr_has("Error processing keyword 'gather_facts'").stderr_has("'gf'").stderr_has("site.yml:1:3");
+    d.stdout_lacks("PLAY RECAP").stdout_lacks("ran");
+}

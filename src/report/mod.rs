@@ -101,6 +101,15 @@ impl Reporter {
         }
     }
 
+    /// A rendered diagnostic that ends the run, on stderr.
+    pub fn error(&self, text: &str) {
+        let state = self.lock();
+        match &state.bar {
+            Some(bar) => bar.suspend(|| eprint!("{text}")),
+            None => eprint!("{text}"),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -136,6 +145,10 @@ impl Reporter {
         if count {
             let s = state.stats.entry(r.host.clone()).or_default();
             s.count(r.status, r.ignored);
+            // An ignored failure that changed something counts as changed too (Ansible's recap).
+            if r.ignored && r.result.get("changed") == Some(&Value::Bool(true)) {
+                s.changed += 1;
+            }
             if !state.order.contains(&r.host) {
                 state.order.push(r.host.clone());
             }
