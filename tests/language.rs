@@ -300,3 +300,34 @@ fn gather_facts_template_uses_play_vars_and_an_error_stops_the_run() {
     d.stderr_has("Error processing keyword 'gather_facts'").stderr_has("'gf'").stderr_has("site.yml:1:3");
     d.stdout_lacks("PLAY RECAP").stdout_lacks("ran");
 }
+
+#[test]
+fn debug_below_its_verbosity_is_skipped() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - debug: msg=deep-detail verbosity=2
+    - debug:
+        msg: "item-{{ item }}"
+        verbosity: 1
+      loop: [a, b]
+    - debug: msg=always-shown
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+    d.stdout_lacks("deep-detail").stdout_lacks("item-a").stdout_has("always-shown");
+    // As ansible-playbook: one line per skipped item, then one for the loop.
+    d.stdout_has("skipping: [localhost]\n\nTASK [debug]")
+        .stdout_has("skipping: [localhost] => (item=b)\nskipping: [localhost]\n");
+    assert_eq!((d.recap("localhost")[0], d.recap("localhost")[4]), (1, 2), "ok, skipped: {}", d.stdout);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-v"]).succeeds();
+    d.stdout_lacks("deep-detail").stdout_has("Verbosity threshold not met.").stdout_has("item-a");
+    assert_eq!((d.recap("localhost")[0], d.recap("localhost")[4]), (2, 1), "ok, skipped: {}", d.stdout);
+    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-vv"]).succeeds().stdout_has("deep-detail");
+}

@@ -271,10 +271,12 @@ impl Runner {
         };
         let mut result = Map::new();
         result.insert("changed".into(), Value::Bool(any_changed));
-        result.insert(
-            "msg".into(),
-            Value::from(if any_failed { "One or more items failed" } else { "All items completed" }),
-        );
+        let msg = match (any_failed, all_skipped && total > 0) {
+            (true, _) => "One or more items failed",
+            (false, true) => "All items skipped",
+            (false, false) => "All items completed",
+        };
+        result.insert("msg".into(), Value::from(msg));
         if any_failed {
             result.insert("failed".into(), Value::Bool(true));
         }
@@ -289,6 +291,11 @@ impl Runner {
         o.ignored = any_failed && all_ignored;
         if any_failed {
             self.report(task, frame, host, &o, None, None, any_no_log, true);
+        } else if all_skipped && total > 0 {
+            // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
+            let mut line = o.clone();
+            line.result.remove("results");
+            self.report(task, frame, host, &line, None, None, any_no_log, true);
         } else {
             self.count(host, &o);
         }
@@ -531,7 +538,10 @@ impl Runner {
         let facts = query.facts.clone();
         let include_vars = query.include_vars.clone();
         let diff_out = if diff { query.diff.clone() } else { None };
-        let (status, mut result) = if !query.changed {
+        // A module may skip itself (debug below its `verbosity`) by answering `skipped: true`.
+        let (status, mut result) = if query.result.get("skipped") == Some(&Value::Bool(true)) {
+            (Status::Skipped, query.result)
+        } else if !query.changed {
             (Status::Ok, query.result)
         } else if check && query.check_skip {
             let mut r = skipped("skipped, running in check mode");
@@ -545,9 +555,7 @@ impl Runner {
                 Err(e) => return module_failure(e),
             }
         };
-        if status != Status::Skipped {
-            result.insert("changed".into(), Value::Bool(status == Status::Changed));
-        }
+        result.insert("changed".into(), Value::Bool(status == Status::Changed));
         if let Some(f) = &facts {
             if action == "setup" || action == "gather_facts" {
                 result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
