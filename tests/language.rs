@@ -331,3 +331,33 @@ fn debug_below_its_verbosity_is_skipped() {
     assert_eq!((d.recap("localhost")[0], d.recap("localhost")[4]), (2, 1), "ok, skipped: {}", d.stdout);
     Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-vv"]).succeeds().stdout_has("deep-detail");
 }
+
+#[test]
+fn pause_runs_once_per_batch_even_in_check_mode() {
+    let inv = "[g]\nh1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n";
+    let p = scratch(&[
+        ("inv.ini", inv),
+        (
+            "site.yml",
+            r#"
+- hosts: g
+  gather_facts: false
+  serial: 2
+  tasks:
+    - pause: seconds=1
+      register: waited
+    - debug: msg="{{ inventory_hostname }} registered={{ waited is defined }}"
+"#,
+        ),
+    ]);
+    let began = std::time::Instant::now();
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "--check"]).succeeds();
+    // Check mode still waits, once per batch of two then one host.
+    assert!(began.elapsed() >= std::time::Duration::from_secs(2), "{:?}", began.elapsed());
+    assert_eq!(d.stdout.matches("Pausing for 1 seconds\nok: [").count(), 2, "{}", d.stdout);
+    d.stdout_has("Pausing for 1 seconds\nok: [h1]\n").stdout_has("Pausing for 1 seconds\nok: [h3]\n");
+    // Only the host it ran on gets the result, as in Ansible.
+    d.stdout_has("h1 registered=True").stdout_has("h2 registered=False").stdout_has("h3 registered=True");
+    assert_eq!(d.recap("h1")[0], 2, "{}", d.stdout);
+    assert_eq!(d.recap("h2")[0], 1, "{}", d.stdout);
+}

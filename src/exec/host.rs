@@ -531,6 +531,9 @@ impl Runner {
             escalate,
             env,
         };
+        if let Some(line) = module.announce(&args) {
+            self.reporter.line(&line);
+        }
         let query = match module.query(&cx, &args).await {
             Ok(q) => q,
             Err(e) => return module_failure(e),

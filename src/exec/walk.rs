@@ -266,7 +266,9 @@ impl Runner {
             }
         };
         let all_targets = targets.clone();
-        if run_once {
+        // `pause` and the like run once per batch, on the first host (Ansible's BYPASS_HOST_LOOP).
+        let bypass = crate::modules::find(&task.action).is_some_and(|m| m.bypass_host_loop());
+        if run_once || bypass {
             targets.truncate(1);
         }
         self.reporter.task(title, &display, targets.len());
@@ -298,6 +300,15 @@ impl Runner {
         } else {
             outcomes
         };
+        // A bypassing task that fails stops the whole batch, as in Ansible; only the host it
+        // ran on is counted in the recap.
+        if bypass && outcomes.iter().any(|o| o.status == Status::Failed && !o.ignored) {
+            for h in &all_targets {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = true;
+                }
+            }
+        }
         self.apply_outcomes(ctx, task, frame, &outcomes).await;
     }
 
