@@ -361,3 +361,29 @@ fn pause_runs_once_per_batch_even_in_check_mode() {
     assert_eq!(d.recap("h1")[0], 2, "{}", d.stdout);
     assert_eq!(d.recap("h2")[0], 1, "{}", d.stdout);
 }
+
+#[test]
+fn default_and_defined_see_through_an_undefined_parent() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - debug: msg="fallback={{ cfg.port | default('x') }}"
+    - debug: msg="nested={{ cfg['a'].b | d(7) }}"
+    - debug: msg="never-shown"
+      when: cfg.port is defined
+    - debug: msg="defined={{ cfg.port is defined }}"
+    - debug: msg="{{ cfg.port }}"
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).code(2);
+    d.stdout_has("fallback=x").stdout_has("nested=7").stdout_has("defined=False").stdout_lacks("never-shown");
+    // Printing the value itself still fails, naming the undefined variable.
+    d.stdout_has("variable 'cfg' is undefined").stdout_has("site.yml:10:7");
+    assert_eq!(d.recap("localhost")[..5], [3, 0, 0, 1, 1], "{}", d.stdout);
+}

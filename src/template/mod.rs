@@ -7,6 +7,7 @@
 pub mod filters;
 pub mod lookups;
 pub mod tests;
+pub mod undefined;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
