@@ -188,7 +188,7 @@ impl Scope {
             other => Err(TemplateError::new(
                 cond,
                 format!(
-                    "conditional {cond:?} gave {} ({}), not a boolean; use `| bool` for strings such as -e flags",
+                    "conditional \"{cond}\" gave {} ({}), not a boolean; use `| bool` for strings such as -e flags",
                     crate::value::to_text(&other),
                     type_name(&other)
                 ),
@@ -289,7 +289,8 @@ fn contains_template(v: &Value) -> bool {
 }
 
 fn to_json(v: &JValue, text: &str) -> Result<Value, TemplateError> {
-    serde_json::to_value(v).map_err(|e| TemplateError::new(text, format!("result of {text:?} is not plain data: {e}")))
+    serde_json::to_value(v)
+        .map_err(|e| TemplateError::new(text, format!("result of \"{text}\" is not plain data: {e}")))
 }
 
 pub fn type_name(v: &Value) -> &'static str {

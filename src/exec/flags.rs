@@ -66,7 +66,7 @@ pub fn resolve(flag: &Flag, key: &str, scope: &Arc<Scope>) -> Result<bool, Templ
         TemplateError::new(
             template,
             format!(
-                "Error processing keyword '{key}': the value {} (from {template:?}) could not be converted to a boolean",
+                "Error processing keyword '{key}': the value {} (from \"{template}\") could not be converted to a boolean",
                 describe(&value)
             ),
         )

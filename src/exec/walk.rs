@@ -440,7 +440,7 @@ impl Runner {
         candidates.push(self.playbook_dir.join(&file));
         let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
             format!(
-                "include_tasks: cannot find {file:?} (looked in {}) (task at {})",
+                "include_tasks: cannot find '{file}' (looked in {}) (task at {})",
                 candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
                 task.span
             )

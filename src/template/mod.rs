@@ -63,10 +63,10 @@ impl TemplateError {
         }
         let message = match &missing {
             Some(var) => format!(
-                "variable '{var}' is undefined in template {:?}; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
+                "variable '{var}' is undefined in template \"{}\"; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
                 shorten(template)
             ),
-            None => format!("template {:?} failed: {detail}", shorten(template)),
+            None => format!("template \"{}\" failed: {detail}", shorten(template)),
         };
         TemplateError { template: shorten(template), variable: missing, message }
     }
