@@ -111,7 +111,8 @@ pub struct Settings {
 pub enum CliError {
     #[error("{0}")]
     Usage(String),
-    #[error("bad --extra-vars {arg:?}: {reason}")]
+    /// Shown as written: a multi-line YAML value keeps its real newlines in the diagnostic.
+    #[error("bad --extra-vars '{arg}': {reason}")]
     ExtraVars { arg: String, reason: String },
 }
 
@@ -303,7 +304,7 @@ pub fn parse_extra_vars(raw: &str) -> Result<Map, CliError> {
     let words = shlex::split(raw).ok_or_else(|| err("unbalanced quotes".into()))?;
     let mut out = Map::new();
     for word in words {
-        let (k, v) = word.split_once('=').ok_or_else(|| err(format!("{word:?} is not key=value")))?;
+        let (k, v) = word.split_once('=').ok_or_else(|| err(format!("'{word}' is not key=value")))?;
         if k.is_empty() {
             return Err(err("empty variable name".into()));
         }

@@ -143,7 +143,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     let inv = prepared.inventory.clone();
     if let Some(limit) = &settings.limit {
         if inv.select(limit)?.is_empty() {
-            return Err(RunError::NoHosts { message: format!("--limit {limit:?} matches no host in the inventory") });
+            return Err(RunError::NoHosts { message: format!("--limit '{limit}' matches no host in the inventory") });
         }
     }
     // Host lists per playbook and play, resolved up front (errors before anything runs).

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
 use minijinja::{Error as JError, ErrorKind};
 
+use crate::template::undefined::guard_chains;
 use crate::template::{is_template, single_expression, Engine, TemplateError};
 use crate::value::{Map, Value};
 
@@ -131,7 +132,7 @@ impl Scope {
             });
         }
         let ctx = JValue::from_dyn_object(self.clone());
-        match self.engine.env.render_str(text, ctx) {
+        match self.engine.env.render_str(&guard_chains(text, false), ctx) {
             Ok(s) => Ok(Value::String(s)),
             Err(e) => Err(self.explain(text, &e, false)),
         }
@@ -161,8 +162,9 @@ impl Scope {
 
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+        let source = guard_chains(expr, true);
         let compiled =
-            self.engine.env.compile_expression(expr).map_err(|e| TemplateError::from_jinja(expr, &e, None))?;
+            self.engine.env.compile_expression(&source).map_err(|e| TemplateError::from_jinja(expr, &e, None))?;
         let ctx = JValue::from_dyn_object(self.clone());
         let out = compiled.eval(ctx).map_err(|e| self.explain(expr, &e, true))?;
         if out.is_undefined() {
@@ -186,7 +188,7 @@ impl Scope {
             other => Err(TemplateError::new(
                 cond,
                 format!(
-                    "conditional {cond:?} gave {} ({}), not a boolean; use `| bool` for strings such as -e flags",
+                    "conditional \"{cond}\" gave {} ({}), not a boolean; use `| bool` for strings such as -e flags",
                     crate::value::to_text(&other),
                     type_name(&other)
                 ),
@@ -214,17 +216,20 @@ impl Scope {
         TemplateError::from_jinja(text, err, None)
     }
 
-    /// The first dotted name in `names` that does not resolve in this scope.
+    /// The first dotted name in `names` that does not resolve in this scope, cut at the first
+    /// missing part (`a` for `a.b` when `a` itself is undefined, as Ansible says).
     fn first_missing(self: &Arc<Self>, names: &std::collections::HashSet<String>) -> Option<String> {
         let mut sorted: Vec<&String> = names.iter().collect();
         sorted.sort();
         let ctx = JValue::from_dyn_object(self.clone());
         for name in sorted {
             let mut cur = ctx.clone();
+            let mut seen = 0;
             for part in name.split('.') {
+                seen += part.len() + usize::from(seen > 0);
                 match cur.get_attr(part) {
                     Ok(v) if !v.is_undefined() => cur = v,
-                    _ => return Some(name.clone()),
+                    _ => return Some(name[..seen].to_string()),
                 }
             }
         }
@@ -284,7 +289,8 @@ fn contains_template(v: &Value) -> bool {
 }
 
 fn to_json(v: &JValue, text: &str) -> Result<Value, TemplateError> {
-    serde_json::to_value(v).map_err(|e| TemplateError::new(text, format!("result of {text:?} is not plain data: {e}")))
+    serde_json::to_value(v)
+        .map_err(|e| TemplateError::new(text, format!("result of \"{text}\" is not plain data: {e}")))
 }
 
 pub fn type_name(v: &Value) -> &'static str {
@@ -395,6 +401,28 @@ mod tests {
         assert!(e.message.contains("'nope' is undefined"), "{}", e.message);
         let e = s.render_str("{{ a + missing.attr }}").unwrap_err();
         assert!(e.message.contains("missing"), "{}", e.message);
+    }
+
+    #[test]
+    fn undefined_parents_chain_under_default_and_defined_only() {
+        let s = scope(vec![(Level::PlayVars, json!({"x": {"y": null}, "b": 1}))]);
+        assert_eq!(s.render_str("{{ a.b | default('x') }}").unwrap(), json!("x"));
+        assert_eq!(s.render_str("v={{ a.b.c | d('x') }}").unwrap(), json!("v=x"));
+        assert_eq!(s.render_str("{{ x.y.z['w'] | default(3) }}").unwrap(), json!(3));
+        assert_eq!(s.render_str("{{ hostvars['nohost'].v | default('d') }}").unwrap(), json!("d"));
+        assert!(!s.eval_bool("a.b is defined").unwrap());
+        assert!(s.eval_bool("a.b is undefined").unwrap());
+        assert!(s.eval_bool("{{ a.b is not defined }}").unwrap());
+        assert!(s.eval_bool("x.y is defined and b == 1").unwrap(), "a defined null stays defined");
+        // Using the value itself still fails, naming the undefined variable.
+        for bad in ["{{ a.b }}", "x={{ a.b }}", "{{ [a.b] }}", "{{ a.b ~ 'x' }}", "{{ a.b | upper | default(1) }}"] {
+            let e = s.render_str(bad).unwrap_err();
+            assert_eq!(e.variable.as_deref(), Some("a"), "{bad}: {}", e.message);
+        }
+        let e = s.eval_bool("a.b == 1").unwrap_err();
+        assert!(e.message.contains("'a'"), "{}", e.message);
+        let e = s.render_str("{{ x.q.r }}").unwrap_err();
+        assert_eq!(e.variable.as_deref(), Some("x.q"), "{}", e.message);
     }
 
     #[test]

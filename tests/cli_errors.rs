@@ -92,3 +92,56 @@ fn shebang_playbook_runs_directly() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("x=1"), "{stdout}");
 }
+
+#[test]
+fn boolean_keyword_nonsense_is_a_load_error() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("pb.yml", "- hosts: local\n  tasks:\n    - command: id\n      become: maybe\n"),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(4);
+    d.stderr_has("`become` must be a boolean").stderr_has("'maybe'").stderr_has("pb.yml:4:15");
+    no_panic(&d.stderr);
+}
+
+#[test]
+fn task_failure_is_one_json_line_like_ansible() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "pb.yml",
+            "- hosts: local\n  gather_facts: false\n  tasks:\n    - debug: msg=first\n    - shell: \"echo out1; echo err1 >&2; echo err2 >&2; exit 3\"\n",
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(2);
+    let line = d.stdout.lines().find(|l| l.starts_with("fatal: [localhost]: FAILED! => {")).unwrap_or_default();
+    // Sorted keys, JSON-escaped once (as ansible-playbook prints it), all on one line.
+    assert!(line.ends_with('}') && line.contains(r#""rc": 3, "#), "{}", d.stdout);
+    assert!(line.contains(r#""stderr": "err1\nerr2", "stderr_lines": ["err1", "err2"]"#), "{line}");
+    assert!(!line.contains(r#"\\n"#) && !line.contains("\"failed\""), "{line}");
+    // debug results are always shown, indented by 4 like Ansible's.
+    d.stdout_has("ok: [localhost] => {\n    \"msg\": \"first\"\n}\n");
+    no_panic(&d.stderr);
+}
+
+#[test]
+fn multi_line_template_errors_are_escaped_once() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("pb.yml", "- hosts: local\n  gather_facts: false\n  tasks:\n    - shell: |\n        echo {{ nope }}\n        echo two\n"),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(2);
+    d.stdout_has(r#"template \"echo {{ nope }}\necho two\n\""#).stdout_lacks(r#"\\n"#);
+}
+
+#[test]
+fn own_diagnostics_keep_real_newlines() {
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", "- hosts: all\n  tasks: []\n")]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml", "-e", "a: 1\nb: [2"]).code(1);
+    d.stderr_has("bad --extra-vars 'a: 1\nb: [2'");
+    assert!(!d.stderr.contains(r"\n"), "{}", d.stderr);
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("bad.yml", "- hosts: local\n  tasks:\n    - debug: {msg: [1, 2}\n")]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "bad.yml"]).code(4);
+    d.stderr_has("error: YAML syntax error").stderr_has("\n  --> bad.yml:3:").stderr_has("\n  = hint: ");
+    assert!(!d.stderr.contains(r"\n"), "{}", d.stderr);
+}

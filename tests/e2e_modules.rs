@@ -553,9 +553,11 @@ fn a_host_whose_sshd_dies_mid_run_is_unreachable_and_the_others_finish() {
     let recap = done.recap(&victim.name);
     assert_eq!((recap[2], recap[3]), (1, 0), "{} should be unreachable, not failed\n{}", victim.name, done.stdout);
     for h in &hosts[..2] {
-        // hostname, pause, hostname, assert (the victim's shell task is skipped here).
+        // hostname, hostname, assert, and pause on the batch's first host only (as in Ansible;
+        // the victim's shell task is skipped here).
         let recap = done.recap(&h.name);
-        assert_eq!(recap[..4], [4, 0, 0, 0], "{} did not finish every task\n{}", h.name, done.stdout);
+        assert!(matches!(recap[0], 3 | 4), "{} did not finish every task\n{}", h.name, done.stdout);
+        assert_eq!(recap[1..4], [0, 0, 0], "{} did not finish every task\n{}", h.name, done.stdout);
     }
     assert!(done.stdout.contains(&format!("fatal: [{}]: UNREACHABLE!", victim.name)), "{}", done.stdout);
     assert!(back, "sshd on {} did not come back", victim.name);

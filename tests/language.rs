@@ -216,3 +216,174 @@ fn connection_keyword_on_the_play() {
     ]);
     Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
 }
+
+const FLAGS_INV: &str = "[g]\nh1 ansible_connection=local hide=true use_become=true\nh2 ansible_connection=local hide=false use_become=false\n";
+
+#[test]
+fn boolean_keywords_take_templates_per_host() {
+    let p = scratch(&[
+        ("inv.ini", FLAGS_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: g
+  gather_facts: "{{ gf }}"
+  vars: { gf: false, ign: "yes", once: "{{ true }}", dry: true, how: su }
+  tasks:
+    - command: echo secret-{{ inventory_hostname }}
+      no_log: "{{ hide }}"
+    - fail: msg=boom
+      ignore_errors: "{{ ign }}"
+    - debug: msg=once-{{ inventory_hostname }}
+      run_once: "{{ once }}"
+    - command: touch {{ playbook_dir }}/made-{{ inventory_hostname }}
+      check_mode: "{{ dry }}"
+    - command: id -un
+      become: "{{ use_become | bool and am_root | bool }}"
+      become_user: nobody
+      become_method: "{{ how }}"
+      register: who
+    - debug: msg=user-{{ inventory_hostname }}-{{ who.stdout }}
+"#,
+        ),
+    ]);
+    // Escalating with `su` needs no password only as root; otherwise just check it stays off.
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let am_root = format!("am_root={root}");
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-v", "-e", &am_root]).succeeds();
+    d.stdout_lacks("secret-h1").stdout_has("secret-h2").stdout_has("censored");
+    d.stdout_lacks("Gathering Facts").stdout_has("...ignoring");
+    d.stdout_has("once-h1").stdout_lacks("once-h2");
+    assert!(!p.path().join("made-h1").exists(), "check_mode from a template ran the command");
+    d.stdout_has("user-h2-root").stdout_has(if root { "user-h1-nobody" } else { "user-h1-root" });
+    assert_eq!(d.recap("h1")[6], 1, "ignored: {}", d.stdout);
+}
+
+#[test]
+fn boolean_keyword_template_that_is_not_a_boolean_fails_the_task() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  vars: { word: maybe, secret: hunter2-secret }
+  tasks:
+    - command: echo {{ secret }}
+      no_log: "{{ not_defined_anywhere }}"
+      ignore_errors: true
+    - command: echo hi
+      become: "{{ word }}"
+    - debug: msg=never-here
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-vvv"]).code(2);
+    // no_log fails safe: the output is hidden, the task fails, a warning names the keyword.
+    d.stdout_lacks("hunter2-secret").stdout_has("censored").stderr_has("output will be masked");
+    d.stderr_has("'no_log'").stderr_has("not_defined_anywhere");
+    d.stdout_has("Error processing keyword 'become'").stdout_has("'maybe'").stdout_has("site.yml:9:7");
+    d.stdout_lacks("never-here");
+    assert!(!d.stderr.contains("hunter2-secret"));
+    assert_eq!(d.recap("localhost")[3..7], [1, 0, 0, 1], "{}", d.stdout);
+}
+
+#[test]
+fn gather_facts_template_uses_play_vars_and_an_error_stops_the_run() {
+    let play = "- hosts: local\n  gather_facts: \"{{ gf }}\"\n  tasks:\n    - debug: msg=ran\n";
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("site.yml", play)]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", "gf=no"]).succeeds();
+    d.stdout_lacks("Gathering Facts").stdout_has("ran");
+    // As ansible-playbook: a play keyword that can't be evaluated ends the run (exit 4, no recap).
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).code(4);
+    d.stderr_has("Error processing keyword 'gather_facts'").stderr_has("'gf'").stderr_has("site.yml:1:3");
+    d.stdout_lacks("PLAY RECAP").stdout_lacks("ran");
+}
+
+#[test]
+fn debug_below_its_verbosity_is_skipped() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - debug: msg=deep-detail verbosity=2
+    - debug:
+        msg: "item-{{ item }}"
+        verbosity: 1
+      loop: [a, b]
+    - debug: msg=always-shown
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+    d.stdout_lacks("deep-detail").stdout_lacks("item-a").stdout_has("always-shown");
+    // As ansible-playbook: one line per skipped item, then one for the loop.
+    d.stdout_has("skipping: [localhost]\n\nTASK [debug]")
+        .stdout_has("skipping: [localhost] => (item=b)\nskipping: [localhost]\n");
+    assert_eq!((d.recap("localhost")[0], d.recap("localhost")[4]), (1, 2), "ok, skipped: {}", d.stdout);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-v"]).succeeds();
+    d.stdout_lacks("deep-detail").stdout_has("Verbosity threshold not met.").stdout_has("item-a");
+    assert_eq!((d.recap("localhost")[0], d.recap("localhost")[4]), (2, 1), "ok, skipped: {}", d.stdout);
+    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-vv"]).succeeds().stdout_has("deep-detail");
+}
+
+#[test]
+fn pause_runs_once_per_batch_even_in_check_mode() {
+    let inv = "[g]\nh1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n";
+    let p = scratch(&[
+        ("inv.ini", inv),
+        (
+            "site.yml",
+            r#"
+- hosts: g
+  gather_facts: false
+  serial: 2
+  tasks:
+    - pause: seconds=1
+      register: waited
+    - debug: msg="{{ inventory_hostname }} registered={{ waited is defined }}"
+"#,
+        ),
+    ]);
+    let began = std::time::Instant::now();
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "--check"]).succeeds();
+    // Check mode still waits, once per batch of two then one host.
+    assert!(began.elapsed() >= std::time::Duration::from_secs(2), "{:?}", began.elapsed());
+    assert_eq!(d.stdout.matches("Pausing for 1 seconds\nok: [").count(), 2, "{}", d.stdout);
+    d.stdout_has("Pausing for 1 seconds\nok: [h1]\n").stdout_has("Pausing for 1 seconds\nok: [h3]\n");
+    // Only the host it ran on gets the result, as in Ansible.
+    d.stdout_has("h1 registered=True").stdout_has("h2 registered=False").stdout_has("h3 registered=True");
+    assert_eq!(d.recap("h1")[0], 2, "{}", d.stdout);
+    assert_eq!(d.recap("h2")[0], 1, "{}", d.stdout);
+}
+
+#[test]
+fn default_and_defined_see_through_an_undefined_parent() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - debug: msg="fallback={{ cfg.port | default('x') }}"
+    - debug: msg="nested={{ cfg['a'].b | d(7) }}"
+    - debug: msg="never-shown"
+      when: cfg.port is defined
+    - debug: msg="defined={{ cfg.port is defined }}"
+    - debug: msg="{{ cfg.port }}"
+"#,
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).code(2);
+    d.stdout_has("fallback=x").stdout_has("nested=7").stdout_has("defined=False").stdout_lacks("never-shown");
+    // Printing the value itself still fails, naming the undefined variable.
+    d.stdout_has("variable 'cfg' is undefined").stdout_has("site.yml:10:7");
+    assert_eq!(d.recap("localhost")[..5], [3, 0, 0, 1, 1], "{}", d.stdout);
+}

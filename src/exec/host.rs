@@ -13,6 +13,7 @@ use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
 use super::conn::CONNECTION_VARS;
+use super::flags::BoolKey;
 use super::frame::Frame;
 use super::world::World;
 use super::Runner;
@@ -33,6 +34,10 @@ pub struct HostOutcome {
     /// `include_tasks`/`include_role`: what to include, with its loop item vars.
     pub includes: Vec<(Map, Map)>,
     pub diff: Option<Diff>,
+    /// `ignore_unreachable` resolved for this host (only when it was unreachable).
+    pub ignore_unreachable: bool,
+    /// `any_errors_fatal` resolved for this host (only when it failed).
+    pub errors_fatal: bool,
 }
 
 impl HostOutcome {
@@ -46,6 +51,8 @@ impl HostOutcome {
             include_vars: None,
             includes: Vec::new(),
             diff: None,
+            ignore_unreachable: false,
+            errors_fatal: false,
         }
     }
     pub fn changed(&self) -> bool {
@@ -60,6 +67,14 @@ struct ItemOutcome {
     facts: Option<Map>,
     include_vars: Option<Map>,
     diff: Option<Diff>,
+}
+
+/// A loop item or task after its guards: the outcome (`None`: `when` was false), whether a
+/// failure is ignored, whether its output is hidden.
+struct Guarded {
+    out: Option<ItemOutcome>,
+    ignore: bool,
+    no_log: bool,
 }
 
 fn failure(msg: impl Into<String>) -> ItemOutcome {
@@ -96,27 +111,69 @@ impl Render for ScopeRender {
 impl Runner {
     /// Run `task` on `host` against the world snapshot.
     pub(super) async fn run_on_host(&self, task: &Task, frame: &Frame, world: &World, host: &str) -> HostOutcome {
-        let role = frame.role_of(task).map(|r| r.as_ref());
-        let Some(scope) = world.task_scope(host, role, &frame.block_vars, &frame.extra) else {
+        let Some(scope) = task_scope(world, task, frame, host) else {
             return HostOutcome::new(host, Status::Skipped, skipped("host not in play"));
         };
-        let scope = Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone())));
-        let no_log = frame.get(Some(task), |a| a.no_log).unwrap_or(false);
+        let mut o = self.run_in_scope(task, frame, &scope, host).await;
+        // Keywords the walker applies after the task, resolved only when they matter.
+        if o.status == Status::Unreachable {
+            o.ignore_unreachable = self.flag_or_warn(task, frame, BoolKey::IgnoreUnreachable, &scope, false);
+        }
+        if o.status == Status::Failed && !o.ignored {
+            // Stopping the play is the safe reading of an `any_errors_fatal` that can't be evaluated.
+            o.errors_fatal = self.flag_or_warn(task, frame, BoolKey::AnyErrorsFatal, &scope, true);
+        }
+        o
+    }
 
+    /// A boolean keyword for this host; an error is reported as a warning and gives `on_error`.
+    fn flag_or_warn(&self, task: &Task, frame: &Frame, key: BoolKey, scope: &Arc<Scope>, on_error: bool) -> bool {
+        frame.flag(task, key, scope, false).unwrap_or_else(|e| {
+            self.reporter.warn(&format!("{} (task at {}); using {on_error}", e.message, task.span));
+            on_error
+        })
+    }
+
+    /// `no_log` fails safe: a value that can't be evaluated hides the output (as in Ansible)
+    /// and comes back as the error that fails the task.
+    fn no_log(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> (bool, Option<TemplateError>) {
+        match frame.flag(task, BoolKey::NoLog, scope, false) {
+            Ok(b) => (b, None),
+            Err(e) => {
+                self.reporter.warn(&format!(
+                    "invalid no_log value for task at {}, output will be masked: {}",
+                    task.span, e.message
+                ));
+                (true, Some(e))
+            }
+        }
+    }
+
+    /// `no_log`, `when`, `ignore_errors`, then the module call (with retries), for one loop item
+    /// or the whole task. A keyword that can't be evaluated fails it without running the module.
+    async fn guarded_item(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> Guarded {
+        let (no_log, no_log_error) = self.no_log(task, frame, scope);
+        let when = self.check_when(task, frame, scope);
+        let ignore = frame.flag(task, BoolKey::IgnoreErrors, scope, false);
+        let out = match (&when, &ignore, &no_log_error) {
+            (Ok(false), ..) => None,
+            (Err(e), ..) | (Ok(true), Err(e), _) | (Ok(true), Ok(_), Some(e)) => Some(template_failure(task, e)),
+            (Ok(true), Ok(_), None) => Some(self.run_item(task, frame, scope, host).await),
+        };
+        Guarded { out, ignore: ignore.unwrap_or(false), no_log }
+    }
+
+    async fn run_in_scope(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> HostOutcome {
         let Some(loop_value) = &task.loop_ else {
-            let when = self.check_when(task, frame, &scope);
-            let outcome = match when {
-                Ok(true) => self.run_item(task, frame, &scope, host).await,
-                Ok(false) => {
-                    let mut o = HostOutcome::new(host, Status::Skipped, skipped("Conditional result was False"));
-                    self.report(task, frame, host, &o, None, None, no_log, true);
-                    o.result.insert("false_condition".into(), Value::from(frame.conditions(task).join(" and ")));
-                    return o;
-                }
-                Err(e) => template_failure(task, &e),
+            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, scope, host).await;
+            let Some(outcome) = out else {
+                let mut o = HostOutcome::new(host, Status::Skipped, skipped("Conditional result was False"));
+                self.report(task, frame, host, &o, None, None, no_log, true);
+                o.result.insert("false_condition".into(), Value::from(frame.conditions(task).join(" and ")));
+                return o;
             };
             let mut o = self.finish(host, outcome);
-            o.ignored = o.status == Status::Failed && self.ignores_errors(task, frame);
+            o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
             self.report(task, frame, host, &o, None, diff, no_log, true);
             if (task.action == "include_tasks" || task.action == "include_role") && o.status == Status::Ok {
@@ -126,11 +183,12 @@ impl Runner {
         };
 
         // Loops: render the list, then run each item with its loop variable set.
-        let items = match self.loop_items(task, loop_value, &scope) {
+        let items = match self.loop_items(task, loop_value, scope) {
             Ok(items) => items,
             Err(e) => {
+                let (no_log, _) = self.no_log(task, frame, scope);
                 let mut o = self.finish(host, template_failure(task, &e));
-                o.ignored = self.ignores_errors(task, frame);
+                o.ignored = frame.flag(task, BoolKey::IgnoreErrors, scope, false).unwrap_or(false);
                 self.report(task, frame, host, &o, None, None, no_log, true);
                 return o;
             }
@@ -139,6 +197,8 @@ impl Runner {
         let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        // The loop's own line is hidden if any item was; a failure is ignored if every failed item was.
+        let (mut any_no_log, mut all_ignored) = (false, true);
         let mut facts: Option<Map> = None;
         let mut include_vars: Option<Map> = None;
         let mut includes = Vec::new();
@@ -162,17 +222,18 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(&item),
             };
-            let mut out = match self.check_when(task, frame, &item_scope) {
-                Ok(true) => self.run_item(task, frame, &item_scope, host).await,
-                Ok(false) => ItemOutcome {
-                    status: Status::Skipped,
-                    result: skipped("Conditional result was False"),
-                    facts: None,
-                    include_vars: None,
-                    diff: None,
-                },
-                Err(e) => template_failure(task, &e),
-            };
+            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host).await;
+            any_no_log |= no_log;
+            let mut out = out.unwrap_or_else(|| ItemOutcome {
+                status: Status::Skipped,
+                result: skipped("Conditional result was False"),
+                facts: None,
+                include_vars: None,
+                diff: None,
+            });
+            if out.status == Status::Failed && !ignore {
+                all_ignored = false;
+            }
             out.result.insert(loop_var.clone(), item.clone());
             out.result.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
             let item_o = HostOutcome::new(host, out.status, out.result.clone());
@@ -210,10 +271,12 @@ impl Runner {
         };
         let mut result = Map::new();
         result.insert("changed".into(), Value::Bool(any_changed));
-        result.insert(
-            "msg".into(),
-            Value::from(if any_failed { "One or more items failed" } else { "All items completed" }),
-        );
+        let msg = match (any_failed, all_skipped && total > 0) {
+            (true, _) => "One or more items failed",
+            (false, true) => "All items skipped",
+            (false, false) => "All items completed",
+        };
+        result.insert("msg".into(), Value::from(msg));
         if any_failed {
             result.insert("failed".into(), Value::Bool(true));
         }
@@ -225,17 +288,18 @@ impl Runner {
         o.facts = facts;
         o.include_vars = include_vars;
         o.includes = includes;
-        o.ignored = any_failed && self.ignores_errors(task, frame);
+        o.ignored = any_failed && all_ignored;
         if any_failed {
-            self.report(task, frame, host, &o, None, None, no_log, true);
+            self.report(task, frame, host, &o, None, None, any_no_log, true);
+        } else if all_skipped && total > 0 {
+            // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
+            let mut line = o.clone();
+            line.result.remove("results");
+            self.report(task, frame, host, &line, None, None, any_no_log, true);
         } else {
             self.count(host, &o);
         }
         o
-    }
-
-    fn ignores_errors(&self, task: &Task, frame: &Frame) -> bool {
-        frame.get(Some(task), |a| a.ignore_errors).unwrap_or(false)
     }
 
     fn finish(&self, host: &str, item: ItemOutcome) -> HostOutcome {
@@ -402,8 +466,14 @@ impl Runner {
                 Err(e) => return template_failure(task, &e),
             }
         }
-        let check = frame.get(Some(task), |a| a.check_mode).unwrap_or(self.settings.check);
-        let diff = frame.get(Some(task), |a| a.diff).unwrap_or(self.settings.diff);
+        let check = match frame.flag(task, BoolKey::CheckMode, scope, self.settings.check) {
+            Ok(b) => b,
+            Err(e) => return template_failure(task, &e),
+        };
+        let diff = match frame.flag(task, BoolKey::Diff, scope, self.settings.diff) {
+            Ok(b) => b,
+            Err(e) => return template_failure(task, &e),
+        };
         // Where the module runs: the host, or its delegate.
         let delegate = match frame.get(Some(task), |a| a.delegate_to.clone()) {
             Some(d) => match scope.render_text(&d) {
@@ -461,6 +531,9 @@ impl Runner {
             escalate,
             env,
         };
+        if let Some(line) = module.announce(&args) {
+            self.reporter.line(&line);
+        }
         let query = match module.query(&cx, &args).await {
             Ok(q) => q,
             Err(e) => return module_failure(e),
@@ -468,7 +541,10 @@ impl Runner {
         let facts = query.facts.clone();
         let include_vars = query.include_vars.clone();
         let diff_out = if diff { query.diff.clone() } else { None };
-        let (status, mut result) = if !query.changed {
+        // A module may skip itself (debug below its `verbosity`) by answering `skipped: true`.
+        let (status, mut result) = if query.result.get("skipped") == Some(&Value::Bool(true)) {
+            (Status::Skipped, query.result)
+        } else if !query.changed {
             (Status::Ok, query.result)
         } else if check && query.check_skip {
             let mut r = skipped("skipped, running in check mode");
@@ -482,9 +558,7 @@ impl Runner {
                 Err(e) => return module_failure(e),
             }
         };
-        if status != Status::Skipped {
-            result.insert("changed".into(), Value::Bool(status == Status::Changed));
-        }
+        result.insert("changed".into(), Value::Bool(status == Status::Changed));
         if let Some(f) = &facts {
             if action == "setup" || action == "gather_facts" {
                 result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
@@ -531,7 +605,7 @@ impl Runner {
     }
 
     fn escalation(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<Option<Become>, TemplateError> {
-        let on = frame.get(Some(task), |a| a.become_).unwrap_or(self.settings.escalate);
+        let on = frame.flag(task, BoolKey::Become, scope, self.settings.escalate)?;
         if !on {
             return Ok(None);
         }
@@ -539,10 +613,10 @@ impl Runner {
             Some(u) => scope.render_text(&u)?,
             None => "root".into(),
         };
-        let method = frame
-            .get(Some(task), |a| a.become_method.clone())
-            .or(self.settings.become_method.clone())
-            .unwrap_or_else(|| "sudo".into());
+        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.settings.become_method.clone()) {
+            Some(m) => scope.render_text(&m)?,
+            None => "sudo".into(),
+        };
         let mut password = self.settings.become_password.clone();
         for name in ["ansible_become_password", "ansible_become_pass"] {
             if password.is_none() && scope.contains(name) {
@@ -607,6 +681,8 @@ impl Runner {
         if show {
             result.remove("changed");
         }
+        // Ansible hides the item label too: it often is the secret.
+        let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
         let r = HostResult {
             host: host.to_string(),
             delegate,
@@ -673,4 +749,11 @@ fn label_of(item: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// The variables `task` sees on `host`: the host's layers, block and include vars, task vars.
+pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) -> Option<Arc<Scope>> {
+    let role = frame.role_of(task).map(|r| r.as_ref());
+    let scope = world.task_scope(host, role, &frame.block_vars, &frame.extra)?;
+    Some(Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone()))))
 }

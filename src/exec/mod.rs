@@ -3,6 +3,7 @@
 //! to the host states between tasks; failed hosts drop out; handlers flush per section.
 
 mod conn;
+mod flags;
 mod frame;
 mod host;
 mod walk;
@@ -38,6 +39,8 @@ pub struct Runner {
     states: HashMap<String, HostState>,
     /// Set by `any_errors_fatal`, `max_fail_percentage` or `meta: end_play`.
     end_play: bool,
+    /// A play could not start (a play keyword failed to evaluate): the run stops, no recap.
+    aborted: bool,
 }
 
 /// How a run ended.
@@ -65,6 +68,7 @@ impl Runner {
             playbook_dir,
             states: HashMap::new(),
             end_play: false,
+            aborted: false,
         }
     }
 
@@ -73,8 +77,14 @@ impl Runner {
         for (i, (play, pplan)) in pb.plays.iter().zip(&plan.plays).enumerate() {
             let hosts = hosts_of(i);
             self.run_play(play, pplan, plan, hosts).await;
+            if self.aborted {
+                break;
+            }
         }
         self.conns.close_all().await;
+        if self.aborted {
+            return RunSummary { exit_code: exit::UNREACHABLE_OR_PARSE };
+        }
         let stats = self.reporter.recap();
         let code = if stats.values().any(|s| s.unreachable > 0) {
             exit::UNREACHABLE_OR_PARSE

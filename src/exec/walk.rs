@@ -13,8 +13,9 @@ use crate::report::Status;
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
 
+use super::flags::{resolve, BoolKey};
 use super::frame::Frame;
-use super::host::HostOutcome;
+use super::host::{task_scope, HostOutcome};
 use super::world::{PlayVars, World};
 use super::Runner;
 
@@ -46,8 +47,18 @@ impl Runner {
         root.attrs.push(Arc::new(play_attrs));
         root.tags = play.attrs.tags.iter().cloned().collect();
         ctx.root = root.clone();
+        let gather = match self.gather_facts(ctx) {
+            Ok(b) => b,
+            Err(e) => {
+                let d = crate::error::Diagnostic::new(e.message).at(&play.span);
+                self.reporter.error(&d.render());
+                self.aborted = true;
+                self.end_play = true;
+                return;
+            }
+        };
         self.load_vars_files(ctx, batch);
-        if play.gather_facts && crate::modules::find("setup").is_some() {
+        if gather && crate::modules::find("setup").is_some() {
             let task = Task {
                 id: 0,
                 name: Some("Gathering Facts".into()),
@@ -71,6 +82,17 @@ impl Runner {
             }
             self.flush_handlers(ctx, batch).await;
         }
+    }
+
+    /// `gather_facts` is templated with play-level variables only (play vars, magic, extra
+    /// vars), as in Ansible: host variables are not known yet.
+    fn gather_facts(&self, ctx: &PlayCtx<'_>) -> Result<bool, crate::template::TemplateError> {
+        let pv = &ctx.vars;
+        let scope = crate::vars::Scope::new(pv.engine.clone())
+            .layer(Level::PlayVars, pv.play_vars.clone())
+            .layer(Level::Magic, pv.magic.clone())
+            .layer(Level::ExtraVars, pv.extra_vars.clone());
+        resolve(&ctx.play.gather_facts, "gather_facts", &Arc::new(scope))
     }
 
     /// Load the play's `vars_files` for each host (paths may use host variables).
@@ -228,9 +250,25 @@ impl Runner {
             Box::pin(self.run_meta(ctx, task, frame, &world, &targets, &display)).await;
             return;
         }
-        let run_once = frame.get(Some(task), |a| a.run_once).unwrap_or(false);
+        // Like Ansible's linear strategy, `run_once` is templated for the first host.
+        let run_once = match task_scope(&world, task, frame, &targets[0]) {
+            Some(scope) if frame.has_flag(task, BoolKey::RunOnce) => frame.flag(task, BoolKey::RunOnce, &scope, false),
+            _ => Ok(false),
+        };
+        let run_once = match run_once {
+            Ok(b) => b,
+            Err(e) => {
+                self.reporter.task(title, &display, targets.len());
+                for h in &targets {
+                    self.fail_host(h, format!("{} (task at {})", e.message, task.span));
+                }
+                return;
+            }
+        };
         let all_targets = targets.clone();
-        if run_once {
+        // `pause` and the like run once per batch, on the first host (Ansible's BYPASS_HOST_LOOP).
+        let bypass = crate::modules::find(&task.action).is_some_and(|m| m.bypass_host_loop());
+        if run_once || bypass {
             targets.truncate(1);
         }
         self.reporter.task(title, &display, targets.len());
@@ -262,6 +300,15 @@ impl Runner {
         } else {
             outcomes
         };
+        // A bypassing task that fails stops the whole batch, as in Ansible; only the host it
+        // ran on is counted in the recap.
+        if bypass && outcomes.iter().any(|o| o.status == Status::Failed && !o.ignored) {
+            for h in &all_targets {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = true;
+                }
+            }
+        }
         self.apply_outcomes(ctx, task, frame, &outcomes).await;
     }
 
@@ -292,14 +339,9 @@ impl Runner {
             match o.status {
                 Status::Failed if !o.ignored => {
                     state.failed = true;
-                    any_fatal = true;
+                    any_fatal |= o.errors_fatal;
                 }
-                Status::Unreachable => {
-                    let ignore = frame.get(Some(task), |a| a.ignore_unreachable).unwrap_or(false);
-                    if !ignore {
-                        state.unreachable = true;
-                    }
-                }
+                Status::Unreachable if !o.ignore_unreachable => state.unreachable = true,
                 Status::Changed => {
                     for n in &task.notify {
                         if !state.notified.contains(n) {
@@ -313,7 +355,7 @@ impl Runner {
                 includes.push((o.host.clone(), args.clone(), vars.clone()));
             }
         }
-        if any_fatal && frame.get(Some(task), |a| a.any_errors_fatal).unwrap_or(false) {
+        if any_fatal {
             self.reporter.line("NO MORE HOSTS LEFT (any_errors_fatal)");
             self.end_play = true;
             return;
@@ -398,7 +440,7 @@ impl Runner {
         candidates.push(self.playbook_dir.join(&file));
         let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
             format!(
-                "include_tasks: cannot find {file:?} (looked in {}) (task at {})",
+                "include_tasks: cannot find '{file}' (looked in {}) (task at {})",
                 candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
                 task.span
             )

@@ -12,6 +12,9 @@ pub struct Debug;
 /// What Ansible prints for a `var` that is not defined.
 const UNDEFINED: &str = "VARIABLE IS NOT DEFINED!";
 
+/// Ansible's reason for a `debug` task below its `verbosity`.
+const VERBOSITY_SKIP: &str = "Verbosity threshold not met.";
+
 #[async_trait]
 impl Module for Debug {
     fn name(&self) -> &'static str {
@@ -30,8 +33,11 @@ impl Module for Debug {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("debug", args);
         a.allow(&["msg", "var", "verbosity"])?;
-        if a.get("verbosity").is_some_and(|v| v.as_u64().is_none()) {
-            a.number("verbosity")?;
+        let threshold = a.number("verbosity")?.unwrap_or(0.0);
+        // Ansible's debug action skips itself below the threshold; -v sets `ansible_verbosity`.
+        let verbosity = cx.render.eval("ansible_verbosity").ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if verbosity < threshold {
+            return Ok(Query::ok().with("skipped", true).with("skipped_reason", VERBOSITY_SKIP));
         }
         match (a.get("msg"), a.get("var")) {
             (Some(_), Some(_)) => Err(a.error("`msg` and `var` are mutually exclusive")),
@@ -73,6 +79,20 @@ mod tests {
         assert_eq!(r.get("nope"), Some(&json!(UNDEFINED)));
         let (_, r) = h.run(&Debug, json!({})).await.unwrap();
         assert_eq!(r.get("msg"), Some(&json!("Hello world!")));
+    }
+
+    #[tokio::test]
+    async fn verbosity_threshold_skips_below_it() {
+        let mut h = Harness::new();
+        h.render = TestRender::with(json!({"ansible_verbosity": 1}));
+        let (_, r) = h.run(&Debug, json!({"msg": "deep", "verbosity": 2})).await.unwrap();
+        assert_eq!((r.get("skipped"), r.get("msg")), (Some(&json!(true)), None));
+        assert_eq!(r.get("skipped_reason"), Some(&json!(VERBOSITY_SKIP)));
+        let (_, r) = h.run(&Debug, json!({"msg": "shown", "verbosity": "1"})).await.unwrap();
+        assert_eq!((r.get("skipped"), r.get("msg")), (None, Some(&json!("shown"))));
+        h.render = TestRender::default();
+        let (_, r) = h.run(&Debug, json!({"msg": "x", "verbosity": 1})).await.unwrap();
+        assert_eq!(r.get("skipped"), Some(&json!(true)), "no ansible_verbosity means 0");
     }
 
     #[tokio::test]

@@ -175,6 +175,17 @@ pub trait Module: Send + Sync {
         false
     }
 
+    /// Run once per play batch, on the first host, instead of on every host (Ansible's
+    /// BYPASS_HOST_LOOP: `pause`). Only that host gets the result unless `run_once` is set.
+    fn bypass_host_loop(&self) -> bool {
+        false
+    }
+
+    /// A line the engine prints before the module runs (`Pausing for 5 seconds`).
+    fn announce(&self, _args: &Map) -> Option<String> {
+        None
+    }
+
     /// Read the host's state and say what differs. Must not change anything.
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError>;
 

@@ -1,4 +1,5 @@
-//! `pause`: wait a while. troupe runs without a terminal, so prompts are refused.
+//! `pause`: wait a while. troupe runs without a terminal, so prompts are refused. As in
+//! Ansible it runs once per play batch (not per host), and waits in check mode too.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,37 +21,56 @@ impl Module for Pause {
         true
     }
 
+    fn bypass_host_loop(&self) -> bool {
+        true
+    }
+
+    fn announce(&self, args: &Map) -> Option<String> {
+        let (secs, _) = duration(&Args::new("pause", args)).ok()?;
+        Some(format!("Pausing for {} seconds", whole_or_fraction(secs)))
+    }
+
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::new("pause", args);
         a.allow(&["seconds", "minutes", "prompt", "echo"])?;
         a.bool("echo", true)?;
-        let secs = match (a.number("seconds")?, a.number("minutes")?) {
-            (Some(_), Some(_)) => return Err(a.error("`seconds` and `minutes` are mutually exclusive")),
-            (Some(s), None) => s,
-            (None, Some(m)) => m * 60.0,
-            (None, None) => {
-                return Err(a.error(
-                    "waiting for a key press needs a terminal, and troupe runs non-interactively; \
-                     give `seconds` or `minutes`",
-                ))
-            }
-        };
+        let (secs, unit) = duration(&a)?;
         let start = SystemTime::now();
         let began = Instant::now();
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-        let mut q = Query::ok()
+        let took = began.elapsed().as_secs_f64();
+        let shown = if unit == "minutes" { took / 60.0 } else { took };
+        Ok(Query::ok()
             .with("start", timestamp(start))
             .with("stop", timestamp(SystemTime::now()))
-            .with("delta", began.elapsed().as_secs())
+            .with("delta", took as u64)
             .with("echo", a.bool("echo", true)?)
             .with("rc", 0)
             .with("stderr", "")
-            .with("stdout", format!("Paused for {secs:?} seconds"))
-            .with("user_input", "");
-        if secs >= 60.0 && a.has("minutes") {
-            q.result.insert("stdout".into(), format!("Paused for {:?} minutes", secs / 60.0).into());
-        }
-        Ok(q)
+            .with("stdout", format!("Paused for {:?} {unit}", (shown * 100.0).round() / 100.0))
+            .with("user_input", ""))
+    }
+}
+
+/// How long to wait, in seconds, and the unit the user wrote (Ansible reports in that unit).
+fn duration(a: &Args) -> Result<(f64, &'static str), ModuleError> {
+    match (a.number("seconds")?, a.number("minutes")?) {
+        (Some(_), Some(_)) => Err(a.error("`seconds` and `minutes` are mutually exclusive")),
+        (Some(s), None) => Ok((s, "seconds")),
+        (None, Some(m)) => Ok((m * 60.0, "minutes")),
+        (None, None) => Err(a.error(
+            "waiting for a key press needs a terminal, and troupe runs non-interactively; \
+             give `seconds` or `minutes`",
+        )),
+    }
+}
+
+/// `5` for whole seconds (Ansible's `%d`), `0.5` for the fractions troupe also accepts.
+fn whole_or_fraction(secs: f64) -> String {
+    if secs.fract() == 0.0 && secs < u64::MAX as f64 {
+        format!("{}", secs as u64)
+    } else {
+        format!("{secs}")
     }
 }
 
@@ -67,7 +87,24 @@ mod tests {
         let (changed, r) = h.run(&Pause, json!({"seconds": "0.2"})).await.unwrap();
         assert!(began.elapsed() >= Duration::from_millis(200));
         assert!(!changed);
-        assert_eq!(r.get("stdout"), Some(&json!("Paused for 0.2 seconds")));
+        let stdout = r.get("stdout").and_then(|v| v.as_str()).unwrap_or_default();
+        assert!(stdout.starts_with("Paused for 0.2") && stdout.ends_with(" seconds"), "{stdout}");
+    }
+
+    #[test]
+    fn announces_the_wait_like_ansible() {
+        let args = |v: serde_json::Value| crate::modules::testutil::to_map(v);
+        assert_eq!(Pause.announce(&args(json!({"seconds": "5"}))).as_deref(), Some("Pausing for 5 seconds"));
+        assert_eq!(Pause.announce(&args(json!({"minutes": 2}))).as_deref(), Some("Pausing for 120 seconds"));
+        assert_eq!(Pause.announce(&args(json!({"seconds": 0.5}))).as_deref(), Some("Pausing for 0.5 seconds"));
+        assert_eq!(Pause.announce(&args(json!({"prompt": "go?"}))), None, "refused later by query");
+        assert!(Pause.bypass_host_loop());
+    }
+
+    #[tokio::test]
+    async fn minutes_are_reported_in_minutes() {
+        let (_, r) = Harness::new().run(&Pause, json!({"minutes": "0"})).await.unwrap();
+        assert_eq!(r.get("stdout"), Some(&json!("Paused for 0.0 minutes")));
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! Keywords shared by plays, blocks, tasks and role entries (the `Attrs` struct).
 
-use super::convert::{boolean, number_or_template, opt_string, string_list, tags, vars, when};
+use super::convert::{flag, number_or_template, opt_string, string_list, tags, vars, when};
 use super::error::LoadError;
 use super::model::Attrs;
 use crate::yaml::{Kind, Node};
@@ -11,22 +11,22 @@ pub fn set(attrs: &mut Attrs, key: &str, v: &Node) -> Result<bool, LoadError> {
         "when" => attrs.when.extend(when(v)?),
         "tags" => attrs.tags.extend(tags(v)?),
         "vars" => attrs.vars.extend(vars(v, false)?),
-        "become" => attrs.become_ = boolean(v, key)?,
+        "become" => attrs.become_ = flag(v, key)?,
         "become_user" => attrs.become_user = opt_string(v, key)?,
         "become_method" => attrs.become_method = opt_string(v, key)?,
         "environment" => attrs.environment = environment(v)?,
-        "ignore_errors" => attrs.ignore_errors = boolean(v, key)?,
-        "ignore_unreachable" => attrs.ignore_unreachable = boolean(v, key)?,
-        "no_log" => attrs.no_log = boolean(v, key)?,
-        "check_mode" => attrs.check_mode = boolean(v, key)?,
-        "diff" => attrs.diff = boolean(v, key)?,
+        "ignore_errors" => attrs.ignore_errors = flag(v, key)?,
+        "ignore_unreachable" => attrs.ignore_unreachable = flag(v, key)?,
+        "no_log" => attrs.no_log = flag(v, key)?,
+        "check_mode" => attrs.check_mode = flag(v, key)?,
+        "diff" => attrs.diff = flag(v, key)?,
         "delegate_to" => attrs.delegate_to = opt_string(v, key)?,
-        "delegate_facts" => attrs.delegate_facts = boolean(v, key)?,
-        "run_once" => attrs.run_once = boolean(v, key)?,
+        "delegate_facts" => attrs.delegate_facts = flag(v, key)?,
+        "run_once" => attrs.run_once = flag(v, key)?,
         "throttle" => attrs.throttle = number_or_template(v, key)?,
         "connection" => attrs.connection = opt_string(v, key)?,
         "remote_user" => attrs.remote_user = opt_string(v, key)?,
-        "any_errors_fatal" => attrs.any_errors_fatal = boolean(v, key)?,
+        "any_errors_fatal" => attrs.any_errors_fatal = flag(v, key)?,
         "timeout" => attrs.timeout = number_or_template(v, key)?,
         "port" => attrs.port = number_or_template(v, key)?,
         // Only builtin modules exist in troupe, so the search list changes nothing; check its shape.

@@ -1,6 +1,7 @@
 //! Turning YAML nodes into keyword values, with an error at the node when the shape is wrong.
 
 use super::error::LoadError;
+use super::flag::{describe, strict_bool, Flag};
 use super::model::Conditions;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::yaml::{Kind, Node};
@@ -38,6 +39,29 @@ pub fn boolean(node: &Node, key: &str) -> Result<Option<bool>, LoadError> {
     }
     match (&node.kind, to_bool(&value)) {
         (Kind::Bool(_) | Kind::Str(_) | Kind::Int(_), Some(b)) => Ok(Some(b)),
+        _ => Err(LoadError::invalid(
+            &node.span,
+            format!("`{key}` must be a boolean (true/false), not {}", node.type_name()),
+        )),
+    }
+}
+
+/// A boolean keyword that may be a template (`become: "{{ use_sudo }}"`), rendered per host at
+/// run time; a literal must be a boolean now, so `become: maybe` fails at load time.
+pub fn flag(node: &Node, key: &str) -> Result<Option<Flag>, LoadError> {
+    match &node.kind {
+        Kind::Null => Ok(None),
+        Kind::Str(s) if crate::template::is_template(s) => Ok(Some(Flag::Template(s.clone()))),
+        Kind::Bool(_) | Kind::Str(_) | Kind::Int(_) | Kind::Float(_) => match strict_bool(&node.to_value()) {
+            Some(b) => Ok(Some(Flag::Literal(b))),
+            None => Err(LoadError::invalid(
+                &node.span,
+                format!("`{key}` must be a boolean (true/false), not {}", describe(&node.to_value())),
+            )
+            .with_hint(format!(
+                "write `{key}: true` or `{key}: false`, or a template such as `{key}: \"{{{{ flag }}}}\"`"
+            ))),
+        },
         _ => Err(LoadError::invalid(
             &node.span,
             format!("`{key}` must be a boolean (true/false), not {}", node.type_name()),
@@ -198,6 +222,19 @@ mod tests {
         assert!(boolean(&node("maybe"), "k").is_err());
         let e = boolean(&node("'{{ x }}'"), "become").unwrap_err();
         assert!(e.message.contains("literal boolean"), "{}", e.message);
+    }
+
+    #[test]
+    fn flags_keep_templates_and_check_literals() {
+        assert_eq!(flag(&node("yes"), "become").unwrap(), Some(Flag::Literal(true)));
+        assert_eq!(flag(&node("0"), "become").unwrap(), Some(Flag::Literal(false)));
+        assert_eq!(flag(&node("~"), "become").unwrap(), None);
+        assert_eq!(flag(&node("'{{ use_sudo }}'"), "become").unwrap(), Some(Flag::Template("{{ use_sudo }}".into())));
+        let e = flag(&node("maybe"), "become").unwrap_err();
+        assert!(e.message.contains("`become` must be a boolean") && e.message.contains("'maybe'"), "{}", e.message);
+        assert_eq!((e.span.line, e.span.col), (1, 1));
+        assert!(flag(&node("[true]"), "no_log").is_err());
+        assert!(flag(&node("2"), "no_log").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod args;
 mod attrs;
 mod convert;
 pub mod error;
+pub mod flag;
 pub mod freeform;
 mod imports;
 pub mod keywords;

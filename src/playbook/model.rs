@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+pub use super::flag::Flag;
 use crate::value::{Map, Value};
 use crate::yaml::Span;
 
@@ -35,7 +36,8 @@ pub struct Play {
     pub vars: Map,
     /// `vars_files` entries, raw (may hold templates); relative to the play's file folder.
     pub vars_files: Vec<String>,
-    pub gather_facts: bool,
+    /// Rendered with play vars and extra vars when the play starts (a template may use them).
+    pub gather_facts: Flag,
     pub serial: Vec<Value>,
     pub max_fail_percentage: Option<f64>,
     pub strategy: Option<String>,
@@ -146,22 +148,22 @@ pub struct Attrs {
     pub when: Vec<String>,
     pub tags: Vec<String>,
     pub vars: Map,
-    pub become_: Option<bool>,
+    pub become_: Option<Flag>,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
     pub environment: Option<Value>,
-    pub ignore_errors: Option<bool>,
-    pub ignore_unreachable: Option<bool>,
-    pub no_log: Option<bool>,
-    pub check_mode: Option<bool>,
-    pub diff: Option<bool>,
+    pub ignore_errors: Option<Flag>,
+    pub ignore_unreachable: Option<Flag>,
+    pub no_log: Option<Flag>,
+    pub check_mode: Option<Flag>,
+    pub diff: Option<Flag>,
     pub delegate_to: Option<String>,
-    pub delegate_facts: Option<bool>,
-    pub run_once: Option<bool>,
+    pub delegate_facts: Option<Flag>,
+    pub run_once: Option<Flag>,
     pub throttle: Option<Value>,
     pub connection: Option<String>,
     pub remote_user: Option<String>,
-    pub any_errors_fatal: Option<bool>,
+    pub any_errors_fatal: Option<Flag>,
     /// Task timeout in seconds (a number or a template).
     pub timeout: Option<Value>,
     /// Connection port (a number or a template).

@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::attrs;
-use super::convert::{self, boolean, float, mapping, opt_string, string};
+use super::convert::{self, boolean, flag, float, mapping, opt_string, string};
 use super::error::{LoadError, LoadErrorKind};
 use super::keywords::{did_you_mean, unsupported_reason, PLAY_KEYS};
 use super::load::{parent_dir, read_yaml, Ctx, LoadOptions, PlayState};
-use super::model::{Item, Play};
+use super::model::{Flag, Item, Play};
 use super::role;
 use crate::value::Value;
 use crate::yaml::{Kind, Node, Span};
@@ -136,7 +136,12 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
         files: vec![file.canonicalize().unwrap_or_else(|_| file.to_path_buf())],
         roles: Vec::new(),
     };
-    let mut play = Play { span: node.span.clone(), file: file.to_path_buf(), gather_facts: true, ..Default::default() };
+    let mut play = Play {
+        span: node.span.clone(),
+        file: file.to_path_buf(),
+        gather_facts: Flag::Literal(true),
+        ..Default::default()
+    };
     let mut hosts = None;
     for (k, v) in entries {
         let key = k.key_string();
@@ -145,7 +150,7 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
             "hosts" => hosts = Some(host_pattern(v)?),
             "vars" => play.vars.extend(convert::vars(v, true)?),
             "vars_files" => play.vars_files = convert::string_list(v, "vars_files")?,
-            "gather_facts" => play.gather_facts = boolean(v, "gather_facts")?.unwrap_or(true),
+            "gather_facts" => play.gather_facts = flag(v, "gather_facts")?.unwrap_or(Flag::Literal(true)),
             "gather_subset" => {
                 convert::string_list(v, &key)?;
             }

@@ -113,7 +113,7 @@ fn site_play_sections_and_keywords() {
     let p = &pb.plays[0];
     assert_eq!(p.name, "configure app hosts");
     assert_eq!(p.hosts, "localhost");
-    assert!(!p.gather_facts);
+    assert_eq!(p.gather_facts, Flag::Literal(false));
     assert_eq!(p.attrs.tags, vec!["site"]);
     assert_eq!(p.vars["app_version"], "1.2.3");
     // pre_tasks: import_tasks became a block holding the file's two tasks.
@@ -243,7 +243,7 @@ fn maintenance_nested_blocks_loops_and_legacy_action() {
     let pb = fixture("maintenance.yml");
     let p = &pb.plays[0];
     assert_eq!(p.max_fail_percentage, Some(20.0));
-    assert_eq!(p.attrs.become_, Some(false));
+    assert_eq!(p.attrs.become_, Some(Flag::Literal(false)));
     let outer = block(&p.tasks[0]);
     let inner = block(&outer.block[0]);
     assert_eq!(inner.attrs.when, vec!["services | length > 0"]);
@@ -381,11 +381,11 @@ fn play_hosts_list_vars_list_and_defaults() {
     let p = &pb.plays[0];
     assert_eq!(p.hosts, "web,db");
     assert_eq!((p.vars["a"].clone(), p.vars["b"].clone()), (Value::from(1), Value::from(2)));
-    assert!(!p.gather_facts);
+    assert_eq!(p.gather_facts, Flag::Literal(false));
     assert_eq!(p.serial, vec![Value::from("30%")]);
     assert_eq!(p.name, "");
     let pb = load(&[("p.yml", "- hosts: all\n  order: sorted\n  force_handlers: true\n  timeout: 5\n")]).unwrap();
-    assert!(pb.plays[0].gather_facts, "gather_facts defaults to true");
+    assert_eq!(pb.plays[0].gather_facts, Flag::Literal(true), "gather_facts defaults to true");
     assert_eq!(pb.plays[0].order.as_deref(), Some("sorted"));
     assert_eq!(pb.plays[0].force_handlers, Some(true));
     assert_eq!(pb.plays[0].attrs.timeout, Some(Value::from(5)));
@@ -486,8 +486,8 @@ fn conditions_tags_notify_and_loop_keywords() {
     let t = one_task("- debug: msg=x\n  guarded_by: backup db\n  become: yes\n  become_user: root\n  no_log: true\n");
     assert_eq!(t.guarded_by, vec!["backup db"]);
     assert_eq!(
-        (t.attrs.become_, t.attrs.become_user.as_deref(), t.attrs.no_log),
-        (Some(true), Some("root"), Some(true))
+        (t.attrs.become_.clone(), t.attrs.become_user.as_deref(), t.attrs.no_log.clone()),
+        (Some(Flag::Literal(true)), Some("root"), Some(Flag::Literal(true)))
     );
 }
 
@@ -511,8 +511,6 @@ fn task_refusals() {
     assert!(e.message.contains("top level"), "{}", e.message);
     let e = task_err("- include: other.yml\n");
     assert!(e.hint.unwrap().contains("include_tasks"));
-    let e = task_err("- debug: msg=x\n  become: '{{ b }}'\n");
-    assert_eq!(e.kind, LoadErrorKind::Unsupported);
 }
 
 #[test]
@@ -542,8 +540,8 @@ fn import_tasks_wraps_children_and_refuses_loops() {
     .unwrap();
     let outer = block(&pb.plays[0].tasks[0]);
     assert_eq!(
-        (outer.attrs.when.clone(), outer.attrs.tags.clone(), outer.attrs.become_),
-        (vec!["x".into()], vec!["i".into()], Some(true))
+        (outer.attrs.when.clone(), outer.attrs.tags.clone(), outer.attrs.become_.clone()),
+        (vec!["x".into()], vec!["i".into()], Some(Flag::Literal(true)))
     );
     let inner = block(&outer.block[0]);
     assert_eq!(inner.import.as_deref(), Some("u.yml"), "resolved next to sub/t.yml");
@@ -565,7 +563,7 @@ fn blocks_accept_block_keywords_only() {
     let p = play("- name: b\n  become: true\n  when: x\n  block:\n    - debug: msg=a\n  always:\n    - debug: msg=z\n")
         .unwrap();
     let b = block(&p.tasks[0]);
-    assert_eq!((b.attrs.become_, b.block.len(), b.always.len()), (Some(true), 1, 1));
+    assert_eq!((b.attrs.become_.clone(), b.block.len(), b.always.len()), (Some(Flag::Literal(true)), 1, 1));
     let e = task_err("- block:\n    - debug: msg=a\n  register: r\n");
     assert_eq!((e.span.line, e.span.col, e.message.as_str()), (5, 7, "`register` cannot be used on a block"));
     let e = task_err("- block:\n    - debug: msg=a\n  becom: true\n");
@@ -690,4 +688,25 @@ fn default_options_know_engine_actions_only_plus_registry() {
     assert!((o.known_action)("include_tasks"));
     assert!((o.known_action)("meta"));
     assert!(!(o.known_action)("no_such_module"));
+}
+
+#[test]
+fn boolean_keywords_keep_templates_for_run_time() {
+    let t = one_task("- command: whoami\n  become: \"{{ use_sudo }}\"\n  no_log: '{{ hide }}'\n  ignore_errors: no\n");
+    assert_eq!(t.attrs.become_, Some(Flag::Template("{{ use_sudo }}".into())));
+    assert_eq!(t.attrs.no_log, Some(Flag::Template("{{ hide }}".into())));
+    assert_eq!(t.attrs.ignore_errors, Some(Flag::Literal(false)));
+    let pb = load(&[("p.yml", "- hosts: all\n  gather_facts: \"{{ gf }}\"\n  run_once: '{{ x }}'\n")]).unwrap();
+    assert_eq!(pb.plays[0].gather_facts, Flag::Template("{{ gf }}".into()));
+    assert_eq!(pb.plays[0].attrs.run_once, Some(Flag::Template("{{ x }}".into())));
+}
+
+#[test]
+fn error_boolean_keyword_nonsense_is_refused_at_load_time() {
+    let e = task_err("- command: whoami\n  become: maybe\n");
+    assert_eq!(e.kind, LoadErrorKind::Invalid);
+    assert_eq!((e.span.line, e.span.col), (4, 15), "the value's position");
+    assert!(e.message.contains("`become` must be a boolean") && e.message.contains("'maybe'"), "{}", e.message);
+    let e = load(&[("p.yml", "- hosts: all\n  gather_facts: sometimes\n")]).unwrap_err();
+    assert_eq!((e.span.line, e.span.col), (2, 17));
 }

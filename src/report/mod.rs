@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::modules::Diff;
+use crate::template::filters::json_out::{dumps, JsonStyle};
 use crate::value::{Map, Value};
 
 pub use recap::Stats;
@@ -101,6 +102,15 @@ impl Reporter {
         }
     }
 
+    /// A rendered diagnostic that ends the run, on stderr.
+    pub fn error(&self, text: &str) {
+        let state = self.lock();
+        match &state.bar {
+            Some(bar) => bar.suspend(|| eprint!("{text}")),
+            None => eprint!("{text}"),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -136,6 +146,10 @@ impl Reporter {
         if count {
             let s = state.stats.entry(r.host.clone()).or_default();
             s.count(r.status, r.ignored);
+            // An ignored failure that changed something counts as changed too (Ansible's recap).
+            if r.ignored && r.result.get("changed") == Some(&Value::Bool(true)) {
+                s.changed += 1;
+            }
             if !state.order.contains(&r.host) {
                 state.order.push(r.host.clone());
             }
@@ -175,7 +189,7 @@ impl Reporter {
             text.push_str(&render_diff(diff));
         }
         let verbose = self.verbosity > 0 || r.show;
-        let body = || serde_json::to_string_pretty(&Value::Object(r.result.clone())).unwrap_or_default();
+        let body = || dump_result(&shown_result(r), self.verbosity, r.show);
         let line = match r.status {
             Status::Ok | Status::Changed | Status::Skipped => {
                 let word = match r.status {
@@ -220,6 +234,26 @@ impl Reporter {
         self.print(&state, &text);
         state.stats.clone()
     }
+}
+
+/// The result as a failure line shows it: Ansible leaves out `failed` (the line says so) and
+/// always has `changed`.
+fn shown_result(r: &HostResult) -> Map {
+    let mut result = r.result.clone();
+    if r.status == Status::Failed {
+        result.remove("failed");
+        result.entry("changed").or_insert(Value::Bool(false));
+    }
+    result
+}
+
+/// A result as Ansible's default callback prints it: Python-style JSON with sorted keys, on one
+/// line (so a multi-line `msg` shows as `\n` escapes, once), or indented by 4 for results shown
+/// always (`debug`) and at -vvv.
+pub fn dump_result(result: &Map, verbosity: u8, verbose_always: bool) -> String {
+    let indent = (verbose_always || verbosity >= 3).then_some(4);
+    let style = JsonStyle { indent, sort_keys: true, ensure_ascii: false };
+    dumps(&Value::Object(result.clone()), style)
 }
 
 /// `TITLE ****` padded like Ansible's banners.
@@ -272,6 +306,38 @@ mod tests {
         let text = render_diff(&d);
         assert!(text.contains("-b\n+B\n"), "{text}");
         assert!(text.contains(" a\n"));
+    }
+
+    #[test]
+    fn results_print_like_ansible() {
+        let mut m = Map::new();
+        m.insert("msg".into(), Value::from("line one\nline \"two\""));
+        m.insert("changed".into(), Value::Bool(false));
+        assert_eq!(dump_result(&m, 0, false), r#"{"changed": false, "msg": "line one\nline \"two\""}"#);
+        assert_eq!(
+            dump_result(&m, 0, true),
+            "{\n    \"changed\": false,\n    \"msg\": \"line one\\nline \\\"two\\\"\"\n}"
+        );
+        assert_eq!(dump_result(&m, 3, false), dump_result(&m, 0, true));
+    }
+
+    #[test]
+    fn failure_lines_are_one_line_without_failed() {
+        let mut result = Map::new();
+        result.insert("msg".into(), Value::from("err1\nerr2"));
+        result.insert("failed".into(), Value::Bool(true));
+        let r = HostResult {
+            host: "h1".into(),
+            delegate: None,
+            status: Status::Failed,
+            item: None,
+            result,
+            diff: None,
+            ignored: true,
+            show: false,
+        };
+        let text = Reporter::new(0).format(&r);
+        assert_eq!(text, "fatal: [h1]: FAILED! => {\"changed\": false, \"msg\": \"err1\\nerr2\"}\n...ignoring");
     }
 
     #[test]

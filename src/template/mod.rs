@@ -7,6 +7,7 @@
 pub mod filters;
 pub mod lookups;
 pub mod tests;
+pub mod undefined;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
@@ -62,10 +63,10 @@ impl TemplateError {
         }
         let message = match &missing {
             Some(var) => format!(
-                "variable '{var}' is undefined in template {:?}; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
+                "variable '{var}' is undefined in template \"{}\"; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
                 shorten(template)
             ),
-            None => format!("template {:?} failed: {detail}", shorten(template)),
+            None => format!("template \"{}\" failed: {detail}", shorten(template)),
         };
         TemplateError { template: shorten(template), variable: missing, message }
     }
