@@ -16,7 +16,7 @@ RUNS=${BENCH_RUNS:-5}
 LIMIT=${BENCH_LIMIT:-tb4,tb5,tb6}
 HOSTS_UP=${BENCH_HOSTS_UP:-6}
 TASKS=${BENCH_TASKS:-50}
-BARE_COMMANDS=${BENCH_BARE_COMMANDS:-500}
+BARE_COMMANDS=${BENCH_BARE_COMMANDS:-200}
 ANSIBLE_SPEC=${BENCH_ANSIBLE:-ansible-core}
 TARGET=/var/tmp/troupe-bench
 VENV=$HERE/.venv
@@ -66,24 +66,46 @@ write_playbook() { # FILE NTASKS
     printf -- '- hosts: testbed\n  gather_facts: false\n  vars:\n    d: %s\n  tasks:\n' "$TARGET"
     printf '    - file: {path: "{{ d }}", state: directory}\n'
     for ((i = 2; i <= n; i++)); do
-      case $((i % 4)) in
+      case $((i % 5)) in
         0) printf '    - command: echo %d\n      changed_when: false\n' "$i" ;;
         1) printf '    - file: {path: "{{ d }}/dir%d", state: directory, mode: "0755"}\n' "$i" ;;
         2) printf '    - copy: {dest: "{{ d }}/copy%d.txt", content: "line %d {{ inventory_hostname }}\\n"}\n' "$i" "$i" ;;
         3) printf '    - template: {src: t.j2, dest: "{{ d }}/tpl%d.conf"}\n      vars: {n: %d}\n' "$i" "$i" ;;
+        4) printf '    - lineinfile: {path: "{{ d }}/li%d.conf", regexp: "^n=", line: "n=%d", create: true}\n' "$i" "$i" ;;
       esac
     done
   } >"$file"
 }
 write_playbook "$WORK/bench.yml" "$TASKS"
 write_playbook "$WORK/one.yml" 1
-# The cheapest task there is: one `true` per task, for the per-task cost against a bare command.
-write_true() { # FILE NTASKS
-  printf -- '- hosts: testbed\n  gather_facts: false\n  tasks:\n' >"$1"
-  for ((i = 0; i < $2; i++)); do printf '    - command: "true"\n      changed_when: false\n' >>"$1"; done
+
+# One kind of task, repeated on the same path: after a first run every task is a no-op.
+# Each kind comes with the shell line that does the same check by hand (its bare command).
+KINDS=(true file copy template lineinfile)
+STAT="stat -c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G' --"
+declare -A TASK=(
+  [true]='command: "true"\n      changed_when: false'
+  [file]='file: {path: "{{ d }}/kdir", state: directory}'
+  [copy]='copy: {dest: "{{ d }}/kcopy", content: "hello\\n"}'
+  [template]='template: {src: t.j2, dest: "{{ d }}/ktpl"}\n      vars: {n: 1}'
+  [lineinfile]='lineinfile: {path: "{{ d }}/kline", line: "n=1", create: true}'
+)
+declare -A BARE_CMD=(
+  [true]="/bin/true"
+  [file]="$STAT $TARGET/kdir"
+  [copy]="$STAT $TARGET/kcopy; sha1sum <$TARGET/kcopy"
+  [template]="$STAT $TARGET/ktpl; sha1sum <$TARGET/ktpl"
+  [lineinfile]="$STAT $TARGET/kline; cat $TARGET/kline"
+)
+write_kind() { # FILE NTASKS KIND
+  printf -- '- hosts: testbed\n  gather_facts: false\n  vars:\n    d: %s\n  tasks:\n' "$TARGET" >"$1"
+  printf '    - file: {path: "{{ d }}", state: directory}\n' >>"$1"
+  for ((i = 0; i < $2; i++)); do printf "    - ${TASK[$3]}\n" >>"$1"; done
 }
-write_true "$WORK/true.yml" "$TASKS"
-write_true "$WORK/true1.yml" 1
+for kind in "${KINDS[@]}"; do
+  write_kind "$WORK/$kind.yml" "$TASKS" "$kind"
+  write_kind "$WORK/${kind}1.yml" 1 "$kind"
+done
 
 run_troupe() { "$TROUPE" -i "$INV" -l "${RUN_LIMIT:-$LIMIT}" "$@" >"$WORK/last.out" 2>&1; }
 run_ansible() {
@@ -116,46 +138,70 @@ time_runs() {
   done | median
 }
 
-log "warming up (and checking both tools succeed)"
-clean_targets
-run_troupe "$WORK/bench.yml" || { cat "$WORK/last.out" >&2; exit 1; }
-run_ansible "$WORK/bench.yml" || { cat "$WORK/last.out" >&2; exit 1; }
-if ! grep -q 'changed=0' "$WORK/last.out"; then log "ansible's re-run was not a no-op:"; cat "$WORK/last.out" >&2; exit 1; fi
-
-log "timing: $RUNS runs each"
-troupe_cold=$(time_runs troupe 1 "$WORK/bench.yml")
-ansible_cold=$(time_runs ansible 1 "$WORK/bench.yml")
-troupe_noop=$(time_runs troupe 0 "$WORK/bench.yml")
-run_troupe "$WORK/bench.yml"
-grep -q 'changed=0' "$WORK/last.out" || { log "troupe's re-run was not a no-op"; cat "$WORK/last.out" >&2; exit 1; }
-ansible_noop=$(time_runs ansible 0 "$WORK/bench.yml")
-troupe_one=$(time_runs troupe 0 "$WORK/one.yml")
-true_one=$(RUN_LIMIT=${HOSTS[0]} time_runs troupe 0 "$WORK/true1.yml")
-true_many=$(RUN_LIMIT=${HOSTS[0]} time_runs troupe 0 "$WORK/true.yml")
-
-# One bare command in an already-open remote shell: ssh + sh, fed through a coproc.
-log "timing $BARE_COMMANDS bare commands in an open shell on ${HOSTS[0]}"
+# bare_us LINE: sets BARE to the median time (µs) of one LINE typed into an already-open
+# remote shell on the first host, output discarded, one `echo done` read back; 5 rounds of
+# BARE_COMMANDS. (Not in `$(…)`: a coproc's pipes don't reach subshells.)
 coproc SHELL_FD { ssh_to "${HOSTS[0]}" sh 2>/dev/null; }
 echo 'echo ready' >&"${SHELL_FD[1]}"
 read -r _ <&"${SHELL_FD[0]}"
-t0=$(date +%s%N)
-for ((i = 0; i < BARE_COMMANDS; i++)); do
-  echo 'true; echo done' >&"${SHELL_FD[1]}"
-  read -r _ <&"${SHELL_FD[0]}"
+bare_us() {
+  local line="{ $1; } >/dev/null 2>&1; echo done" round i t0 t1 times=()
+  for ((round = 0; round < 5; round++)); do
+    t0=$(date +%s%N)
+    for ((i = 0; i < BARE_COMMANDS; i++)); do
+      echo "$line" >&"${SHELL_FD[1]}"
+      read -r _ <&"${SHELL_FD[0]}"
+    done
+    t1=$(date +%s%N)
+    times+=($(((t1 - t0) / 1000 / BARE_COMMANDS)))
+  done
+  BARE=$(printf '%s\n' "${times[@]}" | median)
+}
+marginal() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%d", (a - b) * 1000 / n }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
+
+log "warming up (and checking both tools succeed)"
+clean_targets
+run_troupe "$WORK/bench.yml" || { cat "$WORK/last.out" >&2; exit 1; }
+if [[ -z ${BENCH_SKIP_ANSIBLE:-} ]]; then
+  run_ansible "$WORK/bench.yml" || { cat "$WORK/last.out" >&2; exit 1; }
+  if ! grep -q 'changed=0' "$WORK/last.out"; then log "ansible's re-run was not a no-op:"; cat "$WORK/last.out" >&2; exit 1; fi
+fi
+
+log "timing: $RUNS runs each"
+troupe_cold=$(time_runs troupe 1 "$WORK/bench.yml")
+troupe_noop=$(time_runs troupe 0 "$WORK/bench.yml")
+run_troupe "$WORK/bench.yml"
+grep -q 'changed=0' "$WORK/last.out" || { log "troupe's re-run was not a no-op"; cat "$WORK/last.out" >&2; exit 1; }
+troupe_one=$(time_runs troupe 0 "$WORK/one.yml")
+if [[ -z ${BENCH_SKIP_ANSIBLE:-} ]]; then
+  ansible_cold=$(time_runs ansible 1 "$WORK/bench.yml")
+  ansible_noop=$(time_runs ansible 0 "$WORK/bench.yml")
+else
+  ansible_cold=0 ansible_noop=0
+fi
+
+log "per-task cost of each kind on ${HOSTS[0]}, and its bare command"
+bare_us true
+floor_us=$BARE
+declare -A TASK_US BARE_US
+for kind in "${KINDS[@]}"; do
+  RUN_LIMIT=${HOSTS[0]} run_troupe "$WORK/$kind.yml" || { cat "$WORK/last.out" >&2; exit 1; }
+  many=$(RUN_LIMIT=${HOSTS[0]} time_runs troupe 0 "$WORK/$kind.yml")
+  grep -q 'changed=0' "$WORK/last.out" || { log "$kind re-run was not a no-op"; cat "$WORK/last.out" >&2; exit 1; }
+  one=$(RUN_LIMIT=${HOSTS[0]} time_runs troupe 0 "$WORK/${kind}1.yml")
+  TASK_US[$kind]=$(marginal "$many" "$one" $((TASKS - 1)))
+  bare_us "${BARE_CMD[$kind]}"
+  BARE_US[$kind]=$BARE
 done
-t1=$(date +%s%N)
 eval "exec ${SHELL_FD[1]}>&-"
 wait "$SHELL_FD_PID" 2>/dev/null || true
-bare_us=$(((t1 - t0) / 1000 / BARE_COMMANDS))
 
-marginal() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%d", (a - b) * 1000 / n }'; }
 per_task_us=$(marginal "$troupe_noop" "$troupe_one" $((TASKS - 1)))
-true_us=$(marginal "$true_many" "$true_one" $((TASKS - 1)))
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 
 cat <<TABLE
 
-$TASKS tasks (command, file, copy, template) on 3 hosts ($LIMIT), median of $RUNS runs, wall time.
+$TASKS tasks (command, file, copy, template, lineinfile) on 3 hosts ($LIMIT), median of $RUNS runs, wall time.
 troupe $("$TROUPE" --version 2>/dev/null | head -n 1 || echo "(dev)"); $ANSIBLE_VERSION (pipelining on, forks 5).
 
 | run | troupe | ansible-playbook | ansible / troupe |
@@ -163,10 +209,16 @@ troupe $("$TROUPE" --version 2>/dev/null | head -n 1 || echo "(dev)"); $ANSIBLE_
 | cold (files removed before each run) | ${troupe_cold} ms | ${ansible_cold} ms | $(ratio "$ansible_cold" "$troupe_cold") |
 | no-op re-run | ${troupe_noop} ms | ${ansible_noop} ms | $(ratio "$ansible_noop" "$troupe_noop") |
 
-| per-task cost (no-op) | |
-|---|---:|
-| troupe, the mixed playbook: (${TASKS}-task run − 1-task run) / $((TASKS - 1)), 3 hosts in parallel | ${per_task_us} µs |
-| troupe, \`command: true\` tasks: (${TASKS} tasks − 1 task) / $((TASKS - 1)), one host (${HOSTS[0]}) | ${true_us} µs |
-| one bare \`true\` in an already-open remote shell (ssh + sh), one host (${HOSTS[0]}) | ${bare_us} µs |
-| ratio, \`command: true\` task / bare command | $(ratio "$true_us" "$bare_us") |
+Mixed playbook, no-op: (${TASKS}-task run − 1-task run) / $((TASKS - 1)) = ${per_task_us} µs per task (3 hosts in parallel).
+
+Per-task cost of one kind, no-op, one host (${HOSTS[0]}): ($TASKS tasks − 1 task) / $((TASKS - 1)), against the
+same check typed by hand into an already-open remote shell (median of 5 × $BARE_COMMANDS).
+The floor, a builtin \`true\` round trip in that shell: ${floor_us} µs.
+
+| task | troupe | bare command | bare | troupe / bare |
+|---|---:|---|---:|---:|
 TABLE
+for kind in "${KINDS[@]}"; do
+  printf '| %s | %s µs | `%s` | %s µs | %s |\n' "$kind" "${TASK_US[$kind]}" "${BARE_CMD[$kind]/$STAT/stat -c …}" \
+    "${BARE_US[$kind]}" "$(ratio "${TASK_US[$kind]}" "${BARE_US[$kind]}")"
+done
