@@ -221,3 +221,25 @@ fn serial_run_once_delegate_to() {
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
     d.stdout_has("batch h1,h2").stdout_has("batch h3").stdout_has("[h1 -> localhost]");
 }
+
+/// On a terminal (here one made by `script`), the progress display names the hosts still
+/// running the task; the result lines and the recap are printed as without it.
+#[test]
+fn progress_display_on_a_terminal_names_running_hosts() {
+    let p = scratch(&[
+        ("inv.ini", "[web]\nh1\nh2\nh3\n[web:vars]\nansible_connection=local\n"),
+        ("pb.yml", "- hosts: web\n  gather_facts: false\n  tasks:\n    - name: slow step\n      command: sleep 1\n"),
+    ]);
+    let line = format!("{} -i inv.ini pb.yml", crate::support::run::troupe_bin().display());
+    let out = std::process::Command::new("script")
+        .args(["-qefc", &line, "/dev/null"])
+        .current_dir(p.path())
+        .env_remove("CI")
+        .env("TERM", "xterm")
+        .output()
+        .expect("`script` (util-linux) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("slow step · running: h1, h2, h3"), "no progress line naming the hosts:\n{text}");
+    assert!(text.contains("changed: [h2]") && text.contains("PLAY RECAP"), "{text}");
+}

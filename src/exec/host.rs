@@ -114,6 +114,7 @@ impl Runner {
         let Some(scope) = task_scope(world, task, frame, host) else {
             return HostOutcome::new(host, Status::Skipped, skipped("host not in play"));
         };
+        let _running = self.reporter.running(host);
         let mut o = self.run_in_scope(task, frame, &scope, host).await;
         // Keywords the walker applies after the task, resolved only when they matter.
         if o.status == Status::Unreachable {

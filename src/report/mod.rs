@@ -1,19 +1,20 @@
 //! All terminal output goes through one [`Reporter`]: workers send events, the reporter
 //! prints whole lines under one lock, so output from many hosts never interleaves.
 
+mod progress;
 mod recap;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Mutex;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::modules::Diff;
 use crate::template::filters::json_out::{dumps, JsonStyle};
 use crate::value::{Map, Value};
 
 pub use recap::Stats;
+
+use progress::Progress;
 
 /// How one task ended on one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,22 +54,13 @@ pub struct Reporter {
 struct State {
     stats: BTreeMap<String, Stats>,
     order: Vec<String>,
-    bar: Option<ProgressBar>,
+    progress: Progress,
 }
 
 impl Reporter {
     pub fn new(verbosity: u8) -> Reporter {
-        let bar = if std::io::stdout().is_terminal() && std::env::var_os("CI").is_none() {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            Some(bar)
-        } else {
-            None
-        };
-        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), order: Vec::new(), bar }) }
+        let progress = Progress::detect();
+        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), order: Vec::new(), progress }) }
     }
 
     pub fn verbosity(&self) -> u8 {
@@ -76,17 +68,11 @@ impl Reporter {
     }
 
     fn print(&self, state: &State, text: &str) {
-        match &state.bar {
-            Some(bar) => bar.suspend(|| {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{text}");
-            }),
-            None => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{text}");
-                let _ = out.flush();
-            }
-        }
+        state.progress.suspend(|| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        });
     }
 
     pub fn line(&self, text: &str) {
@@ -96,19 +82,13 @@ impl Reporter {
 
     pub fn warn(&self, text: &str) {
         let state = self.lock();
-        match &state.bar {
-            Some(bar) => bar.suspend(|| eprintln!("[WARNING]: {text}")),
-            None => eprintln!("[WARNING]: {text}"),
-        }
+        state.progress.suspend(|| eprintln!("[WARNING]: {text}"));
     }
 
     /// A rendered diagnostic that ends the run, on stderr.
     pub fn error(&self, text: &str) {
         let state = self.lock();
-        match &state.bar {
-            Some(bar) => bar.suspend(|| eprint!("{text}")),
-            None => eprint!("{text}"),
-        }
+        state.progress.suspend(|| eprint!("{text}"));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -121,12 +101,15 @@ impl Reporter {
 
     /// A task starts on `hosts` hosts.
     pub fn task(&self, title: &str, name: &str, hosts: usize) {
-        let state = self.lock();
+        let mut state = self.lock();
         self.print(&state, &banner(&format!("{title} [{name}]")));
-        if let Some(bar) = &state.bar {
-            bar.inc_length(hosts as u64);
-            bar.set_message(name.to_string());
-        }
+        state.progress.task(name, hosts);
+    }
+
+    /// `host` is running a task until the guard is dropped (shown in the progress display).
+    pub fn running<'a>(&'a self, host: &'a str) -> Running<'a> {
+        self.lock().progress.start(host);
+        Running { reporter: self, host }
     }
 
     /// Register hosts for the recap in play order.
@@ -153,9 +136,7 @@ impl Reporter {
             if !state.order.contains(&r.host) {
                 state.order.push(r.host.clone());
             }
-            if let Some(bar) = &state.bar {
-                bar.inc(1);
-            }
+            state.progress.inc();
         }
         let text = self.format(r);
         self.print(&state, &text);
@@ -165,9 +146,7 @@ impl Reporter {
     pub fn count_only(&self, r: &HostResult) {
         let mut state = self.lock();
         state.stats.entry(r.host.clone()).or_default().count(r.status, r.ignored);
-        if let Some(bar) = &state.bar {
-            bar.inc(1);
-        }
+        state.progress.inc();
     }
 
     /// A host was rescued by a `rescue` section (counts `rescued`, clears the failure).
@@ -220,9 +199,7 @@ impl Reporter {
     /// The `PLAY RECAP` table; returns the stats for the exit code.
     pub fn recap(&self) -> BTreeMap<String, Stats> {
         let state = self.lock();
-        if let Some(bar) = &state.bar {
-            bar.finish_and_clear();
-        }
+        state.progress.finish();
         let mut text = banner("PLAY RECAP");
         for host in &state.order {
             if let Some(s) = state.stats.get(host) {
@@ -233,6 +210,18 @@ impl Reporter {
         text.push('\n');
         self.print(&state, &text);
         state.stats.clone()
+    }
+}
+
+/// A host shown as running in the progress display while this lives.
+pub struct Running<'a> {
+    reporter: &'a Reporter,
+    host: &'a str,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.reporter.lock().progress.stop(self.host);
     }
 }
 
