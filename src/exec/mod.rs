@@ -5,6 +5,7 @@
 mod conn;
 mod frame;
 mod host;
+mod limits;
 mod walk;
 mod world;
 
@@ -24,6 +25,7 @@ use crate::template::Engine;
 use crate::value::{Map, Value};
 
 pub use host::OMIT;
+pub use limits::raise_open_files;
 use world::{HostState, InventoryLayers, PlayVars};
 
 pub struct Runner {

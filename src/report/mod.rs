@@ -50,8 +50,8 @@ pub struct Reporter {
 }
 
 struct State {
+    /// By host name: the recap lists hosts sorted, as Ansible does.
     stats: BTreeMap<String, Stats>,
-    order: Vec<String>,
     bar: Option<ProgressBar>,
 }
 
@@ -67,7 +67,7 @@ impl Reporter {
         } else {
             None
         };
-        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), order: Vec::new(), bar }) }
+        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), bar }) }
     }
 
     pub fn verbosity(&self) -> u8 {
@@ -119,14 +119,11 @@ impl Reporter {
         }
     }
 
-    /// Register hosts for the recap in play order.
+    /// Register hosts for the recap.
     pub fn hosts(&self, hosts: &[String]) {
         let mut state = self.lock();
         for h in hosts {
-            if !state.stats.contains_key(h) {
-                state.stats.insert(h.clone(), Stats::default());
-                state.order.push(h.clone());
-            }
+            state.stats.entry(h.clone()).or_default();
         }
     }
 
@@ -134,11 +131,7 @@ impl Reporter {
     pub fn result(&self, r: &HostResult, count: bool) {
         let mut state = self.lock();
         if count {
-            let s = state.stats.entry(r.host.clone()).or_default();
-            s.count(r.status, r.ignored);
-            if !state.order.contains(&r.host) {
-                state.order.push(r.host.clone());
-            }
+            state.stats.entry(r.host.clone()).or_default().count(r.status, r.ignored);
             if let Some(bar) = &state.bar {
                 bar.inc(1);
             }
@@ -209,17 +202,21 @@ impl Reporter {
         if let Some(bar) = &state.bar {
             bar.finish_and_clear();
         }
-        let mut text = banner("PLAY RECAP");
-        for host in &state.order {
-            if let Some(s) = state.stats.get(host) {
-                text.push('\n');
-                text.push_str(&s.line(host));
-            }
-        }
-        text.push('\n');
-        self.print(&state, &text);
+        self.print(&state, &recap_text(&state.stats));
         state.stats.clone()
     }
+}
+
+/// The `PLAY RECAP` banner and one line per host, sorted by name (byte order, like
+/// Python's `sorted`, which Ansible uses: `h10` before `h9`).
+fn recap_text(stats: &BTreeMap<String, Stats>) -> String {
+    let mut text = banner("PLAY RECAP");
+    for (host, s) in stats {
+        text.push('\n');
+        text.push_str(&s.line(host));
+    }
+    text.push('\n');
+    text
 }
 
 /// `TITLE ****` padded like Ansible's banners.
@@ -272,6 +269,17 @@ mod tests {
         let text = render_diff(&d);
         assert!(text.contains("-b\n+B\n"), "{text}");
         assert!(text.contains(" a\n"));
+    }
+
+    #[test]
+    fn recap_lists_hosts_sorted_by_name() {
+        let mut stats = BTreeMap::new();
+        for h in ["zeta", "alpha", "h9", "h10"] {
+            stats.insert(h.to_string(), Stats::default());
+        }
+        let text = recap_text(&stats);
+        let hosts: Vec<&str> = text.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+        assert_eq!(hosts, ["alpha", "h10", "h9", "zeta"], "{text}");
     }
 
     #[test]
