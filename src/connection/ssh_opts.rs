@@ -288,6 +288,10 @@ pub fn unreachable_reason(stderr: &str) -> String {
         lower[at..end].to_string()
     } else if lower.contains("permission denied") {
         "permission denied".to_string()
+    } else if lower.contains("exchange_identification") {
+        "the server closed the connection before authentication (sshd drops new connections \
+         when too many are pending: see MaxStartups in sshd_config)"
+            .to_string()
     } else {
         return detail.to_string();
     };
@@ -394,6 +398,11 @@ mod tests {
         assert!(r.starts_with("timed out"));
         let r = unreachable_reason("ssh: connect to host 10.9.9.9 port 22: No route to host");
         assert!(r.starts_with("no route to host"));
+        let r = unreachable_reason(
+            "kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 10.0.0.1 port 22",
+        );
+        assert!(r.starts_with("the server closed the connection before authentication"), "{r}");
+        assert!(r.ends_with("(Connection reset by 10.0.0.1 port 22)"), "{r}");
         assert_eq!(unreachable_reason("something odd"), "something odd");
     }
 }
