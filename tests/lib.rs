@@ -6,6 +6,7 @@ mod ansible_compat;
 mod cli_errors;
 mod e2e_etcd;
 mod e2e_modules;
+mod e2e_scale;
 mod e2e_testbed;
 mod language;
 mod local_run;
