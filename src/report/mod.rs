@@ -63,6 +63,9 @@ impl Reporter {
                 ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
+            // Redraw on a timer too: while a hundred hosts connect, nothing finishes for
+            // seconds and a bar drawn only on results looks hung.
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
             Some(bar)
         } else {
             None
