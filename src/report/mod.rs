@@ -275,6 +275,11 @@ mod tests {
     }
 
     #[test]
+    fn banner_has_stars() {
+        assert!(banner("PLAY [x]").starts_with("\nPLAY [x] ***"));
+    }
+
+    #[test]
     fn recap_lists_hosts_sorted_by_name() {
         let mut stats = BTreeMap::new();
         for h in ["zeta", "alpha", "h9", "h10"] {
@@ -283,10 +288,5 @@ mod tests {
         let text = recap_text(&stats);
         let hosts: Vec<&str> = text.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
         assert_eq!(hosts, ["alpha", "h10", "h9", "zeta"], "{text}");
-    }
-
-    #[test]
-    fn banner_has_stars() {
-        assert!(banner("PLAY [x]").starts_with("\nPLAY [x] ***"));
     }
 }
