@@ -210,18 +210,6 @@ impl Reporter {
     }
 }
 
-/// The `PLAY RECAP` banner and one line per host, sorted by name (byte order, like
-/// Python's `sorted`, which Ansible uses: `h10` before `h9`).
-fn recap_text(stats: &BTreeMap<String, Stats>) -> String {
-    let mut text = banner("PLAY RECAP");
-    for (host, s) in stats {
-        text.push('\n');
-        text.push_str(&s.line(host));
-    }
-    text.push('\n');
-    text
-}
-
 /// `TITLE ****` padded like Ansible's banners.
 pub fn banner(title: &str) -> String {
     let stars = 79usize.saturating_sub(title.len() + 1).max(3);
@@ -260,6 +248,18 @@ pub fn render_diff(diff: &Diff) -> String {
         }
     }
     out
+}
+
+/// The `PLAY RECAP` banner and one line per host, sorted by name (byte order, like
+/// Python's `sorted`, which Ansible uses: `h10` before `h9`).
+fn recap_text(stats: &BTreeMap<String, Stats>) -> String {
+    let mut text = banner("PLAY RECAP");
+    for (host, s) in stats {
+        text.push('\n');
+        text.push_str(&s.line(host));
+    }
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
