@@ -105,6 +105,8 @@ pub struct Settings {
     pub connection: Option<String>,
     pub roles_path: Vec<PathBuf>,
     pub host_key_checking: bool,
+    /// Ansible's ssh `reconnection_retries` (`ANSIBLE_SSH_RETRIES`, ansible.cfg `retries`).
+    pub ssh_retries: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +131,8 @@ impl Diagnose for CliError {
     }
 }
 
-/// `[defaults]` keys of ansible.cfg that troupe honours.
+/// `[defaults]` keys of ansible.cfg that troupe honours, and `retries` of
+/// `[ssh_connection]` (or `[connection]`).
 #[derive(Debug, Default)]
 struct AnsibleCfg {
     inventory: Option<String>,
@@ -138,6 +141,7 @@ struct AnsibleCfg {
     host_key_checking: Option<bool>,
     remote_user: Option<String>,
     private_key_file: Option<String>,
+    ssh_retries: Option<u32>,
 }
 
 fn read_ansible_cfg() -> AnsibleCfg {
@@ -149,7 +153,10 @@ fn read_ansible_cfg() -> AnsibleCfg {
     ];
     let Some(path) = candidates.into_iter().flatten().find(|p| p.is_file()) else { return AnsibleCfg::default() };
     let Ok(text) = std::fs::read_to_string(&path) else { return AnsibleCfg::default() };
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse_ansible_cfg(&text, path.parent().unwrap_or(Path::new("")))
+}
+
+fn parse_ansible_cfg(text: &str, base: &Path) -> AnsibleCfg {
     let mut cfg = AnsibleCfg::default();
     let mut section = String::new();
     for line in text.lines() {
@@ -161,11 +168,18 @@ fn read_ansible_cfg() -> AnsibleCfg {
             section = s.trim().to_string();
             continue;
         }
+        let Some((k, v)) = line.split_once('=') else { continue };
+        let v = v.trim().to_string();
+        if section == "ssh_connection" || section == "connection" {
+            // `[ssh_connection]` wins over `[connection]`, as in Ansible.
+            if k.trim() == "retries" && (section == "ssh_connection" || cfg.ssh_retries.is_none()) {
+                cfg.ssh_retries = v.parse().ok();
+            }
+            continue;
+        }
         if section != "defaults" {
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
-        let v = v.trim().to_string();
         let rel = |v: &str| -> String {
             v.split(':')
                 .map(|p| {
@@ -225,6 +239,8 @@ impl Settings {
             .and_then(|v| crate::value::to_bool(&Value::String(v)))
             .or(cfg.host_key_checking)
             .unwrap_or(true);
+        let ssh_retries =
+            std::env::var("ANSIBLE_SSH_RETRIES").ok().and_then(|v| v.trim().parse().ok()).or(cfg.ssh_retries);
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
             playbooks: args.playbooks,
@@ -251,6 +267,7 @@ impl Settings {
             connection: args.connection,
             roles_path,
             host_key_checking,
+            ssh_retries,
         })
     }
 }
@@ -326,5 +343,18 @@ mod tests {
         assert_eq!(m["n"], Value::from(1));
         assert!(parse_extra_vars("novalue").is_err());
         assert!(parse_extra_vars("@/nonexistent/file.yml").is_err());
+    }
+
+    #[test]
+    fn ansible_cfg_ssh_retries() {
+        let base = Path::new("/etc/ansible");
+        let cfg = parse_ansible_cfg("[defaults]\nforks = 20\n[ssh_connection]\nretries = 3\n", base);
+        assert_eq!((cfg.forks, cfg.ssh_retries), (Some(20), Some(3)));
+        // `[ssh_connection]` wins over `[connection]` in either order; `[defaults]` has none.
+        let cfg = parse_ansible_cfg("[ssh_connection]\nretries=2\n[connection]\nretries=9\n", base);
+        assert_eq!(cfg.ssh_retries, Some(2));
+        let cfg = parse_ansible_cfg("[connection]\nretries=9\n[defaults]\nretries=4\n", base);
+        assert_eq!(cfg.ssh_retries, Some(9));
+        assert_eq!(parse_ansible_cfg("[defaults]\nretries=4\n", base).ssh_retries, None);
     }
 }

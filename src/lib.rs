@@ -179,6 +179,9 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         .map_err(|e| RunError::Runtime(e.to_string()))?;
     let settings = Arc::new(settings);
     let reporter = Arc::new(Reporter::new(settings.verbosity));
+    if let Some(warning) = exec::raise_open_files(settings.forks) {
+        reporter.warn(&warning);
+    }
     let mut worst = exit::OK;
     for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
         let dir: PathBuf = pb.dir.clone();

@@ -7,6 +7,7 @@ mod cli_errors;
 mod e2e_etcd;
 mod e2e_files;
 mod e2e_modules;
+mod e2e_scale;
 mod e2e_testbed;
 mod language;
 mod local_run;

@@ -2,6 +2,7 @@
 //! local and SSH differ only in how the shell is reached.
 
 pub mod local;
+pub mod retry;
 pub mod shell;
 pub mod ssh;
 pub mod ssh_opts;

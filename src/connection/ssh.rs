@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
+use super::retry::{classify, next_pause, FailureKind};
 use super::shell::{RemoteShell, ShellError};
 use super::ssh_opts::unreachable_reason;
 pub use super::ssh_opts::{default_control_dir, SshDefaults, SshOptions};
@@ -52,26 +53,70 @@ enum ShellTry {
 impl Ssh {
     /// Start the ControlMaster for this host. Failures are `Unreachable` with ssh's reason.
     pub async fn connect(opts: SshOptions) -> Result<Ssh, ConnectionError> {
+        Ssh::connect_gated(opts, None).await
+    }
+
+    /// [`Ssh::connect`], trying again as [`retry`](super::retry) says. Each attempt holds a
+    /// permit of `gate` (when given) while ssh authenticates, so that names sharing one sshd
+    /// don't exceed its `MaxStartups`; the pause between attempts holds none.
+    pub async fn connect_gated(opts: SshOptions, gate: Option<&Semaphore>) -> Result<Ssh, ConnectionError> {
         ensure_private_dir(&opts.control_dir)?;
-        let builder = opts.builder().map_err(|reason| ConnectionError::Unreachable { reason })?;
+        let mut attempt = 0;
+        loop {
+            let permit = match gate {
+                Some(g) => Some(g.acquire().await.map_err(|e| ConnectionError::Io(e.to_string()))?),
+                None => None,
+            };
+            let tried = Ssh::connect_once(&opts).await;
+            drop(permit);
+            let (error, kind) = match tried {
+                Ok(session) => return Ok(Ssh::with_session(opts, session)),
+                Err(failure) => failure,
+            };
+            let Some(kind) = kind else { return Err(error) };
+            match next_pause(attempt, kind, opts.retries, rand::random::<f64>()) {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None if attempt == 0 => return Err(error),
+                None => {
+                    let reason = format!("{error} (after {} attempts)", attempt + 1);
+                    return Err(ConnectionError::Unreachable { reason });
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// One try at starting the ControlMaster. A failure comes with its kind when trying
+    /// again could help (ssh failed), or without one (the options can't work).
+    async fn connect_once(opts: &SshOptions) -> Result<Session, (ConnectionError, Option<FailureKind>)> {
+        let builder = opts.builder().map_err(|reason| (ConnectionError::Unreachable { reason }, None))?;
         // ssh applies ConnectTimeout to connect and key exchange; this bounds the rest (auth).
         let limit = opts.connect_timeout * 3 + Duration::from_secs(5);
-        let session = match tokio::time::timeout(limit, builder.connect_mux(&opts.address)).await {
+        match tokio::time::timeout(limit, builder.connect_mux(&opts.address)).await {
             Err(_) => {
-                return Err(ConnectionError::Unreachable {
-                    reason: format!("timed out (no SSH session with {} after {limit:?})", opts.address),
-                })
+                let reason = format!("timed out (no SSH session with {} after {limit:?})", opts.address);
+                Err((ConnectionError::Unreachable { reason }, Some(FailureKind::Other)))
             }
-            Ok(Err(e)) => return Err(ConnectionError::Unreachable { reason: connect_error(&e) }),
-            Ok(Ok(s)) => s,
-        };
-        Ok(Ssh {
+            Ok(Err(e)) => {
+                let kind = match &e {
+                    openssh::Error::Connect(io) => Some(classify(&io.to_string())),
+                    openssh::Error::Master(_) => None,
+                    _ => Some(FailureKind::Other),
+                };
+                Err((ConnectionError::Unreachable { reason: connect_error(&e) }, kind))
+            }
+            Ok(Ok(s)) => Ok(s),
+        }
+    }
+
+    fn with_session(opts: SshOptions, session: Session) -> Ssh {
+        Ssh {
             opts,
             session: std::sync::Mutex::new(Some(Arc::new(session))),
             shell: Mutex::new(ShellSlot::default()),
             channels: Semaphore::new(MAX_CHANNELS - 1),
             killers: Semaphore::new(KILL_CHANNELS),
-        })
+        }
     }
 
     pub fn options(&self) -> &SshOptions {

@@ -17,6 +17,8 @@ pub struct SshDefaults {
     pub host_key_checking: bool,
     pub control_dir: PathBuf,
     pub connect_timeout: Duration,
+    /// Ansible's `reconnection_retries` (`ANSIBLE_SSH_RETRIES`, ansible.cfg `retries`).
+    pub retries: Option<u32>,
 }
 
 impl Default for SshDefaults {
@@ -27,6 +29,7 @@ impl Default for SshDefaults {
             host_key_checking: true,
             control_dir: default_control_dir(),
             connect_timeout: Duration::from_secs(10),
+            retries: None,
         }
     }
 }
@@ -53,6 +56,8 @@ pub struct SshOptions {
     pub connect_timeout: Duration,
     pub host_key_checking: bool,
     pub control_dir: PathBuf,
+    /// Extra connection attempts after any failure (`ansible_ssh_retries`); see `retry`.
+    pub retries: Option<u32>,
 }
 
 /// The first of `names` that is set in `vars`, as text.
@@ -96,6 +101,7 @@ impl SshOptions {
             .and_then(|t| t.trim().parse::<u64>().ok())
             .map(Duration::from_secs)
             .unwrap_or(defaults.connect_timeout);
+        let retries = var(vars, &["ansible_ssh_retries"]).and_then(|r| r.trim().parse().ok()).or(defaults.retries);
         SshOptions {
             host: host.to_string(),
             address,
@@ -106,7 +112,15 @@ impl SshOptions {
             connect_timeout,
             host_key_checking,
             control_dir: defaults.control_dir.clone(),
+            retries,
         }
+    }
+
+    /// The sshd this reaches, as far as troupe can tell: names that share it share its
+    /// `MaxStartups` budget.
+    pub fn endpoint(&self) -> String {
+        // Without a port ssh's config may still pick one; 22 is what it almost always is.
+        format!("{}:{}", self.address, self.port.unwrap_or(22))
     }
 
     /// `common_args` as ssh_config lines (`Key value`), or why one can't be used.
@@ -274,6 +288,10 @@ pub fn unreachable_reason(stderr: &str) -> String {
         lower[at..end].to_string()
     } else if lower.contains("permission denied") {
         "permission denied".to_string()
+    } else if lower.contains("exchange_identification") {
+        "the server closed the connection before authentication (sshd drops new connections \
+         when too many are pending: see MaxStartups in sshd_config)"
+            .to_string()
     } else {
         return detail.to_string();
     };
@@ -304,6 +322,20 @@ mod tests {
         assert_eq!(o.port, Some(22));
         assert!(o.host_key_checking);
         assert_eq!(o.connect_timeout, Duration::from_secs(10));
+        assert_eq!(o.retries, None);
+        assert_eq!(o.endpoint(), "web1:22");
+        assert_eq!(opts(json!({})).endpoint(), "web1:22");
+        assert_eq!(opts(json!({"ansible_host": "10.0.0.5", "ansible_port": 2222})).endpoint(), "10.0.0.5:2222");
+    }
+
+    #[test]
+    fn retries_from_vars_win_over_defaults() {
+        let d = SshDefaults { retries: Some(2), ..Default::default() };
+        assert_eq!(SshOptions::from_host_vars("h", &Map::new(), &d).retries, Some(2));
+        let map = json!({"ansible_ssh_retries": "5"}).as_object().cloned().unwrap_or_default();
+        assert_eq!(SshOptions::from_host_vars("h", &map, &d).retries, Some(5));
+        let map = json!({"ansible_ssh_retries": 0}).as_object().cloned().unwrap_or_default();
+        assert_eq!(SshOptions::from_host_vars("h", &map, &d).retries, Some(0));
     }
 
     #[test]
@@ -366,6 +398,11 @@ mod tests {
         assert!(r.starts_with("timed out"));
         let r = unreachable_reason("ssh: connect to host 10.9.9.9 port 22: No route to host");
         assert!(r.starts_with("no route to host"));
+        let r = unreachable_reason(
+            "kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 10.0.0.1 port 22",
+        );
+        assert!(r.starts_with("the server closed the connection before authentication"), "{r}");
+        assert!(r.ends_with("(Connection reset by 10.0.0.1 port 22)"), "{r}");
         assert_eq!(unreachable_reason("something odd"), "something odd");
     }
 }

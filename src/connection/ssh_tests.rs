@@ -304,3 +304,136 @@ fn pid_line_is_stripped_only_when_whole() {
     assert_eq!(split_pid_line(b"troupe-pid 4"), (None, b"troupe-pid 4".to_vec()));
     assert_eq!(split_pid_line(b"plain"), (None, b"plain".to_vec()));
 }
+
+/// A TCP server on 127.0.0.1 standing in for an sshd under load: it closes each of the first
+/// `drops` connections after `hold` without a word (as sshd does past `MaxStartups`), then
+/// forwards the others to `forward`. Counts connections, and the most open at once.
+struct Flaky {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn flaky(drops: usize, hold: Duration, forward: Option<u16>) -> Flaky {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let (count, peak) = (accepted.clone(), Arc::new(AtomicUsize::new(0)));
+    let (open, top) = (Arc::new(AtomicUsize::new(0)), peak.clone());
+    // Blocks in accept until the test binary exits.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            match forward {
+                Some(to) if n >= drops => {
+                    let Ok(upstream) = TcpStream::connect(("127.0.0.1", to)) else { continue };
+                    let (Ok(mut a), Ok(b)) = (stream.try_clone(), upstream.try_clone()) else { continue };
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut a, &mut b.try_clone().unwrap_or_else(|e| panic!("{e}")));
+                        let _ = b.shutdown(Shutdown::Write);
+                    });
+                    let (mut s, mut u) = (stream, upstream);
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut u, &mut s);
+                        let _ = s.shutdown(Shutdown::Write);
+                    });
+                }
+                _ => {
+                    let (open, top) = (open.clone(), top.clone());
+                    std::thread::spawn(move || {
+                        let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                        top.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(hold);
+                        open.fetch_sub(1, Ordering::SeqCst);
+                        drop(stream);
+                    });
+                }
+            }
+        }
+    });
+    Flaky { port, accepted, peak }
+}
+
+/// Options for a host behind `port` on 127.0.0.1, not checking its key.
+fn behind(port: u16, control: &std::path::Path) -> SshOptions {
+    let defaults = SshDefaults { control_dir: control.to_path_buf(), ..SshDefaults::default() };
+    let mut o = SshOptions::from_host_vars("flaky", &crate::value::Map::new(), &defaults);
+    o.address = "127.0.0.1".into();
+    o.port = Some(port);
+    o.host_key_checking = false;
+    o.connect_timeout = Duration::from_secs(5);
+    o
+}
+
+fn have_ssh() -> bool {
+    let found = std::process::Command::new("ssh").arg("-V").output().is_ok();
+    if !found {
+        eprintln!("skipping: needs the ssh client");
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_dropped_before_auth_are_tried_again_then_reported() {
+    if !have_ssh() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = flaky(usize::MAX, Duration::ZERO, None);
+    let r = unreachable(behind(server.port, dir.path())).await;
+    let tries = 1 + super::super::retry::TRANSIENT_RETRIES as usize;
+    assert_eq!(server.accepted.load(Ordering::SeqCst), tries, "{r}");
+    assert!(r.starts_with("the server closed the connection before authentication"), "{r}");
+    assert!(r.ends_with(&format!("(after {tries} attempts)")), "{r}");
+
+    // Ansible's reconnection_retries raises the count; refused connections are not retried
+    // unless it is set.
+    let mut more = behind(server.port, dir.path());
+    more.retries = Some(tries as u32);
+    let before = server.accepted.load(Ordering::SeqCst);
+    let started = Instant::now();
+    unreachable(more).await;
+    assert_eq!(server.accepted.load(Ordering::SeqCst) - before, tries + 1);
+    let refused_port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(1);
+    let r = unreachable(behind(refused_port, dir.path())).await;
+    assert!(r.starts_with("connection refused") && !r.contains("attempts"), "{r}");
+    assert!(started.elapsed() < Duration::from_secs(30), "pauses are short: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_through_one_gate_stay_within_it() {
+    if !have_ssh() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = flaky(usize::MAX, Duration::from_millis(150), None);
+    let gate = Semaphore::new(2);
+    let tries = (0..5).map(|_| async {
+        let mut o = behind(server.port, dir.path());
+        o.retries = Some(0);
+        Ssh::connect_gated(o, Some(&gate)).await.err()
+    });
+    let errors = futures::future::join_all(tries).await;
+    assert!(errors.iter().all(Option::is_some));
+    assert!(server.accepted.load(Ordering::SeqCst) >= 5);
+    assert_eq!(server.peak.load(Ordering::SeqCst), 2, "at most 2 handshakes at once, and 2 did overlap");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_drops_twice_then_answers_is_reached() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let server = flaky(2, Duration::ZERO, Some(sshd.port));
+    let mut o = sshd.options();
+    o.port = Some(server.port);
+    o.host_key_checking = false;
+    let ssh = Ssh::connect(o).await.unwrap_or_else(|e| panic!("connect after drops: {e}"));
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 3);
+    assert_eq!(run(&ssh, Cmd::new("echo through")).await.stdout_text(), "through\n");
+    ssh.close().await;
+}

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
+use futures::future::join_all;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::cli::Settings;
 use crate::connection::local::Local;
@@ -27,50 +28,57 @@ pub const CONNECTION_VARS: &[&str] = &[
     "ansible_ssh_port",
     "ansible_ssh_user",
     "ansible_ssh_timeout",
+    "ansible_ssh_retries",
 ];
+
+/// Connection setups one sshd gets from us at once: below sshd's default `MaxStartups`
+/// (`10:30:100`, which drops new handshakes at random from 10 pending), leaving room for
+/// other clients. Only matters when several inventory names reach the same sshd.
+pub const STARTUPS_PER_ENDPOINT: usize = 8;
+
+/// A host's connection, opened once; a failure is kept so the host is not tried again.
+type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 
 pub struct ConnPool {
     settings: Arc<Settings>,
-    conns: Mutex<HashMap<String, Arc<dyn Connection>>>,
-    /// Hosts that failed to connect, with the reason (not retried within a run).
-    dead: Mutex<HashMap<String, String>>,
+    /// One slot per inventory name; the lock is held only to find the slot, so hosts
+    /// connect concurrently while two tasks of one host (delegation) share one attempt.
+    slots: std::sync::Mutex<HashMap<String, Slot>>,
+    /// Handshakes in flight per sshd address (see [`STARTUPS_PER_ENDPOINT`]).
+    startups: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl ConnPool {
     pub fn new(settings: Arc<Settings>) -> ConnPool {
-        ConnPool { settings, conns: Mutex::new(HashMap::new()), dead: Mutex::new(HashMap::new()) }
+        ConnPool {
+            settings,
+            slots: std::sync::Mutex::new(HashMap::new()),
+            startups: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     /// The connection to `host`, whose connection variables are `vars`.
     pub async fn get(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
-        if let Some(reason) = self.dead.lock().await.get(host) {
-            return Err(ConnectionError::Unreachable { reason: reason.clone() });
-        }
-        let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(host) {
-            return Ok(c.clone());
-        }
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.entry(host.to_string()).or_default().clone()
+        };
+        let opened = slot.get_or_init(|| async { self.open(host, vars).await.map_err(|e| e.to_string()) }).await;
+        opened.clone().map_err(|reason| ConnectionError::Unreachable { reason })
+    }
+
+    async fn open(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
         let kind = vars
             .get("ansible_connection")
             .map(to_text)
             .or_else(|| self.settings.connection.clone())
             .unwrap_or_else(|| "ssh".to_string());
-        let conn: Result<Arc<dyn Connection>, ConnectionError> = match kind.as_str() {
+        match kind.as_str() {
             "local" => Ok(Arc::new(Local::new(host))),
             "ssh" | "smart" | "paramiko" => self.ssh(host, vars).await,
             other => Err(ConnectionError::Unreachable {
                 reason: format!("connection type '{other}' is not supported (use ssh or local)"),
             }),
-        };
-        match conn {
-            Ok(c) => {
-                conns.insert(host.to_string(), c.clone());
-                Ok(c)
-            }
-            Err(e) => {
-                self.dead.lock().await.insert(host.to_string(), e.to_string());
-                Err(e)
-            }
         }
     }
 
@@ -79,17 +87,24 @@ impl ConnPool {
             user: self.settings.remote_user.clone(),
             private_key: self.settings.private_key.clone(),
             host_key_checking: self.settings.host_key_checking,
+            retries: self.settings.ssh_retries,
             ..SshDefaults::default()
         };
         let opts = SshOptions::from_host_vars(host, vars, &defaults);
-        Ok(Arc::new(Ssh::connect(opts).await?))
+        let gate = {
+            let mut startups = self.startups.lock().unwrap_or_else(|e| e.into_inner());
+            startups.entry(opts.endpoint()).or_insert_with(|| Arc::new(Semaphore::new(STARTUPS_PER_ENDPOINT))).clone()
+        };
+        Ok(Arc::new(Ssh::connect_gated(opts, Some(&gate)).await?))
     }
 
-    /// Close every connection (end of run).
+    /// Close every connection (end of run), all at once.
     pub async fn close_all(&self) {
-        let conns: Vec<Arc<dyn Connection>> = self.conns.lock().await.drain().map(|(_, c)| c).collect();
-        for c in conns {
-            c.close().await;
-        }
+        let slots: Vec<Slot> = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.drain().map(|(_, s)| s).collect()
+        };
+        let open = slots.iter().filter_map(|s| s.get().and_then(|r| r.as_ref().ok()));
+        join_all(open.map(|c| c.close())).await;
     }
 }

@@ -6,6 +6,7 @@ mod conn;
 mod flags;
 mod frame;
 mod host;
+mod limits;
 mod walk;
 mod world;
 
@@ -25,6 +26,7 @@ use crate::template::Engine;
 use crate::value::{Map, Value};
 
 pub use host::OMIT;
+pub use limits::raise_open_files;
 use world::{HostState, InventoryLayers, PlayVars};
 
 pub struct Runner {

@@ -52,15 +52,15 @@ pub struct Reporter {
 }
 
 struct State {
+    /// By host name: the recap lists hosts sorted, as Ansible does.
     stats: BTreeMap<String, Stats>,
-    order: Vec<String>,
     progress: Progress,
 }
 
 impl Reporter {
     pub fn new(verbosity: u8) -> Reporter {
         let progress = Progress::detect();
-        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), order: Vec::new(), progress }) }
+        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), progress }) }
     }
 
     pub fn verbosity(&self) -> u8 {
@@ -112,14 +112,11 @@ impl Reporter {
         Running { reporter: self, host }
     }
 
-    /// Register hosts for the recap in play order.
+    /// Register hosts for the recap.
     pub fn hosts(&self, hosts: &[String]) {
         let mut state = self.lock();
         for h in hosts {
-            if !state.stats.contains_key(h) {
-                state.stats.insert(h.clone(), Stats::default());
-                state.order.push(h.clone());
-            }
+            state.stats.entry(h.clone()).or_default();
         }
     }
 
@@ -132,9 +129,6 @@ impl Reporter {
             // An ignored failure that changed something counts as changed too (Ansible's recap).
             if r.ignored && r.result.get("changed") == Some(&Value::Bool(true)) {
                 s.changed += 1;
-            }
-            if !state.order.contains(&r.host) {
-                state.order.push(r.host.clone());
             }
             state.progress.inc();
         }
@@ -200,15 +194,7 @@ impl Reporter {
     pub fn recap(&self) -> BTreeMap<String, Stats> {
         let state = self.lock();
         state.progress.finish();
-        let mut text = banner("PLAY RECAP");
-        for host in &state.order {
-            if let Some(s) = state.stats.get(host) {
-                text.push('\n');
-                text.push_str(&s.line(host));
-            }
-        }
-        text.push('\n');
-        self.print(&state, &text);
+        self.print(&state, &recap_text(&state.stats));
         state.stats.clone()
     }
 }
@@ -285,6 +271,18 @@ pub fn render_diff(diff: &Diff) -> String {
     out
 }
 
+/// The `PLAY RECAP` banner and one line per host, sorted by name (byte order, like
+/// Python's `sorted`, which Ansible uses: `h10` before `h9`).
+fn recap_text(stats: &BTreeMap<String, Stats>) -> String {
+    let mut text = banner("PLAY RECAP");
+    for (host, s) in stats {
+        text.push('\n');
+        text.push_str(&s.line(host));
+    }
+    text.push('\n');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +330,16 @@ mod tests {
     #[test]
     fn banner_has_stars() {
         assert!(banner("PLAY [x]").starts_with("\nPLAY [x] ***"));
+    }
+
+    #[test]
+    fn recap_lists_hosts_sorted_by_name() {
+        let mut stats = BTreeMap::new();
+        for h in ["zeta", "alpha", "h9", "h10"] {
+            stats.insert(h.to_string(), Stats::default());
+        }
+        let text = recap_text(&stats);
+        let hosts: Vec<&str> = text.lines().skip(2).filter_map(|l| l.split_whitespace().next()).collect();
+        assert_eq!(hosts, ["alpha", "h10", "h9", "zeta"], "{text}");
     }
 }
