@@ -2,10 +2,8 @@
 
 use std::process::Stdio;
 
-use async_trait::async_trait;
-use tokio::io::AsyncWriteExt;
-
 use super::{prepare, Cmd, Connection, ConnectionError, Output};
+use async_trait::async_trait;
 
 pub struct Local {
     host: String,
@@ -35,16 +33,12 @@ impl Connection for Local {
             .spawn()
             .map_err(|e| ConnectionError::Io(format!("cannot start /bin/sh: {e}")))?;
         let mut stdin = child.stdin.take();
-        let password = cmd.escalate.as_ref().and_then(|b| b.password.clone());
-        let data = cmd.stdin.clone();
+        let feed = cmd.feed();
+        let len = feed.len().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         let feed = async move {
             if let Some(mut pipe) = stdin.take() {
-                if let Some(pw) = password {
-                    let _ = pipe.write_all(format!("{pw}\n").as_bytes()).await;
-                }
-                if let Some(data) = data {
-                    let _ = pipe.write_all(&data).await;
-                }
+                // A command that exits without reading all its input is not an error.
+                let _ = feed.write_to(&mut pipe, len).await;
             }
         };
         let wait = async {

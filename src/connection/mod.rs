@@ -1,6 +1,7 @@
 //! How commands reach a host. Every module speaks POSIX shell through one `Connection`;
 //! local and SSH differ only in how the shell is reached.
 
+mod input;
 pub mod local;
 pub mod retry;
 pub mod shell;
@@ -12,6 +13,8 @@ mod test_sshd;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use input::{Feed, Input};
 
 /// Privilege escalation for one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +31,7 @@ pub struct Become {
 pub struct Cmd {
     /// POSIX `sh` source. Build words with [`quote`], never by hand.
     pub script: String,
-    pub stdin: Option<Vec<u8>>,
+    pub stdin: Option<Input>,
     pub env: Vec<(String, String)>,
     pub chdir: Option<String>,
     pub timeout: Option<Duration>,
@@ -40,8 +43,22 @@ impl Cmd {
         Cmd { script: script.into(), ..Default::default() }
     }
     pub fn stdin(mut self, data: Vec<u8>) -> Cmd {
-        self.stdin = Some(data);
+        self.stdin = Some(Input::Bytes(data));
         self
+    }
+    /// Stream a controller file to the command's stdin.
+    pub fn stdin_file(mut self, path: impl Into<std::path::PathBuf>) -> Cmd {
+        self.stdin = Some(Input::File(path.into()));
+        self
+    }
+    /// What to feed the command: the become password line first, when there is one.
+    pub fn feed(&self) -> Feed<'_> {
+        let mut prefix = Vec::new();
+        if let Some(pw) = self.escalate.as_ref().and_then(|b| b.password.as_ref()) {
+            prefix.extend_from_slice(pw.as_bytes());
+            prefix.push(b'\n');
+        }
+        Feed { prefix, input: self.stdin.as_ref() }
     }
 }
 

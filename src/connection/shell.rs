@@ -19,7 +19,7 @@ use std::time::Duration;
 use openssh::{ChildStderr, ChildStdin, ChildStdout, Session, Stdio};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use super::{quote, Output};
+use super::{quote, Feed, Output};
 
 /// The shell's setup. A script runs in a subshell `( eval … )` (one fork; a command it
 /// `exec`s costs what it costs in any shell) with the token unset. With `bg` = 1 (commands
@@ -71,7 +71,7 @@ pub const START_COMMAND: &str = "exec /bin/sh";
 /// A request: one line of shell code (see the module docs). `bg` runs the script in the
 /// background with its PID reported (for commands that may have to be killed). Scripts with
 /// a NUL byte can't be a shell word: `None`.
-pub fn encode_request(token: &str, script: &str, stdin_len: usize, bg: bool) -> Option<Vec<u8>> {
+pub fn encode_request(token: &str, script: &str, stdin_len: u64, bg: bool) -> Option<Vec<u8>> {
     if script.contains('\0') {
         return None;
     }
@@ -202,9 +202,9 @@ where
 
     /// Send one command and wait until it has started; returns its PID. `bg` runs it in the
     /// background (in its own process group where possible), so the PID can be killed.
-    pub async fn send(&mut self, script: &str, stdin: &[u8], bg: bool) -> Result<u32, ShellError> {
+    pub async fn send(&mut self, script: &str, feed: &Feed<'_>, len: u64, bg: bool) -> Result<u32, ShellError> {
         self.token = new_token();
-        let req = encode_request(&self.token, script, stdin.len(), bg)
+        let req = encode_request(&self.token, script, len, bg)
             .ok_or_else(|| ShellError::NotStarted("the script holds a NUL byte".into()))?;
         let token = self.token.as_bytes();
         let read_err = |e: std::io::Error| format!("reading from remote shell: {e}");
@@ -212,11 +212,12 @@ where
         // No "run" line means the shell never started the command: safe to run it elsewhere.
         let (_, mut tail) =
             read_to_token(&mut self.stdout, token).await.map_err(|e| ShellError::NotStarted(read_err(e)))?;
-        if !stdin.is_empty() {
+        if len > 0 {
             if tail != b" in" {
                 return Err(ShellError::NotStarted(unexpected(&tail)));
             }
-            write_all(&mut self.stdin, stdin).await.map_err(ShellError::Broken)?;
+            let sent = feed.write_to(&mut self.stdin, len).await;
+            sent.map_err(|e| ShellError::Broken(format!("sending stdin to remote shell: {e}")))?;
             (_, tail) = read_to_token(&mut self.stdout, token).await.map_err(|e| ShellError::Broken(read_err(e)))?;
         }
         parse_run(&tail).map_err(ShellError::Broken)
@@ -267,8 +268,8 @@ impl RemoteShell {
         self.wire.is_dead().await
     }
 
-    pub async fn send(&mut self, script: &str, stdin: &[u8], bg: bool) -> Result<u32, ShellError> {
-        self.wire.send(script, stdin, bg).await
+    pub async fn send(&mut self, script: &str, feed: &Feed<'_>, len: u64, bg: bool) -> Result<u32, ShellError> {
+        self.wire.send(script, feed, len, bg).await
     }
 
     pub async fn finish(&mut self) -> Result<Output, ShellError> {
@@ -315,6 +316,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<String, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Input;
     use tokio::process::{ChildStderr, ChildStdin, ChildStdout, Command};
 
     type LocalWire = Wire<ChildStdin, ChildStdout, ChildStderr>;
@@ -336,7 +338,9 @@ mod tests {
     }
 
     async fn run(wire: &mut LocalWire, script: &str, stdin: &[u8], bg: bool) -> (i32, Vec<u8>, Vec<u8>) {
-        wire.send(script, stdin, bg).await.expect("send");
+        let input = Input::Bytes(stdin.to_vec());
+        let feed = Feed { prefix: Vec::new(), input: Some(&input) };
+        wire.send(script, &feed, stdin.len() as u64, bg).await.expect("send");
         let out = wire.finish().await.expect("finish");
         (out.rc, out.stdout, out.stderr)
     }
@@ -394,7 +398,8 @@ mod tests {
             child.kill().await.expect("kill");
             let _ = child.wait().await;
             assert!(w.is_dead().await);
-            assert!(matches!(w.send("true", b"", false).await, Err(ShellError::NotStarted(_))));
+            let feed = Feed { prefix: Vec::new(), input: None };
+            assert!(matches!(w.send("true", &feed, 0, false).await, Err(ShellError::NotStarted(_))));
         });
     }
 

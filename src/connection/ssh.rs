@@ -16,7 +16,7 @@ use super::retry::{classify, next_pause, FailureKind};
 use super::shell::{RemoteShell, ShellError};
 use super::ssh_opts::unreachable_reason;
 pub use super::ssh_opts::{default_control_dir, SshDefaults, SshOptions};
-use super::{prepare, quote, Cmd, Connection, ConnectionError, Output};
+use super::{prepare, quote, Cmd, Connection, ConnectionError, Feed, Output};
 
 /// Channels one host may have open at once, the persistent shell included; sshd's
 /// `MaxSessions` defaults to 10 and kill channels need the last two.
@@ -134,7 +134,7 @@ impl Ssh {
         slot: &mut ShellSlot,
         session: &Arc<Session>,
         script: &str,
-        input: &[u8],
+        (feed, len): (&Feed<'_>, u64),
         timeout: Option<Duration>,
     ) -> Result<Output, ShellTry> {
         if let Some(sh) = slot.shell.as_mut() {
@@ -158,7 +158,7 @@ impl Ssh {
             return Err(ShellTry::Fallback);
         };
         let deadline = timeout.map(|t| Instant::now() + t);
-        let pid = match within(deadline, shell.send(script, input, timeout.is_some())).await {
+        let pid = match within(deadline, shell.send(script, feed, len, timeout.is_some())).await {
             Some(Ok(pid)) => pid,
             Some(Err(ShellError::NotStarted(_))) => {
                 slot.shell = None;
@@ -201,13 +201,13 @@ impl Ssh {
         &self,
         session: &Arc<Session>,
         script: &str,
-        input: &[u8],
+        feed: &Feed<'_>,
         timeout: Option<Duration>,
     ) -> Result<Output, ConnectionError> {
         let _permit = self.channels.acquire().await.map_err(|e| ConnectionError::Io(e.to_string()))?;
         let (line, body) = channel_command(script);
-        let input: Vec<u8> = [body, input].concat();
-        let input = &input[..];
+        let feed = Feed { prefix: [body, &feed.prefix].concat(), input: feed.input };
+        let len = feed.len().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         let pid = AtomicU32::new(0);
         let run = async {
             let mut child = Session::to_raw_command(session.clone(), &line)
@@ -221,7 +221,8 @@ impl Ssh {
                 (child.stdin().take(), child.stdout().take(), child.stderr().take());
             let feed = async {
                 if let Some(pipe) = stdin.as_mut() {
-                    let _ = pipe.write_all(input).await;
+                    // A command that exits without reading all its input is not an error.
+                    let _ = feed.write_to(pipe, len).await;
                     let _ = pipe.shutdown().await;
                 }
                 drop(stdin.take());
@@ -304,7 +305,7 @@ impl Ssh {
     /// Run a script on a channel of its own, bypassing the shell.
     #[cfg(test)]
     pub(crate) async fn on_channel(&self, script: &str) -> Result<Output, ConnectionError> {
-        self.in_channel(&self.session()?, script, b"", None).await
+        self.in_channel(&self.session()?, script, &Feed { prefix: Vec::new(), input: None }, None).await
     }
 
     #[cfg(test)]
@@ -332,23 +333,17 @@ impl Connection for Ssh {
     async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError> {
         let session = self.session()?;
         let script = prepare(cmd);
-        let mut input = Vec::new();
-        if let Some(pw) = cmd.escalate.as_ref().and_then(|b| b.password.as_ref()) {
-            input.extend_from_slice(pw.as_bytes());
-            input.push(b'\n');
-        }
-        if let Some(data) = &cmd.stdin {
-            input.extend_from_slice(data);
-        }
+        let feed = cmd.feed();
+        let len = feed.len().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         // The shell serves one command at a time; overlapping commands take extra channels.
         if let Ok(mut slot) = self.shell.try_lock() {
-            match self.in_shell(&mut slot, &session, &script, &input, cmd.timeout).await {
+            match self.in_shell(&mut slot, &session, &script, (&feed, len), cmd.timeout).await {
                 Ok(out) => return Ok(out),
                 Err(ShellTry::Failed(e)) => return Err(e),
                 Err(ShellTry::Fallback) => {}
             }
         }
-        self.in_channel(&session, &script, &input, cmd.timeout).await
+        self.in_channel(&session, &script, &feed, cmd.timeout).await
     }
 
     async fn close(&self) {

@@ -54,6 +54,36 @@ async fn stdin_env_and_chdir() {
     ssh.close().await;
 }
 
+/// A controller file streams to the command (shell and channel paths): same bytes, no copy
+/// in memory; a missing file is an error before anything runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_streams_from_a_file() {
+    let Some(sshd) = TestSshd::start() else {
+        return;
+    };
+    let ssh = connect(&sshd).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("big");
+    let data: Vec<u8> = (0..20_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(&path, &data).expect("write");
+    let want = format!("{}  -\n", sha256_hex(&data));
+    let out = run(&ssh, Cmd::new("sha256sum").stdin_file(&path)).await;
+    assert_eq!(out.stdout_text(), want);
+    let out = run(&ssh, Cmd::new("echo next")).await;
+    assert_eq!(out.stdout_text(), "next\n", "the shell stays in step after a stream");
+    let missing = ssh.exec(&Cmd::new("cat").stdin_file(dir.path().join("nope"))).await;
+    assert!(matches!(&missing, Err(ConnectionError::Io(m)) if m.contains("nope")), "{missing:?}");
+    ssh.give_up_shell().await;
+    let out = run(&ssh, Cmd::new("sha256sum").stdin_file(&path)).await;
+    assert_eq!(out.stdout_text(), want, "on a channel of its own");
+    ssh.close().await;
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequential_commands_reuse_one_shell() {
     let Some(sshd) = TestSshd::start() else {

@@ -231,7 +231,7 @@ async fn apply(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Map, Mo
     let p = parse(module, args)?;
     let mut cmd = Cmd::new(p.script);
     cmd.chdir = p.chdir;
-    cmd.stdin = p.stdin;
+    cmd.stdin = p.stdin.map(crate::connection::Input::Bytes);
     let start = SystemTime::now();
     let began = Instant::now();
     let out = cx.run(cmd).await?;
