@@ -21,7 +21,7 @@ pub struct Feed<'a> {
 
 impl Feed<'_> {
     /// Total bytes, known before sending (the remote side reads exactly that many).
-    pub fn len(&self) -> std::io::Result<u64> {
+    pub fn size(&self) -> std::io::Result<u64> {
         let body = match self.input {
             None => 0,
             Some(Input::Bytes(b)) => b.len() as u64,
@@ -30,7 +30,7 @@ impl Feed<'_> {
         Ok(self.prefix.len() as u64 + body)
     }
 
-    /// Write exactly [`Feed::len`] bytes; a file that shrank meanwhile is an error.
+    /// Write exactly [`Feed::size`] bytes; a file that shrank meanwhile is an error.
     pub async fn write_to<W: AsyncWrite + Unpin>(&self, w: &mut W, len: u64) -> std::io::Result<()> {
         w.write_all(&self.prefix).await?;
         match self.input {
@@ -67,7 +67,7 @@ mod tests {
         std::fs::write(&path, vec![7u8; 200_000]).expect("write");
         let file = Input::File(path.clone());
         let feed = Feed { prefix: b"pw\n".to_vec(), input: Some(&file) };
-        let len = feed.len().expect("len");
+        let len = feed.size().expect("len");
         assert_eq!(len, 200_003);
         let mut out = Vec::new();
         rt.block_on(feed.write_to(&mut out, len)).expect("write");
@@ -81,7 +81,7 @@ mod tests {
         rt.block_on(feed.write_to(&mut out, 3)).expect("write");
         assert_eq!(out, b"abc");
         let missing = Input::File(dir.path().join("missing"));
-        let err = Feed { prefix: vec![], input: Some(&missing) }.len().expect_err("missing file");
+        let err = Feed { prefix: vec![], input: Some(&missing) }.size().expect_err("missing file");
         assert!(err.to_string().contains("missing"), "{err}");
     }
 }

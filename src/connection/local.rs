@@ -34,7 +34,7 @@ impl Connection for Local {
             .map_err(|e| ConnectionError::Io(format!("cannot start /bin/sh: {e}")))?;
         let mut stdin = child.stdin.take();
         let feed = cmd.feed();
-        let len = feed.len().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
+        let len = feed.size().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         let feed = async move {
             if let Some(mut pipe) = stdin.take() {
                 // A command that exits without reading all its input is not an error.

@@ -207,7 +207,7 @@ impl Ssh {
         let _permit = self.channels.acquire().await.map_err(|e| ConnectionError::Io(e.to_string()))?;
         let (line, body) = channel_command(script);
         let feed = Feed { prefix: [body, &feed.prefix].concat(), input: feed.input };
-        let len = feed.len().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
+        let len = feed.size().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         let pid = AtomicU32::new(0);
         let run = async {
             let mut child = Session::to_raw_command(session.clone(), &line)
@@ -334,7 +334,7 @@ impl Connection for Ssh {
         let session = self.session()?;
         let script = prepare(cmd);
         let feed = cmd.feed();
-        let len = feed.len().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
+        let len = feed.size().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         // The shell serves one command at a time; overlapping commands take extra channels.
         if let Ok(mut slot) = self.shell.try_lock() {
             match self.in_shell(&mut slot, &session, &script, (&feed, len), cmd.timeout).await {
