@@ -28,8 +28,7 @@ impl Module for Debug {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("debug", args);
-        a.allow(&["msg", "var", "verbosity"])?;
+        let a = Args::parse("debug", args, &["msg", "var", "verbosity"], &[])?;
         if a.get("verbosity").is_some_and(|v| v.as_u64().is_none()) {
             a.number("verbosity")?;
         }
@@ -81,6 +80,6 @@ mod tests {
         let e = err_text(h.run(&Debug, json!({"msg": "a", "var": "b"})).await);
         assert!(e.contains("mutually exclusive"), "{e}");
         let e = err_text(h.run(&Debug, json!({"msg": "a", "verbosity": "x"})).await);
-        assert!(e.contains("`verbosity` must be a number"), "{e}");
+        assert_eq!(e, "debug: argument 'verbosity' must be a number, got 'x'");
     }
 }

@@ -82,7 +82,7 @@ impl Module for Package {
 mod tests {
     use super::*;
     use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::ctx_for;
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     #[test]
@@ -104,13 +104,12 @@ mod tests {
         {
             return;
         }
-        let conn = Local::new("pkg-test-host");
-        let cx = ctx_for(&conn);
+        let h = Harness { conn: Local::new("pkg-test-host"), ..Harness::new() };
         let args = json!({"name": "bash", "state": "present"});
-        let q = Package.query(&cx, args.as_object().unwrap()).await.unwrap();
+        let q = Package.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
         assert!(!q.changed);
         assert!(q.result.contains_key("cache_updated"), "went through apt: {:?}", q.result);
         let bad = json!({"name": "bash", "use": "pacman"});
-        assert!(Package.query(&cx, bad.as_object().unwrap()).await.is_err());
+        assert!(Package.query(&h.cx(), bad.as_object().unwrap()).await.is_err());
     }
 }

@@ -21,8 +21,7 @@ impl Module for Pause {
     }
 
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("pause", args);
-        a.allow(&["seconds", "minutes", "prompt", "echo"])?;
+        let a = Args::parse("pause", args, &["seconds", "minutes", "prompt", "echo"], &[])?;
         a.bool("echo", true)?;
         let secs = match (a.number("seconds")?, a.number("minutes")?) {
             (Some(_), Some(_)) => return Err(a.error("`seconds` and `minutes` are mutually exclusive")),
