@@ -209,7 +209,7 @@ impl Module for BlockInFile {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::parse("blockinfile", args, ARGS, ALIASES)?;
         let path = a.req_str("path")?;
-        let present = a.choice("state", &["present", "absent"])? != Some("absent");
+        let present = a.choice("state", &["absent", "present"])? != Some("absent");
         if a.has("insertafter") && a.has("insertbefore") {
             return Err(a.error("parameters are mutually exclusive: insertafter|insertbefore"));
         }

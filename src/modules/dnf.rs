@@ -38,7 +38,7 @@ pub struct Want {
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
         let a = Args::parse(module, raw, KNOWN, ALIASES)?;
-        let state = match a.choice("state", &["present", "installed", "latest", "absent", "removed"])? {
+        let state = match a.choice("state", &["absent", "installed", "latest", "present", "removed"])? {
             Some("latest") => State::Latest,
             Some("absent" | "removed") => State::Absent,
             _ => State::Present,

@@ -13,7 +13,7 @@ use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 
 pub struct File;
 
-const STATES: [&str; 6] = ["file", "directory", "absent", "touch", "link", "hard"];
+const STATES: [&str; 6] = ["absent", "directory", "file", "hard", "link", "touch"];
 
 struct Wanted {
     path: String,

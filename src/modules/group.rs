@@ -26,7 +26,7 @@ impl Want {
         let a = Args::parse("group", raw, KNOWN, &[])?;
         Ok(Want {
             name: a.req_str("name")?,
-            present: a.choice("state", &["present", "absent"])?.unwrap_or("present") == "present",
+            present: a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present",
             gid: a.int("gid")?,
             system: a.bool("system", false)?,
             non_unique: a.bool("non_unique", false)?,

@@ -426,7 +426,7 @@ impl Module for LineInFile {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::parse("lineinfile", args, ARGS, ALIASES)?;
         let path = a.req_str("path")?;
-        let present_state = a.choice("state", &["present", "absent"])? != Some("absent");
+        let present_state = a.choice("state", &["absent", "present"])? != Some("absent");
         let regexp = a.str("regexp")?;
         let search_string = a.str("search_string")?;
         let line = a.str("line")?;

@@ -11,7 +11,7 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Stat;
 
-const ALGORITHMS: [&str; 6] = ["sha1", "md5", "sha224", "sha256", "sha384", "sha512"];
+const ALGORITHMS: [&str; 6] = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
 const KNOWN: &[&str] =
     &["path", "follow", "get_checksum", "checksum_algorithm", "get_mime", "get_attributes", "get_md5"];
 const ALIASES: &[(&str, &str)] = &[
@@ -154,8 +154,18 @@ mod tests {
         let e = err_text(h.run(&Stat, json!({})).await);
         assert_eq!(e, "stat: missing required arguments: path");
         let e = err_text(h.run(&Stat, json!({"path": "/", "checksum_algorithm": "crc"})).await);
-        assert!(e.contains("value of checksum_algorithm must be one of: sha1"), "{e}");
+        assert!(
+            e.contains(
+                "value of checksum_algorithm must be one of: md5, sha1, sha224, sha256, sha384, sha512, got: crc"
+            ),
+            "{e}"
+        );
         let e = err_text(h.run(&Stat, json!({"path": "/", "checksum": "crc"})).await);
-        assert!(e.contains("value of checksum_algorithm must be one of: sha1"), "the alias is checked: {e}");
+        assert!(
+            e.contains(
+                "value of checksum_algorithm must be one of: md5, sha1, sha224, sha256, sha384, sha512, got: crc"
+            ),
+            "the alias is checked: {e}"
+        );
     }
 }

@@ -53,7 +53,7 @@ impl Want {
                 )));
             }
         }
-        let state = a.choice("state", &["started", "stopped", "restarted", "reloaded"])?.map(String::from);
+        let state = a.choice("state", &["reloaded", "restarted", "started", "stopped"])?.map(String::from);
         let enabled = a.opt_bool("enabled")?;
         let masked = a.opt_bool("masked")?;
         let daemon_reload = a.bool("daemon_reload", false)?;
@@ -314,7 +314,7 @@ mod tests {
         let e = Want::parse("service", json!({"name": "x", "state": "running"}).as_object().unwrap()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "service: value of state must be one of: started, stopped, restarted, reloaded, got: running"
+            "service: value of state must be one of: reloaded, restarted, started, stopped, got: running"
         );
         assert!(Want::parse("service", json!({"name": "x*"}).as_object().unwrap()).is_err());
         assert!(Want::parse("service", json!({"state": "started"}).as_object().unwrap()).is_err());

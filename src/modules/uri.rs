@@ -100,7 +100,7 @@ impl Want {
         }
         config.push(format!("url = {}", conf(&url)));
         config.push(format!("max-time = {timeout}"));
-        let follow = a.choice("follow_redirects", &["all", "safe", "none", "yes", "no", "urllib2"])?.unwrap_or("safe");
+        let follow = a.choice("follow_redirects", &["all", "no", "none", "safe", "urllib2", "yes"])?.unwrap_or("safe");
         let follow = match follow {
             "all" | "yes" => true,
             "safe" | "urllib2" => method == "GET" || method == "HEAD",
@@ -127,7 +127,7 @@ impl Want {
             Some(other) => return Err(a.error(format_args!("'headers' must be a mapping, got {other}"))),
         };
         let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-        let format = a.choice("body_format", &["raw", "json", "form-urlencoded"])?.unwrap_or("raw");
+        let format = a.choice("body_format", &["form-urlencoded", "json", "raw"])?.unwrap_or("raw");
         let body = match (a.get("body"), format) {
             (None, _) => None,
             (Some(Value::String(s)), _) => Some(s.clone()),

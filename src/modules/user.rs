@@ -63,7 +63,7 @@ impl Want {
         let a = Args::parse("user", raw, KNOWN, ALIASES)?;
         Ok(Want {
             name: a.req_str("name")?,
-            present: a.choice("state", &["present", "absent"])?.unwrap_or("present") == "present",
+            present: a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present",
             uid: a.int("uid")?,
             group: a.str("group")?,
             groups: a.list("groups")?,

@@ -49,7 +49,7 @@ impl Want {
         if port.is_some() && path.is_some() {
             return Err(a.error("'port' and 'path' are mutually exclusive"));
         }
-        let state = a.choice("state", &["started", "stopped", "present", "absent", "drained"])?.unwrap_or("started");
+        let state = a.choice("state", &["absent", "drained", "present", "started", "stopped"])?.unwrap_or("started");
         let search_regex = a.str("search_regex")?;
         if port.is_some() && search_regex.is_some() {
             return Err(a.error(
