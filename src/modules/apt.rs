@@ -78,6 +78,17 @@ pub enum State {
     Absent,
 }
 
+impl State {
+    /// `state` as apt, dnf and yum take it.
+    pub fn from_args(a: &Args) -> Result<State, ModuleError> {
+        Ok(match a.choice("state", &["absent", "installed", "latest", "present", "removed"])? {
+            Some("latest") => State::Latest,
+            Some("absent" | "removed") => State::Absent,
+            _ => State::Present,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
     pub specs: Vec<Spec>,
@@ -94,11 +105,7 @@ pub struct Want {
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
         let a = Args::parse("apt", raw, KNOWN, ALIASES)?;
-        let state = match a.choice("state", &["absent", "installed", "latest", "present", "removed"])? {
-            Some("latest") => State::Latest,
-            Some("absent" | "removed") => State::Absent,
-            _ => State::Present,
-        };
+        let state = State::from_args(&a)?;
         let specs: Vec<Spec> = a.list("name")?.unwrap_or_default().iter().map(|s| Spec::parse(s)).collect();
         if state == State::Latest && specs.iter().any(|s| s.version.is_some()) {
             return Err(a.error("a version (name=version) can't be combined with state=latest"));

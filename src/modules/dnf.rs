@@ -20,12 +20,7 @@ const KNOWN: &[&str] =
     &["name", "state", "update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "install_weak_deps"];
 const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum State {
-    Present,
-    Latest,
-    Absent,
-}
+pub use super::apt::State;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
@@ -38,11 +33,7 @@ pub struct Want {
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
         let a = Args::parse(module, raw, KNOWN, ALIASES)?;
-        let state = match a.choice("state", &["absent", "installed", "latest", "present", "removed"])? {
-            Some("latest") => State::Latest,
-            Some("absent" | "removed") => State::Absent,
-            _ => State::Present,
-        };
+        let state = State::from_args(&a)?;
         let names = a.list("name")?.unwrap_or_default();
         if names.is_empty() {
             return Err(a.error("missing required arguments: name"));
