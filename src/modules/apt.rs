@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{failed_with, glob_match, glob_to_ere, key_values, output_result, section, sections, Args};
+use super::args::Args;
+use super::glob::{glob_match, glob_to_ere};
+use super::script_out::{failed_with, key_values, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::Map;
@@ -34,6 +36,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("install-recommends", "install_recommends"),
     ("default-release", "default_release"),
     ("allow-downgrade", "allow_downgrade"),
+    ("allow_downgrades", "allow_downgrade"),
+    ("allow-downgrades", "allow_downgrade"),
 ];
 
 const FRONTEND: &str = "DEBIAN_FRONTEND=noninteractive";
@@ -74,6 +78,17 @@ pub enum State {
     Absent,
 }
 
+impl State {
+    /// `state` as apt, dnf and yum take it.
+    pub fn from_args(a: &Args) -> Result<State, ModuleError> {
+        Ok(match a.choice("state", &["absent", "installed", "latest", "present", "removed"])? {
+            Some("latest") => State::Latest,
+            Some("absent" | "removed") => State::Absent,
+            _ => State::Present,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
     pub specs: Vec<Spec>,
@@ -89,34 +104,27 @@ pub struct Want {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new("apt", raw, KNOWN, ALIASES)?;
-        let state = match a
-            .choice("state", &["present", "installed", "latest", "absent", "removed"], Some("present"))?
-            .as_deref()
-        {
-            Some("latest") => State::Latest,
-            Some("absent" | "removed") => State::Absent,
-            _ => State::Present,
-        };
-        let specs: Vec<Spec> = a.list("name")?.iter().map(|s| Spec::parse(s)).collect();
+        let a = Args::parse("apt", raw, KNOWN, ALIASES)?;
+        let state = State::from_args(&a)?;
+        let specs: Vec<Spec> = a.list("name")?.unwrap_or_default().iter().map(|s| Spec::parse(s)).collect();
         if state == State::Latest && specs.iter().any(|s| s.version.is_some()) {
-            return Err(ModuleError::Args("apt: a version (name=version) can't be combined with state=latest".into()));
+            return Err(a.error("a version (name=version) can't be combined with state=latest"));
         }
         let cache_valid_time = a.int("cache_valid_time")?.unwrap_or(0);
-        let update_cache = a.flag("update_cache", false)? || cache_valid_time > 0;
+        let update_cache = a.bool("update_cache", false)? || cache_valid_time > 0;
         if specs.is_empty() && !update_cache {
-            return Err(ModuleError::Args("apt: one of the following is required: name, update_cache".into()));
+            return Err(a.error("one of the following is required: name, update_cache"));
         }
         Ok(Want {
             specs,
             state,
             update_cache,
             cache_valid_time,
-            install_recommends: a.bool("install_recommends")?,
-            purge: a.flag("purge", false)?,
-            autoremove: a.flag("autoremove", false)?,
+            install_recommends: a.opt_bool("install_recommends")?,
+            purge: a.bool("purge", false)?,
+            autoremove: a.bool("autoremove", false)?,
             default_release: a.str("default_release")?,
-            allow_downgrade: a.flag("allow_downgrade", false)?,
+            allow_downgrade: a.bool("allow_downgrade", false)?,
         })
     }
 
@@ -366,8 +374,7 @@ impl Module for Apt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::ctx_for;
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     fn want(v: serde_json::Value) -> Want {
@@ -442,14 +449,13 @@ mod tests {
         {
             return;
         }
-        let conn = Local::new("localhost");
-        let cx = ctx_for(&conn);
+        let h = Harness::new();
         let args = json!({"name": ["bash", "coreutils"]});
-        let q = Apt.query(&cx, args.as_object().unwrap()).await.unwrap();
+        let q = Apt.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
         assert!(!q.changed, "bash is installed: {:?}", q.plan);
         assert!(q.result.contains_key("cache_update_time"));
         let args = json!({"name": "bash", "state": "absent"});
-        let q = Apt.query(&cx, args.as_object().unwrap()).await.unwrap();
+        let q = Apt.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
         assert!(q.changed);
         assert!(q.plan["command"].as_str().unwrap().contains("apt-get remove -y -q -- bash"));
     }

@@ -58,8 +58,7 @@ impl Module for Assert {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("assert", args);
-        a.allow(&["that", "fail_msg", "msg", "success_msg", "quiet"])?;
+        let a = Args::parse("assert", args, &["that", "fail_msg", "success_msg", "quiet"], &[("msg", "fail_msg")])?;
         a.bool("quiet", false)?;
         let that: Vec<Value> = match a.get("that") {
             None => return Err(a.error("`that` is required (an expression or a list of them)")),

@@ -179,13 +179,9 @@ pub fn edit_block(spec: &BlockSpec, original: Option<&[u8]>) -> (Vec<u8>, &'stat
 
 const ARGS: &[&str] = &[
     "path",
-    "dest",
-    "destfile",
-    "name",
     "state",
     "marker",
     "block",
-    "content",
     "insertafter",
     "insertbefore",
     "create",
@@ -201,6 +197,8 @@ const ARGS: &[&str] = &[
     "unsafe_writes",
     "attributes",
 ];
+const ALIASES: &[(&str, &str)] =
+    &[("dest", "path"), ("destfile", "path"), ("name", "path"), ("content", "block"), ("attr", "attributes")];
 
 #[async_trait]
 impl Module for BlockInFile {
@@ -209,14 +207,13 @@ impl Module for BlockInFile {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("blockinfile", args);
-        a.allow(ARGS)?;
-        let path = a.req_str(&["path", "dest", "destfile", "name"])?;
-        let present = a.choice("state", &["present", "absent"])? != Some("absent");
+        let a = Args::parse("blockinfile", args, ARGS, ALIASES)?;
+        let path = a.req_str("path")?;
+        let present = a.choice("state", &["absent", "present"])? != Some("absent");
         if a.has("insertafter") && a.has("insertbefore") {
             return Err(a.error("parameters are mutually exclusive: insertafter|insertbefore"));
         }
-        let block = a.str_alias(&["block", "content"])?.unwrap_or_default();
+        let block = a.str("block")?.unwrap_or_default();
         let marker = a.str("marker")?.unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
         let begin = a.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into());
         let end = a.str("marker_end")?.unwrap_or_else(|| "END".into());

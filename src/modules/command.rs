@@ -133,13 +133,12 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
             merged.entry(k).or_insert(Value::String(v));
         }
     }
-    let a = Args::new(module, &merged);
     let mut known = COMMON.to_vec();
     if module == "command" {
         known.push("argv");
     }
-    a.allow(&known)?;
-    let text = a.str_alias(&["cmd", "_raw_params"])?.filter(|t| !t.trim().is_empty());
+    let a = Args::parse(module, &merged, &known, &[])?;
+    let text = a.str("cmd")?.or(a.str("_raw_params")?).filter(|t| !t.trim().is_empty());
     let (shown, script) = if module == "shell" {
         let text = text.ok_or_else(|| a.error("no command given (free-form text or `cmd`)"))?;
         let sh = a.str("executable")?.unwrap_or_else(|| "/bin/sh".into());

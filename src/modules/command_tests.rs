@@ -104,7 +104,10 @@ async fn bad_arguments() {
     let e = err_text(h.query(&Command, json!({"cmd": "a", "argv": ["b"]})).await);
     assert!(e.contains("not both"), "{e}");
     let e = err_text(h.query(&Shell, json!({"argv": ["b"]})).await);
-    assert!(e.contains("unsupported argument(s) argv"), "{e}");
+    assert!(
+        e.starts_with("Unsupported parameters for (shell) module: argv. Supported parameters include: chdir, cmd,"),
+        "{e}"
+    );
     let e = err_text(h.query(&Shell, json!({})).await);
     assert!(e.contains("no command given"), "{e}");
 }

@@ -18,13 +18,8 @@ pub const WRITE_ARGS: [&str; 9] =
 /// Compare `data` with `dest` on the host and plan an atomic write of what differs.
 /// `src_name` (a file's base name) lets a folder `dest` (or one ending in `/`) take the file
 /// under that name; inline content can't go to a folder.
-pub async fn query_content(
-    cx: &Ctx<'_>,
-    a: &Args<'_>,
-    data: &[u8],
-    src_name: Option<&str>,
-) -> Result<Query, ModuleError> {
-    let dest = a.req_str(&["dest"])?;
+pub async fn query_content(cx: &Ctx<'_>, a: &Args, data: &[u8], src_name: Option<&str>) -> Result<Query, ModuleError> {
+    let dest = a.req_str("dest")?;
     let attrs = Attrs::new(a.mode("mode")?, a.str("owner")?, a.str("group")?);
     let opts = WriteOpts { backup: a.bool("backup", false)?, validate: a.str("validate")? };
     let force = a.bool("force", true)?;
@@ -60,10 +55,9 @@ impl Module for Copy {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("copy", args);
         let mut known = WRITE_ARGS.to_vec();
         known.extend(["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"]);
-        a.allow(&known)?;
+        let a = Args::parse("copy", args, &known, &[])?;
         if a.bool("remote_src", false)? {
             return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
         }
@@ -78,7 +72,7 @@ impl Module for Copy {
                 query_content(cx, &a, text.as_bytes(), None).await
             }
             (Some(_), None) => {
-                let src = a.req_str(&["src"])?;
+                let src = a.req_str("src")?;
                 let path = cx.find_file("files", &src).ok_or_else(|| {
                     ModuleError::failed(format!(
                         "could not find src {src:?} (looked in files/ and beside the tasks and playbook)"

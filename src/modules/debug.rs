@@ -31,8 +31,7 @@ impl Module for Debug {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("debug", args);
-        a.allow(&["msg", "var", "verbosity"])?;
+        let a = Args::parse("debug", args, &["msg", "var", "verbosity"], &[])?;
         let threshold = a.number("verbosity")?.unwrap_or(0.0);
         // Ansible's debug action skips itself below the threshold; -v sets `ansible_verbosity`.
         let verbosity = cx.render.eval("ansible_verbosity").ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
@@ -101,6 +100,6 @@ mod tests {
         let e = err_text(h.run(&Debug, json!({"msg": "a", "var": "b"})).await);
         assert!(e.contains("mutually exclusive"), "{e}");
         let e = err_text(h.run(&Debug, json!({"msg": "a", "verbosity": "x"})).await);
-        assert!(e.contains("`verbosity` must be a number"), "{e}");
+        assert_eq!(e, "debug: argument 'verbosity' must be a number, got 'x'");
     }
 }

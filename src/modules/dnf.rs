@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{failed_with, output_result, section, sections, Args};
+use super::args::Args;
+use super::script_out::{failed_with, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
@@ -19,12 +20,7 @@ const KNOWN: &[&str] =
     &["name", "state", "update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "install_weak_deps"];
 const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum State {
-    Present,
-    Latest,
-    Absent,
-}
+pub use super::apt::State;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
@@ -36,33 +32,26 @@ pub struct Want {
 
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new(module, raw, KNOWN, ALIASES)?;
-        let state = match a
-            .choice("state", &["present", "installed", "latest", "absent", "removed"], Some("present"))?
-            .as_deref()
-        {
-            Some("latest") => State::Latest,
-            Some("absent" | "removed") => State::Absent,
-            _ => State::Present,
-        };
-        let names = a.list("name")?;
+        let a = Args::parse(module, raw, KNOWN, ALIASES)?;
+        let state = State::from_args(&a)?;
+        let names = a.list("name")?.unwrap_or_default();
         if names.is_empty() {
-            return Err(ModuleError::Args(format!("{module}: missing required argument 'name'")));
+            return Err(a.error("missing required arguments: name"));
         }
         let mut opts = Vec::new();
-        for r in a.list("enablerepo")? {
+        for r in a.list("enablerepo")?.unwrap_or_default() {
             opts.push(format!("--enablerepo={}", quote(&r)));
         }
-        for r in a.list("disablerepo")? {
+        for r in a.list("disablerepo")?.unwrap_or_default() {
             opts.push(format!("--disablerepo={}", quote(&r)));
         }
-        if a.flag("disable_gpg_check", false)? {
+        if a.bool("disable_gpg_check", false)? {
             opts.push("--nogpgcheck".into());
         }
-        if let Some(w) = a.bool("install_weak_deps")? {
+        if let Some(w) = a.opt_bool("install_weak_deps")? {
             opts.push(format!("--setopt=install_weak_deps={}", if w { "True" } else { "False" }));
         }
-        if a.flag("update_cache", false)? {
+        if a.bool("update_cache", false)? {
             opts.push("--refresh".into());
         }
         Ok(Want { names, state, opts })
@@ -140,9 +129,7 @@ pub fn plan(want: &Want, tool: &str, installed: &[(String, bool)], updates: &[St
                 let outdated: Vec<String> = want
                     .names
                     .iter()
-                    .filter(|n| {
-                        is_installed(n) && updates.iter().any(|u| u == *n || super::sysmods_util::glob_match(n, u))
-                    })
+                    .filter(|n| is_installed(n) && updates.iter().any(|u| u == *n || super::glob::glob_match(n, u)))
                     .map(|n| quote(n))
                     .collect();
                 if !outdated.is_empty() {

@@ -20,8 +20,7 @@ impl Module for Fail {
     }
 
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("fail", args);
-        a.allow(&["msg"])?;
+        let a = Args::parse("fail", args, &["msg"], &[])?;
         let msg = a.get("msg").map(to_text).unwrap_or_else(|| "Failed as requested from task".into());
         let mut result = Map::new();
         result.insert("msg".into(), msg.clone().into());
@@ -41,6 +40,6 @@ mod tests {
         assert_eq!(err_text(h.query(&Fail, json!({"msg": "boom"})).await), "boom");
         assert_eq!(err_text(h.query(&Fail, json!({})).await), "Failed as requested from task");
         let e = err_text(h.query(&Fail, json!({"mgs": "x"})).await);
-        assert!(e.contains("unsupported argument(s) mgs"), "{e}");
+        assert_eq!(e, "Unsupported parameters for (fail) module: mgs. Supported parameters include: msg.");
     }
 }

@@ -8,8 +8,9 @@ use std::path::{Component, Path, PathBuf};
 use async_trait::async_trait;
 use sha1::{Digest, Sha1};
 
+use super::args::Args;
+use super::local_write::{create_dir, write_atomic};
 use super::slurp::{check_guard, guarded};
-use super::sysmods_util::{create_dir, write_atomic, Args};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
@@ -75,12 +76,12 @@ impl Module for Fetch {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("fetch", args, KNOWN, &[])?;
+        let a = Args::parse("fetch", args, KNOWN, &[])?;
         let src = a.req_str("src")?;
         let dest_arg = a.req_str("dest")?;
-        let fail_on_missing = a.flag("fail_on_missing", true)?;
+        let fail_on_missing = a.bool("fail_on_missing", true)?;
         let base = cx.search.last().cloned().unwrap_or_else(|| PathBuf::from("."));
-        let dest = dest_path(&dest_arg, &src, cx.host, a.flag("flat", false)?, &base)?;
+        let dest = dest_path(&dest_arg, &src, cx.host, a.bool("flat", false)?, &base)?;
         let script = guarded(&src, &format!("f={}\n{SUM}", quote(&src)));
         let out = cx.run(Cmd::new(script)).await?;
         if out.rc == 2 && !fail_on_missing {
@@ -113,7 +114,7 @@ impl Module for Fetch {
     }
 
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let a = Args::new("fetch", args, KNOWN, &[])?;
+        let a = Args::parse("fetch", args, KNOWN, &[])?;
         let src = a.req_str("src")?;
         let dest = PathBuf::from(q.result.get("dest").and_then(Value::as_str).unwrap_or_default());
         let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;
@@ -122,7 +123,7 @@ impl Module for Fetch {
         let remote = q.result.get("remote_checksum").and_then(Value::as_str).unwrap_or_default().to_string();
         let mut result = q.result.clone();
         result.insert("checksum".into(), new.clone().into());
-        if a.flag("validate_checksum", true)? && new != remote {
+        if a.bool("validate_checksum", true)? && new != remote {
             return Err(ModuleError::Failed { msg: "checksum mismatch".into(), result });
         }
         let fail =
@@ -139,8 +140,7 @@ impl Module for Fetch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     #[test]
@@ -154,29 +154,28 @@ mod tests {
 
     #[tokio::test]
     async fn real_fetch_is_idempotent() {
-        let conn = Local::new("localhost");
-        let mut cx = ctx_for(&conn);
+        let mut h = Harness::new();
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("remote.txt");
         std::fs::write(&src, "hello\n").unwrap();
         let dest = tmp.path().join("out");
         let args = json!({"src": src, "dest": dest});
-        let (changed, res) = run_module(&Fetch, &cx, &args).await.unwrap();
+        let (changed, res) = h.run(&Fetch, args.clone()).await.unwrap();
         assert!(changed);
         let landed = PathBuf::from(res["dest"].as_str().unwrap());
         assert!(landed.starts_with(dest.join("localhost")));
         assert_eq!(std::fs::read_to_string(&landed).unwrap(), "hello\n");
         assert_eq!(res["checksum"], res["remote_checksum"]);
-        assert!(!run_module(&Fetch, &cx, &args).await.unwrap().0, "second run is ok");
+        assert!(!h.run(&Fetch, args.clone()).await.unwrap().0, "second run is ok");
         std::fs::write(&src, "changed\n").unwrap();
-        cx.check_mode = true;
-        assert!(run_module(&Fetch, &cx, &args).await.unwrap().0);
+        h.check_mode = true;
+        assert!(h.run(&Fetch, args.clone()).await.unwrap().0);
         assert_eq!(std::fs::read_to_string(&landed).unwrap(), "hello\n", "check mode writes nothing");
-        cx.check_mode = false;
+        h.check_mode = false;
         let missing = json!({"src": tmp.path().join("nope"), "dest": dest, "fail_on_missing": false});
-        let (changed, res) = run_module(&Fetch, &cx, &missing).await.unwrap();
+        let (changed, res) = h.run(&Fetch, missing.clone()).await.unwrap();
         assert!(!changed && res["msg"].as_str().unwrap().contains("does not exist"));
         let missing = json!({"src": tmp.path().join("nope"), "dest": dest});
-        assert!(run_module(&Fetch, &cx, &missing).await.is_err());
+        assert!(h.run(&Fetch, missing.clone()).await.is_err());
     }
 }

@@ -5,13 +5,15 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
-use super::args::{Args, Mode};
-use super::remote_file::{facts_script, file_facts, parse_facts, run_ok, Attrs, FileFacts, FileKind};
+use super::args::Args;
+use super::file_mode::Mode;
+use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileFacts, FileKind};
+use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 
 pub struct File;
 
-const STATES: [&str; 6] = ["file", "directory", "absent", "touch", "link", "hard"];
+const STATES: [&str; 6] = ["absent", "directory", "file", "hard", "link", "touch"];
 
 struct Wanted {
     path: String,
@@ -23,26 +25,28 @@ struct Wanted {
 }
 
 fn parse(args: &Map) -> Result<Wanted, ModuleError> {
-    let a = Args::new("file", args);
-    a.allow(&[
-        "path",
-        "dest",
-        "name",
-        "state",
-        "mode",
-        "owner",
-        "group",
-        "recurse",
-        "src",
-        "force",
-        "follow",
-        "access_time",
-        "modification_time",
-        "access_time_format",
-        "modification_time_format",
-        "unsafe_writes",
-    ])?;
-    let path = a.req_str(&["path", "dest", "name"])?;
+    let a = Args::parse(
+        "file",
+        args,
+        &[
+            "path",
+            "state",
+            "mode",
+            "owner",
+            "group",
+            "recurse",
+            "src",
+            "force",
+            "follow",
+            "access_time",
+            "modification_time",
+            "access_time_format",
+            "modification_time_format",
+            "unsafe_writes",
+        ],
+        &[("dest", "path"), ("name", "path")],
+    )?;
+    let path = a.req_str("path")?;
     let mode = a.mode("mode")?;
     let recurse = a.bool("recurse", false)?;
     let state = a.choice("state", &STATES)?.unwrap_or(if recurse { "directory" } else { "" });
@@ -179,7 +183,9 @@ impl Module for File {
                         let d = w.attrs.differing(&f);
                         let mut recurse_differs = false;
                         if w.recurse && !w.attrs.is_empty() {
-                            let out = run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files").await?;
+                            let out = run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files failed")
+                                .await?
+                                .stdout_text();
                             recurse_differs = !out.trim().is_empty();
                         }
                         if state == "touch" {
@@ -298,7 +304,7 @@ impl Module for File {
         let script = q.plan.get("script").and_then(Value::as_str).unwrap_or_default();
         let follow = q.plan.get("follow").and_then(Value::as_bool).unwrap_or(true);
         let full = format!("{script}{}", facts_script(&w.path, follow, None));
-        let out = run_ok(cx, Cmd::new(full), &format!("file {}", w.path)).await?;
+        let out = run_ok(cx, Cmd::new(full), &format!("file {} failed", w.path)).await?.stdout_text();
         let mut result = q.result;
         if let Some(f) = parse_facts(&out, &[&w.path]).map_err(ModuleError::failed)?.first() {
             f.insert_into(&mut result);

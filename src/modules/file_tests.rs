@@ -125,7 +125,7 @@ async fn symlinks_and_hard_links() {
 async fn bad_arguments() {
     let h = Harness::new();
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "dir"})).await);
-    assert!(e.contains("`state` must be one of file, directory, absent"), "{e}");
+    assert_eq!(e, "file: value of state must be one of: absent, directory, file, hard, link, touch, got: dir");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "link"})).await);
     assert!(e.contains("`src` is required for state=link"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": true, "mode": "u+x"})).await);

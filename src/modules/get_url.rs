@@ -14,8 +14,10 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::{to_text, Value};
 
-use super::args::{mode_text, Args};
-use super::remote_file::{facts_script, file_facts, parse_facts, run_ok, Attrs, FileKind};
+use super::args::Args;
+use super::file_mode::mode_text;
+use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileKind};
+use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 
 pub struct GetUrl;
@@ -33,9 +35,7 @@ const ARGS: &[&str] = &[
     "timeout",
     "validate_certs",
     "url_username",
-    "username",
     "url_password",
-    "password",
     "force_basic_auth",
     "http_agent",
     "use_proxy",
@@ -43,6 +43,7 @@ const ARGS: &[&str] = &[
     "unsafe_writes",
     "attributes",
 ];
+const ALIASES: &[(&str, &str)] = &[("username", "url_username"), ("password", "url_password"), ("attr", "attributes")];
 
 /// Digest programs the target is expected to have (`<alg>sum`).
 const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
@@ -98,7 +99,7 @@ fn curl_value(s: &str) -> String {
 }
 
 /// The curl config and wgetrc sent on stdin, separated by a marker line.
-fn secrets(a: &Args<'_>, url: &str) -> Result<Vec<u8>, ModuleError> {
+fn secrets(a: &Args, url: &str) -> Result<Vec<u8>, ModuleError> {
     let mut curl = format!("url = {}\n", curl_value(url));
     let mut wget = String::new();
     if let Some(agent) = a.str("http_agent")? {
@@ -115,8 +116,8 @@ fn secrets(a: &Args<'_>, url: &str) -> Result<Vec<u8>, ModuleError> {
         curl.push_str(&format!("header = {}\n", curl_value(&format!("{k}: {v}"))));
         wget.push_str(&format!("header = {k}: {v}\n"));
     }
-    let user = a.str_alias(&["url_username", "username"])?;
-    let password = a.str_alias(&["url_password", "password"])?;
+    let user = a.str("url_username")?;
+    let password = a.str("url_password")?;
     if let Some(u) = &user {
         let p = password.clone().unwrap_or_default();
         curl.push_str(&format!("user = {}\n", curl_value(&format!("{u}:{p}"))));
@@ -191,7 +192,7 @@ fn marker<'a>(out: &'a str, name: &str) -> Option<&'a str> {
 /// `elapsed` and `status_code` in `result` and turns a failure into Ansible's messages.
 async fn download(
     cx: &Ctx<'_>,
-    a: &Args<'_>,
+    a: &Args,
     url: &str,
     script: String,
     plan: &Plan,
@@ -222,10 +223,9 @@ impl Module for GetUrl {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("get_url", args);
-        a.allow(ARGS)?;
-        let url = a.req_str(&["url"])?;
-        let mut dest = a.req_str(&["dest"])?;
+        let a = Args::parse("get_url", args, ARGS, ALIASES)?;
+        let url = a.req_str("url")?;
+        let mut dest = a.req_str("dest")?;
         let checksum = match a.str("checksum")?.filter(|c| !c.is_empty()) {
             Some(c) => Some(parse_checksum(&c).map_err(|e| a.error(e))?),
             None => None,
@@ -307,14 +307,16 @@ impl Module for GetUrl {
         if plan.attrs_only {
             let script =
                 format!("{}{}", plan.attrs.script(&quote(&plan.dest), false), facts_script(&plan.dest, true, None));
-            let out = run_ok(cx, Cmd::new(script), &format!("setting attributes of {}", plan.dest)).await?;
+            let out = run_ok(cx, Cmd::new(script), &format!("setting attributes of {} failed", plan.dest))
+                .await?
+                .stdout_text();
             if let Some(f) = parse_facts(&out, &[&plan.dest]).map_err(ModuleError::failed)?.first() {
                 f.insert_into(&mut result);
             }
             return Ok(result);
         }
-        let a = Args::new("get_url", args);
-        let url = a.req_str(&["url"])?;
+        let a = Args::parse("get_url", args, ARGS, ALIASES)?;
+        let url = a.req_str("url")?;
         let stdout = download(cx, &a, &url, download_script(&plan), &plan, &mut result).await?;
         let src = marker(&stdout, "@troupe-src ").unwrap_or_default().to_string();
         let old = marker(&stdout, "@troupe-dest ").map(str::to_string);

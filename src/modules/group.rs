@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{run_ok, Args};
+use super::args::Args;
+use super::script_out::run_ok;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::Map;
@@ -22,13 +23,13 @@ pub struct Want {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new("group", raw, KNOWN, &[])?;
+        let a = Args::parse("group", raw, KNOWN, &[])?;
         Ok(Want {
             name: a.req_str("name")?,
-            present: a.choice("state", &["present", "absent"], Some("present"))?.as_deref() == Some("present"),
+            present: a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present",
             gid: a.int("gid")?,
-            system: a.flag("system", false)?,
-            non_unique: a.flag("non_unique", false)?,
+            system: a.bool("system", false)?,
+            non_unique: a.bool("non_unique", false)?,
         })
     }
 }
@@ -111,8 +112,7 @@ impl Module for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use crate::modules::testutil::{is_root, Harness};
     use serde_json::json;
 
     fn want(v: serde_json::Value) -> Want {
@@ -139,20 +139,19 @@ mod tests {
 
     #[tokio::test]
     async fn real_group_lifecycle_is_idempotent() {
-        if !crate::modules::sysmods_util::tests_support::is_root() {
+        if !is_root() {
             return;
         }
-        let conn = Local::new("localhost");
+        let h = Harness::new();
         let name = format!("troupe_test_{}", rand::random::<u32>() % 1_000_000);
-        let cx = ctx_for(&conn);
         let present = json!({"name": name, "system": true});
-        let (changed, res) = run_module(&Group, &cx, &present).await.unwrap();
+        let (changed, res) = h.run(&Group, present.clone()).await.unwrap();
         assert!(changed);
         assert!(res["gid"].as_i64().is_some());
-        let (changed, _) = run_module(&Group, &cx, &present).await.unwrap();
+        let (changed, _) = h.run(&Group, present.clone()).await.unwrap();
         assert!(!changed, "second run must be ok");
         let absent = json!({"name": name, "state": "absent"});
-        assert!(run_module(&Group, &cx, &absent).await.unwrap().0);
-        assert!(!run_module(&Group, &cx, &absent).await.unwrap().0);
+        assert!(h.run(&Group, absent.clone()).await.unwrap().0);
+        assert!(!h.run(&Group, absent.clone()).await.unwrap().0);
     }
 }

@@ -77,9 +77,13 @@ impl Module for IncludeVars {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("include_vars", args);
-        a.allow(&["file", "_raw_params", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"])?;
-        let files = match (a.str_alias(&["file", "_raw_params"])?, a.str("dir")?) {
+        let a = Args::parse(
+            "include_vars",
+            args,
+            &["file", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"],
+            &[("_raw_params", "file")],
+        )?;
+        let files = match (a.str("file")?, a.str("dir")?) {
             (Some(_), Some(_)) => return Err(a.error("give `file` or `dir`, not both")),
             (None, None) => return Err(a.error("`file` (or `dir`) is required")),
             (Some(f), None) => vec![cx.find_file("vars", &f).ok_or_else(|| {

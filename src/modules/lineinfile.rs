@@ -15,8 +15,9 @@ use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
 use super::args::Args;
+use super::remote_file::WriteOpts;
 use super::remote_file::{apply_write, facts_script, parse_facts, query_write, sha1_hex, Attrs, FileFacts, FileKind};
-use super::remote_file::{run_ok, WriteOpts};
+use super::script_out::run_ok;
 use super::{Ctx, Diff, Module, ModuleError, Query};
 
 pub struct LineInFile;
@@ -264,15 +265,10 @@ pub fn absent(spec: &LineSpec, content: &[u8]) -> (Vec<u8>, usize) {
 
 const ARGS: &[&str] = &[
     "path",
-    "dest",
-    "destfile",
-    "name",
     "state",
     "regexp",
-    "regex",
     "search_string",
     "line",
-    "value",
     "insertafter",
     "insertbefore",
     "backrefs",
@@ -289,6 +285,14 @@ const ARGS: &[&str] = &[
     "serole",
     "setype",
     "selevel",
+];
+const ALIASES: &[(&str, &str)] = &[
+    ("dest", "path"),
+    ("destfile", "path"),
+    ("name", "path"),
+    ("regex", "regexp"),
+    ("value", "line"),
+    ("attr", "attributes"),
 ];
 
 /// A text file on the target, read in one command. `content` is `None` when it does not exist.
@@ -348,7 +352,7 @@ pub async fn query_edit(
     cx: &Ctx<'_>,
     file: &TextFile,
     after: Vec<u8>,
-    a: &Args<'_>,
+    a: &Args,
     mut result: Map,
     msg: &str,
     backup_key: &str,
@@ -420,13 +424,12 @@ impl Module for LineInFile {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("lineinfile", args);
-        a.allow(ARGS)?;
-        let path = a.req_str(&["path", "dest", "destfile", "name"])?;
-        let present_state = a.choice("state", &["present", "absent"])? != Some("absent");
-        let regexp = a.str_alias(&["regexp", "regex"])?;
+        let a = Args::parse("lineinfile", args, ARGS, ALIASES)?;
+        let path = a.req_str("path")?;
+        let present_state = a.choice("state", &["absent", "present"])? != Some("absent");
+        let regexp = a.str("regexp")?;
         let search_string = a.str("search_string")?;
-        let line = a.str_alias(&["line", "value"])?;
+        let line = a.str("line")?;
         let (after, before) = (a.str("insertafter")?, a.str("insertbefore")?);
         let backrefs = a.bool("backrefs", false)?;
         let create = a.bool("create", false)?;

@@ -194,3 +194,18 @@ async fn argument_errors() {
     let e = err_text(h.run(&LineInFile, json!({"path": "/tmp", "line": "a"})).await);
     assert_eq!(e, "Path /tmp is a directory !");
 }
+
+#[tokio::test]
+async fn ansible_aliases_are_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.conf");
+    std::fs::write(&f, "Port 22\n").unwrap();
+    let h = Harness::new();
+    let args = json!({"dest": f.to_string_lossy(), "regex": "^Port ", "value": "Port 2222"});
+    assert!(h.run(&LineInFile, args.clone()).await.unwrap().0);
+    assert_eq!(text(&f), "Port 2222\n");
+    assert!(!h.run(&LineInFile, args).await.unwrap().0);
+    let e = err_text(h.run(&LineInFile, json!({"destfile": "/x", "line": "a", "regexpp": "b"})).await);
+    assert!(e.starts_with("Unsupported parameters for (lineinfile) module: regexpp. Supported parameters"), "{e}");
+    assert!(e.ends_with("(attr, dest, destfile, name, regex, value)."), "{e}");
+}

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::args::Args;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::Cmd;
 use crate::value::{Map, Value};
@@ -28,8 +29,9 @@ pub fn backend(manager: &str) -> Option<&'static dyn Module> {
 }
 
 async fn manager(cx: &Ctx<'_>, args: &Map) -> Result<String, ModuleError> {
-    if let Some(u) = args.get("use").and_then(Value::as_str).filter(|u| *u != "auto") {
-        return Ok(u.to_string());
+    // Other arguments are the backend's to check.
+    if let Some(u) = Args::any_names("package", args).str("use")?.filter(|u| u != "auto") {
+        return Ok(u);
     }
     if let Ok(Value::String(m)) = cx.render.eval("ansible_pkg_mgr") {
         if backend(&m).is_some() {
@@ -82,7 +84,7 @@ impl Module for Package {
 mod tests {
     use super::*;
     use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::ctx_for;
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     #[test]
@@ -91,6 +93,15 @@ mod tests {
         assert_eq!(backend("dnf").map(|m| m.name()), Some("dnf"));
         assert_eq!(backend("yum").map(|m| m.name()), Some("yum"));
         assert!(backend("unknown").is_none());
+    }
+
+    #[tokio::test]
+    async fn use_must_be_a_word() {
+        let e = Harness::new().query(&Package, json!({"name": "bash", "use": ["apt"]})).await.err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("package: argument 'use' must be a string, got [\"apt\"]")
+        );
     }
 
     #[tokio::test]
@@ -104,13 +115,12 @@ mod tests {
         {
             return;
         }
-        let conn = Local::new("pkg-test-host");
-        let cx = ctx_for(&conn);
+        let h = Harness { conn: Local::new("pkg-test-host"), ..Harness::new() };
         let args = json!({"name": "bash", "state": "present"});
-        let q = Package.query(&cx, args.as_object().unwrap()).await.unwrap();
+        let q = Package.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
         assert!(!q.changed);
         assert!(q.result.contains_key("cache_updated"), "went through apt: {:?}", q.result);
         let bad = json!({"name": "bash", "use": "pacman"});
-        assert!(Package.query(&cx, bad.as_object().unwrap()).await.is_err());
+        assert!(Package.query(&h.cx(), bad.as_object().unwrap()).await.is_err());
     }
 }

@@ -26,13 +26,12 @@ impl Module for Pause {
     }
 
     fn announce(&self, args: &Map) -> Option<String> {
-        let (secs, _) = duration(&Args::new("pause", args)).ok()?;
+        let (secs, _) = duration(&Args::any_names("pause", args)).ok()?;
         Some(format!("Pausing for {} seconds", whole_or_fraction(secs)))
     }
 
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("pause", args);
-        a.allow(&["seconds", "minutes", "prompt", "echo"])?;
+        let a = Args::parse("pause", args, &["seconds", "minutes", "prompt", "echo"], &[])?;
         a.bool("echo", true)?;
         let (secs, unit) = duration(&a)?;
         let start = SystemTime::now();

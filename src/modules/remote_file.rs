@@ -5,7 +5,8 @@
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-use super::args::{mode_text, Mode};
+use super::file_mode::{mode_text, Mode};
+use super::script_out::run_ok;
 use super::{Ctx, ModuleError};
 
 /// What kind of thing a path is (not following a final symlink unless asked to).
@@ -180,19 +181,6 @@ fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Run a script on the host; a non-zero exit fails the task with its stderr.
-pub async fn run_ok(cx: &Ctx<'_>, cmd: Cmd, what: &str) -> Result<String, ModuleError> {
-    let out = cx.run(cmd).await?;
-    if out.rc != 0 {
-        let err = out.stderr_text();
-        let mut result = Map::new();
-        result.insert("rc".into(), out.rc.into());
-        result.insert("stderr".into(), err.clone().into());
-        return Err(ModuleError::Failed { msg: format!("{what} failed (rc={}): {}", out.rc, err.trim()), result });
-    }
-    Ok(out.stdout_text())
-}
-
 /// Facts of several paths in one command.
 pub async fn file_facts(
     cx: &Ctx<'_>,
@@ -201,7 +189,7 @@ pub async fn file_facts(
     checksum: Option<&str>,
 ) -> Result<Vec<FileFacts>, ModuleError> {
     let script: String = paths.iter().map(|p| facts_script(p, follow, checksum)).collect();
-    let out = run_ok(cx, Cmd::new(script), "reading file facts").await?;
+    let out = run_ok(cx, Cmd::new(script), "reading file facts failed").await?.stdout_text();
     parse_facts(&out, paths).map_err(ModuleError::failed)
 }
 
@@ -484,7 +472,7 @@ pub async fn apply_write(cx: &Ctx<'_>, q: super::Query) -> Result<Map, ModuleErr
             .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
         cmd = cmd.stdin(data);
     }
-    let out = run_ok(cx, cmd, &format!("writing {}", plan.dest)).await?;
+    let out = run_ok(cx, cmd, &format!("writing {} failed", plan.dest)).await?.stdout_text();
     let facts = parse_facts(&out, &[&plan.dest]).map_err(ModuleError::failed)?;
     let mut result = q.result;
     if let Some(f) = facts.first() {

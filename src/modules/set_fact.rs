@@ -27,7 +27,7 @@ impl Module for SetFact {
     }
 
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("set_fact", args);
+        let a = Args::any_names("set_fact", args);
         a.bool("cacheable", false)?;
         let mut facts = Map::new();
         for (k, v) in args {

@@ -6,7 +6,8 @@ use crate::connection::Cmd;
 use crate::value::Value;
 
 use super::args::Args;
-use super::remote_file::run_ok;
+use super::glob::glob_match;
+use super::script_out::run_ok;
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Setup;
@@ -231,18 +232,6 @@ pub fn parse_facts(out: &str) -> Map {
     f
 }
 
-/// `ansible_*` glob (`*` only) match, for `filter`.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((head, tail)) => {
-            name.starts_with(head)
-                && (0..=name.len() - head.len())
-                    .any(|i| name.is_char_boundary(head.len() + i) && glob_match(tail, &name[head.len() + i..]))
-        }
-    }
-}
-
 #[async_trait]
 impl Module for Setup {
     fn name(&self) -> &'static str {
@@ -250,10 +239,9 @@ impl Module for Setup {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("setup", args);
-        a.allow(&["gather_subset", "filter", "gather_timeout", "fact_path"])?;
+        let a = Args::parse("setup", args, &["gather_subset", "filter", "gather_timeout", "fact_path"], &[])?;
         let filter = a.list("filter")?.unwrap_or_default();
-        let out = run_ok(cx, Cmd::new(SCRIPT), "gathering facts").await?;
+        let out = run_ok(cx, Cmd::new(SCRIPT), "gathering facts failed").await?.stdout_text();
         let mut facts = parse_facts(&out);
         if !filter.is_empty() {
             facts.retain(|k, _| filter.iter().any(|p| glob_match(p, k)));

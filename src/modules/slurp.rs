@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use base64::Engine;
 
-use super::sysmods_util::{failed_with, Args};
+use super::args::Args;
+use super::script_out::failed_with;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd, Output};
 use crate::value::Map;
@@ -39,7 +40,7 @@ impl Module for Slurp {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("slurp", args, &["src"], &[("path", "src")])?;
+        let a = Args::parse("slurp", args, &["src"], &[("path", "src")])?;
         let src = a.req_str("src")?;
         let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;
         check_guard(&out)?;
@@ -51,24 +52,22 @@ impl Module for Slurp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     #[tokio::test]
     async fn real_files() {
-        let conn = Local::new("localhost");
-        let cx = ctx_for(&conn);
+        let h = Harness::new();
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("it's binary");
         std::fs::write(&f, [0u8, 1, 2, 255, b'\n']).unwrap();
-        let (changed, res) = run_module(&Slurp, &cx, &json!({"src": f})).await.unwrap();
+        let (changed, res) = h.run(&Slurp, json!({"src": f})).await.unwrap();
         assert!(!changed);
         assert_eq!(res["content"], "AAEC/wo=");
         assert_eq!(res["encoding"], "base64");
-        let err = run_module(&Slurp, &cx, &json!({"path": tmp.path().join("nope")})).await.unwrap_err();
+        let err = h.run(&Slurp, json!({"path": tmp.path().join("nope")})).await.unwrap_err();
         assert!(err.to_string().starts_with("file not found: "));
-        let err = run_module(&Slurp, &cx, &json!({"src": tmp.path()})).await.unwrap_err();
+        let err = h.run(&Slurp, json!({"src": tmp.path()})).await.unwrap_err();
         assert_eq!(err.to_string(), "source is a directory and must be a file");
     }
 }

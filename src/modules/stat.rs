@@ -4,13 +4,27 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::{mode_text, Args};
+use super::args::Args;
+use super::file_mode::mode_text;
 use super::remote_file::{file_facts, FileFacts, FileKind};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Stat;
 
-const ALGORITHMS: [&str; 6] = ["sha1", "md5", "sha224", "sha256", "sha384", "sha512"];
+const ALGORITHMS: [&str; 6] = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+const KNOWN: &[&str] =
+    &["path", "follow", "get_checksum", "checksum_algorithm", "get_mime", "get_attributes", "get_md5"];
+const ALIASES: &[(&str, &str)] = &[
+    ("dest", "path"),
+    ("name", "path"),
+    ("checksum", "checksum_algorithm"),
+    ("checksum_algo", "checksum_algorithm"),
+    ("mime", "get_mime"),
+    ("mime_type", "get_mime"),
+    ("mime-type", "get_mime"),
+    ("attr", "get_attributes"),
+    ("attributes", "get_attributes"),
+];
 
 /// The `stat` dictionary Ansible returns.
 pub fn stat_map(f: &FileFacts) -> Map {
@@ -77,31 +91,12 @@ impl Module for Stat {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("stat", args);
-        a.allow(&[
-            "path",
-            "dest",
-            "name",
-            "follow",
-            "get_checksum",
-            "checksum_algorithm",
-            "checksum_algo",
-            "checksum",
-            "get_mime",
-            "get_attributes",
-            "get_md5",
-        ])?;
-        let path = a.req_str(&["path", "dest", "name"])?;
+        let a = Args::parse("stat", args, KNOWN, ALIASES)?;
+        let path = a.req_str("path")?;
         let follow = a.bool("follow", false)?;
         a.bool("get_mime", true)?;
         a.bool("get_attributes", true)?;
-        let alg = ["checksum_algorithm", "checksum_algo", "checksum"]
-            .iter()
-            .find(|k| a.has(k))
-            .map(|k| a.choice(k, &ALGORITHMS))
-            .transpose()?
-            .flatten()
-            .unwrap_or("sha1");
+        let alg = a.choice("checksum_algorithm", &ALGORITHMS)?.unwrap_or("sha1");
         let checksum = a.bool("get_checksum", true)?.then_some(alg);
         let facts = file_facts(cx, &[&path], follow, checksum).await?;
         let stat = facts.first().map(stat_map).unwrap_or_default();
@@ -127,6 +122,8 @@ mod tests {
 
         let (changed, r) = h.run(&Stat, json!({"path": f.to_string_lossy()})).await.unwrap();
         assert!(!changed);
+        let (_, by_alias) = h.run(&Stat, json!({"name": f.to_string_lossy(), "checksum_algo": "sha1"})).await.unwrap();
+        assert_eq!(by_alias.get("stat"), r.get("stat"), "`name` and `checksum_algo` are Ansible's aliases");
         let s = r.get("stat").cloned().unwrap_or_default();
         assert_eq!(s["exists"], json!(true));
         assert_eq!(s["isreg"], json!(true));
@@ -155,8 +152,20 @@ mod tests {
     async fn bad_arguments() {
         let h = Harness::new();
         let e = err_text(h.run(&Stat, json!({})).await);
-        assert!(e.contains("`path`/`dest`/`name` is required"), "{e}");
+        assert_eq!(e, "stat: missing required arguments: path");
         let e = err_text(h.run(&Stat, json!({"path": "/", "checksum_algorithm": "crc"})).await);
-        assert!(e.contains("must be one of sha1"), "{e}");
+        assert!(
+            e.contains(
+                "value of checksum_algorithm must be one of: md5, sha1, sha224, sha256, sha384, sha512, got: crc"
+            ),
+            "{e}"
+        );
+        let e = err_text(h.run(&Stat, json!({"path": "/", "checksum": "crc"})).await);
+        assert!(
+            e.contains(
+                "value of checksum_algorithm must be one of: md5, sha1, sha224, sha256, sha384, sha512, got: crc"
+            ),
+            "the alias is checked: {e}"
+        );
     }
 }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{key_values, section, sections, Args};
+use super::args::Args;
+use super::script_out::{failed_with, key_values, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
@@ -43,37 +44,35 @@ pub struct Want {
 
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new(module, raw, KNOWN, ALIASES)?;
+        let a = Args::parse(module, raw, KNOWN, ALIASES)?;
         let name = a.str("name")?;
         if let Some(n) = &name {
             if n.contains(['*', '?', '[']) {
-                return Err(ModuleError::Args(format!(
+                return Err(a.error(format_args!(
                     "This module does not currently support using glob patterns, found in service name: {n}"
                 )));
             }
         }
-        let state = a.choice("state", &["started", "stopped", "restarted", "reloaded"], None)?;
-        let enabled = a.bool("enabled")?;
-        let masked = a.bool("masked")?;
-        let daemon_reload = a.flag("daemon_reload", false)?;
-        let daemon_reexec = a.flag("daemon_reexec", false)?;
+        let state = a.choice("state", &["reloaded", "restarted", "started", "stopped"])?.map(String::from);
+        let enabled = a.opt_bool("enabled")?;
+        let masked = a.opt_bool("masked")?;
+        let daemon_reload = a.bool("daemon_reload", false)?;
+        let daemon_reexec = a.bool("daemon_reexec", false)?;
         if name.is_none() && (state.is_some() || enabled.is_some() || masked.is_some()) {
-            return Err(ModuleError::Args(format!("{module}: 'name' is required with state, enabled or masked")));
+            return Err(a.error("'name' is required with state, enabled or masked"));
         }
         if name.is_none() && !daemon_reload && !daemon_reexec {
-            return Err(ModuleError::Args(format!(
-                "{module}: one of the following is required: name, daemon_reload, daemon_reexec"
-            )));
+            return Err(a.error("one of the following is required: name, daemon_reload, daemon_reexec"));
         }
-        let scope = a.choice("scope", &["system", "user", "global"], Some("system"))?.unwrap_or_default();
+        let scope = a.choice("scope", &["system", "user", "global"])?.unwrap_or("system");
         let mut systemctl = String::from("systemctl");
         if scope != "system" {
             systemctl.push_str(&format!(" --{scope}"));
         }
-        if a.flag("no_block", false)? {
+        if a.bool("no_block", false)? {
             systemctl.push_str(" --no-block");
         }
-        if a.flag("force", false)? {
+        if a.bool("force", false)? {
             systemctl.push_str(" --force");
         }
         Ok(Want { name, state, enabled, masked, daemon_reload, daemon_reexec, systemctl })
@@ -208,11 +207,11 @@ impl Module for Systemd {
         let want = Want::parse(self.name, args)?;
         let out = cx.run(Cmd::new(want.query_script(cx.check_mode))).await?;
         if out.rc == 3 {
-            return Err(super::sysmods_util::failed_with(out.stderr_text().trim().to_string(), &out));
+            return Err(failed_with(out.stderr_text().trim().to_string(), &out));
         }
         if out.rc == 4 {
             let msg = format!("systemctl show failed: {}", out.stderr_text().trim());
-            return Err(super::sysmods_util::failed_with(msg, &out));
+            return Err(failed_with(msg, &out));
         }
         let facts = parse_facts(&out.stdout_text());
         let d = decide(&want, &facts)?;
@@ -234,10 +233,7 @@ impl Module for Systemd {
             let action = lines.next().unwrap_or("change");
             let detail: Vec<&str> = lines.collect();
             let name = want.name.as_deref().unwrap_or("");
-            return Err(super::sysmods_util::failed_with(
-                format!("Unable to {action} service {name}: {}", detail.join("\n").trim()),
-                &out,
-            ));
+            return Err(failed_with(format!("Unable to {action} service {name}: {}", detail.join("\n").trim()), &out));
         }
         Ok(q.result)
     }
@@ -316,7 +312,10 @@ mod tests {
     #[test]
     fn bad_args_are_named() {
         let e = Want::parse("service", json!({"name": "x", "state": "running"}).as_object().unwrap()).unwrap_err();
-        assert!(e.to_string().contains("'state' must be one of: started, stopped, restarted, reloaded"));
+        assert_eq!(
+            e.to_string(),
+            "service: value of state must be one of: reloaded, restarted, started, stopped, got: running"
+        );
         assert!(Want::parse("service", json!({"name": "x*"}).as_object().unwrap()).is_err());
         assert!(Want::parse("service", json!({"state": "started"}).as_object().unwrap()).is_err());
     }

@@ -17,10 +17,9 @@ impl Module for Template {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("template", args);
         let mut known = WRITE_ARGS.to_vec();
         known.extend(["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]);
-        a.allow(&known)?;
+        let a = Args::parse("template", args, &known, &[])?;
         if !a.bool("trim_blocks", true)? || a.bool("lstrip_blocks", false)? {
             return Err(a.error("only the default trim_blocks: true, lstrip_blocks: false are supported"));
         }
@@ -34,7 +33,7 @@ impl Module for Template {
             Some("\\r\\n" | "\r\n") => "\r\n",
             _ => "\n",
         };
-        let src = a.req_str(&["src"])?;
+        let src = a.req_str("src")?;
         let path = cx.find_file("templates", &src).ok_or_else(|| {
             ModuleError::failed(format!(
                 "could not find template {src:?} (looked in templates/ and beside the tasks and playbook)"

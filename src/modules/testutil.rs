@@ -134,3 +134,8 @@ pub fn text(path: &std::path::Path) -> String {
 pub fn err_text<T>(r: Result<T, ModuleError>) -> String {
     r.err().map(|e| e.to_string()).unwrap_or_default()
 }
+
+/// Whether the tests run as root (user and group tests change the machine only then).
+pub fn is_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}

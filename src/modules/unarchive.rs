@@ -21,7 +21,8 @@ use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
 use super::args::Args;
-use super::remote_file::{run_ok, sha1_hex, Attrs};
+use super::remote_file::{sha1_hex, Attrs};
+use super::script_out::run_ok;
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Unarchive;
@@ -44,6 +45,7 @@ const ARGS: &[&str] = &[
     "unsafe_writes",
     "attributes",
 ];
+const ALIASES: &[(&str, &str)] = &[("attr", "attributes")];
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Plan {
@@ -223,15 +225,14 @@ impl Module for Unarchive {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::new("unarchive", args);
-        a.allow(ARGS)?;
+        let a = Args::parse("unarchive", args, ARGS, ALIASES)?;
         for unsupported in ["keep_newer", "exclude", "include"] {
             if a.has(unsupported) {
                 return Err(a.error(format_args!("`{unsupported}` is not supported yet; use `extra_opts`")));
             }
         }
-        let src = a.req_str(&["src"])?;
-        let dest = a.req_str(&["dest"])?;
+        let src = a.req_str("src")?;
+        let dest = a.req_str("dest")?;
         let remote_src = a.bool("remote_src", false)?;
         if src.contains("://") {
             return Err(a.error("downloading `src` from a URL is not supported; use get_url first"));
@@ -260,7 +261,7 @@ impl Module for Unarchive {
             script.push_str(&format!("[ -f {} ] || echo @troupe-nosrc\n", quote(&src)));
         }
         script.push_str("true\n");
-        let out = run_ok(cx, Cmd::new(script), "reading the unarchive destination").await?;
+        let out = run_ok(cx, Cmd::new(script), "reading the unarchive destination failed").await?.stdout_text();
         let has = |m: &str| out.lines().any(|l| l == m);
 
         let mut q = Query::ok().with("dest", dest.clone()).with("src", src.clone());
@@ -287,7 +288,7 @@ impl Module for Unarchive {
         if let Some(data) = data {
             cmd = cmd.stdin(data);
         }
-        let out = run_ok(cx, cmd, &format!("comparing {src} with {}", plan.dest)).await?;
+        let out = run_ok(cx, cmd, &format!("comparing {src} with {} failed", plan.dest)).await?.stdout_text();
         insert_listing(&out, list_files, &mut q.result);
         q.changed = needs_extract(&out, &plan.attrs).map_err(ModuleError::failed)?;
         if q.changed {
@@ -307,7 +308,7 @@ impl Module for Unarchive {
             }
             cmd = cmd.stdin(data);
         }
-        let out = run_ok(cx, cmd, &format!("extracting into {}", plan.dest)).await?;
+        let out = run_ok(cx, cmd, &format!("extracting into {} failed", plan.dest)).await?.stdout_text();
         let mut result = q.result;
         insert_listing(&out, plan.list_files, &mut result);
         Ok(result)

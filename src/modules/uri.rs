@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::sysmods_util::Args;
+use super::args::Args;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::Cmd;
 use crate::value::{Map, Value};
@@ -76,22 +76,18 @@ fn form_encode(m: &Map) -> String {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new("uri", raw, KNOWN, ALIASES)?;
+        let a = Args::parse("uri", raw, KNOWN, ALIASES)?;
         let url = a.req_str("url")?;
         let method = a.str("method")?.unwrap_or_else(|| "GET".into());
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ModuleError::Args(
-                "uri: Parameter 'method' needs to be a single word in uppercase, like GET or POST.".into(),
-            ));
+            return Err(a.error("Parameter 'method' needs to be a single word in uppercase, like GET or POST."));
         }
-        let status_code: Vec<i64> = match a.list("status_code")? {
+        let status_code: Vec<i64> = match a.list("status_code")?.unwrap_or_default() {
             v if v.is_empty() => vec![200],
             v => v
                 .iter()
                 .map(|s| {
-                    s.parse().map_err(|_| {
-                        ModuleError::Args(format!("uri: 'status_code' entries must be integers, got '{s}'"))
-                    })
+                    s.parse().map_err(|_| a.error(format_args!("'status_code' entries must be integers, got '{s}'")))
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -104,16 +100,16 @@ impl Want {
         }
         config.push(format!("url = {}", conf(&url)));
         config.push(format!("max-time = {timeout}"));
-        let follow = a.choice("follow_redirects", &["all", "safe", "none", "yes", "no", "urllib2"], Some("safe"))?;
-        let follow = match follow.as_deref() {
-            Some("all" | "yes") => true,
-            Some("safe" | "urllib2") => method == "GET" || method == "HEAD",
+        let follow = a.choice("follow_redirects", &["all", "no", "none", "safe", "urllib2", "yes"])?.unwrap_or("safe");
+        let follow = match follow {
+            "all" | "yes" => true,
+            "safe" | "urllib2" => method == "GET" || method == "HEAD",
             _ => false,
         };
         if follow {
             config.push("location".into());
         }
-        if !a.flag("validate_certs", true)? {
+        if !a.bool("validate_certs", true)? {
             config.push("insecure".into());
         }
         for (arg, opt) in [("client_cert", "cert"), ("client_key", "key"), ("ca_path", "cacert")] {
@@ -125,14 +121,14 @@ impl Want {
             let p = a.str("url_password")?.unwrap_or_default();
             config.push(format!("user = {}", conf(&format!("{u}:{p}"))));
         }
-        let mut headers: Vec<(String, String)> = match a.raw("headers") {
+        let mut headers: Vec<(String, String)> = match a.get("headers") {
             None => Vec::new(),
             Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), crate::value::to_text(v))).collect(),
-            Some(other) => return Err(ModuleError::Args(format!("uri: 'headers' must be a mapping, got {other}"))),
+            Some(other) => return Err(a.error(format_args!("'headers' must be a mapping, got {other}"))),
         };
         let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-        let format = a.choice("body_format", &["raw", "json", "form-urlencoded"], Some("raw"))?.unwrap_or_default();
-        let body = match (a.raw("body"), format.as_str()) {
+        let format = a.choice("body_format", &["form-urlencoded", "json", "raw"])?.unwrap_or("raw");
+        let body = match (a.get("body"), format) {
             (None, _) => None,
             (Some(Value::String(s)), _) => Some(s.clone()),
             (Some(v), "json") => Some(v.to_string()),
@@ -140,7 +136,7 @@ impl Want {
             (Some(v), _) => Some(crate::value::to_text(v)),
         };
         if !has_ct && body.is_some() {
-            match format.as_str() {
+            match format {
                 "json" => headers.push(("Content-Type".into(), "application/json".into())),
                 "form-urlencoded" => headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into())),
                 _ => {}
@@ -152,7 +148,7 @@ impl Want {
         if let Some(b) = body {
             config.push(format!("data-binary = {}", conf(&b)));
         }
-        Ok(Want { url, method, status_code, return_content: a.flag("return_content", false)?, config, timeout })
+        Ok(Want { url, method, status_code, return_content: a.bool("return_content", false)?, config, timeout })
     }
 
     pub fn script() -> &'static str {
@@ -283,8 +279,7 @@ impl Module for Uri {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     fn want(v: Value) -> Want {
@@ -368,11 +363,10 @@ mod tests {
             let _ = write!(s, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
             req
         });
-        let conn = Local::new("localhost");
-        let cx = ctx_for(&conn);
+        let h = Harness::new();
         let args = json!({"url": format!("http://127.0.0.1:{port}/x"), "method": "PUT", "body": "hi",
                           "status_code": 201, "url_username": "u", "url_password": "p"});
-        let (changed, res) = run_module(&Uri, &cx, &args).await.unwrap();
+        let (changed, res) = h.run(&Uri, args.clone()).await.unwrap();
         assert!(!changed);
         assert_eq!(res["status"], 201);
         assert_eq!(res["json"]["ok"], true);

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{run_ok, section, sections, Args};
+use super::args::Args;
+use super::script_out::{run_ok, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
@@ -59,26 +60,25 @@ pub struct Want {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new("user", raw, KNOWN, ALIASES)?;
+        let a = Args::parse("user", raw, KNOWN, ALIASES)?;
         Ok(Want {
             name: a.req_str("name")?,
-            present: a.choice("state", &["present", "absent"], Some("present"))?.as_deref() == Some("present"),
+            present: a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present",
             uid: a.int("uid")?,
             group: a.str("group")?,
-            groups: if a.has("groups") { Some(a.list("groups")?) } else { None },
-            append: a.flag("append", false)?,
+            groups: a.list("groups")?,
+            append: a.bool("append", false)?,
             home: a.str("home")?,
             shell: a.str("shell")?,
-            system: a.flag("system", false)?,
-            create_home: a.flag("create_home", true)?,
+            system: a.bool("system", false)?,
+            create_home: a.bool("create_home", true)?,
             comment: a.str("comment")?,
             password: a.str("password")?,
-            update_always: a.choice("update_password", &["always", "on_create"], Some("always"))?.as_deref()
-                == Some("always"),
-            remove: a.flag("remove", false)?,
-            force: a.flag("force", false)?,
-            move_home: a.flag("move_home", false)?,
-            non_unique: a.flag("non_unique", false)?,
+            update_always: a.choice("update_password", &["always", "on_create"])?.unwrap_or("always") == "always",
+            remove: a.bool("remove", false)?,
+            force: a.bool("force", false)?,
+            move_home: a.bool("move_home", false)?,
+            non_unique: a.bool("non_unique", false)?,
         })
     }
 
@@ -363,8 +363,7 @@ impl Module for User {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, is_root, run_module};
+    use crate::modules::testutil::{is_root, Harness};
     use serde_json::json;
 
     fn want(v: Value) -> Want {
@@ -435,22 +434,21 @@ mod tests {
         if !is_root() {
             return;
         }
-        let conn = Local::new("localhost");
-        let cx = ctx_for(&conn);
+        let h = Harness::new();
         let name = format!("troupe_test_{}", rand::random::<u32>() % 1_000_000);
         let args = json!({"name": name, "system": true, "shell": "/bin/sh", "create_home": false,
                           "comment": "troupe test", "groups": ["daemon"], "password": "$6$salt$hash"});
-        let (changed, res) = run_module(&User, &cx, &args).await.unwrap();
+        let (changed, res) = h.run(&User, args.clone()).await.unwrap();
         assert!(changed);
         assert!(res["uid"].as_i64().is_some());
         assert_eq!(res["shell"], "/bin/sh");
-        let (changed, _) = run_module(&User, &cx, &args).await.unwrap();
+        let (changed, _) = h.run(&User, args.clone()).await.unwrap();
         assert!(!changed, "second run must be ok");
         let mut other = args.clone();
         other["shell"] = json!("/bin/false");
-        assert!(run_module(&User, &cx, &other).await.unwrap().0);
+        assert!(h.run(&User, other.clone()).await.unwrap().0);
         let absent = json!({"name": name, "state": "absent"});
-        assert!(run_module(&User, &cx, &absent).await.unwrap().0);
-        assert!(!run_module(&User, &cx, &absent).await.unwrap().0);
+        assert!(h.run(&User, absent.clone()).await.unwrap().0);
+        assert!(!h.run(&User, absent.clone()).await.unwrap().0);
     }
 }

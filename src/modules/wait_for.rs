@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 
-use super::sysmods_util::{key_values, Args};
+use super::args::Args;
+use super::script_out::{failed_with, key_values};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
@@ -33,44 +34,39 @@ fn non_negative(a: &Args, name: &str, default: u64) -> Result<u64, ModuleError> 
     match a.int(name)? {
         None => Ok(default),
         Some(n) if n >= 0 => Ok(n as u64),
-        Some(n) => Err(ModuleError::Args(format!("wait_for: '{name}' must be 0 or more, got {n}"))),
+        Some(n) => Err(a.error(format_args!("'{name}' must be 0 or more, got {n}"))),
     }
 }
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new("wait_for", raw, KNOWN, &[])?;
+        let a = Args::parse("wait_for", raw, KNOWN, &[])?;
         let port = match a.int("port")? {
             None => None,
-            Some(p) => Some(
-                u16::try_from(p)
-                    .map_err(|_| ModuleError::Args(format!("wait_for: 'port' must be 0-65535, got {p}")))?,
-            ),
+            Some(p) => Some(u16::try_from(p).map_err(|_| a.error(format_args!("'port' must be 0-65535, got {p}")))?),
         };
         let path = a.str("path")?;
         if port.is_some() && path.is_some() {
-            return Err(ModuleError::Args("wait_for: 'port' and 'path' are mutually exclusive".into()));
+            return Err(a.error("'port' and 'path' are mutually exclusive"));
         }
-        let state = a
-            .choice("state", &["started", "stopped", "present", "absent", "drained"], Some("started"))?
-            .unwrap_or_default();
+        let state = a.choice("state", &["absent", "drained", "present", "started", "stopped"])?.unwrap_or("started");
         let search_regex = a.str("search_regex")?;
         if port.is_some() && search_regex.is_some() {
-            return Err(ModuleError::Args(
-                "wait_for: 'search_regex' with 'port' is not supported by troupe; use it with 'path', or the uri module".into(),
+            return Err(a.error(
+                "'search_regex' with 'port' is not supported by troupe; use it with 'path', or the uri module",
             ));
         }
         if path.is_some() && state == "drained" {
-            return Err(ModuleError::Args("wait_for: state=drained needs 'port', not 'path'".into()));
+            return Err(a.error("state=drained needs 'port', not 'path'"));
         }
         if port.is_none() && state == "drained" {
-            return Err(ModuleError::Args("wait_for: state=drained needs 'port'".into()));
+            return Err(a.error("state=drained needs 'port'"));
         }
         Ok(Want {
             host: a.str("host")?.unwrap_or_else(|| "127.0.0.1".into()),
             port,
             path,
-            state,
+            state: state.into(),
             timeout: non_negative(&a, "timeout", 300)?,
             delay: non_negative(&a, "delay", 0)?,
             sleep: non_negative(&a, "sleep", 1)?.max(1),
@@ -203,10 +199,7 @@ impl Module for WaitFor {
                 result.insert("elapsed".into(), elapsed.into());
                 Err(ModuleError::Failed { msg: want.timeout_msg(), result })
             }
-            rc => Err(super::sysmods_util::failed_with(
-                format!("wait_for script failed (rc={rc}): {}", out.stderr_text().trim()),
-                &out,
-            )),
+            rc => Err(failed_with(format!("wait_for script failed (rc={rc}): {}", out.stderr_text().trim()), &out)),
         }
     }
 }
@@ -214,8 +207,7 @@ impl Module for WaitFor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use crate::modules::testutil::Harness;
     use serde_json::json;
 
     fn want(v: Value) -> Want {
@@ -241,26 +233,24 @@ mod tests {
 
     #[tokio::test]
     async fn real_port_and_path() {
-        let conn = Local::new("localhost");
-        let cx = ctx_for(&conn);
+        let h = Harness::new();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (changed, res) = run_module(&WaitFor, &cx, &json!({"port": port, "timeout": 5})).await.unwrap();
+        let (changed, res) = h.run(&WaitFor, json!({"port": port, "timeout": 5})).await.unwrap();
         assert!(!changed);
         assert_eq!(res["port"], port);
         drop(listener);
-        let (_, res) =
-            run_module(&WaitFor, &cx, &json!({"port": port, "state": "stopped", "timeout": 5})).await.unwrap();
+        let (_, res) = h.run(&WaitFor, json!({"port": port, "state": "stopped", "timeout": 5})).await.unwrap();
         assert_eq!(res["state"], "stopped");
-        let err = run_module(&WaitFor, &cx, &json!({"port": port, "timeout": 1, "sleep": 1})).await.unwrap_err();
+        let err = h.run(&WaitFor, json!({"port": port, "timeout": 1, "sleep": 1})).await.unwrap_err();
         assert_eq!(err.to_string(), format!("Timeout when waiting for 127.0.0.1:{port}"));
 
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("flag");
         std::fs::write(&f, "booting\nready now\n").unwrap();
         let args = json!({"path": f, "search_regex": "^ready", "timeout": 3});
-        assert!(run_module(&WaitFor, &cx, &args).await.is_ok());
+        assert!(h.run(&WaitFor, args.clone()).await.is_ok());
         let args = json!({"path": f, "state": "absent", "timeout": 1, "msg": "still there"});
-        assert_eq!(run_module(&WaitFor, &cx, &args).await.unwrap_err().to_string(), "still there");
+        assert_eq!(h.run(&WaitFor, args.clone()).await.unwrap_err().to_string(), "still there");
     }
 }

@@ -36,7 +36,8 @@ use rcgen::{
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-use super::sysmods_util::{create_dir, write_atomic, Args};
+use super::args::Args;
+use super::local_write::{create_dir, write_atomic};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::value::{Map, Value};
 
@@ -91,25 +92,26 @@ fn normalise_san(s: &str) -> String {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::new("x509", raw, KNOWN, ALIASES)?;
-        let ca = a.choice("kind", &["ca", "cert"], Some("cert"))?.as_deref() == Some("ca");
+        let a = Args::parse("x509", raw, KNOWN, ALIASES)?;
+        let ca = a.choice("kind", &["ca", "cert"])?.unwrap_or("cert") == "ca";
         let path = PathBuf::from(a.req_str("path")?);
         let key_path = a.str("key_path")?.map(PathBuf::from).unwrap_or_else(|| default_key_path(&path));
         let (ca_path, ca_key_path) = if ca {
             (None, None)
         } else {
-            let cp = PathBuf::from(a.str("ca_path")?.ok_or_else(|| {
-                ModuleError::Args("x509: 'ca_path' is required with kind=cert (the CA certificate to sign with)".into())
-            })?);
+            let cp =
+                PathBuf::from(a.str("ca_path")?.ok_or_else(|| {
+                    a.error("'ca_path' is required with kind=cert (the CA certificate to sign with)")
+                })?);
             let ck = a.str("ca_key_path")?.map(PathBuf::from).unwrap_or_else(|| default_key_path(&cp));
             (Some(cp), Some(ck))
         };
-        let usage = a.choice("usage", &["server", "client", "peer", "both"], Some("both"))?.unwrap_or_default();
+        let usage = a.choice("usage", &["server", "client", "peer", "both"])?.unwrap_or("both");
         let validity_days = a.int("validity_days")?.unwrap_or(if ca { 3650 } else { 825 });
         let renew_before_days = a.int("renew_before_days")?.unwrap_or(30);
         if validity_days <= 0 || renew_before_days < 0 || renew_before_days >= validity_days {
-            return Err(ModuleError::Args(format!(
-                "x509: need validity_days > 0 and 0 <= renew_before_days < validity_days (got {validity_days} and {renew_before_days})"
+            return Err(a.error(format_args!(
+                "need validity_days > 0 and 0 <= renew_before_days < validity_days (got {validity_days} and {renew_before_days})"
             )));
         }
         Ok(Want {
@@ -120,12 +122,12 @@ impl Want {
             ca_key_path,
             common_name: a.req_str("common_name")?,
             organization: a.str("organization")?,
-            sans: a.list("sans")?.iter().map(|s| normalise_san(s)).collect(),
+            sans: a.list("sans")?.unwrap_or_default().iter().map(|s| normalise_san(s)).collect(),
             server_auth: !ca && usage != "client",
             client_auth: !ca && usage != "server",
             validity_days,
             renew_before_days,
-            force: a.flag("force", false)?,
+            force: a.bool("force", false)?,
         })
     }
 }
@@ -412,8 +414,7 @@ impl Module for X509 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::local::Local;
-    use crate::modules::sysmods_util::tests_support::{ctx_for, run_module};
+    use crate::modules::testutil::Harness;
     use serde_json::json;
     use std::os::unix::fs::PermissionsExt;
 
@@ -431,23 +432,22 @@ mod tests {
     async fn ca_and_server_cert_lifecycle() {
         let tmp = tempfile::tempdir().unwrap();
         let pki = tmp.path().join("pki");
-        let conn = Local::new("localhost");
-        let cx = ctx_for(&conn);
+        let h = Harness::new();
         let ca_path = pki.join("ca.pem");
         let ca_args = json!({"kind": "ca", "path": ca_path, "common_name": "etcd-ca"});
-        let (changed, res) = run_module(&X509, &cx, &ca_args).await.unwrap();
+        let (changed, res) = h.run(&X509, ca_args.clone()).await.unwrap();
         assert!(changed);
         assert_eq!(res["reissued_reason"], "missing");
         assert_eq!(mode(&pki.join("ca-key.pem")), 0o600);
         assert_eq!(mode(&pki), 0o700, "key folder created private");
         assert_eq!(mode(&ca_path), 0o644);
         assert!(read_cert(&ca_path, None).is_ca);
-        assert!(!run_module(&X509, &cx, &ca_args).await.unwrap().0, "CA is idempotent");
+        assert!(!h.run(&X509, ca_args.clone()).await.unwrap().0, "CA is idempotent");
 
         let cert = pki.join("member1.pem");
         let args = json!({"path": cert, "ca_path": ca_path, "common_name": "member1",
                           "sans": ["10.0.0.1", "Member1.example", "::1"], "usage": "server"});
-        let (changed, res) = run_module(&X509, &cx, &args).await.unwrap();
+        let (changed, res) = h.run(&X509, args.clone()).await.unwrap();
         assert!(changed);
         let text = serde_json::to_string(&res).unwrap();
         assert!(!text.contains("PRIVATE KEY"));
@@ -458,14 +458,14 @@ mod tests {
         assert_eq!(res["serial"], Value::String(e.serial.clone()));
         assert_eq!(mode(&pki.join("member1-key.pem")), 0o600);
 
-        let (changed, res) = run_module(&X509, &cx, &args).await.unwrap();
+        let (changed, res) = h.run(&X509, args.clone()).await.unwrap();
         assert!(!changed, "second run is ok: {res:?}");
         assert_eq!(res["reissued_reason"], Value::Null);
 
         let key_before = std::fs::read(pki.join("member1-key.pem")).unwrap();
         let mut more = args.clone();
         more["sans"] = json!(["10.0.0.1", "member1.example", "::1", "10.0.0.9"]);
-        let (changed, res) = run_module(&X509, &cx, &more).await.unwrap();
+        let (changed, res) = h.run(&X509, more.clone()).await.unwrap();
         assert!(changed);
         assert_eq!(res["reissued_reason"], "sans changed");
         assert_eq!(std::fs::read(pki.join("member1-key.pem")).unwrap(), key_before, "key reused");
@@ -474,31 +474,30 @@ mod tests {
 
         let mut peer = more.clone();
         peer["usage"] = json!("peer");
-        assert_eq!(run_module(&X509, &cx, &peer).await.unwrap().1["reissued_reason"], "usage changed");
+        assert_eq!(h.run(&X509, peer.clone()).await.unwrap().1["reissued_reason"], "usage changed");
     }
 
     #[tokio::test]
     async fn foreign_ca_and_missing_ca() {
         let tmp = tempfile::tempdir().unwrap();
-        let conn = Local::new("localhost");
-        let mut cx = ctx_for(&conn);
+        let mut h = Harness::new();
         let d = tmp.path();
         for name in ["a", "b"] {
             let ca = json!({"kind": "ca", "path": d.join(format!("{name}.pem")), "common_name": "etcd-ca"});
-            run_module(&X509, &cx, &ca).await.unwrap();
+            h.run(&X509, ca.clone()).await.unwrap();
         }
         let cert = json!({"path": d.join("c.pem"), "ca_path": d.join("a.pem"), "common_name": "c"});
-        run_module(&X509, &cx, &cert).await.unwrap();
+        h.run(&X509, cert.clone()).await.unwrap();
         let mut other = cert.clone();
         other["ca_path"] = json!(d.join("b.pem"));
-        let (_, res) = run_module(&X509, &cx, &other).await.unwrap();
+        let (_, res) = h.run(&X509, other.clone()).await.unwrap();
         assert_eq!(res["reissued_reason"], "not signed by the given CA", "same CA name, different key");
 
         let missing = json!({"path": d.join("x.pem"), "ca_path": d.join("nope.pem"), "common_name": "x"});
-        let err = run_module(&X509, &cx, &missing).await.unwrap_err().to_string();
+        let err = h.run(&X509, missing.clone()).await.unwrap_err().to_string();
         assert!(err.contains("create it first with kind=ca"));
-        cx.check_mode = true;
-        assert!(run_module(&X509, &cx, &missing).await.unwrap().0, "check mode reports the change");
+        h.check_mode = true;
+        assert!(h.run(&X509, missing.clone()).await.unwrap().0, "check mode reports the change");
         assert!(!d.join("x.pem").exists());
     }
 
