@@ -243,3 +243,44 @@ fn progress_display_on_a_terminal_names_running_hosts() {
     assert!(text.contains("slow step · running: h1, h2, h3"), "no progress line naming the hosts:\n{text}");
     assert!(text.contains("changed: [h2]") && text.contains("PLAY RECAP"), "{text}");
 }
+
+/// A big `copy` source streams to the host: troupe's peak memory stays far below the file's
+/// size (it used to hold the file and its base64 copy), the bytes arrive intact, and a second
+/// run changes nothing.
+#[test]
+fn copy_streams_a_big_source_file() {
+    const SIZE: usize = 64 << 20;
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "pb.yml",
+            "- hosts: local\n  gather_facts: false\n  tasks:\n    - copy: {src: big.bin, dest: \"{{ out }}\"}\n",
+        ),
+    ]);
+    let data: Vec<u8> = (0..SIZE as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    std::fs::write(p.path().join("big.bin"), &data).unwrap();
+    let out = p.path().join("copy.bin");
+    let out_arg = format!("out={}", out.display());
+    let run = || {
+        std::process::Command::new("/usr/bin/time")
+            .args(["-f", "peak-kb=%M"])
+            .arg(crate::support::run::troupe_bin())
+            .args(["-i", "inv.ini", "pb.yml", "-e", &out_arg])
+            .current_dir(p.path())
+            .env("CI", "1")
+            .output()
+            .expect("/usr/bin/time (Debian package `time`) runs troupe")
+    };
+    let first = run();
+    let (stdout, stderr) = (String::from_utf8_lossy(&first.stdout), String::from_utf8_lossy(&first.stderr));
+    assert!(first.status.success() && stdout.contains("changed=1"), "{stdout}{stderr}");
+    let peak_kb: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-kb="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak memory in {stderr}"));
+    assert!(peak_kb < (SIZE as u64 / 1024) / 2, "troupe peaked at {peak_kb} KiB copying a {SIZE}-byte file");
+    assert!(std::fs::read(&out).unwrap() == data, "the copy differs from the source");
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("changed=0"), "{second:?}");
+}

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::value::{to_text, Value};
 
 use super::args::Args;
+use super::content::{Content, LocalFile};
 use super::remote_file::{apply_write, file_facts, query_write, Attrs, FileKind, WriteOpts};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
@@ -18,7 +19,12 @@ pub const WRITE_ARGS: [&str; 9] =
 /// Compare `data` with `dest` on the host and plan an atomic write of what differs.
 /// `src_name` (a file's base name) lets a folder `dest` (or one ending in `/`) take the file
 /// under that name; inline content can't go to a folder.
-pub async fn query_content(cx: &Ctx<'_>, a: &Args, data: &[u8], src_name: Option<&str>) -> Result<Query, ModuleError> {
+pub async fn query_content(
+    cx: &Ctx<'_>,
+    a: &Args,
+    content: &Content<'_>,
+    src_name: Option<&str>,
+) -> Result<Query, ModuleError> {
     let dest = a.req_str("dest")?;
     let attrs = Attrs::new(a.mode("mode")?, a.str("owner")?, a.str("group")?);
     let opts = WriteOpts { backup: a.bool("backup", false)?, validate: a.str("validate")? };
@@ -45,7 +51,7 @@ pub async fn query_content(cx: &Ctx<'_>, a: &Args, data: &[u8], src_name: Option
         }
     };
     let facts = facts.into_iter().next().unwrap_or_default();
-    query_write(cx, &facts, data, &attrs, &opts, force).await
+    query_write(cx, &facts, content, &attrs, &opts, force).await
 }
 
 #[async_trait]
@@ -69,7 +75,7 @@ impl Module for Copy {
                     Value::String(s) => s.clone(),
                     other => to_text(other),
                 };
-                query_content(cx, &a, text.as_bytes(), None).await
+                query_content(cx, &a, &Content::Bytes(text.as_bytes()), None).await
             }
             (Some(_), None) => {
                 let src = a.req_str("src")?;
@@ -84,10 +90,10 @@ impl Module for Copy {
                         path.display()
                     )));
                 }
-                let data = std::fs::read(&path)
-                    .map_err(|e| ModuleError::failed(format!("cannot read {}: {e}", path.display())))?;
+                // Hashed in chunks here, streamed to the host by the write: never read whole.
+                let file = LocalFile::open(&path)?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                let mut q = query_content(cx, &a, &data, name.as_deref()).await?;
+                let mut q = query_content(cx, &a, &Content::File(file), name.as_deref()).await?;
                 q.result.insert("src".into(), path.to_string_lossy().into_owned().into());
                 Ok(q)
             }

@@ -6,9 +6,9 @@
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
-use sha1::{Digest, Sha1};
 
 use super::args::Args;
+use super::content::sha1_hex;
 use super::local_write::{create_dir, write_atomic};
 use super::slurp::{check_guard, guarded};
 use super::{Ctx, Module, ModuleError, Query};
@@ -18,10 +18,6 @@ use crate::value::{Map, Value};
 pub struct Fetch;
 
 const KNOWN: &[&str] = &["src", "dest", "flat", "fail_on_missing", "validate_checksum"];
-
-fn sha1_hex(data: &[u8]) -> String {
-    Sha1::digest(data).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Lexical normalisation; `None` when `..` climbs above the start.
 fn normalise(p: &Path) -> Option<PathBuf> {

@@ -126,7 +126,7 @@ async fn force_and_folder_dest_compare_the_download() {
     let (changed, r) = h.run(&GetUrl, forced.clone()).await.unwrap();
     assert!(changed);
     assert_eq!(text(&dest), "v2\n");
-    assert_eq!(r.get("checksum_dest"), Some(&json!(crate::modules::remote_file::sha1_hex(b"v1\n"))));
+    assert_eq!(r.get("checksum_dest"), Some(&json!(crate::modules::content::sha1_hex(b"v1\n"))));
     let backup = r.get("backup_file").and_then(Value::as_str).unwrap_or_default().to_string();
     assert_eq!(text(std::path::Path::new(&backup)), "v1\n");
     std::fs::remove_file(&backup).unwrap();

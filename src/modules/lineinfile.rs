@@ -15,8 +15,9 @@ use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
 use super::args::Args;
+use super::content::{sha1_hex, Content};
 use super::remote_file::WriteOpts;
-use super::remote_file::{apply_write, facts_script, parse_facts, query_write, sha1_hex, Attrs, FileFacts, FileKind};
+use super::remote_file::{apply_write, facts_script, parse_facts, query_write, Attrs, FileFacts, FileKind};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Module, ModuleError, Query};
 
@@ -381,7 +382,7 @@ pub async fn query_edit(
         escalate: cx.escalate.clone(),
         env: cx.env.clone(),
     };
-    let mut q = query_write(&quiet, &file.facts, &after, &attrs, &opts, true).await?;
+    let mut q = query_write(&quiet, &file.facts, &Content::Bytes(&after), &attrs, &opts, true).await?;
     if cx.diff && content_changed {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         q.diff = Some(Diff {

@@ -8,6 +8,7 @@ pub mod args;
 mod assert;
 mod clock;
 mod command;
+pub mod content;
 mod copy;
 mod debug;
 mod fail;

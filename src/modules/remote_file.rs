@@ -2,9 +2,12 @@
 //! on stdin (no quoting trouble, binary safe). Shared by copy, template and file (and later
 //! lineinfile/blockinfile).
 
+use std::path::PathBuf;
+
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
+use super::content::{Content, LocalFile};
 use super::file_mode::{mode_text, Mode};
 use super::script_out::run_ok;
 use super::{Ctx, ModuleError};
@@ -297,14 +300,23 @@ pub struct WriteOpts {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct WritePlan {
     dest: String,
-    /// Base64 of the new content, or none when only attributes change.
-    data: Option<String>,
+    /// The new content, or none when only attributes change.
+    source: Option<Source>,
     /// Attributes to set (all wanted ones for a new file; only the differing ones otherwise).
     attrs: Attrs,
     opts: WriteOpts,
     /// The file exists: a rewrite keeps its owner, group and mode unless told otherwise.
     existing: Option<(u32, u32, u32)>,
     checksum: String,
+}
+
+/// Where the new content comes from when the write happens.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Source {
+    /// Base64 of bytes held in memory.
+    Inline(String),
+    /// A controller file, streamed; it must still have this SHA-1.
+    File { path: PathBuf, size: u64, sha1: String },
 }
 
 /// Text shown by `--diff` is capped, as Ansible caps it.
@@ -314,25 +326,19 @@ fn is_text(data: &[u8]) -> bool {
     !data.contains(&0) && std::str::from_utf8(data).is_ok()
 }
 
-pub fn sha1_hex(data: &[u8]) -> String {
-    use sha1::{Digest, Sha1};
-    let digest = Sha1::digest(data);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Compare wanted content and attributes with `dest` (facts read with a `sha1` checksum) and
 /// say what a write would change. `force: false` leaves an existing file's content alone.
 pub async fn query_write(
     cx: &Ctx<'_>,
     facts: &FileFacts,
-    data: &[u8],
+    content: &Content<'_>,
     attrs: &Attrs,
     opts: &WriteOpts,
     force: bool,
 ) -> Result<super::Query, ModuleError> {
     use base64::Engine;
     let dest = facts.path.clone();
-    let checksum = sha1_hex(data);
+    let checksum = content.sha1();
     let mut q = super::Query::ok();
     match facts.kind {
         FileKind::Absent | FileKind::File | FileKind::Link => {}
@@ -348,7 +354,7 @@ pub async fn query_write(
     let diff_attrs = attrs.differing(facts);
     q.result.insert("dest".into(), dest.clone().into());
     q.result.insert("checksum".into(), checksum.clone().into());
-    q.result.insert("size".into(), (data.len() as u64).into());
+    q.result.insert("size".into(), content.size().into());
     if !content_differs && diff_attrs.is_empty() {
         facts.insert_into(&mut q.result);
         q.result.insert("path".into(), dest.into());
@@ -356,11 +362,14 @@ pub async fn query_write(
     }
     q.changed = true;
     if cx.diff {
-        q.diff = Some(write_diff(cx, facts, data, content_differs, &diff_attrs).await?);
+        q.diff = Some(write_diff(cx, facts, content, content_differs, &diff_attrs).await?);
     }
     let plan = WritePlan {
         dest,
-        data: content_differs.then(|| base64::engine::general_purpose::STANDARD.encode(data)),
+        source: content_differs.then(|| match content {
+            Content::Bytes(b) => Source::Inline(base64::engine::general_purpose::STANDARD.encode(b)),
+            Content::File(f) => Source::File { path: f.path.clone(), size: f.size, sha1: f.sha1.clone() },
+        }),
         attrs: diff_attrs,
         opts: opts.clone(),
         existing: facts.exists().then_some((facts.mode, facts.uid, facts.gid)),
@@ -373,7 +382,7 @@ pub async fn query_write(
 async fn write_diff(
     cx: &Ctx<'_>,
     facts: &FileFacts,
-    data: &[u8],
+    content: &Content<'_>,
     content_differs: bool,
     attrs: &Attrs,
 ) -> Result<super::Diff, ModuleError> {
@@ -391,12 +400,10 @@ async fn write_diff(
         } else if facts.exists() {
             before = "(file too large to show)\n".into();
         }
-        after = if data.len() as u64 > DIFF_MAX {
-            "(content too large to show)\n".into()
-        } else if is_text(data) {
-            String::from_utf8_lossy(data).into_owned()
-        } else {
-            "(binary content)\n".into()
+        after = match content.small(DIFF_MAX) {
+            None => "(content too large to show)\n".into(),
+            Some(data) if is_text(&data) => String::from_utf8_lossy(&data).into_owned(),
+            Some(_) => "(binary content)\n".into(),
         };
     }
     Ok(super::Diff { path: facts.path.clone(), before, after })
@@ -406,7 +413,7 @@ async fn write_diff(
 fn write_script(plan: &WritePlan) -> Result<String, String> {
     let d = quote(&plan.dest);
     let mut s = format!("set -e\nd={d}\n");
-    if plan.data.is_none() {
+    if plan.source.is_none() {
         s.push_str(&plan.attrs.script("\"$d\"", false));
     } else {
         s.push_str(concat!(
@@ -466,11 +473,18 @@ pub async fn apply_write(cx: &Ctx<'_>, q: super::Query) -> Result<Map, ModuleErr
         serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
     let script = write_script(&plan).map_err(ModuleError::Args)?;
     let mut cmd = Cmd::new(script);
-    if let Some(b64) = &plan.data {
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
-        cmd = cmd.stdin(data);
+    match &plan.source {
+        None => {}
+        Some(Source::Inline(b64)) => {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
+            cmd = cmd.stdin(data);
+        }
+        Some(Source::File { path, size, sha1 }) => {
+            LocalFile { path: path.clone(), size: *size, sha1: sha1.clone() }.unchanged()?;
+            cmd = cmd.stdin_file(path);
+        }
     }
     let out = run_ok(cx, cmd, &format!("writing {} failed", plan.dest)).await?.stdout_text();
     let facts = parse_facts(&out, &[&plan.dest]).map_err(ModuleError::failed)?;

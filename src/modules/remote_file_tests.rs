@@ -1,4 +1,5 @@
 use super::*;
+use crate::modules::content::Content;
 use crate::modules::testutil::{mode_of, text, Harness};
 
 #[test]
@@ -59,7 +60,7 @@ async fn write_is_atomic_idempotent_and_keeps_mode() {
 
     let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
     assert!(!facts.exists());
-    let q = query_write(&cx, &facts, b"one\n", &attrs, &opts, true).await.unwrap();
+    let q = query_write(&cx, &facts, &Content::Bytes(b"one\n"), &attrs, &opts, true).await.unwrap();
     assert!(q.changed);
     assert_eq!(q.diff.as_ref().map(|d| d.after.as_str()), Some("one\n"));
     let r = apply_write(&cx, q).await.unwrap();
@@ -70,10 +71,12 @@ async fn write_is_atomic_idempotent_and_keeps_mode() {
 
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
     let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
-    let q = query_write(&cx, &facts, b"one\n", &attrs, &opts, true).await.unwrap();
+    let q = query_write(&cx, &facts, &Content::Bytes(b"one\n"), &attrs, &opts, true).await.unwrap();
     assert!(!q.changed);
     let q =
-        query_write(&cx, &facts, b"two\n", &attrs, &WriteOpts { backup: true, validate: None }, true).await.unwrap();
+        query_write(&cx, &facts, &Content::Bytes(b"two\n"), &attrs, &WriteOpts { backup: true, validate: None }, true)
+            .await
+            .unwrap();
     assert_eq!(q.diff.as_ref().map(|d| d.before.as_str()), Some("one\n"));
     let r = apply_write(&cx, q).await.unwrap();
     assert_eq!(text(&path), "two\n");
@@ -94,7 +97,7 @@ async fn failed_validation_leaves_the_file_alone() {
     let cx = h.cx();
     let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
     let opts = WriteOpts { backup: false, validate: Some("grep -q good %s".into()) };
-    let q = query_write(&cx, &facts, b"bad", &Attrs::default(), &opts, true).await.unwrap();
+    let q = query_write(&cx, &facts, &Content::Bytes(b"bad"), &Attrs::default(), &opts, true).await.unwrap();
     let err = apply_write(&cx, q).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("validation command failed"), "{err}");
     assert_eq!(text(&path), "good");
@@ -108,7 +111,8 @@ async fn missing_parent_folder_is_reported() {
     let h = Harness::new();
     let cx = h.cx();
     let facts = file_facts(&cx, &[&p], false, Some("sha1")).await.unwrap().remove(0);
-    let q = query_write(&cx, &facts, b"x", &Attrs::default(), &WriteOpts::default(), true).await.unwrap();
+    let q =
+        query_write(&cx, &facts, &Content::Bytes(b"x"), &Attrs::default(), &WriteOpts::default(), true).await.unwrap();
     let err = apply_write(&cx, q).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("destination directory"), "{err}");
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::args::Args;
+use super::content::Content;
 use super::copy::{query_content, WRITE_ARGS};
 use super::remote_file::apply_write;
 use super::{Ctx, Map, Module, ModuleError, Query};
@@ -47,7 +48,7 @@ impl Module for Template {
             out = out.replace('\n', newline);
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let mut q = query_content(cx, &a, out.as_bytes(), name.as_deref()).await?;
+        let mut q = query_content(cx, &a, &Content::Bytes(out.as_bytes()), name.as_deref()).await?;
         q.result.insert("src".into(), path.to_string_lossy().into_owned().into());
         Ok(q)
     }

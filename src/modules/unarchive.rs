@@ -15,13 +15,16 @@
 //! between the two. `remote_src: true` uses a file already on the target. Zip files (`PK`
 //! magic) go to `unzip`, the rest to `tar`.
 
+use std::path::Path;
+
 use async_trait::async_trait;
 
 use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
 use super::args::Args;
-use super::remote_file::{sha1_hex, Attrs};
+use super::content::LocalFile;
+use super::remote_file::Attrs;
 use super::script_out::run_ok;
 use super::{Ctx, Map, Module, ModuleError, Query};
 
@@ -214,10 +217,6 @@ fn needs_extract(out: &str, attrs: &Attrs) -> Result<bool, String> {
     Ok(differs || head.contains(&"@troupe-attrs"))
 }
 
-fn read_local(path: &str) -> Result<Vec<u8>, ModuleError> {
-    std::fs::read(path).map_err(|e| ModuleError::failed(format!("cannot read {path}: {e}")))
-}
-
 #[async_trait]
 impl Module for Unarchive {
     fn name(&self) -> &'static str {
@@ -274,19 +273,19 @@ impl Module for Unarchive {
         if has("@troupe-nosrc") {
             return Err(ModuleError::failed(format!("Source '{src}' does not exist")));
         }
-        let data = local.as_deref().map(read_local).transpose()?;
+        let archive = local.as_deref().map(|p| LocalFile::open(Path::new(p))).transpose()?;
         let plan = Plan {
             dest,
             remote: remote_src.then(|| src.clone()),
             local,
-            sha1: data.as_deref().map(sha1_hex).unwrap_or_default(),
+            sha1: archive.as_ref().map(|a| a.sha1.clone()).unwrap_or_default(),
             extra_opts,
             attrs,
             list_files,
         };
         let mut cmd = Cmd::new(compare_script(&plan));
-        if let Some(data) = data {
-            cmd = cmd.stdin(data);
+        if let Some(archive) = &archive {
+            cmd = cmd.stdin_file(&archive.path);
         }
         let out = run_ok(cx, cmd, &format!("comparing {src} with {} failed", plan.dest)).await?.stdout_text();
         insert_listing(&out, list_files, &mut q.result);
@@ -302,11 +301,11 @@ impl Module for Unarchive {
             serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad plan: {e}")))?;
         let mut cmd = Cmd::new(extract_script(&plan));
         if let Some(path) = &plan.local {
-            let data = read_local(path)?;
-            if sha1_hex(&data) != plan.sha1 {
+            let archive = LocalFile::open(Path::new(path))?;
+            if archive.sha1 != plan.sha1 {
                 return Err(ModuleError::failed(format!("{path} changed while the task ran")));
             }
-            cmd = cmd.stdin(data);
+            cmd = cmd.stdin_file(path);
         }
         let out = run_ok(cx, cmd, &format!("extracting into {} failed", plan.dest)).await?.stdout_text();
         let mut result = q.result;
