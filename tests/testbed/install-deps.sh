@@ -15,6 +15,7 @@ packages=(
   iproute2                       # ip link / ip addr for the bridge
   attr                           # setfattr: the opaque /root in each overlay
   util-linux procps              # mount, mountpoint, kill, ps
+  dpkg-dev                       # dpkg-scanpackages: the local apt repository of an e2e test
   time                           # /usr/bin/time: a test measures troupe's peak memory
 )
 
