@@ -39,11 +39,13 @@ impl Want {
             return Err(a.error("missing required arguments: name"));
         }
         let mut opts = Vec::new();
-        for r in a.list("enablerepo")?.unwrap_or_default() {
-            opts.push(format!("--enablerepo={}", quote(&r)));
-        }
+        // dnf applies these in order: disable first, as Ansible does, so `disablerepo: "*"` with
+        // `enablerepo: x` leaves x enabled.
         for r in a.list("disablerepo")?.unwrap_or_default() {
             opts.push(format!("--disablerepo={}", quote(&r)));
+        }
+        for r in a.list("enablerepo")?.unwrap_or_default() {
+            opts.push(format!("--enablerepo={}", quote(&r)));
         }
         if a.bool("disable_gpg_check", false)? {
             opts.push("--nogpgcheck".into());
@@ -222,5 +224,13 @@ mod tests {
             vec!["$(command -v dnf || command -v yum || echo dnf) remove -y -- etcd"]
         );
         assert!(Want::parse("yum", json!({"state": "present"}).as_object().unwrap()).is_err());
+    }
+
+    #[test]
+    fn repos_are_disabled_before_others_are_enabled() {
+        let w = want(json!({"name": "x", "enablerepo": ["a", "b"], "disablerepo": "*"}));
+        assert_eq!(w.opts, vec!["--disablerepo='*'", "--enablerepo=a", "--enablerepo=b"]);
+        let cmds = plan(&w, "dnf", &[], &[]);
+        assert!(cmds[0].ends_with("install -y --disablerepo='*' --enablerepo=a --enablerepo=b -- x"), "{cmds:?}");
     }
 }
