@@ -38,6 +38,9 @@ const PRESENT_PLAY: &str = r#"
   gather_facts: false
   tasks:
     - dnf: {name: troupe-e2e-hello, state: present, disablerepo: "*", enablerepo: troupe-e2e}
+      register: r
+    - assert: {that: "r.results == ['Installed: troupe-e2e-hello-1.0-1.noarch']"}
+      when: r is changed and not ansible_check_mode
     - dnf: {name: [troupe-e2e-hello], state: latest, disablerepo: ["*"], enablerepo: [troupe-e2e]}
 "#;
 
@@ -46,6 +49,9 @@ const ABSENT_PLAY: &str = r#"
   gather_facts: false
   tasks:
     - package: {name: troupe-e2e-hello, state: absent, use: dnf}
+      register: r
+    - assert: {that: "r.results == ['Removed: troupe-e2e-hello-1.0-1.noarch']"}
+      when: r is changed and not ansible_check_mode
 "#;
 
 /// Builds the rpm and its repository in `dir/repo`, packed as `dir/repo.tar`; false when this

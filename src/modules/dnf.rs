@@ -143,6 +143,27 @@ pub fn plan(want: &Want, tool: &str, installed: &[(String, bool)], updates: &[St
     cmds
 }
 
+/// Ansible's `results`: `Installed: <nevra>` / `Removed: <nevra>` per package. dnf prints a
+/// header line (`Installed:`) and the packages indented below it, in columns.
+pub fn transaction_results(stdout: &str) -> Vec<String> {
+    let mut verb: Option<&str> = None;
+    let mut done = Vec::new();
+    for line in stdout.lines() {
+        if !line.starts_with(' ') {
+            verb = match line.trim_end() {
+                "Installed:" | "Upgraded:" | "Reinstalled:" | "Downgraded:" => Some("Installed"),
+                "Removed:" => Some("Removed"),
+                _ => None,
+            };
+            continue;
+        }
+        if let Some(v) = verb {
+            done.extend(line.split_whitespace().map(|p| format!("{v}: {p}")));
+        }
+    }
+    done
+}
+
 #[async_trait]
 impl Module for Dnf {
     fn name(&self) -> &'static str {
@@ -173,12 +194,7 @@ impl Module for Dnf {
             return Err(failed_with(format!("Failed to install/remove packages: {}", out.stderr_text().trim()), &out));
         }
         let mut r = output_result(&out);
-        let done: Vec<Value> = out
-            .stdout_text()
-            .lines()
-            .filter(|l| l.starts_with("Installed") || l.starts_with("Removed") || l.starts_with("Upgraded"))
-            .map(|l| Value::String(l.trim().to_string()))
-            .collect();
+        let done = transaction_results(&out.stdout_text()).into_iter().map(Value::String).collect();
         r.insert("results".into(), Value::Array(done));
         r.insert("msg".into(), "".into());
         Ok(r)
@@ -224,6 +240,21 @@ mod tests {
             vec!["$(command -v dnf || command -v yum || echo dnf) remove -y -- etcd"]
         );
         assert!(Want::parse("yum", json!({"state": "present"}).as_object().unwrap()).is_err());
+    }
+
+    #[test]
+    fn results_from_real_dnf_output() {
+        // dnf 4.14 on Debian 12, installing then removing with one transaction each.
+        let install =
+            "Running transaction\n  Preparing        :     1/1 \n  Installing       : a-1.0-1.noarch    1/1 \n\
+            \nInstalled:\n  a-1.0-1.noarch               b-2-1.x86_64   \n  c-3-1.noarch\n\nComplete!\n";
+        assert_eq!(
+            transaction_results(install),
+            vec!["Installed: a-1.0-1.noarch", "Installed: b-2-1.x86_64", "Installed: c-3-1.noarch"]
+        );
+        let remove = "Removing:\n a   noarch  1.0-1  @System  6\n\nRemoved:\n  a-1.0-1.noarch\n\nComplete!\n";
+        assert_eq!(transaction_results(remove), vec!["Removed: a-1.0-1.noarch"]);
+        assert!(transaction_results("Nothing to do.\nComplete!\n").is_empty());
     }
 
     #[test]
