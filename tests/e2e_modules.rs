@@ -2,7 +2,7 @@
 //! suites). Each playbook runs once in `--check` on a fresh state (then the host is asked that
 //! nothing changed), then twice for real: the second run must report `changed=0`.
 //!
-//! File editing, downloads and archives are in `e2e_files.rs`, with the same helpers. `sudo` is
+//! File editing, downloads and archives are in `e2e_files.rs`, `dnf` in `e2e_dnf.rs`. `sudo` is
 //! not installed on the hosts, so `become` is tested with `su` from root.
 
 use std::path::Path;
