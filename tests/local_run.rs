@@ -284,3 +284,21 @@ fn copy_streams_a_big_source_file() {
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("changed=0"), "{second:?}");
 }
+
+/// A failed command still ran, so it is `changed` (as in Ansible) unless `changed_when` says
+/// otherwise; ignored, it counts in the recap's `changed`.
+#[test]
+fn failed_command_is_changed_unless_changed_when_says_not() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            "- hosts: local\n  gather_facts: false\n  tasks:\n    - command: /bin/false\n      ignore_errors: true\n    - command: /bin/false\n      changed_when: false\n      ignore_errors: true\n",
+        ),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
+    d.stdout_has(r#"FAILED! => {"changed": true, "cmd": ["/bin/false"]"#);
+    d.stdout_has(r#"FAILED! => {"changed": false, "cmd": ["/bin/false"]"#);
+    assert_eq!(d.recap("localhost")[..2], [2, 1], "{}", d.stdout);
+    assert_eq!(d.recap("localhost")[6], 2, "{}", d.stdout);
+}

@@ -416,9 +416,13 @@ impl Runner {
         }
         let bound = self.bind_result(task, scope, &out.result);
         if let Some(c) = &task.changed_when {
-            if out.status != Status::Failed && out.status != Status::Skipped {
+            // A failed result gets it too (Ansible): it decides the recap's `changed` when the
+            // failure is ignored or `failed_when` clears it.
+            if out.status != Status::Skipped {
                 let changed = conditions_hold(c, &bound)?;
-                out.status = if changed { Status::Changed } else { Status::Ok };
+                if out.status != Status::Failed {
+                    out.status = if changed { Status::Changed } else { Status::Ok };
+                }
                 out.result.insert("changed".into(), Value::Bool(changed));
             }
         }

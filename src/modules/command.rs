@@ -265,6 +265,8 @@ async fn apply(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Map, Mo
         msg = format!("cannot run {argv0:?}: command not found (rc=127)");
     }
     r.insert("msg".into(), msg.clone().into());
+    // The command ran, so Ansible calls it changed, failed or not (`changed_when` may say otherwise).
+    r.insert("changed".into(), true.into());
     Err(ModuleError::Failed { msg, result: r })
 }
 
