@@ -416,19 +416,22 @@ fn write_script(plan: &WritePlan) -> Result<String, String> {
     if plan.source.is_none() {
         s.push_str(&plan.attrs.script("\"$d\"", false));
     } else {
-        s.push_str(concat!(
-            "dir=$(dirname -- \"$d\")\n",
-            "[ -d \"$dir\" ] || { echo \"destination directory $dir does not exist\" >&2; exit 2; }\n",
-            "t=$(mktemp \"$dir/.troupe-tmp.XXXXXXXX\")\n",
-            "trap 'rm -f -- \"$t\"' EXIT\n",
-            "cat > \"$t\"\n",
+        // No `dirname`, `mktemp` or `$(…)`: each is a process start on the host. The temporary
+        // name is random from here; `set -C` makes its creation exclusive (O_EXCL), and a file
+        // made by a redirection gets 0666 minus the umask, as a new file should.
+        s.push_str(&format!(
+            "dir={}\n\
+             [ -d \"$dir\" ] || {{ echo \"destination directory $dir does not exist\" >&2; exit 2; }}\n\
+             t=\"$dir/.troupe-tmp.{:016x}\"\n\
+             set -C; : > \"$t\"; set +C\n\
+             trap 'rm -f -- \"$t\"' EXIT\n\
+             cat > \"$t\"\n",
+            quote(&parent_dir(&plan.dest)),
+            rand::random::<u64>()
         ));
-        match plan.existing {
+        if let Some((mode, uid, gid)) = plan.existing {
             // Keep the old file's owner and mode; chown fails harmlessly when not root.
-            Some((mode, uid, gid)) => {
-                s.push_str(&format!("chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n", mode_text(mode)))
-            }
-            None => s.push_str("chmod \"$(printf %o $((0666 & ~$(umask))))\" \"$t\"\n"),
+            s.push_str(&format!("chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n", mode_text(mode)));
         }
         s.push_str(&plan.attrs.script("\"$t\"", false));
         if let Some(v) = &plan.opts.validate {
@@ -446,6 +449,16 @@ fn write_script(plan: &WritePlan) -> Result<String, String> {
     }
     s.push_str(&facts_script(&plan.dest, false, None));
     Ok(s)
+}
+
+/// What `dirname` prints for `path`.
+fn parent_dir(path: &str) -> String {
+    match std::path::Path::new(path).parent().map(|p| p.to_string_lossy().into_owned()) {
+        Some(p) if p.is_empty() => ".".into(),
+        Some(p) => p,
+        None if path.starts_with('/') => "/".into(),
+        None => ".".into(),
+    }
 }
 
 /// `validate: 'visudo -cf %s'` as shell words, `%s` standing for the temporary file.

@@ -116,3 +116,27 @@ async fn missing_parent_folder_is_reported() {
     let err = apply_write(&cx, q).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("destination directory"), "{err}");
 }
+
+#[test]
+fn parent_dir_is_what_dirname_prints() {
+    for (path, want) in
+        [("/a/b", "/a"), ("/a/b/", "/a"), ("/a", "/"), ("/", "/"), ("a", "."), ("a/b", "a"), ("./a", ".")]
+    {
+        assert_eq!(parent_dir(path), want, "{path}");
+        let out = std::process::Command::new("dirname").arg(path).output().expect("dirname");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), want, "dirname {path}");
+    }
+}
+
+#[test]
+fn a_write_starts_no_subshell() {
+    let plan = WritePlan {
+        dest: "/etc/x.conf".into(),
+        source: Some(Source::Inline(String::new())),
+        checksum: String::new(),
+        ..WritePlan::default()
+    };
+    let script = write_script(&plan).expect("script");
+    assert!(!script.contains("$("), "{script}");
+    assert!(script.contains("dir=/etc\n") && script.contains("set -C; : > \"$t\"; set +C"), "{script}");
+}
