@@ -49,7 +49,7 @@ __t_go() {
   printf '%s\n' "$__t_tok" >&2
   printf '%s done %s\n' "$__t_tok" "$__t_rc"
 }
-printf 'troupe-shell %s %s\n' "$$" "${__t_ss:-none}"
+printf 'troupe-shell %s\n' "$$"
 printf 'troupe-shell\n' >&2"#;
 
 /// Longest banner line we accept; anything longer means the stream is not ours.
@@ -81,19 +81,20 @@ pub fn encode_request(token: &str, script: &str, stdin_len: u64, bg: bool) -> Op
 
 /// The text after the token on its `run` line (` run <pid>`) → pid.
 pub fn parse_run(tail: &[u8]) -> Result<u32, String> {
-    let text = String::from_utf8_lossy(tail);
-    match text.split(' ').collect::<Vec<_>>()[..] {
-        ["", "run", pid] => pid.parse().map_err(|_| format!("bad pid in {text:?}")),
-        _ => Err(format!("unexpected reply from remote shell: {:?}", truncate(&text))),
-    }
+    reply(tail, "run")?.parse().map_err(|_| unexpected(tail))
 }
 
 /// The text after the token on its `done` line (` done <rc>`) → exit code.
 pub fn parse_done(tail: &[u8]) -> Result<i32, String> {
+    reply(tail, "done")?.parse().map_err(|_| unexpected(tail))
+}
+
+/// The one value of a ` <word> <value>` reply.
+fn reply(tail: &[u8], word: &str) -> Result<String, String> {
     let text = String::from_utf8_lossy(tail);
     match text.split(' ').collect::<Vec<_>>()[..] {
-        ["", "done", rc] => rc.parse().map_err(|_| format!("bad exit code in {text:?}")),
-        _ => Err(format!("unexpected reply from remote shell: {:?}", truncate(&text))),
+        ["", w, value] if w == word => Ok(value.to_string()),
+        _ => Err(unexpected(tail)),
     }
 }
 
@@ -151,8 +152,8 @@ where
     O: AsyncRead + Unpin,
     E: AsyncRead + Unpin,
 {
-    /// Send the setup to a freshly started `sh` and wait for its banners: (wire, pid, setsid).
-    pub async fn start(stdin: W, stdout: O, stderr: E) -> Result<(Self, u32, bool), String> {
+    /// Send the setup to a freshly started `sh` and wait for its banners: (wire, pid).
+    pub async fn start(stdin: W, stdout: O, stderr: E) -> Result<(Self, u32), String> {
         let mut wire = Wire {
             stdin,
             stdout: BufReader::with_capacity(64 * 1024, stdout),
@@ -181,9 +182,9 @@ where
             return Err("remote shell did not start: no banner on stderr".into());
         }
         match banner.trim_end().split(' ').collect::<Vec<_>>()[..] {
-            ["troupe-shell", pid, ss] => {
+            ["troupe-shell", pid] => {
                 let pid = pid.parse().map_err(|_| format!("bad banner {banner:?}"))?;
-                Ok((wire, pid, ss != "none"))
+                Ok((wire, pid))
             }
             _ => Err(format!("remote shell did not start: {:?}", truncate(&banner))),
         }
@@ -258,7 +259,7 @@ impl RemoteShell {
         else {
             return Err("channel has no stdin/stdout/stderr".into());
         };
-        let (wire, pid, _) = tokio::time::timeout(wait, Wire::start(stdin, stdout, stderr))
+        let (wire, pid) = tokio::time::timeout(wait, Wire::start(stdin, stdout, stderr))
             .await
             .map_err(|_| format!("remote shell did not start within {wait:?}"))??;
         Ok(RemoteShell { child, wire, pid })
@@ -332,7 +333,7 @@ mod tests {
             .expect("sh");
         let (i, o, e) =
             (child.stdin.take().expect("in"), child.stdout.take().expect("out"), child.stderr.take().expect("err"));
-        let (wire, pid, _) = Wire::start(i, o, e).await.expect("start");
+        let (wire, pid) = Wire::start(i, o, e).await.expect("start");
         assert_eq!(child.id(), Some(pid));
         (child, wire)
     }

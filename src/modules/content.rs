@@ -27,12 +27,11 @@ impl LocalFile {
         Ok(LocalFile { path: path.to_path_buf(), size, sha1 })
     }
 
-    /// Fails when the file is no longer what [`LocalFile::open`] read (it must not change
-    /// between the compare and the write).
-    pub fn unchanged(&self) -> Result<(), ModuleError> {
-        let now = LocalFile::open(&self.path)?;
-        if now.sha1 != self.sha1 {
-            return Err(ModuleError::failed(format!("{} changed while the task ran", self.path.display())));
+    /// Fails when the file at `path` no longer has the SHA-1 it had when it was compared (it
+    /// must not change between the compare and the write).
+    pub fn unchanged(path: &Path, sha1: &str) -> Result<(), ModuleError> {
+        if LocalFile::open(path)?.sha1 != sha1 {
+            return Err(ModuleError::failed(format!("{} changed while the task ran", path.display())));
         }
         Ok(())
     }
@@ -105,9 +104,9 @@ mod tests {
         assert_eq!(Content::File(file.clone()).sha1(), Content::Bytes(&data).sha1());
         assert!(Content::File(file.clone()).small(1000).is_none());
         assert_eq!(Content::Bytes(b"abc").small(3), Some(b"abc".to_vec()));
-        file.unchanged().expect("unchanged");
+        LocalFile::unchanged(&path, &file.sha1).expect("unchanged");
         std::fs::write(&path, b"other").expect("write");
-        let err = file.unchanged().expect_err("changed");
+        let err = LocalFile::unchanged(&path, &file.sha1).expect_err("changed");
         assert!(err.to_string().contains("changed while the task ran"), "{err}");
         assert!(LocalFile::open(&dir.path().join("missing")).is_err());
     }

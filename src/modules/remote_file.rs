@@ -316,7 +316,7 @@ enum Source {
     /// Base64 of bytes held in memory.
     Inline(String),
     /// A controller file, streamed; it must still have this SHA-1.
-    File { path: PathBuf, size: u64, sha1: String },
+    File { path: PathBuf, sha1: String },
 }
 
 /// Text shown by `--diff` is capped, as Ansible caps it.
@@ -368,7 +368,7 @@ pub async fn query_write(
         dest,
         source: content_differs.then(|| match content {
             Content::Bytes(b) => Source::Inline(base64::engine::general_purpose::STANDARD.encode(b)),
-            Content::File(f) => Source::File { path: f.path.clone(), size: f.size, sha1: f.sha1.clone() },
+            Content::File(f) => Source::File { path: f.path.clone(), sha1: f.sha1.clone() },
         }),
         attrs: diff_attrs,
         opts: opts.clone(),
@@ -494,8 +494,8 @@ pub async fn apply_write(cx: &Ctx<'_>, q: super::Query) -> Result<Map, ModuleErr
                 .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
             cmd = cmd.stdin(data);
         }
-        Some(Source::File { path, size, sha1 }) => {
-            LocalFile { path: path.clone(), size: *size, sha1: sha1.clone() }.unchanged()?;
+        Some(Source::File { path, sha1 }) => {
+            LocalFile::unchanged(path, sha1)?;
             cmd = cmd.stdin_file(path);
         }
     }

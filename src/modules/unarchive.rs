@@ -301,10 +301,7 @@ impl Module for Unarchive {
             serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad plan: {e}")))?;
         let mut cmd = Cmd::new(extract_script(&plan));
         if let Some(path) = &plan.local {
-            let archive = LocalFile::open(Path::new(path))?;
-            if archive.sha1 != plan.sha1 {
-                return Err(ModuleError::failed(format!("{path} changed while the task ran")));
-            }
+            LocalFile::unchanged(Path::new(path), &plan.sha1)?;
             cmd = cmd.stdin_file(path);
         }
         let out = run_ok(cx, cmd, &format!("extracting into {} failed", plan.dest)).await?.stdout_text();
