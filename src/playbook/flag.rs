@@ -38,17 +38,14 @@ impl From<bool> for Flag {
 /// `maybe`) is not a boolean.
 pub fn strict_bool(v: &Value) -> Option<bool> {
     match v {
-        Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
             Some(1.0) => Some(true),
             Some(0.0) => Some(false),
             _ => None,
         },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "yes" | "on" | "1" | "true" | "y" | "t" => Some(true),
-            "no" | "off" | "0" | "false" | "n" | "f" => Some(false),
-            _ => None,
-        },
+        // The words of `| bool`, but an empty string is no boolean here.
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::Bool(_) | Value::String(_) => crate::value::to_bool(v),
         _ => None,
     }
 }
