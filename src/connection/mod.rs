@@ -36,6 +36,8 @@ pub struct Cmd {
     pub chdir: Option<String>,
     pub timeout: Option<Duration>,
     pub escalate: Option<Become>,
+    /// The script only reads: it does not make cached facts stale (see `modules::prefetch`).
+    pub read_only: bool,
 }
 
 impl Cmd {
@@ -44,6 +46,11 @@ impl Cmd {
     }
     pub fn stdin(mut self, data: Vec<u8>) -> Cmd {
         self.stdin = Some(Input::Bytes(data));
+        self
+    }
+    /// Mark a script that changes nothing on the host.
+    pub fn read_only(mut self) -> Cmd {
+        self.read_only = true;
         self
     }
     /// Stream a controller file to the command's stdin.

@@ -12,6 +12,7 @@ use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
+use super::ahead::{Ahead, Next};
 use super::conn::CONNECTION_VARS;
 use super::flags::BoolKey;
 use super::frame::Frame;
@@ -110,12 +111,20 @@ impl Render for ScopeRender {
 
 impl Runner {
     /// Run `task` on `host` against the world snapshot.
-    pub(super) async fn run_on_host(&self, task: &Task, frame: &Frame, world: &World, host: &str) -> HostOutcome {
+    pub(super) async fn run_on_host(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        world: &World,
+        host: &str,
+        ahead: &[&Task],
+    ) -> HostOutcome {
         let Some(scope) = task_scope(world, task, frame, host) else {
             return HostOutcome::new(host, Status::Skipped, skipped("host not in play"));
         };
         let _running = self.reporter.running(host);
-        let mut o = self.run_in_scope(task, frame, &scope, host).await;
+        let next = Next { world, tasks: ahead };
+        let mut o = self.run_in_scope(task, frame, &scope, host, &next).await;
         // Keywords the walker applies after the task, resolved only when they matter.
         if o.status == Status::Unreachable {
             o.ignore_unreachable = self.flag_or_warn(task, frame, BoolKey::IgnoreUnreachable, &scope, false);
@@ -152,21 +161,35 @@ impl Runner {
 
     /// `no_log`, `when`, `ignore_errors`, then the module call (with retries), for one loop item
     /// or the whole task. A keyword that can't be evaluated fails it without running the module.
-    async fn guarded_item(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> Guarded {
+    async fn guarded_item(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+        host: &str,
+        next: &Next<'_>,
+    ) -> Guarded {
         let (no_log, no_log_error) = self.no_log(task, frame, scope);
         let when = self.check_when(task, frame, scope);
         let ignore = frame.flag(task, BoolKey::IgnoreErrors, scope, false);
         let out = match (&when, &ignore, &no_log_error) {
             (Ok(false), ..) => None,
             (Err(e), ..) | (Ok(true), Err(e), _) | (Ok(true), Ok(_), Some(e)) => Some(template_failure(task, e)),
-            (Ok(true), Ok(_), None) => Some(self.run_item(task, frame, scope, host).await),
+            (Ok(true), Ok(_), None) => Some(self.run_item(task, frame, scope, host, next).await),
         };
         Guarded { out, ignore: ignore.unwrap_or(false), no_log }
     }
 
-    async fn run_in_scope(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> HostOutcome {
+    async fn run_in_scope(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+        host: &str,
+        next: &Next<'_>,
+    ) -> HostOutcome {
         let Some(loop_value) = &task.loop_ else {
-            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, scope, host).await;
+            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, scope, host, next).await;
             let Some(outcome) = out else {
                 let mut o = HostOutcome::new(host, Status::Skipped, skipped("Conditional result was False"));
                 self.report(task, frame, host, &o, None, None, no_log, true);
@@ -223,7 +246,7 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(&item),
             };
-            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host).await;
+            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host, next).await;
             any_no_log |= no_log;
             let mut out = out.unwrap_or_else(|| ItemOutcome {
                 status: Status::Skipped,
@@ -311,7 +334,7 @@ impl Runner {
         o
     }
 
-    fn check_when(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
+    pub(super) fn check_when(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
         for cond in frame.conditions(task) {
             if !scope.eval_bool(cond)? {
                 return Ok(false);
@@ -356,7 +379,14 @@ impl Runner {
     }
 
     /// One module call (one loop item), with `until` retries and result conditions.
-    async fn run_item(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> ItemOutcome {
+    async fn run_item(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+        host: &str,
+        next: &Next<'_>,
+    ) -> ItemOutcome {
         let retries = match &task.retries {
             Some(v) => match scope.render_value(v).map(|v| to_text(&v).parse::<u32>()) {
                 Ok(Ok(n)) => n,
@@ -372,7 +402,7 @@ impl Runner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut out = self.call_module(task, frame, scope, host).await;
+            let mut out = self.call_module(task, frame, scope, host, next).await;
             if out.status == Status::Unreachable {
                 return out;
             }
@@ -442,7 +472,14 @@ impl Runner {
         Ok(())
     }
 
-    async fn call_module(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>, host: &str) -> ItemOutcome {
+    async fn call_module(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+        host: &str,
+        next: &Next<'_>,
+    ) -> ItemOutcome {
         let action = task.action.as_str();
         if action == "include_tasks" || action == "include_role" {
             return match scope.render_value(&Value::Object(task.args.clone())) {
@@ -456,21 +493,10 @@ impl Runner {
         let Some(module) = modules::find(action) else {
             return failure(format!("unknown module '{action}' (task at {})", task.span));
         };
-        // Render arguments, except those the module evaluates itself.
-        let mut args = Map::new();
-        for (k, v) in &task.args {
-            if module.raw_args().contains(&k.as_str()) {
-                args.insert(k.clone(), v.clone());
-                continue;
-            }
-            match scope.render_value(v) {
-                Ok(Value::String(s)) if s == OMIT => {}
-                Ok(v) => {
-                    args.insert(k.clone(), v);
-                }
-                Err(e) => return template_failure(task, &e),
-            }
-        }
+        let args = match render_args(module, task, scope) {
+            Ok(a) => a,
+            Err(e) => return template_failure(task, &e),
+        };
         let check = match frame.flag(task, BoolKey::CheckMode, scope, self.settings.check) {
             Ok(b) => b,
             Err(e) => return template_failure(task, &e),
@@ -526,6 +552,15 @@ impl Runner {
             Ok(e) => e,
             Err(e) => return template_failure(task, &e),
         };
+        // Read ahead only for the host's own connection: the next tasks' paths are on it.
+        let lookahead = (delegate.is_none() && !next.tasks.is_empty()).then(|| Ahead {
+            runner: self,
+            next,
+            frame,
+            host,
+            escalate: escalate.clone(),
+            env: env.clone(),
+        });
         let cx = Ctx {
             conn,
             host,
@@ -535,6 +570,8 @@ impl Runner {
             search: self.search_dirs(task, frame),
             escalate,
             env,
+            prefetch: Some(&self.prefetch),
+            lookahead: lookahead.as_ref().map(|l| l as &dyn modules::prefetch::Lookahead),
         };
         if let Some(line) = module.announce(&args) {
             self.reporter.line(&line);
@@ -558,6 +595,7 @@ impl Runner {
         } else if check {
             (Status::Changed, query.result)
         } else {
+            self.prefetch.note_write();
             match module.apply(&cx, &args, query).await {
                 Ok(r) => (Status::Changed, r),
                 Err(e) => return module_failure(e),
@@ -609,7 +647,12 @@ impl Runner {
         Ok(out)
     }
 
-    fn escalation(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<Option<Become>, TemplateError> {
+    pub(super) fn escalation(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+    ) -> Result<Option<Become>, TemplateError> {
         let on = frame.flag(task, BoolKey::Become, scope, self.settings.escalate)?;
         if !on {
             return Ok(None);
@@ -631,7 +674,7 @@ impl Runner {
         Ok(Some(Become { method, user, password }))
     }
 
-    fn environment(
+    pub(super) fn environment(
         &self,
         task: &Task,
         frame: &Frame,
@@ -757,6 +800,24 @@ fn label_of(item: &Value) -> String {
 }
 
 /// The variables `task` sees on `host`: the host's layers, block and include vars, task vars.
+/// A task's arguments for `module`, rendered, except those the module evaluates itself.
+pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc<Scope>) -> Result<Map, TemplateError> {
+    let mut args = Map::new();
+    for (k, v) in &task.args {
+        if module.raw_args().contains(&k.as_str()) {
+            args.insert(k.clone(), v.clone());
+            continue;
+        }
+        match scope.render_value(v)? {
+            Value::String(s) if s == OMIT => {}
+            v => {
+                args.insert(k.clone(), v);
+            }
+        }
+    }
+    Ok(args)
+}
+
 pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) -> Option<Arc<Scope>> {
     let role = frame.role_of(task).map(|r| r.as_ref());
     let scope = world.task_scope(host, role, &frame.block_vars, &frame.extra)?;

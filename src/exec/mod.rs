@@ -2,6 +2,7 @@
 //! Each task runs on all active hosts in parallel (up to `--forks`); results are applied
 //! to the host states between tasks; failed hosts drop out; handlers flush per section.
 
+mod ahead;
 mod conn;
 mod flags;
 mod frame;
@@ -39,6 +40,8 @@ pub struct Runner {
     load_opts: LoadOptions,
     playbook_dir: PathBuf,
     states: HashMap<String, HostState>,
+    /// File facts read ahead for the next tasks (see `modules::prefetch`).
+    prefetch: crate::modules::prefetch::Prefetch,
     /// Set by `any_errors_fatal`, `max_fail_percentage` or `meta: end_play`.
     end_play: bool,
     /// A play could not start (a play keyword failed to evaluate): the run stops, no recap.
@@ -69,6 +72,7 @@ impl Runner {
             load_opts,
             playbook_dir,
             states: HashMap::new(),
+            prefetch: Default::default(),
             end_play: false,
             aborted: false,
         }

@@ -13,6 +13,7 @@ use crate::report::Status;
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
 
+use super::ahead::next_tasks;
 use super::flags::{resolve, BoolKey};
 use super::frame::Frame;
 use super::host::{task_scope, HostOutcome};
@@ -67,7 +68,7 @@ impl Runner {
                 base_dir: self.playbook_dir.clone(),
                 ..Default::default()
             };
-            self.run_task(ctx, &task, &root, batch, "TASK").await;
+            self.run_task(ctx, &task, &root, batch, "TASK", &[]).await;
         }
         let sections: [&[&Vec<Item>]; 3] = [&[&play.pre_tasks], &[&play.roles, &play.tasks], &[&play.post_tasks]];
         for section in sections {
@@ -174,14 +175,19 @@ impl Runner {
     }
 
     pub(super) async fn run_items(&mut self, ctx: &mut PlayCtx<'_>, items: &[Item], frame: &Frame, hosts: &[String]) {
-        for item in items {
+        for (i, item) in items.iter().enumerate() {
             if self.end_play || self.active(hosts).is_empty() {
                 return;
             }
             match item {
                 Item::Task(task) => {
                     if self.selected(ctx, task, frame) {
-                        self.run_task(ctx, task, frame, hosts, "TASK").await;
+                        let reads = crate::modules::find(&task.action).is_some_and(|m| m.reads_ahead());
+                        let ahead = match reads {
+                            true => next_tasks(&items[i + 1..], |t| self.selected(ctx, t, frame)),
+                            false => Vec::new(),
+                        };
+                        self.run_task(ctx, task, frame, hosts, "TASK", &ahead).await;
                     }
                 }
                 // A role already applied in this play with the same parameters runs once.
@@ -239,6 +245,7 @@ impl Runner {
         frame: &Frame,
         hosts: &[String],
         title: &str,
+        ahead: &[&Task],
     ) {
         let mut targets = self.active(hosts);
         if targets.is_empty() {
@@ -288,7 +295,7 @@ impl Runner {
                         Some(s) => Some(s.acquire().await),
                         None => None,
                     };
-                    this.run_on_host(task, frame, &world, host).await
+                    this.run_on_host(task, frame, &world, host, ahead).await
                 }
             });
             join_all(futures).await
@@ -575,7 +582,7 @@ impl Runner {
                         s.notified.retain(|n| !names.contains(n));
                     }
                 }
-                self.run_task(ctx, &task, &frame, &targets, "RUNNING HANDLER").await;
+                self.run_task(ctx, &task, &frame, &targets, "RUNNING HANDLER", &[]).await;
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::value::{to_text, Value};
 
 use super::args::Args;
 use super::content::{Content, LocalFile};
+use super::facts_batch::Want;
 use super::remote_file::{apply_write, file_facts, query_write, Attrs, FileKind, WriteOpts};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
@@ -15,6 +16,48 @@ pub struct Copy;
 /// Arguments copy and template share with the write itself.
 pub const WRITE_ARGS: [&str; 9] =
     ["dest", "mode", "owner", "group", "backup", "force", "validate", "follow", "unsafe_writes"];
+
+const KNOWN: [&str; 16] = [
+    "dest",
+    "mode",
+    "owner",
+    "group",
+    "backup",
+    "force",
+    "validate",
+    "follow",
+    "unsafe_writes",
+    "src",
+    "content",
+    "remote_src",
+    "directory_mode",
+    "local_follow",
+    "decrypt",
+    "checksum",
+];
+
+/// The paths whose facts [`query_content`] reads (following links, with sha1): dest and the
+/// file inside it, in one command, in case dest is a folder. `None`: content can't go to a folder.
+pub fn content_paths(dest: &str, src_name: Option<&str>) -> Option<Vec<String>> {
+    let into = format!("{}/{}", dest.trim_end_matches('/'), src_name.unwrap_or(""));
+    match src_name {
+        None if dest.ends_with('/') => None,
+        Some(_) if dest.ends_with('/') => Some(vec![into]),
+        _ => Some(vec![dest.to_string(), into]),
+    }
+}
+
+/// The read-ahead wants of a copy or template task whose controller file is `src`.
+pub fn content_wants(dest: &str, src: Option<&str>) -> Option<Vec<Want>> {
+    let name = src.map(|s| std::path::Path::new(s).file_name().map(|n| n.to_string_lossy().into_owned()));
+    let name = match name {
+        Some(None) => return None,
+        Some(Some(n)) => Some(n),
+        None => None,
+    };
+    let paths = content_paths(dest, name.as_deref())?;
+    Some(paths.into_iter().map(|p| Want::new(p, true, Some("sha1"))).collect())
+}
 
 /// Compare `data` with `dest` on the host and plan an atomic write of what differs.
 /// `src_name` (a file's base name) lets a folder `dest` (or one ending in `/`) take the file
@@ -31,14 +74,14 @@ pub async fn query_content(
     let force = a.bool("force", true)?;
     a.bool("follow", false)?;
     a.bool("unsafe_writes", false)?;
-    let into = |dir: &str| format!("{}/{}", dir.trim_end_matches('/'), src_name.unwrap_or(""));
-    let facts = match src_name {
-        None if dest.ends_with('/') => return Err(ModuleError::failed("can not use content with a dir as dest")),
-        Some(_) if dest.ends_with('/') => file_facts(cx, &[&into(&dest)], true, Some("sha1")).await?,
+    let Some(paths) = content_paths(&dest, src_name) else {
+        return Err(ModuleError::failed("can not use content with a dir as dest"));
+    };
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let facts = match paths.len() {
+        1 => file_facts(cx, &paths, true, Some("sha1")).await?,
         _ => {
-            // One command reads both the dest and the file inside it, in case dest is a folder.
-            let inner = into(&dest);
-            let mut f = file_facts(cx, &[&dest, &inner], true, Some("sha1")).await?;
+            let mut f = file_facts(cx, &paths, true, Some("sha1")).await?;
             if f.first().is_some_and(|d| d.kind == FileKind::Dir) {
                 if src_name.is_none() {
                     return Err(ModuleError::failed("can not use content with a dir as dest"));
@@ -60,10 +103,20 @@ impl Module for Copy {
         "copy"
     }
 
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
+        let a = Args::parse("copy", args, &KNOWN, &[]).ok()?;
+        if a.bool("remote_src", false).ok()? {
+            return None;
+        }
+        content_wants(&a.req_str("dest").ok()?, a.str("src").ok()?.as_deref())
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let mut known = WRITE_ARGS.to_vec();
-        known.extend(["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"]);
-        let a = Args::parse("copy", args, &known, &[])?;
+        let a = Args::parse("copy", args, &KNOWN, &[])?;
         if a.bool("remote_src", false)? {
             return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
         }

@@ -6,6 +6,7 @@ use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
 use super::args::Args;
+use super::facts_batch::Want;
 use super::file_mode::Mode;
 use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileFacts, FileKind};
 use super::script_out::run_ok;
@@ -122,22 +123,35 @@ fn fail(msg: String, path: &str, state: &str) -> ModuleError {
     ModuleError::Failed { msg, result }
 }
 
+/// The paths whose facts the query reads, and whether it follows a final link:
+/// file/directory/touch act on what a link points to; link/hard/absent on the path itself.
+fn fact_paths(w: &Wanted) -> (Vec<String>, bool) {
+    let follow = !matches!(w.state, "link" | "hard" | "absent");
+    let mut paths = vec![w.path.clone()];
+    paths.extend(w.src.as_deref().map(|s| src_path(&w.path, s)));
+    (paths, follow)
+}
+
 #[async_trait]
 impl Module for File {
     fn name(&self) -> &'static str {
         "file"
     }
 
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
+        let (paths, follow) = fact_paths(&parse(args).ok()?);
+        Some(paths.into_iter().map(|p| Want::new(p, follow, None)).collect())
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let w = parse(args)?;
         let p = quote(&w.path);
-        // file/directory/touch act on what a link points to; link/hard/absent on the path itself.
-        let follow = !matches!(w.state, "link" | "hard" | "absent");
-        let src = w.src.as_deref().map(|s| src_path(&w.path, s));
-        let mut paths = vec![w.path.as_str()];
-        if let Some(s) = &src {
-            paths.push(s.as_str());
-        }
+        let (paths, follow) = fact_paths(&w);
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
         let all = file_facts(cx, &paths, follow, None).await?;
         let f = all.first().cloned().unwrap_or_default();
         let src_facts = all.get(1).cloned();

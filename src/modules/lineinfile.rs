@@ -312,7 +312,7 @@ pub async fn read_text(cx: &Ctx<'_>, path: &str) -> Result<TextFile, ModuleError
         "{}if [ -f {p} ]; then printf '\\n@troupe-content\\n'; cat -- {p} || exit 1; fi\n",
         facts_script(path, true, None)
     );
-    let out = cx.run(Cmd::new(script)).await?;
+    let out = cx.run(Cmd::new(script).read_only()).await?;
     if out.rc != 0 {
         return Err(ModuleError::failed(format!("cannot read {path}: {}", out.stderr_text().trim())));
     }
@@ -381,6 +381,8 @@ pub async fn query_edit(
         search: Vec::new(),
         escalate: cx.escalate.clone(),
         env: cx.env.clone(),
+        prefetch: cx.prefetch,
+        lookahead: None,
     };
     let mut q = query_write(&quiet, &file.facts, &Content::Bytes(&after), &attrs, &opts, true).await?;
     if cx.diff && content_changed {

@@ -11,6 +11,7 @@ mod command;
 pub mod content;
 mod copy;
 mod debug;
+pub mod facts_batch;
 mod fail;
 mod file;
 pub mod file_mode;
@@ -18,6 +19,7 @@ mod glob;
 mod include_vars;
 mod local_write;
 mod pause;
+pub mod prefetch;
 mod registry;
 pub mod remote_file;
 mod script_out;
@@ -133,6 +135,10 @@ pub struct Ctx<'a> {
     /// Become and environment for commands this task sends; [`Ctx::run`] applies them.
     pub escalate: Option<crate::connection::Become>,
     pub env: Vec<(String, String)>,
+    /// The run's read-ahead cache of file facts; `None` reads every path when asked.
+    pub prefetch: Option<&'a prefetch::Prefetch>,
+    /// What the next tasks on this host will ask for (see [`prefetch`]).
+    pub lookahead: Option<&'a dyn prefetch::Lookahead>,
 }
 
 impl Ctx<'_> {
@@ -144,6 +150,9 @@ impl Ctx<'_> {
         let mut env = self.env.clone();
         env.append(&mut cmd.env);
         cmd.env = env;
+        if let (Some(p), false) = (self.prefetch, cmd.read_only) {
+            p.note_write();
+        }
         self.conn.exec(&cmd).await
     }
 
@@ -187,6 +196,17 @@ pub trait Module: Send + Sync {
 
     /// A line the engine prints before the module runs (`Pausing for 5 seconds`).
     fn announce(&self, _args: &Map) -> Option<String> {
+        None
+    }
+
+    /// The module's query reads its paths through `remote_file::file_facts`, so the engine may
+    /// read them ahead, together with an earlier task's (see [`prefetch`]).
+    fn reads_ahead(&self) -> bool {
+        false
+    }
+
+    /// The facts the query will ask for first, exactly; `None` when the arguments don't say.
+    fn facts_wants(&self, _args: &Map) -> Option<Vec<facts_batch::Want>> {
         None
     }
 

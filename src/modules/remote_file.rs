@@ -8,7 +8,9 @@ use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
 use super::content::{Content, LocalFile};
+use super::facts_batch::Want;
 use super::file_mode::{mode_text, Mode};
+use super::prefetch;
 use super::script_out::run_ok;
 use super::{Ctx, ModuleError};
 
@@ -160,7 +162,7 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
     Ok(all)
 }
 
-fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
+pub(super) fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
     let parts: Vec<&str> = text.splitn(12, '|').collect();
     if parts.len() != 12 {
         return Err("expected 12 fields".into());
@@ -184,15 +186,19 @@ fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Facts of several paths in one command.
+/// Facts of several paths in one command (or from the read-ahead cache).
 pub async fn file_facts(
     cx: &Ctx<'_>,
     paths: &[&str],
     follow: bool,
     checksum: Option<&str>,
 ) -> Result<Vec<FileFacts>, ModuleError> {
+    let wants: Vec<Want> = paths.iter().map(|p| Want::new(*p, follow, checksum)).collect();
+    if let Some(found) = prefetch::facts(cx, &wants).await? {
+        return Ok(found);
+    }
     let script: String = paths.iter().map(|p| facts_script(p, follow, checksum)).collect();
-    let out = run_ok(cx, Cmd::new(script), "reading file facts failed").await?.stdout_text();
+    let out = run_ok(cx, Cmd::new(script).read_only(), "reading file facts failed").await?.stdout_text();
     parse_facts(&out, paths).map_err(ModuleError::failed)
 }
 

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::value::Value;
 
 use super::args::Args;
+use super::facts_batch::Want;
 use super::file_mode::mode_text;
 use super::remote_file::{file_facts, FileFacts, FileKind};
 use super::{Ctx, Map, Module, ModuleError, Query};
@@ -84,21 +85,35 @@ pub fn stat_map(f: &FileFacts) -> Map {
     m
 }
 
+/// The one path stat reads, as the arguments ask for it.
+fn want(args: &Map) -> Result<Want, ModuleError> {
+    let a = Args::parse("stat", args, KNOWN, ALIASES)?;
+    let path = a.req_str("path")?;
+    let follow = a.bool("follow", false)?;
+    a.bool("get_mime", true)?;
+    a.bool("get_attributes", true)?;
+    let alg = a.choice("checksum_algorithm", &ALGORITHMS)?.unwrap_or("sha1");
+    let checksum = a.bool("get_checksum", true)?.then_some(alg);
+    Ok(Want::new(path, follow, checksum))
+}
+
 #[async_trait]
 impl Module for Stat {
     fn name(&self) -> &'static str {
         "stat"
     }
 
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
+        Some(vec![want(args).ok()?])
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("stat", args, KNOWN, ALIASES)?;
-        let path = a.req_str("path")?;
-        let follow = a.bool("follow", false)?;
-        a.bool("get_mime", true)?;
-        a.bool("get_attributes", true)?;
-        let alg = a.choice("checksum_algorithm", &ALGORITHMS)?.unwrap_or("sha1");
-        let checksum = a.bool("get_checksum", true)?.then_some(alg);
-        let facts = file_facts(cx, &[&path], follow, checksum).await?;
+        let w = want(args)?;
+        let facts = file_facts(cx, &[&w.path], w.follow, w.checksum.as_deref()).await?;
         let stat = facts.first().map(stat_map).unwrap_or_default();
         Ok(Query::ok().with("stat", Value::Object(stat)))
     }

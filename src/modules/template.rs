@@ -5,11 +5,18 @@ use async_trait::async_trait;
 
 use super::args::Args;
 use super::content::Content;
-use super::copy::{query_content, WRITE_ARGS};
+use super::copy::{content_wants, query_content, WRITE_ARGS};
+use super::facts_batch::Want;
 use super::remote_file::apply_write;
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Template;
+
+fn known() -> Vec<&'static str> {
+    let mut known = WRITE_ARGS.to_vec();
+    known.extend(["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]);
+    known
+}
 
 #[async_trait]
 impl Module for Template {
@@ -17,10 +24,17 @@ impl Module for Template {
         "template"
     }
 
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
+        let a = Args::parse("template", args, &known(), &[]).ok()?;
+        content_wants(&a.req_str("dest").ok()?, Some(&a.req_str("src").ok()?))
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let mut known = WRITE_ARGS.to_vec();
-        known.extend(["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]);
-        let a = Args::parse("template", args, &known, &[])?;
+        let a = Args::parse("template", args, &known(), &[])?;
         if !a.bool("trim_blocks", true)? || a.bool("lstrip_blocks", false)? {
             return Err(a.error("only the default trim_blocks: true, lstrip_blocks: false are supported"));
         }

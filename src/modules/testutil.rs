@@ -92,6 +92,8 @@ impl Harness {
             search: self.search.clone(),
             escalate: None,
             env: Vec::new(),
+            prefetch: None,
+            lookahead: None,
         }
     }
 

@@ -1,0 +1,157 @@
+use std::sync::atomic::AtomicUsize;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::connection::local::Local;
+use crate::connection::{Connection, ConnectionError, Output};
+use crate::modules::remote_file::{file_facts, FileKind};
+use crate::modules::testutil::TestRender;
+
+/// The local connection, counting the commands it runs.
+struct Counting {
+    inner: Local,
+    runs: AtomicUsize,
+}
+
+#[async_trait]
+impl Connection for Counting {
+    fn host(&self) -> &str {
+        self.inner.host()
+    }
+    async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.exec(cmd).await
+    }
+}
+
+struct Ahead(Vec<Want>);
+
+impl Lookahead for Ahead {
+    fn wants(&self) -> Vec<Want> {
+        self.0.clone()
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    conn: Counting,
+    render: TestRender,
+    cache: Prefetch,
+    ahead: Ahead,
+}
+
+impl Fixture {
+    /// Files a, b, c; the next tasks will read b and c (with sha1) and the folder d.
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a", "b", "c"] {
+            std::fs::write(dir.path().join(n), n).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+        let ahead = Ahead(vec![
+            Want::new(p("b"), true, Some("sha1")),
+            Want::new(p("c"), true, Some("sha1")),
+            Want::new(p("d"), true, None),
+        ]);
+        Fixture {
+            conn: Counting { inner: Local::new("localhost"), runs: AtomicUsize::new(0) },
+            render: TestRender::default(),
+            cache: Prefetch::default(),
+            ahead,
+            dir,
+        }
+    }
+    fn cx(&self) -> Ctx<'_> {
+        Ctx {
+            conn: &self.conn,
+            host: "localhost",
+            check_mode: false,
+            diff: false,
+            render: &self.render,
+            search: Vec::new(),
+            escalate: None,
+            env: Vec::new(),
+            prefetch: Some(&self.cache),
+            lookahead: Some(&self.ahead),
+        }
+    }
+    fn path(&self, n: &str) -> String {
+        self.dir.path().join(n).to_string_lossy().into_owned()
+    }
+    fn runs(&self) -> usize {
+        self.conn.runs.load(Ordering::SeqCst)
+    }
+    async fn facts(&self, cx: &Ctx<'_>, n: &str, checksum: Option<&str>) -> FileFacts {
+        file_facts(cx, &[&self.path(n)], true, checksum).await.unwrap().remove(0)
+    }
+}
+
+#[tokio::test]
+async fn next_tasks_read_in_the_same_command() {
+    let f = Fixture::new();
+    let cx = f.cx();
+    let a = f.facts(&cx, "a", Some("sha1")).await;
+    assert_eq!(f.runs(), 1);
+    assert_eq!(a.checksum.as_deref(), Some("86f7e437faa5a7fce15d1ddcb9eaeaea377667b8"));
+    let b = f.facts(&cx, "b", Some("sha1")).await;
+    let c = f.facts(&cx, "c", Some("sha1")).await;
+    let d = f.facts(&cx, "d", None).await;
+    assert_eq!(f.runs(), 1, "b, c and d came with a");
+    assert_eq!(b.checksum.as_deref(), Some("e9d71f5ee7c92d6dc9e92ffdad17b8bd49418f98"));
+    assert_eq!(c.size, 1);
+    assert_eq!(d.kind, FileKind::Dir);
+    // Each answer is used once: b again is read again (a retry must see the host now).
+    f.facts(&cx, "b", Some("sha1")).await;
+    assert_eq!(f.runs(), 2);
+}
+
+#[tokio::test]
+async fn a_write_anywhere_makes_read_ahead_stale() {
+    let f = Fixture::new();
+    let cx = f.cx();
+    f.facts(&cx, "a", Some("sha1")).await;
+    cx.run(Cmd::new(format!("printf changed > {}", f.path("b")))).await.unwrap();
+    let b = f.facts(&cx, "b", Some("sha1")).await;
+    assert_eq!(b.size, 7, "b was read again after the write");
+    // An apply (on any host) counts as a write too.
+    f.facts(&cx, "a", Some("sha1")).await;
+    let before = f.runs();
+    f.cache.note_write();
+    f.facts(&cx, "c", Some("sha1")).await;
+    assert_eq!(f.runs(), before + 1);
+}
+
+#[tokio::test]
+async fn only_the_same_user_and_environment_share_answers() {
+    let f = Fixture::new();
+    f.facts(&f.cx(), "a", Some("sha1")).await;
+    let mut other = f.cx();
+    other.env = vec![("LC_ALL".into(), "C".into())];
+    let before = f.runs();
+    f.facts(&other, "b", Some("sha1")).await;
+    assert_eq!(f.runs(), before + 1);
+}
+
+#[tokio::test]
+async fn a_different_question_is_not_answered_from_the_cache() {
+    let f = Fixture::new();
+    let cx = f.cx();
+    f.facts(&cx, "a", None).await;
+    // b was read ahead with sha1 (the next task's question); asked without, it is read again.
+    let before = f.runs();
+    f.facts(&cx, "b", None).await;
+    assert_eq!(f.runs(), before + 1);
+}
+
+#[tokio::test]
+async fn without_anything_to_read_ahead_the_plain_read_runs() {
+    let f = Fixture::new();
+    let mut cx = f.cx();
+    cx.lookahead = None;
+    let a = f.facts(&cx, "a", Some("sha1")).await;
+    assert_eq!(a.size, 1);
+    assert_eq!(f.runs(), 1);
+    assert!(f.cache.entries.lock().unwrap().is_empty());
+}

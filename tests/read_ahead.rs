@@ -1,0 +1,99 @@
+//! Reading file facts ahead (`modules::prefetch`) through the real binary: a no-op run of file
+//! tasks starts one `stat` for all of them, and a write on any host makes what was read stale.
+
+use std::path::Path;
+
+use crate::support::run::{scratch, Run};
+
+/// `stat` and `sha1sum` that log each start, then run the real tool.
+fn counting_tools(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["stat", "sha1sum"] {
+        let path = bin.join(tool);
+        std::fs::write(&path, format!("#!/bin/sh\necho {tool} >> \"$TOOL_LOG\"\nexec /usr/bin/{tool} \"$@\"\n"))
+            .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+const MANY_FILES: &str = r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - file: path={{ out }} state=directory
+    - copy: content="1" dest={{ out }}/f1
+    - copy: content="2" dest={{ out }}/f2
+    - debug: msg="controller-only tasks are passed over"
+    - copy: content="3" dest={{ out }}/f3
+    - copy: content="4" dest={{ out }}/f4
+    - template: src=t.j2 dest={{ out }}/t
+    - file: path={{ out }}/f4 mode=0640
+    - stat: path={{ out }}/f1
+      register: s
+    - assert:
+        that: s.stat.checksum == '356a192b7913b04c54574d18c28d46e6395428ab'
+"#;
+
+#[test]
+fn a_noop_run_of_file_tasks_starts_one_stat_for_all() {
+    let p = scratch(&[
+        ("inv.ini", "[local]\nlocalhost ansible_connection=local\n"),
+        ("site.yml", MANY_FILES),
+        ("templates/t.j2", "{{ inventory_hostname }}\n"),
+    ]);
+    let path = counting_tools(p.path());
+    let log = p.path().join("tools.log");
+    let out = format!("out={}", p.path().join("out").display());
+    let run = || {
+        let _ = std::fs::remove_file(&log);
+        let d = Run::new()
+            .in_dir(p.path())
+            .env("PATH", &path)
+            .env("TOOL_LOG", &log.to_string_lossy())
+            .args(["-i", "inv.ini", "site.yml", "-e", &out])
+            .succeeds();
+        let starts = std::fs::read_to_string(&log).unwrap_or_default();
+        let count = |tool: &str| starts.lines().filter(|l| *l == tool).count();
+        (d, count("stat"), count("sha1sum"))
+    };
+    let (first, _, _) = run();
+    assert_eq!(first.changed("localhost"), 7, "{}", first.stdout);
+    let (second, stats, sums) = run();
+    assert_eq!(second.changed("localhost"), 0, "{}", second.stdout);
+    // 8 tasks read facts. One command reads them all: one `stat -L` for the file tasks and one
+    // `stat` for the stat task (it does not follow links), one `sha1sum` for every checksum.
+    assert_eq!((stats, sums), (2, 1), "process starts in a no-op run\n{}", second.stdout);
+}
+
+const CROSS_HOST: &str = r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - stat: path={{ out }}/shared
+      register: before
+    - copy: content="new content\n" dest={{ out }}/shared
+      when: inventory_hostname == 'h1'
+    - stat: path={{ out }}/shared follow=true
+      register: after
+    - assert:
+        that:
+          - before.stat.size == 4
+          - after.stat.size == 12
+"#;
+
+#[test]
+fn a_write_on_one_host_makes_every_hosts_read_ahead_stale() {
+    // h1 and h2 are the same machine: h1's copy changes the file h2 read ahead in task 1.
+    let p = scratch(&[
+        ("inv.ini", "[local]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"),
+        ("site.yml", CROSS_HOST),
+        ("out/shared", "old\n"),
+    ]);
+    let out = format!("out={}", p.path().join("out").display());
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &out, "-f", "1"]).succeeds();
+    assert_eq!(d.recap("h2")[..2], [3, 0], "{}", d.stdout);
+    assert_eq!(d.recap("h1")[..2], [4, 1], "{}", d.stdout);
+}
