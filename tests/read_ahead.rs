@@ -5,11 +5,11 @@ use std::path::Path;
 
 use crate::support::run::{scratch, Run};
 
-/// `stat` and `sha1sum` that log each start, then run the real tool.
+/// `stat`, `sha1sum` and `cat` that log each start, then run the real tool.
 fn counting_tools(dir: &Path) -> String {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    for tool in ["stat", "sha1sum"] {
+    for tool in ["stat", "sha1sum", "cat"] {
         let path = bin.join(tool);
         std::fs::write(&path, format!("#!/bin/sh\necho {tool} >> \"$TOOL_LOG\"\nexec /usr/bin/{tool} \"$@\"\n"))
             .unwrap();
@@ -31,6 +31,9 @@ const MANY_FILES: &str = r#"
     - copy: content="4" dest={{ out }}/f4
     - template: src=t.j2 dest={{ out }}/t
     - file: path={{ out }}/f4 mode=0640
+    - lineinfile: path={{ out }}/conf line="a=1" create=true
+    - lineinfile: path={{ out }}/conf line="b=2"
+    - blockinfile: path={{ out }}/block block="x" create=true
     - stat: path={{ out }}/f1
       register: s
     - assert:
@@ -57,15 +60,17 @@ fn a_noop_run_of_file_tasks_starts_one_stat_for_all() {
             .succeeds();
         let starts = std::fs::read_to_string(&log).unwrap_or_default();
         let count = |tool: &str| starts.lines().filter(|l| *l == tool).count();
-        (d, count("stat"), count("sha1sum"))
+        (d, count("stat"), count("sha1sum"), count("cat"))
     };
-    let (first, _, _) = run();
-    assert_eq!(first.changed("localhost"), 7, "{}", first.stdout);
-    let (second, stats, sums) = run();
+    let (first, ..) = run();
+    assert_eq!(first.changed("localhost"), 10, "{}", first.stdout);
+    assert_eq!(std::fs::read_to_string(p.path().join("out/conf")).unwrap(), "a=1\nb=2\n");
+    let (second, stats, sums, cats) = run();
     assert_eq!(second.changed("localhost"), 0, "{}", second.stdout);
-    // 8 tasks read facts. One command reads them all: one `stat -L` for the file tasks and one
-    // `stat` for the stat task (it does not follow links), one `sha1sum` for every checksum.
-    assert_eq!((stats, sums), (2, 1), "process starts in a no-op run\n{}", second.stdout);
+    // 11 tasks read facts. One command reads them all: one `stat -L` for the file tasks and one
+    // `stat` for the stat task (it does not follow links), one `sha1sum` for every checksum,
+    // one `cat` for the three files the line and block edits read.
+    assert_eq!((stats, sums, cats), (2, 1, 1), "process starts in a no-op run\n{}", second.stdout);
 }
 
 const CROSS_HOST: &str = r#"

@@ -65,7 +65,7 @@ pub struct Ahead<'a> {
 }
 
 impl Lookahead for Ahead<'_> {
-    fn wants(&self) -> Vec<Want> {
+    fn wants(&self) -> Vec<(usize, Want)> {
         let mut out = Vec::new();
         for task in self.next.tasks {
             let Some(module) = crate::modules::find(&task.action) else { continue };
@@ -80,7 +80,7 @@ impl Lookahead for Ahead<'_> {
                 continue;
             }
             if let Ok(args) = render_args(module, task, &scope) {
-                out.extend(module.facts_wants(&args).unwrap_or_default());
+                out.extend(module.facts_wants(&args).unwrap_or_default().into_iter().map(|w| (task.id, w)));
             }
         }
         out

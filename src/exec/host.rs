@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::connection::{Become, ConnectionError};
+use crate::modules::prefetch::{Lookahead, ReadAhead};
 use crate::modules::{self, Ctx, Diff, ModuleError, Render};
 use crate::playbook::{Conditions, Task};
 use crate::report::{HostResult, Status, NO_LOG_MSG};
@@ -570,8 +571,11 @@ impl Runner {
             search: self.search_dirs(task, frame),
             escalate,
             env,
-            prefetch: Some(&self.prefetch),
-            lookahead: lookahead.as_ref().map(|l| l as &dyn modules::prefetch::Lookahead),
+            read_ahead: Some(ReadAhead {
+                cache: &self.prefetch,
+                task: task.id,
+                next: lookahead.as_ref().map(|l| l as &dyn Lookahead),
+            }),
         };
         if let Some(line) = module.announce(&args) {
             self.reporter.line(&line);

@@ -9,6 +9,7 @@ use regex::bytes::Regex;
 use crate::value::Value;
 
 use super::args::Args;
+use super::facts_batch::Want;
 use super::lineinfile::{apply_edit, compile, query_edit, read_text};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
@@ -204,6 +205,15 @@ const ALIASES: &[(&str, &str)] =
 impl Module for BlockInFile {
     fn name(&self) -> &'static str {
         "blockinfile"
+    }
+
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
+        let a = Args::parse("blockinfile", args, ARGS, ALIASES).ok()?;
+        Some(vec![Want::text(a.req_str("path").ok()?)])
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

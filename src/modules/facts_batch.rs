@@ -8,6 +8,7 @@
 
 use crate::connection::quote;
 
+use super::content::sha1_hex;
 use super::remote_file::{parse_stat, FileFacts, FileKind};
 
 /// One path's facts, as a module asks for them.
@@ -18,12 +19,28 @@ pub struct Want {
     pub follow: bool,
     /// Digest name (`sha1`, `sha256`, ...) for regular files.
     pub checksum: Option<String>,
+    /// The bytes of a regular file too (lineinfile, blockinfile).
+    pub content: bool,
 }
 
 impl Want {
     pub fn new(path: impl Into<String>, follow: bool, checksum: Option<&str>) -> Want {
-        Want { path: path.into(), follow, checksum: checksum.map(str::to_string) }
+        Want { path: path.into(), follow, checksum: checksum.map(str::to_string), content: false }
     }
+
+    /// A text file's facts and bytes, following links. The sha1 proves that the bytes cut out
+    /// of one `cat` of many files are this file's.
+    pub fn text(path: impl Into<String>) -> Want {
+        Want { content: true, ..Want::new(path, true, Some("sha1")) }
+    }
+}
+
+/// What the batch read for one want.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub facts: FileFacts,
+    /// A regular file's bytes, for a `content` want.
+    pub content: Option<Vec<u8>>,
 }
 
 const FMT: &str = "%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G|%n";
@@ -34,16 +51,23 @@ pub fn batchable(path: &str) -> bool {
     !path.is_empty() && !path.contains(['\n', '\r', '\\'])
 }
 
-/// The script for `wants`, which must be batchable and share one checksum algorithm (or none).
-pub fn script(wants: &[Want]) -> String {
+/// The script for `wants`, which must be batchable and share one checksum algorithm (or none;
+/// `sha1` when any want's content is read). `mark` starts the file bytes: it must be random.
+pub fn script(wants: &[Want], mark: &str) -> String {
     let alg = wants.iter().find_map(|w| w.checksum.clone());
-    let mut s = String::from("set --\nnf=\nf=\n");
+    let mut s = String::from("set --\nnf=\nf=\nc=\n");
     for (i, w) in wants.iter().enumerate() {
         let regular = if w.follow { r#"[ -f "$p" ]"# } else { r#"[ -f "$p" ] && [ ! -L "$p" ]"# };
         let sum = match w.checksum {
             Some(_) => format!("if {regular} && [ -r \"$p\" ]; then set -- \"$@\" \"$p\"; fi\n"),
             None => String::new(),
         };
+        // `c` holds quoted words for one `cat`: the path is quoted twice, for `eval`.
+        let cat = match w.content {
+            true => format!("if [ -f \"$p\" ] && [ -r \"$p\" ]; then c=\"$c \"{}; fi\n", quote(&quote(&w.path))),
+            false => String::new(),
+        };
+        let sum = sum + &cat;
         let seen = if w.follow { "f=1" } else { "nf=1" };
         s.push_str(&format!(
             "p={p}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {seen}\n\
@@ -68,12 +92,61 @@ pub fn script(wants: &[Want]) -> String {
     if let Some(alg) = alg {
         s.push_str(&format!("[ $# -gt 0 ] && {alg}sum -- \"$@\" 2>/dev/null\n"));
     }
+    s.push_str(&format!("if [ -n \"$c\" ]; then printf '\\n%s\\n' {mark}; eval \"cat -- $c\" 2>/dev/null; fi\n"));
     s.push_str("exit 0\n");
     s
 }
 
 /// What the script printed, entry by entry: `None` when an entry's data is incomplete.
-pub fn parse(out: &str, wants: &[Want]) -> Vec<Option<FileFacts>> {
+pub fn parse_found(out: &[u8], wants: &[Want], mark: &str) -> Vec<Option<Found>> {
+    let marker = format!("\n{mark}\n");
+    let (head, blob) = match out.windows(marker.len()).position(|w| w == marker.as_bytes()) {
+        Some(at) => (&out[..at], Some(&out[at + marker.len()..])),
+        None => (out, None),
+    };
+    let facts = parse(&String::from_utf8_lossy(head), wants);
+    let mut found: Vec<Option<Found>> =
+        facts.into_iter().map(|f| f.map(|facts| Found { facts, content: None })).collect();
+    // The files `cat` read, in order: each content want that is a regular file we can read.
+    let mut rest = blob.unwrap_or_default();
+    let mut cut_ok = true;
+    for (w, f) in wants.iter().zip(found.iter_mut()) {
+        let Some(entry) = f.as_mut().filter(|_| w.content) else { continue };
+        match (entry.facts.kind, entry.facts.readable) {
+            (FileKind::File, true) => {}
+            // Not readable: the plain read fails with the reason; never "no content".
+            (FileKind::File, false) => *f = None,
+            _ => continue,
+        }
+        let Some(entry) = f.as_mut() else { continue };
+        let size = usize::try_from(entry.facts.size).unwrap_or(usize::MAX);
+        if !cut_ok || size > rest.len() {
+            cut_ok = false;
+            *f = None;
+            continue;
+        }
+        let (bytes, tail) = rest.split_at(size);
+        rest = tail;
+        if entry.facts.checksum.as_deref() != Some(sha1_hex(bytes).as_str()) {
+            // The file changed between `stat`, `sha1sum` and `cat`: every later cut is off too.
+            cut_ok = false;
+            *f = None;
+            continue;
+        }
+        entry.content = Some(bytes.to_vec());
+    }
+    if !rest.is_empty() {
+        for (w, f) in wants.iter().zip(found.iter_mut()) {
+            if w.content && f.as_ref().is_some_and(|e| e.facts.kind == FileKind::File) {
+                *f = None;
+            }
+        }
+    }
+    found
+}
+
+/// The text part of what the script printed, entry by entry (see [`parse_found`]).
+fn parse(out: &str, wants: &[Want]) -> Vec<Option<FileFacts>> {
     let mut seen = vec![None::<String>; wants.len()];
     let mut links = vec![(None::<String>, None::<String>); wants.len()];
     let mut stats: [Vec<(String, String)>; 2] = [Vec::new(), Vec::new()];

@@ -16,6 +16,8 @@ use crate::value::{Map, Value};
 
 use super::args::Args;
 use super::content::{sha1_hex, Content};
+use super::facts_batch::Want;
+use super::prefetch;
 use super::remote_file::WriteOpts;
 use super::remote_file::{apply_write, facts_script, parse_facts, query_write, Attrs, FileFacts, FileKind};
 use super::script_out::run_ok;
@@ -305,8 +307,26 @@ pub struct TextFile {
 
 const CONTENT_MARK: &[u8] = b"\n@troupe-content\n";
 
-/// Read a file's facts and bytes in one command; fail when it is a directory or special file.
+/// Read a file's facts and bytes (read ahead, or in one command of its own); fail when it is
+/// a directory or special file.
 pub async fn read_text(cx: &Ctx<'_>, path: &str) -> Result<TextFile, ModuleError> {
+    let (mut facts, content) = match prefetch::text(cx, path).await? {
+        Some(found) => (found.facts, found.content),
+        None => read_plain(cx, path).await?,
+    };
+    match facts.kind {
+        FileKind::Dir => return Err(ModuleError::failed(format!("Path {path} is a directory !"))),
+        FileKind::Absent | FileKind::File => {}
+        _ => return Err(ModuleError::failed(format!("Path {path} is not a regular file"))),
+    }
+    if let Some(real) = facts.link_source.clone().filter(|_| facts.exists()) {
+        facts.path = real;
+    }
+    facts.checksum = content.as_deref().map(sha1_hex);
+    Ok(TextFile { facts, content })
+}
+
+async fn read_plain(cx: &Ctx<'_>, path: &str) -> Result<(FileFacts, Option<Vec<u8>>), ModuleError> {
     let p = quote(path);
     let script = format!(
         "{}if [ -f {p} ]; then printf '\\n@troupe-content\\n'; cat -- {p} || exit 1; fi\n",
@@ -320,21 +340,12 @@ pub async fn read_text(cx: &Ctx<'_>, path: &str) -> Result<TextFile, ModuleError
         Some(at) => (&out.stdout[..at], Some(out.stdout[at + CONTENT_MARK.len()..].to_vec())),
         None => (&out.stdout[..], None),
     };
-    let mut facts = parse_facts(&String::from_utf8_lossy(head), &[path])
+    let facts = parse_facts(&String::from_utf8_lossy(head), &[path])
         .map_err(ModuleError::failed)?
         .into_iter()
         .next()
         .unwrap_or_default();
-    match facts.kind {
-        FileKind::Dir => return Err(ModuleError::failed(format!("Path {path} is a directory !"))),
-        FileKind::Absent | FileKind::File => {}
-        _ => return Err(ModuleError::failed(format!("Path {path} is not a regular file"))),
-    }
-    if let Some(real) = facts.link_source.clone().filter(|_| facts.exists()) {
-        facts.path = real;
-    }
-    facts.checksum = content.as_deref().map(sha1_hex);
-    Ok(TextFile { facts, content })
+    Ok((facts, content))
 }
 
 /// What `apply_edit` needs besides the shared write plan.
@@ -381,8 +392,7 @@ pub async fn query_edit(
         search: Vec::new(),
         escalate: cx.escalate.clone(),
         env: cx.env.clone(),
-        prefetch: cx.prefetch,
-        lookahead: None,
+        read_ahead: cx.read_ahead.map(|ra| ra.without_next()),
     };
     let mut q = query_write(&quiet, &file.facts, &Content::Bytes(&after), &attrs, &opts, true).await?;
     if cx.diff && content_changed {
@@ -424,6 +434,15 @@ pub async fn apply_edit(cx: &Ctx<'_>, q: Query) -> Result<Map, ModuleError> {
 impl Module for LineInFile {
     fn name(&self) -> &'static str {
         "lineinfile"
+    }
+
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
+        let a = Args::parse("lineinfile", args, ARGS, ALIASES).ok()?;
+        Some(vec![Want::text(a.req_str("path").ok()?)])
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

@@ -135,10 +135,9 @@ pub struct Ctx<'a> {
     /// Become and environment for commands this task sends; [`Ctx::run`] applies them.
     pub escalate: Option<crate::connection::Become>,
     pub env: Vec<(String, String)>,
-    /// The run's read-ahead cache of file facts; `None` reads every path when asked.
-    pub prefetch: Option<&'a prefetch::Prefetch>,
-    /// What the next tasks on this host will ask for (see [`prefetch`]).
-    pub lookahead: Option<&'a dyn prefetch::Lookahead>,
+    /// The run's read-ahead cache of file facts (see [`prefetch`]); `None` reads every path
+    /// when asked.
+    pub read_ahead: Option<prefetch::ReadAhead<'a>>,
 }
 
 impl Ctx<'_> {
@@ -150,8 +149,8 @@ impl Ctx<'_> {
         let mut env = self.env.clone();
         env.append(&mut cmd.env);
         cmd.env = env;
-        if let (Some(p), false) = (self.prefetch, cmd.read_only) {
-            p.note_write();
+        if let (Some(ra), false) = (self.read_ahead, cmd.read_only) {
+            ra.cache.note_write();
         }
         self.conn.exec(&cmd).await
     }

@@ -3,10 +3,11 @@
 //! process of its own.
 //!
 //! When a cached answer may be used:
-//! - It was read with the same become and environment, on the same target.
+//! - It was read for this task, with the same become and environment, on the same target.
 //! - No write has happened since it was read. That means no command outside a facts read and
 //!   no module `apply`, on any host: a task on one host can change another host's files.
-//! - It has not been used before. A retry (`until`) reads its path again.
+//! - It has not been used before: only a task's first attempt uses it; a retry (`until`) or
+//!   a later task asking the same reads the host again.
 //! - It is less than [`MAX_AGE`] old.
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection::Cmd;
 
-use super::facts_batch::{self, Want};
+use super::facts_batch::{self, Found, Want};
 use super::remote_file::FileFacts;
 use super::{Ctx, ModuleError};
 
@@ -26,10 +27,26 @@ pub const MAX_AGE: Duration = Duration::from_secs(5);
 /// At most this many paths are read ahead in one command.
 pub const MAX_AHEAD: usize = 32;
 
-/// The wants of the tasks that come next on this host, rendered only when asked for (on a
-/// miss), because rendering them costs engine time.
+/// The wants of the tasks that come next on this host, by task id, rendered only when asked
+/// for (on a miss), because rendering them costs engine time.
 pub trait Lookahead: Send + Sync {
-    fn wants(&self) -> Vec<Want>;
+    fn wants(&self) -> Vec<(usize, Want)>;
+}
+
+/// What a module's context carries for reading ahead.
+#[derive(Clone, Copy)]
+pub struct ReadAhead<'a> {
+    pub cache: &'a Prefetch,
+    /// The running task's id: the answers read for it are its own.
+    pub task: usize,
+    pub next: Option<&'a dyn Lookahead>,
+}
+
+impl<'a> ReadAhead<'a> {
+    /// The same cache and task, reading nothing ahead.
+    pub fn without_next(self) -> ReadAhead<'a> {
+        ReadAhead { next: None, ..self }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,11 +54,12 @@ struct Key {
     target: String,
     /// Become method and user, and the environment: they can change what a path looks like.
     who: String,
+    task: usize,
     want: Want,
 }
 
 struct Entry {
-    facts: FileFacts,
+    found: Found,
     writes: u64,
     at: Instant,
 }
@@ -64,22 +82,22 @@ impl Prefetch {
     }
 
     /// Take the cached answers for all `keys`, or none at all.
-    fn take(&self, keys: &[Key]) -> Option<Vec<FileFacts>> {
+    fn take(&self, keys: &[Key]) -> Option<Vec<Found>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.writes();
         let fresh = |e: &Entry| e.writes == now && e.at.elapsed() < MAX_AGE;
-        if !keys.iter().all(|k| entries.get(k).is_some_and(fresh)) {
-            return None;
-        }
-        Some(keys.iter().filter_map(|k| entries.remove(k)).map(|e| e.facts).collect())
+        let all = keys.iter().all(|k| entries.get(k).is_some_and(fresh));
+        // Taken either way: a partial answer is never used later either.
+        let got: Vec<Found> = keys.iter().filter_map(|k| entries.remove(k)).map(|e| e.found).collect();
+        all.then_some(got)
     }
 
-    fn store(&self, writes: u64, found: Vec<(Key, FileFacts)>) {
+    fn store(&self, writes: u64, found: Vec<(Key, Found)>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|_, e| e.writes == writes);
         let at = Instant::now();
-        for (key, facts) in found {
-            entries.insert(key, Entry { facts, writes, at });
+        for (key, found) in found {
+            entries.insert(key, Entry { found, writes, at });
         }
     }
 }
@@ -95,45 +113,70 @@ fn who(cx: &Ctx<'_>) -> String {
     s
 }
 
-/// The facts of `wants` from the cache, or read together with the next tasks' wants.
+/// The facts of `paths`, as `remote_file::file_facts` reads them, from the cache or read with
+/// the next tasks' wants. `None`: read them the plain way.
+pub async fn facts(
+    cx: &Ctx<'_>,
+    paths: &[&str],
+    follow: bool,
+    checksum: Option<&str>,
+) -> Result<Option<Vec<FileFacts>>, ModuleError> {
+    let wants: Vec<Want> = paths.iter().map(|p| Want::new(*p, follow, checksum)).collect();
+    Ok(found(cx, &wants).await?.map(|all| all.into_iter().map(|f| f.facts).collect()))
+}
+
+/// A text file's facts and bytes (lineinfile's read), from the cache or read with the next
+/// tasks' wants. `None`: read it the plain way.
+pub async fn text(cx: &Ctx<'_>, path: &str) -> Result<Option<Found>, ModuleError> {
+    Ok(found(cx, &[Want::text(path)]).await?.and_then(|mut all| all.pop()))
+}
+
+/// `wants` from the cache, or read together with the next tasks' wants.
 /// `None`: read them the plain way (no cache, or nothing to read ahead, or incomplete data).
-pub async fn facts(cx: &Ctx<'_>, wants: &[Want]) -> Result<Option<Vec<FileFacts>>, ModuleError> {
-    let Some(cache) = cx.prefetch else { return Ok(None) };
+async fn found(cx: &Ctx<'_>, wants: &[Want]) -> Result<Option<Vec<Found>>, ModuleError> {
+    let Some(ra) = cx.read_ahead else { return Ok(None) };
     let target = cx.conn.host().to_string();
     let who = who(cx);
-    let key = |want: &Want| Key { target: target.clone(), who: who.clone(), want: want.clone() };
-    let keys: Vec<Key> = wants.iter().map(key).collect();
-    if let Some(hit) = cache.take(&keys) {
+    let key = |task: usize, want: &Want| Key { target: target.clone(), who: who.clone(), task, want: want.clone() };
+    let keys: Vec<Key> = wants.iter().map(|w| key(ra.task, w)).collect();
+    if let Some(hit) = ra.cache.take(&keys) {
         return Ok(Some(hit));
     }
-    let Some(ahead) = cx.lookahead else { return Ok(None) };
+    let Some(next) = ra.next else { return Ok(None) };
     if !wants.iter().all(|w| facts_batch::batchable(&w.path)) {
         return Ok(None);
     }
     // One checksum tool per command: the current task's, else the first one read ahead.
     let mut alg = wants.iter().find_map(|w| w.checksum.clone());
     let mut batch: Vec<Want> = wants.to_vec();
-    for w in ahead.wants() {
-        if batch.len() >= wants.len() + MAX_AHEAD {
-            break;
-        }
+    let mut later: Vec<(usize, usize)> = Vec::new();
+    for (task, w) in next.wants() {
         if w.checksum.is_some() && alg.is_none() {
             alg = w.checksum.clone();
         }
-        if facts_batch::batchable(&w.path) && (w.checksum.is_none() || w.checksum == alg) && !batch.contains(&w) {
-            batch.push(w);
+        if !facts_batch::batchable(&w.path) || (w.checksum.is_some() && w.checksum != alg) {
+            continue;
         }
+        let at = match batch.iter().position(|b| *b == w) {
+            Some(at) => at,
+            None if batch.len() < wants.len() + MAX_AHEAD => {
+                batch.push(w);
+                batch.len() - 1
+            }
+            None => continue,
+        };
+        later.push((task, at));
     }
-    if batch.len() == wants.len() {
+    if later.is_empty() {
         return Ok(None);
     }
-    let writes = cache.writes();
-    let out = cx.run(Cmd::new(facts_batch::script(&batch)).read_only()).await?.stdout_text();
-    let mut found = facts_batch::parse(&out, &batch);
-    let ahead_found = found.split_off(wants.len());
-    let later = batch[wants.len()..].iter().zip(ahead_found).filter_map(|(w, f)| Some((key(w), f?))).collect();
-    cache.store(writes, later);
-    Ok(found.into_iter().collect())
+    let writes = ra.cache.writes();
+    let mark = format!("@troupe-cat-{:032x}", rand::random::<u128>());
+    let out = cx.run(Cmd::new(facts_batch::script(&batch, &mark)).read_only()).await?;
+    let found = facts_batch::parse_found(&out.stdout, &batch, &mark);
+    let store = later.iter().filter_map(|(task, at)| Some((key(*task, &batch[*at]), found[*at].clone()?))).collect();
+    ra.cache.store(writes, store);
+    Ok(found.into_iter().take(wants.len()).collect())
 }
 
 #[cfg(test)]

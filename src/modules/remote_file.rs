@@ -8,7 +8,6 @@ use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
 use super::content::{Content, LocalFile};
-use super::facts_batch::Want;
 use super::file_mode::{mode_text, Mode};
 use super::prefetch;
 use super::script_out::run_ok;
@@ -193,8 +192,7 @@ pub async fn file_facts(
     follow: bool,
     checksum: Option<&str>,
 ) -> Result<Vec<FileFacts>, ModuleError> {
-    let wants: Vec<Want> = paths.iter().map(|p| Want::new(*p, follow, checksum)).collect();
-    if let Some(found) = prefetch::facts(cx, &wants).await? {
+    if let Some(found) = prefetch::facts(cx, paths, follow, checksum).await? {
         return Ok(found);
     }
     let script: String = paths.iter().map(|p| facts_script(p, follow, checksum)).collect();
@@ -397,7 +395,7 @@ async fn write_diff(
         before.clear();
         after.clear();
         if facts.exists() && facts.size <= DIFF_MAX {
-            let old = cx.run(Cmd::new(format!("cat -- {}", quote(&facts.path)))).await?;
+            let old = cx.run(Cmd::new(format!("cat -- {}", quote(&facts.path))).read_only()).await?;
             before = if old.rc == 0 && is_text(&old.stdout) {
                 old.stdout_text()
             } else {

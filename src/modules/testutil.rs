@@ -92,8 +92,7 @@ impl Harness {
             search: self.search.clone(),
             escalate: None,
             env: Vec::new(),
-            prefetch: None,
-            lookahead: None,
+            read_ahead: None,
         }
     }
 
