@@ -174,6 +174,7 @@ troupe_noop=$(time_runs troupe 0 "$WORK/bench.yml")
 run_troupe "$WORK/bench.yml"
 grep -q 'changed=0' "$WORK/last.out" || { log "troupe's re-run was not a no-op"; cat "$WORK/last.out" >&2; exit 1; }
 troupe_one=$(time_runs troupe 0 "$WORK/one.yml")
+troupe_noop_off=$(TROUPE_READ_AHEAD=off time_runs troupe 0 "$WORK/bench.yml")
 if [[ -z ${BENCH_SKIP_ANSIBLE:-} ]]; then
   ansible_cold=$(time_runs ansible 1 "$WORK/bench.yml")
   ansible_noop=$(time_runs ansible 0 "$WORK/bench.yml")
@@ -184,13 +185,17 @@ fi
 log "per-task cost of each kind on ${HOSTS[0]}, and its bare command"
 bare_us true
 floor_us=$BARE
-declare -A TASK_US BARE_US
+declare -A TASK_US OFF_US BARE_US
 for kind in "${KINDS[@]}"; do
   RUN_LIMIT=${HOSTS[0]} run_troupe "$WORK/$kind.yml" || { cat "$WORK/last.out" >&2; exit 1; }
   many=$(RUN_LIMIT=${HOSTS[0]} time_runs troupe 0 "$WORK/$kind.yml")
   grep -q 'changed=0' "$WORK/last.out" || { log "$kind re-run was not a no-op"; cat "$WORK/last.out" >&2; exit 1; }
   one=$(RUN_LIMIT=${HOSTS[0]} time_runs troupe 0 "$WORK/${kind}1.yml")
   TASK_US[$kind]=$(marginal "$many" "$one" $((TASKS - 1)))
+  # The same without reading ahead: every task reads its own path (A/B in the same minutes).
+  many=$(RUN_LIMIT=${HOSTS[0]} TROUPE_READ_AHEAD=off time_runs troupe 0 "$WORK/$kind.yml")
+  one=$(RUN_LIMIT=${HOSTS[0]} TROUPE_READ_AHEAD=off time_runs troupe 0 "$WORK/${kind}1.yml")
+  OFF_US[$kind]=$(marginal "$many" "$one" $((TASKS - 1)))
   bare_us "${BARE_CMD[$kind]}"
   BARE_US[$kind]=$BARE
 done
@@ -209,16 +214,19 @@ troupe $("$TROUPE" --version 2>/dev/null | head -n 1 || echo "(dev)"); $ANSIBLE_
 | cold (files removed before each run) | ${troupe_cold} ms | ${ansible_cold} ms | $(ratio "$ansible_cold" "$troupe_cold") |
 | no-op re-run | ${troupe_noop} ms | ${ansible_noop} ms | $(ratio "$ansible_noop" "$troupe_noop") |
 
+No-op re-run with reading ahead off (\`TROUPE_READ_AHEAD=off\`): ${troupe_noop_off} ms.
+
 Mixed playbook, no-op: (${TASKS}-task run − 1-task run) / $((TASKS - 1)) = ${per_task_us} µs per task (3 hosts in parallel).
 
 Per-task cost of one kind, no-op, one host (${HOSTS[0]}): ($TASKS tasks − 1 task) / $((TASKS - 1)), against the
 same check typed by hand into an already-open remote shell (median of 5 × $BARE_COMMANDS).
 The floor, a builtin \`true\` round trip in that shell: ${floor_us} µs.
 
-| task | troupe | bare command | bare | troupe / bare |
-|---|---:|---|---:|---:|
+| task | troupe | read-ahead off | bare command | bare | troupe / bare | troupe / floor |
+|---|---:|---:|---|---:|---:|---:|
 TABLE
 for kind in "${KINDS[@]}"; do
-  printf '| %s | %s µs | `%s` | %s µs | %s |\n' "$kind" "${TASK_US[$kind]}" "${BARE_CMD[$kind]/$STAT/stat -c …}" \
-    "${BARE_US[$kind]}" "$(ratio "${TASK_US[$kind]}" "${BARE_US[$kind]}")"
+  printf '| %s | %s µs | %s µs | `%s` | %s µs | %s | %s |\n' "$kind" "${TASK_US[$kind]}" "${OFF_US[$kind]}" \
+    "${BARE_CMD[$kind]/$STAT/stat -c …}" "${BARE_US[$kind]}" "$(ratio "${TASK_US[$kind]}" "${BARE_US[$kind]}")" \
+    "$(ratio "${TASK_US[$kind]}" "$floor_us")"
 done

@@ -50,10 +50,11 @@ fn a_noop_run_of_file_tasks_starts_one_stat_for_all() {
     let path = counting_tools(p.path());
     let log = p.path().join("tools.log");
     let out = format!("out={}", p.path().join("out").display());
-    let run = || {
+    let run = |read_ahead: bool| {
         let _ = std::fs::remove_file(&log);
         let d = Run::new()
             .in_dir(p.path())
+            .env("TROUPE_READ_AHEAD", if read_ahead { "on" } else { "off" })
             .env("PATH", &path)
             .env("TOOL_LOG", &log.to_string_lossy())
             .args(["-i", "inv.ini", "site.yml", "-e", &out])
@@ -62,15 +63,19 @@ fn a_noop_run_of_file_tasks_starts_one_stat_for_all() {
         let count = |tool: &str| starts.lines().filter(|l| *l == tool).count();
         (d, count("stat"), count("sha1sum"), count("cat"))
     };
-    let (first, ..) = run();
+    let (first, ..) = run(true);
     assert_eq!(first.changed("localhost"), 10, "{}", first.stdout);
     assert_eq!(std::fs::read_to_string(p.path().join("out/conf")).unwrap(), "a=1\nb=2\n");
-    let (second, stats, sums, cats) = run();
+    let (second, stats, sums, cats) = run(true);
     assert_eq!(second.changed("localhost"), 0, "{}", second.stdout);
     // 11 tasks read facts. One command reads them all: one `stat -L` for the file tasks and one
     // `stat` for the stat task (it does not follow links), one `sha1sum` for every checksum,
     // one `cat` for the three files the line and block edits read.
     assert_eq!((stats, sums, cats), (2, 1, 1), "process starts in a no-op run\n{}", second.stdout);
+    // With reading ahead off, each task reads its own path: the same answers, 11 `stat`s.
+    let (third, stats, _, cats) = run(false);
+    assert_eq!(third.changed("localhost"), 0, "{}", third.stdout);
+    assert_eq!((stats, cats), (11, 3), "TROUPE_READ_AHEAD=off\n{}", third.stdout);
 }
 
 const CROSS_HOST: &str = r#"

@@ -571,7 +571,7 @@ impl Runner {
             search: self.search_dirs(task, frame),
             escalate,
             env,
-            read_ahead: Some(ReadAhead {
+            read_ahead: self.read_ahead.then(|| ReadAhead {
                 cache: &self.prefetch,
                 task: task.id,
                 next: lookahead.as_ref().map(|l| l as &dyn Lookahead),

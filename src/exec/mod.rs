@@ -42,6 +42,8 @@ pub struct Runner {
     states: HashMap<String, HostState>,
     /// File facts read ahead for the next tasks (see `modules::prefetch`).
     prefetch: crate::modules::prefetch::Prefetch,
+    /// `TROUPE_READ_AHEAD=off` turns reading ahead off (benchmarks, or if it ever misleads).
+    read_ahead: bool,
     /// Set by `any_errors_fatal`, `max_fail_percentage` or `meta: end_play`.
     end_play: bool,
     /// A play could not start (a play keyword failed to evaluate): the run stops, no recap.
@@ -73,6 +75,7 @@ impl Runner {
             playbook_dir,
             states: HashMap::new(),
             prefetch: Default::default(),
+            read_ahead: !matches!(std::env::var("TROUPE_READ_AHEAD").as_deref(), Ok("off" | "0" | "false" | "no")),
             end_play: false,
             aborted: false,
         }
