@@ -13,3 +13,4 @@ mod e2e_testbed;
 mod language;
 mod local_run;
 mod plan_tags;
+mod result_lines;

@@ -333,6 +333,27 @@ mod tests {
     }
 
     #[test]
+    fn skipped_item_labels_end_with_a_space() {
+        let mut result = Map::new();
+        result.insert("skipped".into(), Value::Bool(true));
+        result.insert("item".into(), Value::from(1));
+        let r = HostResult {
+            host: "h1".into(),
+            delegate: None,
+            status: Status::Skipped,
+            item: Some("1".into()),
+            result,
+            diff: None,
+            ignored: false,
+            show: false,
+        };
+        assert_eq!(Reporter::new(0).format(&r), "skipping: [h1] => (item=1) ");
+        assert_eq!(Reporter::new(1).format(&r), "skipping: [h1] => (item=1)  => {\"item\": 1}");
+        let ok = HostResult { status: Status::Ok, ..r };
+        assert_eq!(Reporter::new(1).format(&ok), "ok: [h1] => (item=1) => {\"item\": 1}");
+    }
+
+    #[test]
     fn banner_has_stars() {
         assert!(banner("PLAY [x]").starts_with("\nPLAY [x] ***"));
     }
