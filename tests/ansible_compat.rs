@@ -2,23 +2,9 @@
 //! fixture playbooks and inventories. Needs ansible-core: `TROUPE_ANSIBLE_PLAYBOOK` (set by
 //! scripts/test.sh, which installs it into a venv) or `ansible-playbook` on PATH.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::run::{repo, scratch, Run};
-
-fn ansible() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("TROUPE_ANSIBLE_PLAYBOOK") {
-        return Some(PathBuf::from(p));
-    }
-    for p in ["target/ansible-venv/bin/ansible-playbook", "/opt/ansible-venv/bin/ansible-playbook"] {
-        let p = repo().join(p);
-        if p.exists() {
-            return Some(p);
-        }
-    }
-    None
-}
+use crate::support::run::{ansible_playbook as ansible, repo, scratch, Run};
 
 /// Ansible prints a play's hosts in set order; compare them sorted.
 fn normalize(text: &str) -> String {

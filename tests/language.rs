@@ -322,9 +322,9 @@ fn debug_below_its_verbosity_is_skipped() {
     ]);
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml"]).succeeds();
     d.stdout_lacks("deep-detail").stdout_lacks("item-a").stdout_has("always-shown");
-    // As ansible-playbook: one line per skipped item, then one for the loop.
+    // As ansible-playbook: one line per skipped item (its label ends with a space), then one for the loop.
     d.stdout_has("skipping: [localhost]\n\nTASK [debug]")
-        .stdout_has("skipping: [localhost] => (item=b)\nskipping: [localhost]\n");
+        .stdout_has("skipping: [localhost] => (item=b) \nskipping: [localhost]\n");
     assert_eq!((d.recap("localhost")[0], d.recap("localhost")[4]), (1, 2), "ok, skipped: {}", d.stdout);
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-v"]).succeeds();
     d.stdout_lacks("deep-detail").stdout_has("Verbosity threshold not met.").stdout_has("item-a");

@@ -14,3 +14,4 @@ mod language;
 mod local_run;
 mod plan_tags;
 mod read_ahead;
+mod result_lines;

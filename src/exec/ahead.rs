@@ -71,7 +71,7 @@ impl Lookahead for Ahead<'_> {
             let Some(module) = crate::modules::find(&task.action) else { continue };
             let Some(scope) = task_scope(self.next.world, task, self.frame, self.host) else { continue };
             // Any error here is the task's own business when it runs: skip it now.
-            if !matches!(self.runner.check_when(task, self.frame, &scope), Ok(true)) {
+            if !matches!(self.runner.false_condition(task, self.frame, &scope), Ok(None)) {
                 continue;
             }
             let same_user = matches!(self.runner.escalation(task, self.frame, &scope), Ok(b) if b == self.escalate);

@@ -71,10 +71,10 @@ struct ItemOutcome {
     diff: Option<Diff>,
 }
 
-/// A loop item or task after its guards: the outcome (`None`: `when` was false), whether a
-/// failure is ignored, whether its output is hidden.
+/// A loop item or task after its guards: the outcome (skipped when `when` was false), whether
+/// a failure is ignored, whether its output is hidden.
 struct Guarded {
-    out: Option<ItemOutcome>,
+    out: ItemOutcome,
     ignore: bool,
     no_log: bool,
 }
@@ -97,6 +97,20 @@ fn skipped(reason: &str) -> Map {
     m.insert("skipped".into(), Value::Bool(true));
     m.insert("skip_reason".into(), Value::from(reason));
     m
+}
+
+/// A task or item skipped by `when`: Ansible names the first condition that was false, a
+/// literal `when: false` as the boolean. (The loader keeps conditions as text, so a quoted
+/// `"False"` shows as the boolean too.)
+fn when_skipped(condition: &str) -> ItemOutcome {
+    let mut result = skipped("Conditional result was False");
+    let shown = match condition {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        text => Value::from(text),
+    };
+    result.insert("false_condition".into(), shown);
+    ItemOutcome { status: Status::Skipped, result, facts: None, include_vars: None, diff: None }
 }
 
 struct ScopeRender(Arc<Scope>);
@@ -171,12 +185,12 @@ impl Runner {
         next: &Next<'_>,
     ) -> Guarded {
         let (no_log, no_log_error) = self.no_log(task, frame, scope);
-        let when = self.check_when(task, frame, scope);
+        let when = self.false_condition(task, frame, scope);
         let ignore = frame.flag(task, BoolKey::IgnoreErrors, scope, false);
         let out = match (&when, &ignore, &no_log_error) {
-            (Ok(false), ..) => None,
-            (Err(e), ..) | (Ok(true), Err(e), _) | (Ok(true), Ok(_), Some(e)) => Some(template_failure(task, e)),
-            (Ok(true), Ok(_), None) => Some(self.run_item(task, frame, scope, host, next).await),
+            (Ok(Some(condition)), ..) => when_skipped(condition),
+            (Err(e), ..) | (Ok(None), Err(e), _) | (Ok(None), Ok(_), Some(e)) => template_failure(task, e),
+            (Ok(None), Ok(_), None) => self.run_item(task, frame, scope, host, next).await,
         };
         Guarded { out, ignore: ignore.unwrap_or(false), no_log }
     }
@@ -191,13 +205,7 @@ impl Runner {
     ) -> HostOutcome {
         let Some(loop_value) = &task.loop_ else {
             let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, scope, host, next).await;
-            let Some(outcome) = out else {
-                let mut o = HostOutcome::new(host, Status::Skipped, skipped("Conditional result was False"));
-                self.report(task, frame, host, &o, None, None, no_log, true);
-                o.result.insert("false_condition".into(), Value::from(frame.conditions(task).join(" and ")));
-                return o;
-            };
-            let mut o = self.finish(host, outcome);
+            let mut o = self.finish(host, out);
             o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
             self.report(task, frame, host, &o, None, diff, no_log, true);
@@ -228,41 +236,52 @@ impl Runner {
         let mut include_vars: Option<Map> = None;
         let mut includes = Vec::new();
         let total = items.len();
-        for (index, item) in items.into_iter().enumerate() {
+        if total == 0 {
+            // Ansible skips a task whose loop has no items, with its own reason.
+            let mut result = Map::new();
+            result.insert("changed".into(), Value::Bool(false));
+            result.insert("skipped".into(), Value::Bool(true));
+            result.insert("skipped_reason".into(), Value::from("No items in the list"));
+            result.insert("results".into(), Value::Array(Vec::new()));
+            let o = HostOutcome::new(host, Status::Skipped, result);
+            let (no_log, _) = self.no_log(task, frame, scope);
+            let mut line = o.clone();
+            line.result.remove("results");
+            self.report(task, frame, host, &line, None, None, no_log, true);
+            return o;
+        }
+        let mut warnings: Vec<Value> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
             let mut vars = Map::new();
             vars.insert(loop_var.clone(), item.clone());
             vars.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
             if let Some(iv) = &lc.index_var {
                 vars.insert(iv.clone(), Value::from(index));
+                vars.insert("ansible_index_var".into(), Value::from(iv.clone()));
             }
             if lc.extended {
-                vars.insert(
-                    "ansible_loop".into(),
-                    serde_json::json!({"index": index + 1, "index0": index, "first": index == 0,
-                        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1}),
-                );
+                vars.insert("ansible_loop".into(), extended_loop(&items, index));
             }
             let item_scope = Arc::new(scope.child(Level::TaskVars, vars.clone()));
             let label = match &lc.label {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
-                None => label_of(&item),
+                None => label_of(item),
             };
-            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host, next).await;
+            let Guarded { mut out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host, next).await;
             any_no_log |= no_log;
-            let mut out = out.unwrap_or_else(|| ItemOutcome {
-                status: Status::Skipped,
-                result: skipped("Conditional result was False"),
-                facts: None,
-                include_vars: None,
-                diff: None,
-            });
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
             }
-            out.result.insert(loop_var.clone(), item.clone());
-            out.result.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+            // The loop variables go into the item's result, as in Ansible.
+            for (k, v) in &vars {
+                out.result.insert(k.clone(), v.clone());
+            }
             let item_o = HostOutcome::new(host, out.status, out.result.clone());
             self.report(task, frame, host, &item_o, Some(label), out.diff.take(), no_log, false);
+            // Ansible moves the items' warnings to the loop's result.
+            if let Some(Value::Array(w)) = out.result.remove("warnings") {
+                warnings.extend(w);
+            }
             match out.status {
                 Status::Changed => any_changed = true,
                 Status::Failed | Status::Unreachable => any_failed = true,
@@ -289,14 +308,14 @@ impl Runner {
             Status::Failed
         } else if any_changed {
             Status::Changed
-        } else if all_skipped && total > 0 {
+        } else if all_skipped {
             Status::Skipped
         } else {
             Status::Ok
         };
         let mut result = Map::new();
         result.insert("changed".into(), Value::Bool(any_changed));
-        let msg = match (any_failed, all_skipped && total > 0) {
+        let msg = match (any_failed, all_skipped) {
             (true, _) => "One or more items failed",
             (false, true) => "All items skipped",
             (false, false) => "All items completed",
@@ -305,8 +324,9 @@ impl Runner {
         if any_failed {
             result.insert("failed".into(), Value::Bool(true));
         }
-        if all_skipped && total > 0 {
-            result.insert("skipped".into(), Value::Bool(true));
+        result.insert("skipped".into(), Value::Bool(all_skipped));
+        if !warnings.is_empty() {
+            result.insert("warnings".into(), Value::Array(warnings));
         }
         result.insert("results".into(), Value::Array(results));
         let mut o = HostOutcome::new(host, status, result);
@@ -316,7 +336,7 @@ impl Runner {
         o.ignored = any_failed && all_ignored;
         if any_failed {
             self.report(task, frame, host, &o, None, None, any_no_log, true);
-        } else if all_skipped && total > 0 {
+        } else if all_skipped {
             // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
             let mut line = o.clone();
             line.result.remove("results");
@@ -335,13 +355,19 @@ impl Runner {
         o
     }
 
-    pub(super) fn check_when(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
+    /// The first `when` condition that is false, in Ansible's order (blocks' and imports' first).
+    pub(super) fn false_condition<'a>(
+        &self,
+        task: &'a Task,
+        frame: &'a Frame,
+        scope: &Arc<Scope>,
+    ) -> Result<Option<&'a str>, TemplateError> {
         for cond in frame.conditions(task) {
             if !scope.eval_bool(cond)? {
-                return Ok(false);
+                return Ok(Some(cond));
             }
         }
-        Ok(true)
+        Ok(None)
     }
 
     fn loop_items(&self, task: &Task, value: &Value, scope: &Arc<Scope>) -> Result<Vec<Value>, TemplateError> {
@@ -580,7 +606,34 @@ impl Runner {
         if let Some(line) = module.announce(&args) {
             self.reporter.line(&line);
         }
-        let query = match module.query(&cx, &args).await {
+        let (mut out, warnings) =
+            modules::args::gather_warnings(self.query_apply(module, &cx, &args, check, diff)).await;
+        if !warnings.is_empty() {
+            let list = match out.result.remove("warnings") {
+                Some(Value::Array(own)) => own,
+                _ => Vec::new(),
+            };
+            out.result
+                .insert("warnings".into(), list.into_iter().chain(warnings.into_iter().map(Value::from)).collect());
+        }
+        if let Some(f) = &out.facts {
+            if out.status != Status::Failed && (action == "setup" || action == "gather_facts") {
+                out.result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
+            }
+        }
+        out
+    }
+
+    /// The module's query, then its apply when something differs and this is not check mode.
+    async fn query_apply(
+        &self,
+        module: &dyn modules::Module,
+        cx: &Ctx<'_>,
+        args: &Map,
+        check: bool,
+        diff: bool,
+    ) -> ItemOutcome {
+        let query = match module.query(cx, args).await {
             Ok(q) => q,
             Err(e) => return module_failure(e),
         };
@@ -590,27 +643,26 @@ impl Runner {
         // A module may skip itself (debug below its `verbosity`) by answering `skipped: true`.
         let (status, mut result) = if query.result.get("skipped") == Some(&Value::Bool(true)) {
             (Status::Skipped, query.result)
+        } else if check && query.check_skip {
+            // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
+            let mut r = query.result;
+            r.insert("skipped".into(), Value::Bool(true));
+            r.entry("msg").or_insert_with(|| {
+                Value::from(format!("remote module ({}) does not support check mode", module.name()))
+            });
+            (Status::Skipped, r)
         } else if !query.changed {
             (Status::Ok, query.result)
-        } else if check && query.check_skip {
-            let mut r = skipped("skipped, running in check mode");
-            r.insert("msg".into(), Value::from("skipped, running in check mode"));
-            (Status::Skipped, r)
         } else if check {
             (Status::Changed, query.result)
         } else {
             self.prefetch.note_write();
-            match module.apply(&cx, &args, query).await {
+            match module.apply(cx, args, query).await {
                 Ok(r) => (Status::Changed, r),
                 Err(e) => return module_failure(e),
             }
         };
         result.insert("changed".into(), Value::Bool(status == Status::Changed));
-        if let Some(f) = &facts {
-            if action == "setup" || action == "gather_facts" {
-                result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
-            }
-        }
         ItemOutcome { status, result, facts, include_vars, diff: diff_out }
     }
 
@@ -725,14 +777,21 @@ impl Runner {
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
         let mut result = o.result.clone();
         if no_log {
+            // Ansible keeps the warnings: they are printed on their own.
+            let warnings = result.remove("warnings");
             result = Map::new();
             result.insert("censored".into(), Value::from(NO_LOG_MSG));
             result.insert("changed".into(), Value::Bool(o.changed()));
+            if let Some(w) = warnings {
+                result.insert("warnings".into(), w);
+            }
         }
-        let show = task.action == "debug" && o.status != Status::Skipped && !no_log;
-        if show {
-            result.remove("changed");
+        let debug = task.action == "debug";
+        if debug {
+            crate::report::clean_debug(&mut result);
         }
+        // Only an ok debug is printed whole without -v (Ansible's `_ansible_verbose_always`).
+        let show = debug && !no_log && matches!(o.status, Status::Ok | Status::Changed);
         // Ansible hides the item label too: it often is the secret.
         let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
         let r = HostResult {
@@ -793,6 +852,23 @@ fn conditions_hold(c: &Conditions, scope: &Arc<Scope>) -> Result<bool, TemplateE
             Ok(true)
         }
     }
+}
+
+/// `ansible_loop` of `loop_control: extended`, as Ansible builds it (with `allitems`).
+fn extended_loop(items: &[Value], index: usize) -> Value {
+    let total = items.len();
+    let mut l = serde_json::json!({"index": index + 1, "index0": index, "first": index == 0,
+        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1,
+        "allitems": items});
+    if let Value::Object(m) = &mut l {
+        if let Some(next) = items.get(index + 1) {
+            m.insert("nextitem".into(), next.clone());
+        }
+        if let Some(prev) = index.checked_sub(1).and_then(|i| items.get(i)) {
+            m.insert("previtem".into(), prev.clone());
+        }
+    }
+    l
 }
 
 /// How a loop item is shown: strings bare, other values as compact JSON.

@@ -1,6 +1,9 @@
 //! A module's arguments: names and aliases checked up front as Ansible does, then typed
 //! getters whose errors name the module and the argument.
 
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
 use crate::value::{to_bool, to_text, Map, Value};
 
 use super::file_mode::Mode;
@@ -11,12 +14,30 @@ use super::ModuleError;
 pub struct Args {
     module: &'static str,
     map: Map,
+    warnings: Vec<String>,
+}
+
+tokio::task_local! {
+    /// Where `Args::parse` puts its warnings while a module call runs (see [`gather_warnings`]).
+    static WARNINGS: Arc<Mutex<Vec<String>>>;
+}
+
+/// Run one module call, returning the warnings argument parsing raised inside it, each once
+/// (a module may parse its arguments in both query and apply). They become the result's
+/// `warnings` list, which the reporter prints as `[WARNING]: ...`, as Ansible does. A sink
+/// scoped to the call lets every module warn without each one passing the list along.
+pub async fn gather_warnings<F: Future>(call: F) -> (F::Output, Vec<String>) {
+    let sink = Arc::new(Mutex::new(Vec::new()));
+    let out = WARNINGS.scope(sink.clone(), call).await;
+    let warnings = std::mem::take(&mut *sink.lock().unwrap_or_else(|e| e.into_inner()));
+    (out, warnings)
 }
 
 impl Args {
     /// Check `raw` against the module's argument names. `known` lists canonical names (those
     /// starting with `_` are internal: accepted, never listed); `aliases` maps alias → canonical
-    /// name. An alias given beside its canonical name wins, as in Ansible.
+    /// name. An alias given beside its canonical name wins and raises Ansible's warning
+    /// `Both option path and its alias dest are set.` (see [`Args::warnings`]).
     pub fn parse(
         module: &'static str,
         raw: &Map,
@@ -32,14 +53,29 @@ impl Args {
                 unknown.push(k.as_str());
             }
         }
+        let mut warnings = Vec::new();
         for (alias, canonical) in aliases {
             debug_assert!(known.contains(canonical), "{module}: alias {alias} of unknown {canonical}");
             if let Some(v) = raw.get(*alias).filter(|v| !v.is_null()) {
+                // Like Ansible, a second alias counts the first one's value as the option's.
+                if map.contains_key(*canonical) && !alias.starts_with('_') {
+                    warnings.push(format!("Both option {canonical} and its alias {alias} are set."));
+                }
                 map.insert(canonical.to_string(), v.clone());
             }
         }
+        if !warnings.is_empty() {
+            let _outside_a_module_call = WARNINGS.try_with(|sink| {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                for w in &warnings {
+                    if !sink.contains(w) {
+                        sink.push(w.clone());
+                    }
+                }
+            });
+        }
         if unknown.is_empty() {
-            return Ok(Args { module, map });
+            return Ok(Args { module, map, warnings });
         }
         unknown.sort_unstable();
         let listed = |names: &mut Vec<&str>| {
@@ -58,7 +94,12 @@ impl Args {
 
     /// Arguments whose names are free (set_fact's variables): nothing is checked or renamed.
     pub fn any_names(module: &'static str, raw: &Map) -> Args {
-        Args { module, map: raw.clone() }
+        Args { module, map: raw.clone(), warnings: Vec::new() }
+    }
+
+    /// What parsing warned about (an option given together with its alias).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// An argument error prefixed with the module name.

@@ -26,6 +26,34 @@ fn aliases_resolve_to_the_canonical_name() {
 }
 
 #[test]
+fn an_option_beside_its_alias_warns_like_ansible() {
+    let warnings = |v| parse(v).map(|a| a.warnings().to_vec()).unwrap_or_default();
+    assert_eq!(warnings(json!({"path": "/p", "dest": "/d"})), ["Both option path and its alias dest are set."]);
+    assert!(warnings(json!({"dest": "/d", "state": "touch"})).is_empty(), "an alias alone is fine");
+    assert!(warnings(json!({"path": "/p", "dest": null})).is_empty(), "a null alias is not given");
+    assert!(warnings(json!({"path": "/p", "_free": "/f"})).is_empty(), "internal aliases never warn");
+    // Ansible's order: the second alias finds the option set by the first.
+    assert_eq!(warnings(json!({"name": "/n", "dest": "/d"})), ["Both option path and its alias name are set."]);
+}
+
+#[tokio::test]
+async fn warnings_reach_the_module_call_once() {
+    let raw = to_map(json!({"path": "/p", "dest": "/d"}));
+    let call = async {
+        let first = Args::parse("file", &raw, KNOWN, ALIASES).is_ok();
+        let again = Args::parse("file", &raw, KNOWN, ALIASES).is_ok();
+        first && again
+    };
+    let (parsed, warnings) = gather_warnings(call).await;
+    assert!(parsed);
+    assert_eq!(warnings, ["Both option path and its alias dest are set."]);
+    // Outside a module call there is no sink, and parsing still works.
+    assert!(parse(json!({"path": "/p", "dest": "/d"})).is_ok());
+    let (_, none) = gather_warnings(async { parse(json!({"dest": "/d"})).is_ok() }).await;
+    assert!(none.is_empty());
+}
+
+#[test]
 fn unknown_arguments_name_them_and_list_the_supported_ones() {
     let e = parse(json!({"path": "/x", "zz": 1, "mdoe": "0644"})).err();
     assert_eq!(

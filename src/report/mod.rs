@@ -3,8 +3,9 @@
 
 mod progress;
 mod recap;
+mod shown;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -13,6 +14,7 @@ use crate::template::filters::json_out::{dumps, JsonStyle};
 use crate::value::{Map, Value};
 
 pub use recap::Stats;
+pub use shown::clean_debug;
 
 use progress::Progress;
 
@@ -39,7 +41,7 @@ pub struct HostResult {
     pub diff: Option<Diff>,
     /// Failed but `ignore_errors` applied.
     pub ignored: bool,
-    /// Print the result even without -v (debug).
+    /// Print the result even without -v, indented (an `ok` debug).
     pub show: bool,
 }
 
@@ -55,12 +57,15 @@ struct State {
     /// By host name: the recap lists hosts sorted, as Ansible does.
     stats: BTreeMap<String, Stats>,
     progress: Progress,
+    /// Warnings already printed: like Ansible, each text is shown once per run.
+    warned: HashSet<String>,
 }
 
 impl Reporter {
     pub fn new(verbosity: u8) -> Reporter {
         let progress = Progress::detect();
-        Reporter { verbosity, state: Mutex::new(State { stats: BTreeMap::new(), progress }) }
+        let state = State { stats: BTreeMap::new(), progress, warned: HashSet::new() };
+        Reporter { verbosity, state: Mutex::new(state) }
     }
 
     pub fn verbosity(&self) -> u8 {
@@ -80,9 +85,16 @@ impl Reporter {
         self.print(&state, text);
     }
 
+    /// `[WARNING]: text` on stderr, unless the same text was warned about already.
     pub fn warn(&self, text: &str) {
-        let state = self.lock();
-        state.progress.suspend(|| eprintln!("[WARNING]: {text}"));
+        let mut state = self.lock();
+        Self::warn_once(&mut state, text);
+    }
+
+    fn warn_once(state: &mut State, text: &str) {
+        if state.warned.insert(text.to_string()) {
+            state.progress.suspend(|| eprintln!("[WARNING]: {text}"));
+        }
     }
 
     /// A rendered diagnostic that ends the run, on stderr.
@@ -132,6 +144,10 @@ impl Reporter {
             }
             state.progress.inc();
         }
+        // A result's own warnings come just before its line, as in Ansible.
+        for w in shown::warnings(&r.result) {
+            Self::warn_once(&mut state, &w);
+        }
         let text = self.format(r);
         self.print(&state, &text);
     }
@@ -162,7 +178,7 @@ impl Reporter {
             text.push_str(&render_diff(diff));
         }
         let verbose = self.verbosity > 0 || r.show;
-        let body = || dump_result(&shown_result(r), self.verbosity, r.show);
+        let body = || dump_result(&shown::shown_result(r), self.verbosity, r.show);
         let line = match r.status {
             Status::Ok | Status::Changed | Status::Skipped => {
                 let word = match r.status {
@@ -170,10 +186,10 @@ impl Reporter {
                     Status::Changed => "changed",
                     _ => "skipping",
                 };
+                // Ansible ends a skipped item's label with a space, before any ` => {...}`.
+                let item = if r.status == Status::Skipped { format!("{item} ") } else { item };
                 match (&r.item, verbose) {
-                    (Some(_), true) => {
-                        format!("{word}: {who} => (item={}) => {}", r.item.as_deref().unwrap_or(""), body())
-                    }
+                    (Some(_), true) => format!("{word}: {who} =>{item} => {}", body()),
                     (Some(_), false) => format!("{word}: {who} =>{item}"),
                     (None, true) => format!("{word}: {who} => {}", body()),
                     (None, false) => format!("{word}: {who}"),
@@ -209,17 +225,6 @@ impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.reporter.lock().progress.stop(self.host);
     }
-}
-
-/// The result as a failure line shows it: Ansible leaves out `failed` (the line says so) and
-/// always has `changed`.
-fn shown_result(r: &HostResult) -> Map {
-    let mut result = r.result.clone();
-    if r.status == Status::Failed {
-        result.remove("failed");
-        result.entry("changed").or_insert(Value::Bool(false));
-    }
-    result
 }
 
 /// A result as Ansible's default callback prints it: Python-style JSON with sorted keys, on one
@@ -325,6 +330,27 @@ mod tests {
         };
         let text = Reporter::new(0).format(&r);
         assert_eq!(text, "fatal: [h1]: FAILED! => {\"changed\": false, \"msg\": \"err1\\nerr2\"}\n...ignoring");
+    }
+
+    #[test]
+    fn skipped_item_labels_end_with_a_space() {
+        let mut result = Map::new();
+        result.insert("skipped".into(), Value::Bool(true));
+        result.insert("item".into(), Value::from(1));
+        let r = HostResult {
+            host: "h1".into(),
+            delegate: None,
+            status: Status::Skipped,
+            item: Some("1".into()),
+            result,
+            diff: None,
+            ignored: false,
+            show: false,
+        };
+        assert_eq!(Reporter::new(0).format(&r), "skipping: [h1] => (item=1) ");
+        assert_eq!(Reporter::new(1).format(&r), "skipping: [h1] => (item=1)  => {\"item\": 1}");
+        let ok = HostResult { status: Status::Ok, ..r };
+        assert_eq!(Reporter::new(1).format(&ok), "ok: [h1] => (item=1) => {\"item\": 1}");
     }
 
     #[test]

@@ -12,6 +12,22 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// ansible-core's `ansible-playbook` for side-by-side tests: `TROUPE_ANSIBLE_PLAYBOOK` (set by
+/// scripts/test.sh, which installs it into a venv), else a venv where scripts/test.sh or the
+/// machine setup puts it.
+pub fn ansible_playbook() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("TROUPE_ANSIBLE_PLAYBOOK") {
+        return Some(PathBuf::from(p));
+    }
+    for p in ["target/ansible-venv/bin/ansible-playbook", "/opt/ansible-venv/bin/ansible-playbook"] {
+        let p = repo().join(p);
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    None
+}
+
 pub struct Run {
     cmd: Command,
     shown: String,
