@@ -136,6 +136,10 @@ const SKIP_PLAYBOOK: &str = r#"
     - name: no items
       command: echo {{ item }}
       loop: []
+    - name: no check mode (a module)
+      wait_for: path=/etc/hostname timeout=2
+    - name: no check mode (an action)
+      uri: url=http://127.0.0.1:1/
 "#;
 
 #[test]
@@ -151,6 +155,8 @@ fn skipped_results_under_v_show_ansibles_keys() {
         r#"skipping: [localhost] => {"changed": false, "msg": "All items skipped"}"#,
         r#"skipping: [localhost] => {"false_condition": false}"#,
         r#"skipping: [localhost] => {"changed": false, "skipped_reason": "No items in the list"}"#,
+        r#"skipping: [localhost] => {"changed": false, "msg": "remote module (wait_for) does not support check mode"}"#,
+        r#"skipping: [localhost] => {"changed": false, "msg": "This action (uri) does not support check mode."}"#,
     ];
     check(SKIP_PLAYBOOK, &["-C", "-v"], &lines, &[]);
     // Without -v a skipped item's label still ends with a space.
@@ -162,6 +168,8 @@ fn skipped_results_under_v_show_ansibles_keys() {
         "skipping: [localhost]",
         "skipping: [localhost]",
         "skipping: [localhost] => (item=a) ",
+        "skipping: [localhost]",
+        "skipping: [localhost]",
         "skipping: [localhost]",
         "skipping: [localhost]",
         "skipping: [localhost]",

@@ -257,7 +257,9 @@ impl Module for Uri {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let want = Want::parse(args)?;
         if cx.check_mode {
-            return Ok(Query { check_skip: true, ..Query::default() });
+            // Ansible's uri runs through an action plugin, whose wording this is.
+            let q = Query { check_skip: true, ..Query::default() };
+            return Ok(q.with("msg", "This action (uri) does not support check mode."));
         }
         let mut stdin = want.config.join("\n");
         stdin.push('\n');
