@@ -107,3 +107,25 @@ fn a_write_on_one_host_makes_every_hosts_read_ahead_stale() {
     assert_eq!(d.recap("h2")[..2], [3, 0], "{}", d.stdout);
     assert_eq!(d.recap("h1")[..2], [4, 1], "{}", d.stdout);
 }
+
+const LOOKUP_LATER: &str = r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - file: path={{ out }} state=directory
+    - copy:
+        content: "{{ lookup('pipe', 'echo ran >> ' ~ log ~ '; echo x') }}"
+        dest: "{{ out }}/from-lookup"
+"#;
+
+#[test]
+fn a_later_tasks_lookup_runs_once_when_that_task_runs() {
+    let p = scratch(&[("inv.ini", "[local]\nlocalhost ansible_connection=local\n"), ("site.yml", LOOKUP_LATER)]);
+    let out = format!("out={}", p.path().join("out").display());
+    let log = format!("log={}", p.path().join("lookups.log").display());
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", "-e", &out, "-e", &log]).succeeds();
+    assert_eq!(d.changed("localhost"), 2, "{}", d.stdout);
+    let log = std::fs::read_to_string(p.path().join("lookups.log")).unwrap_or_default();
+    assert_eq!(log, "ran\n", "the pipe lookup ran while task 1 read ahead");
+    assert_eq!(std::fs::read_to_string(p.path().join("out/from-lookup")).unwrap(), "x");
+}

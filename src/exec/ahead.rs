@@ -5,7 +5,6 @@ use crate::connection::Become;
 use crate::modules::facts_batch::Want;
 use crate::modules::prefetch::{Lookahead, MAX_AHEAD};
 use crate::playbook::{Item, Task};
-use crate::value::{to_text, Value};
 
 use super::frame::Frame;
 use super::host::{render_args, task_scope};
@@ -23,7 +22,8 @@ const MAX_SCAN: usize = 64;
 
 /// The next tasks of one list whose facts can be read now. The scan stops at anything that
 /// may change a host (a task of another module, a block, an include, `meta`), since what it
-/// reads after that would be stale anyway; controller-only tasks are passed over.
+/// reads after that would be stale anyway; controller-only tasks are passed over. Lookups in
+/// a task are refused while it is rendered early (`template::reading_ahead`).
 pub fn next_tasks(items: &[Item], selected: impl Fn(&Task) -> bool) -> Vec<&Task> {
     let mut out = Vec::new();
     for item in items.iter().take(MAX_SCAN) {
@@ -35,7 +35,7 @@ pub fn next_tasks(items: &[Item], selected: impl Fn(&Task) -> bool) -> Vec<&Task
         if module.controller_only() && !module.bypass_host_loop() {
             continue;
         }
-        let plain = task.loop_.is_none() && task.attrs.delegate_to.is_none() && !uses_lookups(task);
+        let plain = task.loop_.is_none() && task.attrs.delegate_to.is_none();
         if !module.reads_ahead() || !plain {
             break;
         }
@@ -45,12 +45,6 @@ pub fn next_tasks(items: &[Item], selected: impl Fn(&Task) -> bool) -> Vec<&Task
         }
     }
     out
-}
-
-/// Lookups run code on the controller (`pipe`, `password` creates files): never early.
-fn uses_lookups(task: &Task) -> bool {
-    let text = to_text(&Value::Object(task.args.clone())) + &task.attrs.when.join(" ");
-    ["lookup(", "query(", "q("].iter().any(|w| text.contains(w))
 }
 
 /// The next tasks' wants for one host, rendered on a cache miss.
@@ -66,6 +60,12 @@ pub struct Ahead<'a> {
 
 impl Lookahead for Ahead<'_> {
     fn wants(&self) -> Vec<(usize, Want)> {
+        crate::template::reading_ahead(|| self.render())
+    }
+}
+
+impl Ahead<'_> {
+    fn render(&self) -> Vec<(usize, Want)> {
         let mut out = Vec::new();
         for task in self.next.tasks {
             let Some(module) = crate::modules::find(&task.action) else { continue };
@@ -90,6 +90,7 @@ impl Lookahead for Ahead<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::{to_text, Value};
     use std::sync::Arc;
 
     fn task(action: &str, args: serde_json::Value) -> Item {
@@ -122,13 +123,11 @@ mod tests {
     }
 
     #[test]
-    fn loops_lookups_and_blocks_end_the_scan() {
+    fn loops_and_blocks_end_the_scan() {
         let mut looped = Task { action: "file".into(), ..Default::default() };
         looped.loop_ = Some(serde_json::json!([1, 2]));
         let items = vec![task("file", serde_json::json!({"path": "/a"})), Item::Task(Arc::new(looped))];
         assert_eq!(next_tasks(&items, |_| true).len(), 1);
-        let lookup = task("copy", serde_json::json!({"dest": "/b", "content": "{{ lookup('pipe', 'date') }}"}));
-        assert!(next_tasks(&[lookup], |_| true).is_empty(), "lookups run code on the controller: never early");
         let block = Item::Block(Arc::new(Default::default()));
         assert!(next_tasks(&[block, task("file", serde_json::json!({"path": "/a"}))], |_| true).is_empty());
     }

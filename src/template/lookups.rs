@@ -56,6 +56,10 @@ fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Res
 
 /// Runs a lookup honouring `errors=strict|warn|ignore` (`None` means "failed, ignored").
 fn run_guarded(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Option<Vec<Value>>, Error> {
+    // Before `errors=` is honoured: a refusal must stay an error, never a cached empty value.
+    if super::is_reading_ahead() {
+        return Err(fail("lookup", format!("'{name}' is not run while reading ahead")));
+    }
     let errors = kwargs.get::<Option<String>>("errors")?.unwrap_or_else(|| "strict".into());
     if !matches!(errors.as_str(), "strict" | "warn" | "ignore") {
         return Err(fail("lookup", format!("errors='{errors}' is not one of strict, warn, ignore")));

@@ -9,7 +9,32 @@ pub mod lookups;
 pub mod tests;
 pub mod undefined;
 
+use std::cell::Cell;
+
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+
+thread_local! {
+    static READING_AHEAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` (which renders a task that has not started yet, see `exec::ahead`) with lookups
+/// refused: a lookup runs code on the controller (`pipe`) or creates files (`password`), which
+/// must happen only when the task runs. A refused lookup is an error, which is never cached.
+pub fn reading_ahead<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            READING_AHEAD.with(|r| r.set(false));
+        }
+    }
+    READING_AHEAD.with(|r| r.set(true));
+    let _reset = Reset;
+    f()
+}
+
+fn is_reading_ahead() -> bool {
+    READING_AHEAD.with(Cell::get)
+}
 
 /// The template environment shared by a whole run.
 pub struct Engine {

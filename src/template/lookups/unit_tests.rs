@@ -144,3 +144,18 @@ fn lookup_result_shapes_and_unknown_plugins() {
     assert_eq!(eval("{{ lookup('ansible.builtin.env', 'TROUPE_SURELY_UNSET_VAR', default='z') }}", ctx.clone()), "z");
     assert!(err("{{ lookup('redis', 'k') }}", ctx).contains("lookup plugin 'redis' is not supported"));
 }
+
+#[test]
+fn lookups_are_refused_while_reading_ahead_and_run_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let pipe = format!("{{{{ lookup('pipe', 'touch {}') }}}}", marker.display());
+    let e = crate::template::reading_ahead(|| err(&pipe, context! {}));
+    assert!(e.contains("not run while reading ahead"), "{e}");
+    assert!(!marker.exists(), "the command ran early");
+    // errors='ignore' must not turn the refusal into an empty value.
+    let ignored = crate::template::reading_ahead(|| err("{{ lookup('env', 'HOME', errors='ignore') }}", context! {}));
+    assert!(ignored.contains("not run while reading ahead"), "{ignored}");
+    eval(&pipe, context! {});
+    assert!(marker.exists(), "lookups run again once reading ahead is over");
+}
