@@ -10,7 +10,7 @@ use crate::value::Value;
 
 use super::args::Args;
 use super::facts_batch::Want;
-use super::lineinfile::{apply_edit, compile, query_edit, read_text};
+use super::lineinfile::{apply_edit, compile, query_edit, read_text, text_wants};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct BlockInFile;
@@ -212,8 +212,7 @@ impl Module for BlockInFile {
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        let a = Args::parse("blockinfile", args, ARGS, ALIASES).ok()?;
-        Some(vec![Want::text(a.req_str("path").ok()?)])
+        text_wants("blockinfile", args, ARGS, ALIASES)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

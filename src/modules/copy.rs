@@ -14,27 +14,18 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 pub struct Copy;
 
 /// Arguments copy and template share with the write itself.
-pub const WRITE_ARGS: [&str; 9] =
+const WRITE_ARGS: [&str; 9] =
     ["dest", "mode", "owner", "group", "backup", "force", "validate", "follow", "unsafe_writes"];
 
-const KNOWN: [&str; 16] = [
-    "dest",
-    "mode",
-    "owner",
-    "group",
-    "backup",
-    "force",
-    "validate",
-    "follow",
-    "unsafe_writes",
-    "src",
-    "content",
-    "remote_src",
-    "directory_mode",
-    "local_follow",
-    "decrypt",
-    "checksum",
-];
+/// copy's argument names: the write's, then its own.
+fn known() -> Vec<&'static str> {
+    with_write_args(&["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"])
+}
+
+/// A module's argument names: [`WRITE_ARGS`] followed by `own`.
+pub fn with_write_args(own: &[&'static str]) -> Vec<&'static str> {
+    [&WRITE_ARGS[..], own].concat()
+}
 
 /// The paths whose facts [`query_content`] reads (following links, with sha1): dest and the
 /// file inside it, in one command, in case dest is a folder. `None`: content can't go to a folder.
@@ -49,10 +40,8 @@ pub fn content_paths(dest: &str, src_name: Option<&str>) -> Option<Vec<String>> 
 
 /// The read-ahead wants of a copy or template task whose controller file is `src`.
 pub fn content_wants(dest: &str, src: Option<&str>) -> Option<Vec<Want>> {
-    let name = src.map(|s| std::path::Path::new(s).file_name().map(|n| n.to_string_lossy().into_owned()));
-    let name = match name {
-        Some(None) => return None,
-        Some(Some(n)) => Some(n),
+    let name = match src {
+        Some(s) => Some(std::path::Path::new(s).file_name()?.to_string_lossy().into_owned()),
         None => None,
     };
     let paths = content_paths(dest, name.as_deref())?;
@@ -78,21 +67,14 @@ pub async fn query_content(
         return Err(ModuleError::failed("can not use content with a dir as dest"));
     };
     let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-    let facts = match paths.len() {
-        1 => file_facts(cx, &paths, true, Some("sha1")).await?,
-        _ => {
-            let mut f = file_facts(cx, &paths, true, Some("sha1")).await?;
-            if f.first().is_some_and(|d| d.kind == FileKind::Dir) {
-                if src_name.is_none() {
-                    return Err(ModuleError::failed("can not use content with a dir as dest"));
-                }
-                f.split_off(1)
-            } else {
-                f.truncate(1);
-                f
-            }
+    let mut facts = file_facts(cx, &paths, true, Some("sha1")).await?;
+    // With two paths (dest and the file inside it), a folder dest takes the file inside.
+    if paths.len() == 2 && facts.first().is_some_and(|d| d.kind == FileKind::Dir) {
+        if src_name.is_none() {
+            return Err(ModuleError::failed("can not use content with a dir as dest"));
         }
-    };
+        facts.remove(0);
+    }
     let facts = facts.into_iter().next().unwrap_or_default();
     query_write(cx, &facts, content, &attrs, &opts, force).await
 }
@@ -108,7 +90,7 @@ impl Module for Copy {
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        let a = Args::parse("copy", args, &KNOWN, &[]).ok()?;
+        let a = Args::parse("copy", args, &known(), &[]).ok()?;
         if a.bool("remote_src", false).ok()? {
             return None;
         }
@@ -116,7 +98,7 @@ impl Module for Copy {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("copy", args, &KNOWN, &[])?;
+        let a = Args::parse("copy", args, &known(), &[])?;
         if a.bool("remote_src", false)? {
             return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
         }

@@ -307,6 +307,12 @@ pub struct TextFile {
 
 const CONTENT_MARK: &[u8] = b"\n@troupe-content\n";
 
+/// The read-ahead wants of a module that edits the text file at `path` ([`read_text`]).
+pub fn text_wants(module: &'static str, args: &Map, known: &[&str], aliases: &[(&str, &str)]) -> Option<Vec<Want>> {
+    let a = Args::parse(module, args, known, aliases).ok()?;
+    Some(vec![Want::text(a.req_str("path").ok()?)])
+}
+
 /// Read a file's facts and bytes (read ahead, or in one command of its own); fail when it is
 /// a directory or special file.
 pub async fn read_text(cx: &Ctx<'_>, path: &str) -> Result<TextFile, ModuleError> {
@@ -441,8 +447,7 @@ impl Module for LineInFile {
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        let a = Args::parse("lineinfile", args, ARGS, ALIASES).ok()?;
-        Some(vec![Want::text(a.req_str("path").ok()?)])
+        text_wants("lineinfile", args, ARGS, ALIASES)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

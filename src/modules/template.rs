@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::args::Args;
 use super::content::Content;
-use super::copy::{content_wants, query_content, WRITE_ARGS};
+use super::copy::{content_wants, query_content, with_write_args};
 use super::facts_batch::Want;
 use super::remote_file::apply_write;
 use super::{Ctx, Map, Module, ModuleError, Query};
@@ -13,9 +13,7 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 pub struct Template;
 
 fn known() -> Vec<&'static str> {
-    let mut known = WRITE_ARGS.to_vec();
-    known.extend(["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]);
-    known
+    with_write_args(&["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"])
 }
 
 #[async_trait]
