@@ -14,7 +14,6 @@ use super::ModuleError;
 pub struct Args {
     module: &'static str,
     map: Map,
-    warnings: Vec<String>,
 }
 
 tokio::task_local! {
@@ -37,7 +36,7 @@ impl Args {
     /// Check `raw` against the module's argument names. `known` lists canonical names (those
     /// starting with `_` are internal: accepted, never listed); `aliases` maps alias → canonical
     /// name. An alias given beside its canonical name wins and raises Ansible's warning
-    /// `Both option path and its alias dest are set.` (see [`Args::warnings`]).
+    /// `Both option path and its alias dest are set.` (see [`gather_warnings`]).
     pub fn parse(
         module: &'static str,
         raw: &Map,
@@ -75,7 +74,7 @@ impl Args {
             });
         }
         if unknown.is_empty() {
-            return Ok(Args { module, map, warnings });
+            return Ok(Args { module, map });
         }
         unknown.sort_unstable();
         let listed = |names: &mut Vec<&str>| {
@@ -94,12 +93,7 @@ impl Args {
 
     /// Arguments whose names are free (set_fact's variables): nothing is checked or renamed.
     pub fn any_names(module: &'static str, raw: &Map) -> Args {
-        Args { module, map: raw.clone(), warnings: Vec::new() }
-    }
-
-    /// What parsing warned about (an option given together with its alias).
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        Args { module, map: raw.clone() }
     }
 
     /// An argument error prefixed with the module name.

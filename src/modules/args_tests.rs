@@ -25,15 +25,17 @@ fn aliases_resolve_to_the_canonical_name() {
     assert_eq!(a, Ok(Some("/d".to_string())));
 }
 
-#[test]
-fn an_option_beside_its_alias_warns_like_ansible() {
-    let warnings = |v| parse(v).map(|a| a.warnings().to_vec()).unwrap_or_default();
-    assert_eq!(warnings(json!({"path": "/p", "dest": "/d"})), ["Both option path and its alias dest are set."]);
-    assert!(warnings(json!({"dest": "/d", "state": "touch"})).is_empty(), "an alias alone is fine");
-    assert!(warnings(json!({"path": "/p", "dest": null})).is_empty(), "a null alias is not given");
-    assert!(warnings(json!({"path": "/p", "_free": "/f"})).is_empty(), "internal aliases never warn");
+#[tokio::test]
+async fn an_option_beside_its_alias_warns_like_ansible() {
+    async fn warnings(v: serde_json::Value) -> Vec<String> {
+        gather_warnings(async { parse(v).is_ok() }).await.1
+    }
+    assert_eq!(warnings(json!({"path": "/p", "dest": "/d"})).await, ["Both option path and its alias dest are set."]);
+    assert!(warnings(json!({"dest": "/d", "state": "touch"})).await.is_empty(), "an alias alone is fine");
+    assert!(warnings(json!({"path": "/p", "dest": null})).await.is_empty(), "a null alias is not given");
+    assert!(warnings(json!({"path": "/p", "_free": "/f"})).await.is_empty(), "internal aliases never warn");
     // Ansible's order: the second alias finds the option set by the first.
-    assert_eq!(warnings(json!({"name": "/n", "dest": "/d"})), ["Both option path and its alias name are set."]);
+    assert_eq!(warnings(json!({"name": "/n", "dest": "/d"})).await, ["Both option path and its alias name are set."]);
 }
 
 #[tokio::test]
