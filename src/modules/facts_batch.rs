@@ -111,29 +111,29 @@ pub fn parse_found(out: &[u8], wants: &[Want], mark: &str) -> Vec<Option<Found>>
     let mut rest = blob.unwrap_or_default();
     let mut cut_ok = true;
     for (w, f) in wants.iter().zip(found.iter_mut()) {
-        let Some(entry) = f.as_mut().filter(|_| w.content) else { continue };
-        match (entry.facts.kind, entry.facts.readable) {
-            (FileKind::File, true) => {}
-            // Not readable: the plain read fails with the reason; never "no content".
-            (FileKind::File, false) => *f = None,
-            _ => continue,
-        }
         let Some(entry) = f.as_mut() else { continue };
+        if !w.content || entry.facts.kind != FileKind::File {
+            continue;
+        }
+        // Not readable: `cat` skipped it, and the plain read must say why, never "no content".
+        if !entry.facts.readable {
+            *f = None;
+            continue;
+        }
         let size = usize::try_from(entry.facts.size).unwrap_or(usize::MAX);
-        if !cut_ok || size > rest.len() {
-            cut_ok = false;
-            *f = None;
-            continue;
-        }
-        let (bytes, tail) = rest.split_at(size);
-        rest = tail;
-        if entry.facts.checksum.as_deref() != Some(sha1_hex(bytes).as_str()) {
+        let bytes = (cut_ok && size <= rest.len()).then(|| {
+            let (bytes, tail) = rest.split_at(size);
+            rest = tail;
+            bytes
+        });
+        match bytes.filter(|b| entry.facts.checksum.as_deref() == Some(sha1_hex(b).as_str())) {
+            Some(bytes) => entry.content = Some(bytes.to_vec()),
             // The file changed between `stat`, `sha1sum` and `cat`: every later cut is off too.
-            cut_ok = false;
-            *f = None;
-            continue;
+            None => {
+                cut_ok = false;
+                *f = None;
+            }
         }
-        entry.content = Some(bytes.to_vec());
     }
     if !rest.is_empty() {
         for (w, f) in wants.iter().zip(found.iter_mut()) {
