@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use crate::modules::prefetch::{Lookahead, ReadAhead};
 use crate::modules::{self, Ctx, Render};
-use crate::playbook::Task;
 use crate::report::Status;
 use crate::value::{Map, Value};
 use crate::vars::Scope;
 
-use super::ahead::{Ahead, Next};
+use super::ahead::Ahead;
 use super::flags::BoolKey;
-use super::frame::Frame;
-use super::outcome::{failure, module_failure, template_failure, ItemOutcome};
+use super::host::TaskCall;
+use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
 use super::resolve::render_args;
 use super::Runner;
 
@@ -29,20 +28,15 @@ impl Render for ScopeRender {
 }
 
 impl Runner {
-    pub(super) async fn call_module(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        scope: &Arc<Scope>,
-        host: &str,
-        next: &Next<'_>,
-    ) -> ItemOutcome {
+    /// One module call: the engine's own actions, or the module with its connection, become,
+    /// environment and read-ahead.
+    pub(super) async fn call_module(&self, call: &TaskCall<'_>) -> ItemOutcome {
+        let TaskCall { task, frame, host, next, .. } = *call;
+        let scope = &call.scope;
         let action = task.action.as_str();
         if action == "include_tasks" || action == "include_role" {
             return match scope.render_value(&Value::Object(task.args.clone())) {
-                Ok(Value::Object(args)) => {
-                    ItemOutcome { status: Status::Ok, result: args, facts: None, include_vars: None, diff: None }
-                }
+                Ok(Value::Object(args)) => ItemOutcome::new(Status::Ok, args),
                 Ok(_) => failure("include arguments must be a mapping"),
                 Err(e) => template_failure(task, &e),
             };
@@ -92,13 +86,7 @@ impl Runner {
                     held = c;
                     conn = held.as_ref();
                 }
-                Err(e) => {
-                    let mut o = failure(e.to_string());
-                    o.status = Status::Unreachable;
-                    o.result.insert("unreachable".into(), Value::Bool(true));
-                    o.result.remove("failed");
-                    return o;
-                }
+                Err(e) => return unreachable(e.to_string()),
             }
         }
         let escalate = match self.escalation(task, frame, scope) {

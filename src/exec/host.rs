@@ -16,6 +16,24 @@ use super::resolve::task_scope;
 use super::world::World;
 use super::Runner;
 
+/// What one task call on one host needs: the task, what it inherits from its blocks and play,
+/// the host, the variables it sees there (a loop item's included) and the tasks after it that
+/// may be read ahead.
+pub(super) struct TaskCall<'a> {
+    pub task: &'a Task,
+    pub frame: &'a Frame,
+    pub host: &'a str,
+    pub scope: Arc<Scope>,
+    pub next: &'a Next<'a>,
+}
+
+impl<'a> TaskCall<'a> {
+    /// The same call for one loop item, whose variables are in `scope`.
+    pub fn with_scope(&self, scope: Arc<Scope>) -> TaskCall<'a> {
+        TaskCall { scope, ..*self }
+    }
+}
+
 impl Runner {
     /// Run `task` on `host` against the world snapshot.
     pub(super) async fn run_on_host(
@@ -31,35 +49,31 @@ impl Runner {
         };
         let _running = self.reporter.running(host);
         let next = Next { world, tasks: ahead };
-        let mut o = self.run_in_scope(task, frame, &scope, host, &next).await;
+        let call = TaskCall { task, frame, host, scope, next: &next };
+        let mut o = self.run_in_scope(&call).await;
+        let scope = &call.scope;
         // Keywords the walker applies after the task, resolved only when they matter.
         if o.status == Status::Unreachable {
-            o.ignore_unreachable = self.flag_or_warn(task, frame, BoolKey::IgnoreUnreachable, &scope, false);
+            o.ignore_unreachable = self.flag_or_warn(task, frame, BoolKey::IgnoreUnreachable, scope, false);
         }
         if o.status == Status::Failed && !o.ignored {
             // Stopping the play is the safe reading of an `any_errors_fatal` that can't be evaluated.
-            o.errors_fatal = self.flag_or_warn(task, frame, BoolKey::AnyErrorsFatal, &scope, true);
+            o.errors_fatal = self.flag_or_warn(task, frame, BoolKey::AnyErrorsFatal, scope, true);
         }
         o
     }
 
     /// `no_log`, `when`, `ignore_errors`, then the module call (with retries), for one loop item
     /// or the whole task. A keyword that can't be evaluated fails it without running the module.
-    pub(super) async fn guarded_item(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        scope: &Arc<Scope>,
-        host: &str,
-        next: &Next<'_>,
-    ) -> Guarded {
+    pub(super) async fn guarded_item(&self, call: &TaskCall<'_>) -> Guarded {
+        let TaskCall { task, frame, scope, .. } = call;
         let (no_log, no_log_error) = self.no_log(task, frame, scope);
         let when = self.false_condition(task, frame, scope);
         let ignore = frame.flag(task, BoolKey::IgnoreErrors, scope, false);
         let out = match (&when, &ignore, &no_log_error) {
             (Ok(Some(condition)), ..) => when_skipped(condition),
             (Err(e), ..) | (Ok(None), Err(e), _) | (Ok(None), Ok(_), Some(e)) => template_failure(task, e),
-            (Ok(None), Ok(_), None) => self.run_item(task, frame, scope, host, next).await,
+            (Ok(None), Ok(_), None) => self.run_item(call).await,
         };
         Guarded { out, ignore: ignore.unwrap_or(false), no_log }
     }

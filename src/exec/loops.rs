@@ -10,27 +10,21 @@ use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
-use super::ahead::Next;
 use super::flags::BoolKey;
-use super::frame::Frame;
+use super::host::TaskCall;
 use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcome};
 use super::Runner;
 
 impl Runner {
-    pub(super) async fn run_in_scope(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        scope: &Arc<Scope>,
-        host: &str,
-        next: &Next<'_>,
-    ) -> HostOutcome {
+    /// The task on one host: once, or once per loop item, with the lines it reports.
+    pub(super) async fn run_in_scope(&self, call: &TaskCall<'_>) -> HostOutcome {
+        let TaskCall { task, frame, host, scope, .. } = call;
         let Some(loop_value) = &task.loop_ else {
-            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, scope, host, next).await;
+            let Guarded { out, ignore, no_log } = self.guarded_item(call).await;
             let mut o = self.finish(host, out);
             o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
-            self.report(task, frame, host, &o, None, diff, no_log, true);
+            self.report(call, &o, None, diff, no_log, true);
             if (task.action == "include_tasks" || task.action == "include_role") && o.status == Status::Ok {
                 o.includes.push((o.result.clone(), Map::new()));
             }
@@ -44,7 +38,7 @@ impl Runner {
                 let (no_log, _) = self.no_log(task, frame, scope);
                 let mut o = self.finish(host, template_failure(task, &e));
                 o.ignored = frame.flag(task, BoolKey::IgnoreErrors, scope, false).unwrap_or(false);
-                self.report(task, frame, host, &o, None, None, no_log, true);
+                self.report(call, &o, None, None, no_log, true);
                 return o;
             }
         };
@@ -69,7 +63,7 @@ impl Runner {
             let (no_log, _) = self.no_log(task, frame, scope);
             let mut line = o.clone();
             line.result.remove("results");
-            self.report(task, frame, host, &line, None, None, no_log, true);
+            self.report(call, &line, None, None, no_log, true);
             return o;
         }
         let mut warnings: Vec<Value> = Vec::new();
@@ -89,7 +83,7 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
             };
-            let Guarded { mut out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host, next).await;
+            let Guarded { mut out, ignore, no_log } = self.guarded_item(&call.with_scope(item_scope)).await;
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -99,7 +93,7 @@ impl Runner {
                 out.result.insert(k.clone(), v.clone());
             }
             let item_o = HostOutcome::new(host, out.status, out.result.clone());
-            self.report(task, frame, host, &item_o, Some(label), out.diff.take(), no_log, false);
+            self.report(call, &item_o, Some(label), out.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
             if let Some(Value::Array(w)) = out.result.remove("warnings") {
                 warnings.extend(w);
@@ -157,12 +151,12 @@ impl Runner {
         o.includes = includes;
         o.ignored = any_failed && all_ignored;
         if any_failed {
-            self.report(task, frame, host, &o, None, None, any_no_log, true);
+            self.report(call, &o, None, None, any_no_log, true);
         } else if all_skipped {
             // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
             let mut line = o.clone();
             line.result.remove("results");
-            self.report(task, frame, host, &line, None, None, any_no_log, true);
+            self.report(call, &line, None, None, any_no_log, true);
         } else {
             self.count(host, &o);
         }
@@ -205,14 +199,8 @@ impl Runner {
     }
 
     /// One module call (one loop item), with `until` retries and result conditions.
-    pub(super) async fn run_item(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        scope: &Arc<Scope>,
-        host: &str,
-        next: &Next<'_>,
-    ) -> ItemOutcome {
+    pub(super) async fn run_item(&self, call: &TaskCall<'_>) -> ItemOutcome {
+        let TaskCall { task, scope, .. } = call;
         let retries = match &task.retries {
             Some(v) => match scope.render_value(v).map(|v| to_text(&v).parse::<u32>()) {
                 Ok(Ok(n)) => n,
@@ -228,7 +216,7 @@ impl Runner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut out = self.call_module(task, frame, scope, host, next).await;
+            let mut out = self.call_module(call).await;
             if out.status == Status::Unreachable {
                 return out;
             }

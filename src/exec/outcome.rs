@@ -8,7 +8,7 @@ use crate::report::{HostResult, Status, NO_LOG_MSG};
 use crate::template::TemplateError;
 use crate::value::{Map, Value};
 
-use super::frame::Frame;
+use super::host::TaskCall;
 use super::Runner;
 
 /// What one task did on one host.
@@ -67,11 +67,26 @@ pub(super) struct Guarded {
     pub no_log: bool,
 }
 
+impl ItemOutcome {
+    /// An outcome with nothing besides its status and result.
+    pub fn new(status: Status, result: Map) -> ItemOutcome {
+        ItemOutcome { status, result, facts: None, include_vars: None, diff: None }
+    }
+}
+
 pub(super) fn failure(msg: impl Into<String>) -> ItemOutcome {
     let mut result = Map::new();
     result.insert("failed".into(), Value::Bool(true));
     result.insert("msg".into(), Value::String(msg.into()));
-    ItemOutcome { status: Status::Failed, result, facts: None, include_vars: None, diff: None }
+    ItemOutcome::new(Status::Failed, result)
+}
+
+/// The host could not be reached (connecting, or the connection dropped during the task).
+pub(super) fn unreachable(reason: impl Into<String>) -> ItemOutcome {
+    let mut result = Map::new();
+    result.insert("msg".into(), Value::String(reason.into()));
+    result.insert("unreachable".into(), Value::Bool(true));
+    ItemOutcome::new(Status::Unreachable, result)
 }
 
 pub(super) fn template_failure(task: &Task, e: &TemplateError) -> ItemOutcome {
@@ -98,7 +113,7 @@ pub(super) fn when_skipped(condition: &str) -> ItemOutcome {
         text => Value::from(text),
     };
     result.insert("false_condition".into(), shown);
-    ItemOutcome { status: Status::Skipped, result, facts: None, include_vars: None, diff: None }
+    ItemOutcome::new(Status::Skipped, result)
 }
 
 pub(super) fn module_failure(e: ModuleError) -> ItemOutcome {
@@ -106,15 +121,9 @@ pub(super) fn module_failure(e: ModuleError) -> ItemOutcome {
         ModuleError::Failed { msg, mut result } => {
             result.insert("failed".into(), Value::Bool(true));
             result.insert("msg".into(), Value::String(msg));
-            ItemOutcome { status: Status::Failed, result, facts: None, include_vars: None, diff: None }
+            ItemOutcome::new(Status::Failed, result)
         }
-        ModuleError::Connection(ConnectionError::Unreachable { reason }) => {
-            let mut o = failure(reason);
-            o.status = Status::Unreachable;
-            o.result.remove("failed");
-            o.result.insert("unreachable".into(), Value::Bool(true));
-            o
-        }
+        ModuleError::Connection(ConnectionError::Unreachable { reason }) => unreachable(reason),
         other => failure(other.to_string()),
     }
 }
@@ -129,18 +138,16 @@ impl Runner {
     }
 
     /// Print one line for a host or item; `count` puts it in the recap.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn report(
         &self,
-        task: &Task,
-        frame: &Frame,
-        host: &str,
+        call: &TaskCall<'_>,
         o: &HostOutcome,
         item: Option<String>,
         diff: Option<Diff>,
         no_log: bool,
         count: bool,
     ) {
+        let TaskCall { task, frame, host, .. } = call;
         // A delegate that is still a template (the task was skipped before rendering it) is not shown.
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
         let mut result = o.result.clone();
