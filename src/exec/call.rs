@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::modules::prefetch::{Lookahead, ReadAhead};
 use crate::modules::{self, Ctx, Render};
+use crate::playbook::ActionKind;
 use crate::report::Status;
 use crate::value::{Map, Value};
 use crate::vars::Scope;
@@ -34,7 +35,7 @@ impl Runner {
         let TaskCall { task, frame, host, next, .. } = *call;
         let scope = &call.scope;
         let action = task.action.as_str();
-        if action == "include_tasks" || action == "include_role" {
+        if task.kind.is_include() {
             return match scope.render_value(&Value::Object(task.args.clone())) {
                 Ok(Value::Object(args)) => ItemOutcome::new(Status::Ok, args),
                 Ok(_) => failure("include arguments must be a mapping"),
@@ -135,7 +136,7 @@ impl Runner {
                 .insert("warnings".into(), list.into_iter().chain(warnings.into_iter().map(Value::from)).collect());
         }
         if let Some(f) = &out.facts {
-            if out.status != Status::Failed && (action == "setup" || action == "gather_facts") {
+            if out.status != Status::Failed && task.kind == ActionKind::Setup {
                 out.result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
             }
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::playbook::{self, Attrs, Item, Task};
+use crate::playbook::{self, ActionKind, Attrs, Item, Task};
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
 
@@ -30,7 +30,7 @@ impl Runner {
             }
         }
         for (_, args, vars, hosts) in groups {
-            let loaded = if task.action == "include_role" {
+            let loaded = if task.kind == ActionKind::IncludeRole {
                 self.load_include_role(task, frame, &args)
             } else {
                 self.load_include_tasks(task, frame, &args)

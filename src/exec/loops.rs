@@ -25,7 +25,7 @@ impl Runner {
             o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
             self.report(call, &o, None, diff, no_log, true);
-            if (task.action == "include_tasks" || task.action == "include_role") && o.status == Status::Ok {
+            if task.kind.is_include() && o.status == Status::Ok {
                 o.includes.push((o.result.clone(), Map::new()));
             }
             return o;
@@ -112,7 +112,7 @@ impl Runner {
             if let Some(v) = out.include_vars {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
-            if (task.action == "include_tasks" || task.action == "include_role") && out.status == Status::Ok {
+            if task.kind.is_include() && out.status == Status::Ok {
                 includes.push((out.result.clone(), vars));
             }
             results.push(Value::Object(out.result));

@@ -3,7 +3,7 @@
 
 use crate::connection::ConnectionError;
 use crate::modules::{Diff, ModuleError};
-use crate::playbook::Task;
+use crate::playbook::{ActionKind, Task};
 use crate::report::{HostResult, Status, NO_LOG_MSG};
 use crate::template::TemplateError;
 use crate::value::{Map, Value};
@@ -161,7 +161,7 @@ impl Runner {
                 result.insert("warnings".into(), w);
             }
         }
-        let debug = task.action == "debug";
+        let debug = task.kind == ActionKind::Debug;
         if debug {
             crate::report::clean_debug(&mut result);
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 
 use crate::plan::{task_name, PlayPlan, TagFilter};
-use crate::playbook::{Block, Item, Play, Task};
+use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
@@ -64,10 +64,9 @@ impl Runner {
             let task = Task {
                 id: 0,
                 name: Some("Gathering Facts".into()),
-                action: "setup".into(),
                 span: play.span.clone(),
                 base_dir: self.playbook_dir.clone(),
-                ..Default::default()
+                ..Task::with_action("setup")
             };
             self.run_task(ctx, &task, &root, batch, "TASK", &[]).await;
         }
@@ -254,7 +253,7 @@ impl Runner {
         }
         let world = self.world(ctx);
         let display = self.display_name(task, frame, &world, &targets[0]);
-        if task.action == "meta" {
+        if task.kind == ActionKind::Meta {
             Box::pin(self.run_meta(ctx, task, frame, &world, &targets, &display)).await;
             return;
         }
@@ -332,7 +331,7 @@ impl Runner {
                 state.set_fact(name, Value::Object(value));
             }
             if let Some(f) = &o.facts {
-                if task.action == "setup" || task.action == "gather_facts" {
+                if task.kind == ActionKind::Setup {
                     state.add_facts(f);
                 } else {
                     for (k, v) in f {
