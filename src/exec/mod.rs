@@ -4,7 +4,6 @@
 
 mod ahead;
 mod call;
-mod conn;
 mod flags;
 mod frame;
 mod host;
@@ -24,6 +23,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::cli::Settings;
+use crate::connection::pool::ConnPool;
 use crate::error::exit;
 use crate::inventory::Inventory;
 use crate::plan::{Plan, PlayPlan};
@@ -41,7 +41,7 @@ pub struct Runner {
     inventory: Arc<Inventory>,
     engine: Arc<Engine>,
     reporter: Arc<Reporter>,
-    conns: conn::ConnPool,
+    conns: ConnPool,
     forks: Arc<Semaphore>,
     load_opts: LoadOptions,
     playbook_dir: PathBuf,
@@ -72,7 +72,7 @@ impl Runner {
     ) -> Runner {
         Runner {
             forks: Arc::new(Semaphore::new(settings.forks)),
-            conns: conn::ConnPool::new(settings.clone()),
+            conns: ConnPool::new(settings.clone()),
             settings,
             inventory,
             engine: Arc::new(Engine::new()),

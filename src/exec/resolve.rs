@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::connection::pool::CONNECTION_VARS;
 use crate::connection::Become;
 use crate::modules;
 use crate::playbook::Task;
@@ -10,7 +11,6 @@ use crate::template::TemplateError;
 use crate::value::{to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
-use super::conn::CONNECTION_VARS;
 use super::flags::BoolKey;
 use super::frame::Frame;
 use super::world::World;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
 
+use super::local::Local;
+use super::ssh::{Ssh, SshDefaults, SshOptions};
+use super::{Connection, ConnectionError};
 use crate::cli::Settings;
-use crate::connection::local::Local;
-use crate::connection::ssh::{Ssh, SshDefaults, SshOptions};
-use crate::connection::{Connection, ConnectionError};
 use crate::value::{to_text, Map};
 
 /// Variables that decide how a host is reached.
