@@ -49,11 +49,11 @@ impl Runner {
             Ok(a) => a,
             Err(e) => return template_failure(task, &e),
         };
-        let check = match frame.flag(task, BoolKey::CheckMode, scope, self.settings.check) {
+        let check = match frame.flag(task, BoolKey::CheckMode, scope, self.options.check) {
             Ok(b) => b,
             Err(e) => return template_failure(task, &e),
         };
-        let diff = match frame.flag(task, BoolKey::Diff, scope, self.settings.diff) {
+        let diff = match frame.flag(task, BoolKey::Diff, scope, self.options.diff) {
             Ok(b) => b,
             Err(e) => return template_failure(task, &e),
         };

@@ -108,19 +108,19 @@ impl Runner {
         frame: &Frame,
         scope: &Arc<Scope>,
     ) -> Result<Option<Become>, TemplateError> {
-        let on = frame.flag(task, BoolKey::Become, scope, self.settings.escalate)?;
+        let on = frame.flag(task, BoolKey::Become, scope, self.options.become_.escalate)?;
         if !on {
             return Ok(None);
         }
-        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.settings.become_user.clone()) {
+        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.options.become_.user.clone()) {
             Some(u) => scope.render_text(&u)?,
             None => "root".into(),
         };
-        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.settings.become_method.clone()) {
+        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.options.become_.method.clone()) {
             Some(m) => scope.render_text(&m)?,
             None => "sudo".into(),
         };
-        let mut password = self.settings.become_password.clone();
+        let mut password = self.options.become_.password.clone();
         for name in ["ansible_become_password", "ansible_become_pass"] {
             if password.is_none() && scope.contains(name) {
                 password = scope.get(name)?.map(|v| to_text(&v));
