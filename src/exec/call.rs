@@ -14,7 +14,7 @@ use super::ahead::Ahead;
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
-use super::resolve::render_args;
+use super::resolve::{connection_keywords, render_args};
 use super::Runner;
 
 struct ScopeRender(Arc<Scope>);
@@ -78,9 +78,8 @@ impl Runner {
                 Ok(v) => v,
                 Err(e) => return template_failure(task, &e),
             };
-            // The `connection:` keyword (play, block or task) wins over inventory variables.
-            if let (None, Some(kind)) = (&delegate, frame.get(Some(task), |a| a.connection.clone())) {
-                vars.insert("ansible_connection".into(), Value::from(kind));
+            if let Err(e) = connection_keywords(task, frame, scope, delegate.is_some(), &mut vars) {
+                return template_failure(task, &e);
             }
             match self.conns.get(&target, &vars).await {
                 Ok(c) => {

@@ -32,7 +32,7 @@ impl Runner {
         };
 
         // Loops: render the list, then run each item with its loop variable set.
-        let items = match self.loop_items(task, loop_value, scope) {
+        let items = match self.loop_items(call, loop_value) {
             Ok(items) => items,
             Err(e) => {
                 let (no_log, _) = self.no_log(task, frame, scope);
@@ -163,9 +163,18 @@ impl Runner {
         o
     }
 
-    fn loop_items(&self, task: &Task, value: &Value, scope: &Arc<Scope>) -> Result<Vec<Value>, TemplateError> {
+    fn loop_items(&self, call: &TaskCall<'_>, value: &Value) -> Result<Vec<Value>, TemplateError> {
+        let TaskCall { task, frame, scope, .. } = call;
         let rendered = scope.render_value(value)?;
         let with = task.loop_with.as_deref();
+        if with == Some("fileglob") {
+            let terms = match rendered {
+                Value::Array(terms) => terms,
+                Value::Null => Vec::new(),
+                one => vec![one],
+            };
+            return Ok(super::fileglob::expand(&terms, &self.search_dirs(task, frame)));
+        }
         let list = match (with, rendered) {
             (Some("dict"), Value::Object(m)) => {
                 m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()

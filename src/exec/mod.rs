@@ -4,6 +4,7 @@
 
 mod ahead;
 mod call;
+mod fileglob;
 mod flags;
 mod frame;
 mod host;

@@ -21,6 +21,8 @@ pub struct HostOutcome {
     pub result: Map,
     pub facts: Option<Map>,
     pub include_vars: Option<Map>,
+    /// `delegate_facts`: the delegate that gets `facts` and `include_vars` instead of the host.
+    pub facts_for: Option<String>,
     /// `include_tasks`/`include_role`: what to include, with its loop item vars.
     pub includes: Vec<(Map, Map)>,
     pub diff: Option<Diff>,
@@ -39,6 +41,7 @@ impl HostOutcome {
             result,
             facts: None,
             include_vars: None,
+            facts_for: None,
             includes: Vec::new(),
             diff: None,
             ignore_unreachable: false,

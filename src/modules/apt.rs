@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::args::Args;
-use super::glob::{glob_match, glob_to_ere};
 use super::script_out::{failed_with, key_values, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
+use crate::glob::{matches as glob_match, to_ere as glob_to_ere};
 use crate::value::Map;
 
 pub struct Apt;

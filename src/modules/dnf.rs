@@ -131,7 +131,7 @@ pub fn plan(want: &Want, tool: &str, installed: &[(String, bool)], updates: &[St
                 let outdated: Vec<String> = want
                     .names
                     .iter()
-                    .filter(|n| is_installed(n) && updates.iter().any(|u| u == *n || super::glob::glob_match(n, u)))
+                    .filter(|n| is_installed(n) && updates.iter().any(|u| u == *n || crate::glob::matches(n, u)))
                     .map(|n| quote(n))
                     .collect();
                 if !outdated.is_empty() {

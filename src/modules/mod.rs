@@ -15,7 +15,6 @@ pub mod facts_batch;
 mod fail;
 mod file;
 pub mod file_mode;
-mod glob;
 mod include_vars;
 mod local_write;
 mod pause;
