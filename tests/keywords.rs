@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use crate::support::run::{ansible_playbook, scratch, Run};
+use crate::support::testbed::{testbed, Testbed};
 
 /// The `msg` lines a run printed, sorted (hosts and glob matches come in any order).
 fn messages(stdout: &str) -> Vec<String> {
@@ -133,4 +134,53 @@ fn refused_keywords_fail_at_load_with_their_place() {
     let play = "- hosts: all\n  strategy: linear\n  force_handlers: false\n  gather_facts: false\n  tasks: []\n";
     let p = scratch(&[("inv.ini", "localhost ansible_connection=local\n"), ("p.yml", play)]);
     Run::new().in_dir(p.path()).args(["-i", "inv.ini", "p.yml"]).succeeds();
+}
+
+/// The testbed's inventory without the variables that would beat the keywords.
+fn inventory_without(tb: &Testbed, vars: &[&str]) -> String {
+    let text = std::fs::read_to_string(&tb.inventory).expect("testbed inventory");
+    text.lines()
+        .filter(|l| !vars.iter().any(|v| l.trim_start().starts_with(&format!("{v}:"))))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn e2e_remote_user_and_port_reach_the_host_as_asked() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0].name;
+    let play = |keywords: &str, task_user: &str| {
+        format!(
+            "- hosts: {host}\n  gather_facts: false\n{keywords}  tasks:\n    - command: id -un\n      changed_when: false\n      \
+             register: who\n    - debug: msg=\"user={{{{ who.stdout }}}}\"\n    - command: id -un\n      changed_when: false\n{task_user}"
+        )
+    };
+    let bare = inventory_without(tb, &["ansible_user", "ansible_port"]);
+    let p = scratch(&[
+        ("bare.yml", &bare),
+        ("root.yml", &play("  remote_user: root\n", "")),
+        // The second task logs in as someone else: it needs its own connection, which fails.
+        ("task.yml", &play("  remote_user: root\n", "      remote_user: troupe-no-such-user\n")),
+        ("nouser.yml", &play("  remote_user: troupe-no-such-user\n", "")),
+        ("port.yml", &play("  remote_user: root\n  port: 1\n", "")),
+    ]);
+    let inv = tb.inventory.display().to_string();
+    let run = |inv: &str, pb: &str| Run::new().in_dir(p.path()).args(["-i", inv, pb]).run();
+
+    let d = run("bare.yml", "root.yml");
+    assert_eq!(d.out.status.code(), Some(0), "{}", d.stdout);
+    d.stdout_has("\"msg\": \"user=root\"");
+    let d = run("bare.yml", "task.yml");
+    assert_eq!(d.out.status.code(), Some(4), "{}", d.stdout);
+    assert_eq!(d.recap(host)[..4], [2, 0, 1, 0], "two tasks ok as root, the third unreachable: {}", d.stdout);
+    let d = run("bare.yml", "nouser.yml");
+    assert_eq!(d.out.status.code(), Some(4), "{}", d.stdout);
+    d.stdout_has("UNREACHABLE");
+    let d = run("bare.yml", "port.yml");
+    assert_eq!(d.out.status.code(), Some(4), "port 1 has no sshd: {}", d.stdout);
+    // Variables beat keywords (Ansible): the inventory's `ansible_user: root` wins.
+    let d = run(&inv, "nouser.yml");
+    assert_eq!(d.out.status.code(), Some(0), "{}", d.stdout);
+    d.stdout_has("\"msg\": \"user=root\"");
 }
