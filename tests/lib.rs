@@ -11,6 +11,7 @@ mod e2e_modules;
 mod e2e_scale;
 mod e2e_testbed;
 mod language;
+mod limits;
 mod local_run;
 mod plan_tags;
 mod read_ahead;

@@ -65,7 +65,7 @@ impl Runner {
         playbook_dir: PathBuf,
     ) -> Runner {
         Runner {
-            forks: Arc::new(Semaphore::new(settings.forks)),
+            forks: Arc::new(Semaphore::new(settings.forks.min(crate::limits::MAX_PERMITS))),
             conns: conn::ConnPool::new(settings.clone()),
             settings,
             inventory,

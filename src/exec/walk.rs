@@ -282,7 +282,8 @@ impl Runner {
         let throttle = frame
             .get(Some(task), |a| a.throttle.clone())
             .and_then(|v| to_text(&v).parse::<usize>().ok())
-            .filter(|n| *n > 0);
+            .filter(|n| *n > 0)
+            .map(|n| n.min(crate::limits::MAX_PERMITS));
         let throttle_sem = throttle.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         let outcomes: Vec<HostOutcome> = {
             let this = &*self;
