@@ -50,3 +50,14 @@ fn huge_inventory_range_is_an_error() {
     no_panic(&d);
     d.stderr_has("more than 1000000 hosts").stderr_has("inv.ini:2");
 }
+
+#[test]
+fn division_by_zero_fails_as_in_ansible() {
+    let tasks = "    - debug: msg=ran\n      when: (used/total) > 0.5\n      vars: {used: 5, total: 0}\n";
+    play(tasks, &[], 2).stdout_has("division by zero").stdout_lacks("\"msg\": \"ran\"");
+    play("    - debug: msg=\"{{ 5 // 0 }}\"\n", &[], 2).stdout_has("integer division or modulo by zero");
+    // Ansible: "Error rendering expression: name 'inf' is not defined".
+    play("    - debug: msg=ran\n      when: '1e400'\n", &[], 2).stdout_has("too large for a float");
+    play("    - debug: msg=ran\n      when: 1e400\n", &[], 2).stdout_has("'inf' is undefined");
+    play("    - debug: msg=\"{{ 6 / 4 }} {{ 2 ** 3 / 2 }}\"\n", &[], 0).stdout_has("1.5 4.0");
+}

@@ -77,9 +77,9 @@ fn whole_or_fraction(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use crate::modules::testutil::{err_text, Harness};
     use serde_json::json;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn sleeps_and_reports() {
