@@ -15,9 +15,12 @@ pub const MAX_INCLUDE_DEPTH: usize = 128;
 /// Hosts one `[a:b]` inventory range may expand to.
 pub const MAX_RANGE_HOSTS: u64 = 1_000_000;
 
-/// Nodes a YAML document may expand to once its aliases are resolved (a "billion laughs" file
-/// of a few hundred bytes would otherwise build gigabytes).
-pub const MAX_YAML_NODES: usize = 10_000_000;
+/// Nesting of one YAML document (PyYAML, hence Ansible, fails a little past 500 levels).
+pub const MAX_YAML_DEPTH: usize = 512;
+
+/// Nodes the aliases of one YAML document may copy (a "billion laughs" file of a few hundred
+/// bytes would otherwise build gigabytes).
+pub const MAX_YAML_ALIAS_NODES: usize = 1_000_000;
 
 /// Bytes one template expression may build (a string, a padding, a repeated list).
 pub const MAX_TEXT: usize = 256 * 1024 * 1024;

@@ -117,10 +117,9 @@ impl Runner {
                     }
                 };
                 match crate::yaml::load_file(&path) {
-                    Ok(node) => match node.to_value() {
-                        Value::Object(m) => loaded.extend(m),
-                        Value::Null => {}
-                        _ => error = Some(format!("vars file {} must hold a mapping", path.display())),
+                    Ok(node) => match node.vars() {
+                        Some(m) => loaded.extend(m),
+                        None => error = Some(format!("vars file {} must hold a mapping", path.display())),
                     },
                     Err(e) => error = Some(format!("{} ({})", e.message, e.span)),
                 }

@@ -154,9 +154,9 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 /// Read and parse a YAML file; a missing file is reported at `at` (the referencing position).
 pub(crate) fn read_yaml(path: &Path, at: Option<&Span>) -> Result<Node, LoadError> {
     let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| LoadError::new(LoadErrorKind::NotFound, &span, format!("cannot read {}: {e}", path.display())))?;
-    Ok(yaml::parse_str(&text, path)?)
+    Ok(yaml::parse_str(yaml::utf8(&bytes, path)?, path)?)
 }
 
 /// The first existing file among `name`, `name.yml`, `name.yaml`, `name.json` in `dir`.
