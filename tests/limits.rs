@@ -61,3 +61,77 @@ fn division_by_zero_fails_as_in_ansible() {
     play("    - debug: msg=ran\n      when: 1e400\n", &[], 2).stdout_has("'inf' is undefined");
     play("    - debug: msg=\"{{ 6 / 4 }} {{ 2 ** 3 / 2 }}\"\n", &[], 0).stdout_has("1.5 4.0");
 }
+
+/// Run `pb.yml` among `files` on the local host, requiring exit `code`.
+fn project(files: Vec<(String, String)>, code: i32) -> Done {
+    let mut all = vec![("inv.ini".to_string(), LOCAL_INV.to_string())];
+    all.extend(files);
+    let refs: Vec<(&str, &str)> = all.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let p = scratch(&refs);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(code);
+    no_panic(&d);
+    d
+}
+
+fn file(path: &str, text: &str) -> (String, String) {
+    (path.to_string(), text.to_string())
+}
+
+const HEAD: &str = "- hosts: local\n  gather_facts: false\n";
+
+#[test]
+fn includes_that_include_themselves_stop_with_a_recursion_error() {
+    let tasks = project(
+        vec![
+            file("pb.yml", &format!("{HEAD}  tasks:\n    - include_tasks: self.yml\n")),
+            file("self.yml", "- debug: msg=again\n- include_tasks: self.yml\n"),
+        ],
+        2,
+    );
+    tasks.stdout_has("include_tasks: maximum recursion depth exceeded").stdout_has("self.yml:2:3");
+    let role = project(
+        vec![
+            file("pb.yml", &format!("{HEAD}  roles: [r]\n")),
+            file("roles/r/tasks/main.yml", "- debug: msg=r\n- include_role: name=r\n"),
+        ],
+        2,
+    );
+    role.stdout_has("include_role: maximum recursion depth exceeded");
+}
+
+#[test]
+fn deep_imports_roles_and_blocks_are_load_errors() {
+    let mut imports = vec![file("pb.yml", &format!("{HEAD}  tasks:\n    - import_tasks: t0.yml\n"))];
+    imports.extend((0..700).map(|i| file(&format!("t{i}.yml"), &format!("- import_tasks: t{}.yml\n", i + 1))));
+    imports.push(file("t700.yml", "- debug: msg=end\n"));
+    project(imports, 4).stderr_has("nest deeper than 256 levels").stderr_has("caused by: …");
+
+    let mut roles = vec![file("pb.yml", &format!("{HEAD}  roles: [d0]\n"))];
+    for i in 0..1_100 {
+        let deps = if i < 1_099 { format!("dependencies: [d{}]\n", i + 1) } else { "dependencies: []\n".into() };
+        roles.push(file(&format!("roles/d{i}/meta/main.yml"), &deps));
+    }
+    project(roles, 4).stderr_has("nest deeper than 256 levels");
+
+    let blocks = |n: usize| {
+        let mut pb = format!("{HEAD}  tasks:\n");
+        for i in 0..n {
+            pb.push_str(&format!("{}- block:\n", "  ".repeat(2 + 2 * i)));
+        }
+        pb.push_str(&format!("{}- debug: msg=deep\n", "  ".repeat(2 + 2 * n)));
+        pb
+    };
+    project(vec![file("pb.yml", &blocks(3_000))], 4).stderr_has("YAML nesting is deeper than 512 levels");
+    // What Ansible still runs (it fails near 300) runs here too, quickly.
+    let t = std::time::Instant::now();
+    project(vec![file("pb.yml", &blocks(250))], 0).stdout_has("\"msg\": \"deep\"");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn from_yaml_of_deep_data_is_a_task_error() {
+    // Read from a host, as in the issue: the data is not known at load time.
+    let deep: String = (0..3_000).map(|i| format!("{}a:\n", "  ".repeat(i))).collect();
+    let pb = format!("{HEAD}  tasks:\n    - slurp: src=deep.yml\n      register: s\n    - debug: msg=\"{{{{ s.content | b64decode | from_yaml }}}}\"\n");
+    project(vec![file("pb.yml", &pb), file("deep.yml", &deep)], 2).stdout_has("deeper than 512 levels");
+}

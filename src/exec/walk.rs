@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
+use crate::limits::MAX_INCLUDE_DEPTH;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{self, Attrs, Block, Item, Play, Task};
 use crate::report::Status;
@@ -399,7 +400,14 @@ impl Runner {
             }
         }
         for (_, args, vars, hosts) in groups {
-            let loaded = if task.action == "include_role" {
+            let loaded = if frame.includes >= MAX_INCLUDE_DEPTH {
+                // Ansible runs into Python's recursion limit here.
+                Err(format!(
+                    "{}: maximum recursion depth exceeded: more than {MAX_INCLUDE_DEPTH} nested includes \
+                     (does it include itself without a condition that stops?) (task at {})",
+                    task.action, task.span
+                ))
+            } else if task.action == "include_role" {
                 self.load_include_role(task, frame, &args)
             } else {
                 self.load_include_tasks(task, frame, &args)
@@ -416,6 +424,7 @@ impl Runner {
             ctx.handlers.append(&mut handlers);
             let mut f = role_frame;
             f.dynamic = true;
+            f.includes = frame.includes + 1;
             let mut layer = vars;
             for (k, v) in task.attrs.vars.iter() {
                 layer.insert(k.clone(), v.clone());

@@ -2,8 +2,9 @@
 //!
 //! Mirrors Ansible's `parse_address` and `expand_hostname_range`.
 
-use crate::limits::MAX_RANGE_HOSTS;
 use std::net::Ipv6Addr;
+
+use crate::limits::MAX_RANGE_HOSTS;
 
 /// Split `host:port` / `[host]:port` when what remains is a valid host name or IP.
 /// Returns `None` when the text is not a recognisable address (Ansible keeps it verbatim then).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::error::{LoadError, LoadErrorKind};
 use super::model::{Attrs, Item, Playbook, Role};
 use super::{play, role, task};
+use crate::limits::MAX_NESTING;
 use crate::value::Map;
 use crate::yaml::{self, Node, Span};
 
@@ -69,6 +70,7 @@ pub fn load_tasks_file(path: &Path, role: Option<Arc<Role>>, opts: &LoadOptions)
         state: &state,
         files: Vec::new(),
         roles: Vec::new(),
+        blocks: 0,
     };
     let node = read_yaml(path, None)?;
     ctx.enter(path, None)?.items(&node, "a tasks file")
@@ -92,6 +94,7 @@ pub fn load_role(
         state: &state,
         files: Vec::new(),
         roles: Vec::new(),
+        blocks: 0,
     };
     let at = Span::unknown(from_dir);
     let block = role::load(name, spec, &at, &ctx, false)?;
@@ -121,11 +124,14 @@ pub(crate) struct Ctx<'a> {
     pub files: Vec<PathBuf>,
     /// Role folders being loaded, outermost first (to catch dependency cycles).
     pub roles: Vec<PathBuf>,
+    /// Blocks around the list being loaded.
+    pub blocks: usize,
 }
 
 impl<'a> Ctx<'a> {
     /// The context for loading `path`, refusing a file that (indirectly) imports itself.
     pub fn enter(&self, path: &Path, at: Option<&Span>) -> Result<Ctx<'a>, LoadError> {
+        self.check_depth(at.unwrap_or(&Span::unknown(path)))?;
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if self.files.contains(&canonical) {
             let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
@@ -136,6 +142,22 @@ impl<'a> Ctx<'a> {
         next.files.push(canonical);
         next.base_dir = parent_dir(path);
         Ok(next)
+    }
+
+    /// Imports, role dependencies and blocks nest by recursion while loading (and running):
+    /// past a bound, an error instead of a stack overflow.
+    pub fn check_depth(&self, at: &Span) -> Result<(), LoadError> {
+        let depth = self.files.len() + self.roles.len() + self.blocks;
+        if depth < MAX_NESTING {
+            return Ok(());
+        }
+        Err(LoadError::invalid(
+            at,
+            format!(
+                "imports, roles and blocks nest deeper than {MAX_NESTING} levels (maximum recursion depth exceeded)"
+            ),
+        )
+        .with_hint("flatten the structure; a chain this deep is usually an accidental recursion"))
     }
 
     pub fn items(&self, node: &Node, what: &str) -> Result<Vec<Item>, LoadError> {

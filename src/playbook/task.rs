@@ -73,6 +73,10 @@ fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
 }
 
 fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, LoadError> {
+    ctx.check_depth(&node.span)?;
+    let mut inner = ctx.clone();
+    inner.blocks += 1;
+    let ctx = &inner;
     let mut b = Block { id: next_id(), span: node.span.clone(), ..Default::default() };
     for (k, v) in entries {
         let key = k.key_string();
