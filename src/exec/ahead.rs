@@ -7,7 +7,7 @@ use crate::modules::prefetch::{Lookahead, MAX_AHEAD};
 use crate::playbook::{Item, Task};
 
 use super::frame::Frame;
-use super::host::{render_args, task_scope};
+use super::resolve::{render_args, task_scope};
 use super::world::World;
 use super::Runner;
 

@@ -3,11 +3,15 @@
 //! to the host states between tasks; failed hosts drop out; handlers flush per section.
 
 mod ahead;
+mod call;
 mod conn;
 mod flags;
 mod frame;
 mod host;
 mod limits;
+mod loops;
+mod outcome;
+mod resolve;
 mod walk;
 mod world;
 
@@ -26,8 +30,8 @@ use crate::report::Reporter;
 use crate::template::Engine;
 use crate::value::{Map, Value};
 
-pub use host::OMIT;
 pub use limits::raise_open_files;
+pub use resolve::OMIT;
 use world::{HostState, InventoryLayers, PlayVars};
 
 pub struct Runner {

@@ -17,7 +17,8 @@ use crate::vars::Level;
 use super::ahead::next_tasks;
 use super::flags::{resolve, BoolKey};
 use super::frame::Frame;
-use super::host::{task_scope, HostOutcome};
+use super::outcome::HostOutcome;
+use super::resolve::task_scope;
 use super::world::{PlayVars, World};
 use super::Runner;
 
