@@ -9,6 +9,7 @@ pub mod connection;
 pub mod error;
 pub mod exec;
 pub mod inventory;
+pub mod limits;
 pub mod modules;
 pub mod plan;
 pub mod playbook;
