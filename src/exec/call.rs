@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::modules::prefetch::{Lookahead, ReadAhead};
-use crate::modules::{self, Ctx, Render};
+use crate::modules::{self, Ctx, Render, Step};
 use crate::playbook::ActionKind;
 use crate::report::Status;
 use crate::value::{Map, Value};
@@ -151,33 +151,33 @@ impl Runner {
         check: bool,
         diff: bool,
     ) -> ItemOutcome {
-        let query = match module.query(cx, args).await {
+        let mut query = match module.query(cx, args).await {
             Ok(q) => q,
             Err(e) => return module_failure(e),
         };
-        let facts = query.facts.clone();
-        let include_vars = query.include_vars.clone();
-        let diff_out = if diff { query.diff.clone() } else { None };
-        // A module may skip itself (debug below its `verbosity`) by answering `skipped: true`.
-        let (status, mut result) = if query.result.get("skipped") == Some(&Value::Bool(true)) {
-            (Status::Skipped, query.result)
-        } else if check && query.check_skip {
-            // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
-            let mut r = query.result;
-            r.insert("skipped".into(), Value::Bool(true));
-            r.entry("msg").or_insert_with(|| {
-                Value::from(format!("remote module ({}) does not support check mode", module.name()))
-            });
-            (Status::Skipped, r)
-        } else if !query.changed {
-            (Status::Ok, query.result)
-        } else if check {
-            (Status::Changed, query.result)
-        } else {
-            self.prefetch.note_write();
-            match module.apply(cx, args, query).await {
-                Ok(r) => (Status::Changed, r),
-                Err(e) => return module_failure(e),
+        // Only the query sets these; `apply` never reads them.
+        let facts = query.facts.take();
+        let include_vars = query.include_vars.take();
+        let diff_out = if diff { query.diff.take() } else { None };
+        let (status, mut result) = match query.step(check) {
+            Step::Skipped => (Status::Skipped, query.result),
+            Step::CheckSkipped => {
+                // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
+                let mut r = query.result;
+                r.insert("skipped".into(), Value::Bool(true));
+                r.entry("msg").or_insert_with(|| {
+                    Value::from(format!("remote module ({}) does not support check mode", module.name()))
+                });
+                (Status::Skipped, r)
+            }
+            Step::Unchanged => (Status::Ok, query.result),
+            Step::WouldChange => (Status::Changed, query.result),
+            Step::Apply => {
+                self.prefetch.note_write();
+                match module.apply(cx, args, query).await {
+                    Ok(r) => (Status::Changed, r),
+                    Err(e) => return module_failure(e),
+                }
             }
         };
         result.insert("changed".into(), Value::Bool(status == Status::Changed));
