@@ -15,6 +15,7 @@ use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
 use super::resolve::{connection_keywords, render_args};
+use super::result;
 use super::Runner;
 
 struct ScopeRender(Arc<Scope>);
@@ -126,17 +127,10 @@ impl Runner {
         }
         let (mut out, warnings) =
             modules::args::gather_warnings(self.query_apply(module, &cx, &args, check, diff)).await;
-        if !warnings.is_empty() {
-            let list = match out.result.remove("warnings") {
-                Some(Value::Array(own)) => own,
-                _ => Vec::new(),
-            };
-            out.result
-                .insert("warnings".into(), list.into_iter().chain(warnings.into_iter().map(Value::from)).collect());
-        }
+        result::add_warnings(&mut out.result, warnings);
         if let Some(f) = &out.facts {
             if out.status != Status::Failed && task.kind == ActionKind::Setup {
-                out.result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
+                result::show_facts(&mut out.result, f);
             }
         }
         out
@@ -159,15 +153,12 @@ impl Runner {
         let facts = query.facts.take();
         let include_vars = query.include_vars.take();
         let diff_out = if diff { query.diff.take() } else { None };
-        let (status, mut result) = match query.step(check) {
+        let (status, mut values) = match query.step(check) {
             Step::Skipped => (Status::Skipped, query.result),
             Step::CheckSkipped => {
                 // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
                 let mut r = query.result;
-                r.insert("skipped".into(), Value::Bool(true));
-                r.entry("msg").or_insert_with(|| {
-                    Value::from(format!("remote module ({}) does not support check mode", module.name()))
-                });
+                result::check_skipped(&mut r, module.name());
                 (Status::Skipped, r)
             }
             Step::Unchanged => (Status::Ok, query.result),
@@ -180,7 +171,7 @@ impl Runner {
                 }
             }
         };
-        result.insert("changed".into(), Value::Bool(status == Status::Changed));
-        ItemOutcome { status, result, facts, include_vars, diff: diff_out }
+        result::set_changed(&mut values, status == Status::Changed);
+        ItemOutcome { status, result: values, facts, include_vars, diff: diff_out }
     }
 }

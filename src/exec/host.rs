@@ -11,8 +11,9 @@ use crate::vars::Scope;
 use super::ahead::Next;
 use super::flags::BoolKey;
 use super::frame::Frame;
-use super::outcome::{skipped, template_failure, when_skipped, Guarded, HostOutcome};
+use super::outcome::{template_failure, when_skipped, Guarded, HostOutcome};
 use super::resolve::task_scope;
+use super::result;
 use super::world::World;
 use super::Runner;
 
@@ -45,7 +46,7 @@ impl Runner {
         ahead: &[&Task],
     ) -> HostOutcome {
         let Some(scope) = task_scope(world, task, frame, host) else {
-            return HostOutcome::new(host, Status::Skipped, skipped("host not in play"));
+            return HostOutcome::new(host, Status::Skipped, result::skipped("host not in play"));
         };
         let _running = self.reporter.running(host);
         let next = Next { world, tasks: ahead };

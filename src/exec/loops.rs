@@ -12,6 +12,7 @@ use crate::vars::{Level, Scope};
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcome};
+use super::result::{self, LoopSummary};
 use super::Runner;
 
 impl Runner {
@@ -53,12 +54,7 @@ impl Runner {
         let total = items.len();
         if total == 0 {
             // Ansible skips a task whose loop has no items, with its own reason.
-            let mut result = Map::new();
-            result.insert("changed".into(), Value::Bool(false));
-            result.insert("skipped".into(), Value::Bool(true));
-            result.insert("skipped_reason".into(), Value::from("No items in the list"));
-            result.insert("results".into(), Value::Array(Vec::new()));
-            let o = HostOutcome::new(host, Status::Skipped, result);
+            let o = HostOutcome::new(host, Status::Skipped, result::no_items());
             let (no_log, _) = self.no_log(task, frame, scope);
             let mut line = o.clone();
             line.result.remove("results");
@@ -129,23 +125,8 @@ impl Runner {
         } else {
             Status::Ok
         };
-        let mut result = Map::new();
-        result.insert("changed".into(), Value::Bool(any_changed));
-        let msg = match (any_failed, all_skipped) {
-            (true, _) => "One or more items failed",
-            (false, true) => "All items skipped",
-            (false, false) => "All items completed",
-        };
-        result.insert("msg".into(), Value::from(msg));
-        if any_failed {
-            result.insert("failed".into(), Value::Bool(true));
-        }
-        result.insert("skipped".into(), Value::Bool(all_skipped));
-        if !warnings.is_empty() {
-            result.insert("warnings".into(), Value::Array(warnings));
-        }
-        result.insert("results".into(), Value::Array(results));
-        let mut o = HostOutcome::new(host, status, result);
+        let summary = LoopSummary { changed: any_changed, failed: any_failed, all_skipped, warnings, results };
+        let mut o = HostOutcome::new(host, status, summary.into_result());
         o.facts = facts;
         o.include_vars = include_vars;
         o.includes = includes;
@@ -243,16 +224,13 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => return template_failure(task, &e),
             };
-            if task.until.is_some() {
-                out.result.insert("attempts".into(), Value::from(attempt));
-            }
+            result::set_attempts(&mut out.result, attempt);
             if done {
                 return out;
             }
             if attempt > retries {
                 out.status = Status::Failed;
-                out.result.insert("failed".into(), Value::Bool(true));
-                out.result.entry("msg").or_insert(Value::from("the `until` condition never held"));
+                result::set_failed(&mut out.result, true, "the `until` condition never held");
                 return out;
             }
             tokio::time::sleep(delay).await;
@@ -281,16 +259,15 @@ impl Runner {
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
-                out.result.insert("changed".into(), Value::Bool(changed));
+                result::set_changed(&mut out.result, changed);
             }
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
                 let failed = conditions_hold(c, &bound)?;
-                out.result.insert("failed".into(), Value::Bool(failed));
+                result::set_failed(&mut out.result, failed, "failed_when condition was true");
                 if failed {
                     out.status = Status::Failed;
-                    out.result.entry("msg").or_insert(Value::from("failed_when condition was true"));
                 } else if out.status == Status::Failed {
                     let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
                     out.status = if changed { Status::Changed } else { Status::Ok };

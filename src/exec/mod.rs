@@ -15,6 +15,7 @@ mod meta;
 mod options;
 mod outcome;
 mod resolve;
+mod result;
 mod walk;
 mod world;
 

@@ -10,7 +10,7 @@ use futures::future::join_all;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
-use crate::value::{to_text, Map, Value};
+use crate::value::{to_text, Map};
 use crate::vars::Level;
 
 use super::ahead::next_tasks;
@@ -142,8 +142,7 @@ impl Runner {
 
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
     pub(super) fn fail_host(&mut self, host: &str, msg: String) {
-        let mut result = Map::new();
-        result.insert("msg".into(), Value::from(msg));
+        let result = super::result::host_failed(msg);
         let r = crate::report::HostResult {
             host: host.to_string(),
             delegate: None,
@@ -333,10 +332,9 @@ impl Runner {
         for o in outcomes {
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             if let Some(name) = &task.register {
-                let mut value = o.result.clone();
-                value.entry("failed").or_insert(Value::Bool(o.status == Status::Failed));
-                value.entry("changed").or_insert(Value::Bool(o.status == Status::Changed));
-                state.set_fact(name, Value::Object(value));
+                let value =
+                    super::result::registered(&o.result, o.status == Status::Failed, o.status == Status::Changed);
+                state.set_fact(name, value);
             }
             match &o.facts_for {
                 None => add_facts(state, task, o),
