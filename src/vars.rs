@@ -293,6 +293,8 @@ fn contains_template(v: &Value) -> bool {
 }
 
 fn to_json(v: &JValue, text: &str) -> Result<Value, TemplateError> {
+    crate::template::bounds::check_items(v)
+        .map_err(|e| TemplateError::new(text, format!("result of \"{text}\": {}", e.detail().unwrap_or_default())))?;
     serde_json::to_value(v)
         .map_err(|e| TemplateError::new(text, format!("result of \"{text}\" is not plain data: {e}")))
 }
