@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::plan::task_name;
 use crate::playbook::{Conditions, Task};
-use crate::report::Status;
+use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
@@ -233,8 +234,21 @@ impl Runner {
                 result::set_failed(&mut out.result, true, "the `until` condition never held");
                 return out;
             }
+            self.report_retry(call, &out.result, retries + 1 - attempt);
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Ansible's retry line, printed at every verbosity; from -vv on with the result (unless
+    /// the task is `no_log`).
+    fn report_retry(&self, call: &TaskCall<'_>, result: &Map, left: u32) {
+        let TaskCall { task, frame, host, scope, .. } = call;
+        let mut line = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", task_name(task));
+        if self.reporter.verbosity() >= 2 && !self.no_log(task, frame, scope).0 {
+            line.push_str("Result was: ");
+            line.push_str(&dump_result(result, self.reporter.verbosity(), false));
+        }
+        self.reporter.line(&line);
     }
 
     /// A scope where the result is visible under the `register` name (for `*_when`, `until`).
