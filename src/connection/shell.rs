@@ -4,8 +4,12 @@
 //! Request (controller → shell): one line of shell code that the shell's own parser reads,
 //! `__t_tok=<token> __t_bg=<0|1> __t_in=<stdin-bytes> __t_s='<script>'; __t_go`, with the
 //! script as one single-quoted word (so the parser reads it in blocks, whatever it holds).
-//! With stdin bytes the shell answers `<token> in` and only then are they sent (so its parser
-//! has not read them ahead). The script's stdout and stderr go straight to the channel's two
+//! With stdin bytes the shell answers `<token> in` and only then are they sent, followed by the
+//! line `<token>` (so its parser has not read them ahead). They are spooled with `tee`, which
+//! reads all of them even when the spool can't be written (a full `/tmp`), and the shell then
+//! reads the token line itself: if that is not the next line (stdin ended early, the reader
+//! died) the shell exits rather than parse payload bytes as commands. Either failure answers
+//! `<token> spool <reason>` instead of running the script. The script's stdout and stderr go straight to the channel's two
 //! streams: no temporary files and no helper process per command. The shell answers
 //! `<token> run <pid>` on stdout; after the script ends it writes `<token>\n` on stderr and
 //! `<token> done <rc>\n` on stdout. The token is 128 random bits the script never sees, so the
@@ -34,7 +38,16 @@ else __t_rd() { dd bs=1 count="$1" 2>/dev/null; }; fi
 if command -v setsid >/dev/null 2>&1; then __t_ss=setsid; else __t_ss=; fi
 __t_go() {
   if [ "$__t_in" -gt 0 ]; then
-    printf '%s in\n' "$__t_tok"; __t_rd "$__t_in" >"$__t_d/i"; exec 3<"$__t_d/i"; rm -f "$__t_d/i"
+    printf '%s in\n' "$__t_tok"
+    __t_e=$(__t_rd "$__t_in" | tee "$__t_d/i" 2>&1 >/dev/null) || __t_e="${__t_e:-writing the stdin spool failed}"
+    IFS= read -r __t_x || __t_x=
+    if [ "$__t_x" != "$__t_tok" ]; then
+      printf '%s spool stdin ended before its %s bytes (or its reader died)\n' "$__t_tok" "$__t_in"; exit 96
+    fi
+    if [ -n "$__t_e" ]; then
+      rm -f "$__t_d/i"; printf '%s spool %s\n' "$__t_tok" "$(printf %s "$__t_e" | tr '\n' ' ')"; return
+    fi
+    exec 3<"$__t_d/i"; rm -f "$__t_d/i"
   else exec 3</dev/null; fi
   if [ "$__t_bg" = 1 ]; then
     printf '%s' "$__t_s" >"$__t_d/s"
@@ -63,6 +76,9 @@ pub enum ShellError {
     /// The shell broke while (maybe) running the command.
     #[error("remote shell failed: {0}")]
     Broken(String),
+    /// The command's stdin could not be spooled on the host: the command did not run.
+    #[error("cannot pass stdin to the command on the host: {0}")]
+    Spool(String),
 }
 
 /// The command line that starts the shell on the remote side; [`BOOTSTRAP`] is its first input.
@@ -219,7 +235,12 @@ where
             }
             let sent = feed.write_to(&mut self.stdin, len).await;
             sent.map_err(|e| ShellError::Broken(format!("sending stdin to remote shell: {e}")))?;
+            // The shell checks that this line follows the bytes (see the module docs).
+            write_all(&mut self.stdin, format!("{}\n", self.token).as_bytes()).await.map_err(ShellError::Broken)?;
             (_, tail) = read_to_token(&mut self.stdout, token).await.map_err(|e| ShellError::Broken(read_err(e)))?;
+            if let Some(reason) = tail.strip_prefix(b" spool ") {
+                return Err(ShellError::Spool(String::from_utf8_lossy(reason).trim().to_string()));
+            }
         }
         parse_run(&tail).map_err(ShellError::Broken)
     }
@@ -402,6 +423,106 @@ mod tests {
             let feed = Feed { prefix: Vec::new(), input: None };
             assert!(matches!(w.send("true", &feed, 0, false).await, Err(ShellError::NotStarted(_))));
         });
+    }
+
+    /// Lines that create `marker` if a shell ever parses them as commands.
+    fn payload(marker: &std::path::Path, len: usize) -> Vec<u8> {
+        let line = format!("touch {}\n", marker.display());
+        line.as_bytes().iter().copied().cycle().take(len).collect()
+    }
+
+    #[test]
+    fn a_full_spool_runs_nothing_and_keeps_the_shell() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let marker = dir.path().join("ran");
+        rt().block_on(async {
+            let (_child, mut w) = local().await;
+            // Every write to the spool file now fails with ENOSPC, as on a full /tmp.
+            run(&mut w, "ln -s /dev/full \"$__t_d/i\"", b"", false).await;
+            let data = payload(&marker, 300_000);
+            let input = Input::Bytes(data.clone());
+            let feed = Feed { prefix: Vec::new(), input: Some(&input) };
+            let err = w.send("true", &feed, data.len() as u64, false).await;
+            let err = err.expect_err("the spool failed").to_string();
+            assert!(err.contains("No space left on device"), "{err}");
+            assert_eq!(run(&mut w, "echo ok", b"", false).await.1, b"ok\n".to_vec(), "the shell is in step");
+        });
+        assert!(!marker.exists(), "payload bytes were run as commands");
+    }
+
+    #[test]
+    fn stdin_that_ends_early_runs_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (marker, ran) = (dir.path().join("payload-ran"), dir.path().join("script-ran"));
+        rt().block_on(async {
+            let (mut child, mut w) = local().await;
+            let script = format!("cat >/dev/null; touch {}", ran.display());
+            let req = encode_request("tok", &script, 100_000, false).expect("request");
+            write_all(&mut w.stdin, &req).await.expect("request");
+            let (_, tail) = read_to_token(&mut w.stdout, b"tok").await.expect("in");
+            assert_eq!(tail, b" in");
+            // The sender dies half-way: the shell sees the end of its input.
+            write_all(&mut w.stdin, &payload(&marker, 50_000)).await.expect("half");
+            // Only stdin closes: the shell could still answer (and run what it was sent).
+            let Wire { stdin, mut stdout, .. } = w;
+            drop(stdin);
+            let _ = tokio::time::timeout(Duration::from_secs(10), stdout.read_to_end(&mut Vec::new())).await;
+            let _ = child.wait().await;
+        });
+        assert!(!ran.exists(), "the script ran with half its stdin");
+        assert!(!marker.exists(), "payload bytes were run as commands");
+    }
+
+    /// PIDs of `head -c <count>` processes (only ours use this count).
+    fn heads(count: u64) -> Vec<i32> {
+        let want = format!("head\0-c\0{count}\0");
+        let entries = std::fs::read_dir("/proc").map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+        entries
+            .iter()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn a_killed_reader_runs_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let marker = dir.path().join("ran");
+        let len: u64 = 9_876_543;
+        rt().block_on(async {
+            let (mut child, mut w) = local().await;
+            let req = encode_request("tok", "cat >/dev/null", len, false).expect("request");
+            write_all(&mut w.stdin, &req).await.expect("request");
+            read_to_token(&mut w.stdout, b"tok").await.expect("in");
+            let data = payload(&marker, len as usize);
+            write_all(&mut w.stdin, &data[..200_000]).await.expect("start");
+            let mut killed = 0;
+            for _ in 0..100 {
+                for pid in heads(len) {
+                    killed += i32::from(
+                        rustix::process::kill_process(
+                            rustix::process::Pid::from_raw(pid).expect("pid"),
+                            rustix::process::Signal::KILL,
+                        )
+                        .is_ok(),
+                    );
+                }
+                if killed > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert!(killed > 0, "no reader to kill");
+            // The rest arrives after the reader died; the shell must not parse it.
+            let rest = async {
+                let _ = write_all(&mut w.stdin, &data[200_000..]).await;
+                let _ = write_all(&mut w.stdin, b"tok\n").await;
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(20), rest).await;
+            drop(w);
+            let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+        });
+        assert!(!marker.exists(), "payload bytes were run as commands");
     }
 
     #[test]

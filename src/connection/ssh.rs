@@ -164,6 +164,8 @@ impl Ssh {
                 slot.shell = None;
                 return Err(ShellTry::Fallback);
             }
+            // The command did not run; the shell is in step (or has exited, seen next time).
+            Some(Err(e @ ShellError::Spool(_))) => return Err(ShellTry::Failed(ConnectionError::Io(e.to_string()))),
             Some(Err(e)) => {
                 slot.shell = None;
                 return Err(ShellTry::Failed(ConnectionError::Io(e.to_string())));
