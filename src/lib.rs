@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connection;
 pub mod error;
 pub mod exec;
+pub mod interrupt;
 pub mod inventory;
 pub mod modules;
 pub mod plan;
@@ -182,8 +183,12 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     if let Some(warning) = exec::raise_open_files(settings.forks) {
         reporter.warn(&warning);
     }
+    interrupt::watch(&runtime, reporter.clone(), connection::ssh::default_control_dir());
     let mut worst = exit::OK;
     for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
+        if interrupt::stopping() {
+            break;
+        }
         let dir: PathBuf = pb.dir.clone();
         let mut runner = exec::Runner::new(
             settings.clone(),
@@ -193,6 +198,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
             dir,
         );
         let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        interrupt::let_signal_end();
         worst = worst.max(summary.exit_code);
     }
     Ok(worst)

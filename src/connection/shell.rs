@@ -32,7 +32,7 @@ use super::{quote, Feed, Output};
 /// output. GNU `head -c` never reads past its count from a pipe; other `head`s may: `dd`.
 const BOOTSTRAP: &str = r#"__t_d=$(mktemp -d "${TMPDIR:-/tmp}/.troupe.XXXXXX") || exit 97
 trap 'rm -rf "$__t_d"' EXIT
-trap 'exit 98' HUP TERM
+trap 'exit 98' HUP TERM PIPE
 if head --version 2>/dev/null | grep GNU >/dev/null; then __t_rd() { head -c "$1"; }
 else __t_rd() { dd bs=1 count="$1" 2>/dev/null; }; fi
 if command -v setsid >/dev/null 2>&1; then __t_ss=setsid; else __t_ss=; fi
