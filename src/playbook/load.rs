@@ -5,13 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{LoadError, LoadErrorKind};
-use super::model::{Attrs, Item, Playbook, Role};
+use super::model::{ActionKind, Attrs, Item, Playbook, Role};
 use super::{play, role, task};
 use crate::value::Map;
 use crate::yaml::{self, Node, Span};
-
-/// Actions the engine itself runs (not modules in the registry).
-pub const ENGINE_ACTIONS: &[&str] = &["include_tasks", "include_role", "meta"];
 
 /// How to load: where roles live and which action names exist.
 #[derive(Debug, Clone)]
@@ -26,7 +23,7 @@ pub struct LoadOptions {
 }
 
 fn default_known_action(name: &str) -> bool {
-    crate::modules::find(name).is_some() || ENGINE_ACTIONS.contains(&name)
+    crate::modules::find(name).is_some() || ActionKind::engine(name).is_some()
 }
 
 impl Default for LoadOptions {
