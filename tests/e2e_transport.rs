@@ -284,3 +284,126 @@ fn every_way_out_closes_masters_and_shells() {
         same_leftovers(tb, &before, &format!("{signals:?}"));
     }
 }
+
+const KILL_PLAY: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {src: new.bin, dest: "{{ d }}/copied"}
+    - template: {src: new.j2, dest: "{{ d }}/rendered"}
+"#;
+
+/// 14.3: copy and template runs SIGKILLed at random points, 50 times: each destination is
+/// always wholly old or wholly new, never a part of the new file.
+#[test]
+fn killed_runs_leave_files_wholly_old_or_new() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let h = host(tb);
+    let d = format!("/var/tmp/troupe-e2e-kill-{}", nonce());
+    let _cleanup = Cleanup { tb, command: format!("rm -rf {d}") };
+    // Big enough that a kill often lands while the bytes are on their way.
+    let copied: String = (0..60_000).map(|i| format!("copy line {i:08}\n")).collect();
+    let rendered: String = (0..40_000).map(|i| format!("template line {i:08} {{{{ x }}}}\n")).collect();
+    let dir = scratch(&[("site.yml", KILL_PLAY), ("new.bin", &copied), ("new.j2", &rendered)]);
+    let new_rendered = rendered.replace("{{ x }}", "y");
+    let sha = |text: &str| {
+        use std::io::Write;
+        let mut c = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sha256sum");
+        c.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+        String::from_utf8_lossy(&c.wait_with_output().expect("sha").stdout)[..64].to_string()
+    };
+    let old = sha("old\n");
+    let wanted = [(format!("{d}/copied"), sha(&copied)), (format!("{d}/rendered"), sha(&new_rendered))];
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    let reset = format!("mkdir -p {d} && echo old > {d}/copied && echo old > {d}/rendered");
+    let run = || {
+        std::process::Command::new(crate::support::run::troupe_bin())
+            .args(["-i", inventory.as_str(), "-l", h.name.as_str(), "site.yml", "-e", &format!("d={d} x=y")])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("troupe")
+    };
+    // One whole run tells how long a run takes.
+    tb.ok(h, &reset);
+    let t = std::time::Instant::now();
+    assert!(run().wait().expect("troupe").success());
+    let whole = t.elapsed();
+    assert_eq!(tb.ok(h, &format!("sha256sum < {d}/copied"))[..64], wanted[0].1, "a whole run writes the new file");
+    let mut seed = nonce() | 1;
+    let (mut old_seen, mut new_seen) = (0, 0);
+    tb.ok(h, &reset);
+    for trial in 0..50 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = whole.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64 * 1.2);
+        let mut child = run();
+        let pid = child.id();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let _ = child.wait();
+        // Its masters can't be closed by a killed run; don't leave them for a minute.
+        let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").expect("uid"));
+        troupe::interrupt::close_masters(&std::path::PathBuf::from(format!("/tmp/troupe-{uid}-{pid}")));
+        // One login per trial: read both files, then put the old content back.
+        let seen = tb.ok(h, &format!("sha256sum < {d}/copied; sha256sum < {d}/rendered; {reset}"));
+        for ((path, new), line) in wanted.iter().zip(seen.lines()) {
+            let now = &line[..64];
+            assert!(now == new || now == old, "trial {trial} (killed after {at:?}): {path} is neither old nor new");
+            old_seen += usize::from(now == old);
+            new_seen += usize::from(now == new);
+        }
+    }
+    // Kills landed before and after the writes, not all on one side.
+    assert!(old_seen > 0 && new_seen > 0, "old {old_seen} new {new_seen}");
+}
+
+const LOST_PLAY: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: sleep 3
+      ignore_errors: true
+    - debug: {msg: after}
+"#;
+
+/// 14.10: the SSH master dies mid-task. ansible-playbook 2.19, seen on the same play with its
+/// master killed: `UNREACHABLE!`, `ignore_errors` does not apply, the next task does not run,
+/// `unreachable=1`, exit 4.
+#[test]
+fn a_connection_lost_mid_task_is_unreachable() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let h = host(tb);
+    let dir = scratch(&[("site.yml", LOST_PLAY)]);
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    let child = std::process::Command::new(crate::support::run::troupe_bin())
+        .args(["-i", inventory.as_str(), "-l", h.name.as_str(), "site.yml"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("troupe");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let master = format!("-{}/.ssh-connection", child.id());
+    let pids: Vec<String> = std::fs::read_dir("/proc")
+        .map(|d| d.flatten().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&master))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(pids.len(), 1, "one master for one host: {pids:?}");
+    signal(pids[0].parse().expect("pid"), "-KILL");
+    let out = child.wait_with_output().expect("troupe");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains(&format!("fatal: [{}]: UNREACHABLE!", h.name)), "{stdout}");
+    assert!(!stdout.contains("\"msg\": \"after\""), "{stdout}");
+}

@@ -166,7 +166,7 @@ impl Ssh {
             Some(Err(e @ ShellError::Spool(_))) => return Err(ShellTry::Failed(ConnectionError::Io(e.to_string()))),
             Some(Err(e)) => {
                 slot.shell = None;
-                return Err(ShellTry::Failed(ConnectionError::Io(e.to_string())));
+                return Err(ShellTry::Failed(self.broken(session, e).await));
             }
             None => {
                 // Stuck while sending: the loop may be half-way through a read.
@@ -180,7 +180,7 @@ impl Ssh {
             Some(Ok(out)) => Ok(out),
             Some(Err(e)) => {
                 slot.shell = None;
-                Err(ShellTry::Failed(ConnectionError::Io(e.to_string())))
+                Err(ShellTry::Failed(self.broken(session, e).await))
             }
             None => {
                 self.kill(session, pid).await;
@@ -192,6 +192,21 @@ impl Ssh {
                 }
                 Err(ShellTry::Failed(ConnectionError::Timeout(timeout.unwrap_or_default())))
             }
+        }
+    }
+
+    /// What a shell that broke mid-command means: with the SSH master gone too, the host was
+    /// lost (`unreachable`, as Ansible says when ssh exits 255); otherwise the command failed.
+    async fn broken(&self, session: &Arc<Session>, e: ShellError) -> ConnectionError {
+        // The master may see the connection go a moment after the shell's channel does.
+        let mut alive = session.check().await;
+        if alive.is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            alive = session.check().await;
+        }
+        match alive {
+            Err(_) => ConnectionError::Unreachable { reason: format!("connection to {} lost: {e}", self.opts.address) },
+            Ok(()) => ConnectionError::Io(e.to_string()),
         }
     }
 
