@@ -6,7 +6,8 @@
 //! script as one single-quoted word (so the parser reads it in blocks, whatever it holds).
 //! With stdin bytes the shell answers `<token> in` and only then are they sent, followed by the
 //! line `<token>` (so its parser has not read them ahead). They are spooled with `tee`, which
-//! reads all of them even when the spool can't be written (a full `/tmp`), and the shell then
+//! reads all of them even when the spool can't be written (a full `/tmp`; one more write then
+//! tells why, off the common path), and the shell then
 //! reads the token line itself: if that is not the next line (stdin ended early, the reader
 //! died) the shell exits rather than parse payload bytes as commands. Either failure answers
 //! `<token> spool <reason>` instead of running the script. The script's stdout and stderr go straight to the channel's two
@@ -39,13 +40,14 @@ if command -v setsid >/dev/null 2>&1; then __t_ss=setsid; else __t_ss=; fi
 __t_go() {
   if [ "$__t_in" -gt 0 ]; then
     printf '%s in\n' "$__t_tok"
-    __t_e=$(__t_rd "$__t_in" | tee "$__t_d/i" 2>&1 >/dev/null) || __t_e="${__t_e:-writing the stdin spool failed}"
+    __t_e=; __t_rd "$__t_in" | tee "$__t_d/i" >/dev/null 2>&1 || __t_e=1
     IFS= read -r __t_x || __t_x=
     if [ "$__t_x" != "$__t_tok" ]; then
       printf '%s spool stdin ended before its %s bytes (or its reader died)\n' "$__t_tok" "$__t_in"; exit 96
     fi
     if [ -n "$__t_e" ]; then
-      rm -f "$__t_d/i"; printf '%s spool %s\n' "$__t_tok" "$(printf %s "$__t_e" | tr '\n' ' ')"; return
+      __t_e=$(head -c 1 /dev/zero 2>&1 >>"$__t_d/i"); rm -f "$__t_d/i"
+      printf '%s spool writing %s failed: %s\n' "$__t_tok" "$__t_d/i" "$(printf %s "${__t_e:-?}" | tr '\n' ' ')"; return
     fi
     exec 3<"$__t_d/i"; rm -f "$__t_d/i"
   else exec 3</dev/null; fi
