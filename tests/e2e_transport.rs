@@ -68,12 +68,14 @@ const BECOME_PLAY: &str = r#"
 - hosts: all
   gather_facts: false
   become: true
+  become_user: "{{ who }}"
+  become_method: "{{ method }}"
   tasks:
     - copy: {content: "hello\n", dest: "{{ d }}/{{ name }}"}
     - shell: cat; id -un
       register: cat
     - assert:
-        that: ["cat.stdout == 'root'"]
+        that: ["cat.stdout == who"]
 "#;
 
 /// 14.2: the become password reaches `sudo`/`su` only when they ask; otherwise the command's
@@ -104,16 +106,18 @@ fn become_password_reaches_only_a_prompt() {
             ),
         );
     }
-    tb.ok(h, &format!("mkdir -p {d}"));
+    tb.ok(h, &format!("mkdir -p {d} && chmod 1777 {d}"));
     let dir = scratch(&[("site.yml", BECOME_PLAY)]);
+    // (case, login user, method, become user, password)
     let cases = [
-        ("root-su", "root", "su", "not-asked-for".to_string()),
-        ("nopasswd-sudo", free.as_str(), "sudo", format!("pw-{free}")),
-        ("asked-sudo", asked.as_str(), "sudo", format!("pw-{asked}")),
+        ("root-su", "root", "su", "root", "not-asked-for".to_string()),
+        ("nopasswd-sudo", free.as_str(), "sudo", "root", format!("pw-{free}")),
+        ("asked-sudo", asked.as_str(), "sudo", "root", format!("pw-{asked}")),
+        ("asked-su", asked.as_str(), "su", free.as_str(), format!("pw-{free}")),
     ];
-    for (name, user, method, password) in &cases {
+    for (name, user, method, who, password) in &cases {
         let vars = format!(
-            "d={d} name={name} ansible_user={user} ansible_become_method={method} ansible_become_password={password}"
+            "d={d} name={name} who={who} method={method} ansible_user={user} ansible_become_password={password}"
         );
         let done = troupe(tb, dir.path(), &["-e", &vars, "-v"]).run();
         assert_eq!(done.out.status.code(), Some(0), "{name}\n{}\n{}", done.stdout, done.stderr);
