@@ -10,6 +10,7 @@ pub mod error;
 pub mod exec;
 pub mod interrupt;
 pub mod inventory;
+pub mod limits;
 pub mod modules;
 pub mod plan;
 pub mod playbook;

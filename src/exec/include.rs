@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::limits::MAX_INCLUDE_DEPTH;
 use crate::playbook::{self, ActionKind, Attrs, Item, Task};
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
@@ -30,7 +31,14 @@ impl Runner {
             }
         }
         for (_, args, vars, hosts) in groups {
-            let loaded = if task.kind == ActionKind::IncludeRole {
+            let loaded = if frame.includes >= MAX_INCLUDE_DEPTH {
+                // Ansible runs into Python's recursion limit here.
+                Err(format!(
+                    "{}: maximum recursion depth exceeded: more than {MAX_INCLUDE_DEPTH} nested includes \
+                     (does it include itself without a condition that stops?) (task at {})",
+                    task.action, task.span
+                ))
+            } else if task.kind == ActionKind::IncludeRole {
                 self.load_include_role(task, frame, &args)
             } else {
                 self.load_include_tasks(task, frame, &args)
@@ -47,6 +55,7 @@ impl Runner {
             ctx.handlers.append(&mut handlers);
             let mut f = role_frame;
             f.dynamic = true;
+            f.includes = frame.includes + 1;
             let mut layer = vars;
             for (k, v) in task.attrs.vars.iter() {
                 layer.insert(k.clone(), v.clone());

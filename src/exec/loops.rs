@@ -2,7 +2,6 @@
 //! `changed_when`/`failed_when` on each result.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::playbook::{Conditions, Task};
 use crate::report::Status;
@@ -117,7 +116,8 @@ impl Runner {
             }
             results.push(Value::Object(out.result));
             if let Some(p) = lc.pause {
-                tokio::time::sleep(Duration::from_secs_f64(p)).await;
+                // Checked when the task was loaded.
+                tokio::time::sleep(crate::limits::wait(p).unwrap_or_default()).await;
             }
         }
         let status = if any_failed {
@@ -213,6 +213,11 @@ impl Runner {
             Some(v) => scope.render_value(v).ok().and_then(|v| to_text(&v).parse::<f64>().ok()).unwrap_or(5.0),
             None => 5.0,
         };
+        // Ansible waits 1 s for a negative delay.
+        let delay = match crate::limits::wait(if delay < 0.0 { 1.0 } else { delay }) {
+            Ok(d) => d,
+            Err(e) => return failure(format!("`delay` {e} (task at {})", task.span)),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -241,7 +246,7 @@ impl Runner {
                 out.result.entry("msg").or_insert(Value::from("the `until` condition never held"));
                 return out;
             }
-            tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+            tokio::time::sleep(delay).await;
         }
     }
 

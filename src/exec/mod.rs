@@ -72,7 +72,7 @@ impl Runner {
         playbook_dir: PathBuf,
     ) -> Runner {
         Runner {
-            forks: Arc::new(Semaphore::new(options.forks)),
+            forks: Arc::new(Semaphore::new(options.forks.min(crate::limits::MAX_PERMITS))),
             conns: ConnPool::new(options.connect.clone()),
             options,
             inventory,

@@ -117,10 +117,9 @@ impl Runner {
                     }
                 };
                 match crate::yaml::load_file(&path) {
-                    Ok(node) => match node.to_value() {
-                        Value::Object(m) => loaded.extend(m),
-                        Value::Null => {}
-                        _ => error = Some(format!("vars file {} must hold a mapping", path.display())),
+                    Ok(node) => match node.vars() {
+                        Some(m) => loaded.extend(m),
+                        None => error = Some(format!("vars file {} must hold a mapping", path.display())),
                     },
                     Err(e) => error = Some(format!("{} ({})", e.message, e.span)),
                 }
@@ -283,7 +282,8 @@ impl Runner {
         let throttle = frame
             .get(Some(task), |a| a.throttle.clone())
             .and_then(|v| to_text(&v).parse::<usize>().ok())
-            .filter(|n| *n > 0);
+            .filter(|n| *n > 0)
+            .map(|n| n.min(crate::limits::MAX_PERMITS));
         let throttle_sem = throttle.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         let outcomes: Vec<HostOutcome> = {
             let this = &*self;

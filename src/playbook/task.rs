@@ -70,6 +70,10 @@ fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
 }
 
 fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, LoadError> {
+    ctx.check_depth(&node.span)?;
+    let mut inner = ctx.clone();
+    inner.blocks += 1;
+    let ctx = &inner;
     let mut b = Block { id: next_id(), span: node.span.clone(), ..Default::default() };
     for (k, v) in entries {
         let key = k.key_string();
@@ -360,7 +364,12 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
             "loop_var" => lc.loop_var = opt_string(val, &key)?,
             "index_var" => lc.index_var = opt_string(val, &key)?,
             "label" => lc.label = Some(string(val, &key)?),
-            "pause" => lc.pause = float(val, &key)?,
+            "pause" => {
+                lc.pause = float(val, &key)?;
+                if let Some(Err(e)) = lc.pause.map(crate::limits::wait) {
+                    return Err(LoadError::invalid(&val.span, format!("`loop_control.pause` {e}")));
+                }
+            }
             "extended" => lc.extended = super::convert::boolean(val, &key)?.unwrap_or(false),
             // Only trims the memory of `ansible_loop.allitems`; nothing to do.
             "extended_allitems" => {
