@@ -371,14 +371,17 @@ const LOST_PLAY: &str = r#"
 - hosts: all
   gather_facts: false
   tasks:
-    - shell: sleep 3
-      ignore_errors: true
+    - block:
+        - shell: sleep 3
+          ignore_errors: true
+      rescue:
+        - debug: {msg: rescued}
     - debug: {msg: after}
 "#;
 
 /// 14.10: the SSH master dies mid-task. ansible-playbook 2.19, seen on the same play with its
-/// master killed: `UNREACHABLE!`, `ignore_errors` does not apply, the next task does not run,
-/// `unreachable=1`, exit 4.
+/// master killed: `UNREACHABLE!`, neither `ignore_errors` nor `rescue` applies, the next task
+/// does not run, `unreachable=1`, exit 4.
 #[test]
 fn a_connection_lost_mid_task_is_unreachable() {
     let Some(tb) = testbed(1) else { return };
@@ -409,5 +412,12 @@ fn a_connection_lost_mid_task_is_unreachable() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{stdout}");
     assert!(stdout.contains(&format!("fatal: [{}]: UNREACHABLE!", h.name)), "{stdout}");
-    assert!(!stdout.contains("\"msg\": \"after\""), "{stdout}");
+    assert!(!stdout.contains("\"msg\": \"after\"") && !stdout.contains("\"msg\": \"rescued\""), "{stdout}");
+    assert_eq!(done_recap(&stdout, &h.name), "ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
+}
+
+/// A host's recap line, its counters separated by single spaces.
+fn done_recap(stdout: &str, host: &str) -> String {
+    let line = stdout.lines().find(|l| l.starts_with(host) && l.contains("ok=")).unwrap_or_default();
+    line.split(':').nth(1).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
 }
