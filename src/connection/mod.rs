@@ -145,27 +145,37 @@ pub fn prepare(cmd: &Cmd) -> Prepared<'_> {
 /// its line comes first on stdin and is read by the shell builtin `read`; it is handed on
 /// only when the method will ask for it: `sudo` when `sudo -n` can't run the command
 /// (no NOPASSWD rule, no cached credentials), `su` when the caller is not root. Otherwise it
-/// would be read as the command's own stdin.
+/// would be read as the command's own stdin. On the persistent shell a `sudo -n` that worked
+/// is remembered (a file in its folder), so NOPASSWD costs one probe per user, not per command.
 pub fn wrap_become(len: usize, escalate: &Become) -> String {
     let inner = quote(&format!("eval \"$(head -c {len})\""));
     let user = quote(&escalate.user);
-    let (quiet, asking, needs) = match escalate.method.as_str() {
+    let (quiet, asking, probe) = match escalate.method.as_str() {
         "su" => {
             let run = format!("su -s /bin/sh {user} -c {inner}");
-            (run.clone(), run, "[ \"$(id -u)\" != 0 ]".to_string())
+            (run.clone(), run, "__t_q=; [ \"$(id -u)\" != 0 ] || __t_q=1".to_string())
         }
-        _ => (
-            format!("sudo -n -H -u {user} /bin/sh -c {inner}"),
-            format!("sudo -S -p '' -H -u {user} /bin/sh -c {inner}"),
-            format!("! sudo -n -H -u {user} /bin/sh -c : </dev/null >/dev/null 2>&1"),
-        ),
+        _ => {
+            let hex: String = escalate.user.bytes().map(|b| format!("{b:02x}")).collect();
+            let probe = format!(
+                "__t_m=${{__t_d:+$__t_d/sudo-n.{hex}}}; __t_q=\n\
+                 if [ -n \"$__t_m\" ] && [ -e \"$__t_m\" ]; then __t_q=1\n\
+                 elif sudo -n -H -u {user} /bin/sh -c : </dev/null >/dev/null 2>&1; then\n\
+                 __t_q=1; [ -z \"$__t_m\" ] || : >\"$__t_m\" 2>/dev/null || :\nfi"
+            );
+            (
+                format!("sudo -n -H -u {user} /bin/sh -c {inner}"),
+                format!("sudo -S -p '' -H -u {user} /bin/sh -c {inner}"),
+                probe,
+            )
+        }
     };
     if escalate.password.is_none() {
         return quiet;
     }
     format!(
-        "IFS= read -r __t_pw || exit 1\n\
-         if {needs}; then {{ printf '%s\\n' \"$__t_pw\"; unset __t_pw; exec cat; }} | {asking}\n\
+        "IFS= read -r __t_pw || exit 1\n{probe}\n\
+         if [ -z \"$__t_q\" ]; then {{ printf '%s\\n' \"$__t_pw\"; unset __t_pw; exec cat; }} | {asking}\n\
          else unset __t_pw; {quiet}; fi"
     )
 }
@@ -234,5 +244,39 @@ mod tests {
         let asking = "#!/bin/sh\ncase \"$*\" in *-n*) exit 1;; esac\nIFS= read -r pw; [ \"$pw\" = s3cret ] || exit 9\nwhile [ \"${1#-}\" != \"$1\" ]; do case $1 in -u|-p) shift;; esac; shift; done\nexec \"$@\"\n";
         assert_eq!(stdin_seen_by_command("sudo", Some("s3cret"), asking), "payload\n");
         assert_eq!(stdin_seen_by_command("sudo", None, nopasswd), "payload\n");
+    }
+
+    #[test]
+    fn a_working_sudo_n_is_probed_once_per_shell() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("calls");
+        let fake = format!(
+            "#!/bin/sh\necho \"$*\" >> {}\nwhile [ \"${{1#-}}\" != \"$1\" ]; do case $1 in -u|-p) shift;; esac; shift; done\nexec \"$@\"\n",
+            log.display()
+        );
+        std::fs::write(dir.path().join("sudo"), fake).expect("fake");
+        std::fs::set_permissions(dir.path().join("sudo"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let b = Become { method: "sudo".into(), user: "root".into(), password: Some("pw".into()) };
+        let cmd = Cmd { escalate: Some(b), ..Cmd::new("echo ran") };
+        let p = prepare(&cmd);
+        let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+        // `__t_d` is the persistent shell's folder; three commands in it.
+        for _ in 0..3 {
+            use std::io::Write;
+            let mut child = std::process::Command::new("/bin/sh")
+                .args(["-c", &p.script])
+                .env("PATH", &path)
+                .env("__t_d", dir.path())
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("sh");
+            child.stdin.take().expect("stdin").write_all(&p.feed.prefix).expect("feed");
+            assert_eq!(child.wait_with_output().expect("wait").stdout, b"ran\n");
+        }
+        let calls = std::fs::read_to_string(&log).expect("log");
+        assert_eq!(calls.lines().filter(|l| l.ends_with("-c :")).count(), 1, "{calls}");
+        assert_eq!(calls.lines().count(), 4, "{calls}");
     }
 }
