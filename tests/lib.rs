@@ -10,6 +10,7 @@ mod e2e_files;
 mod e2e_modules;
 mod e2e_scale;
 mod e2e_testbed;
+mod e2e_transport;
 mod garbage;
 mod keywords;
 mod language;
