@@ -8,7 +8,7 @@ use crate::connection::{Become, ConnectionError};
 use crate::modules::prefetch::{Lookahead, ReadAhead};
 use crate::modules::{self, Ctx, Diff, ModuleError, Render};
 use crate::playbook::{Conditions, Task};
-use crate::report::{HostResult, Status, NO_LOG_MSG};
+use crate::report::{masked, HostResult, Status};
 use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
@@ -40,6 +40,8 @@ pub struct HostOutcome {
     pub ignore_unreachable: bool,
     /// `any_errors_fatal` resolved for this host (only when it failed).
     pub errors_fatal: bool,
+    /// A failed `no_log` task: the values its reason is shown without (report::masked).
+    pub secrets: Vec<String>,
 }
 
 impl HostOutcome {
@@ -55,6 +57,7 @@ impl HostOutcome {
             diff: None,
             ignore_unreachable: false,
             errors_fatal: false,
+            secrets: Vec::new(),
         }
     }
     pub fn changed(&self) -> bool {
@@ -77,6 +80,8 @@ struct Guarded {
     out: ItemOutcome,
     ignore: bool,
     no_log: bool,
+    /// `no_log` and failed: what to mask in the reason it shows.
+    secrets: Vec<String>,
 }
 
 fn failure(msg: impl Into<String>) -> ItemOutcome {
@@ -192,7 +197,8 @@ impl Runner {
             (Err(e), ..) | (Ok(None), Err(e), _) | (Ok(None), Ok(_), Some(e)) => template_failure(task, e),
             (Ok(None), Ok(_), None) => self.run_item(task, frame, scope, host, next).await,
         };
-        Guarded { out, ignore: ignore.unwrap_or(false), no_log }
+        let secrets = if no_log && out.status == Status::Failed { no_log_secrets(task, scope) } else { Vec::new() };
+        Guarded { out, ignore: ignore.unwrap_or(false), no_log, secrets }
     }
 
     async fn run_in_scope(
@@ -204,8 +210,9 @@ impl Runner {
         next: &Next<'_>,
     ) -> HostOutcome {
         let Some(loop_value) = &task.loop_ else {
-            let Guarded { out, ignore, no_log } = self.guarded_item(task, frame, scope, host, next).await;
+            let Guarded { out, ignore, no_log, secrets } = self.guarded_item(task, frame, scope, host, next).await;
             let mut o = self.finish(host, out);
+            o.secrets = secrets;
             o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
             self.report(task, frame, host, &o, None, diff, no_log, true);
@@ -267,7 +274,8 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
             };
-            let Guarded { mut out, ignore, no_log } = self.guarded_item(task, frame, &item_scope, host, next).await;
+            let Guarded { mut out, ignore, no_log, secrets } =
+                self.guarded_item(task, frame, &item_scope, host, next).await;
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -276,7 +284,8 @@ impl Runner {
             for (k, v) in &vars {
                 out.result.insert(k.clone(), v.clone());
             }
-            let item_o = HostOutcome::new(host, out.status, out.result.clone());
+            let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
+            item_o.secrets = secrets;
             self.report(task, frame, host, &item_o, Some(label), out.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
             if let Some(Value::Array(w)) = out.result.remove("warnings") {
@@ -777,14 +786,7 @@ impl Runner {
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
         let mut result = o.result.clone();
         if no_log {
-            // Ansible keeps the warnings: they are printed on their own.
-            let warnings = result.remove("warnings");
-            result = Map::new();
-            result.insert("censored".into(), Value::from(NO_LOG_MSG));
-            result.insert("changed".into(), Value::Bool(o.changed()));
-            if let Some(w) = warnings {
-                result.insert("warnings".into(), w);
-            }
+            result = masked::no_log_result(&o.result, o.changed(), o.status == Status::Failed, &o.secrets);
         }
         let debug = task.action == "debug";
         if debug {
@@ -820,6 +822,26 @@ impl Runner {
         };
         self.reporter.count_only(&summary);
     }
+}
+
+/// What a failed `no_log` task was given, rendered again: the variables its arguments use, its
+/// loop item, and its `stdin` and `content`. Its reason is shown without them.
+fn no_log_secrets(task: &Task, scope: &Arc<Scope>) -> Vec<String> {
+    let raw = Value::Object(task.args.clone());
+    let data = ["stdin", "content"].iter().filter_map(|k| task.args.get(*k));
+    let mut given: Vec<Value> = data.filter_map(|v| scope.render_value(v).ok()).collect();
+    let mut names = Vec::new();
+    masked::texts_of(&raw)
+        .iter()
+        .filter(|t| crate::template::is_template(t))
+        .for_each(|t| names.extend(scope.referenced(t)));
+    if task.loop_.is_some() {
+        names.push(task.loop_control.loop_var.clone().unwrap_or_else(|| "item".into()));
+    }
+    names.sort();
+    names.dedup();
+    given.extend(names.iter().filter_map(|n| scope.get(n).ok().flatten()));
+    masked::secrets_of(given.iter())
 }
 
 fn module_failure(e: ModuleError) -> ItemOutcome {
