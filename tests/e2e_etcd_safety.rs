@@ -280,3 +280,125 @@ fn etcd_roll_is_validated_and_health_gated() {
     assert!(etcdctl(tb, first, "get /safety/k").success());
     reset(&s, 3);
 }
+
+/// What other users could read on a host while troupe works: every process's command line
+/// (`ps`, as root: argv is public) and every environment the user `nobody` can read.
+const POLLER: &str = r#"rm -f /var/tmp/troupe-poll-*.log; install -o nobody -m 0600 /dev/null /var/tmp/troupe-poll-env.log
+systemd-run --quiet --unit=troupe-poll-argv sh -c 'while :; do ps -eww -o args; sleep 0.05; done | awk "!seen[\$0]++ { print; fflush() }" > /var/tmp/troupe-poll-argv.log'
+systemd-run --quiet --unit=troupe-poll-env -p User=nobody sh -c 'while :; do for f in /proc/[0-9]*/environ; do tr "\0" "\n" < "$f"; done 2>/dev/null; sleep 0.05; done | awk "!seen[\$0]++ { print; fflush() }" > /var/tmp/troupe-poll-env.log'"#;
+
+/// Point 5: no private key or password in any output (every mode the playbook has, at -vvv
+/// with -D), in no process argv or environment others can read, in no file left in /tmp.
+#[test]
+fn etcd_secrets_stay_secret() {
+    let Some(tb) = testbed(4) else { return };
+    let _only_us = tb.exclusive();
+    let s = Scene::new(tb);
+    reset(&s, 4);
+    let (three, four) = (s.hosts(3), s.hosts(4));
+    let users = |pw: &str| {
+        format!(
+            "etcd_users:\n  - {{name: app, password: app-{pw}, prefix: /app/, access: readwrite}}\n  - {{name: viewer, password: viewer-{pw}, prefix: /app/, access: read}}\n"
+        )
+    };
+    std::fs::write(s.path("basic-a.yml"), format!("etcd_authentication_mode: basic\n{}", users("Qz7pw-first")))
+        .expect("vars");
+    std::fs::write(s.path("basic-b.yml"), format!("etcd_authentication_mode: basic\n{}", users("Qz7pw-second")))
+        .expect("vars");
+    std::fs::write(s.path("mtls.yml"), format!("etcd_authentication_mode: mtls\n{}", users("Qz7pw-mtls")))
+        .expect("vars");
+    let vars = |name: &str| format!("@{}", s.path(name).display());
+    for h in four {
+        assert!(tb.on(h, POLLER).success(), "{}: poller did not start", h.name);
+    }
+
+    // Every mode of the playbook, each at -vvv with --diff.
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    let mut play = |what: &str, group: &str, args: &[&str], ok: bool| {
+        let done = s.play(group, &[args, &["-vvv", "--diff"]].concat()).run();
+        assert_eq!(done.out.status.code() == Some(0), ok, "{what}:\n{}", done.stdout);
+        outputs.push((what.to_string(), format!("{}\n{}", done.stdout, done.stderr)));
+    };
+    play("fresh basic, --check", "etcd3.yml", &["-e", &vars("basic-a.yml"), "--check"], true);
+    play("fresh basic", "etcd3.yml", &["-e", &vars("basic-a.yml")], true);
+    play(
+        "add a member",
+        "etcd4.yml",
+        &["-e", &vars("basic-a.yml"), "-l", &four[3].name, "-e", "etcd_init=existing"],
+        true,
+    );
+    play(
+        "new passwords, roll",
+        "etcd4.yml",
+        &["-e", &vars("basic-b.yml"), "--tags", "etcd_config,etcd_launch", "-e", "etcd_heartbeat_interval=110"],
+        true,
+    );
+    play("refused full run", "etcd4.yml", &["-e", &vars("basic-b.yml")], false);
+    play("mtls purge and re-create", "etcd4.yml", &["-e", &vars("mtls.yml"), "-e", "etcd_clean=true"], true);
+    play(
+        "mtls in place, --check",
+        "etcd4.yml",
+        &["-e", &vars("mtls.yml"), "--tags", "etcd_config,etcd_launch", "--check"],
+        true,
+    );
+    play(
+        "cert re-issue",
+        "etcd4.yml",
+        &["-e", &vars("mtls.yml"), "--tags", "etcd_cert", "-e", r#"{"etcd_cert_extra_sans": ["x.test"]}"#],
+        true,
+    );
+    let health = etcdctl_ok(tb, &three[0], "endpoint health --cluster");
+    assert_eq!(health.matches("is healthy").count(), 4, "{health}");
+
+    let polled: Vec<(String, String)> = four
+        .iter()
+        .map(|h| {
+            tb.on(h, "systemctl stop troupe-poll-argv troupe-poll-env");
+            let seen = tb.ok(
+                h,
+                "cat /var/tmp/troupe-poll-argv.log /var/tmp/troupe-poll-env.log; rm -f /var/tmp/troupe-poll-*.log",
+            );
+            assert!(seen.contains("sh -c"), "{}: the poller saw no troupe command", h.name);
+            // Files left in /tmp and /var/tmp, with their contents.
+            let left = tb.ok(
+                h,
+                "find /tmp /var/tmp -xdev -type f -newer /etc/hostname -size -64k -exec cat {} + 2>/dev/null; true",
+            );
+            (h.name.clone(), format!("{seen}\n{left}"))
+        })
+        .collect();
+
+    // The secrets: passwords, and each private key (any 40-character run of its body).
+    let mut secrets: Vec<String> =
+        ["Qz7pw-first", "Qz7pw-second", "Qz7pw-mtls"].iter().map(|p| p.to_string()).collect();
+    let root_pw = std::fs::read_to_string(s.pki().join("etcd/root.password")).expect("root.password");
+    secrets.push(root_pw.split_whitespace().next().expect("a root password").to_string());
+    for entry in std::fs::read_dir(s.pki().join("etcd")).expect("pki") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with("-key.pem") {
+            let key = std::fs::read_to_string(&path).expect("key");
+            secrets.extend(key.lines().filter(|l| !l.starts_with("-----")).map(|l| l[..l.len().min(40)].to_string()));
+        }
+    }
+    assert!(secrets.len() > 8, "too few secrets to look for: {secrets:?}");
+    for (what, text) in outputs.iter().chain(&polled) {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{what}: a secret ({}...) shows:\n{}",
+                &secret[..6],
+                context(text, secret)
+            );
+        }
+    }
+    // A diff of a key file says that it changed, not what.
+    let fresh = &outputs[1].1;
+    assert!(fresh.contains("server-key.pem"), "the key copy is not reported");
+    reset(&s, 4);
+}
+
+fn context(text: &str, needle: &str) -> String {
+    let at = text.find(needle).unwrap_or(0);
+    let start = text[..at].char_indices().rev().nth(300).map(|(i, _)| i).unwrap_or(0);
+    text[start..(at + needle.len()).min(text.len())].replace(needle, "<SECRET>")
+}
