@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connection;
 pub mod error;
 pub mod exec;
+pub mod glob;
 pub mod interrupt;
 pub mod inventory;
 pub mod limits;
@@ -134,11 +135,24 @@ fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Re
     } else {
         play.hosts.clone()
     };
-    let limit = settings.limit.as_deref();
-    let hosts = inv.select(&pattern)?;
-    let Some(limit) = limit else { return Ok(hosts) };
-    let allowed = inv.select(limit)?;
-    Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
+    let mut hosts = inv.select(&pattern)?;
+    if let Some(limit) = settings.limit.as_deref() {
+        let allowed = inv.select(limit)?;
+        hosts.retain(|h| allowed.contains(h));
+    }
+    in_order(&mut hosts, play.order.as_deref());
+    Ok(hosts)
+}
+
+/// The play's `order`: the inventory's (the default), reversed, sorted by name, or shuffled.
+fn in_order(hosts: &mut [String], order: Option<&str>) {
+    match order {
+        Some("reverse_inventory") => hosts.reverse(),
+        Some("sorted") => hosts.sort(),
+        Some("reverse_sorted") => hosts.sort_by(|a, b| b.cmp(a)),
+        Some("shuffle") => rand::seq::SliceRandom::shuffle(hosts, &mut rand::rng()),
+        _ => {}
+    }
 }
 
 /// What the engine takes from the settings.

@@ -12,6 +12,7 @@ mod e2e_scale;
 mod e2e_testbed;
 mod e2e_transport;
 mod garbage;
+mod keywords;
 mod language;
 mod limits;
 mod local_run;

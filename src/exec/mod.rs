@@ -4,6 +4,7 @@
 
 mod ahead;
 mod call;
+mod fileglob;
 mod flags;
 mod frame;
 mod host;
@@ -14,6 +15,7 @@ mod meta;
 mod options;
 mod outcome;
 mod resolve;
+mod result;
 mod walk;
 mod world;
 

@@ -379,7 +379,7 @@ pub async fn query_write(
         existing: facts.exists().then_some((facts.mode, facts.uid, facts.gid)),
         checksum,
     };
-    q.plan = serde_json::to_value(plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+    q.change = super::Change::new(plan);
     Ok(q)
 }
 
@@ -488,10 +488,9 @@ fn validate_command(text: &str) -> Result<String, String> {
 }
 
 /// Do what [`query_write`] planned; returns the result with the file's new facts.
-pub async fn apply_write(cx: &Ctx<'_>, q: super::Query) -> Result<Map, ModuleError> {
+pub async fn apply_write(cx: &Ctx<'_>, mut q: super::Query) -> Result<Map, ModuleError> {
     use base64::Engine;
-    let plan: WritePlan =
-        serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
+    let plan: WritePlan = q.change.take("a file write")?;
     let mut cmd = Cmd::default();
     let mut len = 0;
     match &plan.source {
