@@ -20,3 +20,4 @@ mod local_run;
 mod plan_tags;
 mod read_ahead;
 mod result_lines;
+mod role_names;

@@ -587,13 +587,14 @@ fn role_search_order_and_roles_path() {
     let msg = |i: usize| task(&block(&pb.plays[0].roles[i]).block[0]).args["msg"].clone();
     assert_eq!(msg(0), "pb-roles");
     assert_eq!(msg(1), "s-pb-dir");
-    assert_eq!(msg(2), "parent-roles");
+    // As Ansible: roles_path comes before the playbook's own folder; `../roles` is last.
+    assert_eq!(msg(2), "extra");
     assert_eq!(msg(3), "by-path");
-    assert_eq!(block(&pb.plays[0].roles[3]).role.as_ref().unwrap().name, "u");
-    // roles_path is searched after the playbook's folders.
-    std::fs::remove_dir_all(dir.path().join("roles")).unwrap();
+    // As Ansible: the role keeps the name it was written with.
+    assert_eq!(block(&pb.plays[0].roles[3]).role.as_ref().unwrap().name, "./local/u");
+    std::fs::remove_dir_all(dir.path().join("extra")).unwrap();
     let pb = load_playbook(&dir.path().join("pb/p.yml"), &o).unwrap();
-    assert_eq!(task(&block(&pb.plays[0].roles[2]).block[0]).args["msg"], "extra");
+    assert_eq!(task(&block(&pb.plays[0].roles[2]).block[0]).args["msg"], "parent-roles");
 }
 
 #[test]
