@@ -21,3 +21,4 @@ mod plan_tags;
 mod read_ahead;
 mod result_lines;
 mod role_names;
+mod with_lookups;

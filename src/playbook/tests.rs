@@ -492,7 +492,7 @@ fn conditions_tags_notify_and_loop_keywords() {
 
 #[test]
 fn task_refusals() {
-    let e = task_err("- debug: msg=x\n  with_nested: [[1], [2]]\n");
+    let e = task_err("- debug: msg=x\n  with_cartesian: [[1], [2]]\n");
     assert_eq!(e.kind, LoadErrorKind::Unsupported);
     let e = task_err("- debug: msg=x\n  loop: [1]\n  with_items: [2]\n");
     assert!(e.message.contains("already has a loop"), "{}", e.message);
