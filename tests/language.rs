@@ -387,3 +387,15 @@ fn default_and_defined_see_through_an_undefined_parent() {
     d.stdout_has("variable 'cfg' is undefined").stdout_has("site.yml:10:7");
     assert_eq!(d.recap("localhost")[..5], [3, 0, 0, 1, 1], "{}", d.stdout);
 }
+
+#[test]
+fn set_fact_names_may_be_templates() {
+    let pb = "- hosts: all\n  gather_facts: false\n  vars:\n    p: web\n  tasks:\n    - set_fact:\n        \"{{ p }}_port\": 80\n        \
+              \"x{{ item }}\": \"{{ item }}\"\n      loop: [1, 2]\n    - debug: msg=\"{{ web_port }} {{ x1 }} {{ x2 }}\"\n";
+    crate::support::compare::check(
+        &[("pb.yml", pb)],
+        &["-i", "localhost,", "-c", "local", "pb.yml"],
+        &[],
+        &[r#""msg": "80 1 2""#],
+    );
+}

@@ -198,10 +198,15 @@ pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc
             args.insert(k.clone(), v.clone());
             continue;
         }
+        // `set_fact` names may be templates too (`"{{ prefix }}_port": 1`), as in Ansible.
+        let key = match module.name() {
+            "set_fact" if crate::template::is_template(k) => to_text(&scope.render_str(k)?),
+            _ => k.clone(),
+        };
         match scope.render_value(v)? {
             Value::String(s) if s == OMIT => {}
             v => {
-                args.insert(k.clone(), v);
+                args.insert(key, v);
             }
         }
     }
