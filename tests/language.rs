@@ -399,3 +399,17 @@ fn set_fact_names_may_be_templates() {
         &[r#""msg": "80 1 2""#],
     );
 }
+
+#[test]
+fn a_loop_over_an_undefined_variable_is_skipped_when_false() {
+    // As Ansible: the loop's error counts only if the task's `when` holds without it.
+    let pb = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug:\n      with_items: ['{{ baz }}']\n      when: false\n    \
+              - debug: msg=after\n    - debug: msg={{ item }}\n      loop: '{{ nope }}'\n      when: false\n";
+    let args = ["-i", "localhost,", "-c", "local", "pb.yml"];
+    crate::support::compare::check(&[("pb.yml", pb)], &args, &[], &[r#""msg": "after""#]);
+    let dir = scratch(&[("pb.yml", pb)]);
+    assert_eq!(Run::new().in_dir(dir.path()).args(args).succeeds().recap("localhost"), [1, 0, 0, 0, 2, 0, 0]);
+    let failing = pb.replace("when: false", "when: true");
+    let dir = scratch(&[("pb.yml", failing.as_str())]);
+    Run::new().in_dir(dir.path()).args(args).code(2).stdout_has("'baz' is undefined");
+}

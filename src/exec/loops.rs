@@ -12,7 +12,7 @@ use crate::vars::{Level, Scope};
 
 use super::flags::BoolKey;
 use super::host::TaskCall;
-use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcome};
+use super::outcome::{failure, template_failure, when_skipped, Guarded, HostOutcome, ItemOutcome};
 use super::result::{self, LoopSummary};
 use super::Runner;
 
@@ -41,6 +41,14 @@ impl Runner {
             Ok(items) => items,
             Err(e) => {
                 let (no_log, _) = self.no_log(task, frame, scope);
+                // As Ansible: a loop over an undefined variable fails only if `when` holds.
+                if e.variable.is_some() {
+                    if let Ok(Some(condition)) = self.false_condition(task, frame, scope) {
+                        let o = self.finish(host, when_skipped(condition));
+                        self.report(call, &o, None, None, no_log, true);
+                        return o;
+                    }
+                }
                 let mut o = self.finish(host, template_failure(task, &e));
                 o.ignored = frame.flag(task, BoolKey::IgnoreErrors, scope, false).unwrap_or(false);
                 self.report(call, &o, None, None, no_log, true);
