@@ -10,6 +10,7 @@ mod e2e_files;
 mod e2e_modules;
 mod e2e_scale;
 mod e2e_testbed;
+mod fuzz;
 mod garbage;
 mod language;
 mod limits;
