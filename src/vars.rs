@@ -173,6 +173,14 @@ impl Scope {
         Ok(crate::value::to_text(&self.render_str(text)?))
     }
 
+    /// The variables a template uses (top-level names), e.g. to mask their values.
+    pub fn referenced(self: &Arc<Self>, text: &str) -> Vec<String> {
+        let names = self.engine.env.template_from_str(text).map(|t| t.undeclared_variables(false)).unwrap_or_default();
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names
+    }
+
     /// Render every string inside a value.
     pub fn render_value(self: &Arc<Self>, value: &Value) -> Result<Value, TemplateError> {
         Ok(match value {

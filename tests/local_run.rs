@@ -325,3 +325,46 @@ fn template_include_finds_files_beside_the_template_as_ansible() {
     let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "missing.yml", "-e", &out_arg]).code(2);
     d.stdout_has("nope.j2");
 }
+
+#[test]
+fn failed_no_log_task_gives_its_reason_with_secrets_masked() {
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        (
+            "site.yml",
+            r#"- hosts: local
+  gather_facts: false
+  vars:
+    base: hunter2-base
+    pw: "{{ base }}-secret"
+    users: [{name: app, password: app-pw-12345}]
+  tasks:
+    - name: secret on stdin and in the script
+      shell: "read -r a; echo \"login $a failed, tried {{ pw }}\" >&2; exit 3"
+      args:
+        stdin: "{{ users[0].password }}"
+      no_log: true
+      ignore_errors: true
+    - name: secret in a loop item
+      fail:
+        msg: "user {{ item.name }} has password {{ item.password }}"
+      loop: "{{ users }}"
+      no_log: true
+      ignore_errors: true
+    - name: success stays censored
+      shell: "echo {{ pw }}"
+      no_log: true
+"#,
+        ),
+    ]);
+    for v in ["-v", "-vvv"] {
+        let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "site.yml", v]).succeeds();
+        d.stdout_has(r#""rc": 3"#)
+            .stdout_has(r#""stderr": "login ******** failed, tried ********""#)
+            .stdout_has("user app has password ********")
+            .stdout_has("censored");
+        for secret in ["hunter2-base", "app-pw-12345"] {
+            d.stdout_lacks(secret);
+        }
+    }
+}

@@ -13,6 +13,7 @@ use crate::vars::{Level, Scope};
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcome};
+use super::result::{self, LoopSummary};
 use super::Runner;
 
 impl Runner {
@@ -20,19 +21,20 @@ impl Runner {
     pub(super) async fn run_in_scope(&self, call: &TaskCall<'_>) -> HostOutcome {
         let TaskCall { task, frame, host, scope, .. } = call;
         let Some(loop_value) = &task.loop_ else {
-            let Guarded { out, ignore, no_log } = self.guarded_item(call).await;
+            let Guarded { out, ignore, no_log, secrets } = self.guarded_item(call).await;
             let mut o = self.finish(host, out);
+            o.secrets = secrets;
             o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
             self.report(call, &o, None, diff, no_log, true);
-            if (task.action == "include_tasks" || task.action == "include_role") && o.status == Status::Ok {
+            if task.kind.is_include() && o.status == Status::Ok {
                 o.includes.push((o.result.clone(), Map::new()));
             }
             return o;
         };
 
         // Loops: render the list, then run each item with its loop variable set.
-        let items = match self.loop_items(task, loop_value, scope) {
+        let items = match self.loop_items(call, loop_value) {
             Ok(items) => items,
             Err(e) => {
                 let (no_log, _) = self.no_log(task, frame, scope);
@@ -54,12 +56,7 @@ impl Runner {
         let total = items.len();
         if total == 0 {
             // Ansible skips a task whose loop has no items, with its own reason.
-            let mut result = Map::new();
-            result.insert("changed".into(), Value::Bool(false));
-            result.insert("skipped".into(), Value::Bool(true));
-            result.insert("skipped_reason".into(), Value::from("No items in the list"));
-            result.insert("results".into(), Value::Array(Vec::new()));
-            let o = HostOutcome::new(host, Status::Skipped, result);
+            let o = HostOutcome::new(host, Status::Skipped, result::no_items());
             let (no_log, _) = self.no_log(task, frame, scope);
             let mut line = o.clone();
             line.result.remove("results");
@@ -83,7 +80,7 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
             };
-            let Guarded { mut out, ignore, no_log } = self.guarded_item(&call.with_scope(item_scope)).await;
+            let Guarded { mut out, ignore, no_log, secrets } = self.guarded_item(&call.with_scope(item_scope)).await;
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -92,7 +89,8 @@ impl Runner {
             for (k, v) in &vars {
                 out.result.insert(k.clone(), v.clone());
             }
-            let item_o = HostOutcome::new(host, out.status, out.result.clone());
+            let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
+            item_o.secrets = secrets;
             self.report(call, &item_o, Some(label), out.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
             if let Some(Value::Array(w)) = out.result.remove("warnings") {
@@ -112,7 +110,7 @@ impl Runner {
             if let Some(v) = out.include_vars {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
-            if (task.action == "include_tasks" || task.action == "include_role") && out.status == Status::Ok {
+            if task.kind.is_include() && out.status == Status::Ok {
                 includes.push((out.result.clone(), vars));
             }
             results.push(Value::Object(out.result));
@@ -130,23 +128,8 @@ impl Runner {
         } else {
             Status::Ok
         };
-        let mut result = Map::new();
-        result.insert("changed".into(), Value::Bool(any_changed));
-        let msg = match (any_failed, all_skipped) {
-            (true, _) => "One or more items failed",
-            (false, true) => "All items skipped",
-            (false, false) => "All items completed",
-        };
-        result.insert("msg".into(), Value::from(msg));
-        if any_failed {
-            result.insert("failed".into(), Value::Bool(true));
-        }
-        result.insert("skipped".into(), Value::Bool(all_skipped));
-        if !warnings.is_empty() {
-            result.insert("warnings".into(), Value::Array(warnings));
-        }
-        result.insert("results".into(), Value::Array(results));
-        let mut o = HostOutcome::new(host, status, result);
+        let summary = LoopSummary { changed: any_changed, failed: any_failed, all_skipped, warnings, results };
+        let mut o = HostOutcome::new(host, status, summary.into_result());
         o.facts = facts;
         o.include_vars = include_vars;
         o.includes = includes;
@@ -164,9 +147,18 @@ impl Runner {
         o
     }
 
-    fn loop_items(&self, task: &Task, value: &Value, scope: &Arc<Scope>) -> Result<Vec<Value>, TemplateError> {
+    fn loop_items(&self, call: &TaskCall<'_>, value: &Value) -> Result<Vec<Value>, TemplateError> {
+        let TaskCall { task, frame, scope, .. } = call;
         let rendered = scope.render_value(value)?;
         let with = task.loop_with.as_deref();
+        if with == Some("fileglob") {
+            let terms = match rendered {
+                Value::Array(terms) => terms,
+                Value::Null => Vec::new(),
+                one => vec![one],
+            };
+            return Ok(super::fileglob::expand(&terms, &self.search_dirs(task, frame)));
+        }
         let list = match (with, rendered) {
             (Some("dict"), Value::Object(m)) => {
                 m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
@@ -235,16 +227,13 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => return template_failure(task, &e),
             };
-            if task.until.is_some() {
-                out.result.insert("attempts".into(), Value::from(attempt));
-            }
+            result::set_attempts(&mut out.result, attempt);
             if done {
                 return out;
             }
             if attempt > retries {
                 out.status = Status::Failed;
-                out.result.insert("failed".into(), Value::Bool(true));
-                out.result.entry("msg").or_insert(Value::from("the `until` condition never held"));
+                result::set_failed(&mut out.result, true, "the `until` condition never held");
                 return out;
             }
             self.report_retry(call, &out.result, retries + 1 - attempt);
@@ -286,16 +275,15 @@ impl Runner {
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
-                out.result.insert("changed".into(), Value::Bool(changed));
+                result::set_changed(&mut out.result, changed);
             }
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
                 let failed = conditions_hold(c, &bound)?;
-                out.result.insert("failed".into(), Value::Bool(failed));
+                result::set_failed(&mut out.result, failed, "failed_when condition was true");
                 if failed {
                     out.status = Status::Failed;
-                    out.result.entry("msg").or_insert(Value::from("failed_when condition was true"));
                 } else if out.status == Status::Failed {
                     let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
                     out.status = if changed { Status::Changed } else { Status::Ok };

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::connection::pool::CONNECTION_VARS;
 use crate::connection::Become;
 use crate::modules;
 use crate::playbook::Task;
@@ -10,7 +11,6 @@ use crate::template::TemplateError;
 use crate::value::{to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
-use super::conn::CONNECTION_VARS;
 use super::flags::BoolKey;
 use super::frame::Frame;
 use super::world::World;
@@ -108,19 +108,19 @@ impl Runner {
         frame: &Frame,
         scope: &Arc<Scope>,
     ) -> Result<Option<Become>, TemplateError> {
-        let on = frame.flag(task, BoolKey::Become, scope, self.settings.escalate)?;
+        let on = frame.flag(task, BoolKey::Become, scope, self.options.become_.escalate)?;
         if !on {
             return Ok(None);
         }
-        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.settings.become_user.clone()) {
+        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.options.become_.user.clone()) {
             Some(u) => scope.render_text(&u)?,
             None => "root".into(),
         };
-        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.settings.become_method.clone()) {
+        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.options.become_.method.clone()) {
             Some(m) => scope.render_text(&m)?,
             None => "sudo".into(),
         };
-        let mut password = self.settings.become_password.clone();
+        let mut password = self.options.become_.password.clone();
         for name in ["ansible_become_password", "ansible_become_pass"] {
             if password.is_none() && scope.contains(name) {
                 password = scope.get(name)?.map(|v| to_text(&v));
@@ -158,6 +158,36 @@ impl Runner {
         dirs.push(self.playbook_dir.clone());
         dirs
     }
+}
+
+/// The keywords that say how to reach the host, merged into its connection variables `vars`.
+/// `connection` wins over the variables; `remote_user` and `port` count only where the
+/// variables don't say (Ansible: variables beat keywords, keywords beat `-u`). For a delegate,
+/// only `remote_user` carries over, as in Ansible.
+pub(super) fn connection_keywords(
+    task: &Task,
+    frame: &Frame,
+    scope: &Arc<Scope>,
+    delegated: bool,
+    vars: &mut Map,
+) -> Result<(), TemplateError> {
+    let has = |vars: &Map, names: [&str; 2]| names.iter().any(|n| vars.get(*n).is_some_and(|v| !v.is_null()));
+    if !delegated {
+        if let Some(kind) = frame.get(Some(task), |a| a.connection.clone()) {
+            vars.insert("ansible_connection".into(), Value::from(kind));
+        }
+        if !has(vars, ["ansible_port", "ansible_ssh_port"]) {
+            if let Some(port) = frame.get(Some(task), |a| a.port.clone()) {
+                vars.insert("ansible_port".into(), scope.render_value(&port)?);
+            }
+        }
+    }
+    if !has(vars, ["ansible_user", "ansible_ssh_user"]) {
+        if let Some(user) = frame.get(Some(task), |a| a.remote_user.clone()) {
+            vars.insert("ansible_user".into(), Value::from(scope.render_text(&user)?));
+        }
+    }
+    Ok(())
 }
 
 /// A task's arguments for `module`, rendered, except those the module evaluates itself.

@@ -5,14 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{LoadError, LoadErrorKind};
-use super::model::{Attrs, Item, Playbook, Role};
+use super::model::{ActionKind, Attrs, Item, Playbook, Role};
 use super::{play, role, task};
 use crate::limits::MAX_NESTING;
 use crate::value::Map;
 use crate::yaml::{self, Node, Span};
-
-/// Actions the engine itself runs (not modules in the registry).
-pub const ENGINE_ACTIONS: &[&str] = &["include_tasks", "include_role", "meta"];
 
 /// How to load: where roles live and which action names exist.
 #[derive(Debug, Clone)]
@@ -27,7 +24,7 @@ pub struct LoadOptions {
 }
 
 fn default_known_action(name: &str) -> bool {
-    crate::modules::find(name).is_some() || ENGINE_ACTIONS.contains(&name)
+    crate::modules::find(name).is_some() || ActionKind::engine(name).is_some()
 }
 
 impl Default for LoadOptions {

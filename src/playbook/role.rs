@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::attrs;
 use super::convert::{self, mapping, string};
 use super::error::{LoadError, LoadErrorKind};
-use super::keywords::{unsupported_reason, ROLE_ENTRY_KEYS};
+use super::keywords::{allowed, on, unsupported_reason};
 use super::load::{find_yaml, parent_dir, read_yaml, Ctx, RoleSpec};
 use super::model::{next_id, Block, Item, Role};
 use crate::value::Map;
@@ -33,7 +33,7 @@ pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
         match key.as_str() {
             "role" => name = Some(string(v, "role")?),
             "name" if !entries.iter().any(|(k, _)| k.as_str() == Some("role")) => name = Some(string(v, "name")?),
-            _ if ROLE_ENTRY_KEYS.contains(&key.as_str()) && attrs::set(&mut spec.attrs, &key, v)? => {}
+            _ if allowed(on::ROLE, &key) && attrs::set(&mut spec.attrs, &key, v)? => {}
             _ if key == "name" => {}
             _ => {
                 if let Some(reason) = unsupported_reason(&key) {

@@ -6,15 +6,12 @@ use super::args::{check_args, merge_args, module_args};
 use super::convert::{self, conditions, float, mapping, number_or_template, opt_string, string, string_list};
 use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, split_args, COMMAND_MODULES};
-use super::keywords::{closest, did_you_mean, unsupported_reason, BLOCK_KEYS, INCLUDE_KEYS, LOOP_WITH, TASK_KEYS};
-use super::load::{Ctx, ENGINE_ACTIONS};
-use super::model::{next_id, Block, Item, LoopControl, Task};
+use super::keywords::{allowed, closest, did_you_mean, names, on, unsupported_reason, LOOP_WITH};
+use super::load::Ctx;
+use super::model::{next_id, ActionKind, Block, Item, LoopControl, Task};
 use super::{attrs, imports};
 use crate::value::{Map, Value};
 use crate::yaml::{Kind, Node};
-
-/// Actions resolved at load time.
-pub const IMPORT_ACTIONS: &[&str] = &["import_tasks", "import_role"];
 
 /// Common module names, offered as "did you mean" when they are known to `known_action`.
 const HINT_NAMES: &[&str] = &[
@@ -85,7 +82,7 @@ fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, 
             "rescue" => b.rescue = load_items(v, ctx, "`rescue`")?,
             "always" => b.always = load_items(v, ctx, "`always`")?,
             "name" => b.name = opt_string(v, "name")?,
-            _ if BLOCK_KEYS.contains(&key.as_str()) && attrs::set(&mut b.attrs, &key, v)? => {}
+            _ if allowed(on::BLOCK, &key) && attrs::set(&mut b.attrs, &key, v)? => {}
             _ => return Err(not_for_block(k, &key)),
         }
     }
@@ -96,12 +93,12 @@ fn not_for_block(k: &Node, key: &str) -> LoadError {
     if let Some(reason) = unsupported_reason(key) {
         return LoadError::unsupported(&k.span, format!("`{key}`: {reason}"));
     }
-    if TASK_KEYS.contains(&key) || key.starts_with("with_") || key == "notify" {
+    if allowed(on::TASK, key) || key.starts_with("with_") {
         return LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` cannot be used on a block"))
             .with_hint("put it on the tasks inside the block");
     }
     LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid block keyword"))
-        .maybe_hint(did_you_mean(key, BLOCK_KEYS.iter().copied()))
+        .maybe_hint(did_you_mean(key, names(on::BLOCK)))
 }
 
 /// `ansible.builtin.copy` and `ansible.legacy.copy` are `copy`.
@@ -110,7 +107,7 @@ pub fn canonical(name: &str) -> &str {
 }
 
 fn is_known(name: &str, ctx: &Ctx) -> bool {
-    ENGINE_ACTIONS.contains(&name) || IMPORT_ACTIONS.contains(&name) || (ctx.opts.known_action)(name)
+    ActionKind::engine(name).is_some() || (ctx.opts.known_action)(name)
 }
 
 /// Close known action names, for the hint of an unknown module.
@@ -119,9 +116,8 @@ fn module_hint(name: &str, ctx: &Ctx) -> Option<String> {
     let candidates = HINT_NAMES
         .iter()
         .chain(registry.iter())
-        .chain(ENGINE_ACTIONS)
-        .chain(IMPORT_ACTIONS)
         .copied()
+        .chain(ActionKind::ENGINE.iter().map(|(n, _)| *n))
         .filter(|n| is_known(n, ctx));
     did_you_mean(canonical(name), candidates)
 }
@@ -139,7 +135,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     let mut keywords: Vec<(&Node, &Node, String)> = Vec::new();
     for (k, v) in entries {
         let key = k.key_string();
-        if TASK_KEYS.contains(&key.as_str()) || key.starts_with("with_") {
+        if allowed(on::TASK, &key) || key.starts_with("with_") {
             keywords.push((k, v, key));
         } else if let Some(reason) = unsupported_reason(&key) {
             return Err(LoadError::unsupported(&k.span, format!("`{key}`: {reason}")));
@@ -168,7 +164,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     }
     if let Some(k) = unknown.first() {
         let key = k.key_string();
-        let keyword = closest(&key, TASK_KEYS.iter().copied());
+        let keyword = closest(&key, names(on::TASK));
         if modules.is_empty() && keyword.is_none() {
             return Err(LoadError::new(LoadErrorKind::UnknownModule, &k.span, format!("unknown module '{key}'"))
                 .with_hint(
@@ -189,6 +185,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         id: next_id(),
         span: node.span.clone(),
         action: action.name.clone(),
+        kind: ActionKind::of(&action.name),
         role: ctx.role.clone(),
         base_dir: ctx.base_dir.clone(),
         ..Default::default()
@@ -201,9 +198,9 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         task_keyword(&mut task, k, v, key, ctx)?;
     }
     check_args(&mut task, action.key)?;
-    match task.action.as_str() {
-        "include_tasks" | "include_role" => {
-            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !INCLUDE_KEYS.contains(&key.as_str())) {
+    match task.kind {
+        ActionKind::IncludeTasks | ActionKind::IncludeRole => {
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !allowed(on::INCLUDE, key)) {
                 return Err(LoadError::invalid(&k.span, format!("`{key}` is not a valid keyword for {}", task.action))
                     .with_hint(format!(
                         "put it under `apply:` in the {} arguments, or use the import_ form",
@@ -212,8 +209,8 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
             }
             Ok(Item::Task(Arc::new(task)))
         }
-        "import_tasks" | "import_role" => {
-            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !BLOCK_KEYS.contains(&key.as_str())) {
+        ActionKind::ImportTasks | ActionKind::ImportRole => {
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !allowed(on::BLOCK, key)) {
                 return Err(LoadError::invalid(
                     &k.span,
                     format!("`{key}` cannot be used on {} (it is resolved at load time)", task.action),

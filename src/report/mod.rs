@@ -1,6 +1,7 @@
 //! All terminal output goes through one [`Reporter`]: workers send events, the reporter
 //! prints whole lines under one lock, so output from many hosts never interleaves.
 
+pub mod masked;
 mod progress;
 mod recap;
 mod shown;
@@ -10,7 +11,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use crate::modules::Diff;
-use crate::template::filters::json_out::{dumps, JsonStyle};
+use crate::value::json::{dumps, JsonStyle};
 use crate::value::{Map, Value};
 
 pub use recap::Stats;

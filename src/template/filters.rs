@@ -8,15 +8,13 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 pub mod collections;
 pub mod convert;
-pub mod json_out;
-pub mod pyrepr;
 pub mod text;
 pub mod version;
 pub mod yaml_out;
 
 use super::bounds::indent_width;
+use crate::value::json::{self as json_out, JsonStyle};
 use convert::{fail, from_data, require_defined, to_data, type_name};
-use json_out::JsonStyle;
 use yaml_out::YamlStyle;
 
 /// Add Ansible's filters, tests and lookups, and Python string/dict methods.
@@ -154,7 +152,7 @@ fn to_string(value: Value) -> Result<Value, Error> {
     if value.kind() == ValueKind::String {
         return Ok(value);
     }
-    Ok(Value::from(pyrepr::py_str(&to_data("string", &value)?)))
+    Ok(Value::from(crate::value::pyrepr::py_str(&to_data("string", &value)?)))
 }
 
 /// Jinja's `join(d='', attribute=None)` with items printed as Python prints them.

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::cli::Settings;
-use crate::connection::local::Local;
-use crate::connection::ssh::{Ssh, SshDefaults, SshOptions};
-use crate::connection::{Connection, ConnectionError};
+use super::local::Local;
+use super::ssh::{Ssh, SshDefaults, SshOptions};
+use super::{Connection, ConnectionError};
 use crate::value::{to_text, Map};
 
 /// Variables that decide how a host is reached.
@@ -39,19 +38,42 @@ pub const STARTUPS_PER_ENDPOINT: usize = 8;
 /// A host's connection, opened once; a failure is kept so the host is not tried again.
 type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 
+/// How hosts are reached when their variables don't say (`-c`, `-u`, `--private-key`,
+/// ansible.cfg).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectDefaults {
+    /// `-c`: the connection type (`ssh` when unset).
+    pub connection: Option<String>,
+    pub ssh: SshDefaults,
+}
+
 pub struct ConnPool {
-    settings: Arc<Settings>,
-    /// One slot per inventory name; the lock is held only to find the slot, so hosts
+    defaults: ConnectDefaults,
+    /// One slot per inventory name (and user and port, see [`slot_key`]); the lock is held only to find the slot, so hosts
     /// connect concurrently while two tasks of one host (delegation) share one attempt.
     slots: std::sync::Mutex<HashMap<String, Slot>>,
     /// Handshakes in flight per sshd address (see [`STARTUPS_PER_ENDPOINT`]).
     startups: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
+/// The slot of a host: its name, and the user and port its variables (or the `remote_user` and
+/// `port` keywords) ask for, so a task that logs in differently gets its own connection.
+fn slot_key(host: &str, vars: &Map) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(host.len() + 24);
+    key.push_str(host);
+    for name in ["ansible_user", "ansible_ssh_user", "ansible_port", "ansible_ssh_port"] {
+        if let Some(v) = vars.get(name) {
+            let _ = write!(key, "\0{name}={v}");
+        }
+    }
+    key
+}
+
 impl ConnPool {
-    pub fn new(settings: Arc<Settings>) -> ConnPool {
+    pub fn new(defaults: ConnectDefaults) -> ConnPool {
         ConnPool {
-            settings,
+            defaults,
             slots: std::sync::Mutex::new(HashMap::new()),
             startups: std::sync::Mutex::new(HashMap::new()),
         }
@@ -61,7 +83,7 @@ impl ConnPool {
     pub async fn get(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.entry(host.to_string()).or_default().clone()
+            slots.entry(slot_key(host, vars)).or_default().clone()
         };
         let opened = slot.get_or_init(|| async { self.open(host, vars).await.map_err(|e| e.to_string()) }).await;
         opened.clone().map_err(|reason| ConnectionError::Unreachable { reason })
@@ -71,7 +93,7 @@ impl ConnPool {
         let kind = vars
             .get("ansible_connection")
             .map(to_text)
-            .or_else(|| self.settings.connection.clone())
+            .or_else(|| self.defaults.connection.clone())
             .unwrap_or_else(|| "ssh".to_string());
         match kind.as_str() {
             "local" => Ok(Arc::new(Local::new(host))),
@@ -83,14 +105,7 @@ impl ConnPool {
     }
 
     async fn ssh(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
-        let defaults = SshDefaults {
-            user: self.settings.remote_user.clone(),
-            private_key: self.settings.private_key.clone(),
-            host_key_checking: self.settings.host_key_checking,
-            retries: self.settings.ssh_retries,
-            ..SshDefaults::default()
-        };
-        let opts = SshOptions::from_host_vars(host, vars, &defaults);
+        let opts = SshOptions::from_host_vars(host, vars, &self.defaults.ssh);
         let gate = {
             let mut startups = self.startups.lock().unwrap_or_else(|e| e.into_inner());
             startups.entry(opts.endpoint()).or_insert_with(|| Arc::new(Semaphore::new(STARTUPS_PER_ENDPOINT))).clone()
@@ -106,5 +121,7 @@ impl ConnPool {
         };
         let open = slots.iter().filter_map(|s| s.get().and_then(|r| r.as_ref().ok()));
         join_all(open.map(|c| c.close())).await;
+        // The run's control folder (sockets, generated configs) goes with its connections.
+        let _ = std::fs::remove_dir_all(crate::connection::ssh::default_control_dir());
     }
 }
