@@ -2,6 +2,7 @@
 # troupe vs ansible-core on three testbed hosts. Run by hand, as root (not in CI):
 #
 #   bash bench/run.sh            # BENCH_RUNS=5 BENCH_LIMIT=tb4,tb5,tb6 BENCH_TASKS=50
+#   BENCH_TROUPE=/path/troupe    # time that binary instead of building this tree
 #
 # Builds troupe --release, installs ansible-core from PyPI into bench/.venv, boots the testbed
 # (tests/testbed/testbed.sh up), generates a playbook of small tasks (command, file, copy,
@@ -26,9 +27,13 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 WORK=$(mktemp -d /tmp/troupe-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-log "building troupe --release"
-(cd "$ROOT" && cargo build --release --quiet)
-TROUPE=$ROOT/target/release/troupe
+if [[ -n ${BENCH_TROUPE:-} ]]; then
+  TROUPE=$BENCH_TROUPE # a given binary, e.g. an older build for a before/after in the same minutes
+else
+  log "building troupe --release"
+  (cd "$ROOT" && cargo build --release --quiet)
+  TROUPE=$ROOT/target/release/troupe
+fi
 
 if [[ ! -x $VENV/bin/ansible-playbook ]]; then
   log "installing $ANSIBLE_SPEC from PyPI into $VENV"

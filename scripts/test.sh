@@ -29,6 +29,8 @@ if [ "$(id -u)" = 0 ] && command -v systemd-nspawn >/dev/null; then
   # 6 hosts: etcd uses tb1-tb4 (3 members + 1 to add), the module tests tb4-tb6; a lock orders them.
   bash tests/testbed/testbed.sh up "${TROUPE_TESTBED_HOSTS:-6}"
   export TROUPE_TESTBED_INVENTORY="${TROUPE_TESTBED_DIR:-/run/troupe-testbed}/inventory.yml"
+  # Hosts were booted: a test that finds none fails instead of skipping.
+  export TROUPE_REQUIRE_TESTBED=1
 fi
 
 cargo test -- --test-threads="${TROUPE_TEST_THREADS:-4}"

@@ -304,11 +304,7 @@ pub fn parse_extra_vars(raw: &str) -> Result<Map, CliError> {
     let err = |reason: String| CliError::ExtraVars { arg: raw.to_string(), reason };
     if let Some(file) = raw.strip_prefix('@') {
         let node = crate::yaml::load_file(Path::new(file)).map_err(|e| err(format!("{} ({})", e.message, e.span)))?;
-        return match node.to_value() {
-            Value::Object(m) => Ok(m),
-            Value::Null => Ok(Map::new()),
-            _ => Err(err(format!("{file} must hold a mapping of variables"))),
-        };
+        return node.vars().ok_or_else(|| err(format!("{file} must hold a mapping of variables")));
     }
     let trimmed = raw.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {

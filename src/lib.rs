@@ -9,6 +9,7 @@ pub mod connection;
 pub mod error;
 pub mod exec;
 pub mod inventory;
+pub mod limits;
 pub mod modules;
 pub mod plan;
 pub mod playbook;
@@ -24,6 +25,8 @@ use std::sync::Arc;
 use clap::Parser;
 
 use crate::cli::{Args, Settings};
+use crate::connection::pool::ConnectDefaults;
+use crate::connection::ssh::SshDefaults;
 use crate::error::{exit, Diagnose, Diagnostic};
 use crate::inventory::Inventory;
 use crate::plan::{list, Plan, TagFilter};
@@ -137,6 +140,34 @@ fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Re
     Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
 }
 
+/// What the engine takes from the settings.
+fn exec_options(settings: &Settings) -> exec::Options {
+    exec::Options {
+        check: settings.check,
+        diff: settings.diff,
+        forks: settings.forks,
+        verbosity: settings.verbosity,
+        extra_vars: settings.extra_vars.clone(),
+        first_inventory: settings.inventory.first().cloned(),
+        become_: exec::BecomeDefaults {
+            escalate: settings.escalate,
+            user: settings.become_user.clone(),
+            method: settings.become_method.clone(),
+            password: settings.become_password.clone(),
+        },
+        connect: ConnectDefaults {
+            connection: settings.connection.clone(),
+            ssh: SshDefaults {
+                user: settings.remote_user.clone(),
+                private_key: settings.private_key.clone(),
+                host_key_checking: settings.host_key_checking,
+                retries: settings.ssh_retries,
+                ..SshDefaults::default()
+            },
+        },
+    }
+}
+
 /// Run with validated settings; returns the exit code.
 pub fn run(settings: Settings) -> Result<i32, RunError> {
     let prepared = prepare(&settings)?;
@@ -177,7 +208,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         .enable_all()
         .build()
         .map_err(|e| RunError::Runtime(e.to_string()))?;
-    let settings = Arc::new(settings);
+    let options = Arc::new(exec_options(&settings));
     let reporter = Arc::new(Reporter::new(settings.verbosity));
     if let Some(warning) = exec::raise_open_files(settings.forks) {
         reporter.warn(&warning);
@@ -185,13 +216,8 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     let mut worst = exit::OK;
     for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
         let dir: PathBuf = pb.dir.clone();
-        let mut runner = exec::Runner::new(
-            settings.clone(),
-            inv.clone(),
-            reporter.clone(),
-            load_options(&settings, Some(&dir)),
-            dir,
-        );
+        let mut runner =
+            exec::Runner::new(options.clone(), inv.clone(), reporter.clone(), load_options(&settings, Some(&dir)), dir);
         let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
         worst = worst.max(summary.exit_code);
     }

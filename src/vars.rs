@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
 use minijinja::{Error as JError, ErrorKind};
 
+use crate::template::arith::check_arithmetic;
 use crate::template::undefined::guard_chains;
 use crate::template::{is_template, single_expression, Engine, TemplateError};
 use crate::value::{Map, Value};
@@ -132,7 +133,9 @@ impl Scope {
             });
         }
         let ctx = JValue::from_dyn_object(self.clone());
-        match self.engine.env.render_str(&guard_chains(text, false), ctx) {
+        let source = guard_chains(text, false);
+        let source = check_arithmetic(&source, false).map_err(|m| TemplateError::new(text, m))?;
+        match self.engine.env.render_str(&source, ctx) {
             Ok(s) => Ok(Value::String(s)),
             Err(e) => Err(self.explain(text, &e, false)),
         }
@@ -171,6 +174,7 @@ impl Scope {
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         let source = guard_chains(expr, true);
+        let source = check_arithmetic(&source, true).map_err(|m| TemplateError::new(expr, m))?;
         let compiled =
             self.engine.env.compile_expression(&source).map_err(|e| TemplateError::from_jinja(expr, &e, None))?;
         let ctx = JValue::from_dyn_object(self.clone());

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use crate::e2e_modules::{absent, check, converge, mine, nonce, Cleanup};
 use crate::support::run::scratch;
-use crate::support::testbed::{testbed, TbHost, Testbed};
+use crate::support::testbed::{skip, testbed, TbHost, Testbed};
 
 const PKG: &str = "troupe-e2e-hello";
 const FILE: &str = "/usr/share/troupe-e2e-rpm/hello.txt";
@@ -105,9 +105,9 @@ fn dnf_installs_and_removes_an_rpm_from_a_local_repository() {
     let _steady = tb.shared();
     let dir = scratch(&[("present.yml", PRESENT_PLAY), ("absent.yml", ABSENT_PLAY)]);
     if !local_rpm_repo(dir.path()) {
-        eprintln!(
+        skip(
             "\n!!! skipped dnf e2e: needs rpmbuild (rpm) and createrepo_c (createrepo-c); \
-             run tests/testbed/install-deps.sh !!!\n"
+             run tests/testbed/install-deps.sh !!!\n",
         );
         return;
     }

@@ -283,7 +283,8 @@ fn etcd_roll_is_validated_and_health_gated() {
 
 /// What other users could read on a host while troupe works: every process's command line
 /// (`ps`, as root: argv is public) and every environment the user `nobody` can read.
-const POLLER: &str = r#"rm -f /var/tmp/troupe-poll-*.log; install -o nobody -m 0600 /dev/null /var/tmp/troupe-poll-env.log
+const POLLER: &str = r#"systemctl stop troupe-poll-argv troupe-poll-env 2>/dev/null; systemctl reset-failed troupe-poll-argv troupe-poll-env 2>/dev/null
+rm -f /var/tmp/troupe-poll-*.log; install -o nobody -m 0600 /dev/null /var/tmp/troupe-poll-env.log
 systemd-run --quiet --unit=troupe-poll-argv sh -c 'while :; do ps -eww -o args; sleep 0.05; done | awk "!seen[\$0]++ { print; fflush() }" > /var/tmp/troupe-poll-argv.log'
 systemd-run --quiet --unit=troupe-poll-env -p User=nobody sh -c 'while :; do for f in /proc/[0-9]*/environ; do tr "\0" "\n" < "$f"; done 2>/dev/null; sleep 0.05; done | awk "!seen[\$0]++ { print; fflush() }" > /var/tmp/troupe-poll-env.log'"#;
 
@@ -311,6 +312,7 @@ fn etcd_secrets_stay_secret() {
     for h in four {
         assert!(tb.on(h, POLLER).success(), "{}: poller did not start", h.name);
     }
+    let _stop_pollers = StopPollers(tb, four);
 
     // Every mode of the playbook, each at -vvv with --diff.
     let mut outputs: Vec<(String, String)> = Vec::new();
@@ -395,6 +397,20 @@ fn etcd_secrets_stay_secret() {
     let fresh = &outputs[1].1;
     assert!(fresh.contains("server-key.pem"), "the key copy is not reported");
     reset(&s, 4);
+}
+
+/// Stops the pollers however the test ends (they sample `ps` 20 times a second).
+struct StopPollers<'a>(&'a Testbed, &'a [TbHost]);
+
+impl Drop for StopPollers<'_> {
+    fn drop(&mut self) {
+        for h in self.1 {
+            let _ = self.0.run(
+                h,
+                "systemctl stop troupe-poll-argv troupe-poll-env 2>/dev/null; rm -f /var/tmp/troupe-poll-*.log",
+            );
+        }
+    }
 }
 
 fn context(text: &str, needle: &str) -> String {

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::run::{scratch, Done, Run};
-use crate::support::testbed::{testbed, TbHost, Testbed};
+use crate::support::testbed::{skip, testbed, TbHost, Testbed};
 
 /// The hosts this suite may touch, as a `--limit`.
 pub(crate) const LIMIT: &str = "tb4,tb5,tb6";
@@ -415,7 +415,7 @@ fn facts_and_packages_from_a_local_apt_repository() {
     };
     let dir = scratch(&[("site.yml", PACKAGES_PLAY), ("gone.yml", PACKAGES_GONE_PLAY)]);
     let Some(deb) = local_package(dir.path()) else {
-        eprintln!("skipped: needs dpkg-deb and dpkg-scanpackages (dpkg-dev) to build a local package");
+        skip("skipped: needs dpkg-deb and dpkg-scanpackages (dpkg-dev) to build a local package");
         return;
     };
     for h in mine(tb) {

@@ -7,12 +7,37 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::support::testbed::{testbed, TbHost, Testbed};
+use crate::support::testbed::{testbed, TbHost, Testbed, REQUIRE_VAR};
 
 /// A word no other run or test uses, for file and unit names.
 fn token(what: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("troupe-e2e-{what}-{}-{nanos}", std::process::id())
+}
+
+/// Runs one host test of this binary again where no hosts can be had (no inventory named, no
+/// systemd-nspawn on PATH): it skips, and it fails when hosts are required.
+#[test]
+fn requiring_the_testbed_turns_a_skip_into_a_failure() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let run = |require: &str| {
+        std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", "e2e_testbed::a_file_written_on_one_host_is_on_no_other_host_nor_here"])
+            .env_remove("TROUPE_TESTBED_INVENTORY")
+            .env("PATH", empty.path())
+            .env(REQUIRE_VAR, require)
+            .output()
+            .expect("run the test binary")
+    };
+    let skipped = run("0");
+    let text = |o: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+    assert!(skipped.status.success(), "without {REQUIRE_VAR} the test skips: {}", text(&skipped));
+    assert!(text(&skipped).contains("1 passed"), "{}", text(&skipped));
+    let failed = run("1");
+    assert!(!failed.status.success(), "with {REQUIRE_VAR}=1 the test must fail: {}", text(&failed));
+    assert!(text(&failed).contains("TROUPE_REQUIRE_TESTBED=1, but this test cannot run"), "{}", text(&failed));
 }
 
 #[test]

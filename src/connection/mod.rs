@@ -3,6 +3,7 @@
 
 mod input;
 pub mod local;
+pub mod pool;
 pub mod retry;
 pub mod shell;
 pub mod ssh;

@@ -7,7 +7,7 @@ use crate::modules::prefetch::{Lookahead, MAX_AHEAD};
 use crate::playbook::{Item, Task};
 
 use super::frame::Frame;
-use super::host::{render_args, task_scope};
+use super::resolve::{render_args, task_scope};
 use super::world::World;
 use super::Runner;
 
@@ -98,7 +98,7 @@ mod tests {
             Value::Object(m) => m,
             _ => Default::default(),
         };
-        Item::Task(Arc::new(Task { action: action.into(), args, ..Default::default() }))
+        Item::Task(Arc::new(Task { args, ..Task::with_action(action) }))
     }
 
     fn actions(items: &[Item], selected: impl Fn(&Task) -> bool) -> Vec<String> {
@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn loops_and_blocks_end_the_scan() {
-        let mut looped = Task { action: "file".into(), ..Default::default() };
+        let mut looped = Task::with_action("file");
         looped.loop_ = Some(serde_json::json!([1, 2]));
         let items = vec![task("file", serde_json::json!({"path": "/a"})), Item::Task(Arc::new(looped))];
         assert_eq!(next_tasks(&items, |_| true).len(), 1);

@@ -19,6 +19,8 @@ pub struct Frame {
     pub extra: Vec<(Level, Arc<Map>)>,
     /// Inside a dynamic include: tasks are selected by tags at run time, not by the plan.
     pub dynamic: bool,
+    /// Dynamic includes around this frame (an include that includes itself must stop).
+    pub includes: usize,
 }
 
 impl Frame {

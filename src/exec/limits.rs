@@ -37,7 +37,7 @@ pub fn raised_soft_limit(current: Option<u64>, maximum: Option<u64>) -> Option<u
 /// A warning when `soft` descriptors can't serve `forks` hosts at once.
 pub fn too_few_files(soft: Option<u64>, forks: usize) -> Option<String> {
     let soft = soft?;
-    let need = FDS_BASE + FDS_PER_HOST * forks as u64;
+    let need = FDS_BASE.saturating_add(FDS_PER_HOST.saturating_mul(forks as u64));
     (soft < need).then(|| {
         format!(
             "--forks {forks} needs about {need} open files but this process may open only {soft}; \

@@ -3,11 +3,17 @@
 //! to the host states between tasks; failed hosts drop out; handlers flush per section.
 
 mod ahead;
-mod conn;
+mod call;
 mod flags;
 mod frame;
 mod host;
+mod include;
 mod limits;
+mod loops;
+mod meta;
+mod options;
+mod outcome;
+mod resolve;
 mod walk;
 mod world;
 
@@ -17,7 +23,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use crate::cli::Settings;
+use crate::connection::pool::ConnPool;
 use crate::error::exit;
 use crate::inventory::Inventory;
 use crate::plan::{Plan, PlayPlan};
@@ -26,16 +32,17 @@ use crate::report::Reporter;
 use crate::template::Engine;
 use crate::value::{Map, Value};
 
-pub use host::OMIT;
 pub use limits::raise_open_files;
+pub use options::{BecomeDefaults, Options};
+pub use resolve::OMIT;
 use world::{HostState, InventoryLayers, PlayVars};
 
 pub struct Runner {
-    settings: Arc<Settings>,
+    options: Arc<Options>,
     inventory: Arc<Inventory>,
     engine: Arc<Engine>,
     reporter: Arc<Reporter>,
-    conns: conn::ConnPool,
+    conns: ConnPool,
     forks: Arc<Semaphore>,
     load_opts: LoadOptions,
     playbook_dir: PathBuf,
@@ -58,16 +65,16 @@ pub struct RunSummary {
 
 impl Runner {
     pub fn new(
-        settings: Arc<Settings>,
+        options: Arc<Options>,
         inventory: Arc<Inventory>,
         reporter: Arc<Reporter>,
         load_opts: LoadOptions,
         playbook_dir: PathBuf,
     ) -> Runner {
         Runner {
-            forks: Arc::new(Semaphore::new(settings.forks)),
-            conns: conn::ConnPool::new(settings.clone()),
-            settings,
+            forks: Arc::new(Semaphore::new(options.forks.min(crate::limits::MAX_PERMITS))),
+            conns: ConnPool::new(options.connect.clone()),
+            options,
             inventory,
             engine: Arc::new(Engine::new()),
             reporter,
@@ -175,22 +182,22 @@ impl Runner {
         magic.insert("ansible_play_batch".into(), Value::from(batch.to_vec()));
         magic.insert("playbook_dir".into(), Value::from(absolute(&self.playbook_dir)));
         magic.insert("ansible_play_name".into(), Value::from(play.name.clone()));
-        magic.insert("ansible_check_mode".into(), Value::Bool(self.settings.check));
-        magic.insert("ansible_diff_mode".into(), Value::Bool(self.settings.diff));
-        magic.insert("ansible_verbosity".into(), Value::from(self.settings.verbosity));
+        magic.insert("ansible_check_mode".into(), Value::Bool(self.options.check));
+        magic.insert("ansible_diff_mode".into(), Value::Bool(self.options.diff));
+        magic.insert("ansible_verbosity".into(), Value::from(self.options.verbosity));
         magic.insert(
             "ansible_run_tags".into(),
             Value::from(if plan.filter.only.is_empty() { vec!["all".to_string()] } else { plan.filter.only.clone() }),
         );
         magic.insert("ansible_skip_tags".into(), Value::from(plan.filter.skip.clone()));
-        magic.insert("ansible_forks".into(), Value::from(self.settings.forks));
+        magic.insert("ansible_forks".into(), Value::from(self.options.forks));
         magic.insert("omit".into(), Value::from(OMIT));
         magic.insert(
             "ansible_version".into(),
             serde_json::json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (troupe)"}),
         );
         magic.insert("troupe_version".into(), Value::from(env!("CARGO_PKG_VERSION")));
-        if let Some(first) = self.settings.inventory.first() {
+        if let Some(first) = &self.options.first_inventory {
             let dir = std::path::Path::new(first).parent().map(absolute).unwrap_or_default();
             magic.insert("inventory_dir".into(), Value::from(dir));
         }
@@ -199,7 +206,7 @@ impl Runner {
             play_vars: Arc::new(play.vars.clone()),
             role_defaults: Arc::new(role_defaults),
             role_vars: Arc::new(role_vars),
-            extra_vars: Arc::new(self.settings.extra_vars.clone()),
+            extra_vars: Arc::new(self.options.extra_vars.clone()),
             magic: Arc::new(magic),
             groups: self.inventory.clone(),
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 
 use crate::plan::{task_name, PlayPlan, TagFilter};
-use crate::playbook::{self, Attrs, Block, Item, Play, Task};
+use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
@@ -16,7 +16,8 @@ use crate::vars::Level;
 use super::ahead::next_tasks;
 use super::flags::{resolve, BoolKey};
 use super::frame::Frame;
-use super::host::{task_scope, HostOutcome};
+use super::outcome::HostOutcome;
+use super::resolve::task_scope;
 use super::world::{PlayVars, World};
 use super::Runner;
 
@@ -36,7 +37,7 @@ impl Runner {
         World::new(ctx.vars.clone(), self.states.clone())
     }
 
-    fn active(&self, hosts: &[String]) -> Vec<String> {
+    pub(super) fn active(&self, hosts: &[String]) -> Vec<String> {
         hosts.iter().filter(|h| self.states.get(*h).map(|s| s.active()).unwrap_or(false)).cloned().collect()
     }
 
@@ -63,10 +64,9 @@ impl Runner {
             let task = Task {
                 id: 0,
                 name: Some("Gathering Facts".into()),
-                action: "setup".into(),
                 span: play.span.clone(),
                 base_dir: self.playbook_dir.clone(),
-                ..Default::default()
+                ..Task::with_action("setup")
             };
             self.run_task(ctx, &task, &root, batch, "TASK", &[]).await;
         }
@@ -117,10 +117,9 @@ impl Runner {
                     }
                 };
                 match crate::yaml::load_file(&path) {
-                    Ok(node) => match node.to_value() {
-                        Value::Object(m) => loaded.extend(m),
-                        Value::Null => {}
-                        _ => error = Some(format!("vars file {} must hold a mapping", path.display())),
+                    Ok(node) => match node.vars() {
+                        Some(m) => loaded.extend(m),
+                        None => error = Some(format!("vars file {} must hold a mapping", path.display())),
                     },
                     Err(e) => error = Some(format!("{} ({})", e.message, e.span)),
                 }
@@ -134,7 +133,7 @@ impl Runner {
     }
 
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
-    fn fail_host(&mut self, host: &str, msg: String) {
+    pub(super) fn fail_host(&mut self, host: &str, msg: String) {
         let mut result = Map::new();
         result.insert("msg".into(), Value::from(msg));
         let r = crate::report::HostResult {
@@ -253,7 +252,7 @@ impl Runner {
         }
         let world = self.world(ctx);
         let display = self.display_name(task, frame, &world, &targets[0]);
-        if task.action == "meta" {
+        if task.kind == ActionKind::Meta {
             Box::pin(self.run_meta(ctx, task, frame, &world, &targets, &display)).await;
             return;
         }
@@ -282,7 +281,8 @@ impl Runner {
         let throttle = frame
             .get(Some(task), |a| a.throttle.clone())
             .and_then(|v| to_text(&v).parse::<usize>().ok())
-            .filter(|n| *n > 0);
+            .filter(|n| *n > 0)
+            .map(|n| n.min(crate::limits::MAX_PERMITS));
         let throttle_sem = throttle.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         let outcomes: Vec<HostOutcome> = {
             let this = &*self;
@@ -331,7 +331,7 @@ impl Runner {
                 state.set_fact(name, Value::Object(value));
             }
             if let Some(f) = &o.facts {
-                if task.action == "setup" || task.action == "gather_facts" {
+                if task.kind == ActionKind::Setup {
                     state.add_facts(f);
                 } else {
                     for (k, v) in f {
@@ -381,212 +381,6 @@ impl Runner {
         }
     }
 
-    /// `include_tasks` / `include_role`: load per distinct file and run for the hosts that asked.
-    async fn run_includes(
-        &mut self,
-        ctx: &mut PlayCtx<'_>,
-        task: &Task,
-        frame: &Frame,
-        includes: Vec<(String, Map, Map)>,
-    ) {
-        // Group by what is included and with which vars, keeping first-seen order.
-        let mut groups: Vec<(String, Map, Map, Vec<String>)> = Vec::new();
-        for (host, args, vars) in includes {
-            let key = format!("{}|{}", Value::Object(args.clone()), Value::Object(vars.clone()));
-            match groups.iter_mut().find(|(k, ..)| *k == key) {
-                Some(g) => g.3.push(host),
-                None => groups.push((key, args, vars, vec![host])),
-            }
-        }
-        for (_, args, vars, hosts) in groups {
-            let loaded = if task.action == "include_role" {
-                self.load_include_role(task, frame, &args)
-            } else {
-                self.load_include_tasks(task, frame, &args)
-            };
-            let (items, mut handlers, role_frame) = match loaded {
-                Ok(v) => v,
-                Err(msg) => {
-                    for h in &hosts {
-                        self.fail_host(h, msg.clone());
-                    }
-                    continue;
-                }
-            };
-            ctx.handlers.append(&mut handlers);
-            let mut f = role_frame;
-            f.dynamic = true;
-            let mut layer = vars;
-            for (k, v) in task.attrs.vars.iter() {
-                layer.insert(k.clone(), v.clone());
-            }
-            if !layer.is_empty() {
-                f.extra.push((Level::BlockVars, Arc::new(layer)));
-            }
-            Box::pin(self.run_items(ctx, &items, &f, &hosts)).await;
-        }
-    }
-
-    fn load_include_tasks(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        args: &Map,
-    ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
-        let file = args
-            .get("file")
-            .or_else(|| args.get("_raw_params"))
-            .map(to_text)
-            .ok_or("include_tasks needs a file name")?;
-        let role = frame.role_of(task).cloned();
-        let mut candidates = Vec::new();
-        if let Some(r) = &role {
-            candidates.push(r.path.join("tasks").join(&file));
-        }
-        candidates.push(task.base_dir.join(&file));
-        candidates.push(self.playbook_dir.join(&file));
-        let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-            format!(
-                "include_tasks: cannot find '{file}' (looked in {}) (task at {})",
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-                task.span
-            )
-        })?;
-        let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| e.to_string())?;
-        let mut f = frame.clone();
-        f.attrs.push(Arc::new(Attrs { when: Vec::new(), tags: Vec::new(), vars: Map::new(), ..task.attrs.clone() }));
-        Ok((items, Vec::new(), f))
-    }
-
-    fn load_include_role(
-        &self,
-        _task: &Task,
-        frame: &Frame,
-        args: &Map,
-    ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
-        let name = args.get("name").or_else(|| args.get("role")).map(to_text).ok_or("include_role needs `name`")?;
-        let text = |k: &str| args.get(k).map(to_text);
-        let mut params = Map::new();
-        for (k, v) in args {
-            if ![
-                "name",
-                "role",
-                "tasks_from",
-                "vars_from",
-                "defaults_from",
-                "handlers_from",
-                "apply",
-                "public",
-                "allow_duplicates",
-                "rolespec_validate",
-            ]
-            .contains(&k.as_str())
-            {
-                params.insert(k.clone(), v.clone());
-            }
-        }
-        let spec = playbook::RoleSpec {
-            params,
-            tasks_from: text("tasks_from"),
-            vars_from: text("vars_from"),
-            defaults_from: text("defaults_from"),
-            handlers_from: text("handlers_from"),
-            ..Default::default()
-        };
-        let (item, handlers) =
-            playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
-        Ok((vec![item], handlers, frame.clone()))
-    }
-
-    /// `meta:` actions act on the run, not on a host.
-    async fn run_meta(
-        &mut self,
-        ctx: &mut PlayCtx<'_>,
-        task: &Task,
-        frame: &Frame,
-        world: &World,
-        hosts: &[String],
-        _display: &str,
-    ) {
-        let action = task.args.get("_raw_params").map(to_text).unwrap_or_default();
-        let conditional = !frame.conditions(task).is_empty();
-        let mut applies = Vec::new();
-        for h in hosts {
-            let ok = match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra)
-            {
-                Some(scope) => {
-                    let scope = Arc::new(scope);
-                    frame.conditions(task).iter().all(|c| scope.eval_bool(c).unwrap_or(false))
-                }
-                None => false,
-            };
-            if ok {
-                applies.push(h.clone());
-            }
-        }
-        match action.trim() {
-            "flush_handlers" => {
-                let batch: Vec<String> = hosts.to_vec();
-                self.flush_handlers(ctx, &batch).await;
-            }
-            "end_play" if !applies.is_empty() => {
-                self.end_play = true;
-            }
-            "end_host" => {
-                for h in &applies {
-                    if let Some(s) = self.states.get_mut(h) {
-                        s.ended = true;
-                    }
-                }
-            }
-            "clear_host_errors" => {
-                for s in self.states.values_mut() {
-                    s.failed = false;
-                }
-            }
-            "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" | "end_play" | "end_batch" => {
-                if action.trim() == "end_batch" && !applies.is_empty() {
-                    self.end_play = true;
-                }
-            }
-            other => {
-                self.reporter.warn(&format!("meta: unknown action '{other}' ignored (task at {})", task.span));
-            }
-        }
-        let _ = conditional;
-    }
-
-    /// Run notified handlers, in the order they are defined, on the hosts that notified them.
-    pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
-        for _round in 0..5 {
-            let pending: bool =
-                hosts.iter().any(|h| self.states.get(h).map(|s| !s.notified.is_empty()).unwrap_or(false));
-            if !pending {
-                return;
-            }
-            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            for (task, frame) in handlers {
-                let names = handler_names(&task);
-                let targets: Vec<String> = self
-                    .active(hosts)
-                    .into_iter()
-                    .filter(|h| {
-                        self.states.get(h).map(|s| s.notified.iter().any(|n| names.contains(n))).unwrap_or(false)
-                    })
-                    .collect();
-                if targets.is_empty() {
-                    continue;
-                }
-                for h in &targets {
-                    if let Some(s) = self.states.get_mut(h) {
-                        s.notified.retain(|n| !names.contains(n));
-                    }
-                }
-                self.run_task(ctx, &task, &frame, &targets, "RUNNING HANDLER", &[]).await;
-            }
-        }
-    }
-
     fn display_name(&self, task: &Task, frame: &Frame, world: &World, host: &str) -> String {
         let name = task_name(task);
         if !crate::template::is_template(&name) {
@@ -597,32 +391,4 @@ impl Runner {
             None => name,
         }
     }
-}
-
-/// Handler tasks with the frame they run in (handlers may sit in blocks).
-fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Task, Frame)> {
-    let mut out = Vec::new();
-    fn walk(items: &[Item], frame: &Frame, out: &mut Vec<(Task, Frame)>) {
-        for item in items {
-            match item {
-                Item::Task(t) => out.push(((**t).clone(), frame.clone())),
-                Item::Block(b) => walk(&b.block, &frame.enter(&b.attrs, b.role.as_ref()), out),
-            }
-        }
-    }
-    walk(items, root, &mut out);
-    out
-}
-
-/// The names a handler answers to: its name, `role : name`, and its `listen` topics.
-fn handler_names(task: &Task) -> Vec<String> {
-    let mut names = Vec::new();
-    if let Some(n) = &task.name {
-        names.push(n.clone());
-        if let Some(r) = &task.role {
-            names.push(format!("{} : {}", r.name, n));
-        }
-    }
-    names.extend(task.listen.iter().cloned());
-    names
 }

@@ -78,7 +78,8 @@ impl Inventory {
     }
 
     fn load_file(&mut self, path: &Path) -> Result<(), InventoryError> {
-        let text = std::fs::read_to_string(path).map_err(|e| InventoryError::read(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| InventoryError::read(path, e))?;
+        let text = crate::yaml::utf8(&bytes, path)?;
         let source =
             SourceInfo { file: path.display().to_string(), dir: path.parent().map(|p| p.display().to_string()) };
         let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -88,7 +89,7 @@ impl Inventory {
         let yaml_ext = matches!(ext.as_deref(), Some("yml" | "yaml" | "json"));
         let mut yaml_error = None;
         if yaml_ext || ext.is_none() {
-            match crate::yaml::parse_str(&text, path) {
+            match crate::yaml::parse_str(text, path) {
                 Ok(doc) if yaml::is_inventory(&doc) => return yaml::parse(self, &doc, &source),
                 Ok(doc) if doc.get("plugin").is_some() => {
                     return Err(InventoryError::parse(
@@ -104,10 +105,10 @@ impl Inventory {
                 Err(e) => yaml_error = Some(e),
             }
         }
-        match ini::parse(self, &text, path, &source) {
+        match ini::parse(self, text, path, &source) {
             Ok(()) => Ok(()),
             Err(e) => match yaml_error {
-                Some(y) if looks_like_yaml(&text) => Err(y.into()),
+                Some(y) if looks_like_yaml(text) => Err(y.into()),
                 _ => Err(e),
             },
         }

@@ -4,6 +4,8 @@
 
 use std::net::Ipv6Addr;
 
+use crate::limits::MAX_RANGE_HOSTS;
+
 /// Split `host:port` / `[host]:port` when what remains is a valid host name or IP.
 /// Returns `None` when the text is not a recognisable address (Ansible keeps it verbatim then).
 pub fn parse_address(text: &str, allow_ranges: bool) -> Option<(String, Option<u16>)> {
@@ -127,10 +129,21 @@ fn is_label(label: &str) -> bool {
     word(first) && label.chars().all(|c| word(c) || c == '-') && !label.ends_with(['_', '-'])
 }
 
-/// Expand the first `[a:b(:step)]` range in a host pattern, recursively.
+/// Expand the `[a:b(:step)]` ranges in a host pattern (at most `MAX_RANGE_HOSTS` names).
 pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    expand_into(pattern, &mut out)?;
+    Ok(out)
+}
+
+/// Expand the first range of `pattern`, recursively, onto `out`.
+fn expand_into(pattern: &str, out: &mut Vec<String>) -> Result<(), String> {
     let Some(open) = pattern.find('[') else {
-        return Ok(vec![pattern.to_string()]);
+        if out.len() as u64 >= MAX_RANGE_HOSTS {
+            return Err(too_many(pattern));
+        }
+        out.push(pattern.to_string());
+        return Ok(());
     };
     let Some(close_rel) = pattern[open..].find(']') else {
         return Err(format!("host range in '{pattern}' has no closing ']'"));
@@ -171,14 +184,20 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
         _ => {
             let b: u64 = beg.parse().map_err(|_| format!("host range '[{body}]' has an invalid begin '{beg}'"))?;
             let e: u64 = end.parse().map_err(|_| format!("host range '[{body}]' has an invalid end '{end}'"))?;
+            if e.saturating_sub(b) / step as u64 >= MAX_RANGE_HOSTS {
+                return Err(too_many(pattern));
+            }
             (b..=e).step_by(step).map(|n| format!("{n:0width$}")).collect()
         }
     };
-    let mut out = Vec::new();
     for item in items {
-        out.extend(expand(&format!("{head}{item}{tail}"))?);
+        expand_into(&format!("{head}{item}{tail}"), out)?;
     }
-    Ok(out)
+    Ok(())
+}
+
+fn too_many(pattern: &str) -> String {
+    format!("host range '{pattern}' expands to more than {MAX_RANGE_HOSTS} hosts")
 }
 
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -214,6 +233,15 @@ mod tests {
         assert!(expand("h[1]").is_err());
         assert!(expand("h[1:]").is_err());
         assert!(expand("h[c:a]").is_err());
+    }
+
+    #[test]
+    fn huge_ranges_are_errors_not_aborts() {
+        let e = expand("h[0:18446744073709551615]").unwrap_err();
+        assert!(e.contains("more than 1000000 hosts"), "{e}");
+        // Nested ranges multiply: 1,001 x 1,000 names is over the limit too.
+        assert!(expand("a[0:1000]b[0:999]").unwrap_err().contains("more than"));
+        assert_eq!(expand("h[0:999999]").map(|v| v.len()), Ok(1_000_000));
     }
 
     #[test]

@@ -15,8 +15,9 @@ const DEFAULT_EXTENSIONS: [&str; 4] = ["yaml", "yml", "json", ""];
 
 /// Load one vars file: a mapping (or an empty file).
 pub fn load_vars_file(path: &Path) -> Result<Map, ModuleError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ModuleError::failed(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| ModuleError::failed(format!("cannot read {}: {e}", path.display())))?;
+    let text =
+        crate::yaml::utf8(&bytes, path).map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
     if text.starts_with("$ANSIBLE_VAULT") {
         return Err(ModuleError::failed(format!(
             "{} is vault-encrypted; troupe does not decrypt vault files",
@@ -24,10 +25,9 @@ pub fn load_vars_file(path: &Path) -> Result<Map, ModuleError> {
         )));
     }
     let node =
-        crate::yaml::parse_str(&text, path).map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
-    match node.to_value() {
-        Value::Object(m) => Ok(m),
-        Value::Null => Ok(Map::new()),
+        crate::yaml::parse_str(text, path).map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
+    match node.vars() {
+        Some(m) => Ok(m),
         _ => Err(ModuleError::failed(format!(
             "{}: a vars file must hold a mapping of names to values, not {}",
             node.span,

@@ -1,7 +1,7 @@
 //! `pause`: wait a while. troupe runs without a terminal, so prompts are refused. As in
 //! Ansible it runs once per play batch (not per host), and waits in check mode too.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 
@@ -36,7 +36,8 @@ impl Module for Pause {
         let (secs, unit) = duration(&a)?;
         let start = SystemTime::now();
         let began = Instant::now();
-        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+        let wait = crate::limits::wait(secs).map_err(|e| a.error(format!("the pause {e}")))?;
+        tokio::time::sleep(wait).await;
         let took = began.elapsed().as_secs_f64();
         let shown = if unit == "minutes" { took / 60.0 } else { took };
         Ok(Query::ok()
@@ -78,6 +79,7 @@ mod tests {
     use super::*;
     use crate::modules::testutil::{err_text, Harness};
     use serde_json::json;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn sleeps_and_reports() {

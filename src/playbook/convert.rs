@@ -99,6 +99,9 @@ pub fn tags(node: &Node) -> Result<Vec<String>, LoadError> {
 pub fn when(node: &Node) -> Result<Vec<String>, LoadError> {
     let one = |n: &Node| match &n.kind {
         Kind::Str(s) => Ok(s.trim().to_string()),
+        // Python's repr, which Ansible then evaluates: `inf` is an undefined variable there too.
+        Kind::Float(f) if f.is_nan() => Ok("nan".to_string()),
+        Kind::Float(f) if f.is_infinite() => Ok(if *f > 0.0 { "inf" } else { "-inf" }.to_string()),
         Kind::Bool(_) | Kind::Int(_) | Kind::Float(_) => Ok(to_text(&n.to_value())),
         _ => Err(LoadError::invalid(
             &n.span,
@@ -240,6 +243,7 @@ mod tests {
     #[test]
     fn when_and_conditions() {
         assert_eq!(when(&node("[a, true]")).unwrap(), vec!["a", "True"]);
+        assert_eq!(when(&node("[1e400, -.inf, .nan]")).unwrap(), vec!["inf", "-inf", "nan"]);
         assert!(matches!(conditions(&node("false"), "k").unwrap(), Some(Conditions::Literal(false))));
         match conditions(&node("['rc != 0', 'x']"), "k").unwrap() {
             Some(Conditions::Exprs(v)) => assert_eq!(v, vec!["rc != 0", "x"]),

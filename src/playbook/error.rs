@@ -56,7 +56,15 @@ impl LoadError {
         }
         self
     }
+    /// Add where the error was reached from; a deep chain keeps its first and last few.
     pub fn with_cause(mut self, cause: impl Into<String>) -> LoadError {
+        const KEEP: usize = 8;
+        if self.causes.len() == 2 * KEEP {
+            self.causes.insert(KEEP, "…".into());
+        }
+        if self.causes.len() > 2 * KEEP {
+            self.causes.remove(KEEP + 1);
+        }
         self.causes.push(cause.into());
         self
     }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use super::error::{LoadError, LoadErrorKind};
 use super::load::{read_yaml, Ctx, RoleSpec};
-use super::model::{next_id, Block, Item, Task};
+use super::model::{next_id, ActionKind, Block, Item, Task};
 use super::role;
 use crate::value::{to_text, Value};
 
 /// Replace an import task by the block it stands for.
 pub fn expand(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
-    if task.action == "import_role" {
+    if task.kind == ActionKind::ImportRole {
         import_role(task, ctx)
     } else {
         import_tasks(task, ctx)

@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{LoadError, LoadErrorKind};
-use super::model::{Attrs, Item, Playbook, Role};
+use super::model::{ActionKind, Attrs, Item, Playbook, Role};
 use super::{play, role, task};
+use crate::limits::MAX_NESTING;
 use crate::value::Map;
 use crate::yaml::{self, Node, Span};
-
-/// Actions the engine itself runs (not modules in the registry).
-pub const ENGINE_ACTIONS: &[&str] = &["include_tasks", "include_role", "meta"];
 
 /// How to load: where roles live and which action names exist.
 #[derive(Debug, Clone)]
@@ -26,7 +24,7 @@ pub struct LoadOptions {
 }
 
 fn default_known_action(name: &str) -> bool {
-    crate::modules::find(name).is_some() || ENGINE_ACTIONS.contains(&name)
+    crate::modules::find(name).is_some() || ActionKind::engine(name).is_some()
 }
 
 impl Default for LoadOptions {
@@ -69,6 +67,7 @@ pub fn load_tasks_file(path: &Path, role: Option<Arc<Role>>, opts: &LoadOptions)
         state: &state,
         files: Vec::new(),
         roles: Vec::new(),
+        blocks: 0,
     };
     let node = read_yaml(path, None)?;
     ctx.enter(path, None)?.items(&node, "a tasks file")
@@ -92,6 +91,7 @@ pub fn load_role(
         state: &state,
         files: Vec::new(),
         roles: Vec::new(),
+        blocks: 0,
     };
     let at = Span::unknown(from_dir);
     let block = role::load(name, spec, &at, &ctx, false)?;
@@ -121,11 +121,14 @@ pub(crate) struct Ctx<'a> {
     pub files: Vec<PathBuf>,
     /// Role folders being loaded, outermost first (to catch dependency cycles).
     pub roles: Vec<PathBuf>,
+    /// Blocks around the list being loaded.
+    pub blocks: usize,
 }
 
 impl<'a> Ctx<'a> {
     /// The context for loading `path`, refusing a file that (indirectly) imports itself.
     pub fn enter(&self, path: &Path, at: Option<&Span>) -> Result<Ctx<'a>, LoadError> {
+        self.check_depth(at.unwrap_or(&Span::unknown(path)))?;
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if self.files.contains(&canonical) {
             let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
@@ -136,6 +139,22 @@ impl<'a> Ctx<'a> {
         next.files.push(canonical);
         next.base_dir = parent_dir(path);
         Ok(next)
+    }
+
+    /// Imports, role dependencies and blocks nest by recursion while loading (and running):
+    /// past a bound, an error instead of a stack overflow.
+    pub fn check_depth(&self, at: &Span) -> Result<(), LoadError> {
+        let depth = self.files.len() + self.roles.len() + self.blocks;
+        if depth < MAX_NESTING {
+            return Ok(());
+        }
+        Err(LoadError::invalid(
+            at,
+            format!(
+                "imports, roles and blocks nest deeper than {MAX_NESTING} levels (maximum recursion depth exceeded)"
+            ),
+        )
+        .with_hint("flatten the structure; a chain this deep is usually an accidental recursion"))
     }
 
     pub fn items(&self, node: &Node, what: &str) -> Result<Vec<Item>, LoadError> {
@@ -154,9 +173,9 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 /// Read and parse a YAML file; a missing file is reported at `at` (the referencing position).
 pub(crate) fn read_yaml(path: &Path, at: Option<&Span>) -> Result<Node, LoadError> {
     let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| LoadError::new(LoadErrorKind::NotFound, &span, format!("cannot read {}: {e}", path.display())))?;
-    Ok(yaml::parse_str(&text, path)?)
+    Ok(yaml::parse_str(yaml::utf8(&bytes, path)?, path)?)
 }
 
 /// The first existing file among `name`, `name.yml`, `name.yaml`, `name.json` in `dir`.

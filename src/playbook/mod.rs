@@ -15,7 +15,7 @@ mod role;
 mod task;
 
 pub use error::{LoadError, LoadErrorKind};
-pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec, ENGINE_ACTIONS};
+pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec};
 pub use model::*;
 pub use task::canonical as canonical_action;
 

@@ -92,6 +92,58 @@ pub struct Block {
     pub duplicate_role: bool,
 }
 
+/// What kind of action a task runs, resolved once when it is loaded, so the engine matches
+/// on this instead of comparing module names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActionKind {
+    /// A module from the registry (`modules::find`).
+    #[default]
+    Module,
+    /// `setup` (and its alias `gather_facts`): a module whose facts replace the host's facts.
+    Setup,
+    /// `debug`: a module whose ok result is printed whole without `-v`.
+    Debug,
+    /// `include_tasks`: tasks loaded when a host reaches it.
+    IncludeTasks,
+    /// `include_role`: a role loaded when a host reaches it.
+    IncludeRole,
+    /// `import_tasks`/`import_role`: expanded while loading; never reaches the engine.
+    ImportTasks,
+    ImportRole,
+    /// `meta:`: acts on the run (flush_handlers, end_play...), not on a host.
+    Meta,
+}
+
+impl ActionKind {
+    /// Actions the engine runs itself, with their names (not modules in the registry).
+    pub const ENGINE: &'static [(&'static str, ActionKind)] = &[
+        ("include_tasks", ActionKind::IncludeTasks),
+        ("include_role", ActionKind::IncludeRole),
+        ("import_tasks", ActionKind::ImportTasks),
+        ("import_role", ActionKind::ImportRole),
+        ("meta", ActionKind::Meta),
+    ];
+
+    /// The kind of a canonical action name.
+    pub fn of(name: &str) -> ActionKind {
+        match name {
+            "setup" | "gather_facts" => ActionKind::Setup,
+            "debug" => ActionKind::Debug,
+            _ => Self::ENGINE.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).unwrap_or(ActionKind::Module),
+        }
+    }
+
+    /// The engine's own action of this name, if it is one.
+    pub fn engine(name: &str) -> Option<ActionKind> {
+        Self::ENGINE.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+
+    /// `include_tasks` or `include_role`.
+    pub fn is_include(self) -> bool {
+        matches!(self, ActionKind::IncludeTasks | ActionKind::IncludeRole)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Task {
     pub id: usize,
@@ -99,6 +151,8 @@ pub struct Task {
     pub name: Option<String>,
     /// Canonical module or action name: `ansible.builtin.` / `ansible.legacy.` stripped.
     pub action: String,
+    /// What `action` is, resolved at load (see [`Task::with_action`]).
+    pub kind: ActionKind,
     /// Module arguments: a mapping; free-form text goes to `_raw_params`.
     pub args: Map,
     pub attrs: Attrs,
@@ -123,6 +177,13 @@ pub struct Task {
     pub role: Option<Arc<Role>>,
     /// The folder relative paths in this task resolve against (its file's folder).
     pub base_dir: PathBuf,
+}
+
+impl Task {
+    /// A task running `action` (a canonical name), everything else default.
+    pub fn with_action(action: &str) -> Task {
+        Task { action: action.to_string(), kind: ActionKind::of(action), ..Default::default() }
+    }
 }
 
 /// `changed_when` / `failed_when` / `until` / `when`: a list means AND; a bool literal is allowed.

@@ -135,6 +135,7 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
         state: &state,
         files: vec![file.canonicalize().unwrap_or_else(|_| file.to_path_buf())],
         roles: Vec::new(),
+        blocks: 0,
     };
     let mut play = Play {
         span: node.span.clone(),

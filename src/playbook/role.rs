@@ -149,6 +149,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
             .with_hint(format!("searched: {}; add its folder to roles_path if it lives elsewhere", list.join(", ")))
     })?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+    ctx.check_depth(at)?;
     if ctx.roles.contains(&canonical) {
         return Err(LoadError::invalid(at, format!("role '{name}' depends on itself (a dependency cycle)")));
     }

@@ -7,14 +7,11 @@ use super::convert::{self, conditions, float, mapping, number_or_template, opt_s
 use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, split_args, COMMAND_MODULES};
 use super::keywords::{closest, did_you_mean, unsupported_reason, BLOCK_KEYS, INCLUDE_KEYS, LOOP_WITH, TASK_KEYS};
-use super::load::{Ctx, ENGINE_ACTIONS};
-use super::model::{next_id, Block, Item, LoopControl, Task};
+use super::load::Ctx;
+use super::model::{next_id, ActionKind, Block, Item, LoopControl, Task};
 use super::{attrs, imports};
 use crate::value::{Map, Value};
 use crate::yaml::{Kind, Node};
-
-/// Actions resolved at load time.
-pub const IMPORT_ACTIONS: &[&str] = &["import_tasks", "import_role"];
 
 /// Common module names, offered as "did you mean" when they are known to `known_action`.
 const HINT_NAMES: &[&str] = &[
@@ -73,6 +70,10 @@ fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
 }
 
 fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, LoadError> {
+    ctx.check_depth(&node.span)?;
+    let mut inner = ctx.clone();
+    inner.blocks += 1;
+    let ctx = &inner;
     let mut b = Block { id: next_id(), span: node.span.clone(), ..Default::default() };
     for (k, v) in entries {
         let key = k.key_string();
@@ -106,7 +107,7 @@ pub fn canonical(name: &str) -> &str {
 }
 
 fn is_known(name: &str, ctx: &Ctx) -> bool {
-    ENGINE_ACTIONS.contains(&name) || IMPORT_ACTIONS.contains(&name) || (ctx.opts.known_action)(name)
+    ActionKind::engine(name).is_some() || (ctx.opts.known_action)(name)
 }
 
 /// Close known action names, for the hint of an unknown module.
@@ -115,9 +116,8 @@ fn module_hint(name: &str, ctx: &Ctx) -> Option<String> {
     let candidates = HINT_NAMES
         .iter()
         .chain(registry.iter())
-        .chain(ENGINE_ACTIONS)
-        .chain(IMPORT_ACTIONS)
         .copied()
+        .chain(ActionKind::ENGINE.iter().map(|(n, _)| *n))
         .filter(|n| is_known(n, ctx));
     did_you_mean(canonical(name), candidates)
 }
@@ -185,6 +185,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         id: next_id(),
         span: node.span.clone(),
         action: action.name.clone(),
+        kind: ActionKind::of(&action.name),
         role: ctx.role.clone(),
         base_dir: ctx.base_dir.clone(),
         ..Default::default()
@@ -197,8 +198,8 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         task_keyword(&mut task, k, v, key, ctx)?;
     }
     check_args(&mut task, action.key)?;
-    match task.action.as_str() {
-        "include_tasks" | "include_role" => {
+    match task.kind {
+        ActionKind::IncludeTasks | ActionKind::IncludeRole => {
             if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !INCLUDE_KEYS.contains(&key.as_str())) {
                 return Err(LoadError::invalid(&k.span, format!("`{key}` is not a valid keyword for {}", task.action))
                     .with_hint(format!(
@@ -208,7 +209,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
             }
             Ok(Item::Task(Arc::new(task)))
         }
-        "import_tasks" | "import_role" => {
+        ActionKind::ImportTasks | ActionKind::ImportRole => {
             if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !BLOCK_KEYS.contains(&key.as_str())) {
                 return Err(LoadError::invalid(
                     &k.span,
@@ -363,7 +364,12 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
             "loop_var" => lc.loop_var = opt_string(val, &key)?,
             "index_var" => lc.index_var = opt_string(val, &key)?,
             "label" => lc.label = Some(string(val, &key)?),
-            "pause" => lc.pause = float(val, &key)?,
+            "pause" => {
+                lc.pause = float(val, &key)?;
+                if let Some(Err(e)) = lc.pause.map(crate::limits::wait) {
+                    return Err(LoadError::invalid(&val.span, format!("`loop_control.pause` {e}")));
+                }
+            }
             "extended" => lc.extended = super::convert::boolean(val, &key)?.unwrap_or(false),
             // Only trims the memory of `ansible_loop.allitems`; nothing to do.
             "extended_allitems" => {

@@ -25,7 +25,7 @@ const MODULES: &[&str] = &[
 ];
 
 fn known(name: &str) -> bool {
-    MODULES.contains(&name) || ENGINE_ACTIONS.contains(&name)
+    MODULES.contains(&name) || ActionKind::engine(name).is_some()
 }
 
 fn opts() -> LoadOptions {

@@ -4,6 +4,7 @@
 //! type of the expression (a list stays a list); anything else renders to text. Undefined
 //! variables are errors (strict), except under `default`, `is defined` and friends.
 
+pub mod arith;
 pub mod filters;
 pub mod lookups;
 pub mod tests;
@@ -55,6 +56,7 @@ impl Engine {
         // Ansible's templates default to trim_blocks: a newline after a block tag is dropped.
         env.set_trim_blocks(true);
         filters::register(&mut env);
+        env.add_function(arith::DIVISOR_FN, arith::divisor);
         Engine { env }
     }
 }

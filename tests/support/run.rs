@@ -70,6 +70,20 @@ impl Run {
         self
     }
 
+    /// Cap the run's address space, so a runaway allocation fails fast instead of eating the
+    /// machine (what an alias bomb did to the old loader).
+    pub fn max_memory(mut self, bytes: u64) -> Run {
+        use std::os::unix::process::CommandExt;
+        let limit = rustix::process::Rlimit { current: Some(bytes), maximum: Some(bytes) };
+        // SAFETY: setrlimit is async-signal-safe and touches no state of the parent.
+        unsafe {
+            self.cmd.pre_exec(move || {
+                rustix::process::setrlimit(rustix::process::Resource::As, limit).map_err(std::io::Error::from)
+            });
+        }
+        self
+    }
+
     pub fn run(mut self) -> Done {
         let out = self.cmd.output().expect("troupe binary runs");
         Done {

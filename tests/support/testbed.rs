@@ -5,7 +5,9 @@
 //! 1. `TROUPE_TESTBED_INVENTORY` names an inventory (for example one written by `testbed.sh up`);
 //! 2. running as root with `systemd-nspawn` installed: `testbed.sh up n`, once per process, left
 //!    up afterwards for the next run;
-//! 3. otherwise the test is skipped, with one line on stderr saying so.
+//! 3. otherwise the test is skipped, with one line on stderr saying so; with
+//!    `TROUPE_REQUIRE_TESTBED=1` (scripts/test.sh sets it when it boots hosts) it fails instead,
+//!    so a suite that should have run on hosts cannot pass without them.
 //!
 //! A testbed that should be there but is broken (an unreadable inventory, a failed `up`) fails
 //! the test instead of skipping it.
@@ -21,6 +23,19 @@ use std::time::{Duration, Instant};
 
 /// The one line printed when a test cannot get hosts.
 pub const SKIP_LINE: &str = "skipped: needs root and systemd-nspawn (run tests/testbed/testbed.sh up 3)";
+
+/// Set to `1` when hosts must be there: a test that would skip for want of them fails.
+pub const REQUIRE_VAR: &str = "TROUPE_REQUIRE_TESTBED";
+
+/// Skip a test that lacks what it needs (hosts, or a tool the testbed's install provides): one
+/// line on stderr, or a failure under [`REQUIRE_VAR`].
+pub fn skip(reason: &str) {
+    if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
+        panic!("{REQUIRE_VAR}=1, but this test cannot run: {reason}");
+    }
+    // Straight to stderr: the test harness captures eprintln! output of passing tests.
+    let _ = writeln!(std::io::stderr(), "{reason}");
+}
 
 /// How long one command on a host may take unless the caller says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -64,14 +79,14 @@ struct SshAccess {
 }
 
 /// Hosts for a test that needs `n` of them, or `None` (after printing [`SKIP_LINE`]) when this
-/// machine cannot provide them. Callers return early on `None`.
+/// machine cannot provide them. Callers return early on `None`; under [`REQUIRE_VAR`] the test
+/// fails here instead.
 pub fn testbed(n: usize) -> Option<&'static Testbed> {
     static TESTBED: OnceLock<Result<Testbed, String>> = OnceLock::new();
 
     let named = std::env::var_os("TROUPE_TESTBED_INVENTORY").filter(|v| !v.is_empty());
     if named.is_none() && TESTBED.get().is_none() && !can_start() {
-        // Straight to stderr: the test harness captures eprintln! output of passing tests.
-        let _ = writeln!(std::io::stderr(), "{SKIP_LINE}");
+        skip(SKIP_LINE);
         return None;
     }
     let found = TESTBED.get_or_init(|| match &named {

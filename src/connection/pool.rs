@@ -6,10 +6,9 @@ use std::sync::Arc;
 use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::cli::Settings;
-use crate::connection::local::Local;
-use crate::connection::ssh::{Ssh, SshDefaults, SshOptions};
-use crate::connection::{Connection, ConnectionError};
+use super::local::Local;
+use super::ssh::{Ssh, SshDefaults, SshOptions};
+use super::{Connection, ConnectionError};
 use crate::value::{to_text, Map};
 
 /// Variables that decide how a host is reached.
@@ -39,8 +38,17 @@ pub const STARTUPS_PER_ENDPOINT: usize = 8;
 /// A host's connection, opened once; a failure is kept so the host is not tried again.
 type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 
+/// How hosts are reached when their variables don't say (`-c`, `-u`, `--private-key`,
+/// ansible.cfg).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectDefaults {
+    /// `-c`: the connection type (`ssh` when unset).
+    pub connection: Option<String>,
+    pub ssh: SshDefaults,
+}
+
 pub struct ConnPool {
-    settings: Arc<Settings>,
+    defaults: ConnectDefaults,
     /// One slot per inventory name; the lock is held only to find the slot, so hosts
     /// connect concurrently while two tasks of one host (delegation) share one attempt.
     slots: std::sync::Mutex<HashMap<String, Slot>>,
@@ -49,9 +57,9 @@ pub struct ConnPool {
 }
 
 impl ConnPool {
-    pub fn new(settings: Arc<Settings>) -> ConnPool {
+    pub fn new(defaults: ConnectDefaults) -> ConnPool {
         ConnPool {
-            settings,
+            defaults,
             slots: std::sync::Mutex::new(HashMap::new()),
             startups: std::sync::Mutex::new(HashMap::new()),
         }
@@ -71,7 +79,7 @@ impl ConnPool {
         let kind = vars
             .get("ansible_connection")
             .map(to_text)
-            .or_else(|| self.settings.connection.clone())
+            .or_else(|| self.defaults.connection.clone())
             .unwrap_or_else(|| "ssh".to_string());
         match kind.as_str() {
             "local" => Ok(Arc::new(Local::new(host))),
@@ -83,14 +91,7 @@ impl ConnPool {
     }
 
     async fn ssh(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
-        let defaults = SshDefaults {
-            user: self.settings.remote_user.clone(),
-            private_key: self.settings.private_key.clone(),
-            host_key_checking: self.settings.host_key_checking,
-            retries: self.settings.ssh_retries,
-            ..SshDefaults::default()
-        };
-        let opts = SshOptions::from_host_vars(host, vars, &defaults);
+        let opts = SshOptions::from_host_vars(host, vars, &self.defaults.ssh);
         let gate = {
             let mut startups = self.startups.lock().unwrap_or_else(|e| e.into_inner());
             startups.entry(opts.endpoint()).or_insert_with(|| Arc::new(Semaphore::new(STARTUPS_PER_ENDPOINT))).clone()

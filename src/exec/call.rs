@@ -1,0 +1,187 @@
+//! The module call for one host (or loop item): where it runs, with which connection, become
+//! and environment, then the module's query and, when something differs, its apply.
+
+use std::sync::Arc;
+
+use crate::modules::prefetch::{Lookahead, ReadAhead};
+use crate::modules::{self, Ctx, Render};
+use crate::playbook::ActionKind;
+use crate::report::Status;
+use crate::value::{Map, Value};
+use crate::vars::Scope;
+
+use super::ahead::Ahead;
+use super::flags::BoolKey;
+use super::host::TaskCall;
+use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
+use super::resolve::render_args;
+use super::Runner;
+
+struct ScopeRender(Arc<Scope>);
+
+impl Render for ScopeRender {
+    fn render(&self, text: &str) -> Result<String, String> {
+        self.0.render_text(text).map_err(|e| e.message)
+    }
+    fn eval(&self, expr: &str) -> Result<Value, String> {
+        self.0.eval(expr).map_err(|e| e.message)
+    }
+}
+
+impl Runner {
+    /// One module call: the engine's own actions, or the module with its connection, become,
+    /// environment and read-ahead.
+    pub(super) async fn call_module(&self, call: &TaskCall<'_>) -> ItemOutcome {
+        let TaskCall { task, frame, host, next, .. } = *call;
+        let scope = &call.scope;
+        let action = task.action.as_str();
+        if task.kind.is_include() {
+            return match scope.render_value(&Value::Object(task.args.clone())) {
+                Ok(Value::Object(args)) => ItemOutcome::new(Status::Ok, args),
+                Ok(_) => failure("include arguments must be a mapping"),
+                Err(e) => template_failure(task, &e),
+            };
+        }
+        let Some(module) = modules::find(action) else {
+            return failure(format!("unknown module '{action}' (task at {})", task.span));
+        };
+        let args = match render_args(module, task, scope) {
+            Ok(a) => a,
+            Err(e) => return template_failure(task, &e),
+        };
+        let check = match frame.flag(task, BoolKey::CheckMode, scope, self.options.check) {
+            Ok(b) => b,
+            Err(e) => return template_failure(task, &e),
+        };
+        let diff = match frame.flag(task, BoolKey::Diff, scope, self.options.diff) {
+            Ok(b) => b,
+            Err(e) => return template_failure(task, &e),
+        };
+        // Where the module runs: the host, or its delegate.
+        let delegate = match frame.get(Some(task), |a| a.delegate_to.clone()) {
+            Some(d) => match scope.render_text(&d) {
+                Ok(d) => Some(d),
+                Err(e) => return template_failure(task, &e),
+            },
+            None => None,
+        };
+        let target = delegate.clone().unwrap_or_else(|| host.to_string());
+        let render = ScopeRender(scope.clone());
+        let local_fallback;
+        let conn: &dyn crate::connection::Connection;
+        let held;
+        if module.controller_only() {
+            local_fallback = crate::connection::local::Local::new(host);
+            conn = &local_fallback;
+        } else {
+            let mut vars = match self.connection_vars(&target, host, scope, delegate.is_some()) {
+                Ok(v) => v,
+                Err(e) => return template_failure(task, &e),
+            };
+            // The `connection:` keyword (play, block or task) wins over inventory variables.
+            if let (None, Some(kind)) = (&delegate, frame.get(Some(task), |a| a.connection.clone())) {
+                vars.insert("ansible_connection".into(), Value::from(kind));
+            }
+            match self.conns.get(&target, &vars).await {
+                Ok(c) => {
+                    held = c;
+                    conn = held.as_ref();
+                }
+                Err(e) => return unreachable(e.to_string()),
+            }
+        }
+        let escalate = match self.escalation(task, frame, scope) {
+            Ok(b) => b,
+            Err(e) => return template_failure(task, &e),
+        };
+        let env = match self.environment(task, frame, scope) {
+            Ok(e) => e,
+            Err(e) => return template_failure(task, &e),
+        };
+        // Read ahead only for the host's own connection: the next tasks' paths are on it.
+        let lookahead = (delegate.is_none() && !next.tasks.is_empty()).then(|| Ahead {
+            runner: self,
+            next,
+            frame,
+            host,
+            escalate: escalate.clone(),
+            env: env.clone(),
+        });
+        let cx = Ctx {
+            conn,
+            host,
+            check_mode: check,
+            diff,
+            render: &render,
+            search: self.search_dirs(task, frame),
+            escalate,
+            env,
+            read_ahead: self.read_ahead.then(|| ReadAhead {
+                cache: &self.prefetch,
+                task: task.id,
+                next: lookahead.as_ref().map(|l| l as &dyn Lookahead),
+            }),
+        };
+        if let Some(line) = module.announce(&args) {
+            self.reporter.line(&line);
+        }
+        let (mut out, warnings) =
+            modules::args::gather_warnings(self.query_apply(module, &cx, &args, check, diff)).await;
+        if !warnings.is_empty() {
+            let list = match out.result.remove("warnings") {
+                Some(Value::Array(own)) => own,
+                _ => Vec::new(),
+            };
+            out.result
+                .insert("warnings".into(), list.into_iter().chain(warnings.into_iter().map(Value::from)).collect());
+        }
+        if let Some(f) = &out.facts {
+            if out.status != Status::Failed && task.kind == ActionKind::Setup {
+                out.result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
+            }
+        }
+        out
+    }
+
+    /// The module's query, then its apply when something differs and this is not check mode.
+    async fn query_apply(
+        &self,
+        module: &dyn modules::Module,
+        cx: &Ctx<'_>,
+        args: &Map,
+        check: bool,
+        diff: bool,
+    ) -> ItemOutcome {
+        let query = match module.query(cx, args).await {
+            Ok(q) => q,
+            Err(e) => return module_failure(e),
+        };
+        let facts = query.facts.clone();
+        let include_vars = query.include_vars.clone();
+        let diff_out = if diff { query.diff.clone() } else { None };
+        // A module may skip itself (debug below its `verbosity`) by answering `skipped: true`.
+        let (status, mut result) = if query.result.get("skipped") == Some(&Value::Bool(true)) {
+            (Status::Skipped, query.result)
+        } else if check && query.check_skip {
+            // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
+            let mut r = query.result;
+            r.insert("skipped".into(), Value::Bool(true));
+            r.entry("msg").or_insert_with(|| {
+                Value::from(format!("remote module ({}) does not support check mode", module.name()))
+            });
+            (Status::Skipped, r)
+        } else if !query.changed {
+            (Status::Ok, query.result)
+        } else if check {
+            (Status::Changed, query.result)
+        } else {
+            self.prefetch.note_write();
+            match module.apply(cx, args, query).await {
+                Ok(r) => (Status::Changed, r),
+                Err(e) => return module_failure(e),
+            }
+        };
+        result.insert("changed".into(), Value::Bool(status == Status::Changed));
+        ItemOutcome { status, result, facts, include_vars, diff: diff_out }
+    }
+}

@@ -1,0 +1,334 @@
+//! Loops and retries: a task's loop items with their loop variables, `until` retries, and
+//! `changed_when`/`failed_when` on each result.
+
+use std::sync::Arc;
+
+use crate::playbook::{Conditions, Task};
+use crate::report::Status;
+use crate::template::TemplateError;
+use crate::value::{to_bool, to_text, Map, Value};
+use crate::vars::{Level, Scope};
+
+use super::flags::BoolKey;
+use super::host::TaskCall;
+use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcome};
+use super::Runner;
+
+impl Runner {
+    /// The task on one host: once, or once per loop item, with the lines it reports.
+    pub(super) async fn run_in_scope(&self, call: &TaskCall<'_>) -> HostOutcome {
+        let TaskCall { task, frame, host, scope, .. } = call;
+        let Some(loop_value) = &task.loop_ else {
+            let Guarded { out, ignore, no_log, secrets } = self.guarded_item(call).await;
+            let mut o = self.finish(host, out);
+            o.secrets = secrets;
+            o.ignored = o.status == Status::Failed && ignore;
+            let diff = o.diff.take();
+            self.report(call, &o, None, diff, no_log, true);
+            if task.kind.is_include() && o.status == Status::Ok {
+                o.includes.push((o.result.clone(), Map::new()));
+            }
+            return o;
+        };
+
+        // Loops: render the list, then run each item with its loop variable set.
+        let items = match self.loop_items(task, loop_value, scope) {
+            Ok(items) => items,
+            Err(e) => {
+                let (no_log, _) = self.no_log(task, frame, scope);
+                let mut o = self.finish(host, template_failure(task, &e));
+                o.ignored = frame.flag(task, BoolKey::IgnoreErrors, scope, false).unwrap_or(false);
+                self.report(call, &o, None, None, no_log, true);
+                return o;
+            }
+        };
+        let lc = &task.loop_control;
+        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
+        let mut results = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        // The loop's own line is hidden if any item was; a failure is ignored if every failed item was.
+        let (mut any_no_log, mut all_ignored) = (false, true);
+        let mut facts: Option<Map> = None;
+        let mut include_vars: Option<Map> = None;
+        let mut includes = Vec::new();
+        let total = items.len();
+        if total == 0 {
+            // Ansible skips a task whose loop has no items, with its own reason.
+            let mut result = Map::new();
+            result.insert("changed".into(), Value::Bool(false));
+            result.insert("skipped".into(), Value::Bool(true));
+            result.insert("skipped_reason".into(), Value::from("No items in the list"));
+            result.insert("results".into(), Value::Array(Vec::new()));
+            let o = HostOutcome::new(host, Status::Skipped, result);
+            let (no_log, _) = self.no_log(task, frame, scope);
+            let mut line = o.clone();
+            line.result.remove("results");
+            self.report(call, &line, None, None, no_log, true);
+            return o;
+        }
+        let mut warnings: Vec<Value> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let mut vars = Map::new();
+            vars.insert(loop_var.clone(), item.clone());
+            vars.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+            if let Some(iv) = &lc.index_var {
+                vars.insert(iv.clone(), Value::from(index));
+                vars.insert("ansible_index_var".into(), Value::from(iv.clone()));
+            }
+            if lc.extended {
+                vars.insert("ansible_loop".into(), extended_loop(&items, index));
+            }
+            let item_scope = Arc::new(scope.child(Level::TaskVars, vars.clone()));
+            let label = match &lc.label {
+                Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
+                None => label_of(item),
+            };
+            let Guarded { mut out, ignore, no_log, secrets } = self.guarded_item(&call.with_scope(item_scope)).await;
+            any_no_log |= no_log;
+            if out.status == Status::Failed && !ignore {
+                all_ignored = false;
+            }
+            // The loop variables go into the item's result, as in Ansible.
+            for (k, v) in &vars {
+                out.result.insert(k.clone(), v.clone());
+            }
+            let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
+            item_o.secrets = secrets;
+            self.report(call, &item_o, Some(label), out.diff.take(), no_log, false);
+            // Ansible moves the items' warnings to the loop's result.
+            if let Some(Value::Array(w)) = out.result.remove("warnings") {
+                warnings.extend(w);
+            }
+            match out.status {
+                Status::Changed => any_changed = true,
+                Status::Failed | Status::Unreachable => any_failed = true,
+                _ => {}
+            }
+            if out.status != Status::Skipped {
+                all_skipped = false;
+            }
+            if let Some(f) = out.facts {
+                facts.get_or_insert_with(Map::new).extend(f);
+            }
+            if let Some(v) = out.include_vars {
+                include_vars.get_or_insert_with(Map::new).extend(v);
+            }
+            if task.kind.is_include() && out.status == Status::Ok {
+                includes.push((out.result.clone(), vars));
+            }
+            results.push(Value::Object(out.result));
+            if let Some(p) = lc.pause {
+                // Checked when the task was loaded.
+                tokio::time::sleep(crate::limits::wait(p).unwrap_or_default()).await;
+            }
+        }
+        let status = if any_failed {
+            Status::Failed
+        } else if any_changed {
+            Status::Changed
+        } else if all_skipped {
+            Status::Skipped
+        } else {
+            Status::Ok
+        };
+        let mut result = Map::new();
+        result.insert("changed".into(), Value::Bool(any_changed));
+        let msg = match (any_failed, all_skipped) {
+            (true, _) => "One or more items failed",
+            (false, true) => "All items skipped",
+            (false, false) => "All items completed",
+        };
+        result.insert("msg".into(), Value::from(msg));
+        if any_failed {
+            result.insert("failed".into(), Value::Bool(true));
+        }
+        result.insert("skipped".into(), Value::Bool(all_skipped));
+        if !warnings.is_empty() {
+            result.insert("warnings".into(), Value::Array(warnings));
+        }
+        result.insert("results".into(), Value::Array(results));
+        let mut o = HostOutcome::new(host, status, result);
+        o.facts = facts;
+        o.include_vars = include_vars;
+        o.includes = includes;
+        o.ignored = any_failed && all_ignored;
+        if any_failed {
+            self.report(call, &o, None, None, any_no_log, true);
+        } else if all_skipped {
+            // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
+            let mut line = o.clone();
+            line.result.remove("results");
+            self.report(call, &line, None, None, any_no_log, true);
+        } else {
+            self.count(host, &o);
+        }
+        o
+    }
+
+    fn loop_items(&self, task: &Task, value: &Value, scope: &Arc<Scope>) -> Result<Vec<Value>, TemplateError> {
+        let rendered = scope.render_value(value)?;
+        let with = task.loop_with.as_deref();
+        let list = match (with, rendered) {
+            (Some("dict"), Value::Object(m)) => {
+                m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
+            }
+            (_, Value::Array(items)) => items,
+            (_, Value::Null) => Vec::new(),
+            (Some(_), other) => vec![other],
+            (None, other) => {
+                return Err(TemplateError::new(
+                    &to_text(value),
+                    format!(
+                        "`loop` needs a list, got {} ({}); use `dict2items` for a mapping",
+                        to_text(&other),
+                        crate::vars::type_name(&other)
+                    ),
+                ))
+            }
+        };
+        // `with_items` flattens one level, like Ansible.
+        if with == Some("items") {
+            let mut flat = Vec::new();
+            for v in list {
+                match v {
+                    Value::Array(inner) => flat.extend(inner),
+                    other => flat.push(other),
+                }
+            }
+            return Ok(flat);
+        }
+        Ok(list)
+    }
+
+    /// One module call (one loop item), with `until` retries and result conditions.
+    pub(super) async fn run_item(&self, call: &TaskCall<'_>) -> ItemOutcome {
+        let TaskCall { task, scope, .. } = call;
+        let retries = match &task.retries {
+            Some(v) => match scope.render_value(v).map(|v| to_text(&v).parse::<u32>()) {
+                Ok(Ok(n)) => n,
+                _ => return failure(format!("`retries` must be a whole number (task at {})", task.span)),
+            },
+            None if task.until.is_some() => 3,
+            None => 0,
+        };
+        let delay = match &task.delay {
+            Some(v) => scope.render_value(v).ok().and_then(|v| to_text(&v).parse::<f64>().ok()).unwrap_or(5.0),
+            None => 5.0,
+        };
+        // Ansible waits 1 s for a negative delay.
+        let delay = match crate::limits::wait(if delay < 0.0 { 1.0 } else { delay }) {
+            Ok(d) => d,
+            Err(e) => return failure(format!("`delay` {e} (task at {})", task.span)),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut out = self.call_module(call).await;
+            if out.status == Status::Unreachable {
+                return out;
+            }
+            if let Err(e) = self.apply_conditions(task, scope, &mut out) {
+                return template_failure(task, &e);
+            }
+            let Some(until) = &task.until else { return out };
+            let bound = self.bind_result(task, scope, &out.result);
+            let done = match conditions_hold(until, &bound) {
+                Ok(b) => b,
+                Err(e) => return template_failure(task, &e),
+            };
+            if task.until.is_some() {
+                out.result.insert("attempts".into(), Value::from(attempt));
+            }
+            if done {
+                return out;
+            }
+            if attempt > retries {
+                out.status = Status::Failed;
+                out.result.insert("failed".into(), Value::Bool(true));
+                out.result.entry("msg").or_insert(Value::from("the `until` condition never held"));
+                return out;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// A scope where the result is visible under the `register` name (for `*_when`, `until`).
+    fn bind_result(&self, task: &Task, scope: &Arc<Scope>, result: &Map) -> Arc<Scope> {
+        let mut vars = Map::new();
+        if let Some(name) = &task.register {
+            vars.insert(name.clone(), Value::Object(result.clone()));
+        }
+        Arc::new(scope.child(Level::SetFact, vars))
+    }
+
+    fn apply_conditions(&self, task: &Task, scope: &Arc<Scope>, out: &mut ItemOutcome) -> Result<(), TemplateError> {
+        if task.changed_when.is_none() && task.failed_when.is_none() {
+            return Ok(());
+        }
+        let bound = self.bind_result(task, scope, &out.result);
+        if let Some(c) = &task.changed_when {
+            // A failed result gets it too (Ansible): it decides the recap's `changed` when the
+            // failure is ignored or `failed_when` clears it.
+            if out.status != Status::Skipped {
+                let changed = conditions_hold(c, &bound)?;
+                if out.status != Status::Failed {
+                    out.status = if changed { Status::Changed } else { Status::Ok };
+                }
+                out.result.insert("changed".into(), Value::Bool(changed));
+            }
+        }
+        if let Some(c) = &task.failed_when {
+            if out.status != Status::Skipped {
+                let failed = conditions_hold(c, &bound)?;
+                out.result.insert("failed".into(), Value::Bool(failed));
+                if failed {
+                    out.status = Status::Failed;
+                    out.result.entry("msg").or_insert(Value::from("failed_when condition was true"));
+                } else if out.status == Status::Failed {
+                    let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
+                    out.status = if changed { Status::Changed } else { Status::Ok };
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn conditions_hold(c: &Conditions, scope: &Arc<Scope>) -> Result<bool, TemplateError> {
+    match c {
+        Conditions::Literal(b) => Ok(*b),
+        Conditions::Exprs(list) => {
+            for e in list {
+                if !scope.eval_bool(e)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// `ansible_loop` of `loop_control: extended`, as Ansible builds it (with `allitems`).
+fn extended_loop(items: &[Value], index: usize) -> Value {
+    let total = items.len();
+    let mut l = serde_json::json!({"index": index + 1, "index0": index, "first": index == 0,
+        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1,
+        "allitems": items});
+    if let Value::Object(m) = &mut l {
+        if let Some(next) = items.get(index + 1) {
+            m.insert("nextitem".into(), next.clone());
+        }
+        if let Some(prev) = index.checked_sub(1).and_then(|i| items.get(i)) {
+            m.insert("previtem".into(), prev.clone());
+        }
+    }
+    l
+}
+
+/// How a loop item is shown: strings bare, other values as compact JSON.
+fn label_of(item: &Value) -> String {
+    match item {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

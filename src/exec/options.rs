@@ -1,0 +1,31 @@
+//! What the engine needs from the command line, ansible.cfg and the environment. The CLI's
+//! `Settings` are turned into these in `lib.rs`, so `exec` does not depend on the CLI.
+
+use crate::connection::pool::ConnectDefaults;
+use crate::value::Map;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--check`, `--diff`: the defaults of the `check_mode` and `diff` keywords.
+    pub check: bool,
+    pub diff: bool,
+    /// Hosts a task runs on at once.
+    pub forks: usize,
+    pub verbosity: u8,
+    /// `-e`: the highest precedence.
+    pub extra_vars: Map,
+    /// The first inventory source (its folder is `inventory_dir`).
+    pub first_inventory: Option<String>,
+    pub become_: BecomeDefaults,
+    pub connect: ConnectDefaults,
+}
+
+/// `-b`, `--become-user`, `--become-method`, `-K`: used where no keyword says otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct BecomeDefaults {
+    pub escalate: bool,
+    pub user: Option<String>,
+    pub method: Option<String>,
+    /// Never logged; fed on stdin.
+    pub password: Option<String>,
+}

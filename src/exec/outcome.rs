@@ -1,0 +1,196 @@
+//! What a task did on a host (`HostOutcome`), per loop item (`ItemOutcome`), the outcomes the
+//! engine builds itself (failures, skips, unreachable), and how they are reported.
+
+use crate::connection::ConnectionError;
+use crate::modules::{Diff, ModuleError};
+use crate::playbook::{ActionKind, Task};
+use crate::report::{masked, HostResult, Status};
+use crate::template::TemplateError;
+use crate::value::{Map, Value};
+
+use super::host::TaskCall;
+use super::Runner;
+
+/// What one task did on one host.
+#[derive(Debug, Clone)]
+pub struct HostOutcome {
+    pub host: String,
+    pub status: Status,
+    pub ignored: bool,
+    /// The value `register` stores.
+    pub result: Map,
+    pub facts: Option<Map>,
+    pub include_vars: Option<Map>,
+    /// `include_tasks`/`include_role`: what to include, with its loop item vars.
+    pub includes: Vec<(Map, Map)>,
+    pub diff: Option<Diff>,
+    /// `ignore_unreachable` resolved for this host (only when it was unreachable).
+    pub ignore_unreachable: bool,
+    /// `any_errors_fatal` resolved for this host (only when it failed).
+    pub errors_fatal: bool,
+    /// A failed `no_log` task: the values its reason is shown without (report::masked).
+    pub secrets: Vec<String>,
+}
+
+impl HostOutcome {
+    pub fn new(host: &str, status: Status, result: Map) -> HostOutcome {
+        HostOutcome {
+            host: host.to_string(),
+            status,
+            ignored: false,
+            result,
+            facts: None,
+            include_vars: None,
+            includes: Vec::new(),
+            diff: None,
+            ignore_unreachable: false,
+            errors_fatal: false,
+            secrets: Vec::new(),
+        }
+    }
+    pub fn changed(&self) -> bool {
+        self.status == Status::Changed
+    }
+}
+
+/// The result of one module call (one loop item).
+pub(super) struct ItemOutcome {
+    pub status: Status,
+    pub result: Map,
+    pub facts: Option<Map>,
+    pub include_vars: Option<Map>,
+    pub diff: Option<Diff>,
+}
+
+/// A loop item or task after its guards: the outcome (skipped when `when` was false), whether
+/// a failure is ignored, whether its output is hidden.
+pub(super) struct Guarded {
+    pub out: ItemOutcome,
+    pub ignore: bool,
+    pub no_log: bool,
+    /// `no_log` and failed: what to mask in the reason it shows.
+    pub secrets: Vec<String>,
+}
+
+impl ItemOutcome {
+    /// An outcome with nothing besides its status and result.
+    pub fn new(status: Status, result: Map) -> ItemOutcome {
+        ItemOutcome { status, result, facts: None, include_vars: None, diff: None }
+    }
+}
+
+pub(super) fn failure(msg: impl Into<String>) -> ItemOutcome {
+    let mut result = Map::new();
+    result.insert("failed".into(), Value::Bool(true));
+    result.insert("msg".into(), Value::String(msg.into()));
+    ItemOutcome::new(Status::Failed, result)
+}
+
+/// The host could not be reached (connecting, or the connection dropped during the task).
+pub(super) fn unreachable(reason: impl Into<String>) -> ItemOutcome {
+    let mut result = Map::new();
+    result.insert("msg".into(), Value::String(reason.into()));
+    result.insert("unreachable".into(), Value::Bool(true));
+    ItemOutcome::new(Status::Unreachable, result)
+}
+
+pub(super) fn template_failure(task: &Task, e: &TemplateError) -> ItemOutcome {
+    failure(format!("{} (task at {})", e.message, task.span))
+}
+
+/// Ansible's `skipped` result.
+pub(super) fn skipped(reason: &str) -> Map {
+    let mut m = Map::new();
+    m.insert("changed".into(), Value::Bool(false));
+    m.insert("skipped".into(), Value::Bool(true));
+    m.insert("skip_reason".into(), Value::from(reason));
+    m
+}
+
+/// A task or item skipped by `when`: Ansible names the first condition that was false, a
+/// literal `when: false` as the boolean. (The loader keeps conditions as text, so a quoted
+/// `"False"` shows as the boolean too.)
+pub(super) fn when_skipped(condition: &str) -> ItemOutcome {
+    let mut result = skipped("Conditional result was False");
+    let shown = match condition {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        text => Value::from(text),
+    };
+    result.insert("false_condition".into(), shown);
+    ItemOutcome::new(Status::Skipped, result)
+}
+
+pub(super) fn module_failure(e: ModuleError) -> ItemOutcome {
+    match e {
+        ModuleError::Failed { msg, mut result } => {
+            result.insert("failed".into(), Value::Bool(true));
+            result.insert("msg".into(), Value::String(msg));
+            ItemOutcome::new(Status::Failed, result)
+        }
+        ModuleError::Connection(ConnectionError::Unreachable { reason }) => unreachable(reason),
+        other => failure(other.to_string()),
+    }
+}
+
+impl Runner {
+    pub(super) fn finish(&self, host: &str, item: ItemOutcome) -> HostOutcome {
+        let mut o = HostOutcome::new(host, item.status, item.result);
+        o.diff = item.diff;
+        o.facts = item.facts;
+        o.include_vars = item.include_vars;
+        o
+    }
+
+    /// Print one line for a host or item; `count` puts it in the recap.
+    pub(super) fn report(
+        &self,
+        call: &TaskCall<'_>,
+        o: &HostOutcome,
+        item: Option<String>,
+        diff: Option<Diff>,
+        no_log: bool,
+        count: bool,
+    ) {
+        let TaskCall { task, frame, host, .. } = call;
+        // A delegate that is still a template (the task was skipped before rendering it) is not shown.
+        let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
+        let mut result = o.result.clone();
+        if no_log {
+            result = masked::no_log_result(&o.result, o.changed(), o.status == Status::Failed, &o.secrets);
+        }
+        let debug = task.kind == ActionKind::Debug;
+        if debug {
+            crate::report::clean_debug(&mut result);
+        }
+        // Only an ok debug is printed whole without -v (Ansible's `_ansible_verbose_always`).
+        let show = debug && !no_log && matches!(o.status, Status::Ok | Status::Changed);
+        // Ansible hides the item label too: it often is the secret.
+        let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
+        let r = HostResult {
+            host: host.to_string(),
+            delegate,
+            status: o.status,
+            item,
+            result,
+            diff: if no_log { None } else { diff },
+            ignored: o.ignored,
+            show,
+        };
+        self.reporter.result(&r, count);
+    }
+
+    pub(super) fn count(&self, host: &str, o: &HostOutcome) {
+        let summary = HostResult {
+            host: host.to_string(),
+            delegate: None,
+            status: o.status,
+            item: None,
+            result: Map::new(),
+            diff: None,
+            ignored: o.ignored,
+            show: false,
+        };
+        self.reporter.count_only(&summary);
+    }
+}

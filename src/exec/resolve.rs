@@ -1,0 +1,186 @@
+//! Per-host resolution of what a task needs before its module runs: the task's scope and
+//! arguments, `when`, `no_log`, become, environment, connection variables, search folders.
+
+use std::sync::Arc;
+
+use crate::connection::pool::CONNECTION_VARS;
+use crate::connection::Become;
+use crate::modules;
+use crate::playbook::Task;
+use crate::template::TemplateError;
+use crate::value::{to_text, Map, Value};
+use crate::vars::{Level, Scope};
+
+use super::flags::BoolKey;
+use super::frame::Frame;
+use super::world::World;
+use super::Runner;
+
+/// The placeholder `omit` renders to; arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__troupe";
+
+impl Runner {
+    /// A boolean keyword for this host; an error is reported as a warning and gives `on_error`.
+    pub(super) fn flag_or_warn(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        key: BoolKey,
+        scope: &Arc<Scope>,
+        on_error: bool,
+    ) -> bool {
+        frame.flag(task, key, scope, false).unwrap_or_else(|e| {
+            self.reporter.warn(&format!("{} (task at {}); using {on_error}", e.message, task.span));
+            on_error
+        })
+    }
+
+    /// `no_log` fails safe: a value that can't be evaluated hides the output (as in Ansible)
+    /// and comes back as the error that fails the task.
+    pub(super) fn no_log(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> (bool, Option<TemplateError>) {
+        match frame.flag(task, BoolKey::NoLog, scope, false) {
+            Ok(b) => (b, None),
+            Err(e) => {
+                self.reporter.warn(&format!(
+                    "invalid no_log value for task at {}, output will be masked: {}",
+                    task.span, e.message
+                ));
+                (true, Some(e))
+            }
+        }
+    }
+
+    /// The first `when` condition that is false, in Ansible's order (blocks' and imports' first).
+    pub(super) fn false_condition<'a>(
+        &self,
+        task: &'a Task,
+        frame: &'a Frame,
+        scope: &Arc<Scope>,
+    ) -> Result<Option<&'a str>, TemplateError> {
+        for cond in frame.conditions(task) {
+            if !scope.eval_bool(cond)? {
+                return Ok(Some(cond));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Connection variables of the target, templated in the target's own scope.
+    pub(super) fn connection_vars(
+        &self,
+        target: &str,
+        host: &str,
+        scope: &Arc<Scope>,
+        delegated: bool,
+    ) -> Result<Map, TemplateError> {
+        let mut out = Map::new();
+        if delegated && target != host {
+            // A delegate that is not in the inventory (e.g. localhost) runs locally when local.
+            let hv = scope.eval(&format!("hostvars[{:?}] is defined", target)).unwrap_or(Value::Bool(false));
+            if hv == Value::Bool(true) {
+                for name in CONNECTION_VARS {
+                    if let Ok(v) = scope.eval(&format!("hostvars[{:?}][{:?}]", target, name)) {
+                        if !v.is_null() {
+                            out.insert(name.to_string(), v);
+                        }
+                    }
+                }
+            } else if target == "localhost" || target == "127.0.0.1" {
+                out.insert("ansible_connection".into(), Value::from("local"));
+            } else {
+                out.insert("ansible_host".into(), Value::from(target));
+            }
+            return Ok(out);
+        }
+        for name in CONNECTION_VARS {
+            if scope.contains(name) {
+                if let Some(v) = scope.get(name)? {
+                    out.insert(name.to_string(), v);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn escalation(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+    ) -> Result<Option<Become>, TemplateError> {
+        let on = frame.flag(task, BoolKey::Become, scope, self.options.become_.escalate)?;
+        if !on {
+            return Ok(None);
+        }
+        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.options.become_.user.clone()) {
+            Some(u) => scope.render_text(&u)?,
+            None => "root".into(),
+        };
+        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.options.become_.method.clone()) {
+            Some(m) => scope.render_text(&m)?,
+            None => "sudo".into(),
+        };
+        let mut password = self.options.become_.password.clone();
+        for name in ["ansible_become_password", "ansible_become_pass"] {
+            if password.is_none() && scope.contains(name) {
+                password = scope.get(name)?.map(|v| to_text(&v));
+            }
+        }
+        Ok(Some(Become { method, user, password }))
+    }
+
+    pub(super) fn environment(
+        &self,
+        task: &Task,
+        frame: &Frame,
+        scope: &Arc<Scope>,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let sources =
+            frame.attrs.iter().map(|a| a.environment.as_ref()).chain(std::iter::once(task.attrs.environment.as_ref()));
+        for source in sources.flatten() {
+            if let Value::Object(m) = scope.render_value(source)? {
+                for (k, v) in m {
+                    env.retain(|(name, _)| name != &k);
+                    env.push((k, to_text(&v)));
+                }
+            }
+        }
+        Ok(env)
+    }
+
+    pub(super) fn search_dirs(&self, task: &Task, frame: &Frame) -> Vec<std::path::PathBuf> {
+        let mut dirs = Vec::new();
+        if let Some(role) = frame.role_of(task) {
+            dirs.push(role.path.clone());
+        }
+        dirs.push(task.base_dir.clone());
+        dirs.push(self.playbook_dir.clone());
+        dirs
+    }
+}
+
+/// A task's arguments for `module`, rendered, except those the module evaluates itself.
+pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc<Scope>) -> Result<Map, TemplateError> {
+    let mut args = Map::new();
+    for (k, v) in &task.args {
+        if module.raw_args().contains(&k.as_str()) {
+            args.insert(k.clone(), v.clone());
+            continue;
+        }
+        match scope.render_value(v)? {
+            Value::String(s) if s == OMIT => {}
+            v => {
+                args.insert(k.clone(), v);
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// The variables `task` sees on `host`: the host's layers, block and include vars, task vars.
+pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) -> Option<Arc<Scope>> {
+    let role = frame.role_of(task).map(|r| r.as_ref());
+    let scope = world.task_scope(host, role, &frame.block_vars, &frame.extra)?;
+    Some(Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone()))))
+}
