@@ -99,7 +99,7 @@ fn etcd_purge_fails_closed_and_a_rebuilt_cluster_is_new() {
     let pids_before = pids(tb, three);
 
     // sshd down on one member, its etcd still running: nothing is purged anywhere.
-    stop_sshd(tb, m3, 20);
+    stop_sshd(tb, m3, 12);
     let (done, took) = timed(s.play("etcd3.yml", &["-e", "etcd_clean=true"]));
     assert_refused(&done, took, "purge with a member unreadable", &["cannot read", &m3.name, "nothing was changed"]);
     wait_sshd(tb, m3);
@@ -179,7 +179,7 @@ fn etcd_wrong_invocations_are_caught_before_any_change() {
 
     // The group's first host unreachable: the member joins through another healthy one.
     let pids_before = pids(tb, three);
-    stop_sshd(tb, m1, 25);
+    stop_sshd(tb, m1, 12);
     let joined = s.play("etcd4.yml", &["-l", &m4.name, "-e", "etcd_init=existing"]).run();
     wait_sshd(tb, m1);
     assert_eq!(joined.out.status.code(), Some(0), "join with the first host down failed:\n{}", joined.stdout);
