@@ -114,8 +114,23 @@ fn etcd_purge_fails_closed_and_a_rebuilt_cluster_is_new() {
     let (done, took) = timed(s.play("etcd3.yml", &["-l", &two, "-e", "etcd_clean=true"]));
     assert_refused(&done, took, "-l purge of 2 of 3", &["quorum", "nothing was changed"]);
     let (done, took) = timed(s.play("etcd3.yml", &["-l", &m1.name, "-e", "etcd_clean=true"]));
-    assert_refused(&done, took, "-l purge of 1 of 3", &["member remove", "etcd_init=existing"]);
+    assert_refused(&done, took, "-l purge of 1 of 3", &["cannot rejoin", "-e etcd_clean=true -e etcd_init=existing"]);
     assert_eq!(pids_before, pids(tb, three), "a refused -l purge touched a member");
+
+    // ... as the message says: the member leaves the cluster, is purged and joins as a new one;
+    // the others are not restarted and the data is replicated to it.
+    let old_list = etcdctl_ok(tb, m1, "member list");
+    s.play("etcd3.yml", &["-l", &m1.name, "-e", "etcd_clean=true", "-e", "etcd_init=existing"]).succeeds();
+    let new_list = etcdctl_ok(tb, &three[1], "member list");
+    assert_eq!(started_members(tb, &three[1]), 3, "{new_list}");
+    let id_of = |list: &str| list.lines().find(|l| l.contains(", etcd-1, ")).map(|l| l[..16].to_string());
+    assert_ne!(id_of(&old_list), id_of(&new_list), "etcd-1 kept its member ID:\n{new_list}");
+    assert!(
+        etcdctl_ok(tb, m1, "get /safety/k --print-value-only").contains("before"),
+        "the replaced member lacks the data"
+    );
+    assert_eq!(pids_before[1..], pids(tb, three)[1..], "replacing a member restarted another one");
+    let pids_before = pids(tb, three);
 
     // The safeguard message keeps its line breaks (JSON shows them as \n).
     let (done, took) = timed(s.play("etcd3.yml", &[]));
