@@ -8,6 +8,8 @@ pub mod cli;
 pub mod connection;
 pub mod error;
 pub mod exec;
+pub mod glob;
+pub mod interrupt;
 pub mod inventory;
 pub mod limits;
 pub mod modules;
@@ -133,11 +135,24 @@ fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Re
     } else {
         play.hosts.clone()
     };
-    let limit = settings.limit.as_deref();
-    let hosts = inv.select(&pattern)?;
-    let Some(limit) = limit else { return Ok(hosts) };
-    let allowed = inv.select(limit)?;
-    Ok(hosts.into_iter().filter(|h| allowed.contains(h)).collect())
+    let mut hosts = inv.select(&pattern)?;
+    if let Some(limit) = settings.limit.as_deref() {
+        let allowed = inv.select(limit)?;
+        hosts.retain(|h| allowed.contains(h));
+    }
+    in_order(&mut hosts, play.order.as_deref());
+    Ok(hosts)
+}
+
+/// The play's `order`: the inventory's (the default), reversed, sorted by name, or shuffled.
+fn in_order(hosts: &mut [String], order: Option<&str>) {
+    match order {
+        Some("reverse_inventory") => hosts.reverse(),
+        Some("sorted") => hosts.sort(),
+        Some("reverse_sorted") => hosts.sort_by(|a, b| b.cmp(a)),
+        Some("shuffle") => rand::seq::SliceRandom::shuffle(hosts, &mut rand::rng()),
+        _ => {}
+    }
 }
 
 /// What the engine takes from the settings.
@@ -213,12 +228,17 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     if let Some(warning) = exec::raise_open_files(settings.forks) {
         reporter.warn(&warning);
     }
+    interrupt::watch(&runtime, reporter.clone(), connection::ssh::default_control_dir());
     let mut worst = exit::OK;
     for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
+        if interrupt::stopping() {
+            break;
+        }
         let dir: PathBuf = pb.dir.clone();
         let mut runner =
             exec::Runner::new(options.clone(), inv.clone(), reporter.clone(), load_options(&settings, Some(&dir)), dir);
         let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        interrupt::let_signal_end();
         worst = worst.max(summary.exit_code);
     }
     Ok(worst)

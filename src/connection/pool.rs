@@ -49,11 +49,25 @@ pub struct ConnectDefaults {
 
 pub struct ConnPool {
     defaults: ConnectDefaults,
-    /// One slot per inventory name; the lock is held only to find the slot, so hosts
+    /// One slot per inventory name (and user and port, see [`slot_key`]); the lock is held only to find the slot, so hosts
     /// connect concurrently while two tasks of one host (delegation) share one attempt.
     slots: std::sync::Mutex<HashMap<String, Slot>>,
     /// Handshakes in flight per sshd address (see [`STARTUPS_PER_ENDPOINT`]).
     startups: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// The slot of a host: its name, and the user and port its variables (or the `remote_user` and
+/// `port` keywords) ask for, so a task that logs in differently gets its own connection.
+fn slot_key(host: &str, vars: &Map) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(host.len() + 24);
+    key.push_str(host);
+    for name in ["ansible_user", "ansible_ssh_user", "ansible_port", "ansible_ssh_port"] {
+        if let Some(v) = vars.get(name) {
+            let _ = write!(key, "\0{name}={v}");
+        }
+    }
+    key
 }
 
 impl ConnPool {
@@ -69,7 +83,7 @@ impl ConnPool {
     pub async fn get(&self, host: &str, vars: &Map) -> Result<Arc<dyn Connection>, ConnectionError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.entry(host.to_string()).or_default().clone()
+            slots.entry(slot_key(host, vars)).or_default().clone()
         };
         let opened = slot.get_or_init(|| async { self.open(host, vars).await.map_err(|e| e.to_string()) }).await;
         opened.clone().map_err(|reason| ConnectionError::Unreachable { reason })
@@ -107,5 +121,7 @@ impl ConnPool {
         };
         let open = slots.iter().filter_map(|s| s.get().and_then(|r| r.as_ref().ok()));
         join_all(open.map(|c| c.close())).await;
+        // The run's control folder (sockets, generated configs) goes with its connections.
+        let _ = std::fs::remove_dir_all(crate::connection::ssh::default_control_dir());
     }
 }

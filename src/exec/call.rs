@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::modules::prefetch::{Lookahead, ReadAhead};
-use crate::modules::{self, Ctx, Render};
+use crate::modules::{self, Ctx, Render, Step};
 use crate::playbook::ActionKind;
 use crate::report::Status;
 use crate::value::{Map, Value};
@@ -14,7 +14,8 @@ use super::ahead::Ahead;
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
-use super::resolve::render_args;
+use super::resolve::{connection_keywords, render_args};
+use super::result;
 use super::Runner;
 
 struct ScopeRender(Arc<Scope>);
@@ -22,6 +23,9 @@ struct ScopeRender(Arc<Scope>);
 impl Render for ScopeRender {
     fn render(&self, text: &str) -> Result<String, String> {
         self.0.render_text(text).map_err(|e| e.message)
+    }
+    fn render_file(&self, text: &str, dirs: &[std::path::PathBuf]) -> Result<String, String> {
+        self.0.render_file(text, dirs).map_err(|e| e.message)
     }
     fn eval(&self, expr: &str) -> Result<Value, String> {
         self.0.eval(expr).map_err(|e| e.message)
@@ -78,9 +82,8 @@ impl Runner {
                 Ok(v) => v,
                 Err(e) => return template_failure(task, &e),
             };
-            // The `connection:` keyword (play, block or task) wins over inventory variables.
-            if let (None, Some(kind)) = (&delegate, frame.get(Some(task), |a| a.connection.clone())) {
-                vars.insert("ansible_connection".into(), Value::from(kind));
+            if let Err(e) = connection_keywords(task, frame, scope, delegate.is_some(), &mut vars) {
+                return template_failure(task, &e);
             }
             match self.conns.get(&target, &vars).await {
                 Ok(c) => {
@@ -127,17 +130,10 @@ impl Runner {
         }
         let (mut out, warnings) =
             modules::args::gather_warnings(self.query_apply(module, &cx, &args, check, diff)).await;
-        if !warnings.is_empty() {
-            let list = match out.result.remove("warnings") {
-                Some(Value::Array(own)) => own,
-                _ => Vec::new(),
-            };
-            out.result
-                .insert("warnings".into(), list.into_iter().chain(warnings.into_iter().map(Value::from)).collect());
-        }
+        result::add_warnings(&mut out.result, warnings);
         if let Some(f) = &out.facts {
             if out.status != Status::Failed && task.kind == ActionKind::Setup {
-                out.result.entry("ansible_facts").or_insert(Value::Object(f.clone()));
+                result::show_facts(&mut out.result, f);
             }
         }
         out
@@ -152,36 +148,33 @@ impl Runner {
         check: bool,
         diff: bool,
     ) -> ItemOutcome {
-        let query = match module.query(cx, args).await {
+        let mut query = match module.query(cx, args).await {
             Ok(q) => q,
             Err(e) => return module_failure(e),
         };
-        let facts = query.facts.clone();
-        let include_vars = query.include_vars.clone();
-        let diff_out = if diff { query.diff.clone() } else { None };
-        // A module may skip itself (debug below its `verbosity`) by answering `skipped: true`.
-        let (status, mut result) = if query.result.get("skipped") == Some(&Value::Bool(true)) {
-            (Status::Skipped, query.result)
-        } else if check && query.check_skip {
-            // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
-            let mut r = query.result;
-            r.insert("skipped".into(), Value::Bool(true));
-            r.entry("msg").or_insert_with(|| {
-                Value::from(format!("remote module ({}) does not support check mode", module.name()))
-            });
-            (Status::Skipped, r)
-        } else if !query.changed {
-            (Status::Ok, query.result)
-        } else if check {
-            (Status::Changed, query.result)
-        } else {
-            self.prefetch.note_write();
-            match module.apply(cx, args, query).await {
-                Ok(r) => (Status::Changed, r),
-                Err(e) => return module_failure(e),
+        // Only the query sets these; `apply` never reads them.
+        let facts = query.facts.take();
+        let include_vars = query.include_vars.take();
+        let diff_out = if diff { query.diff.take() } else { None };
+        let (status, mut values) = match query.step(check) {
+            Step::Skipped => (Status::Skipped, query.result),
+            Step::CheckSkipped => {
+                // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
+                let mut r = query.result;
+                result::check_skipped(&mut r, module.name());
+                (Status::Skipped, r)
+            }
+            Step::Unchanged => (Status::Ok, query.result),
+            Step::WouldChange => (Status::Changed, query.result),
+            Step::Apply => {
+                self.prefetch.note_write();
+                match module.apply(cx, args, query).await {
+                    Ok(r) => (Status::Changed, r),
+                    Err(e) => return module_failure(e),
+                }
             }
         };
-        result.insert("changed".into(), Value::Bool(status == Status::Changed));
-        ItemOutcome { status, result, facts, include_vars, diff: diff_out }
+        result::set_changed(&mut values, status == Status::Changed);
+        ItemOutcome { status, result: values, facts, include_vars, diff: diff_out }
     }
 }

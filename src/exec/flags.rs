@@ -21,6 +21,7 @@ pub enum BoolKey {
     Diff,
     RunOnce,
     AnyErrorsFatal,
+    DelegateFacts,
 }
 
 impl BoolKey {
@@ -35,6 +36,7 @@ impl BoolKey {
             BoolKey::Diff => "diff",
             BoolKey::RunOnce => "run_once",
             BoolKey::AnyErrorsFatal => "any_errors_fatal",
+            BoolKey::DelegateFacts => "delegate_facts",
         }
     }
 
@@ -48,6 +50,7 @@ impl BoolKey {
             BoolKey::Diff => a.diff.as_ref(),
             BoolKey::RunOnce => a.run_once.as_ref(),
             BoolKey::AnyErrorsFatal => a.any_errors_fatal.as_ref(),
+            BoolKey::DelegateFacts => a.delegate_facts.as_ref(),
         }
     }
 }

@@ -12,8 +12,9 @@ use crate::vars::Scope;
 use super::ahead::Next;
 use super::flags::BoolKey;
 use super::frame::Frame;
-use super::outcome::{skipped, template_failure, when_skipped, Guarded, HostOutcome};
+use super::outcome::{template_failure, when_skipped, Guarded, HostOutcome};
 use super::resolve::task_scope;
+use super::result;
 use super::world::World;
 use super::Runner;
 
@@ -46,7 +47,7 @@ impl Runner {
         ahead: &[&Task],
     ) -> HostOutcome {
         let Some(scope) = task_scope(world, task, frame, host) else {
-            return HostOutcome::new(host, Status::Skipped, skipped("host not in play"));
+            return HostOutcome::new(host, Status::Skipped, result::skipped("host not in play"));
         };
         let _running = self.reporter.running(host);
         let next = Next { world, tasks: ahead };
@@ -57,11 +58,31 @@ impl Runner {
         if o.status == Status::Unreachable {
             o.ignore_unreachable = self.flag_or_warn(task, frame, BoolKey::IgnoreUnreachable, scope, false);
         }
+        if (o.facts.is_some() || o.include_vars.is_some()) && frame.has_flag(task, BoolKey::DelegateFacts) {
+            o.facts_for = self.facts_delegate(task, frame, scope);
+        }
         if o.status == Status::Failed && !o.ignored {
             // Stopping the play is the safe reading of an `any_errors_fatal` that can't be evaluated.
             o.errors_fatal = self.flag_or_warn(task, frame, BoolKey::AnyErrorsFatal, scope, true);
         }
         o
+    }
+
+    /// The delegate that gets the task's facts when `delegate_facts` is on (as in Ansible; the
+    /// registered result stays with the host).
+    fn facts_delegate(&self, task: &Task, frame: &Frame, scope: &Arc<Scope>) -> Option<String> {
+        if !self.flag_or_warn(task, frame, BoolKey::DelegateFacts, scope, false) {
+            return None;
+        }
+        let delegate = frame.get(Some(task), |a| a.delegate_to.clone())?;
+        match scope.render_text(&delegate) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                self.reporter
+                    .warn(&format!("delegate_facts: {} (task at {}); facts stay with the host", e.message, task.span));
+                None
+            }
+        }
     }
 
     /// `no_log`, `when`, `ignore_errors`, then the module call (with retries), for one loop item

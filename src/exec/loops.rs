@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::plan::task_name;
 use crate::playbook::{Conditions, Task};
-use crate::report::Status;
+use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
@@ -12,6 +13,7 @@ use crate::vars::{Level, Scope};
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcome};
+use super::result::{self, LoopSummary};
 use super::Runner;
 
 impl Runner {
@@ -32,7 +34,7 @@ impl Runner {
         };
 
         // Loops: render the list, then run each item with its loop variable set.
-        let items = match self.loop_items(task, loop_value, scope) {
+        let items = match self.loop_items(call, loop_value) {
             Ok(items) => items,
             Err(e) => {
                 let (no_log, _) = self.no_log(task, frame, scope);
@@ -54,12 +56,7 @@ impl Runner {
         let total = items.len();
         if total == 0 {
             // Ansible skips a task whose loop has no items, with its own reason.
-            let mut result = Map::new();
-            result.insert("changed".into(), Value::Bool(false));
-            result.insert("skipped".into(), Value::Bool(true));
-            result.insert("skipped_reason".into(), Value::from("No items in the list"));
-            result.insert("results".into(), Value::Array(Vec::new()));
-            let o = HostOutcome::new(host, Status::Skipped, result);
+            let o = HostOutcome::new(host, Status::Skipped, result::no_items());
             let (no_log, _) = self.no_log(task, frame, scope);
             let mut line = o.clone();
             line.result.remove("results");
@@ -131,23 +128,8 @@ impl Runner {
         } else {
             Status::Ok
         };
-        let mut result = Map::new();
-        result.insert("changed".into(), Value::Bool(any_changed));
-        let msg = match (any_failed, all_skipped) {
-            (true, _) => "One or more items failed",
-            (false, true) => "All items skipped",
-            (false, false) => "All items completed",
-        };
-        result.insert("msg".into(), Value::from(msg));
-        if any_failed {
-            result.insert("failed".into(), Value::Bool(true));
-        }
-        result.insert("skipped".into(), Value::Bool(all_skipped));
-        if !warnings.is_empty() {
-            result.insert("warnings".into(), Value::Array(warnings));
-        }
-        result.insert("results".into(), Value::Array(results));
-        let mut o = HostOutcome::new(host, status, result);
+        let summary = LoopSummary { changed: any_changed, failed: any_failed, all_skipped, warnings, results };
+        let mut o = HostOutcome::new(host, status, summary.into_result());
         o.facts = facts;
         o.include_vars = include_vars;
         o.includes = includes;
@@ -165,9 +147,18 @@ impl Runner {
         o
     }
 
-    fn loop_items(&self, task: &Task, value: &Value, scope: &Arc<Scope>) -> Result<Vec<Value>, TemplateError> {
+    fn loop_items(&self, call: &TaskCall<'_>, value: &Value) -> Result<Vec<Value>, TemplateError> {
+        let TaskCall { task, frame, scope, .. } = call;
         let rendered = scope.render_value(value)?;
         let with = task.loop_with.as_deref();
+        if with == Some("fileglob") {
+            let terms = match rendered {
+                Value::Array(terms) => terms,
+                Value::Null => Vec::new(),
+                one => vec![one],
+            };
+            return Ok(super::fileglob::expand(&terms, &self.search_dirs(task, frame)));
+        }
         let list = match (with, rendered) {
             (Some("dict"), Value::Object(m)) => {
                 m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
@@ -236,20 +227,30 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => return template_failure(task, &e),
             };
-            if task.until.is_some() {
-                out.result.insert("attempts".into(), Value::from(attempt));
-            }
+            result::set_attempts(&mut out.result, attempt);
             if done {
                 return out;
             }
             if attempt > retries {
                 out.status = Status::Failed;
-                out.result.insert("failed".into(), Value::Bool(true));
-                out.result.entry("msg").or_insert(Value::from("the `until` condition never held"));
+                result::set_failed(&mut out.result, true, "the `until` condition never held");
                 return out;
             }
+            self.report_retry(call, &out.result, retries + 1 - attempt);
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Ansible's retry line, printed at every verbosity; from -vv on with the result (unless
+    /// the task is `no_log`).
+    fn report_retry(&self, call: &TaskCall<'_>, result: &Map, left: u32) {
+        let TaskCall { task, frame, host, scope, .. } = call;
+        let mut line = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", task_name(task));
+        if self.reporter.verbosity() >= 2 && !self.no_log(task, frame, scope).0 {
+            line.push_str("Result was: ");
+            line.push_str(&dump_result(result, self.reporter.verbosity(), false));
+        }
+        self.reporter.line(&line);
     }
 
     /// A scope where the result is visible under the `register` name (for `*_when`, `until`).
@@ -274,16 +275,15 @@ impl Runner {
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
-                out.result.insert("changed".into(), Value::Bool(changed));
+                result::set_changed(&mut out.result, changed);
             }
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
                 let failed = conditions_hold(c, &bound)?;
-                out.result.insert("failed".into(), Value::Bool(failed));
+                result::set_failed(&mut out.result, failed, "failed_when condition was true");
                 if failed {
                     out.status = Status::Failed;
-                    out.result.entry("msg").or_insert(Value::from("failed_when condition was true"));
                 } else if out.status == Status::Failed {
                     let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
                     out.status = if changed { Status::Changed } else { Status::Ok };

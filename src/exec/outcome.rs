@@ -4,11 +4,12 @@
 use crate::connection::ConnectionError;
 use crate::modules::{Diff, ModuleError};
 use crate::playbook::{ActionKind, Task};
-use crate::report::{masked, HostResult, Status};
+use crate::report::{HostResult, Status};
 use crate::template::TemplateError;
-use crate::value::{Map, Value};
+use crate::value::Map;
 
 use super::host::TaskCall;
+use super::result;
 use super::Runner;
 
 /// What one task did on one host.
@@ -21,6 +22,8 @@ pub struct HostOutcome {
     pub result: Map,
     pub facts: Option<Map>,
     pub include_vars: Option<Map>,
+    /// `delegate_facts`: the delegate that gets `facts` and `include_vars` instead of the host.
+    pub facts_for: Option<String>,
     /// `include_tasks`/`include_role`: what to include, with its loop item vars.
     pub includes: Vec<(Map, Map)>,
     pub diff: Option<Diff>,
@@ -41,6 +44,7 @@ impl HostOutcome {
             result,
             facts: None,
             include_vars: None,
+            facts_for: None,
             includes: Vec::new(),
             diff: None,
             ignore_unreachable: false,
@@ -80,54 +84,26 @@ impl ItemOutcome {
 }
 
 pub(super) fn failure(msg: impl Into<String>) -> ItemOutcome {
-    let mut result = Map::new();
-    result.insert("failed".into(), Value::Bool(true));
-    result.insert("msg".into(), Value::String(msg.into()));
-    ItemOutcome::new(Status::Failed, result)
+    ItemOutcome::new(Status::Failed, result::failed(msg.into()))
 }
 
 /// The host could not be reached (connecting, or the connection dropped during the task).
 pub(super) fn unreachable(reason: impl Into<String>) -> ItemOutcome {
-    let mut result = Map::new();
-    result.insert("msg".into(), Value::String(reason.into()));
-    result.insert("unreachable".into(), Value::Bool(true));
-    ItemOutcome::new(Status::Unreachable, result)
+    ItemOutcome::new(Status::Unreachable, result::unreachable(reason.into()))
 }
 
 pub(super) fn template_failure(task: &Task, e: &TemplateError) -> ItemOutcome {
     failure(format!("{} (task at {})", e.message, task.span))
 }
 
-/// Ansible's `skipped` result.
-pub(super) fn skipped(reason: &str) -> Map {
-    let mut m = Map::new();
-    m.insert("changed".into(), Value::Bool(false));
-    m.insert("skipped".into(), Value::Bool(true));
-    m.insert("skip_reason".into(), Value::from(reason));
-    m
-}
-
-/// A task or item skipped by `when`: Ansible names the first condition that was false, a
-/// literal `when: false` as the boolean. (The loader keeps conditions as text, so a quoted
-/// `"False"` shows as the boolean too.)
+/// A task or item skipped by `when`.
 pub(super) fn when_skipped(condition: &str) -> ItemOutcome {
-    let mut result = skipped("Conditional result was False");
-    let shown = match condition {
-        "True" => Value::Bool(true),
-        "False" => Value::Bool(false),
-        text => Value::from(text),
-    };
-    result.insert("false_condition".into(), shown);
-    ItemOutcome::new(Status::Skipped, result)
+    ItemOutcome::new(Status::Skipped, result::when_skipped(condition))
 }
 
 pub(super) fn module_failure(e: ModuleError) -> ItemOutcome {
     match e {
-        ModuleError::Failed { msg, mut result } => {
-            result.insert("failed".into(), Value::Bool(true));
-            result.insert("msg".into(), Value::String(msg));
-            ItemOutcome::new(Status::Failed, result)
-        }
+        ModuleError::Failed { msg, result } => ItemOutcome::new(Status::Failed, result::module_failed(result, msg)),
         ModuleError::Connection(ConnectionError::Unreachable { reason }) => unreachable(reason),
         other => failure(other.to_string()),
     }
@@ -155,10 +131,11 @@ impl Runner {
         let TaskCall { task, frame, host, .. } = call;
         // A delegate that is still a template (the task was skipped before rendering it) is not shown.
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
-        let mut result = o.result.clone();
-        if no_log {
-            result = masked::no_log_result(&o.result, o.changed(), o.status == Status::Failed, &o.secrets);
-        }
+        let mut result = if no_log {
+            result::censored(&o.result, o.changed(), o.status == Status::Failed, &o.secrets)
+        } else {
+            o.result.clone()
+        };
         let debug = task.kind == ActionKind::Debug;
         if debug {
             crate::report::clean_debug(&mut result);

@@ -160,6 +160,36 @@ impl Runner {
     }
 }
 
+/// The keywords that say how to reach the host, merged into its connection variables `vars`.
+/// `connection` wins over the variables; `remote_user` and `port` count only where the
+/// variables don't say (Ansible: variables beat keywords, keywords beat `-u`). For a delegate,
+/// only `remote_user` carries over, as in Ansible.
+pub(super) fn connection_keywords(
+    task: &Task,
+    frame: &Frame,
+    scope: &Arc<Scope>,
+    delegated: bool,
+    vars: &mut Map,
+) -> Result<(), TemplateError> {
+    let has = |vars: &Map, names: [&str; 2]| names.iter().any(|n| vars.get(*n).is_some_and(|v| !v.is_null()));
+    if !delegated {
+        if let Some(kind) = frame.get(Some(task), |a| a.connection.clone()) {
+            vars.insert("ansible_connection".into(), Value::from(kind));
+        }
+        if !has(vars, ["ansible_port", "ansible_ssh_port"]) {
+            if let Some(port) = frame.get(Some(task), |a| a.port.clone()) {
+                vars.insert("ansible_port".into(), scope.render_value(&port)?);
+            }
+        }
+    }
+    if !has(vars, ["ansible_user", "ansible_ssh_user"]) {
+        if let Some(user) = frame.get(Some(task), |a| a.remote_user.clone()) {
+            vars.insert("ansible_user".into(), Value::from(scope.render_text(&user)?));
+        }
+    }
+    Ok(())
+}
+
 /// A task's arguments for `module`, rendered, except those the module evaluates itself.
 pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc<Scope>) -> Result<Map, TemplateError> {
     let mut args = Map::new();

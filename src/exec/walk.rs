@@ -10,7 +10,7 @@ use futures::future::join_all;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
-use crate::value::{to_text, Map, Value};
+use crate::value::{to_text, Map};
 use crate::vars::Level;
 
 use super::ahead::next_tasks;
@@ -18,7 +18,7 @@ use super::flags::{resolve, BoolKey};
 use super::frame::Frame;
 use super::outcome::HostOutcome;
 use super::resolve::task_scope;
-use super::world::{PlayVars, World};
+use super::world::{HostState, PlayVars, World};
 use super::Runner;
 
 pub(super) struct PlayCtx<'a> {
@@ -61,7 +61,15 @@ impl Runner {
         };
         self.load_vars_files(ctx, batch);
         if gather && crate::modules::find("setup").is_some() {
+            let mut args = Map::new();
+            let play_args = [("gather_subset", &play.gather_subset), ("gather_timeout", &play.gather_timeout)];
+            for (name, value) in play_args {
+                if let Some(v) = value {
+                    args.insert(name.into(), v.clone());
+                }
+            }
             let task = Task {
+                args,
                 id: 0,
                 name: Some("Gathering Facts".into()),
                 span: play.span.clone(),
@@ -134,8 +142,7 @@ impl Runner {
 
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
     pub(super) fn fail_host(&mut self, host: &str, msg: String) {
-        let mut result = Map::new();
-        result.insert("msg".into(), Value::from(msg));
+        let result = super::result::host_failed(msg);
         let r = crate::report::HostResult {
             host: host.to_string(),
             delegate: None,
@@ -175,7 +182,7 @@ impl Runner {
 
     pub(super) async fn run_items(&mut self, ctx: &mut PlayCtx<'_>, items: &[Item], frame: &Frame, hosts: &[String]) {
         for (i, item) in items.iter().enumerate() {
-            if self.end_play || self.active(hosts).is_empty() {
+            if self.end_play || crate::interrupt::stopping() || self.active(hosts).is_empty() {
                 return;
             }
             match item {
@@ -247,7 +254,8 @@ impl Runner {
         ahead: &[&Task],
     ) {
         let mut targets = self.active(hosts);
-        if targets.is_empty() {
+        // After a first Ctrl-C no new task starts (handlers and rescues included).
+        if targets.is_empty() || crate::interrupt::stopping() {
             return;
         }
         let world = self.world(ctx);
@@ -325,24 +333,21 @@ impl Runner {
         for o in outcomes {
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             if let Some(name) = &task.register {
-                let mut value = o.result.clone();
-                value.entry("failed").or_insert(Value::Bool(o.status == Status::Failed));
-                value.entry("changed").or_insert(Value::Bool(o.status == Status::Changed));
-                state.set_fact(name, Value::Object(value));
+                let value =
+                    super::result::registered(&o.result, o.status == Status::Failed, o.status == Status::Changed);
+                state.set_fact(name, value);
             }
-            if let Some(f) = &o.facts {
-                if task.kind == ActionKind::Setup {
-                    state.add_facts(f);
-                } else {
-                    for (k, v) in f {
-                        state.set_fact(k, v.clone());
-                    }
-                }
+            match &o.facts_for {
+                None => add_facts(state, task, o),
+                Some(delegate) => match self.states.get_mut(delegate) {
+                    Some(other) => add_facts(other, task, o),
+                    None => self.reporter.warn(&format!(
+                        "delegate_facts: '{delegate}' is not in the inventory; its facts are dropped (task at {})",
+                        task.span
+                    )),
+                },
             }
-            if let Some(v) = &o.include_vars {
-                let m = Arc::make_mut(&mut state.include_vars);
-                m.extend(v.clone());
-            }
+            let Some(state) = self.states.get_mut(&o.host) else { continue };
             match o.status {
                 Status::Failed if !o.ignored => {
                     state.failed = true;
@@ -390,5 +395,22 @@ impl Runner {
             Some(scope) => Arc::new(scope).render_text(&name).unwrap_or(name),
             None => name,
         }
+    }
+}
+
+/// A task's facts (`set_fact`, `setup`) and `include_vars` on the host that gets them.
+fn add_facts(state: &mut HostState, task: &Task, o: &HostOutcome) {
+    if let Some(f) = &o.facts {
+        if task.kind == ActionKind::Setup {
+            state.add_facts(f);
+        } else {
+            for (k, v) in f {
+                state.set_fact(k, v.clone());
+            }
+        }
+    }
+    if let Some(v) = &o.include_vars {
+        let m = Arc::make_mut(&mut state.include_vars);
+        m.extend(v.clone());
     }
 }

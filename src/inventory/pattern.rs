@@ -192,7 +192,7 @@ impl Matcher {
     fn new(expr: &str) -> Result<Matcher, InventoryError> {
         let source = match expr.strip_prefix('~') {
             Some(re) => format!("^(?:{re})"),
-            None => format!("^(?s:{})$", glob_to_regex(expr)),
+            None => format!("^(?s:{})$", crate::glob::to_regex(expr)),
         };
         Regex::new(&source)
             .map(Matcher)
@@ -201,79 +201,6 @@ impl Matcher {
 
     fn matches(&self, name: &str) -> bool {
         self.0.is_match(name)
-    }
-}
-
-/// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; an unclosed `[` is literal.
-fn glob_to_regex(glob: &str) -> String {
-    let chars: Vec<char> = glob.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            '[' => {
-                let mut j = i;
-                if chars.get(j) == Some(&'!') {
-                    j += 1;
-                }
-                if chars.get(j) == Some(&']') {
-                    j += 1;
-                }
-                while j < chars.len() && chars[j] != ']' {
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    out.push_str("\\[");
-                    continue;
-                }
-                let body = &chars[i..j];
-                i = j + 1;
-                out.push_str(&char_class(body));
-            }
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out
-}
-
-/// The inside of a glob bracket as a regex class; `-` between two characters is a range.
-fn char_class(body: &[char]) -> String {
-    let (negate, body) = match body.split_first() {
-        Some(('!', rest)) => (true, rest),
-        _ => (false, body),
-    };
-    let mut out = String::from(if negate { "[^" } else { "[" });
-    let mut k = 0;
-    while k < body.len() {
-        let c = body[k];
-        if k + 2 < body.len() && body[k + 1] == '-' {
-            let (lo, hi) = (c, body[k + 2]);
-            if lo <= hi {
-                out.push_str(&format!("{}-{}", class_char(lo), class_char(hi)));
-            }
-            k += 3;
-        } else {
-            out.push_str(&class_char(c));
-            k += 1;
-        }
-    }
-    if out.len() <= 2 {
-        // An empty class matches nothing in Python.
-        return if negate { "(?s:.)".into() } else { "[^\\s\\S]".into() };
-    }
-    out.push(']');
-    out
-}
-
-fn class_char(c: char) -> String {
-    if c.is_alphanumeric() {
-        c.to_string()
-    } else {
-        format!("\\x{{{:x}}}", c as u32)
     }
 }
 

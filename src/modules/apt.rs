@@ -5,18 +5,25 @@
 //! Like Ansible, a stale cache is refreshed before the query when packages are named (that
 //! refresh alone is not a change); with no packages, the refresh *is* the change.
 
+use crate::modules::Change;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use super::args::Args;
-use super::glob::{glob_match, glob_to_ere};
 use super::script_out::{failed_with, key_values, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
+use crate::glob::{matches as glob_match, to_ere as glob_to_ere};
 use crate::value::Map;
 
 pub struct Apt;
+
+/// What `apply` runs, and whether it is the cache update.
+struct Planned {
+    command: String,
+    verb: String,
+}
 
 const KNOWN: &[&str] = &[
     "name",
@@ -336,17 +343,17 @@ impl Module for Apt {
         let action = decide(&want, &facts)?;
         let mut q = Query { changed: action.is_some(), result: cache_result(&facts), ..Query::default() };
         if let Some(a) = action {
-            q.plan = serde_json::json!({ "command": command(&want, &a), "verb": a.verb });
+            q.change = Change::new(Planned { command: command(&want, &a), verb: a.verb });
         }
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let cmd = q.plan["command"].as_str().unwrap_or_default().to_string();
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let Planned { command: cmd, verb } = q.change.take("apt")?;
         let out = cx.run(Cmd::new(format!("{cmd}\nrc=$?\necho; echo \"@@time=$(stat -c %Y /var/cache/apt/pkgcache.bin 2>/dev/null)\" >&2; exit $rc"))).await?;
         let mut result = q.result;
         let stderr = out.stderr_text();
-        if q.plan["verb"] == "update" {
+        if verb == "update" {
             result.insert("cache_updated".into(), (out.rc == 0).into());
             if let Some(t) =
                 stderr.lines().find_map(|l| l.strip_prefix("@@time=")).and_then(|t| t.trim().parse::<i64>().ok())
@@ -452,11 +459,12 @@ mod tests {
         let h = Harness::new();
         let args = json!({"name": ["bash", "coreutils"]});
         let q = Apt.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
-        assert!(!q.changed, "bash is installed: {:?}", q.plan);
+        assert!(!q.changed, "bash is installed: {:?}", q.change);
         assert!(q.result.contains_key("cache_update_time"));
         let args = json!({"name": "bash", "state": "absent"});
-        let q = Apt.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
+        let mut q = Apt.query(&h.cx(), args.as_object().unwrap()).await.unwrap();
         assert!(q.changed);
-        assert!(q.plan["command"].as_str().unwrap().contains("apt-get remove -y -q -- bash"));
+        let planned: Planned = q.change.take("apt").unwrap();
+        assert!(planned.command.contains("apt-get remove -y -q -- bash"));
     }
 }

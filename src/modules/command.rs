@@ -1,6 +1,7 @@
 //! `command` (argv, no shell features) and `shell` (a /bin/sh script). They share argument
 //! handling, `creates`/`removes`, and the result shape.
 
+use crate::modules::Change;
 use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
@@ -220,14 +221,13 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
     let mut q = not_run(p.shown.clone(), "Command would have run if not in check mode".into(), String::new());
     q.changed = true;
     q.check_skip = !decided;
-    let mut plan = Map::new();
-    plan.insert("script".into(), p.script.into());
-    q.plan = Value::Object(plan);
+    q.change = Change::new(p);
     Ok(q)
 }
 
-async fn apply(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Map, ModuleError> {
-    let p = parse(module, args)?;
+/// Run what the query parsed (the arguments are not read again).
+async fn apply(module: &'static str, cx: &Ctx<'_>, mut q: Query) -> Result<Map, ModuleError> {
+    let p: Parsed = q.change.take(module)?;
     let mut cmd = Cmd::new(p.script);
     cmd.chdir = p.chdir;
     cmd.stdin = p.stdin.map(crate::connection::Input::Bytes);
@@ -278,8 +278,8 @@ impl Module for Command {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         query("command", cx, args).await
     }
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, _q: Query) -> Result<Map, ModuleError> {
-        apply("command", cx, args).await
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
+        apply("command", cx, q).await
     }
 }
 
@@ -291,8 +291,8 @@ impl Module for Shell {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         query("shell", cx, args).await
     }
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, _q: Query) -> Result<Map, ModuleError> {
-        apply("shell", cx, args).await
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
+        apply("shell", cx, q).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! `dnf` (also `yum`): RPM packages. One query script asks `rpm -q` per name (`rpm -qa` for
 //! `*` patterns) and, for `latest`, `dnf check-update`; one `dnf`/`yum` command applies.
 
+use crate::modules::Change;
 use async_trait::async_trait;
 
 use super::args::Args;
@@ -131,7 +132,7 @@ pub fn plan(want: &Want, tool: &str, installed: &[(String, bool)], updates: &[St
                 let outdated: Vec<String> = want
                     .names
                     .iter()
-                    .filter(|n| is_installed(n) && updates.iter().any(|u| u == *n || super::glob::glob_match(n, u)))
+                    .filter(|n| is_installed(n) && updates.iter().any(|u| u == *n || crate::glob::matches(n, u)))
                     .map(|n| quote(n))
                     .collect();
                 if !outdated.is_empty() {
@@ -179,15 +180,12 @@ impl Module for Dnf {
         q.result.insert("msg".into(), "".into());
         q.result.insert("rc".into(), 0.into());
         q.result.insert("results".into(), Value::Array(vec![]));
-        q.plan = serde_json::json!({ "commands": cmds });
+        q.change = Change::new(cmds);
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let cmds: Vec<String> = q.plan["commands"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-            .unwrap_or_default();
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let cmds: Vec<String> = q.change.take(self.name)?;
         let script = cmds.iter().map(|c| format!("{c} || exit $?\n")).collect::<String>();
         let out = cx.run(Cmd::new(script)).await?;
         if out.rc != 0 {

@@ -1,9 +1,9 @@
 //! `file`: make a path a file, directory, link or nothing, with the wanted owner and mode.
 
+use crate::modules::Change;
 use async_trait::async_trait;
 
 use crate::connection::{quote, Cmd};
-use crate::value::Value;
 
 use super::args::Args;
 use super::facts_batch::Want;
@@ -130,6 +130,12 @@ fn fact_paths(w: &Wanted) -> (Vec<String>, bool) {
     let mut paths = vec![w.path.clone()];
     paths.extend(w.src.as_deref().map(|s| src_path(&w.path, s)));
     (paths, follow)
+}
+
+/// What `apply` runs: the script, and whether the facts after it follow a link.
+struct Planned {
+    script: String,
+    follow: bool,
 }
 
 #[async_trait]
@@ -306,17 +312,13 @@ impl Module for File {
         if cx.diff {
             q.diff = Some(Diff { path: w.path.clone(), before: diff_before, after: diff_after });
         }
-        let mut plan = Map::new();
-        plan.insert("script".into(), format!("set -e\n{script}").into());
-        plan.insert("follow".into(), follow.into());
-        q.plan = Value::Object(plan);
+        q.change = Change::new(Planned { script: format!("set -e\n{script}"), follow });
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let w = parse(args)?;
-        let script = q.plan.get("script").and_then(Value::as_str).unwrap_or_default();
-        let follow = q.plan.get("follow").and_then(Value::as_bool).unwrap_or(true);
+        let Planned { script, follow } = q.change.take("file")?;
         let full = format!("{script}{}", facts_script(&w.path, follow, None));
         let out = run_ok(cx, Cmd::new(full), &format!("file {} failed", w.path)).await?.stdout_text();
         let mut result = q.result;

@@ -9,6 +9,7 @@
 //! credentials travel on stdin as a curl config / wgetrc file (mode 0600), never on a command
 //! line.
 
+use crate::modules::Change;
 use async_trait::async_trait;
 
 use crate::connection::{quote, Cmd};
@@ -296,13 +297,12 @@ impl Module for GetUrl {
                 Some(Diff { path: dest.clone(), before: before.into(), after: format!("(downloaded from {url})\n") });
         }
         q.changed = true;
-        q.plan = serde_json::to_value(&plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+        q.change = Change::new(plan);
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let plan: Plan =
-            serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad plan: {e}")))?;
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let plan: Plan = q.change.take("get_url")?;
         let mut result = q.result;
         if plan.attrs_only {
             let script =

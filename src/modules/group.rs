@@ -1,5 +1,6 @@
 //! `group`: local groups via `getent`, `groupadd`, `groupmod`, `groupdel`.
 
+use crate::modules::Change;
 use async_trait::async_trait;
 
 use super::args::Args;
@@ -95,13 +96,15 @@ impl Module for Group {
         let cmd = plan(&want, current);
         let gid = if want.present { want.gid.or(current) } else { None };
         let mut q = Query { changed: cmd.is_some(), result: result(&want, gid), ..Query::default() };
-        q.plan = cmd.map(Into::into).unwrap_or_default();
+        if let Some(cmd) = cmd {
+            q.change = Change::new(cmd);
+        }
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let want = Want::parse(args)?;
-        let cmd = q.plan.as_str().unwrap_or_default().to_string();
+        let cmd: String = q.change.take("group")?;
         let script = format!("{cmd} || exit $?\ngetent group {} || true", quote(&want.name));
         let out = run_ok(cx, Cmd::new(script), &format!("{} failed", cmd.split(' ').next().unwrap_or("group"))).await?;
         let gid = parse_getent(&out.stdout_text()).map(|(g, _)| g);

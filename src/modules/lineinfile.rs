@@ -8,6 +8,7 @@
 //! Regular expressions use Rust's `regex` syntax (Python's minus look-around and backreferences
 //! inside the pattern). A line is searched without its final `\n`, so `$` behaves like Python's.
 
+use crate::modules::Change;
 use async_trait::async_trait;
 use regex::bytes::{Captures, Regex};
 
@@ -355,9 +356,8 @@ async fn read_plain(cx: &Ctx<'_>, path: &str) -> Result<(FileFacts, Option<Vec<u
 }
 
 /// What `apply_edit` needs besides the shared write plan.
-#[derive(serde::Serialize, serde::Deserialize)]
 struct EditPlan {
-    write: Value,
+    write: Change,
     /// Parent folder to create first (`create: yes` on a new file).
     mkdir: Option<String>,
     /// Result key for the backup path (`backup` for lineinfile, `backup_file` for blockinfile).
@@ -410,8 +410,8 @@ pub async fn query_edit(
         });
     }
     let mkdir = (!file.facts.exists()).then(|| parent(&file.facts.path)).flatten();
-    let plan = EditPlan { write: q.plan, mkdir, backup_key: backup_key.to_string() };
-    q.plan = serde_json::to_value(plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+    let write = std::mem::take(&mut q.change);
+    q.change = Change::new(EditPlan { write, mkdir, backup_key: backup_key.to_string() });
     q.result = result;
     Ok(q)
 }
@@ -422,13 +422,12 @@ fn parent(path: &str) -> Option<String> {
 }
 
 /// Do what [`query_edit`] planned; the module's result plus the backup path when one was made.
-pub async fn apply_edit(cx: &Ctx<'_>, q: Query) -> Result<Map, ModuleError> {
-    let plan: EditPlan =
-        serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad edit plan: {e}")))?;
+pub async fn apply_edit(cx: &Ctx<'_>, mut q: Query) -> Result<Map, ModuleError> {
+    let plan: EditPlan = q.change.take("lineinfile")?;
     if let Some(dir) = &plan.mkdir {
         run_ok(cx, Cmd::new(format!("mkdir -p -- {}", quote(dir))), &format!("Error creating {dir}")).await?;
     }
-    let written = apply_write(cx, Query { plan: plan.write, ..Query::ok() }).await?;
+    let written = apply_write(cx, Query { change: plan.write, ..Query::ok() }).await?;
     let mut result = q.result;
     if let Some(b) = written.get("backup_file") {
         result.insert(plan.backup_key, b.clone());

@@ -15,7 +15,6 @@ pub mod facts_batch;
 mod fail;
 mod file;
 pub mod file_mode;
-mod glob;
 mod include_vars;
 mod local_write;
 mod pause;
@@ -66,16 +65,44 @@ pub struct Diff {
     pub after: String,
 }
 
+/// The change a query found, in the module's own type (a script, a write plan), for `apply`
+/// to carry out. Typed, so `apply` never indexes JSON: a query that stored none, or another
+/// type, makes `apply` fail loudly instead of running an empty script.
+#[derive(Default)]
+pub struct Change(Option<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Change {
+    pub fn new<T: std::any::Any + Send + Sync>(value: T) -> Change {
+        Change(Some(Box::new(value)))
+    }
+
+    /// The change as `module`'s query stored it.
+    pub fn take<T: std::any::Any>(&mut self, module: &str) -> Result<T, ModuleError> {
+        match self.0.take().map(|b| b.downcast::<T>()) {
+            Some(Ok(value)) => Ok(*value),
+            _ => Err(ModuleError::failed(format!(
+                "internal error in {module}: its query left no change of the kind its apply needs"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Change(..)" } else { "Change(none)" })
+    }
+}
+
 /// What a query found.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Query {
     /// Something on the host differs from what the arguments ask for.
     pub changed: bool,
     /// Return values (`rc`, `stdout`, `stat`, `msg`, ...) known after the query; apply may add more.
     pub result: Map,
     pub diff: Option<Diff>,
-    /// Module-private data that `apply` needs (what to write, which command to run).
-    pub plan: Value,
+    /// What `apply` is to do (what to write, which command to run), in the module's own type.
+    pub change: Change,
     /// The module can't tell in check mode what would happen (command/shell): report `skipped`.
     pub check_skip: bool,
     /// Variables to set on the host at `set_fact` precedence (`set_fact`, `setup` facts).
@@ -91,6 +118,39 @@ impl Query {
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Query {
         self.result.insert(key.to_string(), value.into());
         self
+    }
+}
+
+/// What follows a query: the one place these rules live (the engine and the test harness
+/// both ask here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The module skipped itself (debug below its `verbosity`) by answering `skipped: true`.
+    Skipped,
+    /// Check mode, and the module can't tell what would happen (command/shell).
+    CheckSkipped,
+    /// Nothing differs.
+    Unchanged,
+    /// Something differs; check mode reports it without changing it.
+    WouldChange,
+    /// Something differs: run `apply`.
+    Apply,
+}
+
+impl Query {
+    /// The step after this query, in check mode or not.
+    pub fn step(&self, check: bool) -> Step {
+        if self.result.get("skipped") == Some(&Value::Bool(true)) {
+            Step::Skipped
+        } else if check && self.check_skip {
+            Step::CheckSkipped
+        } else if !self.changed {
+            Step::Unchanged
+        } else if check {
+            Step::WouldChange
+        } else {
+            Step::Apply
+        }
     }
 }
 
@@ -119,6 +179,10 @@ impl ModuleError {
 pub trait Render: Send + Sync {
     /// Render a template string with the host's variables.
     fn render(&self, text: &str) -> Result<String, String>;
+    /// Render a template file's text; `{% include %}` / `{% import %}` find files in `dirs`.
+    fn render_file(&self, text: &str, _dirs: &[PathBuf]) -> Result<String, String> {
+        self.render(text)
+    }
     /// Evaluate a bare Jinja expression (`that:` entries, `debug: var=`).
     fn eval(&self, expr: &str) -> Result<Value, String>;
 }

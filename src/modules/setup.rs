@@ -6,9 +6,9 @@ use crate::connection::Cmd;
 use crate::value::Value;
 
 use super::args::Args;
-use super::glob::glob_match;
 use super::script_out::run_ok;
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::glob::matches as glob_match;
 
 pub struct Setup;
 

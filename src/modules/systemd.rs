@@ -4,6 +4,7 @@
 //! actions. Like Ansible, `daemon_reload`/`daemon_reexec` run before the query (outside check
 //! mode) and don't count as a change, so the query sees freshly loaded unit files.
 
+use crate::modules::Change;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -216,16 +217,13 @@ impl Module for Systemd {
         let facts = parse_facts(&out.stdout_text());
         let d = decide(&want, &facts)?;
         let mut q = Query { changed: !d.actions.is_empty(), result: d.result, ..Query::default() };
-        q.plan = serde_json::json!({ "actions": d.actions });
+        q.change = Change::new(d.actions);
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let want = Want::parse(self.name, args)?;
-        let actions: Vec<String> = q.plan["actions"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-            .unwrap_or_default();
+        let actions: Vec<String> = q.change.take(self.name)?;
         let out = cx.run(Cmd::new(apply_script(&want, &actions))).await?;
         if out.rc != 0 {
             let text = out.stdout_text();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::connection::local::Local;
 use crate::value::{Map, Value};
 
-use super::{Ctx, Module, ModuleError, Query, Render};
+use super::{Ctx, Module, ModuleError, Query, Render, Step};
 
 /// Variables looked up by name; `{{ name }}` in text is replaced by the value's text.
 /// `eval` knows variable names, `true`/`false`, and `a == b` between such terms.
@@ -102,7 +102,7 @@ impl Harness {
         let args = to_map(args);
         let cx = self.cx();
         let q: Query = m.query(&cx, &args).await?;
-        if !q.changed || self.check_mode {
+        if q.step(self.check_mode) != Step::Apply {
             return Ok((q.changed, q.result));
         }
         let result = m.apply(&cx, &args, q).await?;

@@ -15,6 +15,7 @@
 //! between the two. `remote_src: true` uses a file already on the target. Zip files (`PK`
 //! magic) go to `unzip`, the rest to `tar`.
 
+use crate::modules::Change;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -291,14 +292,13 @@ impl Module for Unarchive {
         insert_listing(&out, list_files, &mut q.result);
         q.changed = needs_extract(&out, &plan.attrs).map_err(ModuleError::failed)?;
         if q.changed {
-            q.plan = serde_json::to_value(plan).map_err(|e| ModuleError::failed(e.to_string()))?;
+            q.change = Change::new(plan);
         }
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let plan: Plan =
-            serde_json::from_value(q.plan).map_err(|e| ModuleError::failed(format!("internal: bad plan: {e}")))?;
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let plan: Plan = q.change.take("unarchive")?;
         let mut cmd = Cmd::new(extract_script(&plan));
         if let Some(path) = &plan.local {
             LocalFile::unchanged(Path::new(path), &plan.sha1)?;

@@ -3,6 +3,7 @@
 //! `password` is a crypt hash; it goes to `chpasswd -e` on stdin, never on a command line,
 //! and results show `NOT_LOGGING_PASSWORD` as Ansible does.
 
+use crate::modules::Change;
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use super::args::Args;
 use super::script_out::{run_ok, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
-use crate::value::{Map, Value};
+use crate::value::Map;
 
 pub struct User;
 
@@ -341,20 +342,20 @@ impl Module for User {
             ..Query::default()
         };
         if let Some(p) = p {
-            q.plan = serde_json::json!({ "script": p.script, "set_password": p.set_password });
+            q.change = Change::new(p);
         }
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let want = Want::parse(args)?;
-        let script = q.plan["script"].as_str().unwrap_or_default().to_string();
-        let mut cmd = Cmd::new(format!("{script} || exit $?\ngetent passwd {} || true", quote(&want.name)));
-        if q.plan["set_password"] == Value::Bool(true) {
+        let p: Plan = q.change.take("user")?;
+        let mut cmd = Cmd::new(format!("{} || exit $?\ngetent passwd {} || true", p.script, quote(&want.name)));
+        if p.set_password {
             let hash = want.password.clone().unwrap_or_default();
             cmd = cmd.stdin(format!("{}:{hash}\n", want.name).into_bytes());
         }
-        let verb = script.split(' ').next().unwrap_or("user");
+        let verb = p.script.split(' ').next().unwrap_or("user");
         let out = run_ok(cx, cmd, &format!("{verb} failed")).await?;
         Ok(result(&want, parse_passwd(&out.stdout_text()).as_ref()))
     }
@@ -364,6 +365,7 @@ impl Module for User {
 mod tests {
     use super::*;
     use crate::modules::testutil::{is_root, Harness};
+    use crate::value::Value;
     use serde_json::json;
 
     fn want(v: Value) -> Want {

@@ -24,6 +24,7 @@
 //! (RFC 3339, UTC), `serial` (hex), `reissued_reason` (null when nothing was done). Key
 //! material is never part of a result or a message.
 
+use crate::modules::Change;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -366,14 +367,14 @@ impl Module for X509 {
             _ => Query {
                 changed: true,
                 result: result(&want, Some(now + want.validity_days * 86_400), None, reason.clone()),
-                plan: Value::String(reason.unwrap_or_default()),
+                change: Change::new(reason.unwrap_or_default()),
                 ..Query::default()
             },
         };
         Ok(q)
     }
 
-    async fn apply(&self, _cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+    async fn apply(&self, _cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let want = Want::parse(args)?;
         let key = match load_key(&want.key_path)? {
             Some(k) => k,
@@ -406,7 +407,7 @@ impl Module for X509 {
             .serial_number
             .as_ref()
             .map(|s| s.to_bytes().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
-        let reason = q.plan.as_str().map(String::from);
+        let reason: Option<String> = Some(q.change.take("x509")?);
         Ok(result(&want, Some(p.not_after.unix_timestamp()), serial, reason))
     }
 }

@@ -27,7 +27,6 @@ pub fn set(attrs: &mut Attrs, key: &str, v: &Node) -> Result<bool, LoadError> {
         "connection" => attrs.connection = opt_string(v, key)?,
         "remote_user" => attrs.remote_user = opt_string(v, key)?,
         "any_errors_fatal" => attrs.any_errors_fatal = flag(v, key)?,
-        "timeout" => attrs.timeout = number_or_template(v, key)?,
         "port" => attrs.port = number_or_template(v, key)?,
         // Only builtin modules exist in troupe, so the search list changes nothing; check its shape.
         "collections" => {

@@ -38,6 +38,9 @@ pub struct Play {
     pub vars_files: Vec<String>,
     /// Rendered with play vars and extra vars when the play starts (a template may use them).
     pub gather_facts: Flag,
+    /// `gather_subset` and `gather_timeout`, passed to the fact gathering `setup` call.
+    pub gather_subset: Option<Value>,
+    pub gather_timeout: Option<Value>,
     pub serial: Vec<Value>,
     pub max_fail_percentage: Option<f64>,
     pub strategy: Option<String>,
@@ -225,8 +228,6 @@ pub struct Attrs {
     pub connection: Option<String>,
     pub remote_user: Option<String>,
     pub any_errors_fatal: Option<Flag>,
-    /// Task timeout in seconds (a number or a template).
-    pub timeout: Option<Value>,
     /// Connection port (a number or a template).
     pub port: Option<Value>,
 }

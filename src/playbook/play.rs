@@ -6,10 +6,11 @@ use std::sync::Arc;
 use super::attrs;
 use super::convert::{self, boolean, flag, float, mapping, opt_string, string};
 use super::error::{LoadError, LoadErrorKind};
-use super::keywords::{did_you_mean, unsupported_reason, PLAY_KEYS};
+use super::keywords::{allowed, did_you_mean, names, on, unsupported_reason};
 use super::load::{parent_dir, read_yaml, Ctx, LoadOptions, PlayState};
 use super::model::{Flag, Item, Play};
 use super::role;
+use crate::limits::MAX_NESTING;
 use crate::value::Value;
 use crate::yaml::{Kind, Node, Span};
 
@@ -28,9 +29,19 @@ pub fn load_playbook_file(
         let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
         return Err(LoadError::invalid(&span, format!("{} imports itself (an import cycle)", path.display())));
     }
+    if chain.len() >= MAX_NESTING {
+        let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
+        let msg = format!("import_playbook nests deeper than {MAX_NESTING} levels (maximum recursion depth exceeded)");
+        return Err(LoadError::invalid(&span, msg));
+    }
     let node = read_yaml(path, at)?;
+    // As Ansible: an empty file or list is an error, not a run that does nothing.
     if node.is_null() {
-        return Ok(Vec::new());
+        return Err(LoadError::invalid(&node.span, format!("Empty playbook, nothing to do: {}", path.display())));
+    }
+    if node.as_seq().is_some_and(<[Node]>::is_empty) {
+        let msg = format!("A playbook must contain at least one play: {}", path.display());
+        return Err(LoadError::invalid(&node.span, msg));
     }
     let entries = match &node.kind {
         Kind::Seq(items) => items,
@@ -153,18 +164,16 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
             "vars_files" => play.vars_files = convert::string_list(v, "vars_files")?,
             "gather_facts" => play.gather_facts = flag(v, "gather_facts")?.unwrap_or(Flag::Literal(true)),
             "gather_subset" => {
-                convert::string_list(v, &key)?;
+                play.gather_subset = Some(Value::from(convert::string_list(v, &key)?));
             }
-            "gather_timeout" => {
-                convert::number_or_template(v, &key)?;
-            }
+            "gather_timeout" => play.gather_timeout = convert::number_or_template(v, &key)?,
             "serial" => play.serial = serial(v)?,
             "max_fail_percentage" => play.max_fail_percentage = float(v, &key)?,
-            "strategy" => play.strategy = opt_string(v, &key)?,
+            "strategy" => play.strategy = strategy(v)?,
             "order" => play.order = order(v)?,
-            "force_handlers" => play.force_handlers = boolean(v, &key)?,
+            "force_handlers" => play.force_handlers = force_handlers(v)?,
             "pre_tasks" | "roles" | "tasks" | "post_tasks" | "handlers" => {}
-            _ if PLAY_KEYS.contains(&key.as_str()) && attrs::set(&mut play.attrs, &key, v)? => {}
+            _ if allowed(on::PLAY, &key) && attrs::set(&mut play.attrs, &key, v)? => {}
             _ => return Err(unknown_play_key(k, &key)),
         }
     }
@@ -202,7 +211,7 @@ fn unknown_play_key(k: &Node, key: &str) -> LoadError {
     if let Some(reason) = unsupported_reason(key) {
         return LoadError::unsupported(&k.span, format!("`{key}`: {reason}"));
     }
-    let hint = did_you_mean(key, PLAY_KEYS.iter().copied()).or_else(|| {
+    let hint = did_you_mean(key, names(on::PLAY)).or_else(|| {
         matches!(key, "when" | "block" | "register" | "loop" | "notify")
             .then(|| format!("`{key}` belongs on a task or block, not on a play"))
     });
@@ -234,6 +243,29 @@ fn serial(v: &Node) -> Result<Vec<Value>, LoadError> {
         Kind::Seq(items) => items.iter().map(one).collect(),
         _ => Ok(vec![one(v)?]),
     }
+}
+
+/// troupe runs the linear strategy only; another is refused, not silently run as linear.
+fn strategy(v: &Node) -> Result<Option<String>, LoadError> {
+    let s = opt_string(v, "strategy")?;
+    match s.as_deref() {
+        None | Some("linear") => Ok(s),
+        Some(other) => Err(LoadError::unsupported(
+            &v.span,
+            format!("`strategy: {other}` is not supported by troupe; it runs the linear strategy"),
+        )
+        .with_hint("remove `strategy`, or set it to `linear`")),
+    }
+}
+
+/// Handlers of failed hosts are not run (Ansible's default); asking for it is refused.
+fn force_handlers(v: &Node) -> Result<Option<bool>, LoadError> {
+    let b = boolean(v, "force_handlers")?;
+    if b == Some(true) {
+        return Err(LoadError::unsupported(&v.span, "`force_handlers: true` is not supported by troupe (yet)")
+            .with_hint("handlers run only on hosts that did not fail, as with `force_handlers: false`"));
+    }
+    Ok(b)
 }
 
 fn order(v: &Node) -> Result<Option<String>, LoadError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::attrs;
 use super::convert::{self, mapping, string};
 use super::error::{LoadError, LoadErrorKind};
-use super::keywords::{unsupported_reason, ROLE_ENTRY_KEYS};
+use super::keywords::{allowed, on, unsupported_reason};
 use super::load::{find_yaml, parent_dir, read_yaml, Ctx, RoleSpec};
 use super::model::{next_id, Block, Item, Role};
 use crate::value::Map;
@@ -19,7 +19,11 @@ pub(crate) type RoleKey = (PathBuf, String);
 /// keywords, and any other key as a role parameter.
 pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
     let mut spec = RoleSpec::default();
+    let empty = || LoadError::invalid(&node.span, "role definitions must contain a role name");
     if let Kind::Str(name) = &node.kind {
+        if name.trim().is_empty() {
+            return Err(empty());
+        }
         return Ok((name.clone(), spec));
     }
     let entries = mapping(node, "a role entry")?;
@@ -29,7 +33,7 @@ pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
         match key.as_str() {
             "role" => name = Some(string(v, "role")?),
             "name" if !entries.iter().any(|(k, _)| k.as_str() == Some("role")) => name = Some(string(v, "name")?),
-            _ if ROLE_ENTRY_KEYS.contains(&key.as_str()) && attrs::set(&mut spec.attrs, &key, v)? => {}
+            _ if allowed(on::ROLE, &key) && attrs::set(&mut spec.attrs, &key, v)? => {}
             _ if key == "name" => {}
             _ => {
                 if let Some(reason) = unsupported_reason(&key) {
@@ -43,6 +47,9 @@ pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
         LoadError::invalid(&node.span, "a role entry needs `role: <name>`")
             .with_hint("write `- role: my_role` or just `- my_role`")
     })?;
+    if name.trim().is_empty() {
+        return Err(empty());
+    }
     Ok((name, spec))
 }
 

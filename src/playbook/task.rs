@@ -6,7 +6,7 @@ use super::args::{check_args, merge_args, module_args};
 use super::convert::{self, conditions, float, mapping, number_or_template, opt_string, string, string_list};
 use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, split_args, COMMAND_MODULES};
-use super::keywords::{closest, did_you_mean, unsupported_reason, BLOCK_KEYS, INCLUDE_KEYS, LOOP_WITH, TASK_KEYS};
+use super::keywords::{allowed, closest, did_you_mean, names, on, unsupported_reason, LOOP_WITH};
 use super::load::Ctx;
 use super::model::{next_id, ActionKind, Block, Item, LoopControl, Task};
 use super::{attrs, imports};
@@ -82,7 +82,7 @@ fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, 
             "rescue" => b.rescue = load_items(v, ctx, "`rescue`")?,
             "always" => b.always = load_items(v, ctx, "`always`")?,
             "name" => b.name = opt_string(v, "name")?,
-            _ if BLOCK_KEYS.contains(&key.as_str()) && attrs::set(&mut b.attrs, &key, v)? => {}
+            _ if allowed(on::BLOCK, &key) && attrs::set(&mut b.attrs, &key, v)? => {}
             _ => return Err(not_for_block(k, &key)),
         }
     }
@@ -93,12 +93,12 @@ fn not_for_block(k: &Node, key: &str) -> LoadError {
     if let Some(reason) = unsupported_reason(key) {
         return LoadError::unsupported(&k.span, format!("`{key}`: {reason}"));
     }
-    if TASK_KEYS.contains(&key) || key.starts_with("with_") || key == "notify" {
+    if allowed(on::TASK, key) || key.starts_with("with_") {
         return LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` cannot be used on a block"))
             .with_hint("put it on the tasks inside the block");
     }
     LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid block keyword"))
-        .maybe_hint(did_you_mean(key, BLOCK_KEYS.iter().copied()))
+        .maybe_hint(did_you_mean(key, names(on::BLOCK)))
 }
 
 /// `ansible.builtin.copy` and `ansible.legacy.copy` are `copy`.
@@ -135,7 +135,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     let mut keywords: Vec<(&Node, &Node, String)> = Vec::new();
     for (k, v) in entries {
         let key = k.key_string();
-        if TASK_KEYS.contains(&key.as_str()) || key.starts_with("with_") {
+        if allowed(on::TASK, &key) || key.starts_with("with_") {
             keywords.push((k, v, key));
         } else if let Some(reason) = unsupported_reason(&key) {
             return Err(LoadError::unsupported(&k.span, format!("`{key}`: {reason}")));
@@ -164,7 +164,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     }
     if let Some(k) = unknown.first() {
         let key = k.key_string();
-        let keyword = closest(&key, TASK_KEYS.iter().copied());
+        let keyword = closest(&key, names(on::TASK));
         if modules.is_empty() && keyword.is_none() {
             return Err(LoadError::new(LoadErrorKind::UnknownModule, &k.span, format!("unknown module '{key}'"))
                 .with_hint(
@@ -200,7 +200,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     check_args(&mut task, action.key)?;
     match task.kind {
         ActionKind::IncludeTasks | ActionKind::IncludeRole => {
-            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !INCLUDE_KEYS.contains(&key.as_str())) {
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !allowed(on::INCLUDE, key)) {
                 return Err(LoadError::invalid(&k.span, format!("`{key}` is not a valid keyword for {}", task.action))
                     .with_hint(format!(
                         "put it under `apply:` in the {} arguments, or use the import_ form",
@@ -210,7 +210,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
             Ok(Item::Task(Arc::new(task)))
         }
         ActionKind::ImportTasks | ActionKind::ImportRole => {
-            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !BLOCK_KEYS.contains(&key.as_str())) {
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !allowed(on::BLOCK, key)) {
                 return Err(LoadError::invalid(
                     &k.span,
                     format!("`{key}` cannot be used on {} (it is resolved at load time)", task.action),
@@ -290,7 +290,7 @@ fn task_keyword(task: &mut Task, k: &Node, v: &Node, key: &str, ctx: &Ctx) -> Re
         "name" => task.name = opt_string(v, key)?,
         "loop" => set_loop(task, k, v, None)?,
         "loop_control" => task.loop_control = loop_control(v)?,
-        "register" => task.register = opt_string(v, key)?,
+        "register" => task.register = register_name(v)?,
         "changed_when" => task.changed_when = conditions(v, key)?,
         "failed_when" => task.failed_when = conditions(v, key)?,
         "until" => task.until = conditions(v, key)?,
@@ -392,4 +392,28 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
         }
     }
     Ok(lc)
+}
+
+/// `register:` names a variable (Ansible refuses `-1`, `a.b`, `{{ x }}` alike).
+fn register_name(v: &Node) -> Result<Option<String>, LoadError> {
+    match &v.kind {
+        Kind::Null => Ok(None),
+        Kind::Str(s) if convert::is_identifier(s) => Ok(Some(s.clone())),
+        _ => Err(LoadError::invalid(
+            &v.span,
+            format!("invalid variable name '{}' of type '{}' for `register`", v.key_string(), python_type(v)),
+        )
+        .with_hint("variable names are letters, digits and `_`, not starting with a digit")),
+    }
+}
+
+fn python_type(v: &Node) -> &'static str {
+    match v.kind {
+        Kind::Int(_) => "int",
+        Kind::Float(_) => "float",
+        Kind::Bool(_) => "bool",
+        Kind::Seq(_) => "list",
+        Kind::Map(_) => "dict",
+        _ => "str",
+    }
 }

@@ -384,11 +384,10 @@ fn play_hosts_list_vars_list_and_defaults() {
     assert_eq!(p.gather_facts, Flag::Literal(false));
     assert_eq!(p.serial, vec![Value::from("30%")]);
     assert_eq!(p.name, "");
-    let pb = load(&[("p.yml", "- hosts: all\n  order: sorted\n  force_handlers: true\n  timeout: 5\n")]).unwrap();
+    let pb = load(&[("p.yml", "- hosts: all\n  order: sorted\n  force_handlers: false\n")]).unwrap();
     assert_eq!(pb.plays[0].gather_facts, Flag::Literal(true), "gather_facts defaults to true");
     assert_eq!(pb.plays[0].order.as_deref(), Some("sorted"));
-    assert_eq!(pb.plays[0].force_handlers, Some(true));
-    assert_eq!(pb.plays[0].attrs.timeout, Some(Value::from(5)));
+    assert_eq!(pb.plays[0].force_handlers, Some(false));
 }
 
 #[test]

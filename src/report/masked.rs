@@ -6,8 +6,6 @@
 
 use crate::value::{to_text, Map, Value};
 
-use super::NO_LOG_MSG;
-
 /// What replaces a masked value.
 pub const MASK: &str = "********";
 /// Texts shorter than this are not masked: they are words like `set`, `-e`, `0600`.
@@ -54,18 +52,9 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
     secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), MASK))
 }
 
-/// The result a `no_log` task shows: censored, and for a failure its masked reason.
-pub fn no_log_result(result: &Map, changed: bool, failed: bool, secrets: &[String]) -> Map {
-    let mut shown = Map::new();
-    shown.insert("censored".into(), Value::from(NO_LOG_MSG));
-    shown.insert("changed".into(), Value::Bool(changed));
-    // Ansible keeps the warnings: they are printed on their own.
-    if let Some(w) = result.get("warnings") {
-        shown.insert("warnings".into(), w.clone());
-    }
-    if !failed {
-        return shown;
-    }
+/// The reason of a failed `no_log` result (`msg`, `rc`, the end of `stderr`), with every
+/// secret masked, into what the task shows.
+pub fn reason_into(result: &Map, secrets: &[String], shown: &mut Map) {
     if let Some(msg) = result.get("msg") {
         shown.insert("msg".into(), Value::from(mask(&to_text(msg), secrets)));
     }
@@ -77,7 +66,6 @@ pub fn no_log_result(result: &Map, changed: bool, failed: bool, secrets: &[Strin
         let tail = lines[lines.len().saturating_sub(STDERR_LINES)..].join("\n");
         shown.insert("stderr".into(), Value::from(mask(&tail, secrets)));
     }
-    shown
 }
 
 #[cfg(test)]
@@ -100,20 +88,18 @@ mod tests {
             "failed": true, "rc": 2, "msg": "non-zero return code",
             "stderr": "Error: password s3cret-root rejected for viewer-pw-9", "stdout": "s3cret-root"
         }));
-        let shown = no_log_result(&result, false, true, &secrets);
+        let mut shown = Map::new();
+        reason_into(&result, &secrets, &mut shown);
         assert_eq!(shown["msg"], json!("non-zero return code"));
         assert_eq!(shown["rc"], json!(2));
         assert_eq!(shown["stderr"], json!("Error: password ******** rejected for ********"));
         assert!(!shown.contains_key("stdout"), "stdout is not part of the reason");
-        assert_eq!(shown["censored"], json!(NO_LOG_MSG));
     }
 
     #[test]
     fn success_stays_censored_and_short_words_are_not_masked() {
         let secrets = secrets_of([&json!({"item": {"name": "app", "password": "pw-long-1"}})]);
         assert_eq!(secrets, vec!["pw-long-1".to_string()], "'app' is too short to be masked");
-        let shown = no_log_result(&map(json!({"stdout": "pw-long-1", "rc": 0})), true, false, &secrets);
-        assert_eq!(Value::Object(shown), json!({"censored": NO_LOG_MSG, "changed": true}));
     }
 
     #[test]

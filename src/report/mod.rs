@@ -11,7 +11,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use crate::modules::Diff;
-use crate::template::filters::json_out::{dumps, JsonStyle};
+use crate::value::json::{dumps, JsonStyle};
 use crate::value::{Map, Value};
 
 pub use recap::Stats;

@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use sha1::Digest;
 
 use super::convert::{fail, require_defined, to_data};
-use super::pyrepr::py_str;
+use crate::value::pyrepr::py_str;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::pyrepr::py_float;
+use crate::value::pyrepr::py_float;
 use crate::value::Value;
 
 /// Options of `yaml.dump` that Ansible users pass.

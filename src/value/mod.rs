@@ -1,5 +1,8 @@
 //! Plain data: variables, module arguments and results are JSON-like values that keep key order.
 
+pub mod json;
+pub mod pyrepr;
+
 pub type Value = serde_json::Value;
 pub type Map = serde_json::Map<String, Value>;
 
