@@ -206,7 +206,8 @@ fn etcd_wrong_invocations_are_caught_before_any_change() {
 
 /// Points 3 and 4: settings are validated before anything changes; a restart happens only on
 /// a healthy cluster, one member at a time; the first member that does not come back stops the
-/// roll with the others untouched and serving; peer URL changes are refused before any change.
+/// roll with the others untouched and serving; a TLS switch is refused before any change, a
+/// peer port change migrates (member update, then restart) one member at a time.
 #[test]
 fn etcd_roll_is_validated_and_health_gated() {
     let Some(tb) = testbed(3) else { return };
@@ -251,19 +252,37 @@ fn etcd_roll_is_validated_and_health_gated() {
     assert_eq!(pids_before, pids(tb, three), "a member restarted");
     assert_eq!(files_before, s.fingerprints(3), "a refused run changed a file");
 
-    // Peer URL changes (another peer port, TLS off) are refused before any change.
-    for args in
-        [&["-e", "etcd_peer_port=2390"][..], &["-e", "etcd_ssl_enabled=false", "-e", "etcd_authentication_mode=none"]]
-    {
-        let (done, took) = timed(s.play("etcd3.yml", &[&["--tags", "etcd_config,etcd_launch"][..], args].concat()));
-        assert_refused(&done, took, &format!("{args:?}"), &["other peer URLs", "member update", "nothing was changed"]);
-    }
-    assert_eq!(pids_before, pids(tb, three), "a refused URL change restarted a member");
-    assert_eq!(files_before, s.fingerprints(3), "a refused URL change changed a file");
+    // Switching TLS off on the live cluster is refused before any change.
+    let tls_off =
+        ["--tags", "etcd_config,etcd_launch", "-e", "etcd_ssl_enabled=false", "-e", "etcd_authentication_mode=none"];
+    let (done, took) = timed(s.play("etcd3.yml", &tls_off));
+    assert_refused(&done, took, "TLS off", &["switch its peers' TLS", "snapshot save", "nothing was changed"]);
+    assert_eq!(pids_before, pids(tb, three), "a refused TLS switch restarted a member");
+    assert_eq!(files_before, s.fingerprints(3), "a refused TLS switch changed a file");
+
+    // Another peer port migrates: member update and restart, one member at a time.
+    let (done, (worst, writes, failed)) =
+        watched(&["--tags", "etcd_config,etcd_launch", "-e", "etcd_peer_port=2390"], three);
+    assert_eq!(done.out.status.code(), Some(0), "peer port migration failed:\n{}", done.stdout);
+    assert!(worst <= 1, "{worst} members were down at once during the peer port migration");
+    assert!(writes > 0 && failed * 5 <= writes, "{failed} of {writes} writes failed during the migration");
+    let members = etcdctl_ok(tb, &three[0], "member list");
+    assert_eq!(members.matches(":2390, ").count(), 3, "{members}");
+    assert_eq!(started_members(tb, &three[0]), 3);
+    let pids_before = pids(tb, three);
 
     // A value that passes validation but kills etcd (the client port is sshd's): the first
     // member does not come back, the roll stops there, the others keep serving writes.
-    let kill = ["--tags", "etcd_config,etcd_launch", "-e", "etcd_port=22", "-e", "etcd_restart_timeout=8"];
+    let kill = [
+        "--tags",
+        "etcd_config,etcd_launch",
+        "-e",
+        "etcd_peer_port=2390",
+        "-e",
+        "etcd_port=22",
+        "-e",
+        "etcd_restart_timeout=8",
+    ];
     let (done, (worst, writes, failed)) = watched(&kill, &three[1..]);
     assert_ne!(done.out.status.code(), Some(0), "the roll did not stop:\n{}", done.stdout);
     let now = pids(tb, three);
@@ -284,11 +303,12 @@ fn etcd_roll_is_validated_and_health_gated() {
     }
 
     // Rolling back: the same command with the previous values brings the member back.
-    s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"]).succeeds();
+    let port = ["--tags", "etcd_config,etcd_launch", "-e", "etcd_peer_port=2390"];
+    s.play("etcd3.yml", &port).succeeds();
     let health = etcdctl_ok(tb, &three[1], "endpoint health --cluster");
     assert_eq!(health.matches("is healthy").count(), 3, "{health}");
     assert!(etcdctl_ok(tb, first, "get /safety/k --print-value-only").contains("before"));
-    let again = s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"]).succeeds();
+    let again = s.play("etcd3.yml", &port).succeeds();
     for h in three {
         assert_eq!(again.changed(&h.name), 0, "second run changed {}:\n{}", h.name, again.stdout);
     }
