@@ -21,3 +21,5 @@ mod local_run;
 mod plan_tags;
 mod read_ahead;
 mod result_lines;
+mod role_names;
+mod with_lookups;
