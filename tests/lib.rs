@@ -12,6 +12,7 @@ mod e2e_modules;
 mod e2e_scale;
 mod e2e_testbed;
 mod e2e_transport;
+mod fuzz;
 mod garbage;
 mod keywords;
 mod language;
