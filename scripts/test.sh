@@ -34,3 +34,11 @@ if [ "$(id -u)" = 0 ] && command -v systemd-nspawn >/dev/null; then
 fi
 
 cargo test -- --test-threads="${TROUPE_TEST_THREADS:-4}"
+
+# ansible-core's own language and lookup integration targets, Ansible vs troupe (~4-5 min on 2
+# cores; its own testbed): a target listed in tests/ansible-int/passing.txt must still pass.
+# TROUPE_ANSIBLE_INT=0 skips it.
+if [ "$(id -u)" = 0 ] && command -v systemd-nspawn >/dev/null && [ "${TROUPE_ANSIBLE_INT:-1}" = 1 ]; then
+  TROUPE_BIN="$root/target/debug/troupe" EXPECT=tests/ansible-int/passing.txt \
+    bash tests/ansible-int/run.sh @tests/ansible-int/language.txt @tests/ansible-int/lookups.txt
+fi

@@ -10,7 +10,7 @@ last() { awk -F'\t' -v t="$1" -v tool="$2" '$1==t && $2==tool {line=$4"\t"$5"\t"
 first_failure() {
   grep -m1 -E '^(fatal|failed): |^\[ERROR\]|^ERROR!|^error: |FAILED!|^[A-Za-z]*Error:' "$1" 2>/dev/null | cut -c1-220
 }
-printf '%-32s %-6s %-9s %-9s %s\n' target kind ansible troupe verdict
+printf "%-32s %-10s %-9s %-9s %s\n" target kind ansible troupe verdict
 base=0 pass=0 ran=0
 for t in "${targets[@]}"; do
   IFS=$'\t' read -r arc asec kind <<<"$(last "$t" ansible)"
@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do
   if [ "${arc:-}" != 0 ]; then verdict="- (ansible rc=${arc:-not run})"
   elif [ "${trc:-}" = 0 ]; then verdict=pass; base=$((base + 1)); pass=$((pass + 1))
   else verdict=FAIL; base=$((base + 1)); fi
-  printf '%-32s %-6s %-9s %-9s %s\n' "$t" "${kind:-?}" "rc=${arc:-?} ${asec:-?}s" "rc=${trc:-?} ${tsec:-?}s" "$verdict"
+  printf "%-32s %-10s %-9s %-9s %s\n" "$t" "${kind:-?}" "rc=${arc:-?} ${asec:-?}s" "rc=${trc:-?} ${tsec:-?}s" "$verdict"
 done
 echo
 echo "troupe passes $pass of the $base targets ansible-playbook passes ($ran targets run)"

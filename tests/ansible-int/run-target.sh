@@ -18,6 +18,19 @@ SSHOPTS="-o UserKnownHostsFile=$TB_DIR/known_hosts -o StrictHostKeyChecking=yes"
 # A few targets use output_dir on the remote side too.
 ssh -i "$TB_DIR/id_ed25519" $SSHOPTS "root@$HOST_IP" "mkdir -p '$OUT'" </dev/null
 
+# LOCAL_CONTROLLER=1: a `context/controller` role target runs on this machine, as ansible-test
+# runs it (opt-in: its tasks then change this machine, not a testbed host).
+local=0
+[ "${LOCAL_CONTROLLER:-0}" = 1 ] && [ ! -f "$TD/$T/runme.sh" ] && grep -q '^context/controller' "$TD/$T/aliases" 2>/dev/null && local=1
+if [ $local = 1 ]; then
+cat > "$W/inventory" <<INV
+testgroup:
+  hosts:
+    testhost:
+      ansible_connection: local
+      ansible_python_interpreter: /usr/bin/python3
+INV
+else
 cat > "$W/inventory" <<INV
 testgroup:
   hosts:
@@ -31,6 +44,7 @@ testgroup:
       ansible_ssh_private_key_file: $TB_DIR/id_ed25519
       ansible_ssh_common_args: "$SSHOPTS"
 INV
+fi
 
 # ansible-playbook -> troupe for runme.sh targets (other ansible-* commands stay real)
 SHIM=$ANSINT/shim; mkdir -p "$SHIM"
@@ -73,5 +87,6 @@ YML
   ( cd "$W" && timeout "${TMO:-300}" "${cmd[@]}" -i inventory "$PB" ) >"$LOG" 2>&1 </dev/null
   rc=$?
 fi
+[ $local = 1 ] && kind=$kind-local
 printf '%s\t%s\t%s\t%s\t%s\n' "$T" "$TOOL" "$kind" "$rc" "$(( $(date +%s) - start ))" >> "$ANSINT/results/summary.tsv"
 exit $rc

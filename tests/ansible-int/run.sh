@@ -6,6 +6,8 @@
 # Env (all optional): ANSINT (work folder, default target/ansint), VENV (a venv holding
 # ansible-core 2.19.14; default $ANSINT/venv, made on first use), TROUPE_BIN (default: a release
 # build), TOOLS ("ansible troupe"), TMO (seconds per target, 300), KEEP_TESTBED=1,
+# LOCAL_CONTROLLER=1 (context/controller role targets on this machine, as ansible-test does),
+# EXPECT=FILE (exit 1 if a target listed there, e.g. passing.txt, fails with troupe),
 # TROUPE_TESTBED_DIR/_BRIDGE/_SUBNET/_HOST_PREFIX (default /run/tb-ans, tba0, 10.213.7, ta).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -59,3 +61,14 @@ for t in "${targets[@]}"; do
 done
 printf '%*s\r' 60 '' >&2
 bash "$HERE/report.sh" "${targets[@]}"
+
+# The ratchet: a target that passed before must still pass (when Ansible passes it here).
+if [ -n "${EXPECT:-}" ]; then
+  regressed=0
+  for t in $(grep -v '^\s*#' "$EXPECT"); do
+    printf '%s\n' "${targets[@]}" | grep -qx "$t" || continue
+    rcs=$(awk -F'\t' -v t="$t" '$1==t {rc[$2]=$4} END {print rc["ansible"]" "rc["troupe"]}' "$ANSINT/results/summary.tsv")
+    if [ "${rcs% *}" = 0 ] && [ "${rcs#* }" != 0 ]; then echo "regression: $t passed before and fails now"; regressed=1; fi
+  done
+  exit $regressed
+fi

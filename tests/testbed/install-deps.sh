@@ -19,6 +19,7 @@ packages=(
   time                           # /usr/bin/time: a test measures troupe's peak memory
   sudo                           # become: sudo with NOPASSWD, cached and asked passwords (e2e_transport)
   dnf rpm createrepo-c           # rpmbuild + createrepo_c: the local rpm repository of the dnf e2e test
+  python3-venv                   # the ansible-core venv (scripts/test.sh, tests/ansible-int/run.sh)
 )
 
 missing=()
