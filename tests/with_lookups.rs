@@ -164,3 +164,12 @@ fn bad_with_lookups_fail_clearly() {
         .stderr_has("pb.yml:5:7")
         .stderr_has("`with_cartesian` is not supported");
 }
+
+#[test]
+fn varnames_finds_variables_by_pattern() {
+    let pb = "- hosts: all\n  gather_facts: false\n  vars:\n    qz_1: a\n    qz_2: b\n    qa_1: c\n  tasks:\n    \
+              - set_fact:\n        qz_3: d\n    - debug:\n        msg: \"{{ lookup('varnames', '^qz_.+', wantlist=True) | sort | join(',') }} \
+              {{ query('varnames', '^qa', '^qz_1$') | sort | join(',') }} {{ query('varnames', 'nomatch_x') | length }}\"\n    \
+              - debug: msg=\"{{ item }}\"\n      with_varnames: '^qa_'\n";
+    check(&[("pb.yml", pb)], &ARGS, &[], &[r#""msg": "qz_1,qz_2,qz_3 qa_1,qz_1 0""#, r#""msg": "qa_1""#]);
+}

@@ -43,6 +43,7 @@ pub const SUPPORTED: &[&str] = &[
     "flattened",
     "inventory_hostnames",
     "random_choice",
+    "varnames",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
@@ -123,6 +124,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "flattened" => lists::flattened(&label, terms)?,
         "inventory_hostnames" => lists::inventory_hostnames(state, &label, terms)?,
         "random_choice" => lists::random_choice(terms),
+        "varnames" => lists::varnames(state, &label, terms)?,
         other => {
             return Err(fail(
                 "lookup",

@@ -231,6 +231,32 @@ pub fn inventory_hostnames(state: &State, label: &str, terms: &[Value]) -> Resul
     Ok(hosts.into_iter().map(Value::from).collect())
 }
 
+/// The names of the variables visible here that each regular expression term finds (sorted;
+/// Ansible gives its own dict order).
+pub fn varnames(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let globals: std::collections::HashSet<&str> = state.env().globals().map(|(name, _)| name).collect();
+    let mut names: Vec<String> = state
+        .known_variables()
+        .into_iter()
+        .filter(|n| !globals.contains(n.as_ref()) && !n.starts_with("__troupe"))
+        .map(|n| n.into_owned())
+        .collect();
+    names.sort();
+    let mut found = Vec::new();
+    for t in terms {
+        let Some(term) = t.as_str() else {
+            return Err(fail(
+                label,
+                format!("Invalid setting identifier, \"{t}\" is not a string, it is a {}", t.kind()),
+            ));
+        };
+        let re = regex::Regex::new(term)
+            .map_err(|e| fail(label, format!("Unable to use \"{term}\" as a search parameter: {e}")))?;
+        found.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_str())));
+    }
+    Ok(found)
+}
+
 /// `sequence`: `[start-]end[/stride][:format]` or `start= end= count= stride= format=`.
 pub fn sequence(label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
     let mut outv = Vec::new();
