@@ -413,3 +413,17 @@ fn a_loop_over_an_undefined_variable_is_skipped_when_false() {
     let dir = scratch(&[("pb.yml", failing.as_str())]);
     Run::new().in_dir(dir.path()).args(args).code(2).stdout_has("'baz' is undefined");
 }
+
+#[test]
+fn rescue_sees_the_failed_task_and_its_result() {
+    let pb = "- hosts: all\n  gather_facts: false\n  vars:\n    n: 1\n  tasks:\n    - block:\n        - name: \"EXPECTED FAILURE {{ n }}\"\n          \
+              debug: msg={{ item }}\n          with_sequence: start=0 junk=3\n      rescue:\n        \
+              - debug: msg=\"{{ ansible_failed_task.name }} {{ 'junk' in ansible_failed_result.msg }} {{ ansible_failed_result.failed }}\"\n    \
+              - debug: msg=\"after {{ ansible_failed_task.name }}\"\n";
+    crate::support::compare::check(
+        &[("pb.yml", pb)],
+        &["-i", "localhost,", "-c", "local", "pb.yml"],
+        &[],
+        &[r#""msg": "EXPECTED FAILURE 1 True True""#, r#""msg": "after EXPECTED FAILURE 1""#],
+    );
+}

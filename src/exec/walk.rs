@@ -217,6 +217,11 @@ impl Runner {
             for h in &failed {
                 if let Some(s) = self.states.get_mut(h) {
                     s.failed = false;
+                    // As Ansible: the rescue sees what failed, as host facts that stay set.
+                    if let Some((task, result)) = s.last_failure.take() {
+                        s.set_fact("ansible_failed_task", task);
+                        s.set_fact("ansible_failed_result", result);
+                    }
                 }
             }
             Box::pin(self.run_items(ctx, &block.rescue, frame, &failed)).await;
@@ -351,6 +356,10 @@ impl Runner {
             match o.status {
                 Status::Failed if !o.ignored => {
                     state.failed = true;
+                    // Its name is templated when read, in the rescue's scope.
+                    let name = task.name.clone().unwrap_or_default();
+                    let failed_task = serde_json::json!({"name": name, "action": task.action});
+                    state.last_failure = Some((failed_task, serde_json::Value::Object(o.result.clone())));
                     any_fatal |= o.errors_fatal;
                 }
                 Status::Unreachable if !o.ignore_unreachable => state.unreachable = true,

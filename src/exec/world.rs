@@ -21,6 +21,9 @@ pub struct HostState {
     /// This play's `vars_files`, loaded for this host.
     pub vars_files: Arc<Map>,
     pub failed: bool,
+    /// The task that last failed here and its result: `ansible_failed_task` and
+    /// `ansible_failed_result` once a `rescue` starts.
+    pub last_failure: Option<(Value, Value)>,
     pub unreachable: bool,
     /// `meta: end_host` or `end_play` for this host.
     pub ended: bool,
