@@ -173,3 +173,28 @@ fn varnames_finds_variables_by_pattern() {
               - debug: msg=\"{{ item }}\"\n      with_varnames: '^qa_'\n";
     check(&[("pb.yml", pb)], &ARGS, &[], &[r#""msg": "qz_1,qz_2,qz_3 qa_1,qz_1 0""#, r#""msg": "qa_1""#]);
 }
+
+#[test]
+fn sequence_keywords_are_defaults_for_every_term() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: >-
+          {{ query("ansible.builtin.sequence", count=5, start=10) | join(',') }}
+          {{ query("sequence", "count=5 start=1", "count=3 start=10 stride=2") | join(',') }}
+          {{ query("sequence", "count=5 start=0", "count=5 start=20", stride=2) | join(',') }}
+          {{ query("sequence", "count=5 start=0", stride=0) | length }}
+          {{ query("sequence", "count=5 start=0", stride=-1) | join(',') }}
+          {{ query("sequence", "count=5 start=0", "count=5", start=20) | join(',') }}
+          {{ query("sequence") | length }}
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "10,11,12,13,14 1,2,3,4,5,10,12,14 0,2,4,6,8,20,22,24,26,28 0 0,-1,-2,-3,-4,-5,-6 0,1,2,3,4,20,21,22,23,24 0""#,
+        ],
+    );
+}

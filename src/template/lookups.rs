@@ -115,7 +115,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             })
             .collect(),
         "dict" => dict_lookup(&label, terms)?,
-        "sequence" => lists::sequence(&label, terms)?,
+        "sequence" => lists::sequence(&label, terms, kwargs)?,
         "lines" => lists::lines(state, &label, terms)?,
         "nested" => lists::nested(&label, terms)?,
         "together" => lists::together(&label, terms)?,

@@ -4,7 +4,7 @@
 
 use std::process::{Command, Stdio};
 
-use minijinja::value::Value;
+use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
 use rand::seq::IndexedRandom;
 use serde_json::Value as Data;
@@ -257,12 +257,25 @@ pub fn varnames(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value
     Ok(found)
 }
 
-/// `sequence`: `[start-]end[/stride][:format]` or `start= end= count= stride= format=`.
-pub fn sequence(label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
+/// `sequence`: `[start-]end[/stride][:format]` or `start= end= count= stride= format=`;
+/// keyword arguments are defaults for every term (and with no term, one empty term).
+pub fn sequence(label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let mut defaults = Vec::new();
+    for key in ["start", "end", "count", "stride", "format"] {
+        if let Some(v) = kwargs.get::<Option<Value>>(key)? {
+            defaults.push((key, v.to_string()));
+        }
+    }
+    let empty = [Value::from("")];
+    let terms = if terms.is_empty() && !defaults.is_empty() { &empty[..] } else { terms };
     let mut outv = Vec::new();
     for t in terms {
         let term = term_text(label, t)?;
-        let seq = Sequence::parse(&term).map_err(|e| fail(label, e))?;
+        let mut seq = Sequence::new();
+        for (key, text) in &defaults {
+            seq.set(key, text).map_err(|e| fail(label, e))?;
+        }
+        seq.parse(&term).map_err(|e| fail(label, e))?;
         outv.extend(seq.generate().map_err(|e| fail(label, e))?.into_iter().map(Value::from));
     }
     Ok(outv)
@@ -286,38 +299,40 @@ fn integer(key: &str, text: &str) -> Result<i64, String> {
 }
 
 impl Sequence {
-    fn parse(term: &str) -> Result<Sequence, String> {
-        let mut seq = Sequence { start: 1, end: None, count: None, stride: 1, format: "%d".into() };
+    fn new() -> Sequence {
+        Sequence { start: 1, end: None, count: None, stride: 1, format: "%d".into() }
+    }
+
+    fn set(&mut self, key: &str, text: &str) -> Result<(), String> {
+        match key {
+            "start" => self.start = integer(key, text)?,
+            "end" => self.end = Some(integer(key, text)?),
+            "count" => self.count = Some(integer(key, text)?),
+            "stride" => self.stride = integer(key, text)?,
+            "format" => self.format = text.to_string(),
+            "_raw_params" => return Err(format!("unknown error parsing with_sequence arguments: '{text}'")),
+            other => return Err(format!("unrecognized arguments to with_sequence: ['{other}']")),
+        }
+        Ok(())
+    }
+
+    fn parse(&mut self, term: &str) -> Result<(), String> {
         let shortcut =
             regex::Regex::new(r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$").expect("regex");
         if let Some(c) = shortcut.captures(term) {
-            if let Some(s) = c.get(2) {
-                seq.start = integer("start", s.as_str())?;
+            for (key, group) in [("start", 2), ("end", 3), ("stride", 5), ("format", 7)] {
+                if let Some(m) = c.get(group) {
+                    self.set(key, m.as_str())?;
+                }
             }
-            seq.end = Some(integer("end", &c[3])?);
-            if let Some(s) = c.get(5) {
-                seq.stride = integer("stride", s.as_str())?;
-            }
-            if let Some(f) = c.get(7) {
-                seq.format = f.as_str().to_string();
-            }
-            return Ok(seq);
+            return Ok(());
         }
         let args = crate::playbook::freeform::parse_kv(term, false)
             .map_err(|e| format!("unknown error parsing with_sequence arguments: '{term}'. Error was: {e}"))?;
         for (key, value) in args {
-            let text = crate::value::to_text(&value);
-            match key.as_str() {
-                "start" => seq.start = integer("start", &text)?,
-                "end" => seq.end = Some(integer("end", &text)?),
-                "count" => seq.count = Some(integer("count", &text)?),
-                "stride" => seq.stride = integer("stride", &text)?,
-                "format" => seq.format = text,
-                "_raw_params" => return Err(format!("unknown error parsing with_sequence arguments: '{term}'")),
-                other => return Err(format!("unrecognized arguments to with_sequence: ['{other}']")),
-            }
+            self.set(&key, &crate::value::to_text(&value))?;
         }
-        Ok(seq)
+        Ok(())
     }
 
     fn generate(&self) -> Result<Vec<String>, String> {
