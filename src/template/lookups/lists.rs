@@ -116,17 +116,14 @@ pub fn subelements(label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
     if !(2..=3).contains(&terms.len()) {
         return Err(fail(label, usage));
     }
-    let (Some(path), true) = (terms[1].as_str(), terms[0].is_array() || terms[0].is_object()) else {
-        return Err(fail(label, format!("{usage}first a dict or a list, second a string pointing to the subkey")));
-    };
-    let keys: Vec<&str> = path.split('.').collect();
     let skipped = |d: &Data| d.get("skipped").is_some_and(|s| s != &Data::Bool(false));
-    let elements: Vec<Data> = match &terms[0] {
-        Data::Object(_) if skipped(&terms[0]) => return Ok(Vec::new()),
-        Data::Object(m) => m.values().cloned().collect(),
-        Data::Array(items) => items.clone(),
-        _ => unreachable!("checked above"),
+    let elements: Vec<Data> = match (&terms[0], terms[1].as_str()) {
+        (Data::Object(_), Some(_)) if skipped(&terms[0]) => return Ok(Vec::new()),
+        (Data::Object(m), Some(_)) => m.values().cloned().collect(),
+        (Data::Array(items), Some(_)) => items.clone(),
+        _ => return Err(fail(label, format!("{usage}first a dict or a list, second a string pointing to the subkey"))),
     };
+    let keys: Vec<&str> = terms[1].as_str().unwrap_or_default().split('.').collect();
     let skip_missing = match terms.get(2) {
         None => false,
         Some(Data::Object(flags)) if flags.keys().all(|k| k == "skip_missing") => {
@@ -281,6 +278,11 @@ pub fn sequence(label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Val
     Ok(outv)
 }
 
+/// `[start-]end[/stride][:format]`, as Ansible's pattern.
+static SHORTCUT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$").expect("a valid pattern")
+});
+
 struct Sequence {
     start: i64,
     end: Option<i64>,
@@ -317,9 +319,7 @@ impl Sequence {
     }
 
     fn parse(&mut self, term: &str) -> Result<(), String> {
-        let shortcut =
-            regex::Regex::new(r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$").expect("regex");
-        if let Some(c) = shortcut.captures(term) {
+        if let Some(c) = SHORTCUT.captures(term) {
             for (key, group) in [("start", 2), ("end", 3), ("stride", 5), ("format", 7)] {
                 if let Some(m) = c.get(group) {
                     self.set(key, m.as_str())?;
@@ -336,33 +336,36 @@ impl Sequence {
     }
 
     fn generate(&self) -> Result<Vec<String>, String> {
+        // i128: no bound the user gives can overflow the arithmetic.
+        let (start, stride) = (i128::from(self.start), i128::from(self.stride));
         let end = match (self.count, self.end) {
             (None, None) => return Err("must specify count or end in with_sequence".into()),
             (Some(_), Some(_)) => return Err("can't specify both count and end in with_sequence".into()),
             (Some(0), None) => return Ok(Vec::new()),
-            (Some(count), None) => self.start + count * self.stride - 1,
-            (None, Some(end)) => end,
+            (Some(count), None) => start + i128::from(count) * stride - 1,
+            (None, Some(end)) => i128::from(end),
         };
-        if self.stride > 0 && end < self.start {
+        if stride > 0 && end < start {
             return Err("to count backwards make stride negative".into());
         }
-        if self.stride < 0 && end > self.start {
+        if stride < 0 && end > start {
             return Err("to count forward don't make stride negative".into());
         }
-        if self.stride == 0 {
+        if stride == 0 {
             return Ok(Vec::new());
         }
         if self.format.matches('%').count() != 1 {
             return Err(format!("bad formatting string: {}", self.format));
         }
-        if (end - self.start) / self.stride > crate::limits::MAX_ITEMS as i64 {
+        if (end - start) / stride >= crate::limits::MAX_ITEMS as i128 {
             return Err(format!("the sequence has more than {} items", crate::limits::MAX_ITEMS));
         }
         let mut items = Vec::new();
-        let mut i = self.start;
-        while (self.stride > 0 && i <= end) || (self.stride < 0 && i >= end) {
-            items.push(printf(&self.format, i).ok_or_else(|| format!("problem formatting {i} with {}", self.format))?);
-            i += self.stride;
+        let mut i = start;
+        while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+            let n = i64::try_from(i).map_err(|_| format!("{i} is out of range"))?;
+            items.push(printf(&self.format, n).ok_or_else(|| format!("problem formatting {i} with {}", self.format))?);
+            i += stride;
         }
         Ok(items)
     }
@@ -408,6 +411,7 @@ fn printf(format: &str, n: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::printf;
+    use minijinja::value::{Kwargs, Value};
 
     #[test]
     fn printf_formats_as_python() {
@@ -417,5 +421,15 @@ mod tests {
         assert_eq!(printf("%04x", 0x0f00).as_deref(), Some("0f00"));
         assert_eq!(printf("%3d|", -2).as_deref(), Some(" -2|"));
         assert_eq!(printf("%q", 1), None);
+    }
+
+    #[test]
+    fn huge_sequences_are_refused_not_overflowed() {
+        let terms = [Value::from("start=-9223372036854775808 end=9223372036854775807")];
+        let e = super::sequence("lookup('sequence')", &terms, &Kwargs::from_iter(Vec::<(&str, Value)>::new()));
+        assert!(e.unwrap_err().to_string().contains("more than"));
+        let terms = [Value::from("start=9223372036854775807 count=3 stride=9223372036854775807")];
+        let e = super::sequence("lookup('sequence')", &terms, &Kwargs::from_iter(Vec::<(&str, Value)>::new()));
+        assert!(e.is_err());
     }
 }
