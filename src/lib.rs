@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connection;
 pub mod error;
 pub mod exec;
+pub mod facts;
 pub mod glob;
 pub mod inventory;
 pub mod limits;

@@ -9,9 +9,9 @@ use regex::bytes::Regex;
 use crate::value::Value;
 
 use super::args::Args;
-use super::facts_batch::Want;
 use super::lineinfile::{apply_edit, compile, query_edit, read_text, text_wants};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
 
 pub struct BlockInFile;
 

@@ -7,9 +7,10 @@ use crate::value::{to_text, Value};
 
 use super::args::Args;
 use super::content::{Content, LocalFile};
-use super::facts_batch::Want;
-use super::remote_file::{apply_write, file_facts, query_write, Attrs, FileKind, WriteOpts};
+use super::remote_file::{apply_write, query_write, Attrs, WriteOpts};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{file_facts, FileKind};
 
 pub struct Copy;
 

@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 
 use super::args::Args;
-use super::facts_batch::Want;
 use super::file_mode::Mode;
-use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileFacts, FileKind};
+use super::remote_file::Attrs;
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{facts_script, file_facts, parse_facts, FileFacts, FileKind};
 
 pub struct File;
 

@@ -17,9 +17,10 @@ use crate::value::{to_text, Value};
 
 use super::args::Args;
 use super::file_mode::mode_text;
-use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileKind};
+use super::remote_file::Attrs;
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
+use crate::facts::{facts_script, file_facts, parse_facts, FileKind};
 
 pub struct GetUrl;
 

@@ -17,12 +17,12 @@ use crate::value::{Map, Value};
 
 use super::args::Args;
 use super::content::{sha1_hex, Content};
-use super::facts_batch::Want;
-use super::prefetch;
 use super::remote_file::WriteOpts;
-use super::remote_file::{apply_write, facts_script, parse_facts, query_write, Attrs, FileFacts, FileKind};
+use super::remote_file::{apply_write, query_write, Attrs};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{facts_script, parse_facts, FileFacts, FileKind};
 
 pub struct LineInFile;
 
@@ -317,7 +317,7 @@ pub fn text_wants(module: &'static str, args: &Map, known: &[&str], aliases: &[(
 /// Read a file's facts and bytes (read ahead, or in one command of its own); fail when it is
 /// a directory or special file.
 pub async fn read_text(cx: &Ctx<'_>, path: &str) -> Result<TextFile, ModuleError> {
-    let (mut facts, content) = match prefetch::text(cx, path).await? {
+    let (mut facts, content) = match crate::facts::ahead::text(cx, path).await? {
         Some(found) => (found.facts, found.content),
         None => read_plain(cx, path).await?,
     };

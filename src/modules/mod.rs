@@ -11,14 +11,12 @@ mod command;
 pub mod content;
 mod copy;
 mod debug;
-pub mod facts_batch;
 mod fail;
 mod file;
 pub mod file_mode;
 mod include_vars;
 mod local_write;
 mod pause;
-pub mod prefetch;
 mod registry;
 pub mod remote_file;
 mod script_out;
@@ -27,7 +25,7 @@ mod setup;
 mod stat;
 mod template;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 // System modules and the certificate module (branch sysmods).
 pub mod apt;
@@ -195,9 +193,9 @@ pub struct Ctx<'a> {
     /// Become and environment for commands this task sends; [`Ctx::run`] applies them.
     pub escalate: Option<crate::connection::Become>,
     pub env: Vec<(String, String)>,
-    /// The run's read-ahead cache of file facts (see [`prefetch`]); `None` reads every path
+    /// The run's read-ahead cache of file facts (see [`crate::facts::ahead`]); `None` reads every path
     /// when asked.
-    pub read_ahead: Option<prefetch::ReadAhead<'a>>,
+    pub read_ahead: Option<crate::facts::ahead::ReadAhead<'a>>,
 }
 
 impl Ctx<'_> {
@@ -232,6 +230,40 @@ impl Ctx<'_> {
     }
 }
 
+/// The facts layer reads the host through the task's context (become, environment, cache).
+#[async_trait]
+impl crate::facts::Reader for Ctx<'_> {
+    async fn read(&self, script: String) -> Result<Output, ConnectionError> {
+        self.run(Cmd::new(script).read_only()).await
+    }
+    fn target(&self) -> &str {
+        self.conn.host()
+    }
+    fn who(&self) -> String {
+        let mut s = match &self.escalate {
+            Some(b) => format!("{}:{}", b.method, b.user),
+            None => String::new(),
+        };
+        for (k, v) in &self.env {
+            s.push_str(&format!("\0{k}={v}"));
+        }
+        s
+    }
+    fn read_ahead(&self) -> Option<crate::facts::ahead::ReadAhead<'_>> {
+        self.read_ahead
+    }
+}
+
+impl From<crate::facts::FactsError> for ModuleError {
+    fn from(e: crate::facts::FactsError) -> ModuleError {
+        match e {
+            crate::facts::FactsError::Connection(c) => ModuleError::Connection(c),
+            crate::facts::FactsError::Read { msg, out: Some(out) } => script_out::failed_with(msg, &out),
+            crate::facts::FactsError::Read { msg, out: None } => ModuleError::failed(msg),
+        }
+    }
+}
+
 /// One module. Implementations live one per file in this folder and are listed in `registry.rs`.
 #[async_trait]
 pub trait Module: Send + Sync {
@@ -259,13 +291,13 @@ pub trait Module: Send + Sync {
     }
 
     /// The module's query reads its paths through `remote_file::file_facts`, so the engine may
-    /// read them ahead, together with an earlier task's (see [`prefetch`]).
+    /// read them ahead, together with an earlier task's (see [`crate::facts::ahead`]).
     fn reads_ahead(&self) -> bool {
         false
     }
 
     /// The facts the query will ask for first, exactly; `None` when the arguments don't say.
-    fn facts_wants(&self, _args: &Map) -> Option<Vec<facts_batch::Want>> {
+    fn facts_wants(&self, _args: &Map) -> Option<Vec<crate::facts::batch::Want>> {
         None
     }
 

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use crate::value::Value;
 
 use super::args::Args;
-use super::facts_batch::Want;
 use super::file_mode::mode_text;
-use super::remote_file::{file_facts, FileFacts, FileKind};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{file_facts, FileFacts, FileKind};
 
 pub struct Stat;
 

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use super::args::Args;
 use super::content::Content;
 use super::copy::{content_wants, query_content, with_write_args};
-use super::facts_batch::Want;
 use super::remote_file::apply_write;
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
 
 pub struct Template;
 
