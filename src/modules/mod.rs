@@ -269,6 +269,11 @@ impl From<crate::facts::FactsError> for ModuleError {
 pub trait Module: Send + Sync {
     fn name(&self) -> &'static str;
 
+    /// The module's arguments, declared once (`None`: any names, as `set_fact` takes).
+    fn args(&self) -> Option<&'static args::ArgSpec> {
+        None
+    }
+
     /// Argument names taken as raw expressions, not rendered by the engine (`assert: that`).
     fn raw_args(&self) -> &'static [&'static str] {
         &[]
