@@ -12,6 +12,7 @@ pub mod facts;
 pub mod glob;
 pub mod inventory;
 pub mod limits;
+pub mod module_api;
 pub mod modules;
 pub mod plan;
 pub mod playbook;
