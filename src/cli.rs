@@ -116,6 +116,9 @@ pub enum CliError {
     /// Shown as written: a multi-line YAML value keeps its real newlines in the diagnostic.
     #[error("bad --extra-vars '{arg}': {reason}")]
     ExtraVars { arg: String, reason: String },
+    /// ansible.cfg that Ansible would refuse too (it stops with "Error reading config file").
+    #[error("error reading config file {}: {reason}", path.display())]
+    Config { path: PathBuf, reason: String },
 }
 
 impl Diagnose for CliError {
@@ -124,6 +127,7 @@ impl Diagnose for CliError {
         match self {
             CliError::ExtraVars { .. } => d.hint("use `-e key=value`, `-e '{\"key\": 1}'` or `-e @vars.yml`"),
             CliError::Usage(_) => d,
+            CliError::Config { .. } => d.hint("fix ansible.cfg (INI: `[section]` headers, then `key = value` lines)"),
         }
     }
     fn exit_code(&self) -> i32 {
@@ -144,36 +148,49 @@ struct AnsibleCfg {
     ssh_retries: Option<u32>,
 }
 
-fn read_ansible_cfg() -> AnsibleCfg {
+fn read_ansible_cfg() -> Result<AnsibleCfg, CliError> {
     let candidates = [
         std::env::var("ANSIBLE_CONFIG").ok().map(PathBuf::from),
         Some(PathBuf::from("ansible.cfg")),
         std::env::var("HOME").ok().map(|h| Path::new(&h).join(".ansible.cfg")),
         Some(PathBuf::from("/etc/ansible/ansible.cfg")),
     ];
-    let Some(path) = candidates.into_iter().flatten().find(|p| p.is_file()) else { return AnsibleCfg::default() };
-    let Ok(text) = std::fs::read_to_string(&path) else { return AnsibleCfg::default() };
-    parse_ansible_cfg(&text, path.parent().unwrap_or(Path::new("")))
+    let Some(path) = candidates.into_iter().flatten().find(|p| p.is_file()) else { return Ok(AnsibleCfg::default()) };
+    let config = |reason: String| CliError::Config { path: path.clone(), reason };
+    let bytes = std::fs::read(&path).map_err(|e| config(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| config(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    parse_ansible_cfg(text, path.parent().unwrap_or(Path::new(""))).map_err(config)
 }
 
-fn parse_ansible_cfg(text: &str, base: &Path) -> AnsibleCfg {
+/// Python's configparser rules, which Ansible's loader applies: a key before any `[section]`
+/// or a line that is neither a header nor `key = value` / `key: value` is an error.
+fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
     let mut cfg = AnsibleCfg::default();
-    let mut section = String::new();
-    for line in text.lines() {
-        let line = line.trim();
+    let mut section: Option<String> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
         if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
             continue;
         }
         if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = s.trim().to_string();
+            section = Some(s.trim().to_string());
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some(section) = section.as_deref() else {
+            return Err(format!("file contains no section headers (line {}: '{raw}')", n + 1));
+        };
+        // A continuation line (indented) belongs to the value above; troupe's keys are one-line.
+        if raw.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(['=', ':']) else {
+            return Err(format!("line {} is not `key = value`: '{raw}'", n + 1));
+        };
         let v = v.trim().to_string();
         if section == "ssh_connection" || section == "connection" {
             // `[ssh_connection]` wins over `[connection]`, as in Ansible.
             if k.trim() == "retries" && (section == "ssh_connection" || cfg.ssh_retries.is_none()) {
-                cfg.ssh_retries = v.parse().ok();
+                cfg.ssh_retries = Some(number(&v, "retries", n)?);
             }
             continue;
         }
@@ -195,7 +212,7 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> AnsibleCfg {
         };
         match k.trim() {
             "inventory" | "hostfile" => cfg.inventory = Some(rel(&v)),
-            "forks" => cfg.forks = v.parse().ok(),
+            "forks" => cfg.forks = Some(number(&v, "forks", n)?),
             "roles_path" => cfg.roles_path = Some(rel(&v)),
             "host_key_checking" => cfg.host_key_checking = crate::value::to_bool(&Value::String(v)),
             "remote_user" => cfg.remote_user = Some(v),
@@ -203,12 +220,16 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> AnsibleCfg {
             _ => {}
         }
     }
-    cfg
+    Ok(cfg)
+}
+
+fn number<T: std::str::FromStr>(v: &str, key: &str, line: usize) -> Result<T, String> {
+    v.parse().map_err(|_| format!("`{key}` must be a whole number, not '{v}' (line {})", line + 1))
 }
 
 impl Settings {
     pub fn from_args(args: Args) -> Result<Settings, CliError> {
-        let cfg = read_ansible_cfg();
+        let cfg = read_ansible_cfg()?;
         let mut extra_vars = Map::new();
         for raw in &args.extra_vars {
             for (k, v) in parse_extra_vars(raw)? {
@@ -344,13 +365,25 @@ mod tests {
     #[test]
     fn ansible_cfg_ssh_retries() {
         let base = Path::new("/etc/ansible");
-        let cfg = parse_ansible_cfg("[defaults]\nforks = 20\n[ssh_connection]\nretries = 3\n", base);
+        let cfg = parse_ansible_cfg("[defaults]\nforks = 20\n[ssh_connection]\nretries = 3\n", base).unwrap();
         assert_eq!((cfg.forks, cfg.ssh_retries), (Some(20), Some(3)));
         // `[ssh_connection]` wins over `[connection]` in either order; `[defaults]` has none.
-        let cfg = parse_ansible_cfg("[ssh_connection]\nretries=2\n[connection]\nretries=9\n", base);
+        let cfg = parse_ansible_cfg("[ssh_connection]\nretries=2\n[connection]\nretries=9\n", base).unwrap();
         assert_eq!(cfg.ssh_retries, Some(2));
-        let cfg = parse_ansible_cfg("[connection]\nretries=9\n[defaults]\nretries=4\n", base);
+        let cfg = parse_ansible_cfg("[connection]\nretries=9\n[defaults]\nretries=4\n", base).unwrap();
         assert_eq!(cfg.ssh_retries, Some(9));
-        assert_eq!(parse_ansible_cfg("[defaults]\nretries=4\n", base).ssh_retries, None);
+        assert_eq!(parse_ansible_cfg("[defaults]\nretries=4\n", base).unwrap().ssh_retries, None);
+    }
+
+    #[test]
+    fn corrupt_ansible_cfg_is_an_error_as_in_ansible() {
+        let base = Path::new("/p");
+        let err = |t: &str| parse_ansible_cfg(t, base).unwrap_err();
+        assert!(err("[defaults\nforks=\n").contains("no section headers (line 1"));
+        assert!(err("garbage line\n[defaults]\n").contains("no section headers"));
+        assert!(err("[defaults]\njust words\n").contains("line 2 is not `key = value`"));
+        assert!(err("[defaults]\nforks = many\n").contains("`forks` must be a whole number"));
+        let ok = parse_ansible_cfg("# c\n[defaults]\nforks: 7\nlong = a\n  continued\n[other]\nx=1\n", base).unwrap();
+        assert_eq!(ok.forks, Some(7));
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exec;
 pub mod facts;
 pub mod glob;
+pub mod interrupt;
 pub mod inventory;
 pub mod limits;
 pub mod module_api;
@@ -229,12 +230,17 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     if let Some(warning) = exec::raise_open_files(settings.forks) {
         reporter.warn(&warning);
     }
+    interrupt::watch(&runtime, reporter.clone(), connection::ssh::default_control_dir());
     let mut worst = exit::OK;
     for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
+        if interrupt::stopping() {
+            break;
+        }
         let dir: PathBuf = pb.dir.clone();
         let mut runner =
             exec::Runner::new(options.clone(), inv.clone(), reporter.clone(), load_options(&settings, Some(&dir)), dir);
         let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        interrupt::let_signal_end();
         worst = worst.max(summary.exit_code);
     }
     Ok(worst)

@@ -25,6 +25,12 @@ pub const MAX_YAML_ALIAS_NODES: usize = 1_000_000;
 /// Bytes one template expression may build (a string, a padding, a repeated list).
 pub const MAX_TEXT: usize = 256 * 1024 * 1024;
 
+/// Items one template value may hold (lists and mappings at any depth).
+pub const MAX_ITEMS: usize = 2_000_000;
+
+/// Indent widths of `indent`, `to_json(indent=)`, `to_nice_yaml(indent=)`.
+pub const MAX_INDENT: usize = 10_000;
+
 /// Tokio refuses semaphores with more permits than this (it panics).
 pub const MAX_PERMITS: usize = tokio::sync::Semaphore::MAX_PERMITS;
 

@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
@@ -141,9 +142,43 @@ impl Scope {
         }
     }
 
+    /// Render a template file's text; `{% include %}`, `{% import %}` and `{% extends %}` load
+    /// files from `dirs` (first match), with the same rewrites as the main text.
+    pub fn render_file(self: &Arc<Self>, text: &str, dirs: &[PathBuf]) -> Result<String, TemplateError> {
+        let needs_loader = ["include", "import", "extends"].iter().any(|w| text.contains(w));
+        let mut out = if !needs_loader || !text.contains("{%") {
+            self.render_text(text)?
+        } else {
+            // A copy of the environment, so included names never leak between tasks and roles.
+            let mut env = self.engine.env.clone();
+            let dirs = dirs.to_vec();
+            env.set_loader(move |name| load_template(&dirs, name));
+            let source = guard_chains(text, false);
+            let source = check_arithmetic(&source, false).map_err(|m| TemplateError::new(text, m))?;
+            let ctx = JValue::from_dyn_object(self.clone());
+            env.render_str(&source, ctx).map_err(|e| self.explain(text, &e, false))?
+        };
+        // Ansible's templar gives the result at least the source's trailing newlines (a block
+        // tag on the last line would otherwise eat the file's final newline).
+        let wanted = trailing_newlines(text);
+        let have = trailing_newlines(&out);
+        if have < wanted {
+            out.push_str(&"\n".repeat(wanted - have));
+        }
+        Ok(out)
+    }
+
     /// Render to text (for names, paths, messages).
     pub fn render_text(self: &Arc<Self>, text: &str) -> Result<String, TemplateError> {
         Ok(crate::value::to_text(&self.render_str(text)?))
+    }
+
+    /// The variables a template uses (top-level names), e.g. to mask their values.
+    pub fn referenced(self: &Arc<Self>, text: &str) -> Vec<String> {
+        let names = self.engine.env.template_from_str(text).map(|t| t.undeclared_variables(false)).unwrap_or_default();
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names
     }
 
     /// Render every string inside a value.
@@ -283,6 +318,22 @@ thread_local! {
     static RESOLVING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+fn trailing_newlines(text: &str) -> usize {
+    text.len() - text.trim_end_matches('\n').len()
+}
+
+/// An included template: the first `dirs/name` that exists, rewritten like the main text.
+fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, JError> {
+    let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) else { return Ok(None) };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("cannot read {}: {e}", path.display())))?;
+    // Jinja drops one trailing newline of a loaded template (Ansible keeps it only for the main one).
+    let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    let text = guard_chains(text, false).into_owned();
+    let text = check_arithmetic(&text, false).map_err(|m| JError::new(ErrorKind::InvalidOperation, m))?;
+    Ok(Some(text.into_owned()))
+}
+
 fn contains_template(v: &Value) -> bool {
     match v {
         Value::String(s) => is_template(s),
@@ -293,6 +344,8 @@ fn contains_template(v: &Value) -> bool {
 }
 
 fn to_json(v: &JValue, text: &str) -> Result<Value, TemplateError> {
+    crate::template::bounds::check_items(v)
+        .map_err(|e| TemplateError::new(text, format!("result of \"{text}\": {}", e.detail().unwrap_or_default())))?;
     serde_json::to_value(v)
         .map_err(|e| TemplateError::new(text, format!("result of \"{text}\" is not plain data: {e}")))
 }

@@ -145,3 +145,16 @@ fn own_diagnostics_keep_real_newlines() {
     d.stderr_has("error: YAML syntax error").stderr_has("\n  --> bad.yml:3:").stderr_has("\n  = hint: ");
     assert!(!d.stderr.contains(r"\n"), "{}", d.stderr);
 }
+
+#[test]
+fn corrupt_ansible_cfg_is_an_error_not_ignored() {
+    // Ansible: "Error reading config file (...): File contains no section headers."
+    let p = scratch(&[
+        ("inv.ini", LOCAL_INV),
+        ("pb.yml", "- hosts: all\n  tasks: []\n"),
+        ("ansible.cfg", "[defaults\nforks=\n"),
+    ]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(1);
+    d.stderr_has("error reading config file ansible.cfg: file contains no section headers (line 1");
+    no_panic(&d.stderr);
+}

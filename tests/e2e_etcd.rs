@@ -14,39 +14,39 @@ use crate::support::run::{repo, Done, Run};
 use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
 
 /// Everything the role leaves on a member, removed before and after the test.
-const RESET: &str = "systemctl stop etcd.service 2>/dev/null; systemctl disable etcd.service 2>/dev/null; \
+pub(crate) const RESET: &str = "systemctl stop etcd.service 2>/dev/null; systemctl disable etcd.service 2>/dev/null; \
     rm -rf /data/etcd /etc/etcd /etc/profile.d/etcdctl.sh /etc/systemd/system/etcd.service \
     /usr/local/bin/etcd /usr/local/bin/etcdctl /var/cache/etcd-release.tar.gz; \
     systemctl daemon-reload; systemctl reset-failed etcd.service 2>/dev/null; true";
 
 /// What could change on a member: config, certificates, unit, profile (sha256 and mtime).
-const FINGERPRINT: &str = "find /etc/etcd /etc/systemd/system/etcd.service /etc/profile.d/etcdctl.sh \
+pub(crate) const FINGERPRINT: &str = "find /etc/etcd /etc/systemd/system/etcd.service /etc/profile.d/etcdctl.sh \
     -type f -exec stat -c '%n %Y' {} + 2>/dev/null | sort; \
     find /etc/etcd -type f -exec sha256sum {} + 2>/dev/null | sort";
 
 /// etcdctl on a member with the profile the role wrote.
-fn etcdctl(tb: &Testbed, host: &TbHost, args: &str) -> CmdOutput {
+pub(crate) fn etcdctl(tb: &Testbed, host: &TbHost, args: &str) -> CmdOutput {
     // endpoint health reports on stderr: read both streams.
     tb.on(host, &format!(". /etc/profile.d/etcdctl.sh; etcdctl {args} 2>&1"))
 }
 
-fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
+pub(crate) fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
     let out = etcdctl(tb, host, args);
     assert!(out.success(), "etcdctl {args} on {} failed:\n{}\n{}", host.name, out.stdout, out.stderr);
     out.stdout
 }
 
-fn main_pid(tb: &Testbed, host: &TbHost) -> String {
+pub(crate) fn main_pid(tb: &Testbed, host: &TbHost) -> String {
     tb.on(host, "systemctl show -p MainPID --value etcd.service").stdout.trim().to_string()
 }
 
-struct Scene<'a> {
-    tb: &'a Testbed,
+pub(crate) struct Scene<'a> {
+    pub(crate) tb: &'a Testbed,
     dir: tempfile::TempDir,
 }
 
 impl<'a> Scene<'a> {
-    fn new(tb: &'a Testbed) -> Scene<'a> {
+    pub(crate) fn new(tb: &'a Testbed) -> Scene<'a> {
         let dir = tempfile::tempdir().expect("tempdir");
         let hosts = &tb.hosts;
         let group = |n: usize, extra: &str| {
@@ -66,16 +66,16 @@ impl<'a> Scene<'a> {
         Scene { tb, dir }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn pki(&self) -> PathBuf {
+    pub(crate) fn pki(&self) -> PathBuf {
         self.path("pki")
     }
 
     /// `troupe -i <testbed> -i <group file> playbooks/etcd.yml -e etcd_pki_dir=... <args>`.
-    fn play(&self, group: &str, args: &[&str]) -> Run {
+    pub(crate) fn play(&self, group: &str, args: &[&str]) -> Run {
         let pki = format!("etcd_pki_dir={}", self.pki().display());
         Run::new()
             .in_dir(&repo())
@@ -84,16 +84,16 @@ impl<'a> Scene<'a> {
             .args(args)
     }
 
-    fn hosts(&self, n: usize) -> &'a [TbHost] {
+    pub(crate) fn hosts(&self, n: usize) -> &'a [TbHost] {
         &self.tb.hosts[..n]
     }
 
-    fn fingerprints(&self, n: usize) -> Vec<String> {
+    pub(crate) fn fingerprints(&self, n: usize) -> Vec<String> {
         self.hosts(n).iter().map(|h| self.tb.on(h, FINGERPRINT).stdout).collect()
     }
 
     /// `/health` of one member, asked from the controller with the root client certificate.
-    fn healthy(&self, host: &TbHost) -> bool {
+    pub(crate) fn healthy(&self, host: &TbHost) -> bool {
         let pki = self.pki().join("etcd");
         Command::new("curl")
             .args(["-sf", "--max-time", "1", "--cacert"])
@@ -109,7 +109,7 @@ impl<'a> Scene<'a> {
     }
 
     /// A put through the controller's etcdctl to all of `hosts`.
-    fn put(&self, hosts: &[TbHost], key: &str) -> bool {
+    pub(crate) fn put(&self, hosts: &[TbHost], key: &str) -> bool {
         let pki = self.pki().join("etcd");
         let eps: Vec<String> = hosts.iter().map(|h| format!("https://{}:2379", h.ip)).collect();
         Command::new("etcdctl")
@@ -158,7 +158,7 @@ fn cert_tag_lists_only_certificate_tasks_and_purge_drags_its_guard() {
         .in_dir(&repo())
         .args(["-i", "inventory.example", "playbooks/etcd.yml", "--list-tasks", "--tags", "etcd_purge"])
         .succeeds();
-    purge.stdout_has("check for an existing etcd instance").stdout_has("safeguard");
+    purge.stdout_has("survey every member of the cluster").stdout_has("safeguard");
 }
 
 #[test]

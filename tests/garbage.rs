@@ -80,3 +80,66 @@ fn nan_vars_files_are_not_empty_ones() {
     run_in(&files, &["-i", "inv.ini", "pb.yml"], 2).stdout_has("must hold a mapping");
     run_in(&files, &["-i", "inv.ini", "play.yml", "-e", "@nan.yml"], 1).stderr_has("must hold a mapping");
 }
+
+#[test]
+fn empty_role_names_bad_register_names_and_empty_playbooks_are_refused() {
+    let head = "- hosts: all\n  gather_facts: false\n";
+    for (pb, needle, at) in [
+        (format!("{head}  roles:\n    - role: ''\n"), "role definitions must contain a role name", "pb.yml:4:7"),
+        (format!("{head}  roles:\n    - ''\n"), "role definitions must contain a role name", "pb.yml:4:7"),
+        (
+            format!("{head}  tasks:\n    - debug: msg=x\n      register: -1\n"),
+            "invalid variable name '-1' of type 'int'",
+            "pb.yml:5:17",
+        ),
+        (
+            format!("{head}  tasks:\n    - debug: msg=x\n      register: a.b\n"),
+            "invalid variable name 'a.b'",
+            "pb.yml:5:17",
+        ),
+        ("# nothing here\n".to_string(), "Empty playbook, nothing to do", "pb.yml"),
+        ("[]\n".to_string(), "A playbook must contain at least one play", "pb.yml:1:1"),
+    ] {
+        run_in(&[("inv.ini", LOCAL_INV), ("pb.yml", pb.as_str())], &["-i", "inv.ini", "pb.yml"], 4)
+            .stderr_has(needle)
+            .stderr_has(at);
+    }
+}
+
+const RETRY: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait for it\n      command: 'false'\n      register: r\n      until: r.rc == 0\n      retries: 2\n      delay: 0\n";
+
+fn retry_lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("FAILED - RETRYING")).collect()
+}
+
+#[test]
+fn until_retries_print_ansibles_progress_line() {
+    let files = [("inv.ini", LOCAL_INV), ("pb.yml", RETRY)];
+    let d = run_in(&files, &["-i", "inv.ini", "pb.yml"], 2);
+    let ours = retry_lines(&d.stdout);
+    assert_eq!(
+        ours,
+        [
+            "FAILED - RETRYING: [localhost]: wait for it (2 retries left).",
+            "FAILED - RETRYING: [localhost]: wait for it (1 retries left)."
+        ],
+        "{}",
+        d.stdout
+    );
+    let vv = run_in(&files, &["-i", "inv.ini", "pb.yml", "-vv"], 2);
+    assert!(retry_lines(&vv.stdout).iter().all(|l| l.contains("Result was: {")), "{}", vv.stdout);
+    // The same lines as ansible-core's default callback, when it is installed.
+    if let Some(ansible) = crate::support::run::ansible_playbook() {
+        let p = scratch(&[
+            ("inv.ini", "[local]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"),
+            ("pb.yml", RETRY),
+        ]);
+        let out = std::process::Command::new(ansible)
+            .current_dir(p.path())
+            .args(["-i", "inv.ini", "pb.yml"])
+            .env("ANSIBLE_NOCOLOR", "1")
+            .output()
+            .expect("ansible-playbook runs");
+        assert_eq!(retry_lines(&String::from_utf8_lossy(&out.stdout)), ours);
+    }
+}

@@ -135,3 +135,23 @@ fn from_yaml_of_deep_data_is_a_task_error() {
     let pb = format!("{HEAD}  tasks:\n    - slurp: src=deep.yml\n      register: s\n    - debug: msg=\"{{{{ s.content | b64decode | from_yaml }}}}\"\n");
     project(vec![file("pb.yml", &pb), file("deep.yml", &deep)], 2).stdout_has("deeper than 512 levels");
 }
+
+#[test]
+fn huge_expressions_fail_the_task_not_the_run() {
+    for (expr, needle) in [
+        ("[1] | to_json(indent=10**12)", "too large"),
+        ("'a\\nb' | indent(10**10)", "too large"),
+        ("'{:>10000000000}'.format(1)", "field width"),
+        ("[1] * 10**9", "more than 2000000 items"),
+        ("lookup('password', '/dev/null length=100000000000')", "too large"),
+    ] {
+        let tasks = format!(
+            "    - debug:\n        msg: \"{{{{ {expr} }}}}\"\n      ignore_errors: true\n    - debug: msg=after\n"
+        );
+        // The old code aborted (or grew past this limit) on each of these.
+        let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", &format!("{HEAD}  tasks:\n{tasks}"))]);
+        let d = Run::new().in_dir(p.path()).max_memory(3 << 30).args(["-i", "inv.ini", "pb.yml"]).code(0);
+        no_panic(&d);
+        d.stdout_has(needle).stdout_has("\"msg\": \"after\"");
+    }
+}

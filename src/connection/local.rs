@@ -2,7 +2,7 @@
 
 use std::process::Stdio;
 
-use super::{prepare, Cmd, Connection, ConnectionError, Output};
+use super::{prepare, Cmd, Connection, ConnectionError, Output, Prepared};
 use async_trait::async_trait;
 
 pub struct Local {
@@ -22,7 +22,7 @@ impl Connection for Local {
     }
 
     async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError> {
-        let script = prepare(cmd);
+        let Prepared { script, feed } = prepare(cmd);
         let mut child = tokio::process::Command::new("/bin/sh")
             .arg("-c")
             .arg(&script)
@@ -33,7 +33,6 @@ impl Connection for Local {
             .spawn()
             .map_err(|e| ConnectionError::Io(format!("cannot start /bin/sh: {e}")))?;
         let mut stdin = child.stdin.take();
-        let feed = cmd.feed();
         let len = feed.size().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         let feed = async move {
             if let Some(mut pipe) = stdin.take() {

@@ -59,15 +59,6 @@ impl Cmd {
         self.stdin = Some(Input::File(path.into()));
         self
     }
-    /// What to feed the command: the become password line first, when there is one.
-    pub fn feed(&self) -> Feed<'_> {
-        let mut prefix = Vec::new();
-        if let Some(pw) = self.escalate.as_ref().and_then(|b| b.password.as_ref()) {
-            prefix.extend_from_slice(pw.as_bytes());
-            prefix.push(b'\n');
-        }
-        Feed { prefix, input: self.stdin.as_ref() }
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -116,20 +107,17 @@ pub fn quote(word: &str) -> String {
     }
 }
 
-/// Wrap a script so it runs as another user (`sudo`/`su`), reading the password from stdin
-/// first when there is one, so it never shows in a process list.
-pub fn wrap_become(script: &str, escalate: &Become) -> String {
-    let inner = quote(script);
-    let user = quote(&escalate.user);
-    match (escalate.method.as_str(), &escalate.password) {
-        ("su", _) => format!("su -s /bin/sh {user} -c {inner}"),
-        (_, Some(_)) => format!("sudo -S -p '' -H -u {user} /bin/sh -c {inner}"),
-        (_, None) => format!("sudo -n -H -u {user} /bin/sh -c {inner}"),
-    }
+/// A command as a connection sends it: a `script` with nothing secret in it (it may end up on
+/// a command line, as `sudo`'s or `su`'s argument) and what its stdin starts with.
+pub struct Prepared<'a> {
+    pub script: String,
+    pub feed: Feed<'a>,
 }
 
-/// The full script as a connection sends it: environment, working folder, become.
-pub fn prepare(cmd: &Cmd) -> String {
+/// The full command: environment, working folder, become. With become, the real script (its
+/// `export`s too) travels on stdin ahead of the command's own input, and the password only
+/// reaches `sudo`/`su` when it is going to ask for one.
+pub fn prepare(cmd: &Cmd) -> Prepared<'_> {
     let mut script = String::new();
     for (k, v) in &cmd.env {
         script.push_str(&format!("export {}={}\n", k, quote(v)));
@@ -138,10 +126,58 @@ pub fn prepare(cmd: &Cmd) -> String {
         script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
     }
     script.push_str(&cmd.script);
-    match &cmd.escalate {
-        Some(b) => wrap_become(&script, b),
-        None => script,
+    let Some(escalate) = &cmd.escalate else {
+        return Prepared { script, feed: Feed { prefix: Vec::new(), input: cmd.stdin.as_ref() } };
+    };
+    // `$(…)` drops trailing newlines; the final comment keeps the script's own.
+    script.push_str("\n#");
+    let mut prefix = Vec::new();
+    if let Some(pw) = &escalate.password {
+        prefix.extend_from_slice(pw.as_bytes());
+        prefix.push(b'\n');
     }
+    let wrapper = wrap_become(script.len(), escalate);
+    prefix.extend_from_slice(script.as_bytes());
+    Prepared { script: wrapper, feed: Feed { prefix, input: cmd.stdin.as_ref() } }
+}
+
+/// The script that runs `len` bytes of stdin as a script as another user. With a password,
+/// its line comes first on stdin and is read by the shell builtin `read`; it is handed on
+/// only when the method will ask for it: `sudo` when `sudo -n` can't run the command
+/// (no NOPASSWD rule, no cached credentials), `su` when the caller is not root. Otherwise it
+/// would be read as the command's own stdin. On the persistent shell a `sudo -n` that worked
+/// is remembered (a file in its folder), so NOPASSWD costs one probe per user, not per command.
+pub fn wrap_become(len: usize, escalate: &Become) -> String {
+    let inner = quote(&format!("eval \"$(head -c {len})\""));
+    let user = quote(&escalate.user);
+    let (quiet, asking, probe) = match escalate.method.as_str() {
+        "su" => {
+            let run = format!("su -s /bin/sh {user} -c {inner}");
+            (run.clone(), run, "__t_q=; [ \"$(id -u)\" != 0 ] || __t_q=1".to_string())
+        }
+        _ => {
+            let hex: String = escalate.user.bytes().map(|b| format!("{b:02x}")).collect();
+            let probe = format!(
+                "__t_m=${{__t_d:+$__t_d/sudo-n.{hex}}}; __t_q=\n\
+                 if [ -n \"$__t_m\" ] && [ -e \"$__t_m\" ]; then __t_q=1\n\
+                 elif sudo -n -H -u {user} /bin/sh -c : </dev/null >/dev/null 2>&1; then\n\
+                 __t_q=1; [ -z \"$__t_m\" ] || : >\"$__t_m\" 2>/dev/null || :\nfi"
+            );
+            (
+                format!("sudo -n -H -u {user} /bin/sh -c {inner}"),
+                format!("sudo -S -p '' -H -u {user} /bin/sh -c {inner}"),
+                probe,
+            )
+        }
+    };
+    if escalate.password.is_none() {
+        return quiet;
+    }
+    format!(
+        "IFS= read -r __t_pw || exit 1\n{probe}\n\
+         if [ -z \"$__t_q\" ]; then {{ printf '%s\\n' \"$__t_pw\"; unset __t_pw; exec cat; }} | {asking}\n\
+         else unset __t_pw; {quiet}; fi"
+    )
 }
 
 #[cfg(test)]
@@ -157,10 +193,90 @@ mod tests {
     }
 
     #[test]
-    fn become_never_puts_password_on_command_line() {
+    fn become_never_puts_password_or_script_on_command_line() {
         let b = Become { method: "sudo".into(), user: "root".into(), password: Some("s3cret".into()) };
-        let s = wrap_become("id -u", &b);
-        assert!(!s.contains("s3cret"));
-        assert!(s.starts_with("sudo -S"));
+        let mut cmd = Cmd::new("id -u");
+        cmd.env.push(("TOKEN".into(), "hush".into()));
+        cmd.escalate = Some(b);
+        let p = prepare(&cmd);
+        assert!(!p.script.contains("s3cret") && !p.script.contains("hush"), "{}", p.script);
+        assert!(p.feed.prefix.starts_with(b"s3cret\nexport TOKEN=hush\nid -u"));
+    }
+
+    /// The wrapper run by a real local `sh`, with `sudo`/`su` replaced by a stand-in that runs
+    /// the command (as they do when they don't ask): what does the command read on stdin?
+    fn stdin_seen_by_command(method: &str, password: Option<&str>, fake: &str) -> String {
+        let dir = tempfile::tempdir().expect("tmp");
+        let bin = dir.path();
+        std::fs::write(bin.join(method), fake).expect("fake");
+        std::fs::write(bin.join("id"), "#!/bin/sh\necho 0\n").expect("fake id");
+        for f in [method, "id"] {
+            std::fs::set_permissions(bin.join(f), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        }
+        let b = Become { method: method.into(), user: "root".into(), password: password.map(String::from) };
+        let cmd = Cmd { escalate: Some(b), ..Cmd::new("cat") }.stdin(b"payload\n".to_vec());
+        let p = prepare(&cmd);
+        let mut feed = p.feed.prefix.clone();
+        feed.extend_from_slice(b"payload\n");
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", &p.script])
+            .env("PATH", path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(&feed).expect("feed");
+        String::from_utf8_lossy(&child.wait_with_output().expect("wait").stdout).into_owned()
+    }
+
+    #[test]
+    fn the_password_reaches_only_a_method_that_asks() {
+        // sudo with NOPASSWD: `sudo -n` works, so it never reads the password.
+        let nopasswd =
+            "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do case $1 in -u|-p) shift;; esac; shift; done\nexec \"$@\"\n";
+        assert_eq!(stdin_seen_by_command("sudo", Some("s3cret"), nopasswd), "payload\n");
+        // su as root (the stand-in `id` says 0) never asks either.
+        let su = "#!/bin/sh\nexec /bin/sh -c \"$5\"\n";
+        assert_eq!(stdin_seen_by_command("su", Some("s3cret"), su), "payload\n");
+        // A sudo that asks reads the password line itself; the command sees only its input.
+        let asking = "#!/bin/sh\ncase \"$*\" in *-n*) exit 1;; esac\nIFS= read -r pw; [ \"$pw\" = s3cret ] || exit 9\nwhile [ \"${1#-}\" != \"$1\" ]; do case $1 in -u|-p) shift;; esac; shift; done\nexec \"$@\"\n";
+        assert_eq!(stdin_seen_by_command("sudo", Some("s3cret"), asking), "payload\n");
+        assert_eq!(stdin_seen_by_command("sudo", None, nopasswd), "payload\n");
+    }
+
+    #[test]
+    fn a_working_sudo_n_is_probed_once_per_shell() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("calls");
+        let fake = format!(
+            "#!/bin/sh\necho \"$*\" >> {}\nwhile [ \"${{1#-}}\" != \"$1\" ]; do case $1 in -u|-p) shift;; esac; shift; done\nexec \"$@\"\n",
+            log.display()
+        );
+        std::fs::write(dir.path().join("sudo"), fake).expect("fake");
+        std::fs::set_permissions(dir.path().join("sudo"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let b = Become { method: "sudo".into(), user: "root".into(), password: Some("pw".into()) };
+        let cmd = Cmd { escalate: Some(b), ..Cmd::new("echo ran") };
+        let p = prepare(&cmd);
+        let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+        // `__t_d` is the persistent shell's folder; three commands in it.
+        for _ in 0..3 {
+            use std::io::Write;
+            let mut child = std::process::Command::new("/bin/sh")
+                .args(["-c", &p.script])
+                .env("PATH", &path)
+                .env("__t_d", dir.path())
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("sh");
+            child.stdin.take().expect("stdin").write_all(&p.feed.prefix).expect("feed");
+            assert_eq!(child.wait_with_output().expect("wait").stdout, b"ran\n");
+        }
+        let calls = std::fs::read_to_string(&log).expect("log");
+        assert_eq!(calls.lines().filter(|l| l.ends_with("-c :")).count(), 1, "{calls}");
+        assert_eq!(calls.lines().count(), 4, "{calls}");
     }
 }

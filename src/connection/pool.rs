@@ -121,5 +121,7 @@ impl ConnPool {
         };
         let open = slots.iter().filter_map(|s| s.get().and_then(|r| r.as_ref().ok()));
         join_all(open.map(|c| c.close())).await;
+        // The run's control folder (sockets, generated configs) goes with its connections.
+        let _ = std::fs::remove_dir_all(crate::connection::ssh::default_control_dir());
     }
 }

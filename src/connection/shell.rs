@@ -4,8 +4,13 @@
 //! Request (controller → shell): one line of shell code that the shell's own parser reads,
 //! `__t_tok=<token> __t_bg=<0|1> __t_in=<stdin-bytes> __t_s='<script>'; __t_go`, with the
 //! script as one single-quoted word (so the parser reads it in blocks, whatever it holds).
-//! With stdin bytes the shell answers `<token> in` and only then are they sent (so its parser
-//! has not read them ahead). The script's stdout and stderr go straight to the channel's two
+//! With stdin bytes the shell answers `<token> in` and only then are they sent, followed by the
+//! line `<token>` (so its parser has not read them ahead). They are spooled with `tee`, which
+//! reads all of them even when the spool can't be written (a full `/tmp`; one more write then
+//! tells why, off the common path), and the shell then
+//! reads the token line itself: if that is not the next line (stdin ended early, the reader
+//! died) the shell exits rather than parse payload bytes as commands. Either failure answers
+//! `<token> spool <reason>` instead of running the script. The script's stdout and stderr go straight to the channel's two
 //! streams: no temporary files and no helper process per command. The shell answers
 //! `<token> run <pid>` on stdout; after the script ends it writes `<token>\n` on stderr and
 //! `<token> done <rc>\n` on stdout. The token is 128 random bits the script never sees, so the
@@ -28,13 +33,23 @@ use super::{quote, Feed, Output};
 /// output. GNU `head -c` never reads past its count from a pipe; other `head`s may: `dd`.
 const BOOTSTRAP: &str = r#"__t_d=$(mktemp -d "${TMPDIR:-/tmp}/.troupe.XXXXXX") || exit 97
 trap 'rm -rf "$__t_d"' EXIT
-trap 'exit 98' HUP TERM
+trap 'exit 98' HUP TERM PIPE
 if head --version 2>/dev/null | grep GNU >/dev/null; then __t_rd() { head -c "$1"; }
 else __t_rd() { dd bs=1 count="$1" 2>/dev/null; }; fi
 if command -v setsid >/dev/null 2>&1; then __t_ss=setsid; else __t_ss=; fi
 __t_go() {
   if [ "$__t_in" -gt 0 ]; then
-    printf '%s in\n' "$__t_tok"; __t_rd "$__t_in" >"$__t_d/i"; exec 3<"$__t_d/i"; rm -f "$__t_d/i"
+    printf '%s in\n' "$__t_tok"
+    __t_e=; __t_rd "$__t_in" | tee "$__t_d/i" >/dev/null 2>&1 || __t_e=1
+    IFS= read -r __t_x || __t_x=
+    if [ "$__t_x" != "$__t_tok" ]; then
+      printf '%s spool stdin ended before its %s bytes (or its reader died)\n' "$__t_tok" "$__t_in"; exit 96
+    fi
+    if [ -n "$__t_e" ]; then
+      __t_e=$(head -c 1 /dev/zero 2>&1 >>"$__t_d/i"); rm -f "$__t_d/i"
+      printf '%s spool writing %s failed: %s\n' "$__t_tok" "$__t_d/i" "$(printf %s "${__t_e:-?}" | tr '\n' ' ')"; return
+    fi
+    exec 3<"$__t_d/i"; rm -f "$__t_d/i"
   else exec 3</dev/null; fi
   if [ "$__t_bg" = 1 ]; then
     printf '%s' "$__t_s" >"$__t_d/s"
@@ -63,6 +78,9 @@ pub enum ShellError {
     /// The shell broke while (maybe) running the command.
     #[error("remote shell failed: {0}")]
     Broken(String),
+    /// The command's stdin could not be spooled on the host: the command did not run.
+    #[error("cannot pass stdin to the command on the host: {0}")]
+    Spool(String),
 }
 
 /// The command line that starts the shell on the remote side; [`BOOTSTRAP`] is its first input.
@@ -219,7 +237,12 @@ where
             }
             let sent = feed.write_to(&mut self.stdin, len).await;
             sent.map_err(|e| ShellError::Broken(format!("sending stdin to remote shell: {e}")))?;
+            // The shell checks that this line follows the bytes (see the module docs).
+            write_all(&mut self.stdin, format!("{}\n", self.token).as_bytes()).await.map_err(ShellError::Broken)?;
             (_, tail) = read_to_token(&mut self.stdout, token).await.map_err(|e| ShellError::Broken(read_err(e)))?;
+            if let Some(reason) = tail.strip_prefix(b" spool ") {
+                return Err(ShellError::Spool(String::from_utf8_lossy(reason).trim().to_string()));
+            }
         }
         parse_run(&tail).map_err(ShellError::Broken)
     }
@@ -315,127 +338,5 @@ async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<String, String>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::connection::Input;
-    use tokio::process::{ChildStderr, ChildStdin, ChildStdout, Command};
-
-    type LocalWire = Wire<ChildStdin, ChildStdout, ChildStderr>;
-
-    /// The real setup and protocol against a local `/bin/sh` (what sshd would start).
-    async fn local() -> (tokio::process::Child, LocalWire) {
-        let mut child = Command::new("/bin/sh")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("sh");
-        let (i, o, e) =
-            (child.stdin.take().expect("in"), child.stdout.take().expect("out"), child.stderr.take().expect("err"));
-        let (wire, pid) = Wire::start(i, o, e).await.expect("start");
-        assert_eq!(child.id(), Some(pid));
-        (child, wire)
-    }
-
-    async fn run(wire: &mut LocalWire, script: &str, stdin: &[u8], bg: bool) -> (i32, Vec<u8>, Vec<u8>) {
-        let input = Input::Bytes(stdin.to_vec());
-        let feed = Feed { prefix: Vec::new(), input: Some(&input) };
-        wire.send(script, &feed, stdin.len() as u64, bg).await.expect("send");
-        let out = wire.finish().await.expect("finish");
-        (out.rc, out.stdout, out.stderr)
-    }
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
-    }
-
-    #[test]
-    fn frames_survive_any_output() {
-        rt().block_on(async {
-            let (_child, mut w) = local().await;
-            assert_eq!(
-                run(&mut w, "printf 'a\\0b'; echo err >&2; exit 3", b"", false).await,
-                (3, b"a\0b".to_vec(), b"err\n".to_vec())
-            );
-            let r = run(&mut w, "cat; printf x; printf 'no newline' >&2", b"line1\nno-newline", true).await;
-            assert_eq!(r, (0, b"line1\nno-newlinex".to_vec(), b"no newline".to_vec()));
-            let binary: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
-            let r = run(&mut w, "cat", &binary, false).await;
-            assert!(r.1 == binary, "binary stdin comes back unchanged");
-            let (a, b) = (run(&mut w, "echo $$", b"", false).await, run(&mut w, "echo $$", b"", false).await);
-            assert_eq!(a.1, b.1, "same shell PID");
-            let big = format!("# {}\nhead -c 100000 /dev/zero; echo \"{}\" >&2", "x".repeat(200_000), "q'uote");
-            let r = run(&mut w, &big, b"", false).await;
-            assert_eq!((r.1.len(), r.2), (100_000, b"q'uote\n".to_vec()));
-            let r = run(&mut w, "x='it''s'\ncat <<'EOF'\n  $x \\ back\nEOF\necho \"unclosed", b"", false).await;
-            assert_eq!(r.1, b"  $x \\ back\n".to_vec());
-            assert_ne!(r.0, 0, "a syntax error fails the script, not the shell");
-            let r = run(&mut w, "echo \"${__t_tok-hidden}\"; sleep 0.1; echo late", b"", true).await;
-            assert_eq!(r, (0, b"hidden\nlate\n".to_vec(), vec![]), "the script never sees the token");
-            assert!(!w.is_dead().await);
-        });
-    }
-
-    #[test]
-    fn commands_do_not_leak_state() {
-        rt().block_on(async {
-            let (_child, mut w) = local().await;
-            run(&mut w, "cd /; export FOO=1; BAR=2; trap 'echo trapped' EXIT; set -e", b"", false).await;
-            let r = run(&mut w, "pwd; echo \"${FOO-unset} ${BAR-unset}\"; false; echo after", b"", false).await;
-            assert!(String::from_utf8_lossy(&r.1).ends_with("unset unset\nafter\n"), "{r:?}");
-            assert_ne!(r.1, b"/\n1 2\n".to_vec());
-            assert_eq!(run(&mut w, "exit 4", b"", false).await.0, 4);
-            assert_eq!(run(&mut w, "exec true", b"", false).await.0, 0);
-            let r = run(&mut w, "echo still here ${__t_tok-hidden} $#", b"", false).await;
-            assert_eq!(r.1, b"still here hidden 0\n".to_vec());
-        });
-    }
-
-    #[test]
-    fn dead_shell_is_noticed() {
-        rt().block_on(async {
-            let (mut child, mut w) = local().await;
-            child.kill().await.expect("kill");
-            let _ = child.wait().await;
-            assert!(w.is_dead().await);
-            let feed = Feed { prefix: Vec::new(), input: None };
-            assert!(matches!(w.send("true", &feed, 0, false).await, Err(ShellError::NotStarted(_))));
-        });
-    }
-
-    #[test]
-    fn token_split_across_reads() {
-        // A reader that hands out one byte at a time: the token is never whole in one chunk.
-        let data = b"abcTOKEN done 0\nnext".to_vec();
-        let (before, tail, rest) = rt().block_on(async {
-            let mut r = BufReader::with_capacity(1, &data[..]);
-            let (b, t) = read_to_token(&mut r, b"TOKEN").await.expect("frame");
-            let mut rest = Vec::new();
-            r.read_to_end(&mut rest).await.expect("rest");
-            (b, t, rest)
-        });
-        assert_eq!((before, tail, rest), (b"abc".to_vec(), b" done 0".to_vec(), b"next".to_vec()));
-        let mut short: &[u8] = b"abcTOK";
-        assert!(rt().block_on(read_to_token(&mut short, b"TOKEN")).is_err(), "EOF before the token");
-    }
-
-    #[test]
-    fn replies_are_checked() {
-        assert_eq!(parse_run(b" run 12"), Ok(12));
-        assert!(parse_run(b" ran 12").is_err());
-        assert_eq!(parse_done(b" done 1"), Ok(1));
-        assert!(parse_done(b" done x").is_err());
-        assert!(parse_done(b"garbage").is_err());
-    }
-
-    #[test]
-    fn requests_are_one_line_of_code() {
-        let r = encode_request("k", "echo 'a b'\nexit", 2, false).expect("request");
-        assert_eq!(
-            String::from_utf8_lossy(&r),
-            "__t_tok=k __t_bg=0 __t_in=2 __t_s='echo '\\''a b'\\''\nexit'; __t_go\n"
-        );
-        assert!(encode_request("k", "a\0b", 0, true).is_none());
-    }
-}
+#[path = "shell_tests.rs"]
+mod tests;

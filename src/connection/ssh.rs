@@ -16,7 +16,7 @@ use super::retry::{classify, next_pause, FailureKind};
 use super::shell::{RemoteShell, ShellError};
 use super::ssh_opts::unreachable_reason;
 pub use super::ssh_opts::{default_control_dir, SshDefaults, SshOptions};
-use super::{prepare, quote, Cmd, Connection, ConnectionError, Feed, Output};
+use super::{prepare, quote, Cmd, Connection, ConnectionError, Feed, Output, Prepared};
 
 /// Channels one host may have open at once, the persistent shell included; sshd's
 /// `MaxSessions` defaults to 10 and kill channels need the last two.
@@ -26,8 +26,6 @@ const KILL_CHANNELS: usize = 2;
 const MAX_SHELL_STARTS: u32 = 3;
 /// How long a killed command gets to report before its shell is dropped.
 const KILL_GRACE: Duration = Duration::from_secs(5);
-/// Scripts up to this size go on a channel's command line (Linux allows 128 KiB per argument).
-const CHANNEL_ARG_MAX: usize = 64 * 1024;
 
 #[derive(Default)]
 struct ShellSlot {
@@ -164,9 +162,11 @@ impl Ssh {
                 slot.shell = None;
                 return Err(ShellTry::Fallback);
             }
+            // The command did not run; the shell is in step (or has exited, seen next time).
+            Some(Err(e @ ShellError::Spool(_))) => return Err(ShellTry::Failed(ConnectionError::Io(e.to_string()))),
             Some(Err(e)) => {
                 slot.shell = None;
-                return Err(ShellTry::Failed(ConnectionError::Io(e.to_string())));
+                return Err(ShellTry::Failed(self.broken(session, e).await));
             }
             None => {
                 // Stuck while sending: the loop may be half-way through a read.
@@ -180,7 +180,7 @@ impl Ssh {
             Some(Ok(out)) => Ok(out),
             Some(Err(e)) => {
                 slot.shell = None;
-                Err(ShellTry::Failed(ConnectionError::Io(e.to_string())))
+                Err(ShellTry::Failed(self.broken(session, e).await))
             }
             None => {
                 self.kill(session, pid).await;
@@ -195,6 +195,21 @@ impl Ssh {
         }
     }
 
+    /// What a shell that broke mid-command means: with the SSH master gone too, the host was
+    /// lost (`unreachable`, as Ansible says when ssh exits 255); otherwise the command failed.
+    async fn broken(&self, session: &Arc<Session>, e: ShellError) -> ConnectionError {
+        // The master may see the connection go a moment after the shell's channel does.
+        let mut alive = session.check().await;
+        if alive.is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            alive = session.check().await;
+        }
+        match alive {
+            Err(_) => ConnectionError::Unreachable { reason: format!("connection to {} lost: {e}", self.opts.address) },
+            Ok(()) => ConnectionError::Io(e.to_string()),
+        }
+    }
+
     /// Run on a channel of its own (`sh -c`). The first stderr line carries the PID so a
     /// timed-out command can be killed with its process group (sshd makes it a session leader).
     async fn in_channel(
@@ -206,7 +221,7 @@ impl Ssh {
     ) -> Result<Output, ConnectionError> {
         let _permit = self.channels.acquire().await.map_err(|e| ConnectionError::Io(e.to_string()))?;
         let (line, body) = channel_command(script);
-        let feed = Feed { prefix: [body, &feed.prefix].concat(), input: feed.input };
+        let feed = Feed { prefix: [&body[..], &feed.prefix].concat(), input: feed.input };
         let len = feed.size().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         let pid = AtomicU32::new(0);
         let run = async {
@@ -332,8 +347,7 @@ impl Connection for Ssh {
 
     async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError> {
         let session = self.session()?;
-        let script = prepare(cmd);
-        let feed = cmd.feed();
+        let Prepared { script, feed } = prepare(cmd);
         let len = feed.size().map_err(|e| ConnectionError::Io(format!("cannot read stdin for the command: {e}")))?;
         // The shell serves one command at a time; overlapping commands take extra channels.
         if let Ok(mut slot) = self.shell.try_lock() {
@@ -360,20 +374,18 @@ impl Connection for Ssh {
 }
 
 /// Command line and stdin prefix for running `script` on a channel of its own. The shell's PID
-/// comes first on stderr. Big scripts travel on stdin: one argument is limited to 128 KiB.
-fn channel_command(script: &str) -> (String, &[u8]) {
-    const PID: &str = "printf 'troupe-pid %s\\n' \"$$\" >&2";
-    if script.len() <= CHANNEL_ARG_MAX {
-        let wrapper = format!("{PID}; exec /bin/sh -c \"$1\"");
-        return (format!("exec /bin/sh -c {} sh {}", quote(&wrapper), quote(script)), &[]);
-    }
+/// comes first on stderr. The script travels on stdin, never on the command line, where any
+/// user of the host could read it (`export TOKEN=…`) in `ps`.
+fn channel_command(script: &str) -> (String, Vec<u8>) {
+    // `$(…)` drops trailing newlines; the final comment keeps the script's own.
+    let body = format!("{script}\n#");
     let wrapper = format!(
-        "f=$(mktemp \"${{TMPDIR:-/tmp}}/.troupe-s.XXXXXX\") || exit 97\n\
-         if head --version 2>/dev/null | grep GNU >/dev/null; then head -c \"$1\" >\"$f\"\n\
-         else dd bs=1 count=\"$1\" 2>/dev/null >\"$f\"; fi\n\
-         {PID}\n/bin/sh \"$f\"; rc=$?; rm -f \"$f\"; exit $rc"
+        "printf 'troupe-pid %s\\n' \"$$\" >&2\n\
+         if head --version 2>/dev/null | grep GNU >/dev/null; then eval \"$(head -c {n})\"\n\
+         else eval \"$(dd bs=1 count={n} 2>/dev/null)\"; fi",
+        n = body.len()
     );
-    (format!("exec /bin/sh -c {} sh {}", quote(&wrapper), script.len()), script.as_bytes())
+    (format!("exec /bin/sh -c {}", quote(&wrapper)), body.into_bytes())
 }
 
 /// Run `fut` until `deadline` (if any); `None` when the deadline passed first.

@@ -4,7 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openssh::{KnownHosts, SessionBuilder};
+use openssh::{ControlPersist, KnownHosts, SessionBuilder};
+
+/// Seconds an idle SSH master outlives its last session.
+const CONTROL_PERSIST: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(60) {
+    Some(n) => n,
+    None => unreachable!(),
+};
 
 use crate::value::{to_bool, to_text, Map, Value};
 
@@ -188,6 +194,9 @@ impl SshOptions {
         b.known_hosts_check(check)
             .connect_timeout(self.connect_timeout)
             .server_alive_interval(Duration::from_secs(15))
+            // A master whose run was killed (SIGKILL: no chance to close it) exits by itself
+            // once idle, as Ansible's `ControlPersist=60s`; the persistent shell keeps it busy.
+            .control_persist(ControlPersist::IdleFor(CONTROL_PERSIST))
             .control_directory(&self.control_dir);
         if let Some(port) = self.port {
             b.port(port);

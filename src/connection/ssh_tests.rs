@@ -310,7 +310,7 @@ fn run_channel_locally(script: &str, stdin: &[u8]) -> (Option<u32>, Vec<u8>, Vec
         .spawn()
         .expect("sh");
     let mut pipe = child.stdin.take().expect("stdin");
-    pipe.write_all(&[body, stdin].concat()).expect("write");
+    pipe.write_all(&[&body[..], stdin].concat()).expect("write");
     drop(pipe);
     let out = child.wait_with_output().expect("wait");
     let (pid, stderr) = split_pid_line(&out.stderr);
@@ -326,6 +326,15 @@ fn channel_command_small_and_big_scripts() {
     let (pid, out, err) = run_channel_locally(&big, b"after");
     assert!(pid.is_some(), "{}", String::from_utf8_lossy(&err));
     assert_eq!(String::from_utf8_lossy(&out), "200000\nafter");
+    let (_, out, _) = run_channel_locally("cat <<'EOF'\nheredoc at the end\nEOF", b"");
+    assert_eq!(String::from_utf8_lossy(&out), "heredoc at the end\n");
+}
+
+#[test]
+fn channel_scripts_stay_off_the_command_line() {
+    let (line, body) = channel_command("export TOKEN=s3cret\nrun");
+    assert!(!line.contains("s3cret"), "{line}");
+    assert!(String::from_utf8_lossy(&body).contains("TOKEN=s3cret"));
 }
 
 #[test]

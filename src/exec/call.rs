@@ -24,6 +24,9 @@ impl Render for ScopeRender {
     fn render(&self, text: &str) -> Result<String, String> {
         self.0.render_text(text).map_err(|e| e.message)
     }
+    fn render_file(&self, text: &str, dirs: &[std::path::PathBuf]) -> Result<String, String> {
+        self.0.render_file(text, dirs).map_err(|e| e.message)
+    }
     fn eval(&self, expr: &str) -> Result<Value, String> {
         self.0.eval(expr).map_err(|e| e.message)
     }

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use crate::playbook::Task;
-use crate::report::Status;
+use crate::report::{masked, Status};
+use crate::value::Value;
 use crate::vars::Scope;
 
 use super::ahead::Next;
@@ -96,6 +97,27 @@ impl Runner {
             (Err(e), ..) | (Ok(None), Err(e), _) | (Ok(None), Ok(_), Some(e)) => template_failure(task, e),
             (Ok(None), Ok(_), None) => self.run_item(call).await,
         };
-        Guarded { out, ignore: ignore.unwrap_or(false), no_log }
+        let secrets = if no_log && out.status == Status::Failed { no_log_secrets(task, scope) } else { Vec::new() };
+        Guarded { out, ignore: ignore.unwrap_or(false), no_log, secrets }
     }
+}
+
+/// What a failed `no_log` task was given, rendered again: the variables its arguments use, its
+/// loop item, and its `stdin` and `content`. Its reason is shown without them.
+fn no_log_secrets(task: &Task, scope: &Arc<Scope>) -> Vec<String> {
+    let raw = Value::Object(task.args.clone());
+    let data = ["stdin", "content"].iter().filter_map(|k| task.args.get(*k));
+    let mut given: Vec<Value> = data.filter_map(|v| scope.render_value(v).ok()).collect();
+    let mut names = Vec::new();
+    masked::texts_of(&raw)
+        .iter()
+        .filter(|t| crate::template::is_template(t))
+        .for_each(|t| names.extend(scope.referenced(t)));
+    if task.loop_.is_some() {
+        names.push(task.loop_control.loop_var.clone().unwrap_or_else(|| "item".into()));
+    }
+    names.sort();
+    names.dedup();
+    given.extend(names.iter().filter_map(|n| scope.get(n).ok().flatten()));
+    masked::secrets_of(given.iter())
 }

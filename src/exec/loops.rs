@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::plan::task_name;
 use crate::playbook::{Conditions, Task};
-use crate::report::Status;
+use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
 use crate::vars::{Level, Scope};
@@ -20,8 +21,9 @@ impl Runner {
     pub(super) async fn run_in_scope(&self, call: &TaskCall<'_>) -> HostOutcome {
         let TaskCall { task, frame, host, scope, .. } = call;
         let Some(loop_value) = &task.loop_ else {
-            let Guarded { out, ignore, no_log } = self.guarded_item(call).await;
+            let Guarded { out, ignore, no_log, secrets } = self.guarded_item(call).await;
             let mut o = self.finish(host, out);
+            o.secrets = secrets;
             o.ignored = o.status == Status::Failed && ignore;
             let diff = o.diff.take();
             self.report(call, &o, None, diff, no_log, true);
@@ -78,7 +80,7 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
             };
-            let Guarded { mut out, ignore, no_log } = self.guarded_item(&call.with_scope(item_scope)).await;
+            let Guarded { mut out, ignore, no_log, secrets } = self.guarded_item(&call.with_scope(item_scope)).await;
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -87,7 +89,8 @@ impl Runner {
             for (k, v) in &vars {
                 out.result.insert(k.clone(), v.clone());
             }
-            let item_o = HostOutcome::new(host, out.status, out.result.clone());
+            let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
+            item_o.secrets = secrets;
             self.report(call, &item_o, Some(label), out.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
             if let Some(Value::Array(w)) = out.result.remove("warnings") {
@@ -233,8 +236,21 @@ impl Runner {
                 result::set_failed(&mut out.result, true, "the `until` condition never held");
                 return out;
             }
+            self.report_retry(call, &out.result, retries + 1 - attempt);
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Ansible's retry line, printed at every verbosity; from -vv on with the result (unless
+    /// the task is `no_log`).
+    fn report_retry(&self, call: &TaskCall<'_>, result: &Map, left: u32) {
+        let TaskCall { task, frame, host, scope, .. } = call;
+        let mut line = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", task_name(task));
+        if self.reporter.verbosity() >= 2 && !self.no_log(task, frame, scope).0 {
+            line.push_str("Result was: ");
+            line.push_str(&dump_result(result, self.reporter.verbosity(), false));
+        }
+        self.reporter.line(&line);
     }
 
     /// A scope where the result is visible under the `register` name (for `*_when`, `until`).

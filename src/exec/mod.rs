@@ -95,7 +95,7 @@ impl Runner {
         for (i, (play, pplan)) in pb.plays.iter().zip(&plan.plays).enumerate() {
             let hosts = hosts_of(i);
             self.run_play(play, pplan, plan, hosts).await;
-            if self.aborted {
+            if self.aborted || crate::interrupt::stopping() {
                 break;
             }
         }
@@ -104,7 +104,9 @@ impl Runner {
             return RunSummary { exit_code: exit::UNREACHABLE_OR_PARSE };
         }
         let stats = self.reporter.recap();
-        let code = if stats.values().any(|s| s.unreachable > 0) {
+        let code = if crate::interrupt::stopping() {
+            exit::INTERRUPTED
+        } else if stats.values().any(|s| s.unreachable > 0) {
             exit::UNREACHABLE_OR_PARSE
         } else if stats.values().any(|s| s.failed > 0) {
             exit::HOST_FAILED

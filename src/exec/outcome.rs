@@ -31,6 +31,8 @@ pub struct HostOutcome {
     pub ignore_unreachable: bool,
     /// `any_errors_fatal` resolved for this host (only when it failed).
     pub errors_fatal: bool,
+    /// A failed `no_log` task: the values its reason is shown without (report::masked).
+    pub secrets: Vec<String>,
 }
 
 impl HostOutcome {
@@ -47,6 +49,7 @@ impl HostOutcome {
             diff: None,
             ignore_unreachable: false,
             errors_fatal: false,
+            secrets: Vec::new(),
         }
     }
     pub fn changed(&self) -> bool {
@@ -69,6 +72,8 @@ pub(super) struct Guarded {
     pub out: ItemOutcome,
     pub ignore: bool,
     pub no_log: bool,
+    /// `no_log` and failed: what to mask in the reason it shows.
+    pub secrets: Vec<String>,
 }
 
 impl ItemOutcome {
@@ -126,7 +131,11 @@ impl Runner {
         let TaskCall { task, frame, host, .. } = call;
         // A delegate that is still a template (the task was skipped before rendering it) is not shown.
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
-        let mut result = if no_log { result::censored(&o.result, o.changed()) } else { o.result.clone() };
+        let mut result = if no_log {
+            result::censored(&o.result, o.changed(), o.status == Status::Failed, &o.secrets)
+        } else {
+            o.result.clone()
+        };
         let debug = task.kind == ActionKind::Debug;
         if debug {
             crate::report::clean_debug(&mut result);

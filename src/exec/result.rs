@@ -3,7 +3,7 @@
 //! here, so the shape of a result is decided in one file; a module's own return values come
 //! in as a `Map` and only get these keys added.
 
-use crate::report::NO_LOG_MSG;
+use crate::report::{masked, NO_LOG_MSG};
 use crate::value::{Map, Value};
 
 /// A failure the engine found (a template, an argument, a module error): `failed`, `msg`.
@@ -150,13 +150,33 @@ pub fn registered(r: &Map, failed: bool, changed: bool) -> Value {
 }
 
 /// What `no_log` leaves of a result: `censored`, `changed`, and the warnings (Ansible prints
-/// those on their own).
-pub fn censored(r: &Map, changed: bool) -> Map {
+/// those on their own); a failure also keeps its reason with `secrets` masked (report::masked).
+pub fn censored(r: &Map, changed: bool, failed: bool, secrets: &[String]) -> Map {
     let mut out = Map::new();
     out.insert("censored".into(), Value::from(NO_LOG_MSG));
     out.insert("changed".into(), Value::Bool(changed));
     if let Some(w) = r.get("warnings") {
         out.insert("warnings".into(), w.clone());
     }
+    if failed {
+        masked::reason_into(r, secrets, &mut out);
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn no_log_success_stays_censored_and_a_failure_keeps_its_masked_reason() {
+        let r = |v: Value| if let Value::Object(m) = v { m } else { Map::new() };
+        let ok = censored(&r(json!({"stdout": "pw-long-1", "rc": 0})), true, false, &["pw-long-1".into()]);
+        assert_eq!(Value::Object(ok), json!({"censored": NO_LOG_MSG, "changed": true}));
+        let failed = r(json!({"msg": "bad pw-long-1", "rc": 1, "stdout": "pw-long-1"}));
+        let shown = censored(&failed, false, true, &["pw-long-1".into()]);
+        assert_eq!(shown["msg"], json!("bad ********"));
+        assert!(!shown.contains_key("stdout"));
+    }
 }

@@ -182,7 +182,7 @@ impl Runner {
 
     pub(super) async fn run_items(&mut self, ctx: &mut PlayCtx<'_>, items: &[Item], frame: &Frame, hosts: &[String]) {
         for (i, item) in items.iter().enumerate() {
-            if self.end_play || self.active(hosts).is_empty() {
+            if self.end_play || crate::interrupt::stopping() || self.active(hosts).is_empty() {
                 return;
             }
             match item {
@@ -254,7 +254,8 @@ impl Runner {
         ahead: &[&Task],
     ) {
         let mut targets = self.active(hosts);
-        if targets.is_empty() {
+        // After a first Ctrl-C no new task starts (handlers and rescues included).
+        if targets.is_empty() || crate::interrupt::stopping() {
             return;
         }
         let world = self.world(ctx);

@@ -146,6 +146,10 @@ impl ModuleError {
 pub trait Render: Send + Sync {
     /// Render a template string with the host's variables.
     fn render(&self, text: &str) -> Result<String, String>;
+    /// Render a template file's text; `{% include %}` / `{% import %}` find files in `dirs`.
+    fn render_file(&self, text: &str, _dirs: &[PathBuf]) -> Result<String, String> {
+        self.render(text)
+    }
     /// Evaluate a bare Jinja expression (`that:` entries, `debug: var=`).
     fn eval(&self, expr: &str) -> Result<Value, String>;
 }

@@ -227,7 +227,9 @@ async fn write_diff(
 }
 
 /// The shell that writes `plan.dest` atomically (or only fixes attributes), then prints its facts.
-fn write_script(plan: &WritePlan) -> Result<String, String> {
+/// `len` is how many bytes the new content has: a shorter stdin (the sender died) must never
+/// replace the destination.
+fn write_script(plan: &WritePlan, len: u64) -> Result<String, String> {
     let d = quote(&plan.dest);
     let mut s = format!("set -e\nd={d}\n");
     if plan.source.is_none() {
@@ -242,7 +244,9 @@ fn write_script(plan: &WritePlan) -> Result<String, String> {
              t=\"$dir/.troupe-tmp.{:016x}\"\n\
              set -C; : > \"$t\"; set +C\n\
              trap 'rm -f -- \"$t\"' EXIT\n\
-             cat > \"$t\"\n",
+             cat > \"$t\"\n\
+             n=$(wc -c < \"$t\")\n\
+             [ \"$n\" -eq {len} ] || {{ echo \"stdin ended early: $n of {len} bytes arrived\" >&2; exit 4; }}\n",
             quote(&parent_dir(&plan.dest)),
             rand::random::<u64>()
         ));
@@ -300,21 +304,24 @@ fn validate_command(text: &str) -> Result<String, String> {
 pub async fn apply_write(cx: &Ctx<'_>, mut q: super::Query) -> Result<Map, ModuleError> {
     use base64::Engine;
     let plan: WritePlan = q.change.take("a file write")?;
-    let script = write_script(&plan).map_err(ModuleError::Args)?;
-    let mut cmd = Cmd::new(script);
+    let mut cmd = Cmd::default();
+    let mut len = 0;
     match &plan.source {
         None => {}
         Some(Source::Inline(b64)) => {
             let data = base64::engine::general_purpose::STANDARD
                 .decode(b64)
                 .map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?;
+            len = data.len() as u64;
             cmd = cmd.stdin(data);
         }
         Some(Source::File { path, sha1 }) => {
             LocalFile::unchanged(path, sha1)?;
+            len = std::fs::metadata(path).map_err(|e| ModuleError::failed(format!("{}: {e}", path.display())))?.len();
             cmd = cmd.stdin_file(path);
         }
     }
+    cmd.script = write_script(&plan, len).map_err(ModuleError::Args)?;
     let out = run_ok(cx, cmd, &format!("writing {} failed", plan.dest)).await?.stdout_text();
     let facts = parse_facts(&out, &[&plan.dest]).map_err(ModuleError::failed)?;
     let mut result = q.result;

@@ -130,14 +130,39 @@ fn parent_dir_is_what_dirname_prints() {
 }
 
 #[test]
-fn a_write_starts_no_subshell() {
+fn a_write_starts_one_subshell_only_to_count_bytes() {
     let plan = WritePlan {
         dest: "/etc/x.conf".into(),
         source: Some(Source::Inline(String::new())),
         checksum: String::new(),
         ..WritePlan::default()
     };
-    let script = write_script(&plan).expect("script");
-    assert!(!script.contains("$("), "{script}");
+    let script = write_script(&plan, 0).expect("script");
+    assert_eq!(script.matches("$(").count(), 1, "{script}");
+    assert!(script.contains("n=$(wc -c < \"$t\")"), "{script}");
     assert!(script.contains("dir=/etc\n") && script.contains("set -C; : > \"$t\"; set +C"), "{script}");
+}
+
+/// The sender closes stdin early (it was killed): the old file stays, the temp file goes.
+#[test]
+fn a_short_stdin_never_replaces_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, "old content\n").unwrap();
+    let plan = WritePlan {
+        dest: path.to_string_lossy().into(),
+        source: Some(Source::Inline(String::new())),
+        checksum: String::new(),
+        ..WritePlan::default()
+    };
+    let script = write_script(&plan, 1000).expect("script");
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", &script])
+        .stdin(std::fs::File::open("/etc/hostname").unwrap())
+        .output()
+        .expect("sh");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin ended early"), "{out:?}");
+    assert_eq!(text(&path), "old content\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temp file is removed");
 }

@@ -1,6 +1,8 @@
 //! `template`: render a controller template with the host's variables and write the result
 //! through the same compare-and-write path as `copy`.
 
+use std::path::{Path, PathBuf};
+
 use async_trait::async_trait;
 
 use super::args::{ArgSpec, Args};
@@ -60,8 +62,13 @@ impl Module for Template {
         })?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| ModuleError::failed(format!("cannot read template {}: {e}", path.display())))?;
-        let mut out =
-            cx.render.render(&text).map_err(|e| ModuleError::Template(format!("template {}: {e}", path.display())))?;
+        // Included templates: beside this one first, then where templates are searched.
+        let mut dirs: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
+        dirs.extend(cx.search.iter().flat_map(|d| [d.join("templates"), d.clone()]));
+        let mut out = cx
+            .render
+            .render_file(&text, &dirs)
+            .map_err(|e| ModuleError::Template(format!("template {}: {e}", path.display())))?;
         if newline != "\n" {
             out = out.replace('\n', newline);
         }

@@ -10,6 +10,7 @@ use super::keywords::{allowed, did_you_mean, names, on, unsupported_reason};
 use super::load::{parent_dir, read_yaml, Ctx, LoadOptions, PlayState};
 use super::model::{Flag, Item, Play};
 use super::role;
+use crate::limits::MAX_NESTING;
 use crate::value::Value;
 use crate::yaml::{Kind, Node, Span};
 
@@ -28,9 +29,19 @@ pub fn load_playbook_file(
         let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
         return Err(LoadError::invalid(&span, format!("{} imports itself (an import cycle)", path.display())));
     }
+    if chain.len() >= MAX_NESTING {
+        let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
+        let msg = format!("import_playbook nests deeper than {MAX_NESTING} levels (maximum recursion depth exceeded)");
+        return Err(LoadError::invalid(&span, msg));
+    }
     let node = read_yaml(path, at)?;
+    // As Ansible: an empty file or list is an error, not a run that does nothing.
     if node.is_null() {
-        return Ok(Vec::new());
+        return Err(LoadError::invalid(&node.span, format!("Empty playbook, nothing to do: {}", path.display())));
+    }
+    if node.as_seq().is_some_and(<[Node]>::is_empty) {
+        let msg = format!("A playbook must contain at least one play: {}", path.display());
+        return Err(LoadError::invalid(&node.span, msg));
     }
     let entries = match &node.kind {
         Kind::Seq(items) => items,

@@ -19,7 +19,11 @@ pub(crate) type RoleKey = (PathBuf, String);
 /// keywords, and any other key as a role parameter.
 pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
     let mut spec = RoleSpec::default();
+    let empty = || LoadError::invalid(&node.span, "role definitions must contain a role name");
     if let Kind::Str(name) = &node.kind {
+        if name.trim().is_empty() {
+            return Err(empty());
+        }
         return Ok((name.clone(), spec));
     }
     let entries = mapping(node, "a role entry")?;
@@ -43,6 +47,9 @@ pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
         LoadError::invalid(&node.span, "a role entry needs `role: <name>`")
             .with_hint("write `- role: my_role` or just `- my_role`")
     })?;
+    if name.trim().is_empty() {
+        return Err(empty());
+    }
     Ok((name, spec))
 }
 

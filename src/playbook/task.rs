@@ -290,7 +290,7 @@ fn task_keyword(task: &mut Task, k: &Node, v: &Node, key: &str, ctx: &Ctx) -> Re
         "name" => task.name = opt_string(v, key)?,
         "loop" => set_loop(task, k, v, None)?,
         "loop_control" => task.loop_control = loop_control(v)?,
-        "register" => task.register = opt_string(v, key)?,
+        "register" => task.register = register_name(v)?,
         "changed_when" => task.changed_when = conditions(v, key)?,
         "failed_when" => task.failed_when = conditions(v, key)?,
         "until" => task.until = conditions(v, key)?,
@@ -392,4 +392,28 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
         }
     }
     Ok(lc)
+}
+
+/// `register:` names a variable (Ansible refuses `-1`, `a.b`, `{{ x }}` alike).
+fn register_name(v: &Node) -> Result<Option<String>, LoadError> {
+    match &v.kind {
+        Kind::Null => Ok(None),
+        Kind::Str(s) if convert::is_identifier(s) => Ok(Some(s.clone())),
+        _ => Err(LoadError::invalid(
+            &v.span,
+            format!("invalid variable name '{}' of type '{}' for `register`", v.key_string(), python_type(v)),
+        )
+        .with_hint("variable names are letters, digits and `_`, not starting with a digit")),
+    }
+}
+
+fn python_type(v: &Node) -> &'static str {
+    match v.kind {
+        Kind::Int(_) => "int",
+        Kind::Float(_) => "float",
+        Kind::Bool(_) => "bool",
+        Kind::Seq(_) => "list",
+        Kind::Map(_) => "dict",
+        _ => "str",
+    }
 }

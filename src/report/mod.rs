@@ -1,6 +1,7 @@
 //! All terminal output goes through one [`Reporter`]: workers send events, the reporter
 //! prints whole lines under one lock, so output from many hosts never interleaves.
 
+pub mod masked;
 mod progress;
 mod recap;
 mod shown;

@@ -12,6 +12,7 @@ pub mod text;
 pub mod version;
 pub mod yaml_out;
 
+use super::bounds::indent_width;
 use crate::value::json::{self as json_out, JsonStyle};
 use convert::{fail, from_data, require_defined, to_data, type_name};
 use yaml_out::YamlStyle;
@@ -215,7 +216,7 @@ fn undefined_operand(state: &State) -> Option<String> {
 fn to_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {
     let data = to_data("to_json", &value)?;
     let style = JsonStyle {
-        indent: kwargs.get("indent")?,
+        indent: kwargs.get::<Option<usize>>("indent")?.map(|n| indent_width("to_json", n)).transpose()?,
         sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false),
         ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true),
     };
@@ -227,7 +228,7 @@ fn to_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {
 fn to_nice_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {
     let data = to_data("to_nice_json", &value)?;
     let style = JsonStyle {
-        indent: Some(kwargs.get::<Option<usize>>("indent")?.unwrap_or(4)),
+        indent: Some(indent_width("to_nice_json", kwargs.get::<Option<usize>>("indent")?.unwrap_or(4))?),
         sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true),
         ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true),
     };
@@ -252,7 +253,7 @@ fn to_yaml(name: &str, value: Value, kwargs: Kwargs, defaults: YamlStyle) -> Res
         Some(v) => Some(v.is_true()),
     };
     let style = YamlStyle {
-        indent: kwargs.get::<Option<usize>>("indent")?.unwrap_or(defaults.indent),
+        indent: indent_width(name, kwargs.get::<Option<usize>>("indent")?.unwrap_or(defaults.indent))?,
         width: kwargs.get::<Option<usize>>("width")?.unwrap_or(defaults.width),
         sort_keys: kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(defaults.sort_keys),
         flow,

@@ -107,6 +107,8 @@ fn password_lookup_reads_existing_and_dev_null_is_fresh() {
     assert!(err("{{ lookup('password', '/dev/null size=3') }}", context! {}).contains("unrecognized parameter 'size'"));
     assert!(err("{{ lookup('password', '/dev/null encrypt=sha512_crypt') }}", context! {})
         .contains("'encrypt' is not supported"));
+    // An allocation abort before (100 GB), a task failure now.
+    assert!(err("{{ lookup('password', '/dev/null length=100000000000') }}", context! {}).contains("too large"));
 }
 
 #[test]

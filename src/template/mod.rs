@@ -5,6 +5,7 @@
 //! variables are errors (strict), except under `default`, `is defined` and friends.
 
 pub mod arith;
+pub mod bounds;
 pub mod filters;
 pub mod lookups;
 pub mod tests;
@@ -56,6 +57,7 @@ impl Engine {
         // Ansible's templates default to trim_blocks: a newline after a block tag is dropped.
         env.set_trim_blocks(true);
         filters::register(&mut env);
+        bounds::register(&mut env);
         env.add_function(arith::DIVISOR_FN, arith::divisor);
         Engine { env }
     }

@@ -17,6 +17,7 @@ packages=(
   util-linux procps              # mount, mountpoint, kill, ps
   dpkg-dev                       # dpkg-scanpackages: the local apt repository of an e2e test
   time                           # /usr/bin/time: a test measures troupe's peak memory
+  sudo                           # become: sudo with NOPASSWD, cached and asked passwords (e2e_transport)
   dnf rpm createrepo-c           # rpmbuild + createrepo_c: the local rpm repository of the dnf e2e test
 )
 

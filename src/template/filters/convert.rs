@@ -25,6 +25,7 @@ pub fn require_defined(name: &str, v: &Value) -> Result<(), Error> {
 /// Plain data from a template value; undefined values inside containers become null.
 pub fn to_data(name: &str, v: &Value) -> Result<Data, Error> {
     require_defined(name, v)?;
+    super::super::bounds::check_items(v).map_err(|e| fail(name, e.detail().unwrap_or_default()))?;
     serde_json::to_value(v).map_err(|e| fail(name, format!("cannot convert {} to data: {e}", v.kind())))
 }
 

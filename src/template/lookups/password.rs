@@ -39,7 +39,10 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
         match key {
             "length" => {
                 spec.length =
-                    value.trim().parse().map_err(|_| fail(label, format!("length '{value}' is not a number")))?
+                    value.trim().parse().map_err(|_| fail(label, format!("length '{value}' is not a number")))?;
+                if spec.length > MAX_PASSWORD {
+                    return Err(fail(label, format!("length {value} is too large (at most {MAX_PASSWORD})")));
+                }
             }
             "chars" => {
                 let mut chars = Vec::new();
@@ -84,6 +87,9 @@ fn parse_password_term(label: &str, term: &str, kwargs: &Kwargs) -> Result<Passw
     }
     Ok(spec)
 }
+
+/// A password is written to a file and into templates; a mebibyte is far more than enough.
+const MAX_PASSWORD: usize = 1 << 20;
 
 /// Python's `string` module constants, or the text itself; quotes are never used.
 fn candidate_chars(specs: &[String]) -> Vec<char> {
