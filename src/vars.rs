@@ -200,6 +200,9 @@ impl Scope {
 
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+        if let Some(end) = crate::template::stray_block_end(expr) {
+            return Err(TemplateError::new(expr, format!("syntax error: unexpected `{end}` in expression \"{expr}\"")));
+        }
         let source = guard_chains(expr, true);
         let source = check_arithmetic(&source, true).map_err(|m| TemplateError::new(expr, m))?;
         let compiled =
@@ -419,6 +422,18 @@ mod tests {
             s = s.layer(l, map(v));
         }
         Arc::new(s)
+    }
+
+    #[test]
+    fn stray_block_ends_are_errors_not_lexer_panics() {
+        // Found by tests/fuzz.rs: minijinja's expression lexer panics ("empty lexer stack").
+        let s = scope(vec![(Level::PlayVars, json!({"x": 1}))]);
+        for bad in ["x }} y }}", "x }} + 1", "x %} y"] {
+            let e = s.eval(bad).unwrap_err();
+            assert!(e.message.contains("unexpected"), "{bad}: {e}");
+        }
+        assert_eq!(s.eval("'}}' ~ x").unwrap(), json!("}}1"));
+        assert!(s.eval_bool("x == 1").unwrap());
     }
 
     #[test]

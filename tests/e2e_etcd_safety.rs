@@ -99,7 +99,7 @@ fn etcd_purge_fails_closed_and_a_rebuilt_cluster_is_new() {
     let pids_before = pids(tb, three);
 
     // sshd down on one member, its etcd still running: nothing is purged anywhere.
-    stop_sshd(tb, m3, 20);
+    stop_sshd(tb, m3, 12);
     let (done, took) = timed(s.play("etcd3.yml", &["-e", "etcd_clean=true"]));
     assert_refused(&done, took, "purge with a member unreadable", &["cannot read", &m3.name, "nothing was changed"]);
     wait_sshd(tb, m3);
@@ -114,8 +114,23 @@ fn etcd_purge_fails_closed_and_a_rebuilt_cluster_is_new() {
     let (done, took) = timed(s.play("etcd3.yml", &["-l", &two, "-e", "etcd_clean=true"]));
     assert_refused(&done, took, "-l purge of 2 of 3", &["quorum", "nothing was changed"]);
     let (done, took) = timed(s.play("etcd3.yml", &["-l", &m1.name, "-e", "etcd_clean=true"]));
-    assert_refused(&done, took, "-l purge of 1 of 3", &["member remove", "etcd_init=existing"]);
+    assert_refused(&done, took, "-l purge of 1 of 3", &["cannot rejoin", "-e etcd_clean=true -e etcd_init=existing"]);
     assert_eq!(pids_before, pids(tb, three), "a refused -l purge touched a member");
+
+    // ... as the message says: the member leaves the cluster, is purged and joins as a new one;
+    // the others are not restarted and the data is replicated to it.
+    let old_list = etcdctl_ok(tb, m1, "member list");
+    s.play("etcd3.yml", &["-l", &m1.name, "-e", "etcd_clean=true", "-e", "etcd_init=existing"]).succeeds();
+    let new_list = etcdctl_ok(tb, &three[1], "member list");
+    assert_eq!(started_members(tb, &three[1]), 3, "{new_list}");
+    let id_of = |list: &str| list.lines().find(|l| l.contains(", etcd-1, ")).map(|l| l[..16].to_string());
+    assert_ne!(id_of(&old_list), id_of(&new_list), "etcd-1 kept its member ID:\n{new_list}");
+    assert!(
+        etcdctl_ok(tb, m1, "get /safety/k --print-value-only").contains("before"),
+        "the replaced member lacks the data"
+    );
+    assert_eq!(pids_before[1..], pids(tb, three)[1..], "replacing a member restarted another one");
+    let pids_before = pids(tb, three);
 
     // The safeguard message keeps its line breaks (JSON shows them as \n).
     let (done, took) = timed(s.play("etcd3.yml", &[]));
@@ -179,7 +194,7 @@ fn etcd_wrong_invocations_are_caught_before_any_change() {
 
     // The group's first host unreachable: the member joins through another healthy one.
     let pids_before = pids(tb, three);
-    stop_sshd(tb, m1, 25);
+    stop_sshd(tb, m1, 12);
     let joined = s.play("etcd4.yml", &["-l", &m4.name, "-e", "etcd_init=existing"]).run();
     wait_sshd(tb, m1);
     assert_eq!(joined.out.status.code(), Some(0), "join with the first host down failed:\n{}", joined.stdout);
@@ -191,7 +206,8 @@ fn etcd_wrong_invocations_are_caught_before_any_change() {
 
 /// Points 3 and 4: settings are validated before anything changes; a restart happens only on
 /// a healthy cluster, one member at a time; the first member that does not come back stops the
-/// roll with the others untouched and serving; peer URL changes are refused before any change.
+/// roll with the others untouched and serving; a TLS switch is refused before any change, a
+/// peer port change migrates (member update, then restart) one member at a time.
 #[test]
 fn etcd_roll_is_validated_and_health_gated() {
     let Some(tb) = testbed(3) else { return };
@@ -236,19 +252,37 @@ fn etcd_roll_is_validated_and_health_gated() {
     assert_eq!(pids_before, pids(tb, three), "a member restarted");
     assert_eq!(files_before, s.fingerprints(3), "a refused run changed a file");
 
-    // Peer URL changes (another peer port, TLS off) are refused before any change.
-    for args in
-        [&["-e", "etcd_peer_port=2390"][..], &["-e", "etcd_ssl_enabled=false", "-e", "etcd_authentication_mode=none"]]
-    {
-        let (done, took) = timed(s.play("etcd3.yml", &[&["--tags", "etcd_config,etcd_launch"][..], args].concat()));
-        assert_refused(&done, took, &format!("{args:?}"), &["other peer URLs", "member update", "nothing was changed"]);
-    }
-    assert_eq!(pids_before, pids(tb, three), "a refused URL change restarted a member");
-    assert_eq!(files_before, s.fingerprints(3), "a refused URL change changed a file");
+    // Switching TLS off on the live cluster is refused before any change.
+    let tls_off =
+        ["--tags", "etcd_config,etcd_launch", "-e", "etcd_ssl_enabled=false", "-e", "etcd_authentication_mode=none"];
+    let (done, took) = timed(s.play("etcd3.yml", &tls_off));
+    assert_refused(&done, took, "TLS off", &["switch its peers' TLS", "snapshot save", "nothing was changed"]);
+    assert_eq!(pids_before, pids(tb, three), "a refused TLS switch restarted a member");
+    assert_eq!(files_before, s.fingerprints(3), "a refused TLS switch changed a file");
+
+    // Another peer port migrates: member update and restart, one member at a time.
+    let (done, (worst, writes, failed)) =
+        watched(&["--tags", "etcd_config,etcd_launch", "-e", "etcd_peer_port=2390"], three);
+    assert_eq!(done.out.status.code(), Some(0), "peer port migration failed:\n{}", done.stdout);
+    assert!(worst <= 1, "{worst} members were down at once during the peer port migration");
+    assert!(writes > 0 && failed * 5 <= writes, "{failed} of {writes} writes failed during the migration");
+    let members = etcdctl_ok(tb, &three[0], "member list");
+    assert_eq!(members.matches(":2390, ").count(), 3, "{members}");
+    assert_eq!(started_members(tb, &three[0]), 3);
+    let pids_before = pids(tb, three);
 
     // A value that passes validation but kills etcd (the client port is sshd's): the first
     // member does not come back, the roll stops there, the others keep serving writes.
-    let kill = ["--tags", "etcd_config,etcd_launch", "-e", "etcd_port=22", "-e", "etcd_restart_timeout=8"];
+    let kill = [
+        "--tags",
+        "etcd_config,etcd_launch",
+        "-e",
+        "etcd_peer_port=2390",
+        "-e",
+        "etcd_port=22",
+        "-e",
+        "etcd_restart_timeout=8",
+    ];
     let (done, (worst, writes, failed)) = watched(&kill, &three[1..]);
     assert_ne!(done.out.status.code(), Some(0), "the roll did not stop:\n{}", done.stdout);
     let now = pids(tb, three);
@@ -269,11 +303,12 @@ fn etcd_roll_is_validated_and_health_gated() {
     }
 
     // Rolling back: the same command with the previous values brings the member back.
-    s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"]).succeeds();
+    let port = ["--tags", "etcd_config,etcd_launch", "-e", "etcd_peer_port=2390"];
+    s.play("etcd3.yml", &port).succeeds();
     let health = etcdctl_ok(tb, &three[1], "endpoint health --cluster");
     assert_eq!(health.matches("is healthy").count(), 3, "{health}");
     assert!(etcdctl_ok(tb, first, "get /safety/k --print-value-only").contains("before"));
-    let again = s.play("etcd3.yml", &["--tags", "etcd_config,etcd_launch"]).succeeds();
+    let again = s.play("etcd3.yml", &port).succeeds();
     for h in three {
         assert_eq!(again.changed(&h.name), 0, "second run changed {}:\n{}", h.name, again.stdout);
     }
@@ -283,7 +318,8 @@ fn etcd_roll_is_validated_and_health_gated() {
 
 /// What other users could read on a host while troupe works: every process's command line
 /// (`ps`, as root: argv is public) and every environment the user `nobody` can read.
-const POLLER: &str = r#"rm -f /var/tmp/troupe-poll-*.log; install -o nobody -m 0600 /dev/null /var/tmp/troupe-poll-env.log
+const POLLER: &str = r#"systemctl stop troupe-poll-argv troupe-poll-env 2>/dev/null; systemctl reset-failed troupe-poll-argv troupe-poll-env 2>/dev/null
+rm -f /var/tmp/troupe-poll-*.log; install -o nobody -m 0600 /dev/null /var/tmp/troupe-poll-env.log
 systemd-run --quiet --unit=troupe-poll-argv sh -c 'while :; do ps -eww -o args; sleep 0.05; done | awk "!seen[\$0]++ { print; fflush() }" > /var/tmp/troupe-poll-argv.log'
 systemd-run --quiet --unit=troupe-poll-env -p User=nobody sh -c 'while :; do for f in /proc/[0-9]*/environ; do tr "\0" "\n" < "$f"; done 2>/dev/null; sleep 0.05; done | awk "!seen[\$0]++ { print; fflush() }" > /var/tmp/troupe-poll-env.log'"#;
 
@@ -311,6 +347,7 @@ fn etcd_secrets_stay_secret() {
     for h in four {
         assert!(tb.on(h, POLLER).success(), "{}: poller did not start", h.name);
     }
+    let _stop_pollers = StopPollers(tb, four);
 
     // Every mode of the playbook, each at -vvv with --diff.
     let mut outputs: Vec<(String, String)> = Vec::new();
@@ -395,6 +432,20 @@ fn etcd_secrets_stay_secret() {
     let fresh = &outputs[1].1;
     assert!(fresh.contains("server-key.pem"), "the key copy is not reported");
     reset(&s, 4);
+}
+
+/// Stops the pollers however the test ends (they sample `ps` 20 times a second).
+struct StopPollers<'a>(&'a Testbed, &'a [TbHost]);
+
+impl Drop for StopPollers<'_> {
+    fn drop(&mut self) {
+        for h in self.1 {
+            let _ = self.0.run(
+                h,
+                "systemctl stop troupe-poll-argv troupe-poll-env 2>/dev/null; rm -f /var/tmp/troupe-poll-*.log",
+            );
+        }
+    }
 }
 
 fn context(text: &str, needle: &str) -> String {

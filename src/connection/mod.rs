@@ -107,6 +107,22 @@ pub fn quote(word: &str) -> String {
     }
 }
 
+/// Ends a script sent on stdin: a final comment, so that `$(…)` drops none of the script's own
+/// newlines, and the proof that the script arrived whole.
+pub const SCRIPT_END: &str = "\n#troupe-script-end";
+
+/// Shell that reads a script of `len` bytes from stdin with `reader` (`head -c`, or
+/// `dd bs=1 count=`) and runs it, unless it arrived cut short (the sender died): a part of a
+/// script (`rm -rf /var/lib/x` cut to `rm -rf /var`) must never run.
+pub fn run_from_stdin(len: usize, reader: &str) -> String {
+    format!(
+        "__t_s=$({reader}{len} 2>/dev/null)\n\
+         case $__t_s in *'{end}') eval \"$__t_s\";; \
+         *) echo 'troupe: the script arrived cut short' >&2; exit 97;; esac",
+        end = SCRIPT_END.trim_start_matches('\n')
+    )
+}
+
 /// A command as a connection sends it: a `script` with nothing secret in it (it may end up on
 /// a command line, as `sudo`'s or `su`'s argument) and what its stdin starts with.
 pub struct Prepared<'a> {
@@ -129,8 +145,7 @@ pub fn prepare(cmd: &Cmd) -> Prepared<'_> {
     let Some(escalate) = &cmd.escalate else {
         return Prepared { script, feed: Feed { prefix: Vec::new(), input: cmd.stdin.as_ref() } };
     };
-    // `$(…)` drops trailing newlines; the final comment keeps the script's own.
-    script.push_str("\n#");
+    script.push_str(SCRIPT_END);
     let mut prefix = Vec::new();
     if let Some(pw) = &escalate.password {
         prefix.extend_from_slice(pw.as_bytes());
@@ -148,7 +163,7 @@ pub fn prepare(cmd: &Cmd) -> Prepared<'_> {
 /// would be read as the command's own stdin. On the persistent shell a `sudo -n` that worked
 /// is remembered (a file in its folder), so NOPASSWD costs one probe per user, not per command.
 pub fn wrap_become(len: usize, escalate: &Become) -> String {
-    let inner = quote(&format!("eval \"$(head -c {len})\""));
+    let inner = quote(&run_from_stdin(len, "head -c "));
     let user = quote(&escalate.user);
     let (quiet, asking, probe) = match escalate.method.as_str() {
         "su" => {
@@ -277,6 +292,6 @@ mod tests {
         }
         let calls = std::fs::read_to_string(&log).expect("log");
         assert_eq!(calls.lines().filter(|l| l.ends_with("-c :")).count(), 1, "{calls}");
-        assert_eq!(calls.lines().count(), 4, "{calls}");
+        assert_eq!(calls.matches("-c __t_s=").count(), 3, "{calls}");
     }
 }

@@ -16,7 +16,7 @@ use super::retry::{classify, next_pause, FailureKind};
 use super::shell::{RemoteShell, ShellError};
 use super::ssh_opts::unreachable_reason;
 pub use super::ssh_opts::{default_control_dir, SshDefaults, SshOptions};
-use super::{prepare, quote, Cmd, Connection, ConnectionError, Feed, Output, Prepared};
+use super::{prepare, quote, run_from_stdin, Cmd, Connection, ConnectionError, Feed, Output, Prepared, SCRIPT_END};
 
 /// Channels one host may have open at once, the persistent shell included; sshd's
 /// `MaxSessions` defaults to 10 and kill channels need the last two.
@@ -377,13 +377,12 @@ impl Connection for Ssh {
 /// comes first on stderr. The script travels on stdin, never on the command line, where any
 /// user of the host could read it (`export TOKEN=…`) in `ps`.
 fn channel_command(script: &str) -> (String, Vec<u8>) {
-    // `$(…)` drops trailing newlines; the final comment keeps the script's own.
-    let body = format!("{script}\n#");
+    let body = format!("{script}{SCRIPT_END}");
     let wrapper = format!(
         "printf 'troupe-pid %s\\n' \"$$\" >&2\n\
-         if head --version 2>/dev/null | grep GNU >/dev/null; then eval \"$(head -c {n})\"\n\
-         else eval \"$(dd bs=1 count={n} 2>/dev/null)\"; fi",
-        n = body.len()
+         if head --version 2>/dev/null | grep GNU >/dev/null; then {}\nelse {}\nfi",
+        run_from_stdin(body.len(), "head -c "),
+        run_from_stdin(body.len(), "dd bs=1 2>/dev/null count="),
     );
     (format!("exec /bin/sh -c {}", quote(&wrapper)), body.into_bytes())
 }

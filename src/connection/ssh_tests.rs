@@ -331,6 +331,29 @@ fn channel_command_small_and_big_scripts() {
 }
 
 #[test]
+fn a_channel_script_cut_short_never_runs() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let marker = dir.path().join("ran");
+    // Cut anywhere, the script must not run: not even its first, complete, line.
+    let script = format!("touch {}\nrm -rf {}/never", marker.display(), dir.path().display());
+    let (line, body) = channel_command(&script);
+    for cut in [1, body.len() / 2, body.len() - 1] {
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", &line])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        child.stdin.take().expect("stdin").write_all(&body[..cut]).expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert_ne!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cut short"), "{out:?}");
+        assert!(!marker.exists(), "a script cut at {cut} ran");
+    }
+}
+
+#[test]
 fn channel_scripts_stay_off_the_command_line() {
     let (line, body) = channel_command("export TOKEN=s3cret\nrun");
     assert!(!line.contains("s3cret"), "{line}");

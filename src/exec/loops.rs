@@ -16,6 +16,9 @@ use super::outcome::{failure, template_failure, Guarded, HostOutcome, ItemOutcom
 use super::result::{self, LoopSummary};
 use super::Runner;
 
+/// Where `with_<lookup>` hands its terms to the lookup.
+const TERMS_VAR: &str = "__troupe_terms";
+
 impl Runner {
     /// The task on one host: once, or once per loop item, with the lines it reports.
     pub(super) async fn run_in_scope(&self, call: &TaskCall<'_>) -> HostOutcome {
@@ -159,6 +162,9 @@ impl Runner {
             };
             return Ok(super::fileglob::expand(&terms, &self.search_dirs(task, frame)));
         }
+        if let Some(name) = with.filter(|w| !matches!(*w, "items" | "list" | "dict")) {
+            return self.lookup_items(call, name, rendered);
+        }
         let list = match (with, rendered) {
             (Some("dict"), Value::Object(m)) => {
                 m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
@@ -189,6 +195,33 @@ impl Runner {
             return Ok(flat);
         }
         Ok(list)
+    }
+
+    /// `with_<name>`: the rendered value (one term unless a list) through the lookup, as
+    /// `query('<name>', ...)` with the task's search folders for relative files.
+    fn lookup_items(&self, call: &TaskCall<'_>, name: &str, rendered: Value) -> Result<Vec<Value>, TemplateError> {
+        let TaskCall { task, frame, scope, .. } = call;
+        let terms = match rendered {
+            Value::Array(terms) => terms,
+            Value::String(s) => vec![Value::String(s.trim().to_string())],
+            one => vec![one],
+        };
+        let dirs = self.search_dirs(task, frame).iter().map(|d| Value::String(d.display().to_string())).collect();
+        let mut vars = Map::new();
+        vars.insert(TERMS_VAR.into(), Value::Array(terms));
+        vars.insert(crate::template::lookups::SEARCH_VAR.into(), Value::Array(dirs));
+        let inner = Arc::new(scope.child(Level::Magic, vars));
+        let expr = format!("query('{name}', *{TERMS_VAR})");
+        let items = inner.eval(&expr).map_err(|mut e| {
+            // Name what the user wrote, not the expression built here.
+            e.template = format!("with_{name}");
+            e.message = e.message.replace(&expr, &e.template);
+            e
+        })?;
+        match items {
+            Value::Array(items) => Ok(items),
+            other => Ok(vec![other]),
+        }
     }
 
     /// One module call (one loop item), with `until` retries and result conditions.

@@ -1,6 +1,6 @@
 //! Building the host/group graph and walking it, as Ansible's `InventoryData` and `Group` do.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Group, Host, Inventory};
 use crate::value::Value;
@@ -67,10 +67,9 @@ impl Inventory {
         if p.children.iter().any(|c| c == child) {
             return Ok(());
         }
-        if self.ancestors(parent).contains(child) {
+        if self.is_ancestor(child, parent) {
             return Err(format!("adding group '{child}' as a child of '{parent}' creates a recursive dependency loop"));
         }
-        let depth = p.depth + 1;
         if let Some(p) = self.groups.get_mut(parent) {
             p.children.push(child.to_string());
         }
@@ -79,21 +78,58 @@ impl Inventory {
                 c.parents.push(parent.to_string());
             }
         }
-        self.raise_depth(child, depth);
         Ok(())
     }
 
-    fn raise_depth(&mut self, group: &str, depth: usize) {
-        let Some(g) = self.groups.get_mut(group) else {
-            return;
-        };
-        if g.depth >= depth {
-            return;
+    /// Each group's depth: its longest path from a top group (Ansible's `Group.depth`), in one
+    /// topological pass once all sources are in (raising it edge by edge was quadratic on
+    /// chains written bottom-up).
+    fn compute_depths(&mut self) {
+        let mut waiting: HashMap<String, usize> =
+            self.groups.values().map(|g| (g.name.clone(), g.parents.len())).collect();
+        let mut ready: Vec<String> =
+            self.groups.values().filter(|g| g.parents.is_empty()).map(|g| g.name.clone()).collect();
+        for g in self.groups.values_mut() {
+            g.depth = 0;
         }
-        g.depth = depth;
-        for c in g.children.clone() {
-            self.raise_depth(&c, depth + 1);
+        while let Some(name) = ready.pop() {
+            let Some(g) = self.groups.get(&name) else { continue };
+            let (depth, children) = (g.depth + 1, g.children.clone());
+            for c in children {
+                if let Some(cg) = self.groups.get_mut(&c) {
+                    cg.depth = cg.depth.max(depth);
+                }
+                if let Some(n) = waiting.get_mut(&c) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.push(c);
+                    }
+                }
+            }
         }
+    }
+
+    /// Is `group` above `below`? A group without children is above nothing and a group without
+    /// parents is below nothing, which keeps building long chains linear in either order.
+    fn is_ancestor(&self, group: &str, below: &str) -> bool {
+        let has =
+            |name: &str, pick: fn(&Group) -> &Vec<String>| self.groups.get(name).is_some_and(|g| !pick(g).is_empty());
+        if !has(group, |g| &g.children) || !has(below, |g| &g.parents) {
+            return false;
+        }
+        let mut seen = HashSet::new();
+        let mut todo: Vec<&str> = vec![below];
+        while let Some(g) = todo.pop() {
+            for p in self.groups.get(g).map(|g| g.parents.as_slice()).unwrap_or_default() {
+                if p == group {
+                    return true;
+                }
+                if seen.insert(p.as_str()) {
+                    todo.push(p);
+                }
+            }
+        }
+        false
     }
 
     /// Every group above `group` (not itself).
@@ -155,6 +191,7 @@ impl Inventory {
                 self.add_host_to_group("ungrouped", &h);
             }
         }
+        self.compute_depths();
     }
 
     /// Hosts of a group and of its descendants, breadth first, without repeats.
@@ -197,14 +234,16 @@ impl Inventory {
             return Vec::new();
         };
         let mut out: Vec<String> = Vec::new();
+        // A set beside the list: `contains` on the list made 10,000 chained groups quadratic.
+        let mut seen: HashSet<String> = HashSet::new();
         for g in &h.groups {
-            if !out.contains(g) {
+            if seen.insert(g.clone()) {
                 out.push(g.clone());
             }
             let mut anc: Vec<String> = self.ancestors(g).into_iter().collect();
             anc.sort();
             for a in anc {
-                if !out.contains(&a) {
+                if seen.insert(a.clone()) {
                     out.push(a);
                 }
             }

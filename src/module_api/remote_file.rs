@@ -250,6 +250,15 @@ fn write_script(plan: &WritePlan, len: u64) -> Result<String, String> {
             quote(&parent_dir(&plan.dest)),
             rand::random::<u64>()
         ));
+        // The bytes that arrived must be the bytes sent, not only as many (an empty checksum
+        // is a plan made by a test).
+        if !plan.checksum.is_empty() {
+            s.push_str(&format!(
+                "h=$(sha1sum < \"$t\")\n\
+                 [ \"${{h%% *}}\" = {sum} ] || {{ echo \"the bytes that arrived have sha1 ${{h%% *}}, not {sum}\" >&2; exit 4; }}\n",
+                sum = quote(&plan.checksum)
+            ));
+        }
         if let Some((mode, uid, gid)) = plan.existing {
             // Keep the old file's owner and mode; chown fails harmlessly when not root.
             s.push_str(&format!("chown {uid}:{gid} \"$t\" 2>/dev/null || true\nchmod {} \"$t\"\n", mode_text(mode)));

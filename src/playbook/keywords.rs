@@ -143,8 +143,10 @@ pub fn names(place: u8) -> impl Iterator<Item = &'static str> + Clone {
     KEYWORDS.iter().filter(move |k| k.on & place != 0).map(|k| k.name)
 }
 
-/// `with_*` lookups troupe runs.
-pub const LOOP_WITH: &[&str] = &["items", "list", "dict", "fileglob"];
+/// `with_*` loops troupe runs: `fileglob` (run by the engine) and every lookup it has.
+pub fn loop_with(name: &str) -> bool {
+    name == "fileglob" || crate::template::lookups::SUPPORTED.contains(&name)
+}
 
 /// Keywords Ansible knows that troupe refuses, with the reason shown to the user.
 pub fn unsupported_reason(key: &str) -> Option<&'static str> {

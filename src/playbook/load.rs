@@ -119,8 +119,9 @@ pub(crate) struct Ctx<'a> {
     pub state: &'a PlayState,
     /// Files being loaded, outermost first (to catch import cycles).
     pub files: Vec<PathBuf>,
-    /// Role folders being loaded, outermost first (to catch dependency cycles).
-    pub roles: Vec<PathBuf>,
+    /// Role folders being loaded with their `tasks_from`, outermost first (to catch
+    /// dependency cycles).
+    pub roles: Vec<(PathBuf, Option<String>)>,
     /// Blocks around the list being loaded.
     pub blocks: usize,
 }

@@ -53,23 +53,36 @@ pub fn entry(node: &Node) -> Result<(String, RoleSpec), LoadError> {
     Ok((name, spec))
 }
 
-/// Where a role is, and every place looked at.
+/// Where a role is, and every place looked at. Ansible's order, for plain names and names
+/// with `/` (`etcd/config`) alike: `roles/` beside the playbook, `roles_path`, the folder of the
+/// role that depends on it, the playbook's folder; then (troupe's addition) `../roles`, for
+/// playbooks kept in a `playbooks/` folder. Ansible's last resort is the name as a path from the
+/// current directory.
 pub fn find(name: &str, ctx: &Ctx) -> Result<PathBuf, Vec<PathBuf>> {
-    let mut candidates = Vec::new();
-    if name.contains('/') {
-        candidates.push(ctx.playbook_dir.join(name));
-    } else {
-        candidates.push(ctx.playbook_dir.join("roles").join(name));
-        candidates.push(ctx.playbook_dir.join(name));
-        candidates.push(ctx.playbook_dir.join("..").join("roles").join(name));
-        candidates.extend(ctx.opts.roles_path.iter().map(|p| p.join(name)));
-        // A dependency may sit next to the role that needs it.
-        if let Some(role) = &ctx.role {
-            candidates.push(parent_dir(&role.path).join(name));
+    let mut candidates = vec![ctx.playbook_dir.join("roles").join(name)];
+    candidates.extend(ctx.opts.roles_path.iter().map(|p| p.join(name)));
+    if let Some(role) = &ctx.role {
+        candidates.push(parent_dir(&role.path).join(name));
+    }
+    candidates.push(ctx.playbook_dir.join(name));
+    candidates.push(ctx.playbook_dir.join("..").join("roles").join(name));
+    candidates.push(PathBuf::from(name));
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for c in candidates {
+        if !unique.contains(&c) {
+            unique.push(c);
         }
     }
-    candidates.dedup();
-    candidates.iter().find(|p| p.is_dir()).cloned().ok_or(candidates)
+    unique.iter().find(|p| p.is_dir()).cloned().ok_or(unique)
+}
+
+/// The role's name as Ansible shows it (`role_name`, task prefixes): the name as written, or
+/// its last part when only the current-directory fallback found it.
+fn display_name(name: &str, path: &Path, ctx: &Ctx) -> String {
+    if path == Path::new(name) && !ctx.playbook_dir.join(name).is_dir() {
+        return path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+    }
+    name.to_string()
 }
 
 struct Meta {
@@ -157,7 +170,9 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
     })?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
     ctx.check_depth(at)?;
-    if ctx.roles.contains(&canonical) {
+    // A role importing another tasks file of its own is not a cycle; the same file again is.
+    let entry = (canonical.clone(), spec.tasks_from.clone());
+    if ctx.roles.contains(&entry) {
         return Err(LoadError::invalid(at, format!("role '{name}' depends on itself (a dependency cycle)")));
     }
     let meta = meta(&path, at)?;
@@ -172,8 +187,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         }
         repeated && dedup && !meta.allow_duplicates
     };
-    let role_name =
-        Path::new(name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+    let role_name = display_name(name, &path, ctx);
     let role = Arc::new(Role {
         name: role_name.clone(),
         path: path.clone(),
@@ -182,7 +196,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         params: spec.params.clone(),
     });
     let mut inner = ctx.clone();
-    inner.roles.push(canonical);
+    inner.roles.push(entry);
     inner.role = Some(role.clone());
     inner.handlers = false;
     let in_role = |e: LoadError| e.with_cause(format!("in role '{role_name}' ({}) used at {at}", path.display()));

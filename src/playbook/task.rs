@@ -6,7 +6,7 @@ use super::args::{check_args, merge_args, module_args};
 use super::convert::{self, conditions, float, mapping, number_or_template, opt_string, string, string_list};
 use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, split_args, COMMAND_MODULES};
-use super::keywords::{allowed, closest, did_you_mean, names, on, unsupported_reason, LOOP_WITH};
+use super::keywords::{allowed, closest, did_you_mean, loop_with, names, on, unsupported_reason};
 use super::load::Ctx;
 use super::model::{next_id, ActionKind, Block, Item, LoopControl, Task};
 use super::{attrs, imports};
@@ -200,7 +200,8 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     check_args(&mut task, action.key)?;
     match task.kind {
         ActionKind::IncludeTasks | ActionKind::IncludeRole => {
-            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !allowed(on::INCLUDE, key)) {
+            let fits = |key: &str| allowed(on::INCLUDE, key) || key.starts_with("with_");
+            if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !fits(key)) {
                 return Err(LoadError::invalid(&k.span, format!("`{key}` is not a valid keyword for {}", task.action))
                     .with_hint(format!(
                         "put it under `apply:` in the {} arguments, or use the import_ form",
@@ -305,11 +306,10 @@ fn task_keyword(task: &mut Task, k: &Node, v: &Node, key: &str, ctx: &Ctx) -> Re
         }
         _ if key.starts_with("with_") => {
             let with = &key["with_".len()..];
-            if !LOOP_WITH.contains(&with) {
+            if !loop_with(with) {
+                let known = crate::template::lookups::SUPPORTED.join(", with_");
                 return Err(LoadError::unsupported(&k.span, format!("`{key}` is not supported by troupe (yet)"))
-                    .with_hint(
-                        "use `loop:` with a filter, or one of with_items, with_list, with_dict, with_fileglob",
-                    ));
+                    .with_hint(format!("use `loop:` with a filter, or one of with_fileglob, with_{known}")));
             }
             set_loop(task, k, v, Some(with))?;
         }
@@ -338,7 +338,8 @@ fn set_loop(task: &mut Task, k: &Node, v: &Node, with: Option<&str>) -> Result<(
         }
         Kind::Null => return Ok(()),
         Kind::Seq(_) | Kind::Str(_) => true,
-        Kind::Map(_) => with == Some("dict"),
+        // `with_*` passes a mapping to its lookup as one term (`with_first_found: {files: ..}`).
+        Kind::Map(_) => with.is_some(),
         _ => false,
     };
     if !fits {

@@ -492,7 +492,7 @@ fn conditions_tags_notify_and_loop_keywords() {
 
 #[test]
 fn task_refusals() {
-    let e = task_err("- debug: msg=x\n  with_nested: [[1], [2]]\n");
+    let e = task_err("- debug: msg=x\n  with_cartesian: [[1], [2]]\n");
     assert_eq!(e.kind, LoadErrorKind::Unsupported);
     let e = task_err("- debug: msg=x\n  loop: [1]\n  with_items: [2]\n");
     assert!(e.message.contains("already has a loop"), "{}", e.message);
@@ -587,13 +587,14 @@ fn role_search_order_and_roles_path() {
     let msg = |i: usize| task(&block(&pb.plays[0].roles[i]).block[0]).args["msg"].clone();
     assert_eq!(msg(0), "pb-roles");
     assert_eq!(msg(1), "s-pb-dir");
-    assert_eq!(msg(2), "parent-roles");
+    // As Ansible: roles_path comes before the playbook's own folder; `../roles` is last.
+    assert_eq!(msg(2), "extra");
     assert_eq!(msg(3), "by-path");
-    assert_eq!(block(&pb.plays[0].roles[3]).role.as_ref().unwrap().name, "u");
-    // roles_path is searched after the playbook's folders.
-    std::fs::remove_dir_all(dir.path().join("roles")).unwrap();
+    // As Ansible: the role keeps the name it was written with.
+    assert_eq!(block(&pb.plays[0].roles[3]).role.as_ref().unwrap().name, "./local/u");
+    std::fs::remove_dir_all(dir.path().join("extra")).unwrap();
     let pb = load_playbook(&dir.path().join("pb/p.yml"), &o).unwrap();
-    assert_eq!(task(&block(&pb.plays[0].roles[2]).block[0]).args["msg"], "extra");
+    assert_eq!(task(&block(&pb.plays[0].roles[2]).block[0]).args["msg"], "parent-roles");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Ansible's `lookup()` and `query()` on the controller: `env`, `file`, `pipe`, `password`,
-//! `first_found`, plus the trivial `vars`, `list`, `items`, `dict`.
+//! `first_found`, the trivial `vars`, `list`, `items`, `dict`, and the list-shaping lookups of
+//! the `with_*` loops (see `lists`).
 //!
 //! Relative files are searched in the folders the engine puts in the context variable
 //! `__troupe_search` (a list of strings): for each folder `folder/files/<path>`, then
@@ -16,10 +17,33 @@ use minijinja::{Environment, Error, State};
 use super::filters::convert::{fail, from_data, require_defined, to_data};
 use super::filters::text::{expanduser, text_of};
 
+mod lists;
 mod password;
 
 /// The context variable holding the folders relative lookup paths are searched in.
 pub const SEARCH_VAR: &str = "__troupe_search";
+
+/// The lookups troupe runs (each also as `ansible.builtin.<name>`, and as `with_<name>`).
+pub const SUPPORTED: &[&str] = &[
+    "env",
+    "file",
+    "pipe",
+    "password",
+    "first_found",
+    "vars",
+    "list",
+    "items",
+    "dict",
+    "sequence",
+    "lines",
+    "nested",
+    "together",
+    "subelements",
+    "indexed_items",
+    "flattened",
+    "inventory_hostnames",
+    "random_choice",
+];
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
@@ -90,10 +114,19 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             })
             .collect(),
         "dict" => dict_lookup(&label, terms)?,
+        "sequence" => lists::sequence(&label, terms)?,
+        "lines" => lists::lines(state, &label, terms)?,
+        "nested" => lists::nested(&label, terms)?,
+        "together" => lists::together(&label, terms)?,
+        "subelements" => lists::subelements(&label, terms)?,
+        "indexed_items" => lists::indexed_items(&label, terms)?,
+        "flattened" => lists::flattened(&label, terms)?,
+        "inventory_hostnames" => lists::inventory_hostnames(state, &label, terms)?,
+        "random_choice" => lists::random_choice(terms),
         other => {
             return Err(fail(
                 "lookup",
-                format!("lookup plugin '{other}' is not supported; troupe has env, file, pipe, password, first_found, vars, list, items, dict"),
+                format!("lookup plugin '{other}' is not supported; troupe has {}", SUPPORTED.join(", ")),
             ))
         }
     };

@@ -130,6 +130,33 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
+/// A `}}` (or `%}`) outside string literals in a bare expression: minijinja's lexer panics on
+/// what follows one ("empty lexer stack"), so such an expression is refused before lexing.
+pub fn stray_block_end(expr: &str) -> Option<&'static str> {
+    let mut quote = None;
+    let mut escaped = false;
+    let mut prev = ' ';
+    for c in expr.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '}' && prev == '}' => return Some("}}"),
+            None if c == '}' && prev == '%' => return Some("%}"),
+            None => {}
+        }
+        prev = c;
+    }
+    None
+}
+
 /// If the text is exactly one `{{ expression }}`, the expression.
 pub fn single_expression(text: &str) -> Option<&str> {
     let t = text.trim();

@@ -48,21 +48,13 @@ impl Builder {
                 self.push(node, 1)?;
             }
             Event::Alias(id) => {
-                let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                let size = self.anchors.get(&id).map(|(_, size)| *size).ok_or_else(|| YamlError {
                     span: at.clone(),
                     message: "YAML alias refers to an unknown anchor".into(),
                 })?;
                 // Copies are simple and keep positions; a budget stops "billion laughs" files.
-                self.copied = self.copied.saturating_add(size);
-                if self.copied > MAX_YAML_ALIAS_NODES {
-                    return Err(YamlError {
-                        span: at,
-                        message: format!(
-                            "YAML aliases expand to more than {MAX_YAML_ALIAS_NODES} nodes; \
-                             is this an alias bomb (\"billion laughs\")?"
-                        ),
-                    });
-                }
+                self.spend(size, &at)?;
+                let node = self.anchors[&id].0.clone();
                 self.push(Node { span: at, kind: node.kind }, size)?;
             }
             Event::SequenceStart(anchor, _) => self.open(Kind::Seq(Vec::new()), anchor, at)?,
@@ -71,6 +63,9 @@ impl Builder {
                 let Some(frame) = self.stack.pop() else { return Ok(()) };
                 let node = if matches!(frame.node.kind, Kind::Map(_)) { merge_keys(frame.node)? } else { frame.node };
                 if frame.anchor > 0 {
+                    // Keeping an anchored node is a copy too: nested anchors around a large
+                    // node would otherwise copy it once per level.
+                    self.spend(frame.size, &node.span)?;
                     self.anchors.insert(frame.anchor, (node.clone(), frame.size));
                 }
                 self.push(node, frame.size)?;
@@ -78,6 +73,20 @@ impl Builder {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Count `size` copied nodes against the budget, before copying them.
+    fn spend(&mut self, size: usize, at: &Span) -> Result<(), YamlError> {
+        self.copied = self.copied.saturating_add(size);
+        if self.copied <= MAX_YAML_ALIAS_NODES {
+            return Ok(());
+        }
+        Err(YamlError {
+            span: at.clone(),
+            message: format!(
+                "YAML aliases expand to more than {MAX_YAML_ALIAS_NODES} nodes; is this an alias bomb (\"billion laughs\")?"
+            ),
+        })
     }
 
     fn open(&mut self, kind: Kind, anchor: usize, at: Span) -> Result<(), YamlError> {

@@ -118,3 +118,22 @@ fn a_nan_document_is_not_an_empty_vars_file() {
     assert_eq!(node("").vars(), Some(crate::value::Map::new()));
     assert_eq!(node("a: 1\n").vars().map(|m| m.len()), Some(1));
 }
+
+#[test]
+fn nested_anchors_around_a_large_node_are_bounded() {
+    // Found by tests/fuzz.rs: every anchored level copied the whole node below it, outside
+    // the alias budget (minutes of copying for one small file).
+    let mut text = String::from("big: &b [");
+    text.push_str(&vec!["x"; 500].join(", "));
+    text.push_str("]\nwide: &w [");
+    text.push_str(&vec!["*b"; 500].join(", "));
+    text.push_str("]\nnest: &a0\n");
+    for i in 1..400 {
+        text.push_str(&format!("{}- &a{i}\n", "  ".repeat(i)));
+    }
+    text.push_str(&format!("{}- *w\n", "  ".repeat(400)));
+    let t = std::time::Instant::now();
+    let e = parse_str(&text, Path::new("n.yml")).unwrap_err();
+    assert!(e.message.contains("alias bomb"), "{e}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
+}

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests (one module per concern).
 #![allow(dead_code)]
 
+pub mod compare;
 pub mod http;
 pub mod run;
 pub mod testbed;
