@@ -37,7 +37,7 @@ pub struct Cmd {
     pub chdir: Option<String>,
     pub timeout: Option<Duration>,
     pub escalate: Option<Become>,
-    /// The script only reads: it does not make cached facts stale (see `modules::prefetch`).
+    /// The script only reads: it does not make cached facts stale (see `facts::ahead`).
     pub read_only: bool,
 }
 

@@ -2,8 +2,8 @@
 //! `modules::prefetch`.
 
 use crate::connection::Become;
-use crate::modules::facts_batch::Want;
-use crate::modules::prefetch::{Lookahead, MAX_AHEAD};
+use crate::facts::ahead::{Lookahead, MAX_AHEAD};
+use crate::facts::batch::Want;
 use crate::playbook::{Item, Task};
 
 use super::frame::Frame;

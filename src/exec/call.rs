@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::modules::prefetch::{Lookahead, ReadAhead};
+use crate::facts::ahead::{Lookahead, ReadAhead};
 use crate::modules::{self, Ctx, Render, Step};
 use crate::playbook::ActionKind;
 use crate::report::Status;

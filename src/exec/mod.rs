@@ -49,8 +49,8 @@ pub struct Runner {
     load_opts: LoadOptions,
     playbook_dir: PathBuf,
     states: HashMap<String, HostState>,
-    /// File facts read ahead for the next tasks (see `modules::prefetch`).
-    prefetch: crate::modules::prefetch::Prefetch,
+    /// File facts read ahead for the next tasks (see `facts::ahead`).
+    prefetch: crate::facts::ahead::Prefetch,
     /// `TROUPE_READ_AHEAD=off` turns reading ahead off (benchmarks, or if it ever misleads).
     read_ahead: bool,
     /// Set by `any_errors_fatal`, `max_fail_percentage` or `meta: end_play`.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::{failed_with, key_values, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -46,6 +46,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("allow_downgrades", "allow_downgrade"),
     ("allow-downgrades", "allow_downgrade"),
 ];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
 
 const FRONTEND: &str = "DEBIAN_FRONTEND=noninteractive";
 
@@ -111,7 +114,7 @@ pub struct Want {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse("apt", raw, KNOWN, ALIASES)?;
+        let a = Args::parse("apt", raw, &SPEC)?;
         let state = State::from_args(&a)?;
         let specs: Vec<Spec> = a.list("name")?.unwrap_or_default().iter().map(|s| Spec::parse(s)).collect();
         if state == State::Latest && specs.iter().any(|s| s.version.is_some()) {
@@ -326,6 +329,10 @@ fn cache_result(facts: &Facts) -> Map {
 impl Module for Apt {
     fn name(&self) -> &'static str {
         "apt"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

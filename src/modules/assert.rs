@@ -4,8 +4,12 @@ use async_trait::async_trait;
 
 use crate::value::{to_text, Value};
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::{Ctx, Map, Module, ModuleError, Query};
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec =
+    ArgSpec { names: &[&["that", "fail_msg", "success_msg", "quiet"]], aliases: &[("msg", "fail_msg")] };
 
 pub struct Assert;
 
@@ -49,6 +53,10 @@ impl Module for Assert {
         "assert"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     fn raw_args(&self) -> &'static [&'static str] {
         &["that"]
     }
@@ -58,7 +66,7 @@ impl Module for Assert {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("assert", args, &["that", "fail_msg", "success_msg", "quiet"], &[("msg", "fail_msg")])?;
+        let a = Args::parse("assert", args, &SPEC)?;
         a.bool("quiet", false)?;
         let that: Vec<Value> = match a.get("that") {
             None => return Err(a.error("`that` is required (an expression or a list of them)")),

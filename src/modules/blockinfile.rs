@@ -8,10 +8,10 @@ use regex::bytes::Regex;
 
 use crate::value::Value;
 
-use super::args::Args;
-use super::facts_batch::Want;
+use super::args::{ArgSpec, Args};
 use super::lineinfile::{apply_edit, compile, query_edit, read_text, text_wants};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
 
 pub struct BlockInFile;
 
@@ -201,10 +201,17 @@ const ARGS: &[&str] = &[
 const ALIASES: &[(&str, &str)] =
     &[("dest", "path"), ("destfile", "path"), ("name", "path"), ("content", "block"), ("attr", "attributes")];
 
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
+
 #[async_trait]
 impl Module for BlockInFile {
     fn name(&self) -> &'static str {
         "blockinfile"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     fn reads_ahead(&self) -> bool {
@@ -212,11 +219,11 @@ impl Module for BlockInFile {
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        text_wants("blockinfile", args, ARGS, ALIASES)
+        text_wants("blockinfile", args, &SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("blockinfile", args, ARGS, ALIASES)?;
+        let a = Args::parse("blockinfile", args, &SPEC)?;
         let path = a.req_str("path")?;
         let present = a.choice("state", &["absent", "present"])? != Some("absent");
         if a.has("insertafter") && a.has("insertbefore") {

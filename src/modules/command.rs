@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::clock::{delta, timestamp};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
@@ -112,6 +112,10 @@ struct Parsed {
     strip: bool,
 }
 
+/// The arguments, declared once: shell's, and command's (the same and `argv`).
+const SHELL_SPEC: ArgSpec = ArgSpec { names: &[&COMMON], aliases: &[] };
+const COMMAND_SPEC: ArgSpec = ArgSpec { names: &[&COMMON, &["argv"]], aliases: &[] };
+
 const COMMON: [&str; 10] = [
     "_raw_params",
     "cmd",
@@ -134,11 +138,8 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
             merged.entry(k).or_insert(Value::String(v));
         }
     }
-    let mut known = COMMON.to_vec();
-    if module == "command" {
-        known.push("argv");
-    }
-    let a = Args::parse(module, &merged, &known, &[])?;
+    let spec = if module == "command" { &COMMAND_SPEC } else { &SHELL_SPEC };
+    let a = Args::parse(module, &merged, spec)?;
     let text = a.str("cmd")?.or(a.str("_raw_params")?).filter(|t| !t.trim().is_empty());
     let (shown, script) = if module == "shell" {
         let text = text.ok_or_else(|| a.error("no command given (free-form text or `cmd`)"))?;
@@ -275,6 +276,10 @@ impl Module for Command {
     fn name(&self) -> &'static str {
         "command"
     }
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&COMMAND_SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         query("command", cx, args).await
     }
@@ -288,6 +293,10 @@ impl Module for Shell {
     fn name(&self) -> &'static str {
         "shell"
     }
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SHELL_SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         query("shell", cx, args).await
     }

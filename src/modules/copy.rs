@@ -5,27 +5,24 @@ use async_trait::async_trait;
 
 use crate::value::{to_text, Value};
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::content::{Content, LocalFile};
-use super::facts_batch::Want;
-use super::remote_file::{apply_write, file_facts, query_write, Attrs, FileKind, WriteOpts};
+use super::remote_file::{apply_write, query_write, Attrs, WriteOpts};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{file_facts, FileKind};
 
 pub struct Copy;
 
 /// Arguments copy and template share with the write itself.
-const WRITE_ARGS: [&str; 9] =
+pub const WRITE_ARGS: [&str; 9] =
     ["dest", "mode", "owner", "group", "backup", "force", "validate", "follow", "unsafe_writes"];
 
-/// copy's argument names: the write's, then its own.
-fn known() -> Vec<&'static str> {
-    with_write_args(&["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"])
-}
-
-/// A module's argument names: [`WRITE_ARGS`] followed by `own`.
-pub fn with_write_args(own: &[&'static str]) -> Vec<&'static str> {
-    [&WRITE_ARGS[..], own].concat()
-}
+/// copy's arguments, declared once: the write's, then its own.
+const SPEC: ArgSpec = ArgSpec {
+    names: &[&WRITE_ARGS, &["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"]],
+    aliases: &[],
+};
 
 /// The paths whose facts [`query_content`] reads (following links, with sha1): dest and the
 /// file inside it, in one command, in case dest is a folder. `None`: content can't go to a folder.
@@ -85,12 +82,16 @@ impl Module for Copy {
         "copy"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     fn reads_ahead(&self) -> bool {
         true
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        let a = Args::parse("copy", args, &known(), &[]).ok()?;
+        let a = Args::parse("copy", args, &SPEC).ok()?;
         if a.bool("remote_src", false).ok()? {
             return None;
         }
@@ -98,7 +99,7 @@ impl Module for Copy {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("copy", args, &known(), &[])?;
+        let a = Args::parse("copy", args, &SPEC)?;
         if a.bool("remote_src", false)? {
             return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
         }

@@ -4,8 +4,11 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::{Ctx, Map, Module, ModuleError, Query};
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[&["msg", "var", "verbosity"]], aliases: &[] };
 
 pub struct Debug;
 
@@ -21,6 +24,10 @@ impl Module for Debug {
         "debug"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     /// `var` is an expression, evaluated here rather than rendered as text.
     fn raw_args(&self) -> &'static [&'static str] {
         &["var"]
@@ -31,7 +38,7 @@ impl Module for Debug {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("debug", args, &["msg", "var", "verbosity"], &[])?;
+        let a = Args::parse("debug", args, &SPEC)?;
         let threshold = a.number("verbosity")?.unwrap_or(0.0);
         // Ansible's debug action skips itself below the threshold; -v sets `ansible_verbosity`.
         let verbosity = cx.render.eval("ansible_verbosity").ok().and_then(|v| v.as_f64()).unwrap_or(0.0);

@@ -4,7 +4,7 @@
 use crate::modules::Change;
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::{failed_with, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -21,6 +21,9 @@ const KNOWN: &[&str] =
     &["name", "state", "update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "install_weak_deps"];
 const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
 
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+
 pub use super::apt::State;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +36,7 @@ pub struct Want {
 
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse(module, raw, KNOWN, ALIASES)?;
+        let a = Args::parse(module, raw, &SPEC)?;
         let state = State::from_args(&a)?;
         let names = a.list("name")?.unwrap_or_default();
         if names.is_empty() {
@@ -169,6 +172,10 @@ pub fn transaction_results(stdout: &str) -> Vec<String> {
 impl Module for Dnf {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

@@ -4,8 +4,11 @@ use async_trait::async_trait;
 
 use crate::value::to_text;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::{Ctx, Map, Module, ModuleError, Query};
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[&["msg"]], aliases: &[] };
 
 pub struct Fail;
 
@@ -15,12 +18,16 @@ impl Module for Fail {
         "fail"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     fn controller_only(&self) -> bool {
         true
     }
 
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("fail", args, &["msg"], &[])?;
+        let a = Args::parse("fail", args, &SPEC)?;
         let msg = a.get("msg").map(to_text).unwrap_or_else(|| "Failed as requested from task".into());
         let mut result = Map::new();
         result.insert("msg".into(), msg.clone().into());

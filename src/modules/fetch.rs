@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::content::sha1_hex;
 use super::local_write::{create_dir, write_atomic};
 use super::slurp::{check_guard, guarded};
@@ -18,6 +18,9 @@ use crate::value::{Map, Value};
 pub struct Fetch;
 
 const KNOWN: &[&str] = &["src", "dest", "flat", "fail_on_missing", "validate_checksum"];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[] };
 
 /// Lexical normalisation; `None` when `..` climbs above the start.
 fn normalise(p: &Path) -> Option<PathBuf> {
@@ -71,8 +74,12 @@ impl Module for Fetch {
         "fetch"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("fetch", args, KNOWN, &[])?;
+        let a = Args::parse("fetch", args, &SPEC)?;
         let src = a.req_str("src")?;
         let dest_arg = a.req_str("dest")?;
         let fail_on_missing = a.bool("fail_on_missing", true)?;
@@ -110,7 +117,7 @@ impl Module for Fetch {
     }
 
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let a = Args::parse("fetch", args, KNOWN, &[])?;
+        let a = Args::parse("fetch", args, &SPEC)?;
         let src = a.req_str("src")?;
         let dest = PathBuf::from(q.result.get("dest").and_then(Value::as_str).unwrap_or_default());
         let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;

@@ -5,12 +5,13 @@ use async_trait::async_trait;
 
 use crate::connection::{quote, Cmd};
 
-use super::args::Args;
-use super::facts_batch::Want;
+use super::args::{ArgSpec, Args};
 use super::file_mode::Mode;
-use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileFacts, FileKind};
+use super::remote_file::Attrs;
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{facts_script, file_facts, parse_facts, FileFacts, FileKind};
 
 pub struct File;
 
@@ -25,28 +26,29 @@ struct Wanted {
     force: bool,
 }
 
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec {
+    names: &[&[
+        "path",
+        "state",
+        "mode",
+        "owner",
+        "group",
+        "recurse",
+        "src",
+        "force",
+        "follow",
+        "access_time",
+        "modification_time",
+        "access_time_format",
+        "modification_time_format",
+        "unsafe_writes",
+    ]],
+    aliases: &[("dest", "path"), ("name", "path")],
+};
+
 fn parse(args: &Map) -> Result<Wanted, ModuleError> {
-    let a = Args::parse(
-        "file",
-        args,
-        &[
-            "path",
-            "state",
-            "mode",
-            "owner",
-            "group",
-            "recurse",
-            "src",
-            "force",
-            "follow",
-            "access_time",
-            "modification_time",
-            "access_time_format",
-            "modification_time_format",
-            "unsafe_writes",
-        ],
-        &[("dest", "path"), ("name", "path")],
-    )?;
+    let a = Args::parse("file", args, &SPEC)?;
     let path = a.req_str("path")?;
     let mode = a.mode("mode")?;
     let recurse = a.bool("recurse", false)?;
@@ -142,6 +144,10 @@ struct Planned {
 impl Module for File {
     fn name(&self) -> &'static str {
         "file"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     fn reads_ahead(&self) -> bool {

@@ -15,11 +15,12 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::{to_text, Value};
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::file_mode::mode_text;
-use super::remote_file::{facts_script, file_facts, parse_facts, Attrs, FileKind};
+use super::remote_file::Attrs;
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
+use crate::facts::{facts_script, file_facts, parse_facts, FileKind};
 
 pub struct GetUrl;
 
@@ -45,6 +46,9 @@ const ARGS: &[&str] = &[
     "attributes",
 ];
 const ALIASES: &[(&str, &str)] = &[("username", "url_username"), ("password", "url_password"), ("attr", "attributes")];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
 
 /// Digest programs the target is expected to have (`<alg>sum`).
 const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
@@ -223,8 +227,12 @@ impl Module for GetUrl {
         "get_url"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("get_url", args, ARGS, ALIASES)?;
+        let a = Args::parse("get_url", args, &SPEC)?;
         let url = a.req_str("url")?;
         let mut dest = a.req_str("dest")?;
         let checksum = match a.str("checksum")?.filter(|c| !c.is_empty()) {
@@ -315,7 +323,7 @@ impl Module for GetUrl {
             }
             return Ok(result);
         }
-        let a = Args::parse("get_url", args, ARGS, ALIASES)?;
+        let a = Args::parse("get_url", args, &SPEC)?;
         let url = a.req_str("url")?;
         let stdout = download(cx, &a, &url, download_script(&plan), &plan, &mut result).await?;
         let src = marker(&stdout, "@troupe-src ").unwrap_or_default().to_string();

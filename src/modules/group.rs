@@ -3,7 +3,7 @@
 use crate::modules::Change;
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::run_ok;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -12,6 +12,9 @@ use crate::value::Map;
 pub struct Group;
 
 const KNOWN: &[&str] = &["name", "state", "gid", "system", "non_unique"];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[] };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
@@ -24,7 +27,7 @@ pub struct Want {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse("group", raw, KNOWN, &[])?;
+        let a = Args::parse("group", raw, &SPEC)?;
         Ok(Want {
             name: a.req_str("name")?,
             present: a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present",
@@ -87,6 +90,10 @@ fn result(want: &Want, gid: Option<i64>) -> Map {
 impl Module for Group {
     fn name(&self) -> &'static str {
         "group"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

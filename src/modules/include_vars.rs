@@ -6,8 +6,14 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::{Ctx, Map, Module, ModuleError, Query};
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec {
+    names: &[&["file", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"]],
+    aliases: &[("_raw_params", "file")],
+};
 
 pub struct IncludeVars;
 
@@ -72,17 +78,16 @@ impl Module for IncludeVars {
         "include_vars"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     fn controller_only(&self) -> bool {
         true
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse(
-            "include_vars",
-            args,
-            &["file", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"],
-            &[("_raw_params", "file")],
-        )?;
+        let a = Args::parse("include_vars", args, &SPEC)?;
         let files = match (a.str("file")?, a.str("dir")?) {
             (Some(_), Some(_)) => return Err(a.error("give `file` or `dir`, not both")),
             (None, None) => return Err(a.error("`file` (or `dir`) is required")),

@@ -15,14 +15,14 @@ use regex::bytes::{Captures, Regex};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::content::{sha1_hex, Content};
-use super::facts_batch::Want;
-use super::prefetch;
 use super::remote_file::WriteOpts;
-use super::remote_file::{apply_write, facts_script, parse_facts, query_write, Attrs, FileFacts, FileKind};
+use super::remote_file::{apply_write, query_write, Attrs};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{facts_script, parse_facts, FileFacts, FileKind};
 
 pub struct LineInFile;
 
@@ -299,6 +299,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("attr", "attributes"),
 ];
 
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
+
 /// A text file on the target, read in one command. `content` is `None` when it does not exist.
 /// A symlink is followed: `facts.path` is the real file, which is what gets rewritten.
 pub struct TextFile {
@@ -309,15 +312,15 @@ pub struct TextFile {
 const CONTENT_MARK: &[u8] = b"\n@troupe-content\n";
 
 /// The read-ahead wants of a module that edits the text file at `path` ([`read_text`]).
-pub fn text_wants(module: &'static str, args: &Map, known: &[&str], aliases: &[(&str, &str)]) -> Option<Vec<Want>> {
-    let a = Args::parse(module, args, known, aliases).ok()?;
+pub fn text_wants(module: &'static str, args: &Map, spec: &ArgSpec) -> Option<Vec<Want>> {
+    let a = Args::parse(module, args, spec).ok()?;
     Some(vec![Want::text(a.req_str("path").ok()?)])
 }
 
 /// Read a file's facts and bytes (read ahead, or in one command of its own); fail when it is
 /// a directory or special file.
 pub async fn read_text(cx: &Ctx<'_>, path: &str) -> Result<TextFile, ModuleError> {
-    let (mut facts, content) = match prefetch::text(cx, path).await? {
+    let (mut facts, content) = match crate::facts::ahead::text(cx, path).await? {
         Some(found) => (found.facts, found.content),
         None => read_plain(cx, path).await?,
     };
@@ -441,16 +444,20 @@ impl Module for LineInFile {
         "lineinfile"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     fn reads_ahead(&self) -> bool {
         true
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        text_wants("lineinfile", args, ARGS, ALIASES)
+        text_wants("lineinfile", args, &SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("lineinfile", args, ARGS, ALIASES)?;
+        let a = Args::parse("lineinfile", args, &SPEC)?;
         let path = a.req_str("path")?;
         let present_state = a.choice("state", &["absent", "present"])? != Some("absent");
         let regexp = a.str("regexp")?;

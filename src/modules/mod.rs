@@ -1,34 +1,20 @@
-//! Modules: Rust code on the controller that sends POSIX shell to the target.
-//!
-//! Each module first *queries* the host and says what differs; the engine then calls *apply*
-//! only when something differs and the run is not in check mode. So check mode, `--diff` and
-//! `changed` come from one place (the engine), not from each module.
+//! The modules, one per file, each an implementation of `module_api::Module`, listed in
+//! `registry.rs` (the one name → module list). What they are written against (the trait, the
+//! context, arguments, file writes...) is in `src/module_api/`.
 
-pub mod args;
 mod assert;
-mod clock;
 mod command;
-pub mod content;
 mod copy;
 mod debug;
-pub mod facts_batch;
 mod fail;
 mod file;
-pub mod file_mode;
 mod include_vars;
-mod local_write;
 mod pause;
-pub mod prefetch;
 mod registry;
-pub mod remote_file;
-mod script_out;
 mod set_fact;
 mod setup;
 mod stat;
 mod template;
-#[cfg(test)]
-mod testutil;
-
 // System modules and the certificate module (branch sysmods).
 pub mod apt;
 pub mod dnf;
@@ -41,244 +27,19 @@ pub mod uri;
 pub mod user;
 pub mod wait_for;
 pub mod x509;
-
 // File editing and downloads (branch filemods).
 pub mod blockinfile;
 pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
 
-use std::path::{Path, PathBuf};
-
-use async_trait::async_trait;
-
-use crate::connection::{Cmd, Connection, ConnectionError, Output};
-use crate::value::{Map, Value};
-
 pub use registry::{find, names};
 
-/// Before/after text for `--diff`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Diff {
-    pub path: String,
-    pub before: String,
-    pub after: String,
-}
-
-/// The change a query found, in the module's own type (a script, a write plan), for `apply`
-/// to carry out. Typed, so `apply` never indexes JSON: a query that stored none, or another
-/// type, makes `apply` fail loudly instead of running an empty script.
-#[derive(Default)]
-pub struct Change(Option<Box<dyn std::any::Any + Send + Sync>>);
-
-impl Change {
-    pub fn new<T: std::any::Any + Send + Sync>(value: T) -> Change {
-        Change(Some(Box::new(value)))
-    }
-
-    /// The change as `module`'s query stored it.
-    pub fn take<T: std::any::Any>(&mut self, module: &str) -> Result<T, ModuleError> {
-        match self.0.take().map(|b| b.downcast::<T>()) {
-            Some(Ok(value)) => Ok(*value),
-            _ => Err(ModuleError::failed(format!(
-                "internal error in {module}: its query left no change of the kind its apply needs"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Debug for Change {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Change(..)" } else { "Change(none)" })
-    }
-}
-
-/// What a query found.
-#[derive(Debug, Default)]
-pub struct Query {
-    /// Something on the host differs from what the arguments ask for.
-    pub changed: bool,
-    /// Return values (`rc`, `stdout`, `stat`, `msg`, ...) known after the query; apply may add more.
-    pub result: Map,
-    pub diff: Option<Diff>,
-    /// What `apply` is to do (what to write, which command to run), in the module's own type.
-    pub change: Change,
-    /// The module can't tell in check mode what would happen (command/shell): report `skipped`.
-    pub check_skip: bool,
-    /// Variables to set on the host at `set_fact` precedence (`set_fact`, `setup` facts).
-    pub facts: Option<Map>,
-    /// Variables to set on the host at `include_vars` precedence.
-    pub include_vars: Option<Map>,
-}
-
-impl Query {
-    pub fn ok() -> Query {
-        Query::default()
-    }
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Query {
-        self.result.insert(key.to_string(), value.into());
-        self
-    }
-}
-
-/// What follows a query: the one place these rules live (the engine and the test harness
-/// both ask here).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// The module skipped itself (debug below its `verbosity`) by answering `skipped: true`.
-    Skipped,
-    /// Check mode, and the module can't tell what would happen (command/shell).
-    CheckSkipped,
-    /// Nothing differs.
-    Unchanged,
-    /// Something differs; check mode reports it without changing it.
-    WouldChange,
-    /// Something differs: run `apply`.
-    Apply,
-}
-
-impl Query {
-    /// The step after this query, in check mode or not.
-    pub fn step(&self, check: bool) -> Step {
-        if self.result.get("skipped") == Some(&Value::Bool(true)) {
-            Step::Skipped
-        } else if check && self.check_skip {
-            Step::CheckSkipped
-        } else if !self.changed {
-            Step::Unchanged
-        } else if check {
-            Step::WouldChange
-        } else {
-            Step::Apply
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ModuleError {
-    /// The task failed on this host (bad state, non-zero rc, failed assertion).
-    #[error("{msg}")]
-    Failed { msg: String, result: Map },
-    /// The arguments are wrong: name the argument and what to do.
-    #[error("{0}")]
-    Args(String),
-    #[error(transparent)]
-    Connection(#[from] ConnectionError),
-    /// A template inside the module (template module, assert `that`) failed.
-    #[error("{0}")]
-    Template(String),
-}
-
-impl ModuleError {
-    pub fn failed(msg: impl Into<String>) -> ModuleError {
-        ModuleError::Failed { msg: msg.into(), result: Map::new() }
-    }
-}
-
-/// Templating and variable access for modules that need it (template, assert, debug var=).
-pub trait Render: Send + Sync {
-    /// Render a template string with the host's variables.
-    fn render(&self, text: &str) -> Result<String, String>;
-    /// Render a template file's text; `{% include %}` / `{% import %}` find files in `dirs`.
-    fn render_file(&self, text: &str, _dirs: &[PathBuf]) -> Result<String, String> {
-        self.render(text)
-    }
-    /// Evaluate a bare Jinja expression (`that:` entries, `debug: var=`).
-    fn eval(&self, expr: &str) -> Result<Value, String>;
-}
-
-/// Everything a module may use while it runs for one host.
-pub struct Ctx<'a> {
-    pub conn: &'a dyn Connection,
-    pub host: &'a str,
-    pub check_mode: bool,
-    pub diff: bool,
-    pub render: &'a dyn Render,
-    /// Folders searched for relative `src` paths, in order (role files/ or templates/, task dir, playbook dir).
-    pub search: Vec<PathBuf>,
-    /// Become and environment for commands this task sends; [`Ctx::run`] applies them.
-    pub escalate: Option<crate::connection::Become>,
-    pub env: Vec<(String, String)>,
-    /// The run's read-ahead cache of file facts (see [`prefetch`]); `None` reads every path
-    /// when asked.
-    pub read_ahead: Option<prefetch::ReadAhead<'a>>,
-}
-
-impl Ctx<'_> {
-    /// Run a script with the task's become and environment.
-    pub async fn run(&self, mut cmd: Cmd) -> Result<Output, ConnectionError> {
-        if cmd.escalate.is_none() {
-            cmd.escalate = self.escalate.clone();
-        }
-        let mut env = self.env.clone();
-        env.append(&mut cmd.env);
-        cmd.env = env;
-        if let (Some(ra), false) = (self.read_ahead, cmd.read_only) {
-            ra.cache.note_write();
-        }
-        self.conn.exec(&cmd).await
-    }
-
-    /// Find a controller-side file: absolute, or in the search folders under `sub` then directly.
-    pub fn find_file(&self, sub: &str, name: &str) -> Option<PathBuf> {
-        let p = Path::new(name);
-        if p.is_absolute() {
-            return p.exists().then(|| p.to_path_buf());
-        }
-        for dir in &self.search {
-            for candidate in [dir.join(sub).join(name), dir.join(name)] {
-                if candidate.exists() {
-                    return Some(candidate);
-                }
-            }
-        }
-        None
-    }
-}
-
-/// One module. Implementations live one per file in this folder and are listed in `registry.rs`.
-#[async_trait]
-pub trait Module: Send + Sync {
-    fn name(&self) -> &'static str;
-
-    /// Argument names taken as raw expressions, not rendered by the engine (`assert: that`).
-    fn raw_args(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// The module runs on the controller only (debug, set_fact, assert): no connection needed.
-    fn controller_only(&self) -> bool {
-        false
-    }
-
-    /// Run once per play batch, on the first host, instead of on every host (Ansible's
-    /// BYPASS_HOST_LOOP: `pause`). Only that host gets the result unless `run_once` is set.
-    fn bypass_host_loop(&self) -> bool {
-        false
-    }
-
-    /// A line the engine prints before the module runs (`Pausing for 5 seconds`).
-    fn announce(&self, _args: &Map) -> Option<String> {
-        None
-    }
-
-    /// The module's query reads its paths through `remote_file::file_facts`, so the engine may
-    /// read them ahead, together with an earlier task's (see [`prefetch`]).
-    fn reads_ahead(&self) -> bool {
-        false
-    }
-
-    /// The facts the query will ask for first, exactly; `None` when the arguments don't say.
-    fn facts_wants(&self, _args: &Map) -> Option<Vec<facts_batch::Want>> {
-        None
-    }
-
-    /// Read the host's state and say what differs. Must not change anything.
-    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError>;
-
-    /// Make the change `query` found; returns the final result values.
-    /// Called only when `query.changed` and not in check mode.
-    async fn apply(&self, _cx: &Ctx<'_>, _args: &Map, query: Query) -> Result<Map, ModuleError> {
-        Ok(query.result)
-    }
-}
+// What the modules use, under the names they have always had (`super::args::Args`, `super::Ctx`).
+#[cfg(test)]
+pub(crate) use crate::module_api::testutil;
+pub use crate::module_api::{
+    args, clock, content, file_mode, local_write, remote_file, script_out, Change, Ctx, Diff, Module, ModuleError,
+    Query, Render, Step,
+};
+use crate::value::Map;

@@ -5,9 +5,12 @@ use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::clock::timestamp;
 use super::{Ctx, Map, Module, ModuleError, Query};
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[&["seconds", "minutes", "prompt", "echo"]], aliases: &[] };
 
 pub struct Pause;
 
@@ -15,6 +18,10 @@ pub struct Pause;
 impl Module for Pause {
     fn name(&self) -> &'static str {
         "pause"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     fn controller_only(&self) -> bool {
@@ -31,7 +38,7 @@ impl Module for Pause {
     }
 
     async fn query(&self, _cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("pause", args, &["seconds", "minutes", "prompt", "echo"], &[])?;
+        let a = Args::parse("pause", args, &SPEC)?;
         a.bool("echo", true)?;
         let (secs, unit) = duration(&a)?;
         let start = SystemTime::now();

@@ -82,4 +82,24 @@ mod tests {
         assert!(find("nope").is_none());
         assert!(find("debug").is_some_and(|m| m.controller_only() && m.raw_args() == ["var"]));
     }
+
+    /// Each module declares its arguments once; aliases name declared arguments, and no name
+    /// is declared twice. `set_fact` takes any names; `package` passes its own to apt or dnf.
+    #[test]
+    fn every_module_declares_its_arguments_once() {
+        for m in all() {
+            let Some(spec) = m.args() else {
+                assert!(["set_fact", "package"].contains(&m.name()), "{} declares no ArgSpec", m.name());
+                continue;
+            };
+            let mut names: Vec<&str> = spec.names().collect();
+            let count = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), count, "{}: an argument declared twice", m.name());
+            for (alias, canonical) in spec.aliases {
+                assert!(spec.knows(canonical) && !spec.knows(alias), "{}: alias {alias} → {canonical}", m.name());
+            }
+        }
+    }
 }

@@ -5,10 +5,13 @@ use async_trait::async_trait;
 use crate::connection::Cmd;
 use crate::value::Value;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::run_ok;
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::glob::matches as glob_match;
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[&["gather_subset", "filter", "gather_timeout", "fact_path"]], aliases: &[] };
 
 pub struct Setup;
 
@@ -238,8 +241,12 @@ impl Module for Setup {
         "setup"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("setup", args, &["gather_subset", "filter", "gather_timeout", "fact_path"], &[])?;
+        let a = Args::parse("setup", args, &SPEC)?;
         let filter = a.list("filter")?.unwrap_or_default();
         let out = run_ok(cx, Cmd::new(SCRIPT), "gathering facts failed").await?.stdout_text();
         let mut facts = parse_facts(&out);

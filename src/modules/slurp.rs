@@ -4,11 +4,14 @@
 use async_trait::async_trait;
 use base64::Engine;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::failed_with;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd, Output};
 use crate::value::Map;
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[&["src"]], aliases: &[("path", "src")] };
 
 pub struct Slurp;
 
@@ -39,8 +42,12 @@ impl Module for Slurp {
         "slurp"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("slurp", args, &["src"], &[("path", "src")])?;
+        let a = Args::parse("slurp", args, &SPEC)?;
         let src = a.req_str("src")?;
         let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;
         check_guard(&out)?;

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::Args;
-use super::facts_batch::Want;
+use super::args::{ArgSpec, Args};
 use super::file_mode::mode_text;
-use super::remote_file::{file_facts, FileFacts, FileKind};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
+use crate::facts::{file_facts, FileFacts, FileKind};
 
 pub struct Stat;
 
@@ -26,6 +26,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("attr", "get_attributes"),
     ("attributes", "get_attributes"),
 ];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
 
 /// The `stat` dictionary Ansible returns.
 pub fn stat_map(f: &FileFacts) -> Map {
@@ -87,7 +90,7 @@ pub fn stat_map(f: &FileFacts) -> Map {
 
 /// The one path stat reads, as the arguments ask for it.
 fn want(args: &Map) -> Result<Want, ModuleError> {
-    let a = Args::parse("stat", args, KNOWN, ALIASES)?;
+    let a = Args::parse("stat", args, &SPEC)?;
     let path = a.req_str("path")?;
     let follow = a.bool("follow", false)?;
     a.bool("get_mime", true)?;
@@ -101,6 +104,10 @@ fn want(args: &Map) -> Result<Want, ModuleError> {
 impl Module for Stat {
     fn name(&self) -> &'static str {
         "stat"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     fn reads_ahead(&self) -> bool {

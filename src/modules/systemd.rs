@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::{failed_with, key_values, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -28,6 +28,9 @@ const KNOWN: &[&str] =
 const ALIASES: &[(&str, &str)] =
     &[("service", "name"), ("unit", "name"), ("daemon-reload", "daemon_reload"), ("daemon-reexec", "daemon_reexec")];
 
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+
 /// Properties read from `systemctl show` and returned as `status`.
 const PROPS: &str = "Id,Names,Description,LoadState,LoadError,ActiveState,SubState,UnitFileState,UnitFilePreset,MainPID,ExecMainStatus,FragmentPath,NeedDaemonReload,Result,ActiveEnterTimestamp";
 
@@ -45,7 +48,7 @@ pub struct Want {
 
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse(module, raw, KNOWN, ALIASES)?;
+        let a = Args::parse(module, raw, &SPEC)?;
         let name = a.str("name")?;
         if let Some(n) = &name {
             if n.contains(['*', '?', '[']) {
@@ -202,6 +205,10 @@ pub fn apply_script(want: &Want, actions: &[String]) -> String {
 impl Module for Systemd {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

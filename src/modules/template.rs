@@ -5,18 +5,20 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::content::Content;
-use super::copy::{content_wants, query_content, with_write_args};
-use super::facts_batch::Want;
+use super::copy::{content_wants, query_content, WRITE_ARGS};
 use super::remote_file::apply_write;
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::facts::batch::Want;
 
 pub struct Template;
 
-fn known() -> Vec<&'static str> {
-    with_write_args(&["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"])
-}
+/// template's arguments, declared once: the write's, then its own.
+const SPEC: ArgSpec = ArgSpec {
+    names: &[&WRITE_ARGS, &["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]],
+    aliases: &[],
+};
 
 #[async_trait]
 impl Module for Template {
@@ -24,17 +26,21 @@ impl Module for Template {
         "template"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     fn reads_ahead(&self) -> bool {
         true
     }
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
-        let a = Args::parse("template", args, &known(), &[]).ok()?;
+        let a = Args::parse("template", args, &SPEC).ok()?;
         content_wants(&a.req_str("dest").ok()?, Some(&a.req_str("src").ok()?))
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("template", args, &known(), &[])?;
+        let a = Args::parse("template", args, &SPEC)?;
         if !a.bool("trim_blocks", true)? || a.bool("lstrip_blocks", false)? {
             return Err(a.error("only the default trim_blocks: true, lstrip_blocks: false are supported"));
         }

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::content::LocalFile;
 use super::remote_file::Attrs;
 use super::script_out::run_ok;
@@ -50,6 +50,9 @@ const ARGS: &[&str] = &[
     "attributes",
 ];
 const ALIASES: &[(&str, &str)] = &[("attr", "attributes")];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Plan {
@@ -224,8 +227,12 @@ impl Module for Unarchive {
         "unarchive"
     }
 
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
+    }
+
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
-        let a = Args::parse("unarchive", args, ARGS, ALIASES)?;
+        let a = Args::parse("unarchive", args, &SPEC)?;
         for unsupported in ["keep_newer", "exclude", "include"] {
             if a.has(unsupported) {
                 return Err(a.error(format_args!("`{unsupported}` is not supported yet; use `extra_opts`")));

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::Cmd;
 use crate::value::{Map, Value};
@@ -30,6 +30,9 @@ const KNOWN: &[&str] = &[
     "follow_redirects",
 ];
 const ALIASES: &[(&str, &str)] = &[("user", "url_username"), ("password", "url_password")];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
 
 const BODY_MARK: &[u8] = b"@@troupe:body@@\n";
 
@@ -76,7 +79,7 @@ fn form_encode(m: &Map) -> String {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse("uri", raw, KNOWN, ALIASES)?;
+        let a = Args::parse("uri", raw, &SPEC)?;
         let url = a.req_str("url")?;
         let method = a.str("method")?.unwrap_or_else(|| "GET".into());
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -252,6 +255,10 @@ pub fn build_result(want: &Want, r: &Response) -> Result<Map, ModuleError> {
 impl Module for Uri {
     fn name(&self) -> &'static str {
         "uri"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

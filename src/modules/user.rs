@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::{run_ok, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -37,6 +37,9 @@ const KNOWN: &[&str] = &[
 ];
 const ALIASES: &[(&str, &str)] = &[("user", "name"), ("createhome", "create_home")];
 
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
     pub name: String,
@@ -61,7 +64,7 @@ pub struct Want {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse("user", raw, KNOWN, ALIASES)?;
+        let a = Args::parse("user", raw, &SPEC)?;
         Ok(Want {
             name: a.req_str("name")?,
             present: a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present",
@@ -329,6 +332,10 @@ fn predicted(want: &Want, acct: Option<&Account>) -> Option<Account> {
 impl Module for User {
     fn name(&self) -> &'static str {
         "user"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::script_out::{failed_with, key_values};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -15,6 +15,9 @@ pub struct WaitFor;
 
 const KNOWN: &[&str] =
     &["host", "port", "path", "state", "timeout", "delay", "sleep", "search_regex", "msg", "connect_timeout"];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[] };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
@@ -40,7 +43,7 @@ fn non_negative(a: &Args, name: &str, default: u64) -> Result<u64, ModuleError> 
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse("wait_for", raw, KNOWN, &[])?;
+        let a = Args::parse("wait_for", raw, &SPEC)?;
         let port = match a.int("port")? {
             None => None,
             Some(p) => Some(u16::try_from(p).map_err(|_| a.error(format_args!("'port' must be 0-65535, got {p}")))?),
@@ -180,6 +183,10 @@ impl Want {
 impl Module for WaitFor {
     fn name(&self) -> &'static str {
         "wait_for"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {

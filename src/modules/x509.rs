@@ -37,7 +37,7 @@ use rcgen::{
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-use super::args::Args;
+use super::args::{ArgSpec, Args};
 use super::local_write::{create_dir, write_atomic};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::value::{Map, Value};
@@ -59,6 +59,9 @@ const KNOWN: &[&str] = &[
     "force",
 ];
 const ALIASES: &[(&str, &str)] = &[("cn", "common_name"), ("subject_alt_names", "sans")];
+
+/// The arguments, declared once (parsing, aliases, listings).
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
@@ -93,7 +96,7 @@ fn normalise_san(s: &str) -> String {
 
 impl Want {
     pub fn parse(raw: &Map) -> Result<Want, ModuleError> {
-        let a = Args::parse("x509", raw, KNOWN, ALIASES)?;
+        let a = Args::parse("x509", raw, &SPEC)?;
         let ca = a.choice("kind", &["ca", "cert"])?.unwrap_or("cert") == "ca";
         let path = PathBuf::from(a.req_str("path")?);
         let key_path = a.str("key_path")?.map(PathBuf::from).unwrap_or_else(|| default_key_path(&path));
@@ -331,6 +334,10 @@ fn write_err(path: &Path, e: std::io::Error) -> ModuleError {
 impl Module for X509 {
     fn name(&self) -> &'static str {
         "x509"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&SPEC)
     }
 
     fn controller_only(&self) -> bool {

@@ -308,4 +308,5 @@ pub fn version_check(name: &str, value: &Value, other: &Value, args: &[Value], k
 }
 
 #[cfg(test)]
-mod unit_tests;
+#[path = "filters_tests.rs"]
+mod tests;

@@ -336,4 +336,5 @@ fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
 }
 
 #[cfg(test)]
-mod unit_tests;
+#[path = "lookups_tests.rs"]
+mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::facts::{file_facts, parse_facts, FileFacts, FileKind};
 use crate::modules::content::Content;
 use crate::modules::testutil::{mode_of, text, Harness};
 

@@ -62,10 +62,7 @@ impl Content<'_> {
     }
 }
 
-pub fn sha1_hex(data: &[u8]) -> String {
-    use sha1::{Digest, Sha1};
-    hex(&Sha1::digest(data))
-}
+pub use crate::facts::batch::sha1_hex;
 
 /// (size, SHA-1) of a file, read in 64 KiB chunks.
 pub fn sha1_file(path: &Path) -> std::io::Result<(u64, String)> {

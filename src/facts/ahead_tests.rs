@@ -4,9 +4,11 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::connection::local::Local;
+use crate::connection::Cmd;
 use crate::connection::{Connection, ConnectionError, Output};
-use crate::modules::remote_file::{file_facts, FileKind};
+use crate::facts::{file_facts, FileKind};
 use crate::modules::testutil::TestRender;
+use crate::modules::Ctx;
 
 /// The local connection, counting the commands it runs.
 struct Counting {

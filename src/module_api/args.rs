@@ -9,6 +9,27 @@ use crate::value::{to_bool, to_text, Map, Value};
 use super::file_mode::Mode;
 use super::ModuleError;
 
+/// A module's arguments, declared once: the canonical names (in lists, so modules can share one,
+/// such as the file-write arguments; names starting with `_` are internal: accepted, never
+/// listed) and aliases (alias → canonical name). `Args::parse` checks against it, and the
+/// module shows it through `Module::args` (listings, `--syntax-check` hints).
+#[derive(Debug)]
+pub struct ArgSpec {
+    pub names: &'static [&'static [&'static str]],
+    pub aliases: &'static [(&'static str, &'static str)],
+}
+
+impl ArgSpec {
+    /// Every canonical name.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.names.iter().flat_map(|list| list.iter().copied())
+    }
+
+    pub fn knows(&self, name: &str) -> bool {
+        self.names().any(|n| n == name)
+    }
+}
+
 /// A module's arguments under their canonical names.
 #[derive(Debug)]
 pub struct Args {
@@ -33,20 +54,15 @@ pub async fn gather_warnings<F: Future>(call: F) -> (F::Output, Vec<String>) {
 }
 
 impl Args {
-    /// Check `raw` against the module's argument names. `known` lists canonical names (those
-    /// starting with `_` are internal: accepted, never listed); `aliases` maps alias → canonical
-    /// name. An alias given beside its canonical name wins and raises Ansible's warning
-    /// `Both option path and its alias dest are set.` (see [`gather_warnings`]).
-    pub fn parse(
-        module: &'static str,
-        raw: &Map,
-        known: &[&str],
-        aliases: &[(&str, &str)],
-    ) -> Result<Args, ModuleError> {
+    /// Check `raw` against the module's [`ArgSpec`]. An alias given beside its canonical name
+    /// wins and raises Ansible's warning `Both option path and its alias dest are set.` (see
+    /// [`gather_warnings`]).
+    pub fn parse(module: &'static str, raw: &Map, spec: &ArgSpec) -> Result<Args, ModuleError> {
+        let aliases = spec.aliases;
         let mut map = Map::new();
         let mut unknown = Vec::new();
         for (k, v) in raw {
-            if known.contains(&k.as_str()) {
+            if spec.knows(k) {
                 map.insert(k.clone(), v.clone());
             } else if !aliases.iter().any(|(alias, _)| alias == k) {
                 unknown.push(k.as_str());
@@ -54,7 +70,7 @@ impl Args {
         }
         let mut warnings = Vec::new();
         for (alias, canonical) in aliases {
-            debug_assert!(known.contains(canonical), "{module}: alias {alias} of unknown {canonical}");
+            debug_assert!(spec.knows(canonical), "{module}: alias {alias} of unknown {canonical}");
             if let Some(v) = raw.get(*alias).filter(|v| !v.is_null()) {
                 // Like Ansible, a second alias counts the first one's value as the option's.
                 if map.contains_key(*canonical) && !alias.starts_with('_') {
@@ -82,7 +98,7 @@ impl Args {
             names.sort_unstable();
             names.join(", ")
         };
-        let supported = listed(&mut known.to_vec());
+        let supported = listed(&mut spec.names().collect());
         let alias_names = listed(&mut aliases.iter().map(|(a, _)| *a).collect());
         let alias_names = if alias_names.is_empty() { alias_names } else { format!(" ({alias_names})") };
         Err(ModuleError::Args(format!(

@@ -8,8 +8,13 @@
 
 use crate::connection::quote;
 
-use super::content::sha1_hex;
-use super::remote_file::{parse_stat, FileFacts, FileKind};
+use super::file::{parse_stat, FileFacts, FileKind};
+
+/// SHA-1 of some bytes, in hex (what `sha1sum` prints).
+pub fn sha1_hex(data: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    Sha1::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// One path's facts, as a module asks for them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -195,5 +200,5 @@ fn parse(out: &str, wants: &[Want]) -> Vec<Option<FileFacts>> {
 }
 
 #[cfg(test)]
-#[path = "facts_batch_tests.rs"]
+#[path = "batch_tests.rs"]
 mod tests;

@@ -4,9 +4,10 @@ use serde_json::json;
 
 const KNOWN: &[&str] = &["path", "state", "force", "n", "l", "mode", "_raw_params"];
 const ALIASES: &[(&str, &str)] = &[("dest", "path"), ("name", "path"), ("_free", "path")];
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
 
 fn parse(v: Value) -> Result<Args, String> {
-    Args::parse("file", &to_map(v), KNOWN, ALIASES).map_err(|e| e.to_string())
+    Args::parse("file", &to_map(v), &SPEC).map_err(|e| e.to_string())
 }
 
 /// The error of a getter, or "" when it succeeded.
@@ -42,8 +43,8 @@ async fn an_option_beside_its_alias_warns_like_ansible() {
 async fn warnings_reach_the_module_call_once() {
     let raw = to_map(json!({"path": "/p", "dest": "/d"}));
     let call = async {
-        let first = Args::parse("file", &raw, KNOWN, ALIASES).is_ok();
-        let again = Args::parse("file", &raw, KNOWN, ALIASES).is_ok();
+        let first = Args::parse("file", &raw, &SPEC).is_ok();
+        let again = Args::parse("file", &raw, &SPEC).is_ok();
         first && again
     };
     let (parsed, warnings) = gather_warnings(call).await;
@@ -65,7 +66,9 @@ fn unknown_arguments_name_them_and_list_the_supported_ones() {
              Supported parameters include: force, l, mode, n, path, state (dest, name)."
         )
     );
-    let e = Args::parse("fail", &to_map(json!({"mgs": "x"})), &["msg"], &[]).err().map(|e| e.to_string());
+    let e = Args::parse("fail", &to_map(json!({"mgs": "x"})), &ArgSpec { names: &[&["msg"]], aliases: &[] })
+        .err()
+        .map(|e| e.to_string());
     assert_eq!(e.as_deref(), Some("Unsupported parameters for (fail) module: mgs. Supported parameters include: msg."));
     assert!(parse(json!({"_raw_params": "x"})).is_ok(), "internal names are accepted");
 }

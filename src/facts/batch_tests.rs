@@ -1,8 +1,8 @@
 use super::*;
 use crate::connection::local::Local;
 use crate::connection::{Cmd, Connection};
+use crate::facts::{facts_script, parse_facts};
 use crate::modules::content::sha1_hex;
-use crate::modules::remote_file::{facts_script, parse_facts};
 
 const MARK: &str = "@troupe-cat-0123456789abcdef";
 

@@ -1,5 +1,5 @@
 //! Reading ahead: when a file task must read its path's facts, the facts of the next file
-//! tasks' paths come in the same command ([`facts_batch`]), so each of those tasks starts no
+//! tasks' paths come in the same command ([`batch`](super::batch)), so each of those tasks starts no
 //! process of its own.
 //!
 //! When a cached answer may be used:
@@ -15,11 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::connection::Cmd;
-
-use super::facts_batch::{self, Found, Want};
-use super::remote_file::FileFacts;
-use super::{Ctx, ModuleError};
+use super::batch::{self, Found, Want};
+use super::file::FileFacts;
+use super::{FactsError, Reader};
 
 /// A cached answer older than this is read again.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
@@ -102,66 +100,55 @@ impl Prefetch {
     }
 }
 
-fn who(cx: &Ctx<'_>) -> String {
-    let mut s = match &cx.escalate {
-        Some(b) => format!("{}:{}", b.method, b.user),
-        None => String::new(),
-    };
-    for (k, v) in &cx.env {
-        s.push_str(&format!("\0{k}={v}"));
-    }
-    s
-}
-
-/// The facts of `paths`, as `remote_file::file_facts` reads them, from the cache or read with
+/// The facts of `paths`, as [`file_facts`](super::file_facts) reads them, from the cache or read with
 /// the next tasks' wants. `None`: read them the plain way.
 pub async fn facts(
-    cx: &Ctx<'_>,
+    r: &dyn Reader,
     paths: &[&str],
     follow: bool,
     checksum: Option<&str>,
-) -> Result<Option<Vec<FileFacts>>, ModuleError> {
+) -> Result<Option<Vec<FileFacts>>, FactsError> {
     let wants: Vec<Want> = paths.iter().map(|p| Want::new(*p, follow, checksum)).collect();
-    Ok(found(cx, &wants).await?.map(|all| all.into_iter().map(|f| f.facts).collect()))
+    Ok(found(r, &wants).await?.map(|all| all.into_iter().map(|f| f.facts).collect()))
 }
 
 /// A text file's facts and bytes (lineinfile's read), from the cache or read with the next
 /// tasks' wants. `None`: read it the plain way.
-pub async fn text(cx: &Ctx<'_>, path: &str) -> Result<Option<Found>, ModuleError> {
-    Ok(found(cx, &[Want::text(path)]).await?.and_then(|mut all| all.pop()))
+pub async fn text(r: &dyn Reader, path: &str) -> Result<Option<Found>, FactsError> {
+    Ok(found(r, &[Want::text(path)]).await?.and_then(|mut all| all.pop()))
 }
 
 /// `wants` from the cache, or read together with the next tasks' wants.
 /// `None`: read them the plain way (no cache, or nothing to read ahead, or incomplete data).
-async fn found(cx: &Ctx<'_>, wants: &[Want]) -> Result<Option<Vec<Found>>, ModuleError> {
-    let Some(ra) = cx.read_ahead else { return Ok(None) };
-    let target = cx.conn.host().to_string();
-    let who = who(cx);
+async fn found(r: &dyn Reader, wants: &[Want]) -> Result<Option<Vec<Found>>, FactsError> {
+    let Some(ra) = r.read_ahead() else { return Ok(None) };
+    let target = r.target().to_string();
+    let who = r.who();
     let key = |task: usize, want: &Want| Key { target: target.clone(), who: who.clone(), task, want: want.clone() };
     let keys: Vec<Key> = wants.iter().map(|w| key(ra.task, w)).collect();
     if let Some(hit) = ra.cache.take(&keys) {
         return Ok(Some(hit));
     }
     let Some(next) = ra.next else { return Ok(None) };
-    if !wants.iter().all(|w| facts_batch::batchable(&w.path)) {
+    if !wants.iter().all(|w| batch::batchable(&w.path)) {
         return Ok(None);
     }
     // One checksum tool per command: the current task's, else the first one read ahead.
     let mut alg = wants.iter().find_map(|w| w.checksum.clone());
-    let mut batch: Vec<Want> = wants.to_vec();
+    let mut wanted: Vec<Want> = wants.to_vec();
     let mut later: Vec<(usize, usize)> = Vec::new();
     for (task, w) in next.wants() {
         if w.checksum.is_some() && alg.is_none() {
             alg = w.checksum.clone();
         }
-        if !facts_batch::batchable(&w.path) || (w.checksum.is_some() && w.checksum != alg) {
+        if !batch::batchable(&w.path) || (w.checksum.is_some() && w.checksum != alg) {
             continue;
         }
-        let at = match batch.iter().position(|b| *b == w) {
+        let at = match wanted.iter().position(|b| *b == w) {
             Some(at) => at,
-            None if batch.len() < wants.len() + MAX_AHEAD => {
-                batch.push(w);
-                batch.len() - 1
+            None if wanted.len() < wants.len() + MAX_AHEAD => {
+                wanted.push(w);
+                wanted.len() - 1
             }
             None => continue,
         };
@@ -172,13 +159,13 @@ async fn found(cx: &Ctx<'_>, wants: &[Want]) -> Result<Option<Vec<Found>>, Modul
     }
     let writes = ra.cache.writes();
     let mark = format!("@troupe-cat-{:032x}", rand::random::<u128>());
-    let out = cx.run(Cmd::new(facts_batch::script(&batch, &mark)).read_only()).await?;
-    let found = facts_batch::parse_found(&out.stdout, &batch, &mark);
-    let store = later.iter().filter_map(|(task, at)| Some((key(*task, &batch[*at]), found[*at].clone()?))).collect();
+    let out = r.read(batch::script(&wanted, &mark)).await?;
+    let found = batch::parse_found(&out.stdout, &wanted, &mark);
+    let store = later.iter().filter_map(|(task, at)| Some((key(*task, &wanted[*at]), found[*at].clone()?))).collect();
     ra.cache.store(writes, store);
     Ok(found.into_iter().take(wants.len()).collect())
 }
 
 #[cfg(test)]
-#[path = "prefetch_tests.rs"]
+#[path = "ahead_tests.rs"]
 mod tests;
