@@ -244,18 +244,24 @@ fn write_script(plan: &WritePlan, len: u64) -> Result<String, String> {
              t=\"$dir/.troupe-tmp.{:016x}\"\n\
              set -C; : > \"$t\"; set +C\n\
              trap 'rm -f -- \"$t\"' EXIT\n\
-             cat > \"$t\"\n\
-             n=$(wc -c < \"$t\")\n\
-             [ \"$n\" -eq {len} ] || {{ echo \"stdin ended early: $n of {len} bytes arrived\" >&2; exit 4; }}\n",
+             cat > \"$t\"\n",
             quote(&parent_dir(&plan.dest)),
             rand::random::<u64>()
         ));
-        // The bytes that arrived must be the bytes sent, not only as many (an empty checksum
-        // is a plan made by a test).
-        if !plan.checksum.is_empty() {
+        // A short stdin (the sender died) or changed bytes never replace the destination. The
+        // sha1 proves both in one process; the count only says which went wrong. (An empty
+        // checksum is a plan made by a test: the count alone.)
+        let short = format!(
+            "n=$(wc -c < \"$t\")\n\
+             [ \"$n\" -eq {len} ] || {{ echo \"stdin ended early: $n of {len} bytes arrived\" >&2; exit 4; }}\n"
+        );
+        if plan.checksum.is_empty() {
+            s.push_str(&short);
+        } else {
             s.push_str(&format!(
                 "h=$(sha1sum < \"$t\")\n\
-                 [ \"${{h%% *}}\" = {sum} ] || {{ echo \"the bytes that arrived have sha1 ${{h%% *}}, not {sum}\" >&2; exit 4; }}\n",
+                 if [ \"${{h%% *}}\" != {sum} ]; then\n{short}\
+                 echo \"the bytes that arrived have sha1 ${{h%% *}}, not {sum}\" >&2; exit 4\nfi\n",
                 sum = quote(&plan.checksum)
             ));
         }

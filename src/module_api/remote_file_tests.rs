@@ -174,14 +174,14 @@ fn bytes_that_do_not_match_their_checksum_never_replace_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f");
     std::fs::write(&path, "old content\n").unwrap();
-    let run = |checksum: &str| {
+    let run_len = |checksum: &str, len: u64| {
         let plan = WritePlan {
             dest: path.to_string_lossy().into(),
             source: Some(Source::Inline(String::new())),
             checksum: checksum.into(),
             ..WritePlan::default()
         };
-        let script = write_script(&plan, 4).expect("script");
+        let script = write_script(&plan, len).expect("script");
         let mut child = std::process::Command::new("/bin/sh")
             .args(["-c", &script])
             .stdin(std::process::Stdio::piped())
@@ -193,11 +193,15 @@ fn bytes_that_do_not_match_their_checksum_never_replace_the_file() {
         child.stdin.take().unwrap().write_all(b"new\n").unwrap();
         child.wait_with_output().expect("sh")
     };
+    let run = |checksum: &str| run_len(checksum, 4);
     let out = run(&crate::modules::content::sha1_hex(b"NEW\n"));
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the bytes that arrived have sha1"), "{out:?}");
     assert_eq!(text(&path), "old content\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temp file is removed");
+    let short = run_len(&crate::modules::content::sha1_hex(b"new\nmore"), 8);
+    assert!(String::from_utf8_lossy(&short.stderr).contains("stdin ended early: 4 of 8 bytes"), "{short:?}");
+    assert_eq!(text(&path), "old content\n");
     let out = run(&crate::modules::content::sha1_hex(b"new\n"));
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(text(&path), "new\n");
