@@ -219,16 +219,22 @@ fn file_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
     Ok(out)
 }
 
+/// `cmd` run by `/bin/sh` in the playbook's folder, stdin closed, stderr passed through
+/// (the `pipe` and `lines` lookups).
+fn shell_output(state: &State, label: &str, cmd: &str) -> Result<std::process::Output, Error> {
+    let mut command = Command::new("/bin/sh");
+    command.arg("-c").arg(cmd).stdin(Stdio::null()).stderr(Stdio::inherit());
+    if let Some(dir) = base_dir(state) {
+        command.current_dir(dir);
+    }
+    command.output().map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))
+}
+
 fn pipe_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for t in terms {
         let cmd = term_text(label, t)?;
-        let mut command = Command::new("/bin/sh");
-        command.arg("-c").arg(&cmd).stdin(Stdio::null()).stderr(Stdio::inherit());
-        if let Some(dir) = base_dir(state) {
-            command.current_dir(dir);
-        }
-        let output = command.output().map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))?;
+        let output = shell_output(state, label, &cmd)?;
         if !output.status.success() {
             let code = output.status.code().map_or("a signal".to_string(), |c| format!("code {c}"));
             let stderr = String::from_utf8_lossy(&output.stderr);

@@ -2,15 +2,13 @@
 //! `subelements`, `indexed_items`, `flattened`, `random_choice`, `sequence`, `lines` and
 //! `inventory_hostnames`, as ansible-core 2.19's plugins compute them.
 
-use std::process::{Command, Stdio};
-
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
 use rand::seq::IndexedRandom;
 use serde_json::Value as Data;
 
 use super::super::filters::convert::{fail, from_data, to_data};
-use super::{base_dir, term_text};
+use super::{shell_output, term_text};
 use crate::inventory::Inventory;
 
 /// Terms as data, each checked defined.
@@ -195,12 +193,7 @@ pub fn lines(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>, 
     let mut outv = Vec::new();
     for t in terms {
         let cmd = term_text(label, t)?;
-        let mut command = Command::new("/bin/sh");
-        command.arg("-c").arg(&cmd).stdin(Stdio::null()).stderr(Stdio::inherit());
-        if let Some(dir) = base_dir(state) {
-            command.current_dir(dir);
-        }
-        let output = command.output().map_err(|e| fail(label, format!("cannot run '{cmd}': {e}")))?;
+        let output = shell_output(state, label, &cmd)?;
         if !output.status.success() {
             let code = output.status.code().unwrap_or(-1);
             return Err(fail(label, format!("lookup_plugin.lines({cmd}) returned {code}")));
