@@ -75,10 +75,14 @@ pub fn take(stdout: &str, stderr: &str, rc: i32, no_log: bool) -> Taken {
         }
     }
     let mut warnings: Vec<Value> = match r.remove("warnings") {
-        Some(Value::Array(w)) => w,
+        Some(Value::Array(w)) => w.iter().map(|w| Value::from(event_msg(w))).collect(),
         Some(Value::String(w)) => vec![Value::String(w)],
         _ => Vec::new(),
     };
+    if let Some(e) = r.get("exception").filter(|e| e.is_object()) {
+        let shown = e.pointer("/event/formatted_traceback").and_then(Value::as_str).map(String::from);
+        r.insert("exception".into(), Value::from(shown.unwrap_or_else(|| event_msg(e))));
+    }
     if let Some(Value::Array(deps)) = r.get("deprecations") {
         warnings.extend(deps.iter().map(deprecation));
     }
@@ -99,9 +103,26 @@ pub fn take(stdout: &str, stderr: &str, rc: i32, no_log: bool) -> Taken {
     Taken { result: r, failed, changed, facts, diff }
 }
 
-/// One of `deprecations` (`{msg, version|date, collection_name}`) as a warning line.
+/// A warning's text: a string, or (ansible-core 2.19) a `WarningSummary` `{event: {msg}}`.
+fn event_msg(w: &Value) -> String {
+    match w {
+        Value::String(s) => s.clone(),
+        other => other
+            .pointer("/event/msg")
+            .or_else(|| other.get("msg"))
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(|| other.to_string()),
+    }
+}
+
+/// One of `deprecations` (`{msg, version|date}`, or 2.19's `DeprecationSummary`
+/// `{event: {msg}, version|date}`) as a warning line.
 fn deprecation(d: &Value) -> Value {
-    let field = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let field = |k: &str| match k {
+        "msg" => event_msg(d),
+        _ => d.get(k).and_then(Value::as_str).unwrap_or_default().to_string(),
+    };
     let when = match (field("version"), field("date")) {
         (v, _) if !v.is_empty() => format!(" This feature will be removed in version {v}."),
         (_, d) if !d.is_empty() => format!(" This feature will be removed in a release after {d}."),
@@ -171,7 +192,8 @@ mod tests {
     #[test]
     fn a_result_is_taken_as_ansible_takes_it() {
         let out = r#"{"changed": true, "stdout": "a\nb", "_ansible_parsed": true, "invocation": {"module_args": {}},
-            "warnings": ["w"], "deprecations": [{"msg": "old", "version": "12.0.0"}],
+            "warnings": ["w", {"event": {"msg": "w2"}, "__ansible_type": "WarningSummary"}],
+            "deprecations": [{"event": {"msg": "old"}, "version": "12.0.0", "__ansible_type": "DeprecationSummary"}],
             "ansible_facts": {"x": 1}, "diff": {"before": "1\n", "after": "2\n", "after_header": "/f"}}"#;
         let t = take(out, "", 0, true);
         assert!(t.changed && !t.failed);
@@ -179,7 +201,7 @@ mod tests {
         assert!(!t.result.contains_key("_ansible_parsed") && !t.result.contains_key("invocation"));
         assert_eq!(
             t.result["warnings"],
-            json!(["w", "[DEPRECATION WARNING]: old. This feature will be removed in version 12.0.0."])
+            json!(["w", "w2", "[DEPRECATION WARNING]: old. This feature will be removed in version 12.0.0."])
         );
         assert_eq!(t.facts, Some(json!({"x": 1}).as_object().unwrap().clone()));
         let d = t.diff.unwrap();
