@@ -200,3 +200,37 @@ fn a_missing_module_names_where_troupe_looked() {
         .stderr_has("unknown module 'troupe_test.bridge.marker'")
         .stderr_has("pip install ansible-core");
 }
+
+/// The same bridged tasks, locally, give the values ansible-playbook gives: `changed` on the
+/// first run and not the second, a check-mode run, a failure and its message.
+#[test]
+fn bridged_results_match_ansible_playbook() {
+    let Some(env) = bridge_env() else { return };
+    let play = r#"
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    # Both tools run in the same folder, one after the other: each starts from no file.
+    - file: {path: "{{ playbook_dir }}/limits.conf", state: absent}
+    - community.general.pam_limits: &limits {domain: troupe, limit_type: soft, limit_item: nofile, value: "1024", dest: "{{ playbook_dir }}/limits.conf"}
+      register: a
+    - community.general.pam_limits: *limits
+      register: b
+    - troupe_test.bridge.marker: {path: "{{ playbook_dir }}/m", content: "x"}
+      check_mode: true
+      register: c
+    - troupe_test.bridge.marker: {path: "{{ playbook_dir }}/m", fail: true}
+      register: f
+      ignore_errors: true
+    - debug:
+        msg: "{{ a.changed }} {{ a.msg | trim }} | {{ b.changed }} | {{ c.changed }} {{ c.uid }} | {{ f.failed }} {{ f.msg | basename }}"
+"#;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    crate::support::compare::check(
+        &[("bridge.yml", play)],
+        &["-i", "localhost,", "bridge.yml"],
+        &env,
+        &["\"msg\": \"True troupe\\tsoft\\tnofile\\t1024 | False | True 0 | True m\""],
+    );
+}
