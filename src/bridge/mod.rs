@@ -178,7 +178,7 @@ impl Module for Bridged {
                 }
             )));
         }
-        let taken = output::take(&out.stdout_text(), &stderr, out.rc, cx.no_log);
+        let taken = output::take(&out.stdout_text(), &stderr, out.rc);
         if taken.failed {
             let msg = taken.result.get("msg").map(crate::value::to_text).unwrap_or_else(|| "MODULE FAILURE".into());
             return Err(ModuleError::Failed { msg, result: taken.result });

@@ -47,7 +47,7 @@ pub struct Taken {
 
 /// The module's stdout (and how it ended) → its result, or the failure Ansible reports when
 /// there is no JSON object in it ("Module result deserialization failed").
-pub fn take(stdout: &str, stderr: &str, rc: i32, no_log: bool) -> Taken {
+pub fn take(stdout: &str, stderr: &str, rc: i32) -> Taken {
     let parsed = json_part(stdout).and_then(|(json, junk)| match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(m)) => Some((m, junk)),
         _ => None,
@@ -63,10 +63,9 @@ pub fn take(stdout: &str, stderr: &str, rc: i32, no_log: bool) -> Taken {
         r.insert("rc".into(), Value::from(rc));
         return Taken { result: r, failed: true, ..Taken::default() };
     };
-    r.retain(|k, _| !k.starts_with("_ansible_"));
-    if no_log {
-        r.remove("invocation");
-    }
+    // Ansible never registers `invocation` and shows it only at -vvv; under no_log it would
+    // carry the module's arguments.
+    r.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
     for key in ["stdout", "stderr"] {
         let lines = format!("{key}_lines");
         if let (Some(v), false) = (r.get(key), r.contains_key(&lines)) {
@@ -128,7 +127,7 @@ fn deprecation(d: &Value) -> Value {
         (_, d) if !d.is_empty() => format!(" This feature will be removed in a release after {d}."),
         _ => String::new(),
     };
-    Value::from(format!("[DEPRECATION WARNING]: {}.{when}", field("msg").trim_end_matches('.')))
+    Value::from(format!("Deprecated: {}.{when}", field("msg").trim_end_matches('.')))
 }
 
 /// A module's `diff` (one `{before, after, before_header, after_header, prepared}` or a list
@@ -195,26 +194,25 @@ mod tests {
             "warnings": ["w", {"event": {"msg": "w2"}, "__ansible_type": "WarningSummary"}],
             "deprecations": [{"event": {"msg": "old"}, "version": "12.0.0", "__ansible_type": "DeprecationSummary"}],
             "ansible_facts": {"x": 1}, "diff": {"before": "1\n", "after": "2\n", "after_header": "/f"}}"#;
-        let t = take(out, "", 0, true);
+        let t = take(out, "", 0);
         assert!(t.changed && !t.failed);
         assert_eq!(t.result["stdout_lines"], json!(["a", "b"]));
         assert!(!t.result.contains_key("_ansible_parsed") && !t.result.contains_key("invocation"));
         assert_eq!(
             t.result["warnings"],
-            json!(["w", "w2", "[DEPRECATION WARNING]: old. This feature will be removed in version 12.0.0."])
+            json!(["w", "w2", "Deprecated: old. This feature will be removed in version 12.0.0."])
         );
         assert_eq!(t.facts, Some(json!({"x": 1}).as_object().unwrap().clone()));
         let d = t.diff.unwrap();
         assert_eq!((d.path.as_str(), d.before.as_str(), d.after.as_str()), ("/f", "1\n", "2\n"));
-        assert!(take(r#"{"invocation": 1}"#, "", 0, false).result.contains_key("invocation"));
     }
 
     #[test]
     fn failed_comes_from_the_module_or_its_rc() {
-        assert!(take(r#"{"failed": true, "msg": "no"}"#, "", 1, false).failed);
-        assert!(take(r#"{"rc": 2}"#, "", 0, false).failed);
-        assert!(!take(r#"{"rc": 0}"#, "", 0, false).failed);
-        let t = take("Traceback (most recent call last):\n  boom\n", "err", 1, false);
+        assert!(take(r#"{"failed": true, "msg": "no"}"#, "", 1).failed);
+        assert!(take(r#"{"rc": 2}"#, "", 0).failed);
+        assert!(!take(r#"{"rc": 0}"#, "", 0).failed);
+        let t = take("Traceback (most recent call last):\n  boom\n", "err", 1);
         assert!(t.failed);
         assert_eq!(t.result["module_stdout"], json!("Traceback (most recent call last):\n  boom\n"));
         assert_eq!(t.result["rc"], json!(1));
