@@ -78,9 +78,12 @@ pub fn take(stdout: &str, stderr: &str, rc: i32) -> Taken {
         Some(Value::String(w)) => vec![Value::String(w)],
         _ => Vec::new(),
     };
-    if let Some(e) = r.get("exception").filter(|e| e.is_object()) {
+    // 2.19 sends an uncaught exception as an `ErrorSummary`; its message is the failure's `msg`.
+    if let Some(e) = r.get("exception").filter(|e| e.is_object()).cloned() {
+        let msg = event_msg(&e);
         let shown = e.pointer("/event/formatted_traceback").and_then(Value::as_str).map(String::from);
-        r.insert("exception".into(), Value::from(shown.unwrap_or_else(|| event_msg(e))));
+        r.insert("exception".into(), Value::from(shown.unwrap_or_else(|| msg.clone())));
+        r.entry("msg").or_insert(Value::from(msg));
     }
     if let Some(Value::Array(deps)) = r.get("deprecations") {
         warnings.extend(deps.iter().map(deprecation));
@@ -212,6 +215,9 @@ mod tests {
         assert!(take(r#"{"failed": true, "msg": "no"}"#, "", 1).failed);
         assert!(take(r#"{"rc": 2}"#, "", 0).failed);
         assert!(!take(r#"{"rc": 0}"#, "", 0).failed);
+        let e =
+            r#"{"failed": true, "exception": {"event": {"msg": "[Errno 2] gone"}, "__ansible_type": "ErrorSummary"}}"#;
+        assert_eq!(take(e, "", 1).result["msg"], json!("[Errno 2] gone"));
         let t = take("Traceback (most recent call last):\n  boom\n", "err", 1);
         assert!(t.failed);
         assert_eq!(t.result["module_stdout"], json!("Traceback (most recent call last):\n  boom\n"));
