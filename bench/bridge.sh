@@ -44,6 +44,8 @@ playbook() { # KIND COUNT -> path
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+per_task() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN { printf "%.1f", (b - a) / (n - 1) }'; }
+
 time_run() { # TOOL PLAYBOOK -> median ms
   local t0 t1
   for _ in $(seq "$RUNS"); do
@@ -61,9 +63,9 @@ for kind in copy marker pam_limits; do
   one=$(playbook "$kind" 1) many=$(playbook "$kind" "$N")
   "$TROUPE" -i "$INV" -l "$HOST" "$many" >/dev/null # converge once
   a=$(time_run troupe "$one") b=$(time_run troupe "$many")
-  echo "| troupe | $kind | $a ms | $b ms | $(((b - a) / (N - 1))) ms |"
+  echo "| troupe | $kind | $a ms | $b ms | $(per_task "$a" "$b") ms |"
   if [ "$kind" != copy ] && [ "${BENCH_SKIP_ANSIBLE:-0}" != 1 ]; then
     a=$(time_run ansible "$one") b=$(time_run ansible "$many")
-    echo "| ansible-playbook | $kind | $a ms | $b ms | $(((b - a) / (N - 1))) ms |"
+    echo "| ansible-playbook | $kind | $a ms | $b ms | $(per_task "$a" "$b") ms |"
   fi
 done
