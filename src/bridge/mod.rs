@@ -131,8 +131,7 @@ fn runner_script(interpreter: &str) -> String {
 }
 
 /// Reads the payload from stdin in one go and runs it as `__main__`. Not `python -`: Python
-/// reads a script from stdin one byte per system call (170,000 calls for a 170 kB payload;
-/// seconds on a busy host).
+/// reads a script from stdin one byte per system call (170,000 calls for a 170 kB payload).
 const READ_STDIN: &str = "import sys;exec(compile(sys.stdin.buffer.read(),'<AnsiballZ>','exec'))";
 
 const NO_PYTHON: &str = "troupe-bridge: no python";
