@@ -59,8 +59,12 @@ fn assert_refused(done: &Done, took: Duration, what: &str, needles: &[&str]) {
 
 fn started(tb: &Testbed, host: &TbHost) -> String {
     let list = etcdctl_ok(tb, host, "member list");
-    let mut names: Vec<String> =
-        list.lines().filter(|l| l.contains(", started, ")).filter_map(|l| l.split(", ").nth(2)).map(String::from).collect();
+    let mut names: Vec<String> = list
+        .lines()
+        .filter(|l| l.contains(", started, "))
+        .filter_map(|l| l.split(", ").nth(2))
+        .map(String::from)
+        .collect();
     names.sort();
     names.join(",")
 }
@@ -217,6 +221,8 @@ fn etcd_learner_health_defrag_and_password_clients() {
     let quota = "etcd_quota_backend_bytes=3145728";
     let common = ["-e", basic.as_str(), "-e", quota];
     s.play("etcd3.yml", &common).succeeds();
+    let root_pw = std::fs::read_to_string(s.pki().join("etcd/root.password")).expect("root password");
+    let root = format!("--user root:{}", root_pw.trim());
 
     // Basic auth: the CA and a password, no client certificate (Patroni's way).
     let password_client = |args: &str| {
@@ -249,7 +255,7 @@ fn etcd_learner_health_defrag_and_password_clients() {
     let list = etcdctl_ok(tb, m1, "member list");
     let m4_line = list.lines().find(|l| l.contains(", etcd-4, ")).unwrap_or_else(|| panic!("etcd-4 missing:\n{list}"));
     assert!(m4_line.ends_with(", false"), "etcd-4 is still a learner: {m4_line}");
-    assert_eq!(etcdctl_ok(tb, m4, "endpoint health --cluster").matches("is healthy").count(), 4);
+    assert_eq!(etcdctl_ok(tb, m4, &format!("{root} endpoint health --cluster")).matches("is healthy").count(), 4);
     assert_eq!(pids_before, pids(tb, &four[..3]), "the learner's join restarted a member");
     // The new member serves the password-only client too.
     let on_m4 = etcdctl(tb, m4, "--user app:app-pw-1 get /app/pw-only --print-value-only");
@@ -257,7 +263,10 @@ fn etcd_learner_health_defrag_and_password_clients() {
     // Running the same join again refuses cleanly: the member exists now.
     let before = s.fingerprints(4);
     let again = s
-        .play("etcd4.yml", &[&common[..], &["-l", &m4.name, "-e", "etcd_init=existing", "-e", "etcd_learner=true"]].concat())
+        .play(
+            "etcd4.yml",
+            &[&common[..], &["-l", &m4.name, "-e", "etcd_init=existing", "-e", "etcd_learner=true"]].concat(),
+        )
         .run();
     assert_ne!(again.out.status.code(), Some(0), "a second join should refuse:\n{}", again.stdout);
     assert!(again.stdout.contains("nothing was changed"), "{}", again.stdout);
@@ -274,15 +283,17 @@ fn etcd_learner_health_defrag_and_password_clients() {
     let (down, took) = timed(book(&s, "etcd-health.yml", "etcd4.yml", &common));
     assert_refused(&down, took, "health with a member down", &["is not healthy", "etcd-2): etcd is not running"]);
     tb.ok(m2, "systemctl start etcd.service");
-    etcdctl_ok(tb, m2, "endpoint health");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !etcdctl(tb, m2, &format!("{root} endpoint health")).success() {
+        assert!(Instant::now() < deadline, "etcd-2 did not come back");
+        std::thread::sleep(Duration::from_millis(500));
+    }
 
     // Fill the 3 MiB quota: NOSPACE. Deleting the keys does not give the space back; the
     // maintenance playbook compacts, defragments one member at a time and disarms the alarm.
     let fill = "for i in $(seq 1 60); do head -c 98304 /dev/urandom | base64 -w0 | \
                 etcdctl --user app:app-pw-1 put /app/fill/$i >/dev/null 2>&1 || break; done";
     tb.on(m1, &format!(". /etc/profile.d/etcdctl.sh; {fill}"));
-    let root_pw = std::fs::read_to_string(s.pki().join("etcd/root.password")).expect("root password");
-    let root = format!("--user root:{}", root_pw.trim());
     let alarms = etcdctl_ok(tb, m1, &format!("{root} alarm list"));
     assert!(alarms.contains("NOSPACE"), "the quota was not reached:\n{alarms}");
     etcdctl_ok(tb, m1, "--user app:app-pw-1 del --prefix /app/fill/");
