@@ -110,6 +110,37 @@ fn scrape(s: &Scene, host: &TbHost, cert: Option<&str>) -> bool {
         .unwrap_or(false)
 }
 
+/// The operations are executable playbooks that load and list their steps (no hosts needed).
+#[test]
+fn lifecycle_playbooks_are_executable_and_list_their_steps() {
+    use std::os::unix::fs::PermissionsExt;
+    let books = [
+        (
+            "etcd-rm.yml",
+            &["survey every member", "the members that stay keep a quorum", "remove the member from the cluster"][..],
+        ),
+        ("etcd-health.yml", &["read the health and status of every member", "every member is healthy"][..]),
+        (
+            "etcd-defrag.yml",
+            &["every member runs and answers", "defragment one member at a time", "disarm a NOSPACE alarm"][..],
+        ),
+    ];
+    for (name, steps) in books {
+        let path = repo().join("playbooks").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(text.lines().next(), Some("#!/usr/bin/env troupe"), "{name}");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_ne!(mode & 0o111, 0, "{name} is not executable");
+        let listed = Run::new()
+            .in_dir(&repo())
+            .args(["-i", "inventory.example", &format!("playbooks/{name}"), "--list-tasks"])
+            .succeeds();
+        for step in steps {
+            listed.stdout_has(step);
+        }
+    }
+}
+
 /// Points 1 and 8: a member leaves 4 → 3 (member list, health, its Prometheus target gone, etcd
 /// stopped and disabled, data kept); --check and a second run change nothing; a removal that
 /// would cost quorum, or of several members, is refused with nothing changed; a host that is
@@ -315,5 +346,36 @@ fn etcd_learner_health_defrag_and_password_clients() {
     for h in four {
         assert_eq!(again.changed(&h.name), 0, "second defrag changed {}:\n{}", h.name, again.stdout);
     }
+
+    // The documented manual promotion through the profile: remove etcd-4 (basic mode, purged),
+    // join it again as a learner without the automatic promotion, promote it by hand.
+    book(&s, "etcd-rm.yml", "etcd4.yml", &[&common[..], &["-l", &m4.name, "-e", "etcd_clean=true"]].concat())
+        .succeeds();
+    assert_eq!(started(tb, m1), "etcd-1,etcd-2,etcd-3");
+    let join =
+        ["-l", m4.name.as_str(), "-e", "etcd_init=existing", "-e", "etcd_learner=true", "--skip-tags", "etcd_promote"];
+    s.play("etcd4.yml", &[&common[..], &join[..]].concat()).succeeds();
+    let list = etcdctl_ok(tb, m1, "member list");
+    let m4_line = list.lines().find(|l| l.contains(", etcd-4, ")).unwrap_or_else(|| panic!("etcd-4 missing:\n{list}"));
+    assert!(m4_line.ends_with(", true"), "etcd-4 should still be a learner: {m4_line}");
+    book(&s, "etcd-health.yml", "etcd4.yml", &common).succeeds().stdout_has(&format!("({}): learner", m4.name));
+    let leader = etcdctl_ok(tb, m4, "endpoint status --cluster")
+        .lines()
+        .find(|l| l.split(", ").nth(4) == Some("true"))
+        .and_then(|l| l.split(", ").next().map(String::from))
+        .expect("a leader");
+    let id = &m4_line[..m4_line.find(',').expect("id")];
+    let manual = tb.on(
+        m4,
+        &format!(". /etc/profile.d/etcdctl.sh; ETCDCTL_ENDPOINTS={leader} etcdctl {root} member promote {id} 2>&1"),
+    );
+    assert!(
+        manual.success() && manual.stdout.contains("promoted"),
+        "the documented promote failed:\n{}",
+        manual.stdout
+    );
+    assert!(
+        etcdctl_ok(tb, m1, "member list").contains(&format!("{}, false", m4_line.rsplit_once(", ").expect("line").0))
+    );
     reset(&s, 4);
 }
