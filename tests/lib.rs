@@ -7,6 +7,7 @@ mod cli_errors;
 mod e2e_bridge;
 mod e2e_dnf;
 mod e2e_etcd;
+mod e2e_etcd_lifecycle;
 mod e2e_etcd_safety;
 mod e2e_files;
 mod e2e_modules;
