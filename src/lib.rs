@@ -120,6 +120,7 @@ fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions
     LoadOptions {
         roles_path: settings.roles_path.clone(),
         playbook_dir: playbook_dir.map(Path::to_path_buf),
+        extra_vars: settings.extra_vars.clone(),
         ..Default::default()
     }
 }
