@@ -22,4 +22,5 @@ mod plan_tags;
 mod read_ahead;
 mod result_lines;
 mod role_names;
+mod semantics;
 mod with_lookups;

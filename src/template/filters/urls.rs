@@ -157,7 +157,9 @@ fn urlencode(value: Value) -> Result<String, Error> {
     const NAME: &str = "urlencode";
     require_defined(NAME, &value)?;
     let pair = |k: &Value, v: &Value| -> Result<String, Error> {
-        Ok(format!("{}={}", quote(&text_of(NAME, k)?, ""), quote(&text_of(NAME, v)?, "")))
+        // Query strings use `quote_plus`: a space is `+`.
+        let plus = |t: String| quote(&t, " ").replace(' ', "+");
+        Ok(format!("{}={}", plus(text_of(NAME, k)?), plus(text_of(NAME, v)?)))
     };
     match value.kind() {
         ValueKind::Map => {
