@@ -131,10 +131,8 @@ impl Runner {
         self.reporter.hosts(&hosts);
         for h in &hosts {
             let inv = self.inventory.clone();
-            let st = self.states.entry(h.clone()).or_insert_with(|| HostState {
-                inventory: Arc::new(InventoryLayers::of(&inv, h)),
-                ..Default::default()
-            });
+            let st =
+                self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, h))));
             st.ended = false;
             st.vars_files = Arc::new(Map::new());
             st.notified.clear();
@@ -144,10 +142,7 @@ impl Runner {
         let everyone = self.inventory.groups_map().get("all").cloned().unwrap_or_default();
         for h in everyone {
             let inv = self.inventory.clone();
-            self.states.entry(h.clone()).or_insert_with(|| HostState {
-                inventory: Arc::new(InventoryLayers::of(&inv, &h)),
-                ..Default::default()
-            });
+            self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, &h))));
         }
         self.end_play = false;
         for batch in batches(&play.serial, &hosts) {
