@@ -101,7 +101,8 @@ impl Scope {
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for (_, map) in &self.layers {
-            for k in map.keys() {
+            // `__troupe_*` are the engine's own context (lookup search folders), not variables.
+            for k in map.keys().filter(|k| !k.starts_with("__troupe")) {
                 if !names.contains(k) {
                     names.push(k.clone());
                 }

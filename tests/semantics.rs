@@ -103,3 +103,38 @@ fn an_import_path_from_host_variables_is_refused_with_its_location() {
         .stderr_has("cannot be resolved while loading")
         .stderr_has("include_tasks");
 }
+
+#[test]
+fn task_arguments_from_one_template() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    a_var: one
+    opts: {msg: from opts}
+  tasks:
+    - assert: '{{ item }}'
+      args:
+        quiet: true
+      loop:
+        - that: 1 == 1
+        - that: ['1 == 1', 'a_var == "one"']
+    - assert: '{{ item }}'
+      loop: [{that: 1 == 2}]
+      ignore_errors: true
+      register: r
+    - debug: msg="{{ r.results[0].msg }} {{ r.results[0].assertion }}"
+    - debug: '{{ opts }}'
+    - debug:
+      args: '{{ opts }}'
+    - debug: '{{ 42 }}'
+      ignore_errors: true
+      register: e
+    - debug: msg="{{ e is failed }}"
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[r#""msg": "Assertion failed 1 == 2""#, r#""msg": "from opts""#, r#""msg": "from opts""#, r#""msg": true"#],
+    );
+}

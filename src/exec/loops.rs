@@ -259,6 +259,10 @@ impl Runner {
             if out.status == Status::Unreachable {
                 return out;
             }
+            // `attempts` is in the result before `changed_when`/`failed_when` see it (Ansible).
+            if task.until.is_some() {
+                result::set_attempts(&mut out.result, attempt);
+            }
             if let Err(e) = self.apply_conditions(task, scope, &mut out) {
                 return template_failure(task, &e);
             }
@@ -268,7 +272,6 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => return template_failure(task, &e),
             };
-            result::set_attempts(&mut out.result, attempt);
             if done {
                 return out;
             }
