@@ -18,6 +18,8 @@ pub struct LoadOptions {
     pub roles_path: Vec<PathBuf>,
     /// Whether a (canonical) action name is a module or engine action troupe runs.
     pub known_action: fn(&str) -> bool,
+    /// Check a module's literal arguments against its spec (types, choices) at load time.
+    pub check_args: fn(&str, &Map) -> Result<(), String>,
     /// `playbook_dir` for `load_tasks_file` at run time (where `roles/` is searched); when
     /// unset, the tasks file's own folder is used.
     pub playbook_dir: Option<PathBuf>,
@@ -34,6 +36,7 @@ impl Default for LoadOptions {
         LoadOptions {
             roles_path: Vec::new(),
             known_action: default_known_action,
+            check_args: crate::modules::check_literal_args,
             playbook_dir: None,
             extra_vars: Map::new(),
         }
