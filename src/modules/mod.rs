@@ -32,6 +32,10 @@ pub mod blockinfile;
 pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
+// ansible.builtin modules of issue 12 (branch builtins).
+pub mod ping;
+pub mod raw;
+pub mod tempfile;
 
 pub use registry::{find, names};
 

@@ -38,6 +38,10 @@ fn all() -> &'static [&'static dyn Module] {
         &super::blockinfile::BlockInFile,
         &super::get_url::GetUrl,
         &super::unarchive::Unarchive,
+        // builtins (issue 12)
+        &super::ping::Ping,
+        &super::raw::Raw,
+        &super::tempfile::TempFile,
     ]
 }
 
