@@ -81,3 +81,33 @@ fn tempfile_makes_a_new_name_each_run() {
         .run(tb, &tb.hosts[0]);
     assert!(file.first["path"].as_str().is_some_and(|p| p.starts_with("/tmp/ansible.")));
 }
+
+/// A host made by `add_host` is reached over ssh through the variables given to it, and
+/// `group_by` groups testbed hosts by a fact read from them.
+#[test]
+fn add_host_connects_through_its_variables() {
+    let Some(tb) = testbed(2) else { return };
+    let _steady = tb.shared();
+    let (a, b) = (&tb.hosts[0].name, &tb.hosts[1].name);
+    let play = format!(
+        "- hosts: {a},{b}\n  gather_facts: false\n  tasks:\n\
+         \x20   - command: cat /etc/hostname\n      register: hn\n      changed_when: false\n\
+         \x20   - group_by: {{key: \"named_{{{{ hn.stdout }}}}\"}}\n\
+         \x20   - add_host:\n        name: alias-of-{b}\n        groups: aliases\n\
+         \x20       ansible_host: \"{{{{ hostvars['{b}'].ansible_host }}}}\"\n\
+         \x20       ansible_user: root\n\
+         \x20       ansible_ssh_private_key_file: \"{{{{ hostvars['{b}'].ansible_ssh_private_key_file }}}}\"\n\
+         \x20       ansible_ssh_common_args: \"{{{{ hostvars['{b}'].ansible_ssh_common_args }}}}\"\n\
+         - hosts: aliases:named_{a}\n  gather_facts: false\n  tasks:\n\
+         \x20   - command: cat /etc/hostname\n      register: r\n      changed_when: false\n\
+         \x20   - debug: {{msg: \"{{{{ inventory_hostname }}}} is {{{{ r.stdout }}}}\"}}\n"
+    );
+    let dir = crate::support::run::scratch(&[("pb.yml", &play)]);
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    let done = crate::support::run::Run::new().in_dir(dir.path()).args(["-i", inventory.as_str(), "pb.yml"]).succeeds();
+    let name_a = tb.ok(&tb.hosts[0], "cat /etc/hostname");
+    let name_b = tb.ok(&tb.hosts[1], "cat /etc/hostname");
+    done.stdout_has(&format!("\"msg\": \"alias-of-{b} is {name_b}\""));
+    done.stdout_has(&format!("\"msg\": \"{a} is {name_a}\""));
+    assert_eq!(done.recap(&format!("alias-of-{b}"))[3], 0);
+}

@@ -33,6 +33,7 @@ pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
 // ansible.builtin modules of issue 12 (branch builtins).
+pub mod add_host;
 pub mod ping;
 pub mod raw;
 pub mod tempfile;
