@@ -111,3 +111,21 @@ fn add_host_connects_through_its_variables() {
     done.stdout_has(&format!("\"msg\": \"{a} is {name_a}\""));
     assert_eq!(done.recap(&format!("alias-of-{b}"))[3], 0);
 }
+
+#[test]
+fn script_runs_a_controller_file_once_with_creates() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "script",
+        "\"make.sh /tmp/troupe-e2e-script 'two words'\"\n      args: {creates: /tmp/troupe-e2e-script, chdir: /tmp}",
+    )
+    .file("files/make.sh", "#!/bin/sh\nprintf '%s|%s\\n' \"$2\" \"$(pwd)\" > \"$1\"\necho made\n")
+    .reset("rm -f /tmp/troupe-e2e-script")
+    .probe("cat /tmp/troupe-e2e-script 2>&1 || true")
+    .compare(&["changed", "rc", "stdout_lines"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["stdout"], "made\n");
+    assert_eq!(seen.second["msg"], "/tmp/troupe-e2e-script exists, matching creates option");
+    assert_eq!(tb.ok(&tb.hosts[0], "cat /tmp/troupe-e2e-script"), "two words|/tmp");
+}

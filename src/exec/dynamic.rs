@@ -12,7 +12,7 @@ use crate::value::{to_text, Map, Value};
 
 use super::outcome::HostOutcome;
 use super::walk::PlayCtx;
-use super::world::{HostState, InventoryLayers};
+use super::world::InventoryLayers;
 use super::Runner;
 
 /// One change, read from a result (or a loop item's).
@@ -95,7 +95,7 @@ impl Runner {
         let inv = self.inventory.clone();
         // Group membership changes group variables, of these hosts and of any in a new group.
         for h in inv.hosts.keys() {
-            let st = self.states.entry(h.clone()).or_insert_with(HostState::default);
+            let st = self.states.entry(h.clone()).or_default();
             if touched.contains(h) || st.inventory.host_inventory.is_empty() {
                 st.inventory = Arc::new(InventoryLayers::of(&inv, h));
             }

@@ -36,6 +36,7 @@ pub mod unarchive;
 pub mod add_host;
 pub mod ping;
 pub mod raw;
+pub mod script;
 pub mod tempfile;
 
 pub use registry::{find, names};

@@ -40,6 +40,7 @@ pub struct ModuleE2e<'a> {
     check_predicts: Option<bool>,
     same_state: bool,
     ansible_host: Option<&'a TbHost>,
+    files: Vec<(&'a str, &'a str)>,
 }
 
 /// What one `ModuleE2e::run` saw: troupe's registered results and ansible-playbook's (if run).
@@ -67,6 +68,7 @@ impl<'a> ModuleE2e<'a> {
             check_predicts: None,
             same_state: true,
             ansible_host: None,
+            files: Vec::new(),
         }
     }
 
@@ -132,6 +134,12 @@ impl<'a> ModuleE2e<'a> {
         self
     }
 
+    /// A file beside the playbook (`files/x.sh` for `script`, `templates/` ...).
+    pub fn file(mut self, path: &'a str, content: &'a str) -> Self {
+        self.files.push((path, content));
+        self
+    }
+
     fn playbook(&self) -> String {
         format!(
             "- hosts: all\n  gather_facts: false\n  vars: {}\n  tasks:\n    - name: the module\n      {}: {}\n      register: r\n    - debug: var=r\n",
@@ -147,7 +155,10 @@ impl<'a> ModuleE2e<'a> {
 
     /// Run the whole sequence on `host`; panics with both outputs at the first difference.
     pub fn run(&self, tb: &Testbed, host: &TbHost) -> Seen {
-        let dir = scratch(&[("site.yml", &self.playbook())]);
+        let playbook = self.playbook();
+        let mut files = self.files.clone();
+        files.push(("site.yml", &playbook));
+        let dir = scratch(&files);
         if let Some(reset) = self.reset {
             self.on(tb, host, reset, "reset");
         }
