@@ -129,3 +129,22 @@ fn script_runs_a_controller_file_once_with_creates() {
     assert_eq!(seen.second["msg"], "/tmp/troupe-e2e-script exists, matching creates option");
     assert_eq!(tb.ok(&tb.hosts[0], "cat /tmp/troupe-e2e-script"), "two words|/tmp");
 }
+
+#[test]
+fn replace_edits_a_section_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "replace",
+        r#"{path: /tmp/troupe-e2e-replace, regexp: '^port (\d+)$', replace: 'port \1 # ok', after: '\[main\]', mode: "0640"}"#,
+    )
+    .reset("printf 'port 1\\n[main]\\nport 80\\nx\\nport 8080\\n' > /tmp/troupe-e2e-replace && chmod 0644 /tmp/troupe-e2e-replace")
+    .probe("cat /tmp/troupe-e2e-replace; stat -c %a /tmp/troupe-e2e-replace")
+    .compare(&["changed", "msg", "rc"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["msg"], "2 replacements made and ownership, perms or SE linux context changed");
+    assert_eq!(
+        tb.ok(&tb.hosts[0], "cat /tmp/troupe-e2e-replace; stat -c %a /tmp/troupe-e2e-replace"),
+        "port 1\n[main]\nport 80 # ok\nx\nport 8080 # ok\n640"
+    );
+}

@@ -36,6 +36,7 @@ pub mod unarchive;
 pub mod add_host;
 pub mod ping;
 pub mod raw;
+pub mod replace;
 pub mod script;
 pub mod tempfile;
 

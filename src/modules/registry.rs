@@ -43,6 +43,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::add_host::GroupBy,
         &super::ping::Ping,
         &super::raw::Raw,
+        &super::replace::Replace,
         &super::script::Script,
         &super::tempfile::TempFile,
     ]
