@@ -40,7 +40,7 @@ pub mod replace;
 pub mod script;
 pub mod tempfile;
 
-pub use registry::{find, names};
+pub use registry::{check_literal_args, find, names};
 
 // What the modules use, under the names they have always had (`super::args::Args`, `super::Ctx`).
 #[cfg(test)]
