@@ -4,6 +4,8 @@ mod support;
 
 mod ansible_compat;
 mod cli_errors;
+mod dynamic_inventory;
+mod e2e_builtins;
 mod e2e_dnf;
 mod e2e_etcd;
 mod e2e_etcd_safety;
