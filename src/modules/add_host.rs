@@ -17,7 +17,7 @@ use crate::value::{Map, Value};
 pub struct AddHost;
 pub struct GroupBy;
 
-const GROUP_BY_SPEC: ArgSpec = ArgSpec { names: &[&["key", "parents"]], aliases: &[] };
+const GROUP_BY_SPEC: ArgSpec = ArgSpec { names: &[&["key", "parents"]], aliases: &[], ..ArgSpec::NONE };
 
 /// Keys that are not host variables (Ansible's `special_args`; `host` and `group` are).
 const SPECIAL: [&str; 4] = ["name", "hostname", "groupname", "groups"];

@@ -9,7 +9,7 @@ use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::Cmd;
 use crate::value::Map;
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["data"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["data"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Ping;
 

@@ -13,7 +13,7 @@ use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["_raw_params", "executable"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["_raw_params", "executable"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Raw;
 

@@ -40,6 +40,7 @@ const ARGS: &[&str] = &[
 const SPEC: ArgSpec = ArgSpec {
     names: &[ARGS],
     aliases: &[("dest", "path"), ("destfile", "path"), ("name", "path"), ("attr", "attributes")],
+    ..ArgSpec::NONE
 };
 
 /// What the edit found: the new content (`None`: nothing to change) and the message.

@@ -11,8 +11,11 @@ use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec =
-    ArgSpec { names: &[&["_raw_params", "cmd", "creates", "removes", "chdir", "executable", "decrypt"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec {
+    names: &[&["_raw_params", "cmd", "creates", "removes", "chdir", "executable", "decrypt"]],
+    aliases: &[],
+    ..ArgSpec::NONE
+};
 
 pub struct Script;
 

@@ -13,7 +13,7 @@ use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["state", "path", "prefix", "suffix"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["state", "path", "prefix", "suffix"]], aliases: &[], ..ArgSpec::NONE };
 
 /// Python's `tempfile` draws names from these.
 const NAME_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
