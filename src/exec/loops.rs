@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::plan::task_name;
-use crate::playbook::{Conditions, Task};
+use crate::playbook::{ActionKind, Conditions, Task};
 use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
 use crate::value::{to_bool, to_text, Map, Value};
@@ -86,7 +86,18 @@ impl Runner {
             if lc.extended {
                 vars.insert("ansible_loop".into(), extended_loop(&items, index));
             }
-            let item_scope = Arc::new(scope.child(Level::TaskVars, vars.clone()));
+            let mut item_scope = scope.child(Level::TaskVars, vars.clone());
+            // Each item sees the facts the items before it set (Ansible updates the loop's
+            // variables with every item's `ansible_facts`).
+            if task.kind != ActionKind::Setup {
+                if let Some(f) = &facts {
+                    item_scope = item_scope.layer(Level::SetFact, Arc::new(f.clone()));
+                }
+            }
+            if let Some(v) = &include_vars {
+                item_scope = item_scope.layer(Level::IncludeVars, Arc::new(v.clone()));
+            }
+            let item_scope = Arc::new(item_scope);
             let label = match &lc.label {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),

@@ -47,8 +47,27 @@ pub fn compile(name: &str, pattern: &str, ignorecase: bool, multiline: bool) -> 
         } else {
             ""
         };
-        fail(name, format!("invalid regular expression '{pattern}'{hint}: {e}"))
+        fail(name, format!("invalid regular expression '{pattern}'{hint}: {}", python_regex_error(&e)))
     })
+}
+
+/// A `regex` error as Python's `re` words it (the part users and tests match on), then the
+/// regex crate's own explanation.
+pub fn python_regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let python = [
+        ("repetition operator missing expression", "nothing to repeat"),
+        ("unclosed group", "missing ), unterminated subpattern"),
+        ("unopened group", "unbalanced parenthesis"),
+        ("unclosed character class", "unterminated character set"),
+    ]
+    .iter()
+    .find(|(ours, _)| text.contains(ours))
+    .map(|(_, py)| *py);
+    match python {
+        Some(py) => format!("{py}: {text}"),
+        None => text,
+    }
 }
 
 /// A compiled pattern for a yes/no match: the `regex` crate when it can, `fancy-regex` for the
