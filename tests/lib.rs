@@ -9,6 +9,7 @@ mod e2e_builtins;
 mod e2e_dnf;
 mod e2e_etcd;
 mod e2e_etcd_safety;
+mod e2e_facts;
 mod e2e_files;
 mod e2e_modules;
 mod e2e_scale;

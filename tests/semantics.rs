@@ -138,3 +138,57 @@ fn task_arguments_from_one_template() {
         &[r#""msg": "Assertion failed 1 == 2""#, r#""msg": "from opts""#, r#""msg": "from opts""#, r#""msg": true"#],
     );
 }
+
+#[test]
+fn loops_until_and_failed_when_as_ansible() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    l: ['a', '!b']
+    d: {k: [true, null]}
+    n: null
+  tasks:
+    - set_fact:
+        names: "{{ [item] + names | default([]) }}"
+      loop: [1, 2, 3]
+    - debug: msg="{{ names }}"
+    - command: 'true'
+      register: r
+      until: false
+      retries: 2
+      delay: 0
+      failed_when: r.attempts > 6
+    - debug: msg="{{ r.attempts }} {{ r.failed_when_result }} {{ r is failed }}"
+    - command: 'false'
+      register: f
+      failed_when: false
+    - debug: msg="{{ f.failed_when_result }} {{ f is failed }}"
+    - debug: msg="{{ l }} {{ d }} [{{ n }}]"
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[
+            r#""msg": ["#,
+            r#""msg": "3 False False""#,
+            r#""msg": "False False""#,
+            r#""msg": "['a', '!b'] {'k': [True, None]} []""#,
+        ],
+    );
+}
+
+#[test]
+fn lookups_search_the_roles_task_folder() {
+    let files = [
+        ("pb.yml", "- hosts: all\n  gather_facts: false\n  roles: [r]\n"),
+        (
+            "roles/r/tasks/main.yml",
+            "- include_tasks: \"{{ lookup('first_found', ['nope.yml', 'default.yml']) }}\"\n\
+             - debug: msg=\"{{ lookup('file', 'f.txt') }}\"\n",
+        ),
+        ("roles/r/tasks/default.yml", "- debug: msg=\"default included\"\n"),
+        ("roles/r/files/f.txt", "from role files\n"),
+    ];
+    check(&files, &ARGS, &[], &[r#""msg": "default included""#, r#""msg": "from role files""#]);
+}

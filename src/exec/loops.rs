@@ -287,8 +287,12 @@ impl Runner {
                 return out;
             }
             if attempt > retries {
-                out.status = Status::Failed;
-                result::set_failed(&mut out.result, true, "the `until` condition never held");
+                // With `failed_when`, its result decides (Ansible's `failed_when_result` wins
+                // over the exhausted retries).
+                if task.failed_when.is_none() {
+                    out.status = Status::Failed;
+                    result::set_failed(&mut out.result, true, "the `until` condition never held");
+                }
                 return out;
             }
             self.report_retry(call, &out.result, retries + 1 - attempt);
@@ -337,6 +341,7 @@ impl Runner {
             if out.status != Status::Skipped {
                 let failed = conditions_hold(c, &bound)?;
                 result::set_failed(&mut out.result, failed, "failed_when condition was true");
+                out.result.insert("failed_when_result".into(), Value::Bool(failed));
                 if failed {
                     out.status = Status::Failed;
                 } else if out.status == Status::Failed {
