@@ -287,11 +287,14 @@ impl Runner {
                 return out;
             }
             if attempt > retries {
-                // With `failed_when`, its result decides (Ansible's `failed_when_result` wins
-                // over the exhausted retries).
+                // Out of retries, Ansible records `attempts` as the retries asked for and marks
+                // the result failed; with `failed_when`, its result decides the task's status.
+                result::set_attempts(&mut out.result, retries);
                 if task.failed_when.is_none() {
                     out.status = Status::Failed;
                     result::set_failed(&mut out.result, true, "the `until` condition never held");
+                } else {
+                    out.result.insert("failed".into(), Value::Bool(true));
                 }
                 return out;
             }
