@@ -109,7 +109,7 @@ fn processors(l: &Lines, f: &mut Map) {
 
 /// Mounted block devices (Ansible skips pseudo file systems) with their `statvfs` sizes.
 fn mounts(l: &Lines, f: &mut Map) {
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Value)> = Vec::new();
     for m in l.all("mount") {
         let p: Vec<&str> = m.split('|').collect();
         let [device, mount, fstype, options, dump, passno] = p[..] else { continue };
@@ -136,9 +136,14 @@ fn mounts(l: &Lines, f: &mut Map) {
                 e.insert("size_total".into(), (frsize * blocks).into());
             }
         }
-        out.push(Value::Object(e));
+        // One entry per mount point: a later line replaces an earlier one in its place
+        // (Ansible keys its results by mount point).
+        match out.iter_mut().find(|(m, _)| *m == mount) {
+            Some(slot) => slot.1 = Value::Object(e),
+            None => out.push((mount, Value::Object(e))),
+        }
     }
-    f.insert("ansible_mounts".into(), Value::from(out));
+    f.insert("ansible_mounts".into(), Value::from(out.into_iter().map(|(_, e)| e).collect::<Vec<_>>()));
 }
 
 /// `/proc/mounts` writes spaces and tabs as octal escapes (`\040`).
