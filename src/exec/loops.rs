@@ -333,7 +333,7 @@ impl Runner {
             // A failed result gets it too (Ansible): it decides the recap's `changed` when the
             // failure is ignored or `failed_when` clears it.
             if out.status != Status::Skipped {
-                let changed = conditions_hold(c, &bound)?;
+                let Some(changed) = condition_or_fail(c, &bound, "changed", out) else { return Ok(()) };
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
@@ -342,7 +342,7 @@ impl Runner {
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
-                let failed = conditions_hold(c, &bound)?;
+                let Some(failed) = condition_or_fail(c, &bound, "failed", out) else { return Ok(()) };
                 result::set_failed(&mut out.result, failed, "failed_when condition was true");
                 out.result.insert("failed_when_result".into(), Value::Bool(failed));
                 if failed {
@@ -354,6 +354,20 @@ impl Runner {
             }
         }
         Ok(())
+    }
+}
+
+/// A `changed_when`/`failed_when` value; one that cannot be evaluated fails the result, which
+/// keeps the module's values and says why in `<name>_when_result` (as Ansible does).
+fn condition_or_fail(c: &Conditions, scope: &Arc<Scope>, name: &str, out: &mut ItemOutcome) -> Option<bool> {
+    match conditions_hold(c, scope) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            out.status = Status::Failed;
+            out.result.insert(format!("{name}_when_result"), Value::String(e.message.clone()));
+            result::set_failed(&mut out.result, true, &format!("{name}_when: {}", e.message));
+            None
+        }
     }
 }
 
