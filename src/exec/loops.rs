@@ -7,13 +7,13 @@ use crate::plan::task_name;
 use crate::playbook::{ActionKind, Conditions, Task};
 use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
-use crate::value::{to_bool, to_text, Map, Value};
+use crate::value::{to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, template_failure, when_skipped, Guarded, HostOutcome, ItemOutcome};
-use super::result::{self, LoopSummary};
+use super::result::{LoopSummary, TaskResult};
 use super::Runner;
 
 /// Where `with_<lookup>` hands its terms to the lookup.
@@ -28,10 +28,10 @@ impl Runner {
             let mut o = self.finish(host, out);
             o.secrets = secrets;
             o.ignored = o.status == Status::Failed && ignore;
-            let diff = o.diff.take();
+            let diff = o.result.diff.take();
             self.report(call, &o, None, diff, no_log, true);
             if task.kind.is_include() && o.status == Status::Ok {
-                o.includes.push((o.result.clone(), Map::new()));
+                o.includes.push((o.result.to_map(), Map::new()));
             }
             return o;
         };
@@ -67,10 +67,10 @@ impl Runner {
         let total = items.len();
         if total == 0 {
             // Ansible skips a task whose loop has no items, with its own reason.
-            let o = HostOutcome::new(host, Status::Skipped, result::no_items());
+            let o = HostOutcome::new(host, Status::Skipped, TaskResult::no_items());
             let (no_log, _) = self.no_log(task, frame, scope);
             let mut line = o.clone();
-            line.result.remove("results");
+            line.result.results = None;
             self.report(call, &line, None, None, no_log, true);
             return o;
         }
@@ -109,15 +109,13 @@ impl Runner {
             }
             // The loop variables go into the item's result, as in Ansible.
             for (k, v) in &vars {
-                out.result.insert(k.clone(), v.clone());
+                out.result.set(k.clone(), v.clone());
             }
             let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
             item_o.secrets = secrets;
-            self.report(call, &item_o, Some(label), out.diff.take(), no_log, false);
+            self.report(call, &item_o, Some(label), out.result.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
-            if let Some(Value::Array(w)) = out.result.remove("warnings") {
-                warnings.extend(w);
-            }
+            warnings.extend(out.result.take_warnings());
             match out.status {
                 Status::Changed => any_changed = true,
                 Status::Failed | Status::Unreachable => any_failed = true,
@@ -133,9 +131,9 @@ impl Runner {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
             if task.kind.is_include() && out.status == Status::Ok {
-                includes.push((out.result.clone(), vars));
+                includes.push((out.result.to_map(), vars));
             }
-            results.push(Value::Object(out.result));
+            results.push(Value::Object(out.result.to_map()));
             if let Some(p) = lc.pause {
                 // Checked when the task was loaded.
                 tokio::time::sleep(crate::limits::wait(p).unwrap_or_default()).await;
@@ -161,7 +159,7 @@ impl Runner {
         } else if all_skipped {
             // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
             let mut line = o.clone();
-            line.result.remove("results");
+            line.result.results = None;
             self.report(call, &line, None, None, any_no_log, true);
         } else {
             self.count(host, &o);
@@ -272,7 +270,7 @@ impl Runner {
             }
             // `attempts` is in the result before `changed_when`/`failed_when` see it (Ansible).
             if task.until.is_some() {
-                result::set_attempts(&mut out.result, attempt);
+                out.result.attempts = Some(attempt);
             }
             if let Err(e) = self.apply_conditions(task, scope, &mut out) {
                 return template_failure(task, &e);
@@ -289,12 +287,12 @@ impl Runner {
             if attempt > retries {
                 // Out of retries, Ansible records `attempts` as the retries asked for and marks
                 // the result failed; with `failed_when`, its result decides the task's status.
-                result::set_attempts(&mut out.result, retries);
+                out.result.attempts = Some(retries);
                 if task.failed_when.is_none() {
                     out.status = Status::Failed;
-                    result::set_failed(&mut out.result, true, "the `until` condition never held");
+                    out.result.set_failed(true, "the `until` condition never held");
                 } else {
-                    out.result.insert("failed".into(), Value::Bool(true));
+                    out.result.failed = Some(true);
                 }
                 return out;
             }
@@ -305,21 +303,21 @@ impl Runner {
 
     /// Ansible's retry line, printed at every verbosity; from -vv on with the result (unless
     /// the task is `no_log`).
-    fn report_retry(&self, call: &TaskCall<'_>, result: &Map, left: u32) {
+    fn report_retry(&self, call: &TaskCall<'_>, result: &TaskResult, left: u32) {
         let TaskCall { task, frame, host, scope, .. } = call;
         let mut line = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", task_name(task));
         if self.reporter.verbosity() >= 2 && !self.no_log(task, frame, scope).0 {
             line.push_str("Result was: ");
-            line.push_str(&dump_result(result, self.reporter.verbosity(), false));
+            line.push_str(&dump_result(&result.to_map(), self.reporter.verbosity(), false));
         }
         self.reporter.line(&line);
     }
 
     /// A scope where the result is visible under the `register` name (for `*_when`, `until`).
-    fn bind_result(&self, task: &Task, scope: &Arc<Scope>, result: &Map) -> Arc<Scope> {
+    fn bind_result(&self, task: &Task, scope: &Arc<Scope>, result: &TaskResult) -> Arc<Scope> {
         let mut vars = Map::new();
         if let Some(name) = &task.register {
-            vars.insert(name.clone(), Value::Object(result.clone()));
+            vars.insert(name.clone(), Value::Object(result.to_map()));
         }
         Arc::new(scope.child(Level::SetFact, vars))
     }
@@ -337,18 +335,18 @@ impl Runner {
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
-                result::set_changed(&mut out.result, changed);
+                out.result.changed = Some(changed);
             }
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
                 let Some(failed) = condition_or_fail(c, &bound, "failed", out) else { return Ok(()) };
-                result::set_failed(&mut out.result, failed, "failed_when condition was true");
-                out.result.insert("failed_when_result".into(), Value::Bool(failed));
+                out.result.set_failed(failed, "failed_when condition was true");
+                out.result.set("failed_when_result".into(), Value::Bool(failed));
                 if failed {
                     out.status = Status::Failed;
                 } else if out.status == Status::Failed {
-                    let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
+                    let changed = out.result.changed.unwrap_or(false);
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
             }
@@ -364,8 +362,8 @@ fn condition_or_fail(c: &Conditions, scope: &Arc<Scope>, name: &str, out: &mut I
         Ok(b) => Some(b),
         Err(e) => {
             out.status = Status::Failed;
-            out.result.insert(format!("{name}_when_result"), Value::String(e.message.clone()));
-            result::set_failed(&mut out.result, true, &format!("{name}_when: {}", e.message));
+            out.result.set(format!("{name}_when_result"), Value::String(e.message.clone()));
+            out.result.set_failed(true, &format!("{name}_when: {}", e.message));
             None
         }
     }
