@@ -287,8 +287,12 @@ impl Scope {
             let hv = self.hostvars.clone()?;
             return Some(JValue::from_object(HostVarsObject(hv)));
         }
-        let (_, raw) = self.raw(name)?;
-        if !contains_template(raw) {
+        let (level, raw) = self.raw(name)?;
+        // What tasks set (`set_fact`, `register`, `ansible_failed_result`) was rendered when
+        // it was set; as in Ansible 2.19 a result is data, never a template again. The failed
+        // task's name is the exception: it is rendered in the rescue's scope.
+        let data = level == Level::SetFact && name != "ansible_failed_task";
+        if data || !contains_template(raw) {
             let v = JValue::from_serialize(raw);
             self.cache.lock().ok()?.insert(name.to_string(), v.clone());
             return Some(v);
