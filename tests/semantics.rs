@@ -182,3 +182,27 @@ fn lookups_search_the_roles_task_folder() {
     ];
     check(&files, &ARGS, &[], &[r#""msg": "default included""#, r#""msg": "from role files""#]);
 }
+
+#[test]
+fn results_are_data_not_templates() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    y: why
+  tasks:
+    - set_fact:
+        x: "{{ '{{ y }}' }}"
+        z: "{{ y }}"
+    - debug: msg="{{ x }} {{ z }}"
+    - block:
+        - debug:
+            var: '{{ lookup("vars", 42) }}'
+      rescue:
+        - debug: msg="{{ ansible_failed_result.msg is contains("Variable name must be 'str' not 'int'") }}"
+    - block:
+        - debug: msg="{{ lookup('vars', 'doesnotexist') }}"
+      rescue:
+        - debug: msg="{{ ansible_failed_result.msg is contains("No variable named 'doesnotexist' was found") }}"
+"#;
+    check(&[("pb.yml", pb)], &ARGS, &[], &[r#""msg": "{{ y }} why""#, r#""msg": true"#, r#""msg": true"#]);
+}
