@@ -8,6 +8,7 @@ mod dynamic_inventory;
 mod e2e_builtins;
 mod e2e_dnf;
 mod e2e_etcd;
+mod e2e_etcd_lifecycle;
 mod e2e_etcd_safety;
 mod e2e_facts;
 mod e2e_files;
