@@ -32,6 +32,13 @@ pub mod blockinfile;
 pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
+// ansible.builtin modules of issue 12 (branch builtins).
+pub mod add_host;
+pub mod ping;
+pub mod raw;
+pub mod replace;
+pub mod script;
+pub mod tempfile;
 
 pub use registry::{check_literal_args, find, names};
 

@@ -1,0 +1,150 @@
+//! The ansible.builtin modules of issue 12 on testbed hosts, each through
+//! `support::module_e2e` (check mode proven harmless, twice for idempotence, compared with
+//! ansible-playbook when it is installed).
+
+use crate::support::module_e2e::ModuleE2e;
+use crate::support::testbed::testbed;
+
+/// The helper itself, on a module troupe has had for long (`copy`).
+#[test]
+fn module_e2e_drives_copy() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let seen = ModuleE2e::new("copy", "{dest: /tmp/troupe-me2e-copy, content: \"hi\\n\", mode: \"0640\"}")
+        .reset("rm -f /tmp/troupe-me2e-copy")
+        .probe("stat -c '%a %s' /tmp/troupe-me2e-copy 2>&1 || true")
+        .compare(&["changed", "dest", "mode", "size", "checksum"])
+        .run(tb, host);
+    assert_eq!(seen.first["changed"], true);
+    assert_eq!(seen.second["changed"], false);
+    assert!(seen.ansible.is_none() || seen.ansible.as_ref().is_some_and(|a| a["dest"] == "/tmp/troupe-me2e-copy"));
+}
+
+#[test]
+fn ping_answers_with_its_data() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("ping", "{data: hello}")
+        .first_changed(false)
+        .compare(&["changed", "ping"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["ping"], "hello");
+}
+
+#[test]
+fn raw_runs_text_always_changed_skipped_in_check_mode() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen =
+        ModuleE2e::new("raw", r#"'if [ -n "$BASH_VERSION" ]; then echo bash; else echo sh; fi > /tmp/troupe-e2e-raw'"#)
+            .vars("{}")
+            .reset("rm -f /tmp/troupe-e2e-raw")
+            .probe("cat /tmp/troupe-e2e-raw 2>&1 || true")
+            .check_predicts(false)
+            .second_changed(true)
+            .compare(&["changed", "rc"])
+            .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.check["skipped"], true);
+    assert_eq!(seen.first["rc"], 0);
+    let bash = ModuleE2e::new("raw", "\"echo $0\"\n      args: {executable: /bin/bash}")
+        .check_predicts(false)
+        .second_changed(true)
+        .compare(&["changed", "rc", "stdout_lines"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(bash.first["stdout"], "/bin/bash\n");
+}
+
+#[test]
+fn tempfile_makes_a_new_name_each_run() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let d = "/tmp/troupe-e2e-tempfile";
+    let reset = format!("rm -rf {d} && mkdir {d}");
+    let probe = format!("ls {d} | sed 's/[.].*[.]/.X./' | sort | uniq -c");
+    let args = format!("{{path: {d}, suffix: .s, state: directory}}");
+    let seen = ModuleE2e::new("tempfile", &args)
+        .reset(&reset)
+        .probe(&probe)
+        .check_predicts(false)
+        .second_changed(true)
+        .compare(&["changed", "state", "mode", "owner", "group", "uid", "gid"])
+        .present(&["path", "size"])
+        .run(tb, &tb.hosts[0]);
+    assert!(seen.first["path"].as_str().is_some_and(|p| p.starts_with("/tmp/troupe-e2e-tempfile/ansible.")));
+    assert_ne!(seen.first["path"], seen.second["path"]);
+    let file = ModuleE2e::new("tempfile", "{}")
+        .check_predicts(false)
+        .second_changed(true)
+        .same_state(false)
+        .compare(&["changed", "state", "mode", "size"])
+        .run(tb, &tb.hosts[0]);
+    assert!(file.first["path"].as_str().is_some_and(|p| p.starts_with("/tmp/ansible.")));
+}
+
+/// A host made by `add_host` is reached over ssh through the variables given to it, and
+/// `group_by` groups testbed hosts by a fact read from them.
+#[test]
+fn add_host_connects_through_its_variables() {
+    let Some(tb) = testbed(2) else { return };
+    let _steady = tb.shared();
+    let (a, b) = (&tb.hosts[0].name, &tb.hosts[1].name);
+    let play = format!(
+        "- hosts: {a},{b}\n  gather_facts: false\n  tasks:\n\
+         \x20   - command: cat /etc/hostname\n      register: hn\n      changed_when: false\n\
+         \x20   - group_by: {{key: \"named_{{{{ hn.stdout }}}}\"}}\n\
+         \x20   - add_host:\n        name: alias-of-{b}\n        groups: aliases\n\
+         \x20       ansible_host: \"{{{{ hostvars['{b}'].ansible_host }}}}\"\n\
+         \x20       ansible_user: root\n\
+         \x20       ansible_ssh_private_key_file: \"{{{{ hostvars['{b}'].ansible_ssh_private_key_file }}}}\"\n\
+         \x20       ansible_ssh_common_args: \"{{{{ hostvars['{b}'].ansible_ssh_common_args }}}}\"\n\
+         - hosts: aliases:named_{a}\n  gather_facts: false\n  tasks:\n\
+         \x20   - command: cat /etc/hostname\n      register: r\n      changed_when: false\n\
+         \x20   - debug: {{msg: \"{{{{ inventory_hostname }}}} is {{{{ r.stdout }}}}\"}}\n"
+    );
+    let dir = crate::support::run::scratch(&[("pb.yml", &play)]);
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    let done = crate::support::run::Run::new().in_dir(dir.path()).args(["-i", inventory.as_str(), "pb.yml"]).succeeds();
+    let name_a = tb.ok(&tb.hosts[0], "cat /etc/hostname");
+    let name_b = tb.ok(&tb.hosts[1], "cat /etc/hostname");
+    done.stdout_has(&format!("\"msg\": \"alias-of-{b} is {name_b}\""));
+    done.stdout_has(&format!("\"msg\": \"{a} is {name_a}\""));
+    assert_eq!(done.recap(&format!("alias-of-{b}"))[3], 0);
+}
+
+#[test]
+fn script_runs_a_controller_file_once_with_creates() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "script",
+        "\"make.sh /tmp/troupe-e2e-script 'two words'\"\n      args: {creates: /tmp/troupe-e2e-script, chdir: /tmp}",
+    )
+    .file("files/make.sh", "#!/bin/sh\nprintf '%s|%s\\n' \"$2\" \"$(pwd)\" > \"$1\"\necho made\n")
+    .reset("rm -f /tmp/troupe-e2e-script")
+    .probe("cat /tmp/troupe-e2e-script 2>&1 || true")
+    .compare(&["changed", "rc", "stdout_lines"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["stdout"], "made\n");
+    assert_eq!(seen.second["msg"], "/tmp/troupe-e2e-script exists, matching creates option");
+    assert_eq!(tb.ok(&tb.hosts[0], "cat /tmp/troupe-e2e-script"), "two words|/tmp");
+}
+
+#[test]
+fn replace_edits_a_section_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "replace",
+        r#"{path: /tmp/troupe-e2e-replace, regexp: '^port (\d+)$', replace: 'port \1 # ok', after: '\[main\]', mode: "0640"}"#,
+    )
+    .reset("printf 'port 1\\n[main]\\nport 80\\nx\\nport 8080\\n' > /tmp/troupe-e2e-replace && chmod 0644 /tmp/troupe-e2e-replace")
+    .probe("cat /tmp/troupe-e2e-replace; stat -c %a /tmp/troupe-e2e-replace")
+    .compare(&["changed", "msg", "rc"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["msg"], "2 replacements made and ownership, perms or SE linux context changed");
+    assert_eq!(
+        tb.ok(&tb.hosts[0], "cat /tmp/troupe-e2e-replace; stat -c %a /tmp/troupe-e2e-replace"),
+        "port 1\n[main]\nport 80 # ok\nx\nport 8080 # ok\n640"
+    );
+}
