@@ -32,6 +32,9 @@ pub mod blockinfile;
 pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
+// community.crypto, ansible.posix, community.general (branch collections).
+pub mod crypto_common;
+pub mod openssl_privatekey;
 
 pub use registry::{find, names};
 

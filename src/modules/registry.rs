@@ -38,11 +38,45 @@ fn all() -> &'static [&'static dyn Module] {
         &super::blockinfile::BlockInFile,
         &super::get_url::GetUrl,
         &super::unarchive::Unarchive,
+        // collections
+        &super::openssl_privatekey::OpensslPrivatekey,
     ]
+}
+
+/// Modules of other collections that troupe implements natively: `<collection>.<name>` is
+/// `<name>`. A name of a collection not listed here is unknown.
+const COLLECTIONS: &[(&str, &[&str])] = &[
+    (
+        "community.crypto",
+        &[
+            "openssl_privatekey",
+            "openssl_csr",
+            "x509_certificate",
+            "openssl_certificate",
+            "openssl_privatekey_info",
+            "x509_certificate_info",
+            "openssl_dhparam",
+        ],
+    ),
+    ("ansible.posix", &["sysctl", "authorized_key", "mount", "synchronize", "selinux", "seboolean"]),
+    ("community.general", &["ini_file", "modprobe", "timezone", "locale_gen"]),
+];
+
+/// The native name of a collection module (`community.general.ini_file` → `ini_file`).
+fn native_name(name: &str) -> &str {
+    for (collection, names) in COLLECTIONS {
+        if let Some(short) = name.strip_prefix(collection).and_then(|r| r.strip_prefix('.')) {
+            if names.contains(&short) {
+                return short;
+            }
+        }
+    }
+    name
 }
 
 /// Look a module up by its name (`ansible.builtin.` already stripped).
 pub fn find(name: &str) -> Option<&'static dyn Module> {
+    let name = native_name(name);
     all().iter().copied().find(|m| m.name() == name)
 }
 
@@ -80,6 +114,8 @@ mod tests {
             assert_eq!(find(name).map(|m| m.name()), Some(name));
         }
         assert!(find("nope").is_none());
+        assert_eq!(find("community.crypto.openssl_privatekey").map(|m| m.name()), Some("openssl_privatekey"));
+        assert!(find("community.general.openssl_privatekey").is_none(), "the collection must be the module's");
         assert!(find("debug").is_some_and(|m| m.controller_only() && m.raw_args() == ["var"]));
     }
 
