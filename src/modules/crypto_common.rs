@@ -174,7 +174,10 @@ pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
     let (sign, rest) = match t.as_bytes()[0] {
         b'+' => (1, &t[1..]),
         b'-' => (-1, &t[1..]),
-        _ => return parse_asn1_time(t).ok_or_else(|| format!("{t:?} is not a valid time (use +NNNd or YYYYMMDDHHMMSSZ)")),
+        _ => {
+            return parse_asn1_time(t)
+                .ok_or_else(|| format!("{t:?} is not a valid time (use +NNNd or YYYYMMDDHHMMSSZ)"))
+        }
     };
     let mut total = 0i64;
     let mut num = String::new();
@@ -290,7 +293,8 @@ pub async fn apply_plan(
         }
         FilePlan::Attrs { path, attrs } => {
             let script = format!("set -e\n{}", attrs.script(&quote(&path), false));
-            super::script_out::run_ok(cx, Cmd::new(script), &format!("setting the attributes of {path} failed")).await?;
+            super::script_out::run_ok(cx, Cmd::new(script), &format!("setting the attributes of {path} failed"))
+                .await?;
         }
         FilePlan::Remove { path, backup } => {
             let p = quote(&path);

@@ -34,7 +34,10 @@ pub mod lineinfile;
 pub mod unarchive;
 // community.crypto, ansible.posix, community.general (branch collections).
 pub mod crypto_common;
+pub mod crypto_x509;
+pub mod openssl_csr;
 pub mod openssl_privatekey;
+pub mod x509_certificate;
 
 pub use registry::{find, names};
 

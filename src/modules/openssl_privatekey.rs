@@ -56,7 +56,10 @@ impl Want {
         if a.str("passphrase")?.is_some() {
             return Err(a.error("passphrase-protected keys are not supported natively by troupe"));
         }
-        let kind = match a.choice("type", &["RSA", "DSA", "ECC", "Ed25519", "Ed448", "X25519", "X448"])?.unwrap_or("RSA") {
+        let kind = match a
+            .choice("type", &["RSA", "DSA", "ECC", "Ed25519", "Ed448", "X25519", "X448"])?
+            .unwrap_or("RSA")
+        {
             "RSA" => {
                 let size = a.int("size")?.unwrap_or(4096);
                 if !(1024..=16384).contains(&size) {
@@ -68,19 +71,22 @@ impl Want {
                 Some("secp256r1") => KeyType::Ecc("secp256r1"),
                 Some("secp384r1") => KeyType::Ecc("secp384r1"),
                 None => return Err(a.error("type is ECC but all of the following are missing: curve")),
-                Some(c) => return Err(a.error(format_args!("curve {c} is not supported natively (secp256r1, secp384r1)"))),
+                Some(c) => {
+                    return Err(a.error(format_args!("curve {c} is not supported natively (secp256r1, secp384r1)")))
+                }
             },
             "Ed25519" => KeyType::Ed25519,
             other => return Err(a.error(format_args!("type {other} is not supported natively (RSA, ECC, Ed25519)"))),
         };
-        let format = match a.choice("format", &["pkcs1", "pkcs8", "raw", "auto", "auto_ignore"])?.unwrap_or("auto_ignore") {
-            "raw" => return Err(a.error("format raw is not supported natively")),
-            "pkcs1" if !matches!(kind, KeyType::Rsa(_)) => {
-                return Err(a.error("format pkcs1 is only supported natively for RSA keys"))
-            }
-            f @ ("pkcs1" | "pkcs8") => Some(f),
-            _ => None,
-        };
+        let format =
+            match a.choice("format", &["pkcs1", "pkcs8", "raw", "auto", "auto_ignore"])?.unwrap_or("auto_ignore") {
+                "raw" => return Err(a.error("format raw is not supported natively")),
+                "pkcs1" if !matches!(kind, KeyType::Rsa(_)) => {
+                    return Err(a.error("format pkcs1 is only supported natively for RSA keys"))
+                }
+                f @ ("pkcs1" | "pkcs8") => Some(f),
+                _ => None,
+            };
         a.choice("format_mismatch", &["regenerate", "convert"])?;
         a.choice("select_crypto_backend", &["auto", "cryptography"])?;
         let regenerate = a

@@ -40,6 +40,9 @@ fn all() -> &'static [&'static dyn Module] {
         &super::unarchive::Unarchive,
         // collections
         &super::openssl_privatekey::OpensslPrivatekey,
+        &super::openssl_csr::OpensslCsr,
+        &super::x509_certificate::X509_CERTIFICATE,
+        &super::x509_certificate::OPENSSL_CERTIFICATE,
     ]
 }
 
