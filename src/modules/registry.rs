@@ -43,6 +43,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::openssl_csr::OpensslCsr,
         &super::x509_certificate::X509_CERTIFICATE,
         &super::x509_certificate::OPENSSL_CERTIFICATE,
+        &super::ini_file::IniFile,
     ]
 }
 
