@@ -33,11 +33,13 @@ pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
 // community.crypto, ansible.posix, community.general (branch collections).
+pub mod authorized_key;
 pub mod crypto_common;
 pub mod crypto_x509;
 pub mod ini_file;
 pub mod openssl_csr;
 pub mod openssl_privatekey;
+pub mod sysctl;
 pub mod x509_certificate;
 
 pub use registry::{find, names};

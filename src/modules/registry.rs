@@ -44,6 +44,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::x509_certificate::X509_CERTIFICATE,
         &super::x509_certificate::OPENSSL_CERTIFICATE,
         &super::ini_file::IniFile,
+        &super::sysctl::Sysctl,
+        &super::authorized_key::AuthorizedKey,
     ]
 }
 
