@@ -5,6 +5,7 @@ mod support;
 mod ansible_compat;
 mod cli_errors;
 mod collections;
+mod e2e_collections;
 mod e2e_dnf;
 mod e2e_etcd;
 mod e2e_etcd_safety;

@@ -39,16 +39,33 @@ const EXT_KEY_USAGES: &[(&str, &str, ExtendedKeyUsagePurpose)] = &[
 ];
 
 /// What a CSR (or a certificate made from it) should say about its subject.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Names {
     /// (short name, value), in order.
     pub subject: Vec<(String, String)>,
-    /// `DNS:x`, `IP:1.2.3.4`, `email:a@b`, `URI:u`, normalised.
+    /// `DNS:x`, `IP:1.2.3.4`, `email:a@b`, `URI:u` (IPs in canonical form).
     pub sans: BTreeSet<String>,
     pub key_usage: BTreeSet<String>,
     pub ext_key_usage: BTreeSet<String>,
     /// `CA:TRUE`/`CA:FALSE`, `pathlen:N`.
     pub basic_constraints: BTreeSet<String>,
+    /// The SANs in the order given or found (written and returned in it; compared as a set).
+    pub san_order: Vec<String>,
+}
+
+impl PartialEq for Names {
+    fn eq(&self, o: &Names) -> bool {
+        (&self.subject, &self.sans, &self.key_usage, &self.ext_key_usage, &self.basic_constraints)
+            == (&o.subject, &o.sans, &o.key_usage, &o.ext_key_usage, &o.basic_constraints)
+    }
+}
+
+impl Names {
+    fn add_san(&mut self, san: String) {
+        if self.sans.insert(san.clone()) {
+            self.san_order.push(san);
+        }
+    }
 }
 
 fn canonical(
@@ -64,12 +81,12 @@ fn canonical(
         .ok_or_else(|| format!("{what} {given:?} is not supported natively"))
 }
 
-/// `IP:…`/`DNS:…` in one spelling (IPs canonical, DNS names lower-case).
+/// `IP:…`/`DNS:…` in one spelling (the type as community.crypto writes it, IPs canonical).
 pub fn normalise_san(s: &str) -> Result<String, String> {
     let (kind, value) =
         s.split_once(':').ok_or_else(|| format!("subject_alt_name {s:?} needs a type (DNS:, IP:, email:, URI:)"))?;
     match kind.trim().to_ascii_uppercase().as_str() {
-        "DNS" => Ok(format!("DNS:{}", value.trim().to_ascii_lowercase())),
+        "DNS" => Ok(format!("DNS:{}", value.trim())),
         "IP" => value
             .trim()
             .parse::<IpAddr>()
@@ -105,11 +122,12 @@ impl Names {
         }
         n.subject = fields.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect();
         for s in a.list("subject_alt_name")?.unwrap_or_default() {
-            n.sans.insert(normalise_san(&s).map_err(|e| a.error(e))?);
+            n.add_san(normalise_san(&s).map_err(|e| a.error(e))?);
         }
         if n.sans.is_empty() && a.bool("use_common_name_for_san", true)? {
             if let Some((_, cn)) = n.subject.iter().find(|(k, _)| k == "CN") {
-                n.sans.insert(format!("DNS:{}", cn.to_ascii_lowercase()));
+                let san = format!("DNS:{cn}");
+                n.add_san(san);
             }
         }
         for s in a.list("key_usage")?.unwrap_or_default() {
@@ -147,7 +165,7 @@ impl Names {
                 ParsedExtension::SubjectAlternativeName(san) => {
                     for g in &san.general_names {
                         let s = match g {
-                            GeneralName::DNSName(d) => format!("DNS:{}", d.to_ascii_lowercase()),
+                            GeneralName::DNSName(d) => format!("DNS:{d}"),
                             GeneralName::RFC822Name(e) => format!("email:{e}"),
                             GeneralName::URI(u) => format!("URI:{u}"),
                             GeneralName::IPAddress(b) => match b.len() {
@@ -157,7 +175,7 @@ impl Names {
                             },
                             _ => continue,
                         };
-                        n.sans.insert(s);
+                        n.add_san(s);
                     }
                 }
                 ParsedExtension::KeyUsage(ku) => {
@@ -218,7 +236,7 @@ impl Names {
                 .ok_or(format!("subject field {k}"))?;
             p.distinguished_name.push(t, v.as_str());
         }
-        for s in &self.sans {
+        for s in &self.san_order {
             let (kind, value) = s.split_once(':').unwrap_or(("DNS", s));
             let san = match kind {
                 "IP" => SanType::IpAddress(value.parse().map_err(|_| format!("{s} is not an IP address"))?),
@@ -250,14 +268,24 @@ impl Names {
 
     /// The result values openssl_csr returns.
     pub fn insert_into(&self, m: &mut Map) {
-        let list = |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
+        // Absent extensions are null, as community.crypto returns them.
+        let list = |s: &BTreeSet<String>| match s.is_empty() {
+            true => Value::Null,
+            false => Value::Array(s.iter().cloned().map(Value::String).collect()),
+        };
         m.insert(
             "subject".into(),
             Value::Array(
                 self.subject.iter().map(|(k, v)| Value::Array(vec![k.clone().into(), v.clone().into()])).collect(),
             ),
         );
-        m.insert("subjectAltName".into(), list(&self.sans));
+        m.insert(
+            "subjectAltName".into(),
+            match self.san_order.is_empty() {
+                true => Value::Null,
+                false => Value::Array(self.san_order.iter().cloned().map(Value::String).collect()),
+            },
+        );
         m.insert("keyUsage".into(), list(&self.key_usage));
         m.insert("extendedKeyUsage".into(), list(&self.ext_key_usage));
         m.insert("basicConstraints".into(), list(&self.basic_constraints));
@@ -322,7 +350,7 @@ mod tests {
     fn sans_and_names() {
         assert_eq!(normalise_san("IP:10.0.0.01").ok(), None);
         assert_eq!(normalise_san("ip: ::0:1").unwrap(), "IP:::1");
-        assert_eq!(normalise_san("DNS:Etcd-1").unwrap(), "DNS:etcd-1");
+        assert_eq!(normalise_san("dns: Etcd-1").unwrap(), "DNS:Etcd-1");
         assert!(normalise_san("localhost").is_err());
         assert_eq!(canonical(KEY_USAGES, "Digital Signature", "k"), Ok("digitalSignature"));
         assert_eq!(canonical(EXT_KEY_USAGES, "TLS Web Server Authentication", "e"), Ok("serverAuth"));
@@ -333,7 +361,8 @@ mod tests {
     fn params_round_trip_through_a_csr() {
         let mut n = Names::default();
         n.subject = vec![("CN".into(), "etcd-1".into()), ("O".into(), "pigsty".into())];
-        n.sans = ["IP:127.0.0.1", "DNS:localhost"].iter().map(|s| s.to_string()).collect();
+        n.add_san("IP:127.0.0.1".into());
+        n.add_san("DNS:localhost".into());
         n.key_usage.insert("digitalSignature".into());
         n.ext_key_usage.insert("serverAuth".into());
         n.basic_constraints.insert("CA:FALSE".into());
@@ -341,6 +370,7 @@ mod tests {
         let csr = n.params().unwrap().serialize_request(&key).unwrap().pem().unwrap();
         let parsed = parse_csr(&csr).unwrap();
         assert_eq!(parsed.names, n);
+        assert_eq!(parsed.names.san_order, ["IP:127.0.0.1", "DNS:localhost"], "order kept");
         assert_eq!(parsed.spki, rcgen::PublicKeyData::subject_public_key_info(&key));
     }
 }

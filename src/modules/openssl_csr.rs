@@ -241,7 +241,7 @@ mod tests {
         let (changed, res) = h.run(&OpensslCsr, args.clone()).await.unwrap();
         assert!(changed);
         assert_eq!(res["subject"], json!([["O", "pigsty"], ["CN", "etcd-1"]]));
-        assert_eq!(res["subjectAltName"], json!(["DNS:localhost", "IP:127.0.0.1"]));
+        assert_eq!(res["subjectAltName"], json!(["IP:127.0.0.1", "DNS:localhost"]));
         let parsed = parse_csr(&std::fs::read_to_string(&csr).unwrap()).unwrap();
         assert!(parsed.names.ext_key_usage.contains("serverAuth"));
         assert!(!h.run(&OpensslCsr, args.clone()).await.unwrap().0, "second run keeps the CSR");
@@ -271,6 +271,6 @@ mod tests {
             .run(&OpensslCsr, json!({"path": tmp.path().join("c"), "privatekey_path": key, "common_name": "Web"}))
             .await
             .unwrap();
-        assert_eq!(res["subjectAltName"], json!(["DNS:web"]));
+        assert_eq!(res["subjectAltName"], json!(["DNS:Web"]));
     }
 }

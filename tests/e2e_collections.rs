@@ -1,0 +1,112 @@
+//! The ansible.posix, community.general and community.crypto modules troupe implements, on
+//! testbed hosts through `support::module_e2e` (`--check` proven harmless, twice for
+//! idempotence, key result fields and host state compared with ansible-playbook's when
+//! ansible-core and the collections are installed — see scripts/test.sh).
+
+use crate::support::module_e2e::ModuleE2e;
+use crate::support::testbed::testbed;
+
+#[test]
+fn ini_file_sets_an_option_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "community.general.ini_file",
+        "{path: /tmp/troupe-e2e-ini/app.ini, section: main, option: port, value: '8080', mode: '0640'}",
+    )
+    .reset("rm -rf /tmp/troupe-e2e-ini; mkdir /tmp/troupe-e2e-ini; printf '[main]\\n# port = 1\\nname = x\\n' > /tmp/troupe-e2e-ini/app.ini")
+    .probe("stat -c %a /tmp/troupe-e2e-ini/app.ini; cat /tmp/troupe-e2e-ini/app.ini")
+    .compare(&["changed", "msg", "path"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["msg"], "option changed");
+    assert_eq!(seen.second["msg"], "OK");
+}
+
+#[test]
+fn sysctl_writes_its_file_and_reloads_it() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    // net.* is writable inside an nspawn host with its own network namespace; most of /proc/sys is not.
+    let file = "/tmp/troupe-e2e-sysctl.conf";
+    let seen = ModuleE2e::new(
+        "ansible.posix.sysctl",
+        "{name: net.ipv4.conf.all.forwarding, value: '1', sysctl_file: /tmp/troupe-e2e-sysctl.conf, sysctl_set: true}",
+    )
+    .reset("printf '# troupe\\nnet.ipv4.conf.all.forwarding = 0\\n' > /tmp/troupe-e2e-sysctl.conf; sysctl -qw net.ipv4.conf.all.forwarding=0")
+    .probe("cat /tmp/troupe-e2e-sysctl.conf; sysctl -n net.ipv4.conf.all.forwarding")
+    .compare(&["changed"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["changed"], true);
+    assert_eq!(tb.ok(&tb.hosts[0], &format!("cat {file}")).trim_end(), "# troupe\nnet.ipv4.conf.all.forwarding=1");
+    assert_eq!(tb.ok(&tb.hosts[0], "sysctl -n net.ipv4.conf.all.forwarding").trim(), "1");
+}
+
+#[test]
+fn authorized_key_adds_a_key_with_options() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "ansible.posix.authorized_key",
+        "{user: troupe-ak, key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGe2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2 e2e@troupe', key_options: 'no-pty,from=\"10.0.0.1\"'}",
+    )
+    .reset("id troupe-ak >/dev/null 2>&1 || useradd -m troupe-ak; rm -rf ~troupe-ak/.ssh; mkdir -m 0755 ~troupe-ak/.ssh; printf '# mine\\nssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQold old@x\\n' > ~troupe-ak/.ssh/authorized_keys")
+    .probe("stat -c '%a %U' ~troupe-ak/.ssh ~troupe-ak/.ssh/authorized_keys; cat ~troupe-ak/.ssh/authorized_keys")
+    .compare(&["changed", "user", "key", "key_options", "exclusive", "manage_dir", "keyfile", "state"])
+    .run(tb, &tb.hosts[0]);
+    assert!(seen.first["keyfile"].as_str().is_some_and(|k| k.ends_with("/troupe-ak/.ssh/authorized_keys")));
+}
+
+#[test]
+fn openssl_privatekey_generates_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("community.crypto.openssl_privatekey", "{path: /tmp/troupe-e2e-pk/k.pem, size: 2048}\n      diff: false")
+        .reset("rm -rf /tmp/troupe-e2e-pk; mkdir /tmp/troupe-e2e-pk")
+        .probe("stat -c %a /tmp/troupe-e2e-pk/k.pem 2>/dev/null; head -1 /tmp/troupe-e2e-pk/k.pem 2>/dev/null; openssl rsa -in /tmp/troupe-e2e-pk/k.pem -noout -text 2>/dev/null | head -1; true")
+        .compare(&["changed", "filename", "type", "size"])
+        .present(&["fingerprint"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["type"], "RSA");
+}
+
+/// A key and a CA made with the host's openssl; the CSR and the certificate by the modules.
+const PKI: &str = "rm -rf /tmp/troupe-e2e-pki; mkdir /tmp/troupe-e2e-pki; cd /tmp/troupe-e2e-pki; \
+    openssl genrsa -out m.key 2048 2>/dev/null; openssl genrsa -out ca.key 2048 2>/dev/null; \
+    openssl req -x509 -new -key ca.key -subj /CN=troupe-ca -days 30 -out ca.crt 2>/dev/null";
+
+#[test]
+fn openssl_csr_writes_a_request_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new(
+        "community.crypto.openssl_csr",
+        "{path: /tmp/troupe-e2e-pki/m.csr, privatekey_path: /tmp/troupe-e2e-pki/m.key, common_name: etcd-1, organization_name: troupe, subject_alt_name: ['IP:127.0.0.1', 'DNS:localhost']}",
+    )
+    .reset(PKI)
+    .probe("openssl req -in /tmp/troupe-e2e-pki/m.csr -noout -subject 2>/dev/null || echo no CSR; openssl req -in /tmp/troupe-e2e-pki/m.csr -noout -text 2>/dev/null | grep -A1 'Alternative Name' | tail -1")
+    .compare(&["changed", "filename", "privatekey", "subject", "subjectAltName", "keyUsage", "extendedKeyUsage", "basicConstraints"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["subject"], serde_json::json!([["O", "troupe"], ["CN", "etcd-1"]]));
+}
+
+#[test]
+fn x509_certificate_issues_from_its_ca_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let reset = format!(
+        "{PKI}; openssl req -new -key m.key -subj /CN=etcd-1 -addext subjectAltName=IP:127.0.0.1 -out m.csr 2>/dev/null"
+    );
+    let seen = ModuleE2e::new(
+        "community.crypto.x509_certificate",
+        "{path: /tmp/troupe-e2e-pki/m.crt, csr_path: /tmp/troupe-e2e-pki/m.csr, provider: ownca, ownca_path: /tmp/troupe-e2e-pki/ca.crt, ownca_privatekey_path: /tmp/troupe-e2e-pki/ca.key, mode: '0644'}",
+    )
+    .reset(&reset)
+    .probe("stat -c %a /tmp/troupe-e2e-pki/m.crt 2>/dev/null; openssl verify -CAfile /tmp/troupe-e2e-pki/ca.crt /tmp/troupe-e2e-pki/m.crt 2>/dev/null; openssl x509 -in /tmp/troupe-e2e-pki/m.crt -noout -subject -issuer 2>/dev/null || echo no certificate")
+    .compare(&["changed", "filename", "csr", "ca_cert", "ca_privatekey"])
+    .present(&["notBefore", "notAfter", "serial_number"])
+    .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["changed"], true);
+    assert!(tb
+        .ok(&tb.hosts[0], "openssl verify -CAfile /tmp/troupe-e2e-pki/ca.crt /tmp/troupe-e2e-pki/m.crt")
+        .contains("OK"));
+}
