@@ -37,9 +37,13 @@ pub mod authorized_key;
 pub mod crypto_common;
 pub mod crypto_x509;
 pub mod ini_file;
+pub mod locale_gen;
+pub mod modprobe;
 pub mod openssl_csr;
 pub mod openssl_privatekey;
+pub mod selinux;
 pub mod sysctl;
+pub mod timezone;
 pub mod x509_certificate;
 
 pub use registry::{find, names};

@@ -46,6 +46,11 @@ fn all() -> &'static [&'static dyn Module] {
         &super::ini_file::IniFile,
         &super::sysctl::Sysctl,
         &super::authorized_key::AuthorizedKey,
+        &super::timezone::Timezone,
+        &super::locale_gen::LocaleGen,
+        &super::modprobe::Modprobe,
+        &super::selinux::Selinux,
+        &super::selinux::Seboolean,
     ]
 }
 
