@@ -110,3 +110,70 @@ fn x509_certificate_issues_from_its_ca_once() {
         .ok(&tb.hosts[0], "openssl verify -CAfile /tmp/troupe-e2e-pki/ca.crt /tmp/troupe-e2e-pki/m.crt")
         .contains("OK"));
 }
+
+#[test]
+fn timezone_is_set_through_timedatectl() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.exclusive();
+    let host = &tb.hosts[0];
+    let seen = ModuleE2e::new("community.general.timezone", "{name: Asia/Tokyo}")
+        .reset("timedatectl set-timezone Etc/UTC")
+        .probe("readlink /etc/localtime; timedatectl status | grep 'Time zone'")
+        .compare(&["changed", "diff"])
+        .run(tb, host);
+    assert_eq!(seen.first["diff"]["after"]["name"], "Asia/Tokyo");
+    assert!(tb.ok(host, "readlink /etc/localtime").contains("Asia/Tokyo"));
+    tb.ok(host, "timedatectl set-timezone Etc/UTC");
+}
+
+#[test]
+fn locale_gen_compiles_a_locale_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[1.min(tb.hosts.len() - 1)];
+    let reset = "sed -i 's/^de_CH.UTF-8 UTF-8/# de_CH.UTF-8 UTF-8/' /etc/locale.gen; grep -q 'de_CH.UTF-8 UTF-8' /etc/locale.gen || echo '# de_CH.UTF-8 UTF-8' >> /etc/locale.gen; locale-gen >/dev/null 2>&1; true";
+    let seen = ModuleE2e::new("community.general.locale_gen", "{name: de_CH.UTF-8}")
+        .reset(reset)
+        .probe("locale -a | grep -i de_CH || echo none; grep 'de_CH.UTF-8 UTF-8' /etc/locale.gen")
+        .compare(&["changed", "name", "mechanism"])
+        .run(tb, host);
+    assert!(tb.ok(host, "locale -a").contains("de_CH.utf8"));
+    assert_eq!(seen.second["changed"], false);
+}
+
+/// Hosts without SELinux and containers without kernel modules: `selinux` edits its config
+/// file and says a reboot is needed; `seboolean` and `modprobe` fail with Ansible's messages.
+/// (ansible-playbook is not compared here: its selinux modules first fail on the host's
+/// missing Python `selinux` library.)
+#[test]
+fn selinux_seboolean_and_modprobe_on_a_container() {
+    use crate::support::run::{scratch, Run};
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    tb.ok(
+        host,
+        "rm -f /tmp/troupe-e2e-selinux; printf 'SELINUX=enforcing\\nSELINUXTYPE=targeted\\n' > /tmp/troupe-e2e-selinux",
+    );
+    let play = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.posix.selinux: {state: permissive, policy: targeted, configfile: /tmp/troupe-e2e-selinux}\n      register: se\n    - debug: var=se.reboot_required\n    - ansible.posix.seboolean: {name: httpd_can_network_connect, state: true}\n      ignore_errors: true\n    - community.general.modprobe: {name: dummy}\n      ignore_errors: true\n";
+    let dir = scratch(&[("site.yml", play)]);
+    let inv = tb.inventory.to_string_lossy().into_owned();
+    let run = |check: bool| {
+        let mut r = Run::new().in_dir(dir.path()).args(["-i", inv.as_str(), "-l", host.name.as_str(), "site.yml"]);
+        if check {
+            r = r.args(["--check"]);
+        }
+        r.succeeds()
+    };
+    let check = run(true);
+    assert!(check.stdout.contains("changed: ["), "{}", check.stdout);
+    assert_eq!(tb.ok(host, "cat /tmp/troupe-e2e-selinux").trim_end(), "SELINUX=enforcing\nSELINUXTYPE=targeted");
+    let first = run(false);
+    for msg in ["SELinux is disabled on this host.", "\"se.reboot_required\": true"] {
+        assert!(first.stdout.contains(msg), "{msg} missing:\n{}", first.stdout);
+    }
+    assert!(first.stdout.contains("modprobe"), "{}", first.stdout);
+    assert_eq!(tb.ok(host, "cat /tmp/troupe-e2e-selinux").trim_end(), "SELINUX=permissive\nSELINUXTYPE=targeted");
+    assert_eq!(first.changed(&host.name), 1, "{}", first.stdout);
+    assert_eq!(run(false).changed(&host.name), 0);
+}
