@@ -255,7 +255,7 @@ pub fn attrs(a: &Args, new_mode: Option<u32>, exists: bool) -> Result<Attrs, Mod
 /// What a crypto module's apply does with the file.
 pub enum FilePlan {
     /// Write new bytes (made in apply: keys are generated only when they are written).
-    Write { path: String, backup: bool, attrs: Attrs, facts: FileFacts },
+    Write { path: String, backup: bool, attrs: Attrs, facts: Box<FileFacts> },
     /// Only owner/group/mode differ.
     Attrs { path: String, attrs: Attrs },
     /// `state: absent`.
@@ -283,7 +283,7 @@ pub async fn apply_plan(
         FilePlan::Write { path: _, backup, attrs, facts } => {
             let bytes = make()?;
             let opts = WriteOpts { backup, validate: None };
-            let mut facts = facts;
+            let mut facts = *facts;
             facts.checksum = None;
             let q = query_write(cx, &facts, &Content::Bytes(&bytes), &attrs, &opts, true).await?;
             let written = apply_write(cx, q).await?;
@@ -317,7 +317,7 @@ pub async fn apply_plan(
 /// The plan for `state: absent` / a write, given the file's facts.
 pub fn write_or_remove(path: &str, present: bool, backup: bool, attrs: Attrs, facts: &FileFacts) -> FilePlan {
     if present {
-        FilePlan::Write { path: path.to_string(), backup, attrs, facts: facts.clone() }
+        FilePlan::Write { path: path.to_string(), backup, attrs, facts: Box::new(facts.clone()) }
     } else {
         FilePlan::Remove { path: path.to_string(), backup }
     }

@@ -359,8 +359,8 @@ mod tests {
 
     #[test]
     fn params_round_trip_through_a_csr() {
-        let mut n = Names::default();
-        n.subject = vec![("CN".into(), "etcd-1".into()), ("O".into(), "pigsty".into())];
+        let mut n =
+            Names { subject: vec![("CN".into(), "etcd-1".into()), ("O".into(), "pigsty".into())], ..Names::default() };
         n.add_san("IP:127.0.0.1".into());
         n.add_san("DNS:localhost".into());
         n.key_usage.insert("digitalSignature".into());

@@ -143,7 +143,7 @@ pub fn edit(text: &str, e: &Edit) -> (bool, String, String) {
         if e.ignore_spaces {
             let re = opt_re(option.as_deref().unwrap_or_default(), true);
             if let Some(c) = re.captures(sec[i].trim_end_matches('\n')) {
-                if c.get(2).is_none_or(|m| m.as_str().is_empty()) {
+                if c.get(2).map_or(true, |m| m.as_str().is_empty()) {
                     differs = Some(matched_value(&re, &sec[i]) != matched_value(&re, &newline));
                 }
             }

@@ -148,7 +148,7 @@ impl Module for Sysctl {
             return Err(a.error("name cannot be blank"));
         }
         let value = parse_value(a.get("value"));
-        if present && a.get("value").is_none_or(Value::is_null) {
+        if present && a.get("value").map_or(true, Value::is_null) {
             return Err(a.error("state is present but all of the following are missing: value"));
         }
         if present && value.is_empty() {
