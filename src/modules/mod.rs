@@ -46,7 +46,7 @@ pub mod sysctl;
 pub mod timezone;
 pub mod x509_certificate;
 
-pub use registry::{find, names};
+pub use registry::{check_literal_args, find, names};
 
 // What the modules use, under the names they have always had (`super::args::Args`, `super::Ctx`).
 #[cfg(test)]
