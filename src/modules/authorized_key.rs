@@ -31,6 +31,7 @@ const SPEC: ArgSpec = ArgSpec {
         "follow",
     ]],
     aliases: &[],
+    ..ArgSpec::NONE
 };
 
 pub struct AuthorizedKey;

@@ -33,7 +33,8 @@ const OWN: &[&str] = &[
 ];
 const FILE: &[&str] =
     &["mode", "owner", "group", "seuser", "serole", "setype", "selevel", "unsafe_writes", "attributes"];
-const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE], aliases: &[("dest", "path"), ("attr", "attributes")] };
+const SPEC: ArgSpec =
+    ArgSpec { names: &[OWN, FILE], aliases: &[("dest", "path"), ("attr", "attributes")], ..ArgSpec::NONE };
 
 pub struct IniFile;
 

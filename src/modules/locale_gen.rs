@@ -11,7 +11,7 @@ use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["name", "state"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["name", "state"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct LocaleGen;
 

@@ -15,7 +15,7 @@ use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::Map;
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["name", "state", "params", "persistent"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["name", "state", "params", "persistent"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Modprobe;
 

@@ -88,7 +88,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("ocspMustStaple_critical", "ocsp_must_staple_critical"),
 ];
 
-const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE_ARGS], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE_ARGS], aliases: ALIASES, ..ArgSpec::NONE };
 
 /// Arguments troupe refuses when they ask for something it does not write.
 const UNSUPPORTED: &[&str] = &[

@@ -32,7 +32,7 @@ const OWN: &[&str] = &[
     "select_crypto_backend",
 ];
 
-const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE_ARGS], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE_ARGS], aliases: &[], ..ArgSpec::NONE };
 
 pub struct OpensslPrivatekey;
 

@@ -19,8 +19,10 @@ use crate::value::{Map, Value};
 const SPEC: ArgSpec = ArgSpec {
     names: &[&["policy", "state", "configfile", "update_kernel_param"]],
     aliases: &[("conf", "configfile"), ("file", "configfile")],
+    ..ArgSpec::NONE
 };
-const BOOL_SPEC: ArgSpec = ArgSpec { names: &[&["name", "persistent", "state", "ignore_selinux_state"]], aliases: &[] };
+const BOOL_SPEC: ArgSpec =
+    ArgSpec { names: &[&["name", "persistent", "state", "ignore_selinux_state"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Selinux;
 pub struct Seboolean;

@@ -18,6 +18,7 @@ use crate::value::{to_text, Map, Value};
 const SPEC: ArgSpec = ArgSpec {
     names: &[&["name", "value", "state", "reload", "sysctl_set", "ignoreerrors", "sysctl_file"]],
     aliases: &[("key", "name"), ("val", "value")],
+    ..ArgSpec::NONE
 };
 
 pub struct Sysctl;

@@ -11,7 +11,7 @@ use super::{Change, Ctx, Diff, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["name", "hwclock"]], aliases: &[("rtc", "hwclock")] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["name", "hwclock"]], aliases: &[("rtc", "hwclock")], ..ArgSpec::NONE };
 
 pub struct Timezone;
 

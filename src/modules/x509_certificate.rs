@@ -58,7 +58,7 @@ const OWN: &[&str] = &[
 const ALIASES: &[(&str, &str)] =
     &[("selfsigned_notBefore", "selfsigned_not_before"), ("selfsigned_notAfter", "selfsigned_not_after")];
 
-const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE_ARGS], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[OWN, FILE_ARGS], aliases: ALIASES, ..ArgSpec::NONE };
 
 /// `x509_certificate` and `openssl_certificate`: one implementation, two names.
 pub struct X509Certificate_(pub &'static str);
