@@ -177,3 +177,54 @@ fn selinux_seboolean_and_modprobe_on_a_container() {
     assert_eq!(first.changed(&host.name), 1, "{}", first.stdout);
     assert_eq!(run(false).changed(&host.name), 0);
 }
+
+#[test]
+fn key_and_certificate_info_read_what_ansible_reads() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    tb.ok(host, "rm -rf /tmp/troupe-e2e-info; mkdir /tmp/troupe-e2e-info; cd /tmp/troupe-e2e-info; openssl genrsa -out k.pem 2048 2>/dev/null; openssl req -x509 -new -key k.pem -subj /CN=info/O=troupe -addext subjectAltName=DNS:info.example,IP:10.0.0.1 -days 30 -out c.pem 2>/dev/null");
+    let key = ModuleE2e::new("community.crypto.openssl_privatekey_info", "{path: /tmp/troupe-e2e-info/k.pem}")
+        .first_changed(false)
+        .compare(&["changed", "can_load_key", "can_parse_key", "type", "public_key"])
+        .run(tb, host);
+    assert_eq!(key.first["type"], "RSA");
+    // troupe computes md5, sha1 and the sha2 family (not sha3, blake2, shake): those must agree.
+    let same_hashes = |ours: &serde_json::Value, theirs: Option<&serde_json::Value>, field: &str| {
+        if let Some(theirs) = theirs {
+            for h in ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] {
+                assert_eq!(ours[field][h], theirs[field][h], "{field}.{h}");
+            }
+        }
+    };
+    same_hashes(&key.first, key.ansible.as_ref(), "public_key_fingerprints");
+    let cert = ModuleE2e::new("community.crypto.x509_certificate_info", "{path: /tmp/troupe-e2e-info/c.pem}")
+        .first_changed(false)
+        .compare(&[
+            "changed",
+            "subject",
+            "issuer",
+            "not_before",
+            "not_after",
+            "expired",
+            "serial_number",
+            "public_key",
+            "subject_alt_name",
+            "version",
+        ])
+        .run(tb, host);
+    same_hashes(&cert.first, cert.ansible.as_ref(), "fingerprints");
+    same_hashes(&cert.first, cert.ansible.as_ref(), "public_key_fingerprints");
+    assert_eq!(cert.first["subject"]["commonName"], "info");
+}
+
+#[test]
+fn openssl_dhparam_makes_parameters_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    ModuleE2e::new("community.crypto.openssl_dhparam", "{path: /tmp/troupe-e2e-dh.pem, size: 512}")
+        .reset("rm -f /tmp/troupe-e2e-dh.pem")
+        .probe("openssl dhparam -in /tmp/troupe-e2e-dh.pem -noout -text 2>/dev/null | head -1; true")
+        .compare(&["changed", "size", "filename"])
+        .run(tb, &tb.hosts[0]);
+}

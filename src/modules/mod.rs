@@ -35,6 +35,7 @@ pub mod unarchive;
 // community.crypto, ansible.posix, community.general (branch collections).
 pub mod authorized_key;
 pub mod crypto_common;
+pub mod crypto_info;
 pub mod crypto_x509;
 pub mod ini_file;
 pub mod locale_gen;

@@ -89,8 +89,7 @@ pub fn inspect(pem_text: &str, ca: Option<&[u8]>) -> Result<Existing, String> {
         }
         Err(_) => false,
     });
-    let serial =
-        u64::try_from(cert.serial.clone()).map(Value::from).unwrap_or_else(|_| cert.raw_serial_as_string().into());
+    let serial = u64::try_from(cert.serial.clone()).map(Value::from).unwrap_or_else(|_| cert.serial.to_string().into());
     Ok(Existing {
         names,
         spki: cert.public_key().raw.to_vec(),
