@@ -228,3 +228,21 @@ fn openssl_dhparam_makes_parameters_once() {
         .compare(&["changed", "size", "filename"])
         .run(tb, &tb.hosts[0]);
 }
+
+#[test]
+fn mount_writes_fstab_and_mounts_once() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let reset = "umount /tmp/troupe-e2e-mnt 2>/dev/null; rmdir /tmp/troupe-e2e-mnt 2>/dev/null; printf '# test fstab\\n' > /tmp/troupe-e2e-fstab";
+    ModuleE2e::new(
+        "ansible.posix.mount",
+        "{path: /tmp/troupe-e2e-mnt, src: tmpfs, fstype: tmpfs, opts: size=1m, state: mounted, fstab: /tmp/troupe-e2e-fstab}",
+    )
+    .reset(reset)
+    .probe("cat /tmp/troupe-e2e-fstab; awk '$2 == \"/tmp/troupe-e2e-mnt\" {print $1, $3}' /proc/mounts")
+    .compare(&["changed", "name", "src", "fstype", "opts", "dump", "passno", "fstab"])
+    .run(tb, host);
+    assert!(tb.ok(host, "cat /proc/mounts").contains("/tmp/troupe-e2e-mnt"));
+    tb.ok(host, reset);
+}

@@ -40,6 +40,7 @@ pub mod crypto_x509;
 pub mod ini_file;
 pub mod locale_gen;
 pub mod modprobe;
+pub mod mount;
 pub mod openssl_csr;
 pub mod openssl_privatekey;
 pub mod selinux;

@@ -52,6 +52,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::timezone::Timezone,
         &super::locale_gen::LocaleGen,
         &super::modprobe::Modprobe,
+        &super::mount::Mount,
         &super::selinux::Selinux,
         &super::selinux::Seboolean,
     ]
