@@ -184,7 +184,9 @@ impl Module for Mount {
         }
         q.result.insert("fstab".into(), fstab.clone().into());
         q.result.insert("boot".into(), a.bool("boot", true)?.into());
-        let acts = !script.trim().is_empty() && !(state == "absent" && !mounted && !fstab_changed);
+        // `absent` always tries to remove the mount point, which alone is no change.
+        let nothing_to_undo = state == "absent" && !mounted && !fstab_changed;
+        let acts = !script.trim().is_empty() && !nothing_to_undo;
         if fstab_changed || acts {
             q.changed = true;
             let write = match fstab_changed {
