@@ -8,6 +8,7 @@ mod collections;
 mod e2e_collections;
 mod e2e_dnf;
 mod e2e_etcd;
+mod e2e_etcd_lifecycle;
 mod e2e_etcd_safety;
 mod e2e_files;
 mod e2e_modules;
