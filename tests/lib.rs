@@ -4,9 +4,11 @@ mod support;
 
 mod ansible_compat;
 mod cli_errors;
+mod collections;
 mod dynamic_inventory;
 mod e2e_bridge;
 mod e2e_builtins;
+mod e2e_collections;
 mod e2e_dnf;
 mod e2e_etcd;
 mod e2e_etcd_lifecycle;

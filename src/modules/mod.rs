@@ -39,6 +39,21 @@ pub mod raw;
 pub mod replace;
 pub mod script;
 pub mod tempfile;
+// community.crypto, ansible.posix, community.general (branch collections).
+pub mod authorized_key;
+pub mod crypto_common;
+pub mod crypto_info;
+pub mod crypto_x509;
+pub mod ini_file;
+pub mod locale_gen;
+pub mod modprobe;
+pub mod mount;
+pub mod openssl_csr;
+pub mod openssl_privatekey;
+pub mod selinux;
+pub mod sysctl;
+pub mod timezone;
+pub mod x509_certificate;
 
 pub use registry::{check_literal_args, find, names};
 

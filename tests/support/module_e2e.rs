@@ -24,7 +24,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::run::{ansible_playbook, scratch, Done, Run};
+use super::run::{ansible_collections, ansible_playbook, scratch, Done, Run};
 use super::testbed::{TbHost, Testbed};
 
 pub struct ModuleE2e<'a> {
@@ -231,7 +231,11 @@ impl<'a> ModuleE2e<'a> {
 
 /// ansible-playbook on `host` (must succeed); its stdout. Modules run with the host's python3.
 fn ansible(ap: &Path, tb: &Testbed, host: &TbHost, dir: &Path) -> String {
-    let out = Command::new(ap)
+    let mut cmd = Command::new(ap);
+    if let Some(colls) = ansible_collections() {
+        cmd.env("ANSIBLE_COLLECTIONS_PATH", colls);
+    }
+    let out = cmd
         .args(["-i", &tb.inventory.to_string_lossy(), "-l", &host.name, "site.yml"])
         .current_dir(dir)
         .env("ANSIBLE_NOCOLOR", "1")
@@ -259,6 +263,8 @@ pub fn registered(stdout: &str, host: &str) -> Value {
             break;
         }
     }
+    // Integers past 64 bits (an RSA modulus in community.crypto's results) become strings.
+    let text = regex::Regex::new(r"(?m)(: |^\s+)(-?\d{20,})(,?)$").expect("valid").replace_all(&text, "$1\"$2\"$3");
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("debug output is not JSON ({e}):\n{text}"));
     v.get("r").cloned().unwrap_or_else(|| panic!("no `r` in the debug output:\n{text}"))
 }
