@@ -148,3 +148,24 @@ fn replace_edits_a_section_once() {
         "port 1\n[main]\nport 80 # ok\nx\nport 8080 # ok\n640"
     );
 }
+
+#[test]
+fn getent_and_wait_for_connection_read_only() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("getent", "{database: passwd, key: root}")
+        .first_changed(false)
+        .compare(&["changed", "ansible_facts"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["ansible_facts"]["getent_passwd"]["root"][1], "0");
+    ModuleE2e::new("getent", "{database: group, key: no-such-group-troupe, fail_key: false}")
+        .first_changed(false)
+        .compare(&["changed", "ansible_facts", "msg"])
+        .run(tb, &tb.hosts[0]);
+    let seen = ModuleE2e::new("wait_for_connection", "{timeout: 20}")
+        .first_changed(false)
+        .compare(&["changed"])
+        .present(&["elapsed"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.check["skipped"], true);
+}

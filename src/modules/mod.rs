@@ -34,11 +34,13 @@ pub mod lineinfile;
 pub mod unarchive;
 // ansible.builtin modules of issue 12 (branch builtins).
 pub mod add_host;
+pub mod getent;
 pub mod ping;
 pub mod raw;
 pub mod replace;
 pub mod script;
 pub mod tempfile;
+pub mod wait_for_connection;
 
 pub use registry::{check_literal_args, find, names};
 

@@ -41,11 +41,13 @@ fn all() -> &'static [&'static dyn Module] {
         // builtins (issue 12)
         &super::add_host::AddHost,
         &super::add_host::GroupBy,
+        &super::getent::Getent,
         &super::ping::Ping,
         &super::raw::Raw,
         &super::replace::Replace,
         &super::script::Script,
         &super::tempfile::TempFile,
+        &super::wait_for_connection::WaitForConnection,
     ]
 }
 
