@@ -169,3 +169,54 @@ fn getent_and_wait_for_connection_read_only() {
         .run(tb, &tb.hosts[0]);
     assert_eq!(seen.check["skipped"], true);
 }
+
+#[test]
+fn find_selects_like_ansible() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let d = "/tmp/troupe-e2e-find";
+    let setup = format!(
+        "rm -rf {d} && mkdir -p {d}/sub/deeper && printf 'x\\nerror: 1\\n' > {d}/a.log && echo y > {d}/b.txt && \
+         echo z > {d}/.h.log && echo w > {d}/sub/c.log && echo v > {d}/sub/deeper/e.log && chmod 0600 {d}/sub/c.log"
+    );
+    tb.ok(&tb.hosts[0], &setup);
+    let sorted = |r: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> =
+            r["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
+        v.sort();
+        v
+    };
+    for (args, want) in [
+        (format!("{{paths: {d}, patterns: '*.log', recurse: true, depth: 2, hidden: true}}"), 3),
+        (format!("{{paths: [{d}, {d}/nope], contains: 'error', recurse: true, get_checksum: true}}"), 1),
+        (format!("{{paths: {d}, file_type: directory, recurse: true}}"), 2),
+        (format!("{{paths: {d}, patterns: ['^[a-c]\\.(log|txt)$'], use_regex: true, recurse: true, mode: '0600'}}"), 1),
+    ] {
+        let seen = ModuleE2e::new("find", &args)
+            .first_changed(false)
+            .probe("true")
+            .compare(&["changed", "matched", "examined", "msg", "skipped_paths"])
+            .run(tb, &tb.hosts[0]);
+        assert_eq!(seen.first["matched"], want, "{args}: {:#}", seen.first);
+        if let Some(theirs) = &seen.ansible {
+            assert_eq!(sorted(&seen.second), sorted(theirs), "{args}");
+            let pick = |r: &serde_json::Value| {
+                let mut files = r["files"].as_array().unwrap().clone();
+                files.sort_by_key(|f| f["path"].as_str().unwrap().to_string());
+                files
+                    .iter()
+                    .map(|f| {
+                        (
+                            f["mode"].clone(),
+                            f["size"].clone(),
+                            f["pw_name"].clone(),
+                            f["checksum"].clone(),
+                            f["isreg"].clone(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pick(&seen.second), pick(theirs), "{args}");
+        }
+    }
+}

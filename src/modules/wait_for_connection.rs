@@ -46,15 +46,14 @@ impl Module for WaitForConnection {
         let start = Instant::now();
         tokio::time::sleep(delay).await;
         let end = Instant::now() + timeout;
-        let mut last = String::new();
         loop {
             let mut cmd = Cmd::new("echo pong").read_only();
             cmd.timeout = Some(connect);
-            match cx.run(cmd).await {
+            let last = match cx.run(cmd).await {
                 Ok(out) if out.rc == 0 && out.stdout_text().trim() == "pong" => break,
-                Ok(out) => last = format!("ping test failed (rc={}): {}", out.rc, out.stderr_text().trim()),
-                Err(e) => last = e.to_string(),
-            }
+                Ok(out) => format!("ping test failed (rc={}): {}", out.rc, out.stderr_text().trim()),
+                Err(e) => e.to_string(),
+            };
             if Instant::now() + sleep >= end {
                 let msg = format!("timed out waiting for ping module test: {last}");
                 let mut result = Map::new();
