@@ -220,3 +220,16 @@ fn find_selects_like_ansible() {
         }
     }
 }
+
+#[test]
+fn dpkg_selections_holds_a_package() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("dpkg_selections", "{name: bash, selection: hold}")
+        .reset("echo 'bash install' | dpkg --set-selections")
+        .probe("dpkg --get-selections bash")
+        .compare(&["changed", "before", "after"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!((seen.first["before"].as_str(), seen.second["before"].as_str()), (Some("install"), Some("hold")));
+    tb.ok(&tb.hosts[0], "echo 'bash install' | dpkg --set-selections");
+}
