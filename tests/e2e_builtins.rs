@@ -233,3 +233,20 @@ fn dpkg_selections_holds_a_package() {
     assert_eq!((seen.first["before"].as_str(), seen.second["before"].as_str()), (Some("install"), Some("hold")));
     tb.ok(&tb.hosts[0], "echo 'bash install' | dpkg --set-selections");
 }
+
+/// Renames the last host and back; holds the testbed exclusively (other tests read names).
+#[test]
+fn hostname_sets_current_and_permanent_names() {
+    let Some(tb) = testbed(1) else { return };
+    let _only = tb.exclusive();
+    let host = tb.hosts.last().expect("a host");
+    let original = tb.ok(host, "cat /etc/hostname");
+    let reset = format!("hostnamectl set-hostname {original}");
+    let seen = ModuleE2e::new("hostname", "{name: troupe-renamed}")
+        .reset(&reset)
+        .probe("hostname; cat /etc/hostname")
+        .compare(&["changed", "name", "ansible_facts"])
+        .run(tb, host);
+    assert_eq!(seen.first["ansible_facts"]["ansible_hostname"], "troupe-renamed");
+    tb.ok(host, &reset);
+}

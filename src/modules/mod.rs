@@ -37,6 +37,7 @@ pub mod add_host;
 pub mod dpkg_selections;
 pub mod find;
 pub mod getent;
+pub mod hostname;
 pub mod ping;
 pub mod raw;
 pub mod replace;

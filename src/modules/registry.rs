@@ -44,6 +44,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::dpkg_selections::DpkgSelections,
         &super::find::Find,
         &super::getent::Getent,
+        &super::hostname::Hostname,
         &super::ping::Ping,
         &super::raw::Raw,
         &super::replace::Replace,
