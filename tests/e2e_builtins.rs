@@ -250,3 +250,22 @@ fn hostname_sets_current_and_permanent_names() {
     assert_eq!(seen.first["ansible_facts"]["ansible_hostname"], "troupe-renamed");
     tb.ok(host, &reset);
 }
+
+#[test]
+fn service_facts_match_ansible() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("service_facts", "{}").first_changed(false).compare(&["changed"]).run(tb, &tb.hosts[0]);
+    let ours = &seen.first["ansible_facts"]["services"];
+    assert_eq!(ours["ssh.service"]["state"], "running", "{ours:#}");
+    if let Some(theirs) = &seen.ansible {
+        let theirs = &theirs["ansible_facts"]["services"];
+        // The same services, each the same (timers may start or stop a unit between the runs).
+        let names =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(names(ours), names(theirs));
+        for unit in ["ssh.service", "systemd-networkd.service", "etcd.service", "getty@tty1.service", "dbus.service"] {
+            assert_eq!(ours[unit], theirs[unit], "{unit}");
+        }
+    }
+}

@@ -42,6 +42,7 @@ pub mod ping;
 pub mod raw;
 pub mod replace;
 pub mod script;
+pub mod service_facts;
 pub mod tempfile;
 pub mod wait_for_connection;
 

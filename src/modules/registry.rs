@@ -49,6 +49,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::raw::Raw,
         &super::replace::Replace,
         &super::script::Script,
+        &super::service_facts::ServiceFacts,
         &super::tempfile::TempFile,
         &super::wait_for_connection::WaitForConnection,
     ]
