@@ -174,7 +174,7 @@ impl Select {
             "link" => e.kind == 'l',
             _ => e.kind == 'f',
         };
-        let age_ok = self.age.is_none_or(|(age, stamp)| {
+        let age_ok = self.age.map_or(true, |(age, stamp)| {
             let t = match stamp {
                 "atime" => e.atime,
                 "ctime" => e.ctime,
@@ -189,8 +189,8 @@ impl Select {
         });
         let size_ok = !matches!(self.file_type, "file" | "any")
             || e.kind != 'f'
-            || self.size.is_none_or(|s| if s >= 0 { e.size as i64 >= s } else { e.size as i64 <= -s });
-        let mode_ok = self.mode.is_none_or(|(m, exact)| {
+            || self.size.map_or(true, |s| if s >= 0 { e.size as i64 >= s } else { e.size as i64 <= -s });
+        let mode_ok = self.mode.map_or(true, |(m, exact)| {
             let bits = e.mode & 0o7777;
             if exact {
                 bits == m
