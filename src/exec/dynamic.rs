@@ -28,9 +28,10 @@ fn changes(o: &HostOutcome) -> Vec<Dynamic> {
     if matches!(o.status, Status::Failed | Status::Skipped | Status::Unreachable) {
         return Vec::new();
     }
-    let items: Vec<&Map> = match o.result.get("results") {
+    let result = o.result.to_map();
+    let items: Vec<&Map> = match result.get("results") {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        _ => vec![&o.result],
+        _ => vec![&result],
     };
     let flag = |m: &Map, k: &str| m.get(k) == Some(&Value::Bool(true));
     let strings = |v: Option<&Value>| -> Vec<String> {
@@ -114,7 +115,7 @@ mod tests {
 
     fn outcome(host: &str, status: Status, result: Value) -> HostOutcome {
         let Value::Object(m) = result else { panic!() };
-        HostOutcome::new(host, status, m)
+        HostOutcome::new(host, status, super::super::result::TaskResult::from_module(m))
     }
 
     #[test]
