@@ -269,3 +269,34 @@ fn service_facts_match_ansible() {
         }
     }
 }
+
+/// troupe reads dpkg directly: `origin` (python3-apt's) is not given, and `category` is the
+/// installed package's section (python3-apt gives the apt cache's, which differs for a few).
+#[test]
+fn package_facts_match_ansible() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("package_facts", "{}").first_changed(false).compare(&["changed"]).run(tb, &tb.hosts[0]);
+    let ours = &seen.first["ansible_facts"]["packages"];
+    assert_eq!(ours["bash"][0]["source"], "apt", "{:#}", ours["bash"]);
+    if let Some(theirs) = &seen.ansible {
+        let theirs = &theirs["ansible_facts"]["packages"];
+        let strip = |v: &serde_json::Value| {
+            let mut v = v.clone();
+            for (_, list) in v.as_object_mut().unwrap() {
+                for p in list.as_array_mut().unwrap() {
+                    p.as_object_mut().unwrap().remove("origin");
+                    p.as_object_mut().unwrap().remove("category");
+                }
+            }
+            v
+        };
+        let (ours, theirs) = (strip(ours), strip(theirs));
+        let names =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(names(&ours), names(&theirs));
+        for name in names(&theirs) {
+            assert_eq!(ours[&name], theirs[&name], "{name}");
+        }
+    }
+}
