@@ -4,6 +4,7 @@
 //! Nothing connects to a host before the whole run is loaded and planned, so a bad playbook
 //! changes nothing anywhere.
 
+pub mod bridge;
 pub mod cli;
 pub mod connection;
 pub mod error;
@@ -105,6 +106,7 @@ struct Prepared {
 fn prepare(settings: &Settings) -> Result<Prepared, RunError> {
     let mut inventory = Inventory::load(&settings.inventory)?;
     let load_opts = load_options(settings, None);
+    bridge::set_playbook_dirs(settings.playbooks.iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect());
     let filter = TagFilter::new(settings.tags.clone(), settings.skip_tags.clone());
     let mut playbooks = Vec::new();
     for path in &settings.playbooks {

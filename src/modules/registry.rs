@@ -56,9 +56,10 @@ fn all() -> &'static [&'static dyn Module] {
     ]
 }
 
-/// Look a module up by its name (`ansible.builtin.` already stripped).
+/// Look a module up by its name (`ansible.builtin.` already stripped): troupe's own, else
+/// Ansible's through the bridge (`src/bridge/`), when ansible-core is installed.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
-    all().iter().copied().find(|m| m.name() == name)
+    all().iter().copied().find(|m| m.name() == name).or_else(|| crate::bridge::find(name))
 }
 
 /// Check a task's literal arguments against its module's spec at load time (see
