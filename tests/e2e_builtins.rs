@@ -148,3 +148,155 @@ fn replace_edits_a_section_once() {
         "port 1\n[main]\nport 80 # ok\nx\nport 8080 # ok\n640"
     );
 }
+
+#[test]
+fn getent_and_wait_for_connection_read_only() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("getent", "{database: passwd, key: root}")
+        .first_changed(false)
+        .compare(&["changed", "ansible_facts"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.first["ansible_facts"]["getent_passwd"]["root"][1], "0");
+    ModuleE2e::new("getent", "{database: group, key: no-such-group-troupe, fail_key: false}")
+        .first_changed(false)
+        .compare(&["changed", "ansible_facts", "msg"])
+        .run(tb, &tb.hosts[0]);
+    let seen = ModuleE2e::new("wait_for_connection", "{timeout: 20}")
+        .first_changed(false)
+        .compare(&["changed"])
+        .present(&["elapsed"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!(seen.check["skipped"], true);
+}
+
+#[test]
+fn find_selects_like_ansible() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let d = "/tmp/troupe-e2e-find";
+    let setup = format!(
+        "rm -rf {d} && mkdir -p {d}/sub/deeper && printf 'x\\nerror: 1\\n' > {d}/a.log && echo y > {d}/b.txt && \
+         echo z > {d}/.h.log && echo w > {d}/sub/c.log && echo v > {d}/sub/deeper/e.log && chmod 0600 {d}/sub/c.log"
+    );
+    tb.ok(&tb.hosts[0], &setup);
+    let sorted = |r: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> =
+            r["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
+        v.sort();
+        v
+    };
+    for (args, want) in [
+        (format!("{{paths: {d}, patterns: '*.log', recurse: true, depth: 2, hidden: true}}"), 3),
+        (format!("{{paths: [{d}, {d}/nope], contains: 'error', recurse: true, get_checksum: true}}"), 1),
+        (format!("{{paths: {d}, file_type: directory, recurse: true}}"), 2),
+        (format!("{{paths: {d}, patterns: ['^[a-c]\\.(log|txt)$'], use_regex: true, recurse: true, mode: '0600'}}"), 1),
+    ] {
+        let seen = ModuleE2e::new("find", &args)
+            .first_changed(false)
+            .probe("true")
+            .compare(&["changed", "matched", "examined", "msg", "skipped_paths"])
+            .run(tb, &tb.hosts[0]);
+        assert_eq!(seen.first["matched"], want, "{args}: {:#}", seen.first);
+        if let Some(theirs) = &seen.ansible {
+            assert_eq!(sorted(&seen.second), sorted(theirs), "{args}");
+            let pick = |r: &serde_json::Value| {
+                let mut files = r["files"].as_array().unwrap().clone();
+                files.sort_by_key(|f| f["path"].as_str().unwrap().to_string());
+                files
+                    .iter()
+                    .map(|f| {
+                        (
+                            f["mode"].clone(),
+                            f["size"].clone(),
+                            f["pw_name"].clone(),
+                            f["checksum"].clone(),
+                            f["isreg"].clone(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pick(&seen.second), pick(theirs), "{args}");
+        }
+    }
+}
+
+#[test]
+fn dpkg_selections_holds_a_package() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("dpkg_selections", "{name: bash, selection: hold}")
+        .reset("echo 'bash install' | dpkg --set-selections")
+        .probe("dpkg --get-selections bash")
+        .compare(&["changed", "before", "after"])
+        .run(tb, &tb.hosts[0]);
+    assert_eq!((seen.first["before"].as_str(), seen.second["before"].as_str()), (Some("install"), Some("hold")));
+    tb.ok(&tb.hosts[0], "echo 'bash install' | dpkg --set-selections");
+}
+
+/// Renames the last host and back; holds the testbed exclusively (other tests read names).
+#[test]
+fn hostname_sets_current_and_permanent_names() {
+    let Some(tb) = testbed(1) else { return };
+    let _only = tb.exclusive();
+    let host = tb.hosts.last().expect("a host");
+    let original = tb.ok(host, "cat /etc/hostname");
+    let reset = format!("hostnamectl set-hostname {original}");
+    let seen = ModuleE2e::new("hostname", "{name: troupe-renamed}")
+        .reset(&reset)
+        .probe("hostname; cat /etc/hostname")
+        .compare(&["changed", "name", "ansible_facts"])
+        .run(tb, host);
+    assert_eq!(seen.first["ansible_facts"]["ansible_hostname"], "troupe-renamed");
+    tb.ok(host, &reset);
+}
+
+#[test]
+fn service_facts_match_ansible() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("service_facts", "{}").first_changed(false).compare(&["changed"]).run(tb, &tb.hosts[0]);
+    let ours = &seen.first["ansible_facts"]["services"];
+    assert_eq!(ours["ssh.service"]["state"], "running", "{ours:#}");
+    if let Some(theirs) = &seen.ansible {
+        let theirs = &theirs["ansible_facts"]["services"];
+        // The same services, each the same (timers may start or stop a unit between the runs).
+        let names =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(names(ours), names(theirs));
+        for unit in ["ssh.service", "systemd-networkd.service", "etcd.service", "getty@tty1.service", "dbus.service"] {
+            assert_eq!(ours[unit], theirs[unit], "{unit}");
+        }
+    }
+}
+
+/// troupe reads dpkg directly: `origin` (python3-apt's) is not given, and `category` is the
+/// installed package's section (python3-apt gives the apt cache's, which differs for a few).
+#[test]
+fn package_facts_match_ansible() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("package_facts", "{}").first_changed(false).compare(&["changed"]).run(tb, &tb.hosts[0]);
+    let ours = &seen.first["ansible_facts"]["packages"];
+    assert_eq!(ours["bash"][0]["source"], "apt", "{:#}", ours["bash"]);
+    if let Some(theirs) = &seen.ansible {
+        let theirs = &theirs["ansible_facts"]["packages"];
+        let strip = |v: &serde_json::Value| {
+            let mut v = v.clone();
+            for (_, list) in v.as_object_mut().unwrap() {
+                for p in list.as_array_mut().unwrap() {
+                    p.as_object_mut().unwrap().remove("origin");
+                    p.as_object_mut().unwrap().remove("category");
+                }
+            }
+            v
+        };
+        let (ours, theirs) = (strip(ours), strip(theirs));
+        let names =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(names(&ours), names(&theirs));
+        for name in names(&theirs) {
+            assert_eq!(ours[&name], theirs[&name], "{name}");
+        }
+    }
+}

@@ -10,14 +10,20 @@
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::value::{Map, Value};
 
 pub struct AddHost;
 pub struct GroupBy;
 
-const GROUP_BY_SPEC: ArgSpec = ArgSpec { names: &[&["key", "parents"]], aliases: &[], ..ArgSpec::NONE };
+const GROUP_BY_SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("key", "the group to put the host in (spaces become `-`)"),
+        Opt::raw("parents", "the groups that group is a child of (a name or a list)").default("all"),
+    ]],
+    ..ArgSpec::NONE
+};
 
 /// Keys that are not host variables (Ansible's `special_args`; `host` and `group` are).
 const SPECIAL: [&str; 4] = ["name", "hostname", "groupname", "groups"];

@@ -34,11 +34,18 @@ pub mod lineinfile;
 pub mod unarchive;
 // ansible.builtin modules of issue 12 (branch builtins).
 pub mod add_host;
+pub mod dpkg_selections;
+pub mod find;
+pub mod getent;
+pub mod hostname;
+pub mod package_facts;
 pub mod ping;
 pub mod raw;
 pub mod replace;
 pub mod script;
+pub mod service_facts;
 pub mod tempfile;
+pub mod wait_for_connection;
 // community.crypto, ansible.posix, community.general (branch collections).
 pub mod authorized_key;
 pub mod crypto_common;

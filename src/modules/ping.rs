@@ -3,13 +3,16 @@
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::run_ok;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::Cmd;
 use crate::value::Map;
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["data"]], aliases: &[], ..ArgSpec::NONE };
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[Opt::str("data", "what to return as `ping`; `crash` fails on purpose").default("pong")]],
+    ..ArgSpec::NONE
+};
 
 pub struct Ping;
 

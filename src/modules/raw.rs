@@ -7,13 +7,19 @@
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::output_result;
 use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["_raw_params", "executable"]], aliases: &[], ..ArgSpec::NONE };
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::internal("_raw_params"),
+        Opt::str("executable", "the shell to run the text with (`EXECUTABLE -c TEXT`)"),
+    ]],
+    ..ArgSpec::NONE
+};
 
 pub struct Raw;
 

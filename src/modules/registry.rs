@@ -41,11 +41,18 @@ fn all() -> &'static [&'static dyn Module] {
         // builtins (issue 12)
         &super::add_host::AddHost,
         &super::add_host::GroupBy,
+        &super::dpkg_selections::DpkgSelections,
+        &super::find::Find,
+        &super::getent::Getent,
+        &super::hostname::Hostname,
+        &super::package_facts::PackageFacts,
         &super::ping::Ping,
         &super::raw::Raw,
         &super::replace::Replace,
         &super::script::Script,
+        &super::service_facts::ServiceFacts,
         &super::tempfile::TempFile,
+        &super::wait_for_connection::WaitForConnection,
         // collections
         &super::openssl_privatekey::OpensslPrivatekey,
         &super::openssl_csr::OpensslCsr,

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use regex::bytes::{Captures, Regex};
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::lineinfile::{apply_edit, compile, expand, query_edit, read_text, text_wants};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::facts::batch::Want;
@@ -18,27 +18,26 @@ use crate::value::{Map, Value};
 
 pub struct Replace;
 
-const ARGS: &[&str] = &[
-    "path",
-    "regexp",
-    "replace",
-    "after",
-    "before",
-    "backup",
-    "validate",
-    "encoding",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-    "seuser",
-    "serole",
-    "selevel",
-    "setype",
-];
 const SPEC: ArgSpec = ArgSpec {
-    names: &[ARGS],
+    options: &[&[
+        Opt::path("path", "the file to edit").required(),
+        Opt::str("regexp", "what to replace (multi-line mode; Rust regex syntax)").required(),
+        Opt::str("replace", "the replacement; `\\1`, `\\g<name>` name groups").default(""),
+        Opt::str("after", "replace only after this regexp's first match"),
+        Opt::str("before", "replace only before this regexp's match"),
+        Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
+        Opt::str("validate", "a command that must accept the new file (`%s` is its path)"),
+        Opt::str("encoding", "accepted; files are edited as bytes").default("utf-8"),
+        Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rwx`)"),
+        Opt::str("owner", "the owning user"),
+        Opt::str("group", "the owning group"),
+        Opt::bool("unsafe_writes", "accepted; writes are always atomic").default("false"),
+        Opt::str("attributes", "accepted; not applied"),
+        Opt::str("seuser", "accepted; not applied"),
+        Opt::str("serole", "accepted; not applied"),
+        Opt::str("selevel", "accepted; not applied"),
+        Opt::str("setype", "accepted; not applied"),
+    ]],
     aliases: &[("dest", "path"), ("destfile", "path"), ("name", "path"), ("attr", "attributes")],
     ..ArgSpec::NONE
 };

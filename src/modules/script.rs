@@ -5,15 +5,22 @@
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::{failed_with, output_result};
 use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
 const SPEC: ArgSpec = ArgSpec {
-    names: &[&["_raw_params", "cmd", "creates", "removes", "chdir", "executable", "decrypt"]],
-    aliases: &[],
+    options: &[&[
+        Opt::internal("_raw_params"),
+        Opt::str("cmd", "the script's path on the controller and its arguments"),
+        Opt::str("creates", "skip when this path exists on the host"),
+        Opt::str("removes", "run only when this path exists on the host"),
+        Opt::str("chdir", "the absolute folder to run it in"),
+        Opt::str("executable", "the program to run the script with"),
+        Opt::bool("decrypt", "accepted; vault files are not decrypted by troupe").default("true"),
+    ]],
     ..ArgSpec::NONE
 };
 

@@ -7,13 +7,21 @@
 use async_trait::async_trait;
 use rand::Rng;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::failed_with;
 use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-const SPEC: ArgSpec = ArgSpec { names: &[&["state", "path", "prefix", "suffix"]], aliases: &[], ..ArgSpec::NONE };
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("state", "make a file or a directory").choices(&["directory", "file"]).default("file"),
+        Opt::path("path", "the folder to make it in (unset: the host's temporary folder)"),
+        Opt::str("prefix", "the start of the name").default("ansible."),
+        Opt::str("suffix", "the end of the name").default(""),
+    ]],
+    ..ArgSpec::NONE
+};
 
 /// Python's `tempfile` draws names from these.
 const NAME_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
@@ -166,6 +174,6 @@ mod tests {
         let err = h.run(&TempFile, json!({"prefix": "a/b"})).await.unwrap_err();
         assert_eq!(err.to_string(), "prefix must be a valid file name component, got 'a/b'");
         let err = h.run(&TempFile, json!({"state": "link"})).await.unwrap_err();
-        assert!(err.to_string().contains("value of state must be one of: file, directory, got: link"), "{err}");
+        assert!(err.to_string().contains("value of state must be one of: directory, file, got: link"), "{err}");
     }
 }
