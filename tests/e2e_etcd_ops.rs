@@ -196,7 +196,10 @@ fn tarballs(s: &Scene) -> (String, String, String) {
 /// The sha256 of the binary etcd runs now, and the version the member reports.
 fn running(tb: &Testbed, host: &TbHost) -> (String, String) {
     let sum = tb.ok(host, "sha256sum /proc/$(systemctl show -p MainPID --value etcd.service)/exe | cut -d' ' -f1");
-    let status = etcdctl_ok(tb, host, "endpoint status -w json --endpoints=https://127.0.0.1:2379");
+    let status = tb.ok(
+        host,
+        ". /etc/profile.d/etcdctl.sh; ETCDCTL_ENDPOINTS=https://127.0.0.1:2379 etcdctl endpoint status -w json",
+    );
     let at = status.find("\"version\":\"").map(|i| i + 11).unwrap_or_else(|| panic!("no version in {status}"));
     (sum.trim().to_string(), status[at..].chars().take_while(|c| *c != '"').collect())
 }
