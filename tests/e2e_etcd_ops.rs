@@ -389,3 +389,105 @@ fn ops_playbooks_are_executable_and_parse() {
         .stdout_has("settings written into etcd's config are valid")
         .stdout_has("rolling upgrade of running members");
 }
+
+/// Debian's etcd-server and etcd-client rebuilt from the installed files as version `version`
+/// (no maintainer scripts, no dependencies) with a `Packages` index, in `dir/repo`: a second
+/// package version of the same build, the only kind these machines can install.
+fn repacked_etcd(dir: &std::path::Path, version: &str) -> bool {
+    let script = format!(
+        r#"set -e
+mkdir -p repo
+for p in etcd-server etcd-client; do
+  rm -rf "pkg-$p"; mkdir -p "pkg-$p/DEBIAN"
+  dpkg -L "$p" | grep -v -e '^/etc/' -e '^/lib/' | while read -r f; do
+    if [ ! -d "$f" ] && {{ [ -f "$f" ] || [ -L "$f" ]; }}; then cp -P --parents "$f" "pkg-$p/"; fi
+  done
+  printf 'Package: %s\nVersion: {version}\nArchitecture: amd64\nMaintainer: troupe <troupe@example.invalid>\nDescription: %s rebuilt for the troupe upgrade test\n' "$p" "$p" > "pkg-$p/DEBIAN/control"
+  dpkg-deb --build --root-owner-group "pkg-$p" "repo/${{p}}_{version}_amd64.deb" >/dev/null
+done
+cd repo && dpkg-scanpackages . /dev/null > Packages 2>/dev/null"#
+    );
+    Command::new("sh").arg("-c").arg(script).current_dir(dir).status().is_ok_and(|s| s.success())
+}
+
+/// The package path of the upgrade: a pinned package version rolls through the running members
+/// one at a time (health polled, writes going on), each member ends with that version installed
+/// and restarted; the second run changes nothing.
+#[test]
+fn etcd_pinned_package_version_rolls_one_member_at_a_time() {
+    let Some(tb) = testbed(3) else { return };
+    let _only_us = tb.exclusive();
+    let s = Scene::new(tb);
+    let three = s.hosts(3);
+    let version = "3.4.23-4+troupe1";
+    if !repacked_etcd(s.path("").as_path(), version) {
+        crate::support::testbed::skip("skipped: needs dpkg-deb and dpkg-scanpackages (dpkg-dev)");
+        return;
+    }
+    let list = "/etc/apt/sources.list.d/troupe-etcd-upgrade.list";
+    let repo_dir = "/var/tmp/troupe-etcd-upgrade-repo";
+    let update = format!(
+        "apt-get update -qq -o Dir::Etc::sourcelist={list} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >/dev/null 2>&1"
+    );
+    reset(tb, three);
+    for h in three {
+        tb.ok(h, &format!("rm -rf {repo_dir}; mkdir -p {repo_dir}"));
+        for f in std::fs::read_dir(s.path("repo")).expect("repo").filter_map(|e| e.ok()) {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let mut ssh = tb.ssh_command(h).expect("ssh");
+            let file = std::fs::File::open(f.path()).expect("open");
+            let copied = ssh.arg(format!("cat > {repo_dir}/{name}")).stdin(file).status().expect("ssh");
+            assert!(copied.success(), "copying {name} to {} failed", h.name);
+        }
+        tb.ok(h, &format!("echo 'deb [trusted=yes] file:{repo_dir} ./' > {list}; {update}; apt-cache madison etcd-server | grep -c troupe1"));
+    }
+    s.play("etcd3.yml", &[]).succeeds();
+    let pids_before = pids(tb, three);
+    let pin = format!("etcd_package_version={version}");
+    let upgrade = ["--tags", "etcd_install", "-e", pin.as_str()];
+
+    let check = s.play("etcd3.yml", &[&upgrade[..], &["--check"]].concat()).succeeds();
+    check.stdout_has("would upgrade etcd-1").stdout_has(version);
+    assert_eq!(pids_before, pids(tb, three), "--check restarted a member");
+
+    let stop = AtomicBool::new(false);
+    let (done, (worst, writes, failed)) = thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let (mut worst, mut writes, mut failed) = (0usize, 0u32, 0u32);
+            while !stop.load(Ordering::Relaxed) {
+                worst = worst.max(three.iter().filter(|h| !s.healthy(h)).count());
+                writes += 1;
+                if !s.put(three, &format!("/ops/pkg/{writes}")) {
+                    failed += 1;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            (worst, writes, failed)
+        });
+        let done = s.play("etcd3.yml", &upgrade).run();
+        stop.store(true, Ordering::Relaxed);
+        (done, poller.join().expect("poller"))
+    });
+    let cleanup = |tb: &Testbed| {
+        for h in three {
+            tb.on(h, &format!("rm -rf {repo_dir} {list}"));
+        }
+    };
+    if done.out.status.code() != Some(0) {
+        cleanup(tb);
+    }
+    assert_eq!(done.out.status.code(), Some(0), "the package upgrade failed:\n{}", done.stdout);
+    assert!(worst <= 1, "{worst} members were down at once");
+    assert_eq!(failed, 0, "{failed} of {writes} writes failed during the upgrade");
+    for (h, pid) in three.iter().zip(&pids_before) {
+        assert_eq!(tb.ok(h, "dpkg-query -W -f '${Version}' etcd-server"), version, "{}", h.name);
+        assert_ne!(&main_pid(tb, h), pid, "{} was not restarted", h.name);
+        assert_eq!(running(tb, h).1, "3.4.23");
+    }
+    let pids_after = pids(tb, three);
+    let again = s.play("etcd3.yml", &upgrade).succeeds();
+    unchanged(&again, three, "a second package upgrade run");
+    assert_eq!(pids_after, pids(tb, three));
+    cleanup(tb);
+    reset(tb, three);
+}
