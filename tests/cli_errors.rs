@@ -27,6 +27,23 @@ fn unknown_module_is_a_load_error() {
     no_panic(&d.stderr);
 }
 
+/// A literal value outside the module's declared choices fails at load, with Ansible's text and
+/// the task's position; a templated one waits for the run.
+#[test]
+fn a_bad_literal_choice_is_a_load_error() {
+    let pb = "- hosts: local\n  gather_facts: false\n  tasks:\n    - debug: msg=first\n    - file: path=/tmp/x state=bogus\n";
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", pb)]);
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "--syntax-check", "pb.yml"]).code(4);
+    d.stderr_has("file: value of state must be one of: absent, directory, file, hard, link, touch, got: bogus");
+    d.stderr_has("pb.yml:5:7");
+    let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "pb.yml"]).code(4);
+    assert!(!d.stdout.contains("first"), "nothing ran: {}", d.stdout);
+    let templated = pb.replace("state=bogus", "state={{ s }}");
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", &templated)]);
+    Run::new().in_dir(p.path()).args(["-i", "inv.ini", "--syntax-check", "pb.yml"]).succeeds();
+    no_panic(&d.stderr);
+}
+
 #[test]
 fn unknown_keyword_is_a_load_error() {
     let p = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", "- hosts: local\n  taskz: []\n")]);

@@ -1,4 +1,4 @@
-//! A module's arguments: names and aliases checked up front as Ansible does, then typed
+//! A module's arguments: checked up front against its [`ArgSpec`] as Ansible does, then typed
 //! getters whose errors name the module and the argument.
 
 use std::future::Future;
@@ -9,26 +9,7 @@ use crate::value::{to_bool, to_text, Map, Value};
 use super::file_mode::Mode;
 use super::ModuleError;
 
-/// A module's arguments, declared once: the canonical names (in lists, so modules can share one,
-/// such as the file-write arguments; names starting with `_` are internal: accepted, never
-/// listed) and aliases (alias → canonical name). `Args::parse` checks against it, and the
-/// module shows it through `Module::args` (listings, `--syntax-check` hints).
-#[derive(Debug)]
-pub struct ArgSpec {
-    pub names: &'static [&'static [&'static str]],
-    pub aliases: &'static [(&'static str, &'static str)],
-}
-
-impl ArgSpec {
-    /// Every canonical name.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.names.iter().flat_map(|list| list.iter().copied())
-    }
-
-    pub fn knows(&self, name: &str) -> bool {
-        self.names().any(|n| n == name)
-    }
-}
+pub use super::argspec::{ArgSpec, Opt, Type};
 
 /// A module's arguments under their canonical names.
 #[derive(Debug)]
@@ -54,7 +35,8 @@ pub async fn gather_warnings<F: Future>(call: F) -> (F::Output, Vec<String>) {
 }
 
 impl Args {
-    /// Check `raw` against the module's [`ArgSpec`]. An alias given beside its canonical name
+    /// Check `raw` against the module's [`ArgSpec`] in Ansible's order (required, types,
+    /// choices, then unknown names; see [`ArgSpec::validate`]). An alias given beside its canonical name
     /// wins and raises Ansible's warning `Both option path and its alias dest are set.` (see
     /// [`gather_warnings`]).
     pub fn parse(module: &'static str, raw: &Map, spec: &ArgSpec) -> Result<Args, ModuleError> {
@@ -89,6 +71,7 @@ impl Args {
                 }
             });
         }
+        spec.validate(&mut map).map_err(ModuleError::Args)?;
         if unknown.is_empty() {
             return Ok(Args { module, map });
         }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 const KNOWN: &[&str] = &["path", "state", "force", "n", "l", "mode", "_raw_params"];
 const ALIASES: &[(&str, &str)] = &[("dest", "path"), ("name", "path"), ("_free", "path")];
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 fn parse(v: Value) -> Result<Args, String> {
     Args::parse("file", &to_map(v), &SPEC).map_err(|e| e.to_string())
@@ -66,9 +66,13 @@ fn unknown_arguments_name_them_and_list_the_supported_ones() {
              Supported parameters include: force, l, mode, n, path, state (dest, name)."
         )
     );
-    let e = Args::parse("fail", &to_map(json!({"mgs": "x"})), &ArgSpec { names: &[&["msg"]], aliases: &[] })
-        .err()
-        .map(|e| e.to_string());
+    let e = Args::parse(
+        "fail",
+        &to_map(json!({"mgs": "x"})),
+        &ArgSpec { names: &[&["msg"]], aliases: &[], ..ArgSpec::NONE },
+    )
+    .err()
+    .map(|e| e.to_string());
     assert_eq!(e.as_deref(), Some("Unsupported parameters for (fail) module: mgs. Supported parameters include: msg."));
     assert!(parse(json!({"_raw_params": "x"})).is_ok(), "internal names are accepted");
 }

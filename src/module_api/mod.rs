@@ -8,6 +8,7 @@
 //! `changed` come from one place (the engine), not from each module.
 
 pub mod args;
+pub mod argspec;
 pub mod clock;
 pub mod content;
 pub mod file_mode;

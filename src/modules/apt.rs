@@ -48,7 +48,7 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 const FRONTEND: &str = "DEBIAN_FRONTEND=noninteractive";
 

@@ -8,8 +8,11 @@ use super::args::{ArgSpec, Args};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec =
-    ArgSpec { names: &[&["that", "fail_msg", "success_msg", "quiet"]], aliases: &[("msg", "fail_msg")] };
+const SPEC: ArgSpec = ArgSpec {
+    names: &[&["that", "fail_msg", "success_msg", "quiet"]],
+    aliases: &[("msg", "fail_msg")],
+    ..ArgSpec::NONE
+};
 
 pub struct Assert;
 

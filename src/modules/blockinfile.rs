@@ -202,7 +202,7 @@ const ALIASES: &[(&str, &str)] =
     &[("dest", "path"), ("destfile", "path"), ("name", "path"), ("content", "block"), ("attr", "attributes")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
 
 #[async_trait]
 impl Module for BlockInFile {

@@ -113,8 +113,8 @@ struct Parsed {
 }
 
 /// The arguments, declared once: shell's, and command's (the same and `argv`).
-const SHELL_SPEC: ArgSpec = ArgSpec { names: &[&COMMON], aliases: &[] };
-const COMMAND_SPEC: ArgSpec = ArgSpec { names: &[&COMMON, &["argv"]], aliases: &[] };
+const SHELL_SPEC: ArgSpec = ArgSpec { names: &[&COMMON], aliases: &[], ..ArgSpec::NONE };
+const COMMAND_SPEC: ArgSpec = ArgSpec { names: &[&COMMON, &["argv"]], aliases: &[], ..ArgSpec::NONE };
 
 const COMMON: [&str; 10] = [
     "_raw_params",

@@ -22,6 +22,7 @@ pub const WRITE_ARGS: [&str; 9] =
 const SPEC: ArgSpec = ArgSpec {
     names: &[&WRITE_ARGS, &["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"]],
     aliases: &[],
+    ..ArgSpec::NONE
 };
 
 /// The paths whose facts [`query_content`] reads (following links, with sha1): dest and the

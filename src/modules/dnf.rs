@@ -22,7 +22,7 @@ const KNOWN: &[&str] =
 const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 pub use super::apt::State;
 

@@ -8,7 +8,7 @@ use super::args::{ArgSpec, Args};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["msg"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["msg"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Fail;
 

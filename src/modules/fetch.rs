@@ -20,7 +20,7 @@ pub struct Fetch;
 const KNOWN: &[&str] = &["src", "dest", "flat", "fail_on_missing", "validate_checksum"];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[], ..ArgSpec::NONE };
 
 /// Lexical normalisation; `None` when `..` climbs above the start.
 fn normalise(p: &Path) -> Option<PathBuf> {

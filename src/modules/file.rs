@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::connection::{quote, Cmd};
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::file_mode::Mode;
 use super::remote_file::Attrs;
 use super::script_out::run_ok;
@@ -26,25 +26,27 @@ struct Wanted {
     force: bool,
 }
 
-/// The arguments, declared once (parsing, aliases, listings).
+/// The arguments, declared once (parsing, aliases, choices, docs).
 const SPEC: ArgSpec = ArgSpec {
-    names: &[&[
-        "path",
-        "state",
-        "mode",
-        "owner",
-        "group",
-        "recurse",
-        "src",
-        "force",
-        "follow",
-        "access_time",
-        "modification_time",
-        "access_time_format",
-        "modification_time_format",
-        "unsafe_writes",
+    options: &[&[
+        Opt::path("path", "the path to manage").required(),
+        Opt::str("state", "what the path should be (unset: `file` if it exists, else as `recurse` says)")
+            .choices(&STATES),
+        Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rwx`)"),
+        Opt::str("owner", "the owning user"),
+        Opt::str("group", "the owning group"),
+        Opt::bool("recurse", "apply owner, group and mode to everything under a directory").default("false"),
+        Opt::path("src", "the target of a link (`state=link` or `hard`)"),
+        Opt::bool("force", "replace what is in the way of a link").default("false"),
+        Opt::bool("follow", "act on a link's target, not the link").default("true"),
+        Opt::str("access_time", "accepted; troupe does not set times yet"),
+        Opt::str("modification_time", "accepted; troupe does not set times yet"),
+        Opt::str("access_time_format", "accepted; troupe does not set times yet").default("%Y%m%d%H%M.%S"),
+        Opt::str("modification_time_format", "accepted; troupe does not set times yet").default("%Y%m%d%H%M.%S"),
+        Opt::bool("unsafe_writes", "accepted for compatibility; writes are always atomic").default("false"),
     ]],
     aliases: &[("dest", "path"), ("name", "path")],
+    ..ArgSpec::NONE
 };
 
 fn parse(args: &Map) -> Result<Wanted, ModuleError> {

@@ -125,7 +125,12 @@ async fn symlinks_and_hard_links() {
 async fn bad_arguments() {
     let h = Harness::new();
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "dir"})).await);
-    assert_eq!(e, "file: value of state must be one of: absent, directory, file, hard, link, touch, got: dir");
+    // Ansible's own texts, from the spec.
+    assert_eq!(e, "value of state must be one of: absent, directory, file, hard, link, touch, got: dir");
+    let e = err_text(h.run(&File, json!({"state": "touch", "bogus": 1})).await);
+    assert_eq!(e, "missing required arguments: path");
+    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": "maybe"})).await);
+    assert!(e.starts_with("argument 'recurse' is of type str and we were unable to convert to bool"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "link"})).await);
     assert!(e.contains("`src` is required for state=link"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": true, "mode": "u+x"})).await);

@@ -48,7 +48,7 @@ const ARGS: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[("username", "url_username"), ("password", "url_password"), ("attr", "attributes")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
 
 /// Digest programs the target is expected to have (`<alg>sum`).
 const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];

@@ -14,7 +14,7 @@ pub struct Group;
 const KNOWN: &[&str] = &["name", "state", "gid", "system", "non_unique"];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[], ..ArgSpec::NONE };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

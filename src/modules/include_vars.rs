@@ -13,6 +13,7 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 const SPEC: ArgSpec = ArgSpec {
     names: &[&["file", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"]],
     aliases: &[("_raw_params", "file")],
+    ..ArgSpec::NONE
 };
 
 pub struct IncludeVars;

@@ -300,7 +300,7 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
 
 /// A text file on the target, read in one command. `content` is `None` when it does not exist.
 /// A symlink is followed: `facts.path` is the real file, which is what gets rewritten.

@@ -33,7 +33,7 @@ pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
 
-pub use registry::{find, names};
+pub use registry::{check_literal_args, find, names};
 
 // What the modules use, under the names they have always had (`super::args::Args`, `super::Ctx`).
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::clock::timestamp;
 use super::{Ctx, Map, Module, ModuleError, Query};
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["seconds", "minutes", "prompt", "echo"]], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["seconds", "minutes", "prompt", "echo"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Pause;
 

@@ -46,6 +46,15 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
     all().iter().copied().find(|m| m.name() == name)
 }
 
+/// Check a task's literal arguments against its module's spec at load time (see
+/// [`crate::module_api::argspec::check_literal`]); unknown modules are the loader's to report.
+pub fn check_literal_args(name: &str, args: &crate::value::Map) -> Result<(), String> {
+    match find(name).and_then(|m| m.args()) {
+        Some(spec) => crate::module_api::argspec::check_literal(spec, args),
+        None => Ok(()),
+    }
+}
+
 /// The names of all modules, for error hints and docs.
 pub fn names() -> Vec<&'static str> {
     all().iter().map(|m| m.name()).collect()

@@ -11,7 +11,8 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::glob::matches as glob_match;
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["gather_subset", "filter", "gather_timeout", "fact_path"]], aliases: &[] };
+const SPEC: ArgSpec =
+    ArgSpec { names: &[&["gather_subset", "filter", "gather_timeout", "fact_path"]], aliases: &[], ..ArgSpec::NONE };
 
 pub struct Setup;
 

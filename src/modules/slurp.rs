@@ -11,7 +11,7 @@ use crate::connection::{quote, Cmd, Output};
 use crate::value::Map;
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["src"]], aliases: &[("path", "src")] };
+const SPEC: ArgSpec = ArgSpec { names: &[&["src"]], aliases: &[("path", "src")], ..ArgSpec::NONE };
 
 pub struct Slurp;
 

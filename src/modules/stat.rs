@@ -28,7 +28,7 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 /// The `stat` dictionary Ansible returns.
 pub fn stat_map(f: &FileFacts) -> Map {

@@ -29,7 +29,7 @@ const ALIASES: &[(&str, &str)] =
     &[("service", "name"), ("unit", "name"), ("daemon-reload", "daemon_reload"), ("daemon-reexec", "daemon_reexec")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 /// Properties read from `systemctl show` and returned as `status`.
 const PROPS: &str = "Id,Names,Description,LoadState,LoadError,ActiveState,SubState,UnitFileState,UnitFilePreset,MainPID,ExecMainStatus,FragmentPath,NeedDaemonReload,Result,ActiveEnterTimestamp";

@@ -18,6 +18,7 @@ pub struct Template;
 const SPEC: ArgSpec = ArgSpec {
     names: &[&WRITE_ARGS, &["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]],
     aliases: &[],
+    ..ArgSpec::NONE
 };
 
 #[async_trait]

@@ -52,7 +52,7 @@ const ARGS: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[("attr", "attributes")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Plan {

@@ -32,7 +32,7 @@ const KNOWN: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[("user", "url_username"), ("password", "url_password")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 const BODY_MARK: &[u8] = b"@@troupe:body@@\n";
 

@@ -38,7 +38,7 @@ const KNOWN: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[("user", "name"), ("createhome", "create_home")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

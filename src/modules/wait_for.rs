@@ -17,7 +17,7 @@ const KNOWN: &[&str] =
     &["host", "port", "path", "state", "timeout", "delay", "sleep", "search_regex", "msg", "connect_timeout"];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[] };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[], ..ArgSpec::NONE };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

@@ -61,7 +61,7 @@ const KNOWN: &[&str] = &[
 const ALIASES: &[(&str, &str)] = &[("cn", "common_name"), ("subject_alt_names", "sans")];
 
 /// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES };
+const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

@@ -18,6 +18,8 @@ pub struct LoadOptions {
     pub roles_path: Vec<PathBuf>,
     /// Whether a (canonical) action name is a module or engine action troupe runs.
     pub known_action: fn(&str) -> bool,
+    /// Check a module's literal arguments against its spec (types, choices) at load time.
+    pub check_args: fn(&str, &Map) -> Result<(), String>,
     /// `playbook_dir` for `load_tasks_file` at run time (where `roles/` is searched); when
     /// unset, the tasks file's own folder is used.
     pub playbook_dir: Option<PathBuf>,
@@ -29,7 +31,12 @@ fn default_known_action(name: &str) -> bool {
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions { roles_path: Vec::new(), known_action: default_known_action, playbook_dir: None }
+        LoadOptions {
+            roles_path: Vec::new(),
+            known_action: default_known_action,
+            check_args: crate::modules::check_literal_args,
+            playbook_dir: None,
+        }
     }
 }
 

@@ -198,6 +198,10 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         task_keyword(&mut task, k, v, key, ctx)?;
     }
     check_args(&mut task, action.key)?;
+    if matches!(task.kind, ActionKind::Module | ActionKind::Debug | ActionKind::Setup) {
+        (ctx.opts.check_args)(&task.action, &task.args)
+            .map_err(|e| LoadError::invalid(&action.key.span, format!("{}: {e}", task.action)))?;
+    }
     match task.kind {
         ActionKind::IncludeTasks | ActionKind::IncludeRole => {
             let fits = |key: &str| allowed(on::INCLUDE, key) || key.starts_with("with_");
