@@ -403,7 +403,7 @@ for p in etcd-server etcd-client; do
     if [ ! -d "$f" ] && {{ [ -f "$f" ] || [ -L "$f" ]; }}; then cp -P --parents "$f" "pkg-$p/"; fi
   done
   printf 'Package: %s\nVersion: {version}\nArchitecture: amd64\nMaintainer: troupe <troupe@example.invalid>\nDescription: %s rebuilt for the troupe upgrade test\n' "$p" "$p" > "pkg-$p/DEBIAN/control"
-  dpkg-deb --build --root-owner-group "pkg-$p" "repo/${{p}}_{version}_amd64.deb" >/dev/null
+  dpkg-deb --build --root-owner-group -Zgzip -z1 "pkg-$p" "repo/${{p}}_{version}_amd64.deb" >/dev/null
 done
 cd repo && dpkg-scanpackages . /dev/null > Packages 2>/dev/null"#
     );
