@@ -15,7 +15,7 @@ use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
 use super::resolve::{connection_keywords, render_args};
-use super::result;
+use super::result::TaskResult;
 use super::Runner;
 
 struct ScopeRender(Arc<Scope>);
@@ -41,7 +41,7 @@ impl Runner {
         let action = task.action.as_str();
         if task.kind.is_include() {
             return match scope.render_value(&Value::Object(task.args.clone())) {
-                Ok(Value::Object(args)) => ItemOutcome::new(Status::Ok, args),
+                Ok(Value::Object(args)) => ItemOutcome::new(Status::Ok, TaskResult::from_module(args)),
                 Ok(_) => failure("include arguments must be a mapping"),
                 Err(e) => template_failure(task, &e),
             };
@@ -130,10 +130,10 @@ impl Runner {
         }
         let (mut out, warnings) =
             modules::args::gather_warnings(self.query_apply(module, &cx, &args, check, diff)).await;
-        result::add_warnings(&mut out.result, warnings);
+        out.result.add_warnings(warnings);
         if let Some(f) = &out.facts {
             if out.status != Status::Failed && task.kind == ActionKind::Setup {
-                result::show_facts(&mut out.result, f);
+                out.result.show_facts(f);
             }
         }
         out
@@ -156,14 +156,9 @@ impl Runner {
         let facts = query.facts.take();
         let include_vars = query.include_vars.take();
         let diff_out = if diff { query.diff.take() } else { None };
-        let (status, mut values) = match query.step(check) {
-            Step::Skipped => (Status::Skipped, query.result),
-            Step::CheckSkipped => {
-                // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
-                let mut r = query.result;
-                result::check_skipped(&mut r, module.name());
-                (Status::Skipped, r)
-            }
+        let step = query.step(check);
+        let (status, values) = match step {
+            Step::Skipped | Step::CheckSkipped => (Status::Skipped, query.result),
             Step::Unchanged => (Status::Ok, query.result),
             Step::WouldChange => (Status::Changed, query.result),
             Step::Apply => {
@@ -174,7 +169,13 @@ impl Runner {
                 }
             }
         };
-        result::set_changed(&mut values, status == Status::Changed);
-        ItemOutcome { status, result: values, facts, include_vars, diff: diff_out }
+        let mut result = TaskResult::from_module(values);
+        if step == Step::CheckSkipped {
+            // Ansible's result is the module's own (command: `cmd`, `msg`, `rc`...), marked skipped.
+            result.check_skipped(module.name());
+        }
+        result.changed = Some(status == Status::Changed);
+        result.diff = diff_out;
+        ItemOutcome { status, result, facts, include_vars }
     }
 }

@@ -14,7 +14,7 @@ use super::flags::BoolKey;
 use super::frame::Frame;
 use super::outcome::{template_failure, when_skipped, Guarded, HostOutcome};
 use super::resolve::task_scope;
-use super::result;
+use super::result::TaskResult;
 use super::world::World;
 use super::Runner;
 
@@ -47,7 +47,7 @@ impl Runner {
         ahead: &[&Task],
     ) -> HostOutcome {
         let Some(scope) = task_scope(world, task, frame, host) else {
-            return HostOutcome::new(host, Status::Skipped, result::skipped("host not in play"));
+            return HostOutcome::new(host, Status::Skipped, TaskResult::skipped("host not in play"));
         };
         let _running = self.reporter.running(host);
         let next = Next { world, tasks: ahead };

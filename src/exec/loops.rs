@@ -7,13 +7,13 @@ use crate::plan::task_name;
 use crate::playbook::{Conditions, Task};
 use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
-use crate::value::{to_bool, to_text, Map, Value};
+use crate::value::{to_text, Map, Value};
 use crate::vars::{Level, Scope};
 
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, template_failure, when_skipped, Guarded, HostOutcome, ItemOutcome};
-use super::result::{self, LoopSummary};
+use super::result::{LoopSummary, TaskResult};
 use super::Runner;
 
 /// Where `with_<lookup>` hands its terms to the lookup.
@@ -28,10 +28,10 @@ impl Runner {
             let mut o = self.finish(host, out);
             o.secrets = secrets;
             o.ignored = o.status == Status::Failed && ignore;
-            let diff = o.diff.take();
+            let diff = o.result.diff.take();
             self.report(call, &o, None, diff, no_log, true);
             if task.kind.is_include() && o.status == Status::Ok {
-                o.includes.push((o.result.clone(), Map::new()));
+                o.includes.push((o.result.to_map(), Map::new()));
             }
             return o;
         };
@@ -67,10 +67,10 @@ impl Runner {
         let total = items.len();
         if total == 0 {
             // Ansible skips a task whose loop has no items, with its own reason.
-            let o = HostOutcome::new(host, Status::Skipped, result::no_items());
+            let o = HostOutcome::new(host, Status::Skipped, TaskResult::no_items());
             let (no_log, _) = self.no_log(task, frame, scope);
             let mut line = o.clone();
-            line.result.remove("results");
+            line.result.results = None;
             self.report(call, &line, None, None, no_log, true);
             return o;
         }
@@ -98,15 +98,13 @@ impl Runner {
             }
             // The loop variables go into the item's result, as in Ansible.
             for (k, v) in &vars {
-                out.result.insert(k.clone(), v.clone());
+                out.result.set(k.clone(), v.clone());
             }
             let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
             item_o.secrets = secrets;
-            self.report(call, &item_o, Some(label), out.diff.take(), no_log, false);
+            self.report(call, &item_o, Some(label), out.result.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
-            if let Some(Value::Array(w)) = out.result.remove("warnings") {
-                warnings.extend(w);
-            }
+            warnings.extend(out.result.take_warnings());
             match out.status {
                 Status::Changed => any_changed = true,
                 Status::Failed | Status::Unreachable => any_failed = true,
@@ -122,9 +120,9 @@ impl Runner {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
             if task.kind.is_include() && out.status == Status::Ok {
-                includes.push((out.result.clone(), vars));
+                includes.push((out.result.to_map(), vars));
             }
-            results.push(Value::Object(out.result));
+            results.push(Value::Object(out.result.to_map()));
             if let Some(p) = lc.pause {
                 // Checked when the task was loaded.
                 tokio::time::sleep(crate::limits::wait(p).unwrap_or_default()).await;
@@ -150,7 +148,7 @@ impl Runner {
         } else if all_skipped {
             // Ansible ends a loop whose items all skipped with one `skipping: [host]` line.
             let mut line = o.clone();
-            line.result.remove("results");
+            line.result.results = None;
             self.report(call, &line, None, None, any_no_log, true);
         } else {
             self.count(host, &o);
@@ -268,13 +266,13 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => return template_failure(task, &e),
             };
-            result::set_attempts(&mut out.result, attempt);
+            out.result.attempts = Some(attempt);
             if done {
                 return out;
             }
             if attempt > retries {
                 out.status = Status::Failed;
-                result::set_failed(&mut out.result, true, "the `until` condition never held");
+                out.result.set_failed(true, "the `until` condition never held");
                 return out;
             }
             self.report_retry(call, &out.result, retries + 1 - attempt);
@@ -284,21 +282,21 @@ impl Runner {
 
     /// Ansible's retry line, printed at every verbosity; from -vv on with the result (unless
     /// the task is `no_log`).
-    fn report_retry(&self, call: &TaskCall<'_>, result: &Map, left: u32) {
+    fn report_retry(&self, call: &TaskCall<'_>, result: &TaskResult, left: u32) {
         let TaskCall { task, frame, host, scope, .. } = call;
         let mut line = format!("FAILED - RETRYING: [{host}]: {} ({left} retries left).", task_name(task));
         if self.reporter.verbosity() >= 2 && !self.no_log(task, frame, scope).0 {
             line.push_str("Result was: ");
-            line.push_str(&dump_result(result, self.reporter.verbosity(), false));
+            line.push_str(&dump_result(&result.to_map(), self.reporter.verbosity(), false));
         }
         self.reporter.line(&line);
     }
 
     /// A scope where the result is visible under the `register` name (for `*_when`, `until`).
-    fn bind_result(&self, task: &Task, scope: &Arc<Scope>, result: &Map) -> Arc<Scope> {
+    fn bind_result(&self, task: &Task, scope: &Arc<Scope>, result: &TaskResult) -> Arc<Scope> {
         let mut vars = Map::new();
         if let Some(name) = &task.register {
-            vars.insert(name.clone(), Value::Object(result.clone()));
+            vars.insert(name.clone(), Value::Object(result.to_map()));
         }
         Arc::new(scope.child(Level::SetFact, vars))
     }
@@ -316,17 +314,17 @@ impl Runner {
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
-                result::set_changed(&mut out.result, changed);
+                out.result.changed = Some(changed);
             }
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
                 let failed = conditions_hold(c, &bound)?;
-                result::set_failed(&mut out.result, failed, "failed_when condition was true");
+                out.result.set_failed(failed, "failed_when condition was true");
                 if failed {
                     out.status = Status::Failed;
                 } else if out.status == Status::Failed {
-                    let changed = out.result.get("changed").and_then(to_bool).unwrap_or(false);
+                    let changed = out.result.changed.unwrap_or(false);
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
             }

@@ -9,7 +9,7 @@ use crate::template::TemplateError;
 use crate::value::Map;
 
 use super::host::TaskCall;
-use super::result;
+use super::result::TaskResult;
 use super::Runner;
 
 /// What one task did on one host.
@@ -18,15 +18,14 @@ pub struct HostOutcome {
     pub host: String,
     pub status: Status,
     pub ignored: bool,
-    /// The value `register` stores.
-    pub result: Map,
+    /// What the task returned (`register` stores its dict); its `diff` is reported beside it.
+    pub result: TaskResult,
     pub facts: Option<Map>,
     pub include_vars: Option<Map>,
     /// `delegate_facts`: the delegate that gets `facts` and `include_vars` instead of the host.
     pub facts_for: Option<String>,
     /// `include_tasks`/`include_role`: what to include, with its loop item vars.
     pub includes: Vec<(Map, Map)>,
-    pub diff: Option<Diff>,
     /// `ignore_unreachable` resolved for this host (only when it was unreachable).
     pub ignore_unreachable: bool,
     /// `any_errors_fatal` resolved for this host (only when it failed).
@@ -36,7 +35,7 @@ pub struct HostOutcome {
 }
 
 impl HostOutcome {
-    pub fn new(host: &str, status: Status, result: Map) -> HostOutcome {
+    pub fn new(host: &str, status: Status, result: TaskResult) -> HostOutcome {
         HostOutcome {
             host: host.to_string(),
             status,
@@ -46,7 +45,6 @@ impl HostOutcome {
             include_vars: None,
             facts_for: None,
             includes: Vec::new(),
-            diff: None,
             ignore_unreachable: false,
             errors_fatal: false,
             secrets: Vec::new(),
@@ -60,10 +58,9 @@ impl HostOutcome {
 /// The result of one module call (one loop item).
 pub(super) struct ItemOutcome {
     pub status: Status,
-    pub result: Map,
+    pub result: TaskResult,
     pub facts: Option<Map>,
     pub include_vars: Option<Map>,
-    pub diff: Option<Diff>,
 }
 
 /// A loop item or task after its guards: the outcome (skipped when `when` was false), whether
@@ -78,18 +75,18 @@ pub(super) struct Guarded {
 
 impl ItemOutcome {
     /// An outcome with nothing besides its status and result.
-    pub fn new(status: Status, result: Map) -> ItemOutcome {
-        ItemOutcome { status, result, facts: None, include_vars: None, diff: None }
+    pub fn new(status: Status, result: TaskResult) -> ItemOutcome {
+        ItemOutcome { status, result, facts: None, include_vars: None }
     }
 }
 
 pub(super) fn failure(msg: impl Into<String>) -> ItemOutcome {
-    ItemOutcome::new(Status::Failed, result::failed(msg.into()))
+    ItemOutcome::new(Status::Failed, TaskResult::failed(msg.into()))
 }
 
 /// The host could not be reached (connecting, or the connection dropped during the task).
 pub(super) fn unreachable(reason: impl Into<String>) -> ItemOutcome {
-    ItemOutcome::new(Status::Unreachable, result::unreachable(reason.into()))
+    ItemOutcome::new(Status::Unreachable, TaskResult::unreachable(reason.into()))
 }
 
 pub(super) fn template_failure(task: &Task, e: &TemplateError) -> ItemOutcome {
@@ -98,12 +95,12 @@ pub(super) fn template_failure(task: &Task, e: &TemplateError) -> ItemOutcome {
 
 /// A task or item skipped by `when`.
 pub(super) fn when_skipped(condition: &str) -> ItemOutcome {
-    ItemOutcome::new(Status::Skipped, result::when_skipped(condition))
+    ItemOutcome::new(Status::Skipped, TaskResult::when_skipped(condition))
 }
 
 pub(super) fn module_failure(e: ModuleError) -> ItemOutcome {
     match e {
-        ModuleError::Failed { msg, result } => ItemOutcome::new(Status::Failed, result::module_failed(result, msg)),
+        ModuleError::Failed { msg, result } => ItemOutcome::new(Status::Failed, TaskResult::module_failed(result, msg)),
         ModuleError::Connection(ConnectionError::Unreachable { reason }) => unreachable(reason),
         other => failure(other.to_string()),
     }
@@ -112,7 +109,6 @@ pub(super) fn module_failure(e: ModuleError) -> ItemOutcome {
 impl Runner {
     pub(super) fn finish(&self, host: &str, item: ItemOutcome) -> HostOutcome {
         let mut o = HostOutcome::new(host, item.status, item.result);
-        o.diff = item.diff;
         o.facts = item.facts;
         o.include_vars = item.include_vars;
         o
@@ -132,9 +128,9 @@ impl Runner {
         // A delegate that is still a template (the task was skipped before rendering it) is not shown.
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
         let mut result = if no_log {
-            result::censored(&o.result, o.changed(), o.status == Status::Failed, &o.secrets)
+            o.result.censored(o.changed(), o.status == Status::Failed, &o.secrets)
         } else {
-            o.result.clone()
+            o.result.to_map()
         };
         let debug = task.kind == ActionKind::Debug;
         if debug {

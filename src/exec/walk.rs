@@ -142,7 +142,7 @@ impl Runner {
 
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
     pub(super) fn fail_host(&mut self, host: &str, msg: String) {
-        let result = super::result::host_failed(msg);
+        let result = super::result::TaskResult::host_failed(msg).to_map();
         let r = crate::report::HostResult {
             host: host.to_string(),
             delegate: None,
@@ -338,8 +338,7 @@ impl Runner {
         for o in outcomes {
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             if let Some(name) = &task.register {
-                let value =
-                    super::result::registered(&o.result, o.status == Status::Failed, o.status == Status::Changed);
+                let value = o.result.registered(o.status == Status::Failed, o.status == Status::Changed);
                 state.set_fact(name, value);
             }
             match &o.facts_for {
@@ -359,7 +358,7 @@ impl Runner {
                     // Its name is templated when read, in the rescue's scope.
                     let name = task.name.clone().unwrap_or_default();
                     let failed_task = serde_json::json!({"name": name, "action": task.action});
-                    state.last_failure = Some((failed_task, serde_json::Value::Object(o.result.clone())));
+                    state.last_failure = Some((failed_task, serde_json::Value::Object(o.result.to_map())));
                     any_fatal |= o.errors_fatal;
                 }
                 Status::Unreachable if !o.ignore_unreachable => state.unreachable = true,

@@ -9,7 +9,7 @@ use crate::value::{to_bool, to_text, Map, Value};
 use super::file_mode::Mode;
 use super::ModuleError;
 
-pub use super::argspec::{ArgSpec, Opt, Type};
+pub use super::argspec::{ArgSpec, Opt, Type, IGNORED};
 
 /// A module's arguments under their canonical names.
 #[derive(Debug)]

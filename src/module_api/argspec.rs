@@ -5,6 +5,9 @@
 
 use crate::value::{to_bool, to_text, Map, Value};
 
+/// The doc of an option troupe accepts, as Ansible does, but does not act on.
+pub const IGNORED: &str = "accepted for compatibility; not applied";
+
 /// An option's type, as Ansible's `type=` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {
@@ -102,11 +105,14 @@ pub struct ArgSpec {
     pub names: &'static [&'static [&'static str]],
     pub aliases: &'static [(&'static str, &'static str)],
     pub options: &'static [&'static [Opt]],
+    /// The message when a required option is missing, for modules that Ansible runs through
+    /// an action plugin wording it its own way (`src and dest are required`).
+    pub missing: Option<&'static str>,
 }
 
 impl ArgSpec {
     /// No arguments; the base for `..ArgSpec::NONE`.
-    pub const NONE: ArgSpec = ArgSpec { names: &[], aliases: &[], options: &[] };
+    pub const NONE: ArgSpec = ArgSpec { names: &[], aliases: &[], options: &[], missing: None };
 
     /// Every canonical name.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
@@ -137,6 +143,9 @@ impl ArgSpec {
             .collect();
         if !missing.is_empty() {
             missing.sort_unstable();
+            if let Some(msg) = self.missing {
+                return Err(msg.to_string());
+            }
             return Err(format!("missing required arguments: {}", missing.join(", ")));
         }
         for o in self.opts() {
@@ -275,7 +284,8 @@ pub fn check_literal(spec: &ArgSpec, args: &Map) -> Result<(), String> {
 
 /// A module's options as a Markdown table (option, type, default, choices, aliases, doc).
 pub fn doc_table(spec: &ArgSpec) -> String {
-    let mut out = String::from("| option | type | default | choices | aliases | |\n|---|---|---|---|---|---|\n");
+    let mut out =
+        String::from("| option | type | default | choices | aliases | what it does |\n|---|---|---|---|---|---|\n");
     let untyped = spec.names.iter().flat_map(|l| l.iter()).map(|n| Opt::raw(n, ""));
     let mut rows: Vec<Opt> = spec.opts().copied().chain(untyped).filter(|o| !o.name.starts_with('_')).collect();
     rows.sort_by_key(|o| o.name);
@@ -286,7 +296,7 @@ pub fn doc_table(spec: &ArgSpec) -> String {
         out.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} |\n",
             o.ty.name(),
-            o.default.map(|d| format!("`{d}`")).unwrap_or_default(),
+            o.default.map(|d| if d.is_empty() { "`''`".to_string() } else { format!("`{d}`") }).unwrap_or_default(),
             o.choices.join(", "),
             aliases.join(", "),
             o.doc.replace('|', "\\|"),
@@ -314,6 +324,7 @@ mod tests {
         ]],
         aliases: &[("dest", "path")],
         names: &[&["extra"]],
+        missing: None,
     };
 
     fn check(v: serde_json::Value) -> Result<Map, String> {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::{failed_with, key_values, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -25,17 +25,6 @@ struct Planned {
     verb: String,
 }
 
-const KNOWN: &[&str] = &[
-    "name",
-    "state",
-    "update_cache",
-    "cache_valid_time",
-    "install_recommends",
-    "purge",
-    "autoremove",
-    "default_release",
-    "allow_downgrade",
-];
 const ALIASES: &[(&str, &str)] = &[
     ("pkg", "name"),
     ("package", "name"),
@@ -47,8 +36,24 @@ const ALIASES: &[(&str, &str)] = &[
     ("allow-downgrades", "allow_downgrade"),
 ];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::list("name", "packages: `name`, `name=version` (version may hold `*`), or a `*` pattern"),
+        Opt::str("state", "`present`/`installed`, `latest`, or `absent`/`removed`")
+            .choices(&["absent", "installed", "latest", "present", "removed"])
+            .default("present"),
+        Opt::bool("update_cache", "run `apt-get update` first").default("false"),
+        Opt::int("cache_valid_time", "skip the update when the cache is younger than this many seconds"),
+        Opt::bool("install_recommends", "install recommended packages (unset: apt's own setting)"),
+        Opt::bool("purge", "remove configuration files too (`state=absent`)").default("false"),
+        Opt::bool("autoremove", "remove packages no longer needed").default("false"),
+        Opt::str("default_release", "the release packages are taken from (`-t`)"),
+        Opt::bool("allow_downgrade", "allow installing an older version").default("false"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 const FRONTEND: &str = "DEBIAN_FRONTEND=noninteractive";
 

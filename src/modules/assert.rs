@@ -4,12 +4,17 @@ use async_trait::async_trait;
 
 use crate::value::{to_text, Value};
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
-/// The arguments, declared once (parsing, aliases, listings).
+/// The arguments, declared once (parsing, aliases, choices, docs).
 const SPEC: ArgSpec = ArgSpec {
-    names: &[&["that", "fail_msg", "success_msg", "quiet"]],
+    options: &[&[
+        Opt::raw("that", "a condition or a list of conditions (Jinja expressions), all must be true").required(),
+        Opt::raw("fail_msg", "the message when a condition is false"),
+        Opt::raw("success_msg", "the message when all hold"),
+        Opt::bool("quiet", "print less when all hold").default("false"),
+    ]],
     aliases: &[("msg", "fail_msg")],
     ..ArgSpec::NONE
 };
@@ -146,6 +151,6 @@ mod tests {
         let e = err_text(h.run(&Assert, json!({"that": "missing"})).await);
         assert!(e.contains("cannot evaluate `missing`"), "{e}");
         let e = err_text(h.run(&Assert, json!({})).await);
-        assert!(e.contains("`that` is required"), "{e}");
+        assert_eq!(e, "missing required arguments: that");
     }
 }

@@ -8,7 +8,8 @@ use regex::bytes::Regex;
 
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::lineinfile::{apply_edit, compile, query_edit, read_text, text_wants};
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
@@ -178,31 +179,35 @@ pub fn edit_block(spec: &BlockSpec, original: Option<&[u8]>) -> (Vec<u8>, &'stat
     (result, msg)
 }
 
-const ARGS: &[&str] = &[
-    "path",
-    "state",
-    "marker",
-    "block",
-    "insertafter",
-    "insertbefore",
-    "create",
-    "backup",
-    "validate",
-    "marker_begin",
-    "marker_end",
-    "append_newline",
-    "prepend_newline",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-];
 const ALIASES: &[(&str, &str)] =
     &[("dest", "path"), ("destfile", "path"), ("name", "path"), ("content", "block"), ("attr", "attributes")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::path("path", "the file to edit").required(),
+        Opt::str("state", "whether the block is there").choices(&["absent", "present"]).default("present"),
+        Opt::str("marker", "the marker line; `{mark}` becomes `marker_begin`/`marker_end`")
+            .default("# {mark} ANSIBLE MANAGED BLOCK"),
+        Opt::str("block", "the text between the markers").default(""),
+        Opt::str("insertafter", "`EOF` or a regex: put a new block after its last match").default("EOF"),
+        Opt::str("insertbefore", "`BOF` or a regex: put a new block before its last match"),
+        Opt::bool("create", "create the file if it is missing").default("false"),
+        Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
+        Opt::str("validate", "a command that checks the new file (`%s` is its path) before it replaces the old"),
+        Opt::str("marker_begin", "`{mark}` in `marker` for the first line").default("BEGIN"),
+        Opt::str("marker_end", "`{mark}` in `marker` for the last line").default("END"),
+        Opt::bool("append_newline", "add a blank line after a new block").default("false"),
+        Opt::bool("prepend_newline", "add a blank line before a new block").default("false"),
+        Opt::raw("mode", "permissions of the file"),
+        Opt::str("owner", "owner of the file"),
+        Opt::str("group", "group of the file"),
+        Opt::bool("unsafe_writes", "accepted; writes are always atomic").default("false"),
+        Opt::str("attributes", IGNORED),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 #[async_trait]
 impl Module for BlockInFile {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::clock::{delta, timestamp};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
@@ -113,21 +113,23 @@ struct Parsed {
 }
 
 /// The arguments, declared once: shell's, and command's (the same and `argv`).
-const SHELL_SPEC: ArgSpec = ArgSpec { names: &[&COMMON], aliases: &[], ..ArgSpec::NONE };
-const COMMAND_SPEC: ArgSpec = ArgSpec { names: &[&COMMON, &["argv"]], aliases: &[], ..ArgSpec::NONE };
-
-const COMMON: [&str; 10] = [
-    "_raw_params",
-    "cmd",
-    "chdir",
-    "creates",
-    "removes",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-    "executable",
-    "expand_argument_vars",
+const COMMON: &[Opt] = &[
+    Opt::internal("_raw_params"),
+    Opt::str("cmd", "the command line (instead of free-form text)"),
+    Opt::path("chdir", "run in this folder"),
+    Opt::path("creates", "skip when this path exists"),
+    Opt::path("removes", "run only when this path exists"),
+    Opt::str("stdin", "text fed to the command's standard input"),
+    Opt::bool("stdin_add_newline", "end `stdin` with a newline").default("true"),
+    Opt::bool("strip_empty_ends", "strip trailing blank lines of stdout and stderr").default("true"),
+    Opt::path("executable", "the shell to run the command with (shell), or ignored (command)"),
+    Opt::bool("expand_argument_vars", "expand `$VARS` in arguments (command)").default("true"),
 ];
+const SHELL_SPEC: ArgSpec = ArgSpec { options: &[COMMON], ..ArgSpec::NONE };
+const COMMAND_SPEC: ArgSpec = ArgSpec {
+    options: &[COMMON, &[Opt::list("argv", "the command as a list of words (instead of text)")]],
+    ..ArgSpec::NONE
+};
 
 fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
     let mut merged = args.clone();

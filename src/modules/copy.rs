@@ -5,7 +5,8 @@ use async_trait::async_trait;
 
 use crate::value::{to_text, Value};
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::content::{Content, LocalFile};
 use super::remote_file::{apply_write, query_write, Attrs, WriteOpts};
 use super::{Ctx, Map, Module, ModuleError, Query};
@@ -15,13 +16,33 @@ use crate::facts::{file_facts, FileKind};
 pub struct Copy;
 
 /// Arguments copy and template share with the write itself.
-pub const WRITE_ARGS: [&str; 9] =
-    ["dest", "mode", "owner", "group", "backup", "force", "validate", "follow", "unsafe_writes"];
+pub const WRITE_OPTS: &[Opt] = &[
+    Opt::path("dest", "where the file goes on the target (a folder if it ends with `/`)").required(),
+    Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rw`)"),
+    Opt::str("owner", "owner of the file"),
+    Opt::str("group", "group of the file"),
+    Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
+    Opt::bool("force", "replace a file whose content differs (false: only create)").default("true"),
+    Opt::str("validate", "a command that checks the new file (`%s` is its path) before it replaces the old"),
+    Opt::bool("follow", "keep a link at `dest` and write its target").default("false"),
+    Opt::bool("unsafe_writes", "accepted; writes are always atomic").default("false"),
+];
 
 /// copy's arguments, declared once: the write's, then its own.
 const SPEC: ArgSpec = ArgSpec {
-    names: &[&WRITE_ARGS, &["src", "content", "remote_src", "directory_mode", "local_follow", "decrypt", "checksum"]],
-    aliases: &[],
+    options: &[
+        WRITE_OPTS,
+        &[
+            Opt::path("src", "a controller file or folder (a folder ending with `/` copies its content)"),
+            Opt::raw("content", "the file's text, instead of `src`"),
+            Opt::bool("remote_src", "`src` is on the target").default("false"),
+            Opt::raw("directory_mode", IGNORED),
+            Opt::bool("local_follow", IGNORED).default("true"),
+            Opt::bool("decrypt", IGNORED).default("true"),
+            Opt::str("checksum", IGNORED),
+        ],
+    ],
+    missing: Some("dest is required"),
     ..ArgSpec::NONE
 };
 

@@ -70,5 +70,5 @@ async fn errors() {
     let e = err_text(h.run(&Copy, json!({"src": "a", "content": "b", "dest": d})).await);
     assert!(e.contains("mutually exclusive"), "{e}");
     let e = err_text(h.run(&Copy, json!({"content": "b"})).await);
-    assert_eq!(e, "copy: missing required arguments: dest");
+    assert_eq!(e, "dest is required");
 }

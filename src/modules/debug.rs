@@ -4,11 +4,18 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["msg", "var", "verbosity"]], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::raw("msg", "what to print").default("Hello world!"),
+        Opt::raw("var", "a variable name or expression to print (instead of `msg`)"),
+        Opt::int("verbosity", "print only at this `-v` level or above").default("0"),
+    ]],
+    ..ArgSpec::NONE
+};
 
 pub struct Debug;
 
@@ -107,6 +114,9 @@ mod tests {
         let e = err_text(h.run(&Debug, json!({"msg": "a", "var": "b"})).await);
         assert!(e.contains("mutually exclusive"), "{e}");
         let e = err_text(h.run(&Debug, json!({"msg": "a", "verbosity": "x"})).await);
-        assert_eq!(e, "debug: argument 'verbosity' must be a number, got 'x'");
+        assert_eq!(
+            e,
+            "argument 'verbosity' is of type str and we were unable to convert to int: \"'x'\" cannot be converted to an int"
+        );
     }
 }

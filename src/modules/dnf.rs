@@ -4,7 +4,7 @@
 use crate::modules::Change;
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::{failed_with, output_result, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -17,12 +17,28 @@ pub struct Dnf {
 pub const DNF: Dnf = Dnf { name: "dnf" };
 pub const YUM: Dnf = Dnf { name: "yum" };
 
-const KNOWN: &[&str] =
-    &["name", "state", "update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "install_weak_deps"];
 const ALIASES: &[(&str, &str)] = &[("pkg", "name"), ("expire-cache", "update_cache")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::list("name", "packages, `name-version` or `@group`"),
+        Opt::str("state", "`present`/`installed`, `latest`, or `absent`/`removed`").choices(&[
+            "absent",
+            "installed",
+            "latest",
+            "present",
+            "removed",
+        ]),
+        Opt::bool("update_cache", "refresh the metadata first").default("false"),
+        Opt::list("enablerepo", "repositories enabled for this call"),
+        Opt::list("disablerepo", "repositories disabled for this call"),
+        Opt::bool("disable_gpg_check", "do not check package signatures").default("false"),
+        Opt::bool("install_weak_deps", "install weak dependencies (unset: dnf's setting)"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 pub use super::apt::State;
 

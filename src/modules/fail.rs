@@ -4,11 +4,14 @@ use async_trait::async_trait;
 
 use crate::value::to_text;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["msg"]], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[Opt::raw("msg", "the failure message").default("Failed as requested from task")]],
+    ..ArgSpec::NONE
+};
 
 pub struct Fail;
 

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::content::sha1_hex;
 use super::local_write::{create_dir, write_atomic};
 use super::slurp::{check_guard, guarded};
@@ -17,10 +17,18 @@ use crate::value::{Map, Value};
 
 pub struct Fetch;
 
-const KNOWN: &[&str] = &["src", "dest", "flat", "fail_on_missing", "validate_checksum"];
-
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("src", "the file on the target").required(),
+        Opt::str("dest", "the controller folder (or file, with `flat`)").required(),
+        Opt::bool("flat", "write to `dest` itself, not `dest/host/src`").default("false"),
+        Opt::bool("fail_on_missing", "fail when `src` is missing").default("true"),
+        Opt::bool("validate_checksum", "compare checksums after the copy").default("true"),
+    ]],
+    missing: Some("src and dest are required"),
+    ..ArgSpec::NONE
+};
 
 /// Lexical normalisation; `None` when `..` climbs above the start.
 fn normalise(p: &Path) -> Option<PathBuf> {

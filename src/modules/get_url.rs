@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::{to_text, Value};
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::file_mode::mode_text;
 use super::remote_file::Attrs;
 use super::script_out::run_ok;
@@ -24,31 +25,34 @@ use crate::facts::{facts_script, file_facts, parse_facts, FileKind};
 
 pub struct GetUrl;
 
-const ARGS: &[&str] = &[
-    "url",
-    "dest",
-    "checksum",
-    "mode",
-    "owner",
-    "group",
-    "force",
-    "backup",
-    "headers",
-    "timeout",
-    "validate_certs",
-    "url_username",
-    "url_password",
-    "force_basic_auth",
-    "http_agent",
-    "use_proxy",
-    "decompress",
-    "unsafe_writes",
-    "attributes",
-];
 const ALIASES: &[(&str, &str)] = &[("username", "url_username"), ("password", "url_password"), ("attr", "attributes")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("url", "http, https or ftp URL to download").required(),
+        Opt::path("dest", "where the file goes (a folder: the URL's file name)").required(),
+        Opt::str("checksum", "`algorithm:hexdigest`; a file with this digest is not downloaded again").default(""),
+        Opt::raw("mode", "permissions of the file"),
+        Opt::str("owner", "owner of the file"),
+        Opt::str("group", "group of the file"),
+        Opt::bool("force", "download again even when `dest` exists").default("false"),
+        Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
+        Opt::dict("headers", "extra request headers"),
+        Opt::int("timeout", "seconds for the request").default("10"),
+        Opt::bool("validate_certs", "check the server's TLS certificate").default("true"),
+        Opt::str("url_username", "user for basic authentication"),
+        Opt::str("url_password", "password for basic authentication"),
+        Opt::bool("force_basic_auth", "send credentials without waiting for a 401").default("false"),
+        Opt::str("http_agent", "the User-Agent header"),
+        Opt::bool("use_proxy", IGNORED).default("true"),
+        Opt::bool("decompress", IGNORED).default("true"),
+        Opt::bool("unsafe_writes", "accepted; writes are always atomic").default("false"),
+        Opt::str("attributes", IGNORED),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 /// Digest programs the target is expected to have (`<alg>sum`).
 const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];

@@ -3,7 +3,7 @@
 use crate::modules::Change;
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::run_ok;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -11,10 +11,17 @@ use crate::value::Map;
 
 pub struct Group;
 
-const KNOWN: &[&str] = &["name", "state", "gid", "system", "non_unique"];
-
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("name", "the group").required(),
+        Opt::str("state", "whether the group exists").choices(&["absent", "present"]).default("present"),
+        Opt::int("gid", "its group id"),
+        Opt::bool("system", "a system group (when created)").default("false"),
+        Opt::bool("non_unique", "allow a gid another group has").default("false"),
+    ]],
+    ..ArgSpec::NONE
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

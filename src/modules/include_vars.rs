@@ -6,12 +6,20 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::{Ctx, Map, Module, ModuleError, Query};
 
-/// The arguments, declared once (parsing, aliases, listings).
+/// The arguments, declared once (parsing, aliases, choices, docs).
 const SPEC: ArgSpec = ArgSpec {
-    names: &[&["file", "dir", "name", "depth", "files_matching", "extensions", "ignore_files"]],
+    options: &[&[
+        Opt::path("file", "a YAML or JSON file of variables"),
+        Opt::path("dir", "a folder whose vars files are loaded in name order"),
+        Opt::str("name", "put the variables under this one name"),
+        Opt::int("depth", "how deep to descend into `dir` (0: no limit)").default("0"),
+        Opt::str("files_matching", "only files in `dir` matching this regex"),
+        Opt::list("extensions", "file extensions loaded from `dir`").default("[yaml, yml, json]"),
+        Opt::list("ignore_files", "file names in `dir` to skip"),
+    ]],
     aliases: &[("_raw_params", "file")],
     ..ArgSpec::NONE
 };

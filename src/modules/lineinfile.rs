@@ -15,7 +15,8 @@ use regex::bytes::{Captures, Regex};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::content::{sha1_hex, Content};
 use super::remote_file::WriteOpts;
 use super::remote_file::{apply_write, query_write, Attrs};
@@ -267,29 +268,6 @@ pub fn absent(spec: &LineSpec, content: &[u8]) -> (Vec<u8>, usize) {
     (kept.concat(), removed)
 }
 
-const ARGS: &[&str] = &[
-    "path",
-    "state",
-    "regexp",
-    "search_string",
-    "line",
-    "insertafter",
-    "insertbefore",
-    "backrefs",
-    "create",
-    "backup",
-    "firstmatch",
-    "validate",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-    "attributes",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
 const ALIASES: &[(&str, &str)] = &[
     ("dest", "path"),
     ("destfile", "path"),
@@ -299,8 +277,34 @@ const ALIASES: &[(&str, &str)] = &[
     ("attr", "attributes"),
 ];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::path("path", "the file to edit").required(),
+        Opt::str("state", "whether the line is there").choices(&["absent", "present"]).default("present"),
+        Opt::str("regexp", "the line to replace (last match) or remove (every match)"),
+        Opt::str("search_string", "like `regexp`, a literal string"),
+        Opt::str("line", "the line to put in (`state=present`)"),
+        Opt::str("insertafter", "`EOF` or a regex: where a new line goes").default("EOF"),
+        Opt::str("insertbefore", "`BOF` or a regex: where a new line goes"),
+        Opt::bool("backrefs", "`line` uses `regexp`'s groups; no match changes nothing").default("false"),
+        Opt::bool("create", "create the file if it is missing").default("false"),
+        Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
+        Opt::bool("firstmatch", "`insertafter`/`insertbefore` use the first match").default("false"),
+        Opt::str("validate", "a command that checks the new file (`%s` is its path) before it replaces the old"),
+        Opt::raw("mode", "permissions of the file"),
+        Opt::str("owner", "owner of the file"),
+        Opt::str("group", "group of the file"),
+        Opt::bool("unsafe_writes", "accepted; writes are always atomic").default("false"),
+        Opt::str("attributes", IGNORED),
+        Opt::str("seuser", IGNORED),
+        Opt::str("serole", IGNORED),
+        Opt::str("setype", IGNORED),
+        Opt::str("selevel", IGNORED),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 /// A text file on the target, read in one command. `content` is `None` when it does not exist.
 /// A symlink is followed: `facts.path` is the real file, which is what gets rewritten.

@@ -5,12 +5,20 @@ use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::clock::timestamp;
 use super::{Ctx, Map, Module, ModuleError, Query};
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["seconds", "minutes", "prompt", "echo"]], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::float("seconds", "how long to pause"),
+        Opt::float("minutes", "how long to pause, in minutes"),
+        Opt::str("prompt", "text to show (an interactive prompt is not supported)"),
+        Opt::bool("echo", "echo what is typed at the prompt").default("true"),
+    ]],
+    ..ArgSpec::NONE
+};
 
 pub struct Pause;
 

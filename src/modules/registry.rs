@@ -55,6 +55,30 @@ pub fn check_literal_args(name: &str, args: &crate::value::Map) -> Result<(), St
     }
 }
 
+/// `docs/modules.md` (kept by the test below): every module's options, generated from the specs (a test keeps the
+/// file in step; `TROUPE_BLESS=1 cargo test --lib module_docs` rewrites it).
+#[cfg(test)]
+fn docs() -> String {
+    let mut modules: Vec<&dyn Module> = all().to_vec();
+    modules.sort_by_key(|m| m.name());
+    let mut out = String::from(
+        "# Modules\n\nGenerated from each module's argument spec (`src/modules/`); do not edit by hand:\n\
+         `TROUPE_BLESS=1 cargo test --lib module_docs` rewrites it. Options troupe accepts but does\n\
+         not act on say so.\n",
+    );
+    for m in modules {
+        out.push_str(&format!("\n## {}\n\n", m.name()));
+        match m.args() {
+            Some(spec) => out.push_str(&crate::module_api::argspec::doc_table(spec)),
+            None if m.name() == "package" => {
+                out.push_str("Passes its arguments to `apt` or `dnf`, whichever the host has.\n")
+            }
+            None => out.push_str("Takes any names: each `name: value` becomes a host variable.\n"),
+        }
+    }
+    out
+}
+
 /// The names of all modules, for error hints and docs.
 pub fn names() -> Vec<&'static str> {
     all().iter().map(|m| m.name()).collect()
@@ -92,6 +116,17 @@ mod tests {
         assert!(find("debug").is_some_and(|m| m.controller_only() && m.raw_args() == ["var"]));
     }
 
+    #[test]
+    fn module_docs_match_the_specs() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/modules.md");
+        let want = docs();
+        if std::env::var_os("TROUPE_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("write docs/modules.md");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(have == want, "docs/modules.md is out of date: run `TROUPE_BLESS=1 cargo test --lib module_docs`");
+    }
+
     /// Each module declares its arguments once; aliases name declared arguments, and no name
     /// is declared twice. `set_fact` takes any names; `package` passes its own to apt or dnf.
     #[test]
@@ -106,6 +141,12 @@ mod tests {
             names.sort_unstable();
             names.dedup();
             assert_eq!(names.len(), count, "{}: an argument declared twice", m.name());
+            for o in spec.opts().filter(|o| !o.name.starts_with('_')) {
+                assert!(!o.doc.is_empty(), "{}: `{}` has no doc", m.name(), o.name);
+                if let (Some(d), false) = (o.default, o.choices.is_empty()) {
+                    assert!(o.choices.contains(&d), "{}: `{}` defaults outside its choices", m.name(), o.name);
+                }
+            }
             for (alias, canonical) in spec.aliases {
                 assert!(spec.knows(canonical) && !spec.knows(alias), "{}: alias {alias} → {canonical}", m.name());
             }

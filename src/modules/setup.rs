@@ -5,14 +5,22 @@ use async_trait::async_trait;
 use crate::connection::Cmd;
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::run_ok;
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::glob::matches as glob_match;
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec =
-    ArgSpec { names: &[&["gather_subset", "filter", "gather_timeout", "fact_path"]], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::list("gather_subset", "accepted; troupe gathers its one set of facts").default("all"),
+        Opt::list("filter", "only facts whose names match these shell-style patterns"),
+        Opt::int("gather_timeout", IGNORED).default("10"),
+        Opt::path("fact_path", IGNORED),
+    ]],
+    ..ArgSpec::NONE
+};
 
 pub struct Setup;
 

@@ -4,14 +4,18 @@
 use async_trait::async_trait;
 use base64::Engine;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::failed_with;
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd, Output};
 use crate::value::Map;
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[&["src"]], aliases: &[("path", "src")], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[Opt::path("src", "the file on the target to read (returned base64-encoded)").required()]],
+    aliases: &[("path", "src")],
+    ..ArgSpec::NONE
+};
 
 pub struct Slurp;
 

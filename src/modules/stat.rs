@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::file_mode::mode_text;
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
@@ -13,8 +14,6 @@ use crate::facts::{file_facts, FileFacts, FileKind};
 pub struct Stat;
 
 const ALGORITHMS: [&str; 6] = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
-const KNOWN: &[&str] =
-    &["path", "follow", "get_checksum", "checksum_algorithm", "get_mime", "get_attributes", "get_md5"];
 const ALIASES: &[(&str, &str)] = &[
     ("dest", "path"),
     ("name", "path"),
@@ -27,8 +26,22 @@ const ALIASES: &[(&str, &str)] = &[
     ("attributes", "get_attributes"),
 ];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::path("path", "the path to look at").required(),
+        Opt::bool("follow", "follow a final link").default("false"),
+        Opt::bool("get_checksum", "return the file's checksum").default("true"),
+        Opt::str("checksum_algorithm", "the checksum's algorithm")
+            .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"])
+            .default("sha1"),
+        Opt::bool("get_mime", "return the mime type").default("true"),
+        Opt::bool("get_attributes", "return lsattr's attributes").default("true"),
+        Opt::bool("get_md5", IGNORED).default("false"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 /// The `stat` dictionary Ansible returns.
 pub fn stat_map(f: &FileFacts) -> Map {
@@ -184,7 +197,7 @@ mod tests {
     async fn bad_arguments() {
         let h = Harness::new();
         let e = err_text(h.run(&Stat, json!({})).await);
-        assert_eq!(e, "stat: missing required arguments: path");
+        assert_eq!(e, "missing required arguments: path");
         let e = err_text(h.run(&Stat, json!({"path": "/", "checksum_algorithm": "crc"})).await);
         assert!(
             e.contains(

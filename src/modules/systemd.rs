@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::{failed_with, key_values, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -23,13 +23,28 @@ pub const SYSTEMD: Systemd = Systemd { name: "systemd" };
 pub const SYSTEMD_SERVICE: Systemd = Systemd { name: "systemd_service" };
 pub const SERVICE: Systemd = Systemd { name: "service" };
 
-const KNOWN: &[&str] =
-    &["name", "state", "enabled", "masked", "daemon_reload", "daemon_reexec", "scope", "no_block", "force"];
 const ALIASES: &[(&str, &str)] =
     &[("service", "name"), ("unit", "name"), ("daemon-reload", "daemon_reload"), ("daemon-reexec", "daemon_reexec")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("name", "the unit (`.service` may be left out)"),
+        Opt::str("state", "`started`/`stopped` change only what differs; `restarted`/`reloaded` always act")
+            .choices(&["reloaded", "restarted", "started", "stopped"]),
+        Opt::bool("enabled", "start at boot"),
+        Opt::bool("masked", "masked (cannot be started)"),
+        Opt::bool("daemon_reload", "run `daemon-reload` first").default("false"),
+        Opt::bool("daemon_reexec", "run `daemon-reexec` first").default("false"),
+        Opt::str("scope", "which manager: the system's, the user's, or every user's")
+            .choices(&["system", "user", "global"])
+            .default("system"),
+        Opt::bool("no_block", "do not wait for the job to finish").default("false"),
+        Opt::bool("force", "override existing symlinks").default("false"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 /// Properties read from `systemctl show` and returned as `status`.
 const PROPS: &str = "Id,Names,Description,LoadState,LoadError,ActiveState,SubState,UnitFileState,UnitFilePreset,MainPID,ExecMainStatus,FragmentPath,NeedDaemonReload,Result,ActiveEnterTimestamp";
@@ -317,10 +332,7 @@ mod tests {
     #[test]
     fn bad_args_are_named() {
         let e = Want::parse("service", json!({"name": "x", "state": "running"}).as_object().unwrap()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "service: value of state must be one of: reloaded, restarted, started, stopped, got: running"
-        );
+        assert_eq!(e.to_string(), "value of state must be one of: reloaded, restarted, started, stopped, got: running");
         assert!(Want::parse("service", json!({"name": "x*"}).as_object().unwrap()).is_err());
         assert!(Want::parse("service", json!({"state": "started"}).as_object().unwrap()).is_err());
     }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::content::Content;
-use super::copy::{content_wants, query_content, WRITE_ARGS};
+use super::copy::{content_wants, query_content, WRITE_OPTS};
 use super::remote_file::apply_write;
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
@@ -16,8 +16,17 @@ pub struct Template;
 
 /// template's arguments, declared once: the write's, then its own.
 const SPEC: ArgSpec = ArgSpec {
-    names: &[&WRITE_ARGS, &["src", "newline_sequence", "output_encoding", "trim_blocks", "lstrip_blocks"]],
-    aliases: &[],
+    options: &[
+        WRITE_OPTS,
+        &[
+            Opt::path("src", "the Jinja template on the controller (searched in `templates/`)").required(),
+            Opt::str("newline_sequence", "the line ending written: `\\n`, `\\r` or `\\r\\n`").default("\\n"),
+            Opt::str("output_encoding", "only `utf-8` is supported").default("utf-8"),
+            Opt::bool("trim_blocks", "drop the newline after a block tag").default("true"),
+            Opt::bool("lstrip_blocks", "strip spaces before a block tag").default("false"),
+        ],
+    ],
+    missing: Some("src and dest are required"),
     ..ArgSpec::NONE
 };
 

@@ -23,7 +23,8 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 use crate::value::Value;
 
-use super::args::{ArgSpec, Args};
+use super::args::IGNORED;
+use super::args::{ArgSpec, Args, Opt};
 use super::content::LocalFile;
 use super::remote_file::Attrs;
 use super::script_out::run_ok;
@@ -31,28 +32,32 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 
 pub struct Unarchive;
 
-const ARGS: &[&str] = &[
-    "src",
-    "dest",
-    "remote_src",
-    "creates",
-    "extra_opts",
-    "list_files",
-    "mode",
-    "owner",
-    "group",
-    "keep_newer",
-    "exclude",
-    "include",
-    "decrypt",
-    "validate_certs",
-    "unsafe_writes",
-    "attributes",
-];
 const ALIASES: &[(&str, &str)] = &[("attr", "attributes")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[ARGS], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::path("src", "the archive: on the controller, or on the target with `remote_src`").required(),
+        Opt::path("dest", "the existing folder to unpack into").required(),
+        Opt::bool("remote_src", "`src` is on the target").default("false"),
+        Opt::path("creates", "skip when this path exists"),
+        Opt::list("extra_opts", "extra options for tar or unzip"),
+        Opt::bool("list_files", "return the archive's file list").default("false"),
+        Opt::raw("mode", "permissions of what is unpacked"),
+        Opt::str("owner", "owner of what is unpacked"),
+        Opt::str("group", "group of what is unpacked"),
+        Opt::bool("keep_newer", "refused: not supported yet").default("false"),
+        Opt::list("exclude", "refused: not supported yet"),
+        Opt::list("include", "refused: not supported yet"),
+        Opt::bool("decrypt", IGNORED).default("true"),
+        Opt::bool("validate_certs", IGNORED).default("true"),
+        Opt::bool("unsafe_writes", IGNORED).default("false"),
+        Opt::str("attributes", IGNORED),
+    ]],
+    aliases: ALIASES,
+    missing: Some("src (or content) and dest are required"),
+    ..ArgSpec::NONE
+};
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Plan {

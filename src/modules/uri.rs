@@ -4,35 +4,40 @@
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::Cmd;
 use crate::value::{Map, Value};
 
 pub struct Uri;
 
-const KNOWN: &[&str] = &[
-    "url",
-    "method",
-    "body",
-    "body_format",
-    "headers",
-    "status_code",
-    "return_content",
-    "timeout",
-    "validate_certs",
-    "client_cert",
-    "client_key",
-    "ca_path",
-    "url_username",
-    "url_password",
-    "force_basic_auth",
-    "follow_redirects",
-];
 const ALIASES: &[(&str, &str)] = &[("user", "url_username"), ("password", "url_password")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("url", "the http or https URL").required(),
+        Opt::str("method", "the HTTP method").default("GET"),
+        Opt::raw("body", "the request body (a mapping is encoded as `body_format` says)"),
+        Opt::str("body_format", "how `body` is encoded").choices(&["form-urlencoded", "json", "raw"]).default("raw"),
+        Opt::dict("headers", "extra request headers"),
+        Opt::list("status_code", "the statuses that count as success").default("[200]"),
+        Opt::bool("return_content", "return the body as `content` (a JSON body is also `json`)").default("false"),
+        Opt::int("timeout", "seconds for the request").default("30"),
+        Opt::bool("validate_certs", "check the server's TLS certificate").default("true"),
+        Opt::path("client_cert", "a client certificate (PEM)"),
+        Opt::path("client_key", "its private key (PEM)"),
+        Opt::path("ca_path", "CA certificates to trust (PEM)"),
+        Opt::str("url_username", "user for basic authentication"),
+        Opt::str("url_password", "password for basic authentication"),
+        Opt::bool("force_basic_auth", "send credentials without waiting for a 401").default("false"),
+        Opt::str("follow_redirects", "which redirects to follow")
+            .choices(&["all", "no", "none", "safe", "urllib2", "yes"])
+            .default("safe"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 const BODY_MARK: &[u8] = b"@@troupe:body@@\n";
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::{run_ok, section, sections};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -16,29 +16,34 @@ use crate::value::Map;
 
 pub struct User;
 
-const KNOWN: &[&str] = &[
-    "name",
-    "state",
-    "uid",
-    "group",
-    "groups",
-    "append",
-    "home",
-    "shell",
-    "system",
-    "create_home",
-    "comment",
-    "password",
-    "update_password",
-    "remove",
-    "force",
-    "move_home",
-    "non_unique",
-];
 const ALIASES: &[(&str, &str)] = &[("user", "name"), ("createhome", "create_home")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("name", "the user").required(),
+        Opt::str("state", "whether the user exists").choices(&["absent", "present"]).default("present"),
+        Opt::int("uid", "its user id"),
+        Opt::str("group", "its primary group"),
+        Opt::list("groups", "its supplementary groups (all of them, or added with `append`)"),
+        Opt::bool("append", "add `groups` to those it has").default("false"),
+        Opt::path("home", "its home folder"),
+        Opt::str("shell", "its login shell"),
+        Opt::bool("system", "a system account (when created)").default("false"),
+        Opt::bool("create_home", "create the home folder (when created)").default("true"),
+        Opt::str("comment", "the GECOS field"),
+        Opt::str("password", "the password hash (crypt format)"),
+        Opt::str("update_password", "`always` sets `password`; `on_create` only for a new user")
+            .choices(&["always", "on_create"])
+            .default("always"),
+        Opt::bool("remove", "with `state=absent`: remove its home and mail too").default("false"),
+        Opt::bool("force", "with `state=absent`: remove even while logged in").default("false"),
+        Opt::bool("move_home", "move the old home's content when `home` changes").default("false"),
+        Opt::bool("non_unique", "allow a uid another user has").default("false"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::script_out::{failed_with, key_values};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
@@ -13,11 +13,24 @@ use crate::value::{Map, Value};
 
 pub struct WaitFor;
 
-const KNOWN: &[&str] =
-    &["host", "port", "path", "state", "timeout", "delay", "sleep", "search_regex", "msg", "connect_timeout"];
-
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: &[], ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("host", "the host to probe, from the target").default("127.0.0.1"),
+        Opt::int("port", "a TCP port to wait for"),
+        Opt::path("path", "a file to wait for"),
+        Opt::str("state", "what to wait for: the port or path up (`started`/`present`), gone, or drained")
+            .choices(&["absent", "drained", "present", "started", "stopped"])
+            .default("started"),
+        Opt::int("timeout", "seconds to wait before failing").default("300"),
+        Opt::int("delay", "seconds before the first check").default("0"),
+        Opt::int("sleep", "seconds between checks").default("1"),
+        Opt::str("search_regex", "a regex the file must contain"),
+        Opt::str("msg", "the message on timeout"),
+        Opt::int("connect_timeout", "seconds for one connection attempt").default("5"),
+    ]],
+    ..ArgSpec::NONE
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {

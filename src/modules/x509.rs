@@ -37,31 +37,34 @@ use rcgen::{
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-use super::args::{ArgSpec, Args};
+use super::args::{ArgSpec, Args, Opt};
 use super::local_write::{create_dir, write_atomic};
 use super::{Ctx, Module, ModuleError, Query};
 use crate::value::{Map, Value};
 
 pub struct X509;
 
-const KNOWN: &[&str] = &[
-    "kind",
-    "path",
-    "key_path",
-    "ca_path",
-    "ca_key_path",
-    "common_name",
-    "organization",
-    "sans",
-    "usage",
-    "validity_days",
-    "renew_before_days",
-    "force",
-];
 const ALIASES: &[(&str, &str)] = &[("cn", "common_name"), ("subject_alt_names", "sans")];
 
-/// The arguments, declared once (parsing, aliases, listings).
-const SPEC: ArgSpec = ArgSpec { names: &[KNOWN], aliases: ALIASES, ..ArgSpec::NONE };
+/// The arguments, declared once (parsing, aliases, choices, docs).
+const SPEC: ArgSpec = ArgSpec {
+    options: &[&[
+        Opt::str("kind", "a CA, or a certificate signed by one").choices(&["ca", "cert"]).default("cert"),
+        Opt::path("path", "where the certificate goes on the target (PEM)").required(),
+        Opt::path("key_path", "where its key goes (default: `path` with `-key.pem`)"),
+        Opt::path("ca_path", "the CA certificate that signs (`kind=cert`)"),
+        Opt::path("ca_key_path", "the CA's key"),
+        Opt::str("common_name", "the subject's CN").required(),
+        Opt::str("organization", "the subject's O"),
+        Opt::list("sans", "subject alternative names: DNS names and IP addresses"),
+        Opt::str("usage", "extended key usage").choices(&["server", "client", "peer", "both"]).default("both"),
+        Opt::int("validity_days", "how long it is valid (a CA 3650 days, a certificate 825)"),
+        Opt::int("renew_before_days", "re-issue this many days before it expires").default("30"),
+        Opt::bool("force", "re-issue even when nothing changed").default("false"),
+    ]],
+    aliases: ALIASES,
+    ..ArgSpec::NONE
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Want {
