@@ -6,6 +6,7 @@ mod ansible_compat;
 mod cli_errors;
 mod e2e_dnf;
 mod e2e_etcd;
+mod e2e_etcd_lifecycle;
 mod e2e_etcd_ops;
 mod e2e_etcd_safety;
 mod e2e_files;
