@@ -4,6 +4,7 @@
 //! Nothing connects to a host before the whole run is loaded and planned, so a bad playbook
 //! changes nothing anywhere.
 
+pub mod bridge;
 pub mod cli;
 pub mod connection;
 pub mod error;
@@ -105,6 +106,7 @@ struct Prepared {
 fn prepare(settings: &Settings) -> Result<Prepared, RunError> {
     let mut inventory = Inventory::load(&settings.inventory)?;
     let load_opts = load_options(settings, None);
+    bridge::set_playbook_dirs(settings.playbooks.iter().filter_map(|p| p.parent().map(Path::to_path_buf)).collect());
     let filter = TagFilter::new(settings.tags.clone(), settings.skip_tags.clone());
     let mut playbooks = Vec::new();
     for path in &settings.playbooks {
@@ -120,6 +122,7 @@ fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions
     LoadOptions {
         roles_path: settings.roles_path.clone(),
         playbook_dir: playbook_dir.map(Path::to_path_buf),
+        extra_vars: settings.extra_vars.clone(),
         ..Default::default()
     }
 }
@@ -239,7 +242,15 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         let dir: PathBuf = pb.dir.clone();
         let mut runner =
             exec::Runner::new(options.clone(), inv.clone(), reporter.clone(), load_options(&settings, Some(&dir)), dir);
-        let summary = runtime.block_on(runner.run(pb, plan, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        // After `add_host`/`group_by`, a play's `hosts:` is resolved against the changed inventory.
+        let hosts_of = |i: usize, changed: Option<&Inventory>| {
+            let planned = per_play.get(i).cloned().unwrap_or_default();
+            match (changed, pb.plays.get(i)) {
+                (Some(inv), Some(play)) => play_hosts(inv, play, &settings).unwrap_or(planned),
+                _ => planned,
+            }
+        };
+        let summary = runtime.block_on(runner.run(pb, plan, &hosts_of));
         interrupt::let_signal_end();
         worst = worst.max(summary.exit_code);
     }

@@ -101,7 +101,8 @@ impl Scope {
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for (_, map) in &self.layers {
-            for k in map.keys() {
+            // `__troupe_*` are the engine's own context (lookup search folders), not variables.
+            for k in map.keys().filter(|k| !k.starts_with("__troupe")) {
                 if !names.contains(k) {
                     names.push(k.clone());
                 }
@@ -286,8 +287,12 @@ impl Scope {
             let hv = self.hostvars.clone()?;
             return Some(JValue::from_object(HostVarsObject(hv)));
         }
-        let (_, raw) = self.raw(name)?;
-        if !contains_template(raw) {
+        let (level, raw) = self.raw(name)?;
+        // What tasks set (`set_fact`, `register`, `ansible_failed_result`) was rendered when
+        // it was set; as in Ansible 2.19 a result is data, never a template again. The failed
+        // task's name is the exception: it is rendered in the rescue's scope.
+        let data = level == Level::SetFact && name != "ansible_failed_task";
+        if data || !contains_template(raw) {
             let v = JValue::from_serialize(raw);
             self.cache.lock().ok()?.insert(name.to_string(), v.clone());
             return Some(v);

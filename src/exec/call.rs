@@ -115,6 +115,7 @@ impl Runner {
             host,
             check_mode: check,
             diff,
+            no_log: self.no_log(task, frame, scope).0,
             render: &render,
             search: self.search_dirs(task, frame),
             escalate,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::plan::task_name;
-use crate::playbook::{Conditions, Task};
+use crate::playbook::{ActionKind, Conditions, Task};
 use crate::report::{dump_result, Status};
 use crate::template::TemplateError;
 use crate::value::{to_text, Map, Value};
@@ -86,7 +86,18 @@ impl Runner {
             if lc.extended {
                 vars.insert("ansible_loop".into(), extended_loop(&items, index));
             }
-            let item_scope = Arc::new(scope.child(Level::TaskVars, vars.clone()));
+            let mut item_scope = scope.child(Level::TaskVars, vars.clone());
+            // Each item sees the facts the items before it set (Ansible updates the loop's
+            // variables with every item's `ansible_facts`).
+            if task.kind != ActionKind::Setup {
+                if let Some(f) = &facts {
+                    item_scope = item_scope.layer(Level::SetFact, Arc::new(f.clone()));
+                }
+            }
+            if let Some(v) = &include_vars {
+                item_scope = item_scope.layer(Level::IncludeVars, Arc::new(v.clone()));
+            }
+            let item_scope = Arc::new(item_scope);
             let label = match &lc.label {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
@@ -257,6 +268,10 @@ impl Runner {
             if out.status == Status::Unreachable {
                 return out;
             }
+            // `attempts` is in the result before `changed_when`/`failed_when` see it (Ansible).
+            if task.until.is_some() {
+                out.result.attempts = Some(attempt);
+            }
             if let Err(e) = self.apply_conditions(task, scope, &mut out) {
                 return template_failure(task, &e);
             }
@@ -266,13 +281,19 @@ impl Runner {
                 Ok(b) => b,
                 Err(e) => return template_failure(task, &e),
             };
-            out.result.attempts = Some(attempt);
             if done {
                 return out;
             }
             if attempt > retries {
-                out.status = Status::Failed;
-                out.result.set_failed(true, "the `until` condition never held");
+                // Out of retries, Ansible records `attempts` as the retries asked for and marks
+                // the result failed; with `failed_when`, its result decides the task's status.
+                out.result.attempts = Some(retries);
+                if task.failed_when.is_none() {
+                    out.status = Status::Failed;
+                    out.result.set_failed(true, "the `until` condition never held");
+                } else {
+                    out.result.failed = Some(true);
+                }
                 return out;
             }
             self.report_retry(call, &out.result, retries + 1 - attempt);
@@ -310,7 +331,7 @@ impl Runner {
             // A failed result gets it too (Ansible): it decides the recap's `changed` when the
             // failure is ignored or `failed_when` clears it.
             if out.status != Status::Skipped {
-                let changed = conditions_hold(c, &bound)?;
+                let Some(changed) = condition_or_fail(c, &bound, "changed", out) else { return Ok(()) };
                 if out.status != Status::Failed {
                     out.status = if changed { Status::Changed } else { Status::Ok };
                 }
@@ -319,8 +340,9 @@ impl Runner {
         }
         if let Some(c) = &task.failed_when {
             if out.status != Status::Skipped {
-                let failed = conditions_hold(c, &bound)?;
+                let Some(failed) = condition_or_fail(c, &bound, "failed", out) else { return Ok(()) };
                 out.result.set_failed(failed, "failed_when condition was true");
+                out.result.set("failed_when_result".into(), Value::Bool(failed));
                 if failed {
                     out.status = Status::Failed;
                 } else if out.status == Status::Failed {
@@ -330,6 +352,20 @@ impl Runner {
             }
         }
         Ok(())
+    }
+}
+
+/// A `changed_when`/`failed_when` value; one that cannot be evaluated fails the result, which
+/// keeps the module's values and says why in `<name>_when_result` (as Ansible does).
+fn condition_or_fail(c: &Conditions, scope: &Arc<Scope>, name: &str, out: &mut ItemOutcome) -> Option<bool> {
+    match conditions_hold(c, scope) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            out.status = Status::Failed;
+            out.result.set(format!("{name}_when_result"), Value::String(e.message.clone()));
+            out.result.set_failed(true, &format!("{name}_when: {}", e.message));
+            None
+        }
     }
 }
 

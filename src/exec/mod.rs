@@ -4,6 +4,7 @@
 
 mod ahead;
 mod call;
+mod dynamic;
 mod fileglob;
 mod flags;
 mod frame;
@@ -57,6 +58,8 @@ pub struct Runner {
     end_play: bool,
     /// A play could not start (a play keyword failed to evaluate): the run stops, no recap.
     aborted: bool,
+    /// `add_host`/`group_by` changed the inventory: later plays resolve `hosts:` again.
+    inventory_changed: bool,
 }
 
 /// How a run ended.
@@ -87,13 +90,21 @@ impl Runner {
             read_ahead: !matches!(std::env::var("TROUPE_READ_AHEAD").as_deref(), Ok("off" | "0" | "false" | "no")),
             end_play: false,
             aborted: false,
+            inventory_changed: false,
         }
     }
 
-    /// Run every play of a planned playbook.
-    pub async fn run(&mut self, pb: &Playbook, plan: &Plan, hosts_of: &dyn Fn(usize) -> Vec<String>) -> RunSummary {
+    /// Run every play of a planned playbook. `hosts_of(i, None)` gives play `i`'s hosts as
+    /// planned; `hosts_of(i, Some(inventory))` resolves them again once `add_host` or
+    /// `group_by` changed the inventory.
+    pub async fn run(
+        &mut self,
+        pb: &Playbook,
+        plan: &Plan,
+        hosts_of: &dyn Fn(usize, Option<&Inventory>) -> Vec<String>,
+    ) -> RunSummary {
         for (i, (play, pplan)) in pb.plays.iter().zip(&plan.plays).enumerate() {
-            let hosts = hosts_of(i);
+            let hosts = hosts_of(i, self.inventory_changed.then_some(&*self.inventory));
             self.run_play(play, pplan, plan, hosts).await;
             if self.aborted || crate::interrupt::stopping() {
                 break;
@@ -131,10 +142,8 @@ impl Runner {
         self.reporter.hosts(&hosts);
         for h in &hosts {
             let inv = self.inventory.clone();
-            let st = self.states.entry(h.clone()).or_insert_with(|| HostState {
-                inventory: Arc::new(InventoryLayers::of(&inv, h)),
-                ..Default::default()
-            });
+            let st =
+                self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, h))));
             st.ended = false;
             st.vars_files = Arc::new(Map::new());
             st.notified.clear();
@@ -144,10 +153,7 @@ impl Runner {
         let everyone = self.inventory.groups_map().get("all").cloned().unwrap_or_default();
         for h in everyone {
             let inv = self.inventory.clone();
-            self.states.entry(h.clone()).or_insert_with(|| HostState {
-                inventory: Arc::new(InventoryLayers::of(&inv, &h)),
-                ..Default::default()
-            });
+            self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, &h))));
         }
         self.end_play = false;
         for batch in batches(&play.serial, &hosts) {

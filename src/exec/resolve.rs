@@ -193,7 +193,27 @@ pub(super) fn connection_keywords(
 /// A task's arguments for `module`, rendered, except those the module evaluates itself.
 pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc<Scope>) -> Result<Map, TemplateError> {
     let mut args = Map::new();
+    // Arguments given as one template (`assert: "{{ item }}"`, `args: "{{ opts }}"`) are the
+    // base; the arguments written beside them win.
+    if let Some(Value::String(t)) = task.args.get("_variable_params") {
+        match scope.render_str(t)? {
+            Value::Object(m) => args = m,
+            other => {
+                return Err(TemplateError::new(
+                    t,
+                    format!(
+                        "the arguments of `{}` given as '{t}' must be a mapping, not {}",
+                        task.action,
+                        crate::vars::type_name(&other)
+                    ),
+                ))
+            }
+        }
+    }
     for (k, v) in &task.args {
+        if k == "_variable_params" {
+            continue;
+        }
         if module.raw_args().contains(&k.as_str()) {
             args.insert(k.clone(), v.clone());
             continue;
@@ -217,5 +237,14 @@ pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc
 pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) -> Option<Arc<Scope>> {
     let role = frame.role_of(task).map(|r| r.as_ref());
     let scope = world.task_scope(host, role, &frame.block_vars, &frame.extra)?;
+    // The folders `lookup('file'|'first_found'|...)` search relative names in, as Ansible's
+    // `ansible_search_path`: the role, the task's own folder, then the playbook's.
+    let mut dirs: Vec<Value> = role.map(|r| Value::from(r.path.display().to_string())).into_iter().collect();
+    dirs.push(Value::from(task.base_dir.display().to_string()));
+    if let Some((_, Value::String(pb))) = scope.raw("playbook_dir") {
+        dirs.push(Value::String(pb.clone()));
+    }
+    let search = Map::from_iter([(crate::template::lookups::SEARCH_VAR.to_string(), Value::Array(dirs))]);
+    let scope = scope.layer(Level::Magic, Arc::new(search));
     Some(Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone()))))
 }

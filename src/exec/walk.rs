@@ -333,6 +333,7 @@ impl Runner {
     }
 
     async fn apply_outcomes(&mut self, ctx: &mut PlayCtx<'_>, task: &Task, frame: &Frame, outcomes: &[HostOutcome]) {
+        self.apply_dynamic_inventory(ctx, outcomes);
         let mut includes: Vec<(String, Map, Map)> = Vec::new();
         let mut any_fatal = false;
         for o in outcomes {

@@ -38,11 +38,25 @@ impl HostState {
     pub fn set_fact(&mut self, key: &str, value: Value) {
         Arc::make_mut(&mut self.set_facts).insert(key.to_string(), value);
     }
+    /// Gathered facts: each under its `ansible_*` name and, without the prefix, in the
+    /// `ansible_facts` dictionary (as Ansible injects and namespaces them).
     pub fn add_facts(&mut self, facts: &Map) {
         let m = Arc::make_mut(&mut self.facts);
+        let mut namespaced = match m.remove("ansible_facts") {
+            Some(Value::Object(o)) => o,
+            _ => Map::new(),
+        };
         for (k, v) in facts {
             m.insert(k.clone(), v.clone());
         }
+        namespaced.extend(crate::facts::host::namespaced(facts));
+        m.insert("ansible_facts".into(), Value::Object(namespaced));
+    }
+
+    /// A host's state before its first task: no facts yet, so `ansible_facts` is `{}`.
+    pub fn new(inventory: Arc<InventoryLayers>) -> HostState {
+        let facts = Map::from_iter([("ansible_facts".to_string(), Value::Object(Map::new()))]);
+        HostState { inventory, facts: Arc::new(facts), ..Default::default() }
     }
 }
 

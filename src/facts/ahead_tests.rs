@@ -73,6 +73,7 @@ impl Fixture {
             host: "localhost",
             check_mode: false,
             diff: false,
+            no_log: false,
             render: &self.render,
             search: Vec::new(),
             escalate: None,

@@ -7,6 +7,7 @@
 pub mod ahead;
 pub mod batch;
 pub mod file;
+pub mod host;
 
 use async_trait::async_trait;
 

@@ -23,6 +23,7 @@ use crate::value::Map;
 
 pub use error::InventoryError;
 pub use graph::SourceInfo;
+pub use range::parse_address;
 pub use vars_dirs::VarsDir;
 
 /// Names that mean this machine; a pattern naming one gets an implicit host (never in `all`).

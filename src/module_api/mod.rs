@@ -161,6 +161,8 @@ pub struct Ctx<'a> {
     pub host: &'a str,
     pub check_mode: bool,
     pub diff: bool,
+    /// The task's `no_log` (a bridged module is told, as Ansible tells its modules).
+    pub no_log: bool,
     pub render: &'a dyn Render,
     /// Folders searched for relative `src` paths, in order (role files/ or templates/, task dir, playbook dir).
     pub search: Vec<PathBuf>,

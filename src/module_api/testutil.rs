@@ -88,6 +88,7 @@ impl Harness {
             host: "localhost",
             check_mode: self.check_mode,
             diff: self.diff,
+            no_log: false,
             render: &self.render,
             search: self.search.clone(),
             escalate: None,

@@ -401,6 +401,7 @@ pub async fn query_edit(
         host: cx.host,
         check_mode: cx.check_mode,
         diff: cx.diff && !content_changed,
+        no_log: cx.no_log,
         render: cx.render,
         search: Vec::new(),
         escalate: cx.escalate.clone(),

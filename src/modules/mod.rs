@@ -32,6 +32,35 @@ pub mod blockinfile;
 pub mod get_url;
 pub mod lineinfile;
 pub mod unarchive;
+// ansible.builtin modules of issue 12 (branch builtins).
+pub mod add_host;
+pub mod dpkg_selections;
+pub mod find;
+pub mod getent;
+pub mod hostname;
+pub mod package_facts;
+pub mod ping;
+pub mod raw;
+pub mod replace;
+pub mod script;
+pub mod service_facts;
+pub mod tempfile;
+pub mod wait_for_connection;
+// community.crypto, ansible.posix, community.general (branch collections).
+pub mod authorized_key;
+pub mod crypto_common;
+pub mod crypto_info;
+pub mod crypto_x509;
+pub mod ini_file;
+pub mod locale_gen;
+pub mod modprobe;
+pub mod mount;
+pub mod openssl_csr;
+pub mod openssl_privatekey;
+pub mod selinux;
+pub mod sysctl;
+pub mod timezone;
+pub mod x509_certificate;
 
 pub use registry::{check_literal_args, find, names};
 

@@ -38,12 +38,78 @@ fn all() -> &'static [&'static dyn Module] {
         &super::blockinfile::BlockInFile,
         &super::get_url::GetUrl,
         &super::unarchive::Unarchive,
+        // builtins (issue 12)
+        &super::add_host::AddHost,
+        &super::add_host::GroupBy,
+        &super::dpkg_selections::DpkgSelections,
+        &super::find::Find,
+        &super::getent::Getent,
+        &super::hostname::Hostname,
+        &super::package_facts::PackageFacts,
+        &super::ping::Ping,
+        &super::raw::Raw,
+        &super::replace::Replace,
+        &super::script::Script,
+        &super::service_facts::ServiceFacts,
+        &super::tempfile::TempFile,
+        &super::wait_for_connection::WaitForConnection,
+        // collections
+        &super::openssl_privatekey::OpensslPrivatekey,
+        &super::openssl_csr::OpensslCsr,
+        &super::x509_certificate::X509_CERTIFICATE,
+        &super::x509_certificate::OPENSSL_CERTIFICATE,
+        &super::crypto_info::OpensslPrivatekeyInfo,
+        &super::crypto_info::X509CertificateInfo,
+        &super::crypto_info::OpensslDhparam,
+        &super::ini_file::IniFile,
+        &super::sysctl::Sysctl,
+        &super::authorized_key::AuthorizedKey,
+        &super::timezone::Timezone,
+        &super::locale_gen::LocaleGen,
+        &super::modprobe::Modprobe,
+        &super::mount::Mount,
+        &super::selinux::Selinux,
+        &super::selinux::Seboolean,
     ]
 }
 
-/// Look a module up by its name (`ansible.builtin.` already stripped).
+/// Modules of other collections that troupe implements natively: `<collection>.<name>` is
+/// `<name>`. A name of a collection not listed here is unknown.
+const COLLECTIONS: &[(&str, &[&str])] = &[
+    (
+        "community.crypto",
+        &[
+            "openssl_privatekey",
+            "openssl_csr",
+            "x509_certificate",
+            "openssl_certificate",
+            "openssl_privatekey_info",
+            "x509_certificate_info",
+            "openssl_dhparam",
+        ],
+    ),
+    ("ansible.posix", &["sysctl", "authorized_key", "mount", "selinux", "seboolean"]),
+    ("community.general", &["ini_file", "modprobe", "timezone", "locale_gen"]),
+];
+
+/// The native name of a collection module (`community.general.ini_file` → `ini_file`).
+fn native_name(name: &str) -> &str {
+    for (collection, names) in COLLECTIONS {
+        if let Some(short) = name.strip_prefix(collection).and_then(|r| r.strip_prefix('.')) {
+            if names.contains(&short) {
+                return short;
+            }
+        }
+    }
+    name
+}
+
+/// Look a module up by its name (`ansible.builtin.` already stripped): troupe's own (also
+/// under its collection's name), else Ansible's through the bridge (`src/bridge/`), when
+/// ansible-core is installed.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
-    all().iter().copied().find(|m| m.name() == name)
+    let short = native_name(name);
+    all().iter().copied().find(|m| m.name() == short).or_else(|| crate::bridge::find(name))
 }
 
 /// Check a task's literal arguments against its module's spec at load time (see
@@ -113,6 +179,8 @@ mod tests {
             assert_eq!(find(name).map(|m| m.name()), Some(name));
         }
         assert!(find("nope").is_none());
+        assert_eq!(find("community.crypto.openssl_privatekey").map(|m| m.name()), Some("openssl_privatekey"));
+        assert!(find("community.general.openssl_privatekey").is_none(), "the collection must be the module's");
         assert!(find("debug").is_some_and(|m| m.controller_only() && m.raw_args() == ["var"]));
     }
 
@@ -128,12 +196,12 @@ mod tests {
     }
 
     /// Each module declares its arguments once; aliases name declared arguments, and no name
-    /// is declared twice. `set_fact` takes any names; `package` passes its own to apt or dnf.
+    /// is declared twice. `set_fact` and `add_host` take any names; `package` passes its own to apt or dnf.
     #[test]
     fn every_module_declares_its_arguments_once() {
         for m in all() {
             let Some(spec) = m.args() else {
-                assert!(["set_fact", "package"].contains(&m.name()), "{} declares no ArgSpec", m.name());
+                assert!(["set_fact", "package", "add_host"].contains(&m.name()), "{} declares no ArgSpec", m.name());
                 continue;
             };
             let mut names: Vec<&str> = spec.names().collect();

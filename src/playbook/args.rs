@@ -77,7 +77,13 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
     }
     if !RAW_PARAM_ACTIONS.contains(&action.as_str()) {
         if let Some(Value::String(raw)) = task.args.get("_raw_params") {
-            if !raw.trim_start().starts_with("{{") {
+            if crate::template::single_expression(raw).is_some() {
+                // `assert: "{{ item }}"`: the whole arguments come from one template, rendered
+                // per host and item to a mapping (Ansible's `_variable_params`).
+                let raw = raw.clone();
+                task.args.remove("_raw_params");
+                task.args.insert("_variable_params".into(), Value::String(raw));
+            } else if !raw.trim_start().starts_with("{{") {
                 return Err(LoadError::invalid(
                     &key.span,
                     format!("module '{action}' does not take free-form arguments: '{raw}'"),

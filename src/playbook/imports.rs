@@ -22,21 +22,23 @@ fn arg(task: &Task, key: &str) -> Option<String> {
     task.args.get(key).map(to_text).filter(|s| !s.is_empty())
 }
 
-fn refuse_template(task: &Task, what: &str, value: &str) -> Result<(), LoadError> {
-    if value.contains("{{") || value.contains("{%") {
+/// A templated import argument, rendered with what is known while loading (play vars, `-e`,
+/// `role_path`, role vars): Ansible resolves imports before any host variable exists.
+fn render_template(task: &Task, what: &str, value: String, ctx: &Ctx) -> Result<String, LoadError> {
+    ctx.render_at_load(&value).map_err(|e| {
         let dynamic = task.action.replace("import_", "include_");
-        return Err(LoadError::unsupported(
+        LoadError::unsupported(
             &task.span,
-            format!("{} needs a fixed {what}, not a template: '{value}'", task.action),
+            format!("{}: the {what} '{value}' cannot be resolved while loading: {e}", task.action),
         )
-        .with_hint(format!("imports are resolved before any variable exists; use {dynamic} for a templated {what}")));
-    }
-    Ok(())
+        .with_hint(format!(
+            "imports see only play vars, -e, role vars and role_path; use {dynamic} for a {what} from host variables"
+        ))
+    })
 }
 
 fn import_tasks(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
-    let file = arg(&task, "file").unwrap_or_default();
-    refuse_template(&task, "file name", &file)?;
+    let file = render_template(&task, "file name", arg(&task, "file").unwrap_or_default(), ctx)?;
     let candidates = tasks_file_candidates(&file, ctx);
     let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
         let searched: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
@@ -79,8 +81,7 @@ pub fn tasks_file_candidates(file: &str, ctx: &Ctx) -> Vec<PathBuf> {
 }
 
 fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
-    let name = arg(&task, "name").unwrap_or_default();
-    refuse_template(&task, "role name", &name)?;
+    let name = render_template(&task, "role name", arg(&task, "name").unwrap_or_default(), ctx)?;
     let from = |k: &str| task.args.get(k).filter(|v| !v.is_null()).map(to_text);
     let spec = RoleSpec {
         params: Default::default(),

@@ -23,6 +23,8 @@ pub struct LoadOptions {
     /// `playbook_dir` for `load_tasks_file` at run time (where `roles/` is searched); when
     /// unset, the tasks file's own folder is used.
     pub playbook_dir: Option<PathBuf>,
+    /// `-e` variables: known while loading, for templated import paths.
+    pub extra_vars: Map,
 }
 
 fn default_known_action(name: &str) -> bool {
@@ -36,6 +38,7 @@ impl Default for LoadOptions {
             known_action: default_known_action,
             check_args: crate::modules::check_literal_args,
             playbook_dir: None,
+            extra_vars: Map::new(),
         }
     }
 }
@@ -75,6 +78,7 @@ pub fn load_tasks_file(path: &Path, role: Option<Arc<Role>>, opts: &LoadOptions)
         files: Vec::new(),
         roles: Vec::new(),
         blocks: 0,
+        play_vars: Arc::default(),
     };
     let node = read_yaml(path, None)?;
     ctx.enter(path, None)?.items(&node, "a tasks file")
@@ -99,6 +103,7 @@ pub fn load_role(
         files: Vec::new(),
         roles: Vec::new(),
         blocks: 0,
+        play_vars: Arc::default(),
     };
     let at = Span::unknown(from_dir);
     let block = role::load(name, spec, &at, &ctx, false)?;
@@ -131,9 +136,17 @@ pub(crate) struct Ctx<'a> {
     pub roles: Vec<(PathBuf, Option<String>)>,
     /// Blocks around the list being loaded.
     pub blocks: usize,
+    /// The play's `vars`, known while loading (templated import paths).
+    pub play_vars: Arc<Map>,
 }
 
 impl<'a> Ctx<'a> {
+    /// Render a template in an import (`import_tasks`, `import_role`, `import_playbook`) with
+    /// what exists while loading: play vars, `-e`, `role_path`, `playbook_dir`.
+    pub fn render_at_load(&self, text: &str) -> Result<String, String> {
+        render_at_load(text, &self.play_vars, self.opts, &self.playbook_dir, self.role.as_deref())
+    }
+
     /// The context for loading `path`, refusing a file that (indirectly) imports itself.
     pub fn enter(&self, path: &Path, at: Option<&Span>) -> Result<Ctx<'a>, LoadError> {
         self.check_depth(at.unwrap_or(&Span::unknown(path)))?;
@@ -199,4 +212,36 @@ pub(crate) fn find_yaml(dir: &Path, name: &str) -> Option<PathBuf> {
         candidates.push(dir.join(name));
     }
     candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Render `text` with the variables known before any host is contacted.
+pub(crate) fn render_at_load(
+    text: &str,
+    play_vars: &Map,
+    opts: &LoadOptions,
+    playbook_dir: &Path,
+    role: Option<&Role>,
+) -> Result<String, String> {
+    use crate::value::Value;
+    use crate::vars::{Level, Scope};
+    if !crate::template::is_template(text) {
+        return Ok(text.to_string());
+    }
+    // Absolute, as in Ansible: the rendered path is then found from any folder.
+    let absolute =
+        |p: &Path| Value::String(std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
+    let mut magic = Map::new();
+    magic.insert("playbook_dir".into(), absolute(playbook_dir));
+    if let Some(role) = role {
+        magic.insert("role_path".into(), absolute(&role.path));
+        magic.insert("role_name".into(), Value::String(role.name.clone()));
+    }
+    let (defaults, vars) = role.map(|r| (r.defaults.clone(), r.vars.clone())).unwrap_or_default();
+    let scope = Scope::new(Arc::new(crate::template::Engine::new()))
+        .layer(Level::RoleDefaults, Arc::new(defaults))
+        .layer(Level::RoleVars, Arc::new(vars))
+        .layer(Level::PlayVars, Arc::new(play_vars.clone()))
+        .layer(Level::Magic, Arc::new(magic))
+        .layer(Level::ExtraVars, Arc::new(opts.extra_vars.clone()));
+    Arc::new(scope).render_text(text).map_err(|e| e.message)
 }

@@ -79,13 +79,11 @@ fn import_playbook(
     opts: &LoadOptions,
     chain: &mut Vec<PathBuf>,
 ) -> Result<Vec<Play>, LoadError> {
-    let name = string(file, "import_playbook")?;
-    if name.contains("{{") {
-        return Err(LoadError::unsupported(
-            &file.span,
-            format!("import_playbook needs a fixed file name, not a template: '{name}'"),
-        ));
-    }
+    let raw = string(file, "import_playbook")?;
+    let name = super::load::render_at_load(&raw, &Default::default(), opts, &parent_dir(from), None).map_err(|e| {
+        LoadError::unsupported(&file.span, format!("import_playbook: cannot resolve '{raw}' while loading: {e}"))
+            .with_hint("an imported playbook's name may use only -e variables and playbook_dir")
+    })?;
     let mut vars = crate::value::Map::new();
     let mut tags = Vec::new();
     let mut when = Vec::new();
@@ -147,6 +145,7 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
         files: vec![file.canonicalize().unwrap_or_else(|_| file.to_path_buf())],
         roles: Vec::new(),
         blocks: 0,
+        play_vars: Arc::default(),
     };
     let mut play = Play {
         span: node.span.clone(),
@@ -177,6 +176,8 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
             _ => return Err(unknown_play_key(k, &key)),
         }
     }
+    let mut ctx = ctx;
+    ctx.play_vars = Arc::new(play.vars.clone());
     play.hosts = hosts.ok_or_else(|| {
         LoadError::invalid(&node.span, "this play has no `hosts`")
             .with_hint("add `hosts: <pattern>` (e.g. `hosts: all`)")

@@ -167,10 +167,7 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         let keyword = closest(&key, names(on::TASK));
         if modules.is_empty() && keyword.is_none() {
             return Err(LoadError::new(LoadErrorKind::UnknownModule, &k.span, format!("unknown module '{key}'"))
-                .with_hint(
-                    module_hint(&key, ctx)
-                        .unwrap_or_else(|| "troupe does not implement this module (yet); check the spelling".into()),
-                ));
+                .with_hint(module_hint(&key, ctx).unwrap_or_else(|| crate::bridge::missing_hint(canonical(&key)))));
         }
         let hint = keyword.map(|c| format!("did you mean '{c}'?")).or_else(|| module_hint(&key, ctx));
         return Err(LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid task keyword"))
@@ -280,7 +277,7 @@ fn action_keyword<'n>(k: &'n Node, v: &Node, ctx: &Ctx) -> Result<Action<'n>, Lo
     }
     if !is_known(&name, ctx) {
         return Err(LoadError::new(LoadErrorKind::UnknownModule, &v.span, format!("unknown module '{name}'"))
-            .maybe_hint(module_hint(&name, ctx)));
+            .with_hint(module_hint(&name, ctx).unwrap_or_else(|| crate::bridge::missing_hint(&name))));
     }
     // Nested `args` inside the legacy form are merged like the keyword.
     if let Some(Value::Object(inner)) = args.remove("args") {

@@ -15,6 +15,17 @@ pub fn register(env: &mut Environment<'static>) {
     // Every `{{ }}` in text goes through here: a huge lazy list must not be written out.
     env.set_formatter(|out: &mut Output, state: &State, value: &Value| {
         check_items(value)?;
+        // Text around an expression makes it a Python string: lists and mappings print as
+        // Python's repr (`['a']`), and None as nothing, as Ansible 2.19 renders them.
+        match value.kind() {
+            ValueKind::None => return Ok(()),
+            ValueKind::Seq | ValueKind::Map => {
+                if let Ok(data) = serde_json::to_value(value) {
+                    return out.write_str(&crate::value::pyrepr::py_str(&data)).map_err(Error::from);
+                }
+            }
+            _ => {}
+        }
         minijinja::escape_formatter(out, state, value)
     });
 }

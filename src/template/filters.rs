@@ -9,6 +9,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 pub mod collections;
 pub mod convert;
 pub mod text;
+pub mod urls;
 pub mod version;
 pub mod yaml_out;
 
@@ -39,6 +40,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("version", version_filter);
     collections::register(env);
     text::register(env);
+    urls::register(env);
     super::tests::register(env);
     super::lookups::register(env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

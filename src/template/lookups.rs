@@ -254,11 +254,18 @@ fn vars_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
     let default: Option<Value> = kwargs.get("default")?;
     let mut out = Vec::new();
     for t in terms {
-        let name = term_text(label, t)?;
-        match (state.lookup(&name), &default) {
+        // Ansible's words: tests and users match on them.
+        let Some(name) = t.as_str() else {
+            let kind = super::filters::convert::type_name(t);
+            return Err(fail(label, format!("Variable name must be 'str' not '{kind}'")));
+        };
+        match (state.lookup(name), &default) {
             (Some(v), _) if !v.is_undefined() => out.push(v),
             (_, Some(d)) => out.push(d.clone()),
-            _ => return Err(fail(label, format!("no variable named '{name}'; define it or pass default=..."))),
+            _ => {
+                let why = format!("No variable named '{name}' was found (define it or pass default=...)");
+                return Err(fail(label, why));
+            }
         }
     }
     Ok(out)

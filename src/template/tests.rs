@@ -8,7 +8,7 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error};
 
 use super::filters::convert::{fail, items, require_defined};
-use super::filters::text::{compile, text_of};
+use super::filters::text::{text_of, Matcher};
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_test("failed", |v: Value| result_flag("failed", &v, "failed"));
@@ -93,7 +93,7 @@ fn regex_test(name: &str, v: &Value, pattern: &str, kwargs: Kwargs, anchored: bo
     let text = text_of(name, v)?;
     let (ignorecase, multiline) = regex_flags(name, &kwargs)?;
     let pattern = if anchored { format!(r"\A(?:{pattern})") } else { pattern.to_string() };
-    Ok(compile(name, &pattern, ignorecase, multiline)?.is_match(&text))
+    Matcher::new(name, &pattern, ignorecase, multiline)?.is_match(&text)
 }
 
 fn regex(v: Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {

@@ -62,7 +62,7 @@ export ANSIBLE_ROLES_PATH=$TD OUTPUT_DIR=$OUT INVENTORY_PATH=$W/inventory
 export ANSIBLE_TEST_ANSIBLE_VERSION=2.19.14 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
 [ -d "$ANSINT/pylib" ] && export PYTHONPATH=$ANSINT/pylib
 export SHIM_LOG=$RES/$T.calls; rm -f "$SHIM_LOG"
-if [ "$TOOL" = troupe ]; then export PATH=$SHIM:$VENV/bin:$PATH; else export PATH=$VENV/bin:$PATH; fi
+if [ "$TOOL" = troupe ]; then export PATH=$SHIM:$VENV/bin:$PATH TROUPE_ANSIBLE_PYTHON=$VENV/bin/python; else export PATH=$VENV/bin:$PATH; fi
 
 start=$(date +%s)
 if [ -f "$TD/$T/runme.sh" ]; then

@@ -3,5 +3,6 @@
 
 pub mod compare;
 pub mod http;
+pub mod module_e2e;
 pub mod run;
 pub mod testbed;

@@ -28,6 +28,16 @@ pub fn ansible_playbook() -> Option<PathBuf> {
     None
 }
 
+/// A collections path holding ansible.posix, community.general and community.crypto, for
+/// ansible-playbook to load playbooks that use them: `TROUPE_ANSIBLE_COLLECTIONS`, else
+/// `target/ansible-collections` (scripts/test.sh unpacks them there from PyPI's `ansible`).
+pub fn ansible_collections() -> Option<PathBuf> {
+    let p = std::env::var("TROUPE_ANSIBLE_COLLECTIONS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("target/ansible-collections"));
+    p.join("ansible_collections/community/crypto").is_dir().then_some(p)
+}
+
 pub struct Run {
     cmd: Command,
     shown: String,

@@ -23,6 +23,39 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("items2dict", items2dict);
     env.add_filter("min", |v: Value, k: Kwargs| extreme("min", v, k, Ordering::Less));
     env.add_filter("max", |v: Value, k: Kwargs| extreme("max", v, k, Ordering::Greater));
+    env.add_filter("map", map);
+}
+
+/// minijinja's `map`, except that `map(attribute=...)` over an item without the attribute (and
+/// no `default=`) fails as Jinja's does in Ansible, instead of giving an undefined item.
+fn map(state: &minijinja::State, value: Value, args: Rest<Value>) -> Result<Vec<Value>, Error> {
+    let (_, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(&args)?;
+    if let (Some(attr), false) = (kwargs.get::<Option<Value>>("attribute")?, kwargs.has("default")) {
+        if let (Some(path), Ok(iter)) = (attr.as_str(), value.try_iter()) {
+            for item in iter {
+                if path_value(&item, path).is_undefined() {
+                    return Err(Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        format!("object of type '{}' has no attribute '{path}'", type_name(&item)),
+                    ));
+                }
+            }
+        }
+    }
+    minijinja::filters::map(state, value, args)
+}
+
+/// `a.b.0` looked up as minijinja's `map` does; undefined when a step is missing.
+fn path_value(item: &Value, path: &str) -> Value {
+    let mut v = item.clone();
+    for part in path.split('.') {
+        let key = part.parse::<i64>().map_or_else(|_| Value::from(part), Value::from);
+        v = match v.get_item(&key) {
+            Ok(next) if !next.is_undefined() => next,
+            _ => return Value::UNDEFINED,
+        };
+    }
+    v
 }
 
 fn flatten(value: Value, kwargs: Kwargs) -> Result<Value, Error> {

@@ -47,8 +47,54 @@ pub fn compile(name: &str, pattern: &str, ignorecase: bool, multiline: bool) -> 
         } else {
             ""
         };
-        fail(name, format!("invalid regular expression '{pattern}'{hint}: {e}"))
+        fail(name, format!("invalid regular expression '{pattern}'{hint}: {}", python_regex_error(&e)))
     })
+}
+
+/// A `regex` error as Python's `re` words it (the part users and tests match on), then the
+/// regex crate's own explanation.
+pub fn python_regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let python = [
+        ("repetition operator missing expression", "nothing to repeat"),
+        ("unclosed group", "missing ), unterminated subpattern"),
+        ("unopened group", "unbalanced parenthesis"),
+        ("unclosed character class", "unterminated character set"),
+    ]
+    .iter()
+    .find(|(ours, _)| text.contains(ours))
+    .map(|(_, py)| *py);
+    match python {
+        Some(py) => format!("{py}: {text}"),
+        None => text,
+    }
+}
+
+/// A compiled pattern for a yes/no match: the `regex` crate when it can, `fancy-regex` for the
+/// look-around and back-references Python has and `regex` lacks.
+pub enum Matcher {
+    Fast(Regex),
+    Fancy(Box<fancy_regex::Regex>),
+}
+
+impl Matcher {
+    pub fn new(name: &str, pattern: &str, ignorecase: bool, multiline: bool) -> Result<Matcher, Error> {
+        match compile(name, pattern, ignorecase, multiline) {
+            Ok(re) => Ok(Matcher::Fast(re)),
+            Err(first) => {
+                let flags = format!("{}{}", if ignorecase { "i" } else { "" }, if multiline { "m" } else { "" });
+                let full = if flags.is_empty() { pattern.to_string() } else { format!("(?{flags}){pattern}") };
+                fancy_regex::Regex::new(&full).map(|re| Matcher::Fancy(Box::new(re))).map_err(|_| first)
+            }
+        }
+    }
+
+    pub fn is_match(&self, text: &str) -> Result<bool, Error> {
+        match self {
+            Matcher::Fast(re) => Ok(re.is_match(text)),
+            Matcher::Fancy(re) => re.is_match(text).map_err(|e| fail("regex", format!("matching failed: {e}"))),
+        }
+    }
 }
 
 fn flag(name: &str, kwargs: &Kwargs, key: &str) -> Result<bool, Error> {

@@ -240,8 +240,10 @@ pub fn varnames(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value
                 format!("Invalid setting identifier, \"{t}\" is not a string, it is a {}", t.kind()),
             ));
         };
-        let re = regex::Regex::new(term)
-            .map_err(|e| fail(label, format!("Unable to use \"{term}\" as a search parameter: {e}")))?;
+        let re = regex::Regex::new(term).map_err(|e| {
+            let why = crate::template::filters::text::python_regex_error(&e);
+            fail(label, format!("Unable to use \"{term}\" as a search parameter: {why}"))
+        })?;
         found.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_str())));
     }
     Ok(found)
