@@ -38,6 +38,7 @@ pub mod dpkg_selections;
 pub mod find;
 pub mod getent;
 pub mod hostname;
+pub mod known_hosts;
 pub mod package_facts;
 pub mod ping;
 pub mod raw;
