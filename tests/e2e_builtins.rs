@@ -300,3 +300,43 @@ fn package_facts_match_ansible() {
         }
     }
 }
+
+const KH_ED: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXAmdVcWmOnw2aPbJlsvTgSCMrQUfujJeNpdXWkdvjs";
+const KH_ED2: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDpDvxKrjJ3IuNyGCPNX29iaLJ9lORHLmtpSf5xc3KT2";
+const KH_RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDiHboeHbZBYi/and3CXBOc51CG8LA5cqxw3TwmAOrPD5nI3Ol/fueqODpIbv8ST+OtWaqUjzONxN8EJJ+3mMMbWo4vq/psBwQsCAir0IP2F6VetEb3QO2E/WzqnR2LYn2BVpLK3zRKpIHNqlxLxGVvaP203MvfHen/if4K8BRmfQ==";
+
+#[test]
+fn known_hosts_adds_replaces_hashes_and_removes() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let f = "/tmp/troupe-e2e-known_hosts";
+    let probe = format!("cat {f} 2>&1 || true");
+    let fields: &[&str] = &["changed", "name", "path", "state", "hash_host", "key", "mode", "owner"];
+    // Another host's line stays; the host's rsa key stays; an ed25519 key is appended.
+    let reset = format!("printf 'other.example {KH_ED}\\nweb.example {KH_RSA}\\n' > {f}");
+    let args = format!("{{name: Web.Example, key: 'web.example {KH_ED}', path: {f}}}");
+    ModuleE2e::new("known_hosts", &args).reset(&reset).probe(&probe).compare(fields).run(tb, host);
+    assert_eq!(
+        tb.ok(host, &format!("cat {f}")),
+        format!("other.example {KH_ED}\nweb.example {KH_RSA}\nweb.example {KH_ED}")
+    );
+    // Another ed25519 key of the host is replaced in place of its line.
+    let reset = format!("printf 'web.example {KH_ED2}\\nz.example {KH_RSA}\\n' > {f}");
+    ModuleE2e::new("known_hosts", &args).reset(&reset).probe(&probe).compare(fields).run(tb, host);
+    assert_eq!(tb.ok(host, &format!("cat {f}")), format!("z.example {KH_RSA}\nweb.example {KH_ED}"));
+    // Hashed: the second run finds the hashed line (a new salt each run, so states differ).
+    let reset = format!("rm -f {f}");
+    let hashed = format!("{{name: web.example, key: 'web.example {KH_ED}', path: {f}, hash_host: true}}");
+    ModuleE2e::new("known_hosts", &hashed).reset(&reset).probe(&probe).compare(fields).same_state(false).run(tb, host);
+    assert!(tb.ok(host, &format!("cat {f}")).starts_with("|1|"));
+    assert!(tb.ok(host, &format!("ssh-keygen -F web.example -f {f}")).contains("found: line 1"));
+    // Absent without a key: every line of the host goes.
+    let reset = format!("printf 'web.example {KH_ED}\\nz.example {KH_RSA}\\nweb.example {KH_RSA}\\n' > {f}");
+    ModuleE2e::new("known_hosts", &format!("{{name: web.example, path: {f}, state: absent}}"))
+        .reset(&reset)
+        .probe(&probe)
+        .compare(&["changed", "name", "path", "state"])
+        .run(tb, host);
+    assert_eq!(tb.ok(host, &format!("cat {f}")), format!("z.example {KH_RSA}"));
+}

@@ -23,7 +23,8 @@ const SPEC: ArgSpec = ArgSpec {
     options: &[&[
         Opt::str("name", "the host (lowercased; `[host]:port` for another port)").required(),
         Opt::str("key", "the known_hosts line: `<host[,ip]> <type> <base64>` (required when present)"),
-        Opt::path("path", "the known_hosts file (created if needed; its folder must exist)").default("~/.ssh/known_hosts"),
+        Opt::path("path", "the known_hosts file (created if needed; its folder must exist)")
+            .default("~/.ssh/known_hosts"),
         Opt::bool("hash_host", "write the host name hashed").default("false"),
         Opt::str("state", "present: add the key; absent: remove it (all of the host's without `key`)")
             .choices(&["absent", "present"])
@@ -109,7 +110,8 @@ pub fn search(out: &str, rc: i32, key: Option<&str>) -> Result<Found, String> {
     let mut at = None;
     for l in out.lines().filter(|l| !l.is_empty()) {
         if l.starts_with('#') {
-            at = Some(line_of(l).ok_or_else(|| format!("failed to parse output of ssh-keygen for line number: '{l}'"))?);
+            at =
+                Some(line_of(l).ok_or_else(|| format!("failed to parse output of ssh-keygen for line number: '{l}'"))?);
             continue;
         }
         let Some(old) = normalize(l) else { continue };
@@ -193,6 +195,21 @@ pub fn script(host: &str, key: Option<&str>, path: &str) -> String {
     s
 }
 
+/// What Ansible's `exit_json` adds for a result with a `path` (`add_path_info`).
+fn path_info(r: &mut Map, facts: Option<&crate::facts::FileFacts>) {
+    let Some(f) = facts else {
+        r.insert("state".into(), "absent".into());
+        return;
+    };
+    r.insert("uid".into(), f.uid.into());
+    r.insert("gid".into(), f.gid.into());
+    r.insert("owner".into(), f.owner.clone().into());
+    r.insert("group".into(), f.group.clone().into());
+    r.insert("mode".into(), format!("{:04o}", f.mode).into());
+    r.insert("state".into(), "file".into());
+    r.insert("size".into(), f.size.into());
+}
+
 struct Planned {
     write: Query,
 }
@@ -251,6 +268,7 @@ impl Module for KnownHosts {
         q.result.insert("state".into(), if present { "present" } else { "absent" }.into());
         let file = read_text(cx, &real_path).await?;
         let before = String::from_utf8_lossy(file.content.as_deref().unwrap_or_default()).into_owned();
+        path_info(&mut q.result, file.facts.exists().then_some(&file.facts));
         let Some(new) = after(&before, &found, present, key.as_deref()) else { return Ok(q) };
         let write = query_write(
             cx,
@@ -270,6 +288,23 @@ impl Module for KnownHosts {
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let p: Planned = q.change.take("known_hosts")?;
         apply_write(cx, p.write).await?;
+        let path = q.result.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
+        let out = cx.run(Cmd::new(format!("stat -c '%u %g %U %G %a %s' -- {}", quote(&path))).read_only()).await?;
+        let line = out.stdout_text();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [uid, gid, owner, group, mode, size] = f[..] {
+            let facts = crate::facts::FileFacts {
+                kind: crate::facts::FileKind::File,
+                uid: uid.parse().unwrap_or(0),
+                gid: gid.parse().unwrap_or(0),
+                owner: owner.into(),
+                group: group.into(),
+                mode: u32::from_str_radix(mode, 8).unwrap_or(0),
+                size: size.parse().unwrap_or(0),
+                ..Default::default()
+            };
+            path_info(&mut q.result, Some(&facts));
+        }
         Ok(std::mem::take(&mut q.result))
     }
 }
@@ -291,7 +326,10 @@ mod tests {
         // `ssh-keygen -H` of "example.org" with this salt gives this hash.
         let salt = [7u8; 20];
         let line = hash_host_key("example.org", K1, &salt);
-        assert_eq!(line, "|1|BwcHBwcHBwcHBwcHBwcHBwcHBwc=|HTGl26Rkk7IRnhiMGf3loDPi+KU= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne");
+        assert_eq!(
+            line,
+            "|1|BwcHBwcHBwcHBwcHBwcHBwcHBwc=|HTGl26Rkk7IRnhiMGf3loDPi+KU= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne"
+        );
         let marked = hash_host_key("example.org", &format!("@revoked {K1}"), &salt);
         assert!(marked.starts_with("@revoked |1|"), "{marked}");
     }
