@@ -41,6 +41,7 @@ fn all() -> &'static [&'static dyn Module] {
         // builtins (issue 12)
         &super::add_host::AddHost,
         &super::add_host::GroupBy,
+        &super::cron::Cron,
         &super::dpkg_selections::DpkgSelections,
         &super::find::Find,
         &super::getent::Getent,
