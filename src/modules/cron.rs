@@ -261,7 +261,7 @@ const NEED_CRONTAB: &str =
     "command -v crontab >/dev/null 2>&1 || { echo 'Failed to find required executable \"crontab\" in paths' >&2; exit 127; }\n";
 
 enum Target {
-    File { write: Option<Query>, path: String },
+    File { write: Option<Box<Query>>, path: String },
     Crontab { user: Option<String> },
 }
 
@@ -392,7 +392,7 @@ impl Module for Cron {
                     true,
                 )
                 .await?;
-                Target::File { write: Some(write), path: p }
+                Target::File { write: Some(Box::new(write)), path: p }
             }
             (Some(p), _) => Target::File { write: None, path: p },
             (None, _) => Target::Crontab { user: w.user.clone() },
@@ -417,7 +417,7 @@ impl Module for Cron {
                 run_ok(cx, Cmd::new(format!("rm -f -- {}", quote(&path))), "removing the cron file failed").await?;
             }
             Target::File { write: Some(write), .. } => {
-                apply_write(cx, write).await?;
+                apply_write(cx, *write).await?;
             }
             Target::File { write: None, path } => {
                 return Err(ModuleError::failed(format!("cron: nothing planned for {path}")));
