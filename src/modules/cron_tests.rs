@@ -84,3 +84,32 @@ fn crontab_headers_are_dropped() {
         "if [ \"$(id -un)\" = bob ]; then crontab -l; else crontab -u bob -l; fi"
     );
 }
+
+#[tokio::test]
+async fn cron_file_with_backup_then_removed() {
+    use crate::modules::testutil::Harness;
+    use serde_json::json;
+    let h = Harness::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("jobs");
+    std::fs::write(&f, "#Ansible: a\n* * * * * root a\n").unwrap();
+    let args = json!({"name": "b", "job": "b", "hour": "3", "user": "root", "cron_file": f, "backup": true});
+    let (changed, r) = h.run(&Cron, args.clone()).await.unwrap();
+    assert!(changed);
+    assert_eq!(r["jobs"], json!(["a", "b"]));
+    let backup = r["backup_file"].as_str().unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "#Ansible: a\n* * * * * root a\n");
+    std::fs::remove_file(&backup).unwrap();
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "#Ansible: a\n* * * * * root a\n#Ansible: b\n* 3 * * * root b\n");
+    let (changed, r) = h.run(&Cron, args).await.unwrap();
+    assert!(!changed && r.get("backup_file").is_none());
+    for name in ["a", "b"] {
+        let (changed, _) = h.run(&Cron, json!({"name": name, "cron_file": f, "state": "absent"})).await.unwrap();
+        assert!(changed);
+    }
+    assert!(!f.exists(), "the emptied file is removed");
+    let err = h.run(&Cron, json!({"name": "x", "job": "x", "cron_file": f})).await.unwrap_err();
+    assert!(err.to_string().contains("you must specify user=... as well"), "{err}");
+    let err = h.run(&Cron, json!({"name": "x", "job": "x", "hour": "1", "special_time": "daily"})).await.unwrap_err();
+    assert!(err.to_string().contains("You must specify time and date fields or special time."), "{err}");
+}

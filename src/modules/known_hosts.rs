@@ -369,4 +369,30 @@ mod tests {
         let s = script("h", None, "/etc/ssh/x y");
         assert!(s.contains("'/etc/ssh/x y'") && !s.contains("sanity"), "{s}");
     }
+
+    #[tokio::test]
+    async fn edits_a_local_file_with_ssh_keygen() {
+        use crate::modules::testutil::Harness;
+        use serde_json::json;
+        let h = Harness::new();
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("known_hosts");
+        let key = "h.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXAmdVcWmOnw2aPbJlsvTgSCMrQUfujJeNpdXWkdvjs";
+        let args = json!({"name": "H.example", "key": key, "path": f, "hash_host": true});
+        let (changed, r) = h.run(&KnownHosts, args.clone()).await.unwrap();
+        assert!(changed);
+        assert_eq!((r["state"].clone(), r["mode"].clone()), (json!("file"), json!("0644")));
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(text.starts_with("|1|") && text.ends_with("pdXWkdvjs\n"), "{text}");
+        let (changed, _) = h.run(&KnownHosts, args).await.unwrap();
+        assert!(!changed, "the hashed line is found");
+        let err = h.run(&KnownHosts, json!({"name": "other.example", "key": key, "path": f})).await.unwrap_err();
+        assert!(err.to_string().contains("Host parameter does not match hashed host field in supplied key"), "{err}");
+        let err = h.run(&KnownHosts, json!({"name": "h.example", "path": f})).await.unwrap_err();
+        assert!(err.to_string().contains("No key specified when adding a host"), "{err}");
+        let (changed, _) =
+            h.run(&KnownHosts, json!({"name": "h.example", "path": f, "state": "absent"})).await.unwrap();
+        assert!(changed);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "");
+    }
 }
