@@ -86,13 +86,19 @@ fn etcd_backup_then_restore_brings_back_the_snapshot_in_a_new_cluster() {
     s.play("etcd3.yml", &[]).succeeds();
     etcdctl_ok(tb, &three[0], "put /ops/before snapshot");
 
-    // Three backups, two kept: each verified, private, with its SHA-256 beside it.
-    for _ in 0..3 {
+    // Three backups, each after a write, two kept: each verified, private, with its SHA-256 beside it.
+    for i in 0..3 {
+        etcdctl_ok(tb, &three[0], &format!("put /ops/n{i} {i}"));
         book(&s, "etcd-backup.yml", "etcd3.yml", &["-e", &backup_dir, "-e", "etcd_backup_keep=2"]).succeeds();
         thread::sleep(Duration::from_millis(1100)); // one snapshot name per second
     }
     let kept = snapshots(&backups);
     assert_eq!(kept.len(), 2, "etcd_backup_keep=2 kept {kept:?}");
+    // Nothing written since the newest: a second run takes no snapshot and changes nothing.
+    let again = book(&s, "etcd-backup.yml", "etcd3.yml", &["-e", &backup_dir, "-e", "etcd_backup_keep=2"]).succeeds();
+    assert!(again.stdout.contains("at its present raft index"), "{}", again.stdout);
+    assert!(!again.stdout.contains("changed=1"), "a current backup changed something:\n{}", again.stdout);
+    assert_eq!(snapshots(&backups), kept, "a current backup took a snapshot");
     let snap = kept.last().expect("a snapshot").clone();
     let sums = std::fs::read_to_string(format!("{}.sha256", snap.display())).expect("the .sha256 file");
     assert!(sums.starts_with(&sha256(&snap)), "{sums}");
