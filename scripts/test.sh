@@ -19,7 +19,8 @@ if [ ! -x "$venv/bin/ansible-playbook" ]; then
 fi
 export TROUPE_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook"
 # The collections troupe implements modules of (ansible.posix, community.general,
-# community.crypto), for ansible-playbook to compare with: galaxy is out of reach, PyPI's
+# community.crypto), for ansible-playbook to compare with, and community.general for the
+# module bridge's e2e tests: galaxy is out of reach, PyPI's
 # `ansible` package bundles them. Unpacked once under target/.
 colls="$root/target/ansible-collections"
 if [ ! -d "$colls/ansible_collections/community/crypto" ]; then
@@ -38,21 +39,6 @@ PY
   rm -f "$colls.tmp"/ansible-*.whl && mv "$colls.tmp" "$colls"
 fi
 export TROUPE_ANSIBLE_COLLECTIONS="$colls"
-
-# community.general for the module bridge's e2e tests (tests/e2e_bridge.rs). Galaxy is not
-# reachable; the `ansible` package on PyPI bundles the collection: download its wheel once and
-# unpack only community/general (about 12 MB) into target/test-collections.
-general="$root/target/test-collections/ansible_collections/community/general"
-if [ ! -f "$general/plugins/modules/pam_limits.py" ]; then
-  dl=$(mktemp -d)
-  "$venv/bin/pip" download -q --no-deps --only-binary=:all: -d "$dl" 'ansible>=12,<13'
-  "$venv/bin/python3" - "$dl" "$root/target/test-collections" <<'PY'
-import glob, sys, zipfile
-with zipfile.ZipFile(sorted(glob.glob(sys.argv[1] + "/ansible-*.whl"))[-1]) as z:
-    z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("ansible_collections/community/general/")])
-PY
-  rm -rf "$dl"
-fi
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

@@ -7,13 +7,13 @@
 //! no file left there), a host without Python, and the load-time error for a missing module.
 //!
 //! Needs ansible-core on the controller (`TROUPE_ANSIBLE_PYTHON`, or the venv of
-//! `TROUPE_ANSIBLE_PLAYBOOK`) and community.general in `target/test-collections` (both put
+//! `TROUPE_ANSIBLE_PLAYBOOK`) and community.general in `target/ansible-collections` (both put
 //! there by scripts/test.sh).
 
 use std::path::PathBuf;
 
 use crate::e2e_modules::{absent, mine, nonce, troupe, Cleanup};
-use crate::support::run::{ansible_playbook, repo, scratch, Run};
+use crate::support::run::{ansible_collections, ansible_playbook, repo, scratch, Run};
 use crate::support::testbed::{skip, testbed};
 
 /// `TROUPE_ANSIBLE_PYTHON` and `ANSIBLE_COLLECTIONS_PATH` for troupe, or `None` (skipped)
@@ -29,11 +29,12 @@ fn bridge_env() -> Option<[(String, String); 2]> {
             }
         },
     };
-    let general = repo().join("target/test-collections");
-    if !general.join("ansible_collections/community/general/plugins/modules/pam_limits.py").is_file() {
-        skip("skipped: the bridge tests need community.general in target/test-collections (scripts/test.sh)");
+    let Some(general) = ansible_collections()
+        .filter(|p| p.join("ansible_collections/community/general/plugins/modules/pam_limits.py").is_file())
+    else {
+        skip("skipped: the bridge tests need community.general in target/ansible-collections (scripts/test.sh)");
         return None;
-    }
+    };
     let paths = format!("{}:{}", general.display(), repo().join("tests/fixtures/collections").display());
     Some([
         ("TROUPE_ANSIBLE_PYTHON".into(), python.to_string_lossy().into_owned()),
