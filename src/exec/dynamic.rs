@@ -28,10 +28,11 @@ fn changes(o: &HostOutcome) -> Vec<Dynamic> {
     if matches!(o.status, Status::Failed | Status::Skipped | Status::Unreachable) {
         return Vec::new();
     }
-    let result = o.result.to_map();
-    let items: Vec<&Map> = match result.get("results") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        _ => vec![&result],
+    // Read the typed result in place: this runs for every host after every task.
+    let items: Vec<&Map> = match &o.result.results {
+        Some(items) => items.iter().filter_map(Value::as_object).collect(),
+        None if o.result.failed == Some(true) || o.result.skipped == Some(true) => return Vec::new(),
+        None => vec![&o.result.extra],
     };
     let flag = |m: &Map, k: &str| m.get(k) == Some(&Value::Bool(true));
     let strings = |v: Option<&Value>| -> Vec<String> {
