@@ -189,15 +189,15 @@ fn config_lookup() {
 #[test]
 fn template_lookup() {
     let dir = tempdir();
-    write(&dir.path().join("templates/t.j2"), "host={{ name }}{% if extra is defined %} {{ extra }}{% endif %}");
+    write(&dir.path().join("templates/t.j2"), "host={{ name }}{% if extra is defined %} {{ extra }}{% endif %}\n");
     write(&dir.path().join("templates/list.j2"), "{{ [1, n] }}\n");
     write(&dir.path().join("templates/custom.j2"), "[[ name ]] {{ kept }}");
     let d = dir.path().display().to_string();
     let c = context! { __troupe_search => vec![d], name => "web1", n => 2 };
-    assert_eq!(eval("{{ lookup('template', 't.j2') }}", c.clone()), "host=web1");
-    assert_eq!(eval("{{ lookup('template', 't.j2', template_vars={'extra': 'x'}) }}", c.clone()), "host=web1 x");
+    assert_eq!(eval("{{ lookup('template', 't.j2') }}", c.clone()), "host=web1\n");
+    assert_eq!(eval("{{ lookup('template', 't.j2', template_vars={'extra': 'x'}) }}", c.clone()), "host=web1 x\n");
     assert_eq!(eval("{{ lookup('template', 'list.j2') | length }}", c.clone()), "2");
-    assert_eq!(eval("{{ lookup('template', 'list.j2', convert_data=false) | length }}", c.clone()), "6");
+    assert_eq!(eval("{{ lookup('template', 'list.j2', convert_data=false) | length }}", c.clone()), "7");
     assert_eq!(
         eval("{{ lookup('template', 'custom.j2', variable_start_string='[[', variable_end_string=']]') }}", c.clone()),
         "web1 {{ kept }}"

@@ -125,8 +125,10 @@ fn abspath(path: &str) -> PathBuf {
 }
 
 /// `relpath(start=cwd)`: Python's `os.path.relpath`.
-fn relpath(path: Value, start: Option<String>) -> Result<String, Error> {
+fn relpath(path: Value, start: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     let path = text_of("relpath", &path)?;
+    let start = start.or(kwargs.get("start")?);
+    kwargs.assert_all_used()?;
     if path.is_empty() {
         return Err(fail("relpath", "no path specified"));
     }
@@ -139,11 +141,13 @@ fn relpath(path: Value, start: Option<String>) -> Result<String, Error> {
 }
 
 /// Ansible's namespace for `to_uuid`.
-const UUID_NAMESPACE_ANSIBLE: &str = "361E6D51-FAEC-444A-9079-FB0E8B4F1B1C";
+const UUID_NAMESPACE_ANSIBLE: &str = "361E6D51-FAEC-444A-9079-341386DA8E2E";
 
 /// `to_uuid(namespace=...)`: a version-5 UUID of the text.
-fn to_uuid(value: Value, namespace: Option<String>) -> Result<String, Error> {
+fn to_uuid(value: Value, namespace: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     require_defined("to_uuid", &value)?;
+    let namespace = namespace.or(kwargs.get("namespace")?);
+    kwargs.assert_all_used()?;
     let name = text_of("to_uuid", &value)?;
     let ns = namespace.unwrap_or_else(|| UUID_NAMESPACE_ANSIBLE.into());
     let hex: String = ns.trim_start_matches("urn:uuid:").chars().filter(|c| *c != '-').collect();

@@ -36,9 +36,11 @@ fn password_hash_matches_crypt() {
 
 #[test]
 fn uuid_relpath_product() {
-    assert_eq!(eval("{{ 'web1' | to_uuid }}"), "c82318cd-96bf-5d59-ad72-e4c78874d1c7");
+    assert_eq!(eval("{{ 'web1' | to_uuid }}"), "4ebc6093-8026-5090-bb95-a592e5a6aec3");
     assert_eq!(eval("{{ '/etc/ssl/certs' | relpath('/etc/nginx') }}"), "../ssl/certs");
-    assert_eq!(eval("{{ '/etc' | relpath('/etc') }}"), ".");
+    assert_eq!(eval("{{ '/etc' | relpath(start='/etc') }}"), ".");
+    let ns = "namespace='6ba7b810-9dad-11d1-80b4-00c04fd430c8'";
+    assert_eq!(eval(&format!("{{{{ 'x' | to_uuid({ns}) }}}}")), "05b16a01-46c6-56dd-bd6e-c6dfb4a1427a");
     assert_eq!(eval("{{ [1,2] | product(['a','b']) | list }}"), "[[1, \"a\"], [1, \"b\"], [2, \"a\"], [2, \"b\"]]");
     assert_eq!(eval("{{ [0,1] | product(repeat=2) | length }}"), "4");
 }

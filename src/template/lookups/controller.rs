@@ -266,7 +266,13 @@ pub fn template(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) ->
             .filter(|s| !s.contains(var_start.as_str()) && !s.contains(var_end.as_str()));
         let rendered = match single {
             Some(expr) if convert => env.compile_expression_owned(expr.trim().to_string()).and_then(|e| e.eval(&vars)),
-            _ => env.render_named_str(&term, &text, &vars).map(Value::from),
+            // As Ansible's templar: the source's trailing newlines are kept.
+            _ => env.render_named_str(&term, &text, &vars).map(|mut r| {
+                let count = |t: &str| t.len() - t.trim_end_matches('\n').len();
+                let missing = count(&text).saturating_sub(count(&r));
+                r.push_str(&"\n".repeat(missing));
+                Value::from(r)
+            }),
         };
         out.push(rendered.map_err(|e| fail(label, format!("{}: {e}", found.display())))?);
     }
