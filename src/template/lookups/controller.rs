@@ -51,7 +51,9 @@ enum Kind {
 }
 
 /// (name, environment variable, ansible.cfg `[section] key`, kind, default).
-const SETTINGS: &[(&str, &str, (&str, &str), Kind, &str)] = &[
+type Setting = (&'static str, &'static str, (&'static str, &'static str), Kind, &'static str);
+
+const SETTINGS: &[Setting] = &[
     (
         "DEFAULT_ROLES_PATH",
         "ANSIBLE_ROLES_PATH",
