@@ -19,6 +19,7 @@ const PLAYBOOK: &str = r#"- hosts: all
     - debug: msg="{{ '%Y-%m-%d %H:%M:%S %a %b %j' | strftime(1700000000, utc=true) }}"
     - debug: msg="{{ '%H:%M' | ansible.builtin.strftime(second=86399, utc=True) }}"
     - debug: msg="{{ now(utc=true, fmt='%Y') | length }}"
+    - debug: msg="{{ now(utc=true).strftime('%Y') | length }} {{ now().year > 2000 }} {{ now() | string | length }}"
     - debug: msg="{{ 60 | random(seed='web1') }} {{ 100 | random(start=10, step=10, seed=inventory_hostname) }}"
     - debug: msg="{{ ['a', 'b', 'c', 'd'] | random(seed=7) }}"
     - debug: msg="{{ range(10) | shuffle(seed='abc') | to_json }}"
@@ -65,6 +66,7 @@ fn filters_tests_and_lookups_as_ansible() {
             r#""msg": "2023-11-14 22:13:20 Tue Nov 318""#,
             r#""msg": "23:59""#,
             r#""msg": 4"#,
+            r#""msg": "4 True 26""#,
             r#""msg": "52 80""#,
             r#""msg": "c""#,
             r#""msg": "[4, 3, 0, 9, 1, 2, 6, 5, 7, 8]""#,

@@ -60,20 +60,86 @@ fn now_epoch() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// The `now(utc=False, fmt=None)` global: with `fmt`, the formatted time; without, the time
-/// as Python prints a datetime (`2026-12-02 16:07:01.123456`).
-fn now(kwargs: Kwargs) -> Result<String, Error> {
+/// The `now(utc=False, fmt=None)` global: with `fmt`, the formatted time; without, a datetime
+/// (`.year`..`.microsecond`, `.strftime(fmt)`, `.isoformat()`, `.timestamp()`) that prints as
+/// Python's `str(datetime)`: `2026-12-02 16:07:01.123456`.
+fn now(kwargs: Kwargs) -> Result<Value, Error> {
     let utc = kwargs.get::<Option<bool>>("utc")?.unwrap_or(false);
     let fmt: Option<String> = kwargs.get("fmt")?;
     kwargs.assert_all_used()?;
     let epoch = now_epoch();
-    let secs = epoch.floor() as i64;
-    let text = match fmt {
-        Some(f) => clock::format(&f, secs, utc),
-        None => clock::format("%Y-%m-%d %H:%M:%S", secs, utc)
-            .map(|t| format!("{t}.{:06}", ((epoch - epoch.floor()) * 1e6) as u32)),
-    };
-    text.map_err(|e| fail("now", e))
+    match fmt {
+        Some(f) => clock::format(&f, epoch.floor() as i64, utc).map(Value::from).map_err(|e| fail("now", e)),
+        None => Ok(Value::from_object(DateTime { epoch, utc })),
+    }
+}
+
+/// A point in time, local or UTC, as Python's `datetime` shows it.
+#[derive(Debug)]
+struct DateTime {
+    epoch: f64,
+    utc: bool,
+}
+
+impl DateTime {
+    fn secs(&self) -> i64 {
+        self.epoch.floor() as i64
+    }
+    fn micros(&self) -> u32 {
+        ((self.epoch - self.epoch.floor()) * 1e6) as u32
+    }
+    fn format(&self, fmt: &str) -> Result<String, Error> {
+        clock::format(fmt, self.secs(), self.utc).map_err(|e| fail("now", e))
+    }
+    fn field(&self, code: &str) -> Option<i64> {
+        self.format(code).ok()?.trim().parse().ok()
+    }
+}
+
+impl std::fmt::Display for DateTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let base = self.format("%Y-%m-%d %H:%M:%S").map_err(|_| std::fmt::Error)?;
+        write!(f, "{base}.{:06}", self.micros())
+    }
+}
+
+impl minijinja::value::Object for DateTime {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let code = match key.as_str()? {
+            "year" => "%Y",
+            "month" => "%m",
+            "day" => "%d",
+            "hour" => "%H",
+            "minute" => "%M",
+            "second" => "%S",
+            "microsecond" => return Some(Value::from(self.micros())),
+            _ => return None,
+        };
+        self.field(code).map(Value::from)
+    }
+
+    fn call_method(
+        self: &std::sync::Arc<Self>,
+        _state: &minijinja::State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match (method, args) {
+            ("strftime", [fmt]) => Ok(Value::from(self.format(&text_of("strftime", fmt)?)?)),
+            ("isoformat", []) => Ok(Value::from(self.to_string().replacen(' ', "T", 1))),
+            ("timestamp", []) => Ok(Value::from(self.epoch)),
+            ("strftime" | "isoformat" | "timestamp", _) => Err(fail(method, "wrong number of arguments")),
+            _ => Err(Error::new(minijinja::ErrorKind::UnknownMethod, format!("datetime has no method {method}"))),
+        }
+    }
+
+    fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&**self, f)
+    }
 }
 
 /// The `undef(hint=None)` global: an undefined value (`is defined` is false; an error once

@@ -55,7 +55,10 @@ fn strftime_and_now() {
     assert!(env().render_str("{{ '%Y' | strftime('soon') }}", ()).is_err());
     let year = eval("{{ now(utc=true, fmt='%Y') }}");
     assert!(year.starts_with("20") && year.len() == 4, "{year}");
-    assert_eq!(eval("{{ now() | length }}"), "26");
+    assert_eq!(eval("{{ now() | string | length }}"), "26");
+    assert_eq!(eval("{{ now(utc=true).strftime('%Y') == now(utc=true, fmt='%Y') }}"), "True");
+    assert_eq!(eval("{{ now().year > 2000 }} {{ now().isoformat()[10] }}"), "True T");
+    assert!(env().render_str("{{ now().nope() }}", ()).is_err());
 }
 
 #[test]
