@@ -359,32 +359,28 @@ fn filter(name: &str, value: Value, q: Option<Value>, version: Option<u8>) -> Re
     query(name, &value, &q, version)
 }
 
-/// `ipwrap`: IPv6 addresses in brackets; other values (names, IPv4) unchanged.
+/// `ipwrap`: IPv6 addresses in brackets; other values (names, IPv4, anything the query
+/// rejects) unchanged, in lists too.
 fn ipwrap(value: Value, q: Option<Value>) -> Result<Value, Error> {
     require_defined("ipwrap", &value)?;
     let q = q.filter(|q| !q.is_none()).map(|q| q.to_string()).unwrap_or_default();
-    let one = |item: &Value| -> Result<Value, Error> {
-        if read(item).is_none() {
-            return Ok(item.clone());
-        }
-        let r = query("ipwrap", item, &q, None)?;
-        if r.is_true() {
-            query("ipwrap", &r, "wrap", None)
-        } else {
-            Ok(r)
-        }
-    };
+    let wrap = |v: &Value| filter("ipwrap", v.clone(), Some(Value::from("wrap")), None);
+    let passes =
+        |v: &Value| filter("ipwrap", v.clone(), Some(Value::from(q.as_str())), None).ok().filter(Value::is_true);
     if matches!(value.kind(), ValueKind::Seq | ValueKind::Iterable) {
         let mut out = Vec::new();
         for item in value.try_iter()? {
-            let r = one(&item)?;
-            if r.is_true() {
-                out.push(r);
-            }
+            out.push(match passes(&item) {
+                Some(_) => wrap(&item).unwrap_or(item),
+                None => item,
+            });
         }
         return Ok(Value::from(out));
     }
-    one(&value)
+    Ok(match passes(&value) {
+        Some(r) => wrap(&r).unwrap_or(value),
+        None => value,
+    })
 }
 
 #[cfg(test)]

@@ -45,5 +45,6 @@ fn ipwrap_brackets_ipv6_only() {
     assert_eq!(eval("{{ 'fe80::1/64' | ipwrap }}"), "[fe80::1]/64");
     assert_eq!(eval("{{ '10.1.1.1' | ipwrap }}"), "10.1.1.1");
     assert_eq!(eval("{{ 'db.example.com' | ipwrap }}"), "db.example.com");
-    assert_eq!(eval("{{ ['::1', 'host'] | ipwrap }}"), r#"["[::1]", "host"]"#);
+    assert_eq!(eval("{{ ['::1', 'host', '', '10.0.0.0/8'] | ipwrap }}"), r#"["[::1]", "host", "", "10.0.0.0/8"]"#);
+    assert_eq!(eval("{{ ['fe80::1/64', '::1'] | ipwrap('address') }}"), r#"["[fe80::1]/64", "[::1]"]"#);
 }
