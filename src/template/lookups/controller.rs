@@ -7,35 +7,15 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
 
-use super::super::filters::convert::fail;
-use super::{find_file, term_text};
+use super::super::filters::convert::{fail, from_data, to_data};
+use super::{find_file, search_dirs, term_text};
 
-/// `fileglob`: the files (not folders) matching each term's file-name pattern, in the first
-/// search folder (`files/` of the role, then the role, the playbook...) holding its folder.
-/// Python returns directory order; troupe sorts.
+/// `fileglob`: the files (not folders) matching each term, found as `with_fileglob` finds
+/// them (`exec::fileglob`). Python returns directory order; troupe sorts.
 pub fn fileglob(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    for t in terms {
-        let term = term_text(label, t)?;
-        let (dir, pattern) = match term.rsplit_once('/') {
-            Some((d, p)) => (if d.is_empty() { "/" } else { d }, p),
-            None => ("", term.as_str()),
-        };
-        let Some(found) = find_file(state, dir, Some("files")) else { continue };
-        let Ok(entries) = std::fs::read_dir(&found) else { continue };
-        let mut names: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                (pattern.starts_with('.') || !name.starts_with('.')) && crate::glob::matches(pattern, &name)
-            })
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        names.sort();
-        out.extend(names.iter().map(|p| Value::from(p.to_string_lossy().into_owned())));
-    }
-    Ok(out)
+    let terms: Vec<crate::value::Value> = terms.iter().map(|t| to_data(label, t)).collect::<Result<_, _>>()?;
+    let found = crate::exec::fileglob::expand(&terms, &search_dirs(state));
+    Ok(found.iter().map(from_data).collect())
 }
 
 /// How a setting is typed, for its environment or ansible.cfg text.
