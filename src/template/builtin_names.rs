@@ -101,6 +101,8 @@ pub const FILTERS: &[&str] = &[
     "unique",
     "upper",
     "urlencode",
+    "split",
+    "chain",
 ];
 
 /// Ansible's and Jinja's test names that troupe provides.
