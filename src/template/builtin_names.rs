@@ -102,7 +102,6 @@ pub const FILTERS: &[&str] = &[
     "upper",
     "urlencode",
     "split",
-    "chain",
 ];
 
 /// Ansible's and Jinja's test names that troupe provides.
