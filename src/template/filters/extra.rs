@@ -158,6 +158,12 @@ fn product(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
     for v in rest.iter() {
         pools.push(items("product", v)?);
     }
+    if pools.iter().any(Vec::is_empty) {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    if repeat.saturating_mul(pools.len()) > 10_000 {
+        return Err(fail("product", format!("repeat={repeat} makes more than 10000 lists to combine")));
+    }
     let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.iter().cloned()).collect();
     let mut out: Vec<Vec<Value>> = vec![Vec::new()];
     for pool in &pools {

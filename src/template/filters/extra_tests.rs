@@ -43,6 +43,9 @@ fn uuid_relpath_product() {
     assert_eq!(eval(&format!("{{{{ 'x' | to_uuid({ns}) }}}}")), "05b16a01-46c6-56dd-bd6e-c6dfb4a1427a");
     assert_eq!(eval("{{ [1,2] | product(['a','b']) | list }}"), "[[1, \"a\"], [1, \"b\"], [2, \"a\"], [2, \"b\"]]");
     assert_eq!(eval("{{ [0,1] | product(repeat=2) | length }}"), "4");
+    assert_eq!(eval("{{ [1] | product([]) | length }}"), "0");
+    assert!(env().render_str("{{ [1] | product(repeat=100000000000) }}", ()).is_err());
+    assert!(env().render_str("{{ range(100) | product(range(100), range(100), range(100)) }}", ()).is_err());
 }
 
 #[test]
