@@ -202,5 +202,7 @@ fn template_lookup() {
         eval("{{ lookup('template', 'custom.j2', variable_start_string='[[', variable_end_string=']]') }}", c.clone()),
         "web1 {{ kept }}"
     );
-    assert!(err("{{ lookup('template', 'missing.j2') }}", c).contains("could not be found"));
+    assert!(err("{{ lookup('template', 'missing.j2') }}", c.clone()).contains("could not be found"));
+    write(&dir.path().join("templates/self.j2"), "{{ lookup('template', 'self.j2') }}");
+    assert!(err("{{ lookup('template', 'self.j2') }}", c).contains("nested more than 20 deep"));
 }

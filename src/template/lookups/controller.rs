@@ -178,6 +178,20 @@ pub fn config(label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value
 /// `template_vars`; custom delimiters through `variable_start_string` and friends. With
 /// `convert_data` (the default) a file that is one `{{ expression }}` keeps its type.
 pub fn template(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    thread_local! {
+        static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        }
+    }
+    if DEPTH.with(|d| d.replace(d.get() + 1)) >= 20 {
+        DEPTH.with(|d| d.set(d.get() - 1));
+        return Err(fail(label, "templates nested more than 20 deep (a template that looks itself up?)"));
+    }
+    let _leave = Leave;
     let convert = kwargs.get::<Option<bool>>("convert_data")?.unwrap_or(true);
     let extra: Option<Value> = kwargs.get("template_vars")?;
     let delims: Vec<Option<String>> = [
