@@ -40,7 +40,7 @@ if [[ ! -x $VENV/bin/ansible-playbook ]]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "$ANSIBLE_SPEC"
 fi
-ANSIBLE_VERSION=$("$VENV/bin/ansible-playbook" --version | head -n 1)
+ANSIBLE_VERSION=$("$VENV/bin/ansible-playbook" --version | sed -n 1p) # sed reads it all: no broken pipe
 
 log "testbed up $HOSTS_UP"
 INV=$(bash "$ROOT/tests/testbed/testbed.sh" up "$HOSTS_UP" | tail -n 1)

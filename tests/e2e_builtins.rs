@@ -300,3 +300,106 @@ fn package_facts_match_ansible() {
         }
     }
 }
+
+const KH_ED: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBXAmdVcWmOnw2aPbJlsvTgSCMrQUfujJeNpdXWkdvjs";
+const KH_ED2: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDpDvxKrjJ3IuNyGCPNX29iaLJ9lORHLmtpSf5xc3KT2";
+const KH_RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDiHboeHbZBYi/and3CXBOc51CG8LA5cqxw3TwmAOrPD5nI3Ol/fueqODpIbv8ST+OtWaqUjzONxN8EJJ+3mMMbWo4vq/psBwQsCAir0IP2F6VetEb3QO2E/WzqnR2LYn2BVpLK3zRKpIHNqlxLxGVvaP203MvfHen/if4K8BRmfQ==";
+
+#[test]
+fn known_hosts_adds_replaces_hashes_and_removes() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let f = "/tmp/troupe-e2e-known_hosts";
+    let probe = format!("cat {f} 2>&1 || true");
+    let fields: &[&str] = &["changed", "name", "path", "state", "hash_host", "key", "mode", "owner"];
+    // Another host's line stays; the host's rsa key stays; an ed25519 key is appended.
+    let reset = format!("printf 'other.example {KH_ED}\\nweb.example {KH_RSA}\\n' > {f}");
+    let args = format!("{{name: Web.Example, key: 'web.example {KH_ED}', path: {f}}}");
+    ModuleE2e::new("known_hosts", &args).reset(&reset).probe(&probe).compare(fields).run(tb, host);
+    assert_eq!(
+        tb.ok(host, &format!("cat {f}")),
+        format!("other.example {KH_ED}\nweb.example {KH_RSA}\nweb.example {KH_ED}")
+    );
+    // Another ed25519 key of the host is replaced in place of its line.
+    let reset = format!("printf 'web.example {KH_ED2}\\nz.example {KH_RSA}\\n' > {f}");
+    ModuleE2e::new("known_hosts", &args).reset(&reset).probe(&probe).compare(fields).run(tb, host);
+    assert_eq!(tb.ok(host, &format!("cat {f}")), format!("z.example {KH_RSA}\nweb.example {KH_ED}"));
+    // Hashed: the second run finds the hashed line (a new salt each run, so states differ).
+    let reset = format!("rm -f {f}");
+    let hashed = format!("{{name: web.example, key: 'web.example {KH_ED}', path: {f}, hash_host: true}}");
+    ModuleE2e::new("known_hosts", &hashed).reset(&reset).probe(&probe).compare(fields).same_state(false).run(tb, host);
+    assert!(tb.ok(host, &format!("cat {f}")).starts_with("|1|"));
+    assert!(tb.ok(host, &format!("ssh-keygen -F web.example -f {f}")).contains("found: line 1"));
+    // Absent without a key: every line of the host goes.
+    let reset = format!("printf 'web.example {KH_ED}\\nz.example {KH_RSA}\\nweb.example {KH_RSA}\\n' > {f}");
+    ModuleE2e::new("known_hosts", &format!("{{name: web.example, path: {f}, state: absent}}"))
+        .reset(&reset)
+        .probe(&probe)
+        .compare(&["changed", "name", "path", "state"])
+        .run(tb, host);
+    assert_eq!(tb.ok(host, &format!("cat {f}")), format!("z.example {KH_RSA}"));
+}
+
+/// Testbed hosts have no cron package (they see this machine's packages), so user crontabs
+/// are tested with a stand-in `crontab` (`-l`, `-u user`, `FILE`) over cron's spool folder;
+/// Ansible's module also needs the command for `cron_file`, troupe's does not.
+const FAKE_CRONTAB: &str = r#"mkdir -p /usr/local/bin /var/spool/cron/crontabs && cat > /usr/local/bin/crontab <<'SH'
+#!/bin/sh
+u=$(id -un); if [ "$1" = -u ]; then u=$2; shift 2; fi
+f=/var/spool/cron/crontabs/$u
+if [ "$1" = -l ]; then [ -f "$f" ] || { echo "no crontab for $u" >&2; exit 1; }; exec cat "$f"; fi
+cat "$1" > "$f.new" && mv "$f.new" "$f"
+SH
+chmod 0755 /usr/local/bin/crontab"#;
+
+#[test]
+fn cron_manages_jobs_variables_and_cron_files() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let tab = "/var/spool/cron/crontabs/root";
+    let probe = format!("cat {tab} 2>&1 || true");
+    let fields: &[&str] = &["changed", "jobs", "envs"];
+    let reset = format!("{FAKE_CRONTAB}\nprintf 'MAILTO=root\\n#Ansible: old\\n1 1 * * * /bin/old\\n' > {tab}");
+    ModuleE2e::new("cron", "{name: backup, minute: '5', hour: '2', job: /usr/bin/backup}")
+        .reset(&reset)
+        .probe(&probe)
+        .compare(fields)
+        .run(tb, host);
+    assert_eq!(
+        tb.ok(host, &format!("cat {tab}")),
+        "MAILTO=root\n#Ansible: old\n1 1 * * * /bin/old\n#Ansible: backup\n5 2 * * * /usr/bin/backup"
+    );
+    // A changed job is rewritten in place; a variable goes after another.
+    ModuleE2e::new("cron", "{name: old, special_time: daily, job: /bin/old, disabled: true}")
+        .reset(&reset)
+        .probe(&probe)
+        .compare(fields)
+        .run(tb, host);
+    assert_eq!(tb.ok(host, &format!("cat {tab}")), "MAILTO=root\n#Ansible: old\n#@daily /bin/old");
+    ModuleE2e::new("cron", "{name: PATH, env: true, job: /usr/bin:/bin, insertafter: MAILTO, user: root}")
+        .reset(&reset)
+        .probe(&probe)
+        .compare(fields)
+        .run(tb, host);
+    assert_eq!(
+        tb.ok(host, &format!("cat {tab}")),
+        "MAILTO=root\nPATH=\"/usr/bin:/bin\"\n#Ansible: old\n1 1 * * * /bin/old"
+    );
+    // A cron_file is created 0644, and removed once its last job goes.
+    let f = "/etc/cron.d/troupe-e2e";
+    let probe = format!("cat {f} 2>&1; stat -c %a {f} 2>&1 || true");
+    ModuleE2e::new("cron", "{name: hi, cron_file: troupe-e2e, user: nobody, job: echo hi, weekday: '1-5'}")
+        .reset(&format!("{FAKE_CRONTAB}\nrm -f {f}"))
+        .probe(&probe)
+        .compare(&["changed", "jobs", "envs", "cron_file"])
+        .run(tb, host);
+    assert_eq!(tb.ok(host, &format!("cat {f}; stat -c %a {f}")), "#Ansible: hi\n* * * * 1-5 nobody echo hi\n644");
+    ModuleE2e::new("cron", "{name: hi, cron_file: troupe-e2e, state: absent}")
+        .reset(&format!("{FAKE_CRONTAB}\nprintf '#Ansible: hi\\n* * * * 1-5 nobody echo hi\\n' > {f}"))
+        .probe(&probe)
+        .compare(&["changed", "cron_file", "state"])
+        .run(tb, host);
+    assert!(!tb.on(host, &format!("test -e {f}")).success(), "the emptied cron_file is removed");
+}

@@ -12,6 +12,7 @@ mod e2e_collections;
 mod e2e_dnf;
 mod e2e_etcd;
 mod e2e_etcd_lifecycle;
+mod e2e_etcd_ops;
 mod e2e_etcd_safety;
 mod e2e_facts;
 mod e2e_files;

@@ -11,7 +11,7 @@ use super::args::{ArgSpec, Args, Opt};
 use super::content::sha1_hex;
 use super::local_write::{create_dir, write_atomic};
 use super::slurp::{check_guard, guarded};
-use super::{Ctx, Module, ModuleError, Query};
+use super::{Change, Ctx, Module, ModuleError, Query};
 use crate::connection::{quote, Cmd};
 use crate::value::{Map, Value};
 
@@ -48,6 +48,14 @@ fn normalise(p: &Path) -> Option<PathBuf> {
 }
 
 /// Where the file lands on the controller.
+/// What apply fetches, as query found it.
+struct Planned {
+    src: String,
+    dest: PathBuf,
+    remote: String,
+    validate: bool,
+}
+
 pub fn dest_path(dest: &str, src: &str, host: &str, flat: bool, base: &Path) -> Result<PathBuf, ModuleError> {
     let root = if Path::new(dest).is_absolute() { PathBuf::from(dest) } else { base.join(dest) };
     let full = if flat {
@@ -116,25 +124,23 @@ impl Module for Fetch {
         let local = std::fs::read(&dest).ok().map(|d| sha1_hex(&d));
         let mut q = Query::ok()
             .with("dest", dest.display().to_string())
-            .with("file", src)
+            .with("file", src.clone())
             .with("remote_checksum", remote.clone())
             .with("remote_md5sum", Value::Null)
             .with("checksum", local.clone().map(Value::String).unwrap_or(Value::Null));
         q.changed = local.as_deref() != Some(remote.as_str());
+        q.change = Change::new(Planned { src, dest, remote, validate: a.bool("validate_checksum", true)? });
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let a = Args::parse("fetch", args, &SPEC)?;
-        let src = a.req_str("src")?;
-        let dest = PathBuf::from(q.result.get("dest").and_then(Value::as_str).unwrap_or_default());
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let Planned { src, dest, remote, validate } = q.change.take("fetch")?;
         let out = cx.run(Cmd::new(guarded(&src, &format!("cat -- {}", quote(&src))))).await?;
         check_guard(&out)?;
         let new = sha1_hex(&out.stdout);
-        let remote = q.result.get("remote_checksum").and_then(Value::as_str).unwrap_or_default().to_string();
-        let mut result = q.result.clone();
+        let mut result = q.result;
         result.insert("checksum".into(), new.clone().into());
-        if a.bool("validate_checksum", true)? && new != remote {
+        if validate && new != remote {
             return Err(ModuleError::Failed { msg: "checksum mismatch".into(), result });
         }
         let fail =

@@ -102,6 +102,13 @@ struct Plan {
     validate_certs: bool,
 }
 
+/// What apply carries out: the plan, with the arguments query parsed (apply never re-parses).
+struct Planned {
+    plan: Plan,
+    url: String,
+    args: Args,
+}
+
 /// A value for a curl config file: double-quoted, backslash-escaped.
 fn curl_value(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -309,12 +316,12 @@ impl Module for GetUrl {
                 Some(Diff { path: dest.clone(), before: before.into(), after: format!("(downloaded from {url})\n") });
         }
         q.changed = true;
-        q.change = Change::new(plan);
+        q.change = Change::new(Planned { plan, url, args: a });
         Ok(q)
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
-        let plan: Plan = q.change.take("get_url")?;
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let Planned { plan, url, args: a } = q.change.take("get_url")?;
         let mut result = q.result;
         if plan.attrs_only {
             let script =
@@ -327,8 +334,6 @@ impl Module for GetUrl {
             }
             return Ok(result);
         }
-        let a = Args::parse("get_url", args, &SPEC)?;
-        let url = a.req_str("url")?;
         let stdout = download(cx, &a, &url, download_script(&plan), &plan, &mut result).await?;
         let src = marker(&stdout, "@troupe-src ").unwrap_or_default().to_string();
         let old = marker(&stdout, "@troupe-dest ").map(str::to_string);

@@ -34,10 +34,12 @@ pub mod lineinfile;
 pub mod unarchive;
 // ansible.builtin modules of issue 12 (branch builtins).
 pub mod add_host;
+pub mod cron;
 pub mod dpkg_selections;
 pub mod find;
 pub mod getent;
 pub mod hostname;
+pub mod known_hosts;
 pub mod package_facts;
 pub mod ping;
 pub mod raw;

@@ -41,10 +41,12 @@ fn all() -> &'static [&'static dyn Module] {
         // builtins (issue 12)
         &super::add_host::AddHost,
         &super::add_host::GroupBy,
+        &super::cron::Cron,
         &super::dpkg_selections::DpkgSelections,
         &super::find::Find,
         &super::getent::Getent,
         &super::hostname::Hostname,
+        &super::known_hosts::KnownHosts,
         &super::package_facts::PackageFacts,
         &super::ping::Ping,
         &super::raw::Raw,

@@ -416,6 +416,17 @@ check_deps() {
 # ---------------------------------------------------------------------------------------------
 # Commands
 
+# Each host's systemd holds inotify instances; the kernel's default of 128 per user runs out with
+# a few testbeds side by side ("Too many open files" at boot). Raise, never lower.
+raise_inotify_limits() {
+  local key want have
+  for key in max_user_instances:8192 max_user_watches:1048576; do
+    want=${key#*:} key=${key%%:*}
+    have=$(cat "/proc/sys/fs/inotify/$key" 2>/dev/null || echo 0)
+    ((have >= want)) || echo "$want" >"/proc/sys/fs/inotify/$key" || log "could not raise fs.inotify.$key to $want"
+  done
+}
+
 cmd_up() {
   local want=${1:-}
   [[ $want =~ ^[1-9][0-9]*$ ]] && ((want <= MAX_HOSTS)) || die "up needs a host count 1..$MAX_HOSTS, got '${want}'"
@@ -423,6 +434,7 @@ cmd_up() {
   check_deps
   install -d -m 0700 "$STATE" "$STATE/hosts"
   take_lock
+  raise_inotify_limits
   trap 'rc=$?; ((rc == 0)) || log "up failed; state kept in $STATE; to remove what it made run: bash $SELF down"' EXIT
 
   # Leftovers of an `up` that did not finish (or hosts that died): remove and make again.
