@@ -297,6 +297,10 @@ impl Scope {
             self.cache.lock().ok()?.insert(name.to_string(), v.clone());
             return Some(v);
         }
+        // `{{ undef(...) }}` (role defaults meant to be overridden) leaves the variable undefined.
+        if raw.as_str().and_then(crate::template::single_expression).is_some_and(|e| e.starts_with("undef(")) {
+            return None;
+        }
         let raw = raw.clone();
         let cycle = RESOLVING.with(|r| r.borrow().iter().any(|n| n == name));
         if cycle {

@@ -5,7 +5,7 @@
 mod ahead;
 mod call;
 mod dynamic;
-mod fileglob;
+pub mod fileglob;
 mod flags;
 mod frame;
 mod host;

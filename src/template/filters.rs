@@ -8,6 +8,9 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 pub mod collections;
 pub mod convert;
+pub mod extra;
+pub mod ipaddr;
+pub mod pyrandom;
 pub mod text;
 pub mod urls;
 pub mod version;
@@ -41,8 +44,12 @@ pub fn register(env: &mut Environment<'static>) {
     collections::register(env);
     text::register(env);
     urls::register(env);
+    extra::register(env);
+    ipaddr::register(env);
+    pyrandom::register(env);
     super::tests::register(env);
     super::lookups::register(env);
+    super::builtin_names::register(env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
 }
 

@@ -1,6 +1,6 @@
 //! Ansible's `lookup()` and `query()` on the controller: `env`, `file`, `pipe`, `password`,
-//! `first_found`, the trivial `vars`, `list`, `items`, `dict`, and the list-shaping lookups of
-//! the `with_*` loops (see `lists`).
+//! `first_found`, the trivial `vars`, `list`, `items`, `dict`, the list-shaping lookups of
+//! the `with_*` loops (see `lists`), and `fileglob`, `config`, `template` (see `controller`).
 //!
 //! Relative files are searched in the folders the engine puts in the context variable
 //! `__troupe_search` (a list of strings): for each folder `folder/files/<path>`, then
@@ -17,6 +17,7 @@ use minijinja::{Environment, Error, State};
 use super::filters::convert::{fail, from_data, require_defined, to_data};
 use super::filters::text::{expanduser, text_of};
 
+mod controller;
 mod lists;
 mod password;
 
@@ -44,6 +45,9 @@ pub const SUPPORTED: &[&str] = &[
     "inventory_hostnames",
     "random_choice",
     "varnames",
+    "fileglob",
+    "config",
+    "template",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
@@ -125,6 +129,9 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "inventory_hostnames" => lists::inventory_hostnames(state, &label, terms)?,
         "random_choice" => lists::random_choice(terms),
         "varnames" => lists::varnames(state, &label, terms)?,
+        "fileglob" => controller::fileglob(state, &label, terms)?,
+        "config" => controller::config(&label, terms, kwargs)?,
+        "template" => controller::template(state, &label, terms, kwargs)?,
         other => {
             return Err(fail(
                 "lookup",

@@ -161,3 +161,48 @@ fn lookups_are_refused_while_reading_ahead_and_run_after() {
     eval(&pipe, context! {});
     assert!(marker.exists(), "lookups run again once reading ahead is over");
 }
+
+#[test]
+fn fileglob_lookup() {
+    let dir = tempdir();
+    for f in ["files/a.conf", "files/b.conf", "files/.hidden.conf", "files/c.txt", "files/sub.conf/x"] {
+        write(&dir.path().join(f), "x");
+    }
+    let d = dir.path().display().to_string();
+    let c = context! { __troupe_search => vec![d.clone()] };
+    assert_eq!(eval("{{ lookup('fileglob', '*.conf') }}", c.clone()), format!("{d}/files/a.conf,{d}/files/b.conf"));
+    assert_eq!(eval("{{ query('ansible.builtin.fileglob', 'files/*.txt') | length }}", c.clone()), "1");
+    assert_eq!(eval("{{ query('fileglob', '*.none') }}", c), "[]");
+}
+
+#[test]
+fn config_lookup() {
+    let out =
+        eval("{{ lookup('config', 'DEFAULT_BECOME_USER') }} {{ lookup('config', 'DEFAULT_FORKS') + 1 }}", context! {});
+    assert_eq!(out, "root 6");
+    assert!(eval("{{ lookup('config', 'DEFAULT_ROLES_PATH', wantlist=true) | length }}", context! {}) != "0");
+    assert_eq!(eval("{{ query('config', 'NO_SUCH_SETTING', on_missing='skip') }}", context! {}), "[]");
+    assert!(err("{{ lookup('config', 'NO_SUCH_SETTING') }}", context! {})
+        .contains("Unable to find setting NO_SUCH_SETTING"));
+}
+
+#[test]
+fn template_lookup() {
+    let dir = tempdir();
+    write(&dir.path().join("templates/t.j2"), "host={{ name }}{% if extra is defined %} {{ extra }}{% endif %}\n");
+    write(&dir.path().join("templates/list.j2"), "{{ [1, n] }}\n");
+    write(&dir.path().join("templates/custom.j2"), "[[ name ]] {{ kept }}");
+    let d = dir.path().display().to_string();
+    let c = context! { __troupe_search => vec![d], name => "web1", n => 2 };
+    assert_eq!(eval("{{ lookup('template', 't.j2') }}", c.clone()), "host=web1\n");
+    assert_eq!(eval("{{ lookup('template', 't.j2', template_vars={'extra': 'x'}) }}", c.clone()), "host=web1 x\n");
+    assert_eq!(eval("{{ lookup('template', 'list.j2') | length }}", c.clone()), "2");
+    assert_eq!(eval("{{ lookup('template', 'list.j2', convert_data=false) | length }}", c.clone()), "7");
+    assert_eq!(
+        eval("{{ lookup('template', 'custom.j2', variable_start_string='[[', variable_end_string=']]') }}", c.clone()),
+        "web1 {{ kept }}"
+    );
+    assert!(err("{{ lookup('template', 'missing.j2') }}", c.clone()).contains("could not be found"));
+    write(&dir.path().join("templates/self.j2"), "{{ lookup('template', 'self.j2') }}");
+    assert!(err("{{ lookup('template', 'self.j2') }}", c).contains("nested more than 20 deep"));
+}

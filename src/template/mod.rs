@@ -6,6 +6,7 @@
 
 pub mod arith;
 pub mod bounds;
+pub mod builtin_names;
 pub mod filters;
 pub mod lookups;
 pub mod tests;

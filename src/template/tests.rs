@@ -51,6 +51,33 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("is_dir", |v: Value| path_test("is_dir", &v, |p| p.is_dir()));
     env.add_test("link", |v: Value| path_test("link", &v, |p| p.is_symlink()));
     env.add_test("is_link", |v: Value| path_test("is_link", &v, |p| p.is_symlink()));
+    env.add_test("link_exists", |v: Value| path_test("link_exists", &v, |p| p.symlink_metadata().is_ok()));
+    env.add_test("mount", |v: Value| path_test("mount", &v, is_mount));
+    env.add_test("is_mount", |v: Value| path_test("is_mount", &v, is_mount));
+    env.add_test("same_file", |a: Value, b: Value| same_file("same_file", &a, &b));
+    env.add_test("is_same_file", |a: Value, b: Value| same_file("is_same_file", &a, &b));
+}
+
+/// Python's `os.path.ismount`: not a symlink, and on another device than its parent or the
+/// same inode as it (`/`).
+fn is_mount(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = p.symlink_metadata() else { return false };
+    if meta.file_type().is_symlink() {
+        return false;
+    }
+    let Ok(parent) = p.join("..").metadata() else { return false };
+    meta.dev() != parent.dev() || meta.ino() == parent.ino()
+}
+
+/// Python's `os.path.samefile`: both exist and are the same device and inode.
+fn same_file(name: &str, a: &Value, b: &Value) -> Result<bool, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (text_of(name, a)?, text_of(name, b)?);
+    Ok(match (Path::new(&a).metadata(), Path::new(&b).metadata()) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    })
 }
 
 fn expect_result(name: &str, v: &Value) -> Result<(), Error> {
@@ -267,6 +294,20 @@ mod unit {
         assert_eq!(
             eval("{{ d is directory }} {{ d is file }} {{ d is exists }} {{ d is abs }} {{ 'rel/x' is abs }}", c),
             "True False True True False"
+        );
+        let link = dir.path().join("dangling");
+        std::os::unix::fs::symlink("/nonexistent/x", &link).unwrap_or_else(|e| panic!("{e}"));
+        let c = context! { l => link.to_string_lossy().to_string(), d => dir.path().to_string_lossy().to_string() };
+        assert_eq!(
+            eval(
+                "{{ l is link_exists }} {{ l is exists }} {{ l is link }} {{ '/' is mount }} {{ d is mount }}",
+                c.clone()
+            ),
+            "True False True True False"
+        );
+        assert_eq!(
+            eval("{{ d is same_file(d ~ '/.') }} {{ d is same_file('/') }} {{ l is same_file(l) }}", c),
+            "True False False"
         );
     }
 }
