@@ -87,6 +87,13 @@ impl Query {
         self.result.insert(key.to_string(), value.into());
         self
     }
+    /// Facts a module returns (`setup`, `getent`, `*_facts`): shown as `ansible_facts` in its
+    /// result and set on the host.
+    pub fn with_facts(mut self, facts: Map) -> Query {
+        self.result.insert("ansible_facts".into(), Value::Object(facts.clone()));
+        self.facts = Some(facts);
+        self
+    }
 }
 
 /// What follows a query: the one place these rules live (the engine and the test harness

@@ -93,16 +93,12 @@ impl Module for Getent {
             Some(m) if out.rc == 2 && !a.bool("fail_key", true)? => {
                 tree.insert(key.clone().unwrap_or_default(), Value::Null);
                 let facts = Map::from_iter([(tree_name, Value::Object(tree))]);
-                let mut q = Query::ok().with("msg", m).with("ansible_facts", Value::Object(facts.clone()));
-                q.facts = Some(facts);
-                return Ok(q);
+                return Ok(Query::ok().with("msg", m).with_facts(facts));
             }
             Some(m) => return Err(ModuleError::failed(m)),
         }
         let facts = Map::from_iter([(tree_name, Value::Object(tree))]);
-        let mut q = Query::ok().with("ansible_facts", Value::Object(facts.clone()));
-        q.facts = Some(facts);
-        Ok(q)
+        Ok(Query::ok().with_facts(facts))
     }
 }
 

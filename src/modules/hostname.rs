@@ -110,10 +110,7 @@ impl Module for Hostname {
         let set_current = current != name;
         let set_permanent = permanent != name;
         let before = if set_current { current } else { permanent };
-        let mut q = Query::ok().with("name", name.clone());
-        let f = facts(&name, &get("fqdn"));
-        q.result.insert("ansible_facts".into(), Value::Object(f.clone()));
-        q.facts = Some(f);
+        let mut q = Query::ok().with("name", name.clone()).with_facts(facts(&name, &get("fqdn")));
         if set_current || set_permanent {
             q.changed = true;
             q.diff = Some(Diff {

@@ -109,9 +109,7 @@ impl Module for PackageFacts {
             )));
         }
         let facts = Map::from_iter([("packages".to_string(), Value::Object(packages))]);
-        let mut q = Query::ok().with("ansible_facts", Value::Object(facts.clone()));
-        q.facts = Some(facts);
-        Ok(q)
+        Ok(Query::ok().with_facts(facts))
     }
 }
 

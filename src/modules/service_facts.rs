@@ -105,9 +105,7 @@ impl Module for ServiceFacts {
             return Ok(Query::ok().with("skipped", true).with("msg", msg));
         }
         let facts = Map::from_iter([("services".to_string(), Value::Object(services))]);
-        let mut q = Query::ok().with("ansible_facts", Value::Object(facts.clone()));
-        q.facts = Some(facts);
-        Ok(q)
+        Ok(Query::ok().with_facts(facts))
     }
 }
 

@@ -48,9 +48,7 @@ impl Module for Setup {
         }
         facts.insert("gather_subset".into(), Value::from(asked.into_iter().map(Value::String).collect::<Vec<_>>()));
         facts.insert("module_setup".into(), Value::Bool(true));
-        let mut q = Query::ok().with("ansible_facts", Value::Object(facts.clone()));
-        q.facts = Some(facts);
-        Ok(q)
+        Ok(Query::ok().with_facts(facts))
     }
 }
 
