@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::run::{repo, Done, Run};
 use crate::support::testbed::{testbed, CmdOutput, TbHost, Testbed};
@@ -38,6 +38,40 @@ pub(crate) fn etcdctl_ok(tb: &Testbed, host: &TbHost, args: &str) -> String {
 
 pub(crate) fn main_pid(tb: &Testbed, host: &TbHost) -> String {
     tb.on(host, "systemctl show -p MainPID --value etcd.service").stdout.trim().to_string()
+}
+
+/// Stops sshd on `host` (its etcd keeps running); systemd starts it again after `secs`.
+pub(crate) fn stop_sshd(tb: &Testbed, host: &TbHost, secs: u32) {
+    tb.on(
+        host,
+        &format!(
+            "systemd-run --on-active={secs} systemctl start ssh.service >/dev/null 2>&1; systemctl stop ssh.service"
+        ),
+    );
+    assert!(tb.run_timeout(host, "true", Duration::from_secs(5)).map(|o| !o.success()).unwrap_or(true));
+}
+
+/// Waits until sshd answers again on `host`.
+pub(crate) fn wait_sshd(tb: &Testbed, host: &TbHost) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if tb.run_timeout(host, "true", Duration::from_secs(5)).map(|o| o.success()).unwrap_or(false) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+    panic!("sshd on {} did not come back", host.name);
+}
+
+pub(crate) fn pids(tb: &Testbed, hosts: &[TbHost]) -> Vec<String> {
+    hosts.iter().map(|h| main_pid(tb, h)).collect()
+}
+
+/// The cluster ID a member reports.
+pub(crate) fn cluster_id(tb: &Testbed, host: &TbHost) -> String {
+    let json = etcdctl_ok(tb, host, "member list -w json");
+    let at = json.find("\"cluster_id\":").unwrap_or_else(|| panic!("no cluster_id in {json}"));
+    json[at + 13..].chars().take_while(|c| c.is_ascii_digit()).collect()
 }
 
 pub(crate) struct Scene<'a> {

@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::e2e_etcd::{etcdctl, etcdctl_ok, main_pid, Scene, RESET};
+use crate::e2e_etcd::{etcdctl, etcdctl_ok, pids, stop_sshd, wait_sshd, Scene, RESET};
 use crate::support::run::{repo, Done, Run};
 use crate::support::testbed::{testbed, TbHost, Testbed};
 
@@ -67,32 +67,6 @@ fn started(tb: &Testbed, host: &TbHost) -> String {
         .collect();
     names.sort();
     names.join(",")
-}
-
-fn pids(tb: &Testbed, hosts: &[TbHost]) -> Vec<String> {
-    hosts.iter().map(|h| main_pid(tb, h)).collect()
-}
-
-/// Stops sshd on `host`; systemd starts it again after `secs`.
-fn stop_sshd(tb: &Testbed, host: &TbHost, secs: u32) {
-    tb.on(
-        host,
-        &format!(
-            "systemd-run --on-active={secs} systemctl start ssh.service >/dev/null 2>&1; systemctl stop ssh.service"
-        ),
-    );
-    assert!(tb.run_timeout(host, "true", Duration::from_secs(5)).map(|o| !o.success()).unwrap_or(true));
-}
-
-fn wait_sshd(tb: &Testbed, host: &TbHost) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        if tb.run_timeout(host, "true", Duration::from_secs(5)).map(|o| o.success()).unwrap_or(false) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("sshd on {} did not come back", host.name);
 }
 
 /// `curl` from the controller to a member's /metrics with the given client certificate (none:

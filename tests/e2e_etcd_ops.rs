@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use crate::e2e_etcd::{etcdctl, etcdctl_ok, main_pid, Scene, RESET};
+use crate::e2e_etcd::{cluster_id, etcdctl, etcdctl_ok, main_pid, pids, Scene, RESET};
 use crate::support::run::{repo, Done, Run};
 use crate::support::testbed::{testbed, TbHost, Testbed};
 
@@ -26,16 +26,6 @@ fn book(s: &Scene, book: &str, group: &str, args: &[&str]) -> Run {
         .args(["-i".as_ref(), s.tb.inventory.as_os_str(), "-i".as_ref(), s.path(group).as_os_str()])
         .args([format!("playbooks/{book}"), "-e".into(), pki])
         .args(args)
-}
-
-fn pids(tb: &Testbed, hosts: &[TbHost]) -> Vec<String> {
-    hosts.iter().map(|h| main_pid(tb, h)).collect()
-}
-
-fn cluster_id(tb: &Testbed, host: &TbHost) -> String {
-    let json = etcdctl_ok(tb, host, "member list -w json");
-    let at = json.find("\"cluster_id\":").unwrap_or_else(|| panic!("no cluster_id in {json}"));
-    json[at + 13..].chars().take_while(|c| c.is_ascii_digit()).collect()
 }
 
 fn value(tb: &Testbed, host: &TbHost, key: &str) -> String {

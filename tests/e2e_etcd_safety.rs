@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::e2e_etcd::{etcdctl, etcdctl_ok, main_pid, Scene, RESET};
+use crate::e2e_etcd::{cluster_id, etcdctl, etcdctl_ok, pids, stop_sshd, wait_sshd, Scene, RESET};
 use crate::support::run::Done;
 use crate::support::testbed::{testbed, TbHost, Testbed};
 
@@ -20,40 +20,6 @@ fn reset(s: &Scene, n: usize) {
     for h in s.hosts(n) {
         s.tb.on(h, RESET);
     }
-}
-
-/// Stops sshd on `host` (its etcd keeps running); systemd starts it again after `secs`.
-fn stop_sshd(tb: &Testbed, host: &TbHost, secs: u32) {
-    tb.on(
-        host,
-        &format!(
-            "systemd-run --on-active={secs} systemctl start ssh.service >/dev/null 2>&1; systemctl stop ssh.service"
-        ),
-    );
-    assert!(tb.run_timeout(host, "true", Duration::from_secs(5)).map(|o| !o.success()).unwrap_or(true));
-}
-
-/// Waits until sshd answers again on `host`.
-fn wait_sshd(tb: &Testbed, host: &TbHost) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        if tb.run_timeout(host, "true", Duration::from_secs(5)).map(|o| o.success()).unwrap_or(false) {
-            return;
-        }
-        thread::sleep(Duration::from_millis(500));
-    }
-    panic!("sshd on {} did not come back", host.name);
-}
-
-fn pids(tb: &Testbed, hosts: &[TbHost]) -> Vec<String> {
-    hosts.iter().map(|h| main_pid(tb, h)).collect()
-}
-
-/// The cluster ID a member reports.
-fn cluster_id(tb: &Testbed, host: &TbHost) -> String {
-    let json = etcdctl_ok(tb, host, "member list -w json");
-    let at = json.find("\"cluster_id\":").unwrap_or_else(|| panic!("no cluster_id in {json}"));
-    json[at + 13..].chars().take_while(|c| c.is_ascii_digit()).collect()
 }
 
 fn token(tb: &Testbed, host: &TbHost) -> String {
