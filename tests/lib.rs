@@ -23,6 +23,7 @@ mod e2e_transport;
 mod filters_compat;
 mod fuzz;
 mod garbage;
+mod jobs;
 mod keywords;
 mod language;
 mod limits;

@@ -41,7 +41,7 @@ impl Connection for Local {
             }
         };
         let wait = async {
-            let (_, out) = tokio::join!(feed, child.wait_with_output());
+            let (_, out) = tokio::join!(feed, collect(&mut child));
             out
         };
         let out = match cmd.timeout {
@@ -49,6 +49,51 @@ impl Connection for Local {
             None => wait.await,
         }
         .map_err(|e| ConnectionError::Io(e.to_string()))?;
-        Ok(Output { rc: out.status.code().unwrap_or(-1), stdout: out.stdout, stderr: out.stderr })
+        Ok(out)
     }
+}
+
+/// How long output is still read after the command exited: a process it left in the
+/// background may hold the pipes open for good (`sleep 10 &`), so its end is not waited for.
+const DRAIN: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The command's exit code and output: everything written until it exits, and what follows
+/// while the pipes keep delivering (until [`DRAIN`] passes without a byte, or they close).
+async fn collect(child: &mut tokio::process::Child) -> std::io::Result<Output> {
+    use tokio::io::{AsyncRead, AsyncReadExt};
+    async fn read_some<R: AsyncRead + Unpin>(r: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize> {
+        match r {
+            Some(r) => r.read(buf).await,
+            None => std::future::pending().await,
+        }
+    }
+    let (mut so, mut se) = (child.stdout.take(), child.stderr.take());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut bo, mut be) = (vec![0u8; 16384], vec![0u8; 16384]);
+    let mut status = None;
+    while so.is_some() || se.is_some() {
+        let drained = async {
+            match status {
+                Some(_) => tokio::time::sleep(DRAIN).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            n = read_some(&mut so, &mut bo) => match n? {
+                0 => so = None,
+                n => out.extend_from_slice(&bo[..n]),
+            },
+            n = read_some(&mut se, &mut be) => match n? {
+                0 => se = None,
+                n => err.extend_from_slice(&be[..n]),
+            },
+            s = child.wait(), if status.is_none() => status = Some(s?),
+            _ = drained => break,
+        }
+    }
+    let status = match status {
+        Some(s) => s,
+        None => child.wait().await?,
+    };
+    Ok(Output { rc: status.code().unwrap_or(-1), stdout: out, stderr: err })
 }

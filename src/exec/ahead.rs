@@ -79,7 +79,7 @@ impl Ahead<'_> {
             if !same_user || !same_env {
                 continue;
             }
-            if let Ok(args) = render_args(module, task, &scope) {
+            if let Ok(args) = render_args(module, task, self.frame, &scope) {
                 out.extend(module.facts_wants(&args).unwrap_or_default().into_iter().map(|w| (task.id, w)));
             }
         }

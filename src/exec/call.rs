@@ -49,7 +49,7 @@ impl Runner {
         let Some(module) = modules::find(action) else {
             return failure(format!("unknown module '{action}' (task at {})", task.span));
         };
-        let args = match render_args(module, task, scope) {
+        let args = match render_args(module, task, frame, scope) {
             Ok(a) => a,
             Err(e) => return template_failure(task, &e),
         };
@@ -101,6 +101,16 @@ impl Runner {
             Ok(e) => e,
             Err(e) => return template_failure(task, &e),
         };
+        let (timeout, job) = match (self.task_timeout(task, frame, scope), self.job_keywords(task, scope)) {
+            (Ok(t), Ok(j)) => (t, j),
+            (Err(e), _) | (_, Err(e)) => return template_failure(task, &e),
+        };
+        // A job waited for has its own limit; `timeout` stops the action (Ansible's alarm).
+        let limit = match job {
+            Some(j) if j.poll > 0 && !check => Some(j.limit),
+            _ => timeout,
+        };
+        let deadline = limit.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
         // Read ahead only for the host's own connection: the next tasks' paths are on it.
         let lookahead = (delegate.is_none() && !next.tasks.is_empty()).then(|| Ahead {
             runner: self,
@@ -125,12 +135,19 @@ impl Runner {
                 task: task.id,
                 next: lookahead.as_ref().map(|l| l as &dyn Lookahead),
             }),
+            deadline,
         };
         if let Some(line) = module.announce(&args) {
             self.reporter.line(&line);
         }
-        let (mut out, warnings) =
-            modules::args::gather_warnings(self.query_apply(module, &cx, &args, check, diff)).await;
+        let run = async {
+            match job {
+                // Check mode runs the module in the foreground: it changes nothing.
+                Some(j) if !check => self.run_job(module, &cx, &args, check, diff, j).await,
+                _ => self.within_timeout(timeout, deadline, self.query_apply(module, &cx, &args, check, diff)).await,
+            }
+        };
+        let (mut out, warnings) = modules::args::gather_warnings(run).await;
         out.result.add_warnings(warnings);
         if let Some(f) = &out.facts {
             if out.status != Status::Failed && task.kind == ActionKind::Setup {
@@ -141,7 +158,7 @@ impl Runner {
     }
 
     /// The module's query, then its apply when something differs and this is not check mode.
-    async fn query_apply(
+    pub(super) async fn query_apply(
         &self,
         module: &dyn modules::Module,
         cx: &Ctx<'_>,
@@ -149,10 +166,22 @@ impl Runner {
         check: bool,
         diff: bool,
     ) -> ItemOutcome {
-        let mut query = match module.query(cx, args).await {
-            Ok(q) => q,
-            Err(e) => return module_failure(e),
-        };
+        match module.query(cx, args).await {
+            Ok(q) => self.settle(module, cx, args, q, check, diff).await,
+            Err(e) => module_failure(e),
+        }
+    }
+
+    /// What follows a query: its apply when something differs and this is not check mode.
+    pub(super) async fn settle(
+        &self,
+        module: &dyn modules::Module,
+        cx: &Ctx<'_>,
+        args: &Map,
+        mut query: modules::Query,
+        check: bool,
+        diff: bool,
+    ) -> ItemOutcome {
         // Only the query sets these; `apply` never reads them.
         let facts = query.facts.take();
         let include_vars = query.include_vars.take();

@@ -46,6 +46,18 @@ impl Frame {
         self.attrs.iter().rev().find_map(|a| pick(a))
     }
 
+    /// The `module_defaults` entries that apply to a task, by module name: the play's first,
+    /// each inner level's entry replacing an outer one of the same name (Ansible's merge).
+    pub fn module_defaults(&self, task: &Task) -> Map {
+        let mut merged = Map::new();
+        for a in self.attrs.iter().map(|a| a.as_ref()).chain(std::iter::once(&task.attrs)) {
+            for d in &a.module_defaults {
+                merged.extend(d.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        merged
+    }
+
     /// Every `when` that applies to a task: its blocks' and imports', then its own.
     pub fn conditions<'a>(&'a self, task: &'a Task) -> Vec<&'a str> {
         let mut out: Vec<&str> = Vec::new();

@@ -10,6 +10,7 @@ mod flags;
 mod frame;
 mod host;
 mod include;
+mod job;
 mod limits;
 mod loops;
 mod meta;

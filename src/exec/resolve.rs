@@ -191,13 +191,18 @@ pub(super) fn connection_keywords(
 }
 
 /// A task's arguments for `module`, rendered, except those the module evaluates itself.
-pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc<Scope>) -> Result<Map, TemplateError> {
-    let mut args = Map::new();
+pub(super) fn render_args(
+    module: &dyn modules::Module,
+    task: &Task,
+    frame: &Frame,
+    scope: &Arc<Scope>,
+) -> Result<Map, TemplateError> {
+    let mut args = default_args(module, task, frame, scope)?;
     // Arguments given as one template (`assert: "{{ item }}"`, `args: "{{ opts }}"`) are the
     // base; the arguments written beside them win.
     if let Some(Value::String(t)) = task.args.get("_variable_params") {
         match scope.render_str(t)? {
-            Value::Object(m) => args = m,
+            Value::Object(m) => args.extend(m),
             other => {
                 return Err(TemplateError::new(
                     t,
@@ -247,4 +252,49 @@ pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) 
     let search = Map::from_iter([(crate::template::lookups::SEARCH_VAR.to_string(), Value::Array(dirs))]);
     let scope = scope.layer(Level::Magic, Arc::new(search));
     Some(Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone()))))
+}
+
+/// The `module_defaults` for this module, rendered: its backend's (`service` runs `systemd`),
+/// then its own; the task's arguments go on top (Ansible's order).
+fn default_args(
+    module: &dyn modules::Module,
+    task: &Task,
+    frame: &Frame,
+    scope: &Arc<Scope>,
+) -> Result<Map, TemplateError> {
+    let all = frame.module_defaults(task);
+    let mut out = Map::new();
+    if all.is_empty() {
+        return Ok(out);
+    }
+    let mut names: Vec<&str> = module.backend().into_iter().collect();
+    names.push(module.name());
+    if task.action != module.name() {
+        names.push(task.action.as_str());
+    }
+    for name in names {
+        let Some(v) = all.get(name) else { continue };
+        let defaults = match scope.render_value(v)? {
+            Value::Object(m) => m,
+            Value::Null => continue,
+            other => {
+                return Err(TemplateError::new(
+                    &to_text(v),
+                    format!(
+                        "the module_defaults of `{name}` must be a mapping, not {}",
+                        crate::vars::type_name(&other)
+                    ),
+                ))
+            }
+        };
+        for (k, v) in defaults {
+            match v {
+                Value::String(s) if s == OMIT => {}
+                v => {
+                    out.insert(k, v);
+                }
+            }
+        }
+    }
+    Ok(out)
 }

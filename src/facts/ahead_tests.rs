@@ -79,6 +79,7 @@ impl Fixture {
             escalate: None,
             env: Vec::new(),
             read_ahead: Some(ReadAhead { cache: &self.cache, task, next: Some(&self.ahead) }),
+            deadline: None,
         }
     }
     fn path(&self, n: &str) -> String {

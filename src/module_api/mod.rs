@@ -12,6 +12,7 @@ pub mod argspec;
 pub mod clock;
 pub mod content;
 pub mod file_mode;
+pub mod job;
 pub mod local_write;
 pub mod remote_file;
 pub mod script_out;
@@ -179,6 +180,9 @@ pub struct Ctx<'a> {
     /// The run's read-ahead cache of file facts (see [`crate::facts::ahead`]); `None` reads every path
     /// when asked.
     pub read_ahead: Option<crate::facts::ahead::ReadAhead<'a>>,
+    /// When the task's `timeout` (or an `async` job's time limit) runs out: every command is
+    /// stopped then (see [`Ctx::run`]).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Ctx<'_> {
@@ -186,6 +190,10 @@ impl Ctx<'_> {
     pub async fn run(&self, mut cmd: Cmd) -> Result<Output, ConnectionError> {
         if cmd.escalate.is_none() {
             cmd.escalate = self.escalate.clone();
+        }
+        if let Some(d) = self.deadline {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            cmd.timeout = Some(cmd.timeout.map_or(left, |t| t.min(left)));
         }
         let mut env = self.env.clone();
         env.append(&mut cmd.env);
@@ -263,6 +271,12 @@ pub trait Module: Send + Sync {
         &[]
     }
 
+    /// The module another name stands for here, whose `module_defaults` apply too (`service`
+    /// is run by `systemd`, as Ansible's service action picks it on a systemd host).
+    fn backend(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The module runs on the controller only (debug, set_fact, assert): no connection needed.
     fn controller_only(&self) -> bool {
         false
@@ -292,6 +306,13 @@ pub trait Module: Send + Sync {
 
     /// Read the host's state and say what differs. Must not change anything.
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError>;
+
+    /// The command `apply` would run for the change `query` found, as one host script a
+    /// background job (`async` with `poll: 0`) can run detached; `None`: the module can't hand
+    /// its work over, so the engine runs it in the foreground.
+    fn job(&self, _query: &mut Query) -> Option<Result<job::Job, ModuleError>> {
+        None
+    }
 
     /// Make the change `query` found; returns the final result values.
     /// Called only when `query.changed` and not in check mode.

@@ -94,6 +94,7 @@ impl Harness {
             escalate: None,
             env: Vec::new(),
             read_ahead: None,
+            deadline: None,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::value::Value;
 use super::args::{ArgSpec, Args, Opt};
 use super::clock::{delta, timestamp};
 use super::{Ctx, Map, Module, ModuleError, Query};
+use crate::module_api::job::Job;
 
 pub struct Command;
 pub struct Shell;
@@ -228,6 +229,19 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
     Ok(q)
 }
 
+/// What the query parsed, as one background job (`async`).
+fn job(module: &'static str, q: &mut Query) -> Option<Result<Job, ModuleError>> {
+    let p: Parsed = match q.change.take(module) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut cmd = Cmd::new(p.script);
+    cmd.chdir = p.chdir;
+    cmd.stdin = p.stdin.map(crate::connection::Input::Bytes);
+    let known = [("cmd".to_string(), p.shown)].into_iter().collect();
+    Some(Ok(Job { cmd, known, strip: p.strip }))
+}
+
 /// Run what the query parsed (the arguments are not read again).
 async fn apply(module: &'static str, cx: &Ctx<'_>, mut q: Query) -> Result<Map, ModuleError> {
     let p: Parsed = q.change.take(module)?;
@@ -285,6 +299,9 @@ impl Module for Command {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         query("command", cx, args).await
     }
+    fn job(&self, q: &mut Query) -> Option<Result<Job, ModuleError>> {
+        job("command", q)
+    }
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
         apply("command", cx, q).await
     }
@@ -301,6 +318,9 @@ impl Module for Shell {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         query("shell", cx, args).await
+    }
+    fn job(&self, q: &mut Query) -> Option<Result<Job, ModuleError>> {
+        job("shell", q)
     }
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
         apply("shell", cx, q).await

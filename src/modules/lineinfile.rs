@@ -407,6 +407,7 @@ pub async fn query_edit(
         escalate: cx.escalate.clone(),
         env: cx.env.clone(),
         read_ahead: cx.read_ahead.map(|ra| ra.without_next()),
+        deadline: cx.deadline,
     };
     let mut q = query_write(&quiet, &file.facts, &Content::Bytes(&after), &attrs, &opts, true).await?;
     if cx.diff && content_changed {

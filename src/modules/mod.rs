@@ -34,6 +34,7 @@ pub mod lineinfile;
 pub mod unarchive;
 // ansible.builtin modules of issue 12 (branch builtins).
 pub mod add_host;
+pub mod async_status;
 pub mod cron;
 pub mod dpkg_selections;
 pub mod find;

@@ -15,6 +15,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::pause::Pause,
         &super::set_fact::SetFact,
         &super::setup::Setup,
+        &super::setup::GatherFacts,
         &super::command::Shell,
         &super::stat::Stat,
         &super::template::Template,
@@ -40,6 +41,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::unarchive::Unarchive,
         // builtins (issue 12)
         &super::add_host::AddHost,
+        &super::async_status::AsyncStatus,
         &super::add_host::GroupBy,
         &super::cron::Cron,
         &super::dpkg_selections::DpkgSelections,

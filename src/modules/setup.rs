@@ -26,6 +26,13 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct Setup;
 
+/// `gather_facts` as a task: Ansible's action that runs `setup` (and other fact modules when
+/// configured; troupe has the one). `parallel` only matters with several fact modules.
+pub struct GatherFacts;
+
+const GATHER_SPEC: ArgSpec =
+    ArgSpec { options: &[SPEC.options[0], &[Opt::bool("parallel", IGNORED)]], ..ArgSpec::NONE };
+
 #[async_trait]
 impl Module for Setup {
     fn name(&self) -> &'static str {
@@ -49,6 +56,24 @@ impl Module for Setup {
         facts.insert("gather_subset".into(), Value::from(asked.into_iter().map(Value::String).collect::<Vec<_>>()));
         facts.insert("module_setup".into(), Value::Bool(true));
         Ok(Query::ok().with_facts(facts))
+    }
+}
+
+#[async_trait]
+impl Module for GatherFacts {
+    fn name(&self) -> &'static str {
+        "gather_facts"
+    }
+
+    fn args(&self) -> Option<&'static ArgSpec> {
+        Some(&GATHER_SPEC)
+    }
+
+    async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        Args::parse("gather_facts", args, &GATHER_SPEC)?;
+        let mut args = args.clone();
+        args.remove("parallel");
+        Setup.query(cx, &args).await
     }
 }
 

@@ -222,6 +222,10 @@ impl Module for Systemd {
         self.name
     }
 
+    fn backend(&self) -> Option<&'static str> {
+        (self.name == "service").then_some("systemd")
+    }
+
     fn args(&self) -> Option<&'static ArgSpec> {
         Some(&SPEC)
     }

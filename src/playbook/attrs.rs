@@ -28,6 +28,8 @@ pub fn set(attrs: &mut Attrs, key: &str, v: &Node) -> Result<bool, LoadError> {
         "remote_user" => attrs.remote_user = opt_string(v, key)?,
         "any_errors_fatal" => attrs.any_errors_fatal = flag(v, key)?,
         "port" => attrs.port = number_or_template(v, key)?,
+        "timeout" => attrs.timeout = number_or_template(v, key)?,
+        "module_defaults" => attrs.module_defaults.extend(module_defaults(v)?),
         // Only builtin modules exist in troupe, so the search list changes nothing; check its shape.
         "collections" => {
             string_list(v, key)?;
@@ -35,6 +37,45 @@ pub fn set(attrs: &mut Attrs, key: &str, v: &Node) -> Result<bool, LoadError> {
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// `module_defaults`: a mapping or a list of them, keyed by static module names; only the
+/// values may be templates (as in Ansible).
+fn module_defaults(v: &Node) -> Result<Vec<crate::value::Map>, LoadError> {
+    let dicts: Vec<&Node> = match &v.kind {
+        Kind::Null => return Ok(Vec::new()),
+        Kind::Seq(items) => items.iter().collect(),
+        _ => vec![v],
+    };
+    let mut out = Vec::new();
+    for d in dicts {
+        let Some(entries) = d.as_map() else {
+            return Err(LoadError::invalid(
+                &d.span,
+                "`module_defaults` must be a mapping (or a list of mappings) of module names to their default arguments",
+            ));
+        };
+        let mut map = crate::value::Map::new();
+        for (k, val) in entries {
+            let name = k.key_string();
+            if name.starts_with("group/") {
+                return Err(LoadError::unsupported(
+                    &k.span,
+                    format!("`module_defaults` for an action group (`{name}`) is not supported by troupe (yet)"),
+                )
+                .with_hint("give the defaults for each module by its name"));
+            }
+            if !matches!(val.kind, Kind::Map(_) | Kind::Str(_) | Kind::Null) {
+                return Err(LoadError::invalid(
+                    &val.span,
+                    format!("the `module_defaults` of `{name}` must be a mapping"),
+                ));
+            }
+            map.insert(super::task::canonical(&name).to_string(), val.to_value());
+        }
+        out.push(map);
+    }
+    Ok(out)
 }
 
 /// `environment`: a mapping, a list of mappings, or a template string, kept raw.

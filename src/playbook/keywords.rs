@@ -52,6 +52,7 @@ const RESOLVE: &str = "src/exec/resolve.rs";
 const CALL: &str = "src/exec/call.rs";
 const WALK: &str = "src/exec/walk.rs";
 const LOOPS: &str = "src/exec/loops.rs";
+const JOB: &str = "src/exec/job.rs";
 
 /// Every keyword troupe knows: the one table the loader's checks, its "did you mean" hints
 /// and the refusals come from. A test checks that each run-time keyword is read where the
@@ -102,6 +103,8 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("connection", SHARED, at(RESOLVE, "a.connection")),
     kw("remote_user", SHARED, at(RESOLVE, "a.remote_user")),
     kw("port", SHARED, at(RESOLVE, "a.port")),
+    kw("timeout", SHARED, at(JOB, "a.timeout")),
+    kw("module_defaults", SHARED, at("src/exec/frame.rs", "a.module_defaults")),
     // Only builtin modules exist in troupe, so the search list changes nothing.
     kw("collections", SHARED | INCLUDE, Load),
     // Tasks.
@@ -118,14 +121,12 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("delay", TASK, at(LOOPS, "task.delay")),
     kw("notify", TASK, at(WALK, "task.notify")),
     kw("listen", TASK, at("src/exec/meta.rs", "task.listen")),
+    kw("async", TASK, at(JOB, "task.async_")),
+    kw("poll", TASK, at(JOB, "task.poll")),
     // troupe's own: a destructive task names the guards the plan must keep with it.
     kw("guarded_by", TASK, at("src/plan/mod.rs", "task.guarded_by")),
     // Known to Ansible, refused by troupe.
-    kw("timeout", 0, Refused("the task `timeout` keyword is not supported by troupe (yet); use the module's own timeout (e.g. `wait_for: timeout=`, `async` is not supported either)")),
-    kw("async", 0, Refused("background tasks (async/poll) are not supported by troupe (yet); run the task in the foreground")),
-    kw("poll", 0, Refused("background tasks (async/poll) are not supported by troupe (yet); run the task in the foreground")),
     kw("vars_prompt", 0, Refused("troupe runs unattended and never prompts; pass the values with -e instead")),
-    kw("module_defaults", 0, Refused("module_defaults is not supported by troupe; set the arguments on each task (YAML anchors help)")),
     kw("debugger", 0, Refused("the task debugger is not supported by troupe")),
     kw("become_flags", 0, Refused("custom become executables or flags are not supported by troupe")),
     kw("become_exe", 0, Refused("custom become executables or flags are not supported by troupe")),
@@ -238,6 +239,8 @@ mod tests {
             remote_user: _,
             any_errors_fatal: _,
             port: _,
+            timeout: _,
+            module_defaults: _,
         } = Attrs::default();
         let fields = [
             "when",
@@ -260,6 +263,8 @@ mod tests {
             "remote_user",
             "any_errors_fatal",
             "port",
+            "timeout",
+            "module_defaults",
         ];
         for name in fields {
             let row = KEYWORDS.iter().find(|k| k.name == name);
@@ -285,7 +290,8 @@ mod tests {
 
     #[test]
     fn reasons_for_refused_keywords() {
-        assert!(unsupported_reason("async").unwrap().contains("not supported by troupe (yet)"));
+        assert!(unsupported_reason("debugger").unwrap().contains("not supported by troupe"));
+        assert!(unsupported_reason("async").is_none());
         assert!(unsupported_reason("vars_prompt").unwrap().contains("-e"));
         assert!(unsupported_reason("when").is_none());
     }

@@ -170,6 +170,10 @@ pub struct Task {
     pub until: Option<Conditions>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `async`: seconds the task may run as a background job on the host (0 or unset: not a job).
+    pub async_: Option<Value>,
+    /// `poll`: seconds between checks of an `async` job; 0 starts it and moves on.
+    pub poll: Option<Value>,
     pub notify: Vec<String>,
     /// Handler-only: topics this handler listens to (besides its name).
     pub listen: Vec<String>,
@@ -230,6 +234,11 @@ pub struct Attrs {
     pub any_errors_fatal: Option<Flag>,
     /// Connection port (a number or a template).
     pub port: Option<Value>,
+    /// `timeout`: seconds the task's action may take before it is stopped and fails.
+    pub timeout: Option<Value>,
+    /// `module_defaults`: module name (canonical) → its default arguments (a mapping, or a
+    /// template of one). Every level adds to its parents'; an inner entry replaces an outer one.
+    pub module_defaults: Vec<Map>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -354,11 +354,14 @@ fn error_missing_import_file() {
 }
 
 #[test]
-fn error_async_is_unsupported() {
-    let e = fixture_err("errors/async_task.yml");
-    assert_eq!(e.kind, LoadErrorKind::Unsupported);
-    assert_eq!(at(&e), ("async_task.yml".into(), 4, 7));
-    assert!(e.message.contains("not supported by troupe (yet)"), "{}", e.message);
+fn async_and_poll_load_as_numbers_or_templates() {
+    let pb =
+        load(&[("p.yml", "- hosts: all\n  tasks:\n    - command: sleep 10\n      async: 30\n      poll: '{{ p }}'\n")])
+            .unwrap();
+    let Item::Task(t) = &pb.plays[0].tasks[0] else { panic!("not a task") };
+    assert_eq!((t.async_.clone(), t.poll.clone()), (Some(Value::from(30)), Some(Value::from("{{ p }}"))));
+    let e = task_err("- command: sleep 1\n  async: soon\n");
+    assert!(e.message.contains("`async` must be a number"), "{}", e.message);
 }
 
 #[test]
@@ -395,8 +398,10 @@ fn play_refusals() {
     let e = load(&[("p.yml", "- hosts: all\n  vars_prompt:\n    - name: x\n")]).unwrap_err();
     assert_eq!((e.kind, e.span.line, e.span.col), (LoadErrorKind::Unsupported, 2, 3));
     assert!(e.message.contains("never prompts"), "{}", e.message);
-    let e = load(&[("p.yml", "- hosts: all\n  module_defaults: {}\n")]).unwrap_err();
-    assert_eq!(e.kind, LoadErrorKind::Unsupported);
+    let e = load(&[("p.yml", "- hosts: all\n  module_defaults: {group/aws: {}}\n")]).unwrap_err();
+    assert_eq!((e.kind, e.span.line, e.span.col), (LoadErrorKind::Unsupported, 2, 21));
+    let e = load(&[("p.yml", "- hosts: all\n  module_defaults: [1]\n")]).unwrap_err();
+    assert!(e.message.contains("must be a mapping"), "{}", e.message);
     let e = load(&[("p.yml", "- name: x\n  tasks: []\n")]).unwrap_err();
     assert!(e.message.contains("no `hosts`"), "{}", e.message);
     let e = load(&[("p.yml", "- hosts: all\n  order: random\n")]).unwrap_err();
@@ -502,8 +507,8 @@ fn task_refusals() {
     assert_eq!((e.kind, e.span.line, e.span.col), (LoadErrorKind::NoModule, 3, 7));
     let e = task_err("- debug: msg=x\n  loop_control:\n    lopo_var: y\n");
     assert_eq!(e.hint.as_deref(), Some("did you mean 'loop_var'?"));
-    let e = task_err("- debug: msg=x\n  poll: 5\n");
-    assert!(e.message.contains("not supported by troupe (yet)"));
+    let e = task_err("- debug: msg=x\n  become_exe: x\n");
+    assert!(e.message.contains("not supported by troupe"));
     let e = task_err("- whn: x\n  debug: msg=x\n");
     assert_eq!((e.kind, e.hint.as_deref()), (LoadErrorKind::UnknownKey, Some("did you mean 'when'?")));
     let e = task_err("- import_playbook: other.yml\n");
