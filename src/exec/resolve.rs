@@ -108,17 +108,39 @@ impl Runner {
         frame: &Frame,
         scope: &Arc<Scope>,
     ) -> Result<Option<Become>, TemplateError> {
-        let on = frame.flag(task, BoolKey::Become, scope, self.options.become_.escalate)?;
+        // The `ansible_become*` variables win over the keywords (Ansible's play context).
+        let var = |name: &str| -> Result<Option<Value>, TemplateError> {
+            if scope.contains(name) {
+                scope.get(name)
+            } else {
+                Ok(None)
+            }
+        };
+        let on = match var("ansible_become")? {
+            Some(v) => crate::playbook::flag::strict_bool(&v).ok_or_else(|| {
+                TemplateError::new(
+                    "ansible_become",
+                    format!("the variable ansible_become must be a boolean, got {}", to_text(&v)),
+                )
+            })?,
+            None => frame.flag(task, BoolKey::Become, scope, self.options.become_.escalate)?,
+        };
         if !on {
             return Ok(None);
         }
-        let user = match frame.get(Some(task), |a| a.become_user.clone()).or(self.options.become_.user.clone()) {
-            Some(u) => scope.render_text(&u)?,
-            None => "root".into(),
+        let user = match var("ansible_become_user")? {
+            Some(u) => to_text(&u),
+            None => match frame.get(Some(task), |a| a.become_user.clone()).or(self.options.become_.user.clone()) {
+                Some(u) => scope.render_text(&u)?,
+                None => "root".into(),
+            },
         };
-        let method = match frame.get(Some(task), |a| a.become_method.clone()).or(self.options.become_.method.clone()) {
-            Some(m) => scope.render_text(&m)?,
-            None => "sudo".into(),
+        let method = match var("ansible_become_method")? {
+            Some(m) => to_text(&m),
+            None => match frame.get(Some(task), |a| a.become_method.clone()).or(self.options.become_.method.clone()) {
+                Some(m) => scope.render_text(&m)?,
+                None => "sudo".into(),
+            },
         };
         let mut password = self.options.become_.password.clone();
         for name in ["ansible_become_password", "ansible_become_pass"] {

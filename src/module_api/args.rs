@@ -34,6 +34,17 @@ pub async fn gather_warnings<F: Future>(call: F) -> (F::Output, Vec<String>) {
     (out, warnings)
 }
 
+/// A warning of the running module, shown with its result (Ansible's `module.warn`).
+pub fn warn(msg: impl Into<String>) {
+    let msg = msg.into();
+    let _outside_a_module_call = WARNINGS.try_with(|sink| {
+        let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+        if !sink.contains(&msg) {
+            sink.push(msg);
+        }
+    });
+}
+
 impl Args {
     /// Check `raw` against the module's [`ArgSpec`] in Ansible's order (required, types,
     /// choices, then unknown names; see [`ArgSpec::validate`]). An alias given beside its canonical name

@@ -132,6 +132,11 @@ const COMMAND_SPEC: ArgSpec = ArgSpec {
     ..ArgSpec::NONE
 };
 
+/// Markers the command's script prints on stderr when it could not start (Ansible reports
+/// these without the shell's words).
+const NO_CHDIR: &str = "@@troupe:chdir@@";
+const NOT_FOUND: &str = "@@troupe:notfound@@";
+
 fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
     let mut merged = args.clone();
     if let Some(Value::String(raw)) = args.get("_raw_params") {
@@ -143,24 +148,54 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
     }
     let spec = if module == "command" { &COMMAND_SPEC } else { &SHELL_SPEC };
     let a = Args::parse(module, &merged, spec)?;
+    if module == "shell" && a.has("expand_argument_vars") {
+        // Ansible's shell action refuses it with exactly this message.
+        return Err(ModuleError::failed("Unsupported parameters for (shell) module: expand_argument_vars"));
+    }
+    let given: Vec<&str> =
+        ["_raw_params", "cmd", "argv"].into_iter().filter(|k| a.get(k).is_some_and(|v| !v.is_null())).collect();
+    if given.len() > 1 {
+        return Err(ModuleError::failed("parameters are mutually exclusive: _raw_params|cmd|argv"));
+    }
     let text = a.str("cmd")?.or(a.str("_raw_params")?).filter(|t| !t.trim().is_empty());
+    let chdir = a.str("chdir")?;
+    // The command's own `cd`, physical as Python's os.chdir (`$PWD` has no symbolic links).
+    let cd = match &chdir {
+        Some(dir) => format!("cd -P -- {} 2>/dev/null || {{ printf %s {NO_CHDIR} >&2; exit 1; }}\n", quote(dir)),
+        None => String::new(),
+    };
     let (shown, script) = if module == "shell" {
-        let text = text.ok_or_else(|| a.error("no command given (free-form text or `cmd`)"))?;
+        let text =
+            text.ok_or_else(|| ModuleError::failed("one of the following is required: _raw_params, cmd, argv"))?;
         let sh = a.str("executable")?.unwrap_or_else(|| "/bin/sh".into());
-        let script = format!("exec {} -c {}", quote(&sh), quote(&text));
+        let script = format!("{cd}exec {} -c {}", quote(&sh), quote(&text));
         (Value::from(text), script)
     } else {
+        if let Some(exe) = a.str("executable")? {
+            super::args::warn(format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            ));
+        }
         let argv = match (text, a.list("argv")?) {
-            (Some(_), Some(_)) => return Err(a.error("give the command as text or as `argv`, not both")),
-            (None, None) => return Err(a.error("no command given (free-form text, `cmd` or `argv`)")),
+            (Some(_), Some(_)) => {
+                return Err(ModuleError::failed("parameters are mutually exclusive: _raw_params|cmd|argv"))
+            }
+            (None, None) => {
+                return Err(ModuleError::failed("one of the following is required: _raw_params, cmd, argv"))
+            }
             (None, Some(argv)) => argv,
             (Some(t), None) => shlex::split(&t).ok_or_else(|| a.error(format_args!("unbalanced quotes in {t:?}")))?,
         };
         if argv.is_empty() {
             return Err(a.error("`argv` is empty"));
         }
-        let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
-        (Value::from(argv), format!("exec {}", words.join(" ")))
+        let expand = a.bool("expand_argument_vars", true)?;
+        let mut pre = String::new();
+        let words: Vec<String> =
+            argv.iter().map(|w| if expand { expanded_word(w, &mut pre) } else { quote(w) }).collect();
+        // A program that is not there fails as in Python (no shell message).
+        let found = format!("command -v {} >/dev/null 2>&1 || {{ printf %s {NOT_FOUND} >&2; exit 127; }}\n", words[0]);
+        (Value::from(argv), format!("{cd}{pre}{found}exec {}", words.join(" ")))
     };
     let stdin = match a.str("stdin")? {
         Some(s) => {
@@ -172,16 +207,78 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         }
         None => None,
     };
-    a.bool("expand_argument_vars", true)?;
     Ok(Parsed {
         shown,
         script,
-        chdir: a.str("chdir")?,
+        chdir,
         creates: a.str("creates")?,
         removes: a.str("removes")?,
         stdin,
         strip: a.bool("strip_empty_ends", true)?,
     })
+}
+
+/// One argument as Ansible's command module passes it (`expand_argument_vars`): Python's
+/// `expanduser(expandvars(arg))` on the host. `$NAME` and `${NAME}` become the variable's value
+/// when it is set and stay as written when not; a leading `~` or `~user` is the home folder.
+/// The values are set in `pre` (one line per variable), so the word itself stays quoted.
+fn expanded_word(arg: &str, pre: &mut String) -> String {
+    let mut out = String::new();
+    let mut rest = arg;
+    if let Some(tail) = arg.strip_prefix('~') {
+        let end = tail.find('/').unwrap_or(tail.len());
+        let user = &tail[..end];
+        if user.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            out.push('~');
+            out.push_str(user);
+            rest = &tail[end..];
+        }
+    }
+    let mut lit = String::new();
+    let flush = |lit: &mut String, out: &mut String| {
+        if !lit.is_empty() {
+            out.push_str(&quote(lit));
+            lit.clear();
+        }
+    };
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '$' {
+            lit.push(c);
+            continue;
+        }
+        let after = &rest[i + 1..];
+        let (name, written) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], &rest[i..i + end + 3]),
+                None => ("", "$"),
+            }
+        } else {
+            let end = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+            (&after[..end], &rest[i..i + 1 + end])
+        };
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            lit.push('$');
+            continue;
+        }
+        flush(&mut lit, &mut out);
+        let n = pre.lines().count();
+        pre.push_str(&format!(
+            "if [ -n \"${{{name}+x}}\" ]; then __e{n}=${name}; else __e{n}={}; fi\n",
+            quote(written)
+        ));
+        out.push_str(&format!("\"$__e{n}\""));
+        for _ in 1..written.chars().count() {
+            chars.next();
+        }
+    }
+    flush(&mut lit, &mut out);
+    if out.is_empty() {
+        out.push_str("''");
+    }
+    out
 }
 
 /// Result keys that hold for a run that did not happen.
@@ -210,11 +307,12 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
         cmd.chdir = p.chdir.clone();
         let exists = cx.run(cmd).await?.rc == 0;
         if exists == skip_if_exists {
+            let did = if cx.check_mode { "Would" } else { "Did" };
             let (msg, out) = if exists {
-                (format!("Did not run command since '{pattern}' exists"), format!("skipped, since {pattern} exists"))
+                (format!("{did} not run command since '{pattern}' exists"), format!("skipped, since {pattern} exists"))
             } else {
                 (
-                    format!("Did not run command since '{pattern}' does not exist"),
+                    format!("{did} not run command since '{pattern}' does not exist"),
                     format!("skipped, since {pattern} does not exist"),
                 )
             };
@@ -229,6 +327,28 @@ async fn query(module: &'static str, cx: &Ctx<'_>, args: &Map) -> Result<Query, 
     Ok(q)
 }
 
+/// A command that could not start (its folder, its program), failed as Ansible reports it.
+fn unstarted(shown: &Value, out: &crate::connection::Output) -> Option<ModuleError> {
+    let mut r = Map::new();
+    r.insert("cmd".into(), shown.clone());
+    r.insert("stdout".into(), "".into());
+    r.insert("stderr".into(), "".into());
+    let msg = match out.stderr.as_slice() {
+        e if out.rc == 1 && e == NO_CHDIR.as_bytes() => {
+            r.insert("rc".into(), Value::Null);
+            "Unable to change directory before execution.".to_string()
+        }
+        e if out.rc == 127 && e == NOT_FOUND.as_bytes() => {
+            r.insert("rc".into(), 2.into());
+            let argv0 = shown.get(0).map(crate::value::to_text).unwrap_or_default();
+            format!("[Errno 2] No such file or directory: b'{argv0}'")
+        }
+        _ => return None,
+    };
+    r.insert("msg".into(), msg.clone().into());
+    Some(ModuleError::Failed { msg, result: r })
+}
+
 /// What the query parsed, as one background job (`async`).
 fn job(module: &'static str, q: &mut Query) -> Option<Result<Job, ModuleError>> {
     let p: Parsed = match q.change.take(module) {
@@ -236,7 +356,6 @@ fn job(module: &'static str, q: &mut Query) -> Option<Result<Job, ModuleError>> 
         Err(e) => return Some(Err(e)),
     };
     let mut cmd = Cmd::new(p.script);
-    cmd.chdir = p.chdir;
     cmd.stdin = p.stdin.map(crate::connection::Input::Bytes);
     let known = [("cmd".to_string(), p.shown)].into_iter().collect();
     Some(Ok(Job { cmd, known, strip: p.strip }))
@@ -246,12 +365,14 @@ fn job(module: &'static str, q: &mut Query) -> Option<Result<Job, ModuleError>> 
 async fn apply(module: &'static str, cx: &Ctx<'_>, mut q: Query) -> Result<Map, ModuleError> {
     let p: Parsed = q.change.take(module)?;
     let mut cmd = Cmd::new(p.script);
-    cmd.chdir = p.chdir;
     cmd.stdin = p.stdin.map(crate::connection::Input::Bytes);
     let start = SystemTime::now();
     let began = Instant::now();
     let out = cx.run(cmd).await?;
     let took = began.elapsed();
+    if let Some(e) = unstarted(&p.shown, &out) {
+        return Err(e);
+    }
     let trim = |b: &[u8]| {
         let t = String::from_utf8_lossy(b).into_owned();
         if p.strip {
@@ -276,11 +397,7 @@ async fn apply(module: &'static str, cx: &Ctx<'_>, mut q: Query) -> Result<Map, 
     if out.rc == 0 {
         return Ok(r);
     }
-    let mut msg = "non-zero return code".to_string();
-    if module == "command" && out.rc == 127 && stderr.contains("not found") {
-        let argv0 = p.shown.get(0).map(crate::value::to_text).unwrap_or_default();
-        msg = format!("cannot run {argv0:?}: command not found (rc=127)");
-    }
+    let msg = "non-zero return code".to_string();
     r.insert("msg".into(), msg.clone().into());
     // The command ran, so Ansible calls it changed, failed or not (`changed_when` may say otherwise).
     r.insert("changed".into(), true.into());

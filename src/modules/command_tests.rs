@@ -13,6 +13,17 @@ fn inline_options_are_taken_out_of_free_form_text() {
 }
 
 #[test]
+fn arguments_expand_variables_and_the_home_folder_as_python_does() {
+    let mut pre = String::new();
+    assert_eq!(expanded_word("plain", &mut pre), "plain");
+    assert_eq!(expanded_word("~/x", &mut pre), "~/x");
+    assert_eq!(expanded_word("$1 ${a b} $", &mut pre), "'$1 ${a b} $'");
+    assert!(pre.is_empty());
+    assert_eq!(expanded_word("a${B}c$D_1", &mut pre), "a\"$__e0\"c\"$__e1\"");
+    assert!(pre.contains("__e0='${B}'") && pre.contains("__e1=$D_1;"), "{pre}");
+}
+
+#[test]
 fn globs_stay_globs_and_the_rest_is_quoted() {
     assert_eq!(glob_word("/etc/a b/*.conf"), "'/etc/a b/'*.conf");
     assert_eq!(glob_word("/x;rm"), "'/x;rm'");
@@ -23,7 +34,11 @@ fn golden_scripts() {
     let p = parse("command", &crate::modules::testutil::to_map(json!({"_raw_params": "echo 'a b' $HOME; x"})))
         .map(|p| p.script)
         .unwrap_or_default();
-    assert_eq!(p, "exec echo 'a b' '$HOME;' x");
+    assert!(p.ends_with("exec echo 'a b' \"$__e0\"';' x"), "{p}");
+    assert!(p.starts_with("if [ -n \"${HOME+x}\" ]; then __e0=$HOME; else __e0='$HOME'; fi\n"), "{p}");
+    let raw = json!({"_raw_params": "echo $HOME", "expand_argument_vars": false, "chdir": "/a b"});
+    let p = parse("command", &crate::modules::testutil::to_map(raw)).map(|p| p.script).unwrap_or_default();
+    assert!(p.starts_with("cd -P -- '/a b' 2>/dev/null ||") && p.ends_with("exec echo '$HOME'"), "{p}");
     let p = parse("shell", &crate::modules::testutil::to_map(json!({"cmd": "echo $HOME", "executable": "/bin/bash"})))
         .map(|p| p.script)
         .unwrap_or_default();
@@ -69,8 +84,18 @@ async fn non_zero_rc_fails_with_the_result() {
         }
         other => panic!("expected failure, got {other:?}"),
     }
-    let e = err_text(h.run(&Command, json!({"_raw_params": "no-such-cmd-troupe"})).await);
-    assert!(e.contains("command not found"), "{e}");
+    match h.run(&Command, json!({"_raw_params": "no-such-cmd-troupe --x"})).await {
+        Err(ModuleError::Failed { msg, result }) => {
+            assert_eq!(msg, "[Errno 2] No such file or directory: b'no-such-cmd-troupe'");
+            assert_eq!(
+                (result["rc"].clone(), result["stdout"].clone(), result["stderr"].clone()),
+                (json!(2), json!(""), json!(""))
+            );
+        }
+        other => panic!("expected failure, got {other:?}"),
+    }
+    let e = err_text(h.run(&Command, json!({"_raw_params": "true", "chdir": "/no/such/dir"})).await);
+    assert_eq!(e, "Unable to change directory before execution.");
 }
 
 #[tokio::test]
@@ -102,12 +127,14 @@ async fn bad_arguments() {
     let e = err_text(h.query(&Command, json!({"_raw_params": "echo 'x"})).await);
     assert!(e.contains("unbalanced quotes"), "{e}");
     let e = err_text(h.query(&Command, json!({"cmd": "a", "argv": ["b"]})).await);
-    assert!(e.contains("not both"), "{e}");
+    assert!(e.contains("parameters are mutually exclusive: _raw_params|cmd|argv"), "{e}");
+    let e = err_text(h.query(&Shell, json!({"cmd": "a", "expand_argument_vars": false})).await);
+    assert_eq!(e, "Unsupported parameters for (shell) module: expand_argument_vars");
     let e = err_text(h.query(&Shell, json!({"argv": ["b"]})).await);
     assert!(
         e.starts_with("Unsupported parameters for (shell) module: argv. Supported parameters include: chdir, cmd,"),
         "{e}"
     );
     let e = err_text(h.query(&Shell, json!({})).await);
-    assert!(e.contains("no command given"), "{e}");
+    assert!(e.contains("one of the following is required: _raw_params, cmd, argv"), "{e}");
 }

@@ -115,6 +115,7 @@ impl Want {
                 section("enabled")
             ));
             s.push_str(&format!("{}\n[ -x /etc/init.d/{} ] && echo initd=1\n", section("initd"), quote(name)));
+            s.push_str("[ \"${SYSTEMD_OFFLINE:-}\" = 1 ] && echo offline=1\n");
         }
         s
     }
@@ -127,6 +128,8 @@ pub struct Facts {
     pub enabled_rc: i32,
     pub enabled_out: String,
     pub initd: bool,
+    /// `SYSTEMD_OFFLINE=1`: systemctl ignores `show`, so the unit's state is unknown.
+    pub offline: bool,
 }
 
 pub fn parse_facts(stdout: &str) -> Facts {
@@ -138,6 +141,7 @@ pub fn parse_facts(stdout: &str) -> Facts {
         enabled_rc: en.get("rc").and_then(|r| r.trim().parse().ok()).unwrap_or(1),
         enabled_out: en.get("out").map(|s| s.trim().to_string()).unwrap_or_default(),
         initd: get("initd").contains("initd=1"),
+        offline: get("initd").contains("offline=1"),
     }
 }
 
@@ -148,6 +152,24 @@ pub struct Decision {
     pub result: Map,
 }
 
+/// `systemctl is-enabled` answers naming an installed unit (systemctl(1) of systemd 244).
+const VALID_ENABLED: &[&str] = &[
+    "enabled",
+    "enabled-runtime",
+    "linked",
+    "linked-runtime",
+    "masked",
+    "masked-runtime",
+    "static",
+    "indirect",
+    "disabled",
+    "generated",
+    "transient",
+];
+
+const OFFLINE_WARNING: &str =
+    "Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.";
+
 pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
     let mut d = Decision::default();
     let Some(name) = &want.name else {
@@ -155,7 +177,11 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
     };
     d.result.insert("name".into(), name.clone().into());
     let load = facts.status.get("LoadState").map(String::as_str).unwrap_or("");
-    let is_systemd = !load.is_empty() && load != "not-found";
+    // Offline, `show` answers nothing and `is-enabled` tells whether the unit exists (Ansible).
+    let is_systemd = match load {
+        "" => VALID_ENABLED.contains(&facts.enabled_out.as_str()),
+        load => load != "not-found",
+    };
     let found = is_systemd || facts.initd;
     if is_systemd && load != "masked" {
         if let Some(err) = facts.status.get("LoadError").filter(|e| !e.trim().is_empty()) {
@@ -185,7 +211,14 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
         if !found {
             return Err(missing());
         }
-        let active = facts.status.get("ActiveState").map(String::as_str).unwrap_or("");
+        let Some(active) = facts.status.get("ActiveState").map(String::as_str) else {
+            if !facts.offline {
+                return Err(ModuleError::failed("Service is in unknown state"));
+            }
+            d.result.insert("state".into(), state.as_str().into());
+            d.result.insert("warnings".into(), Value::Array(vec![Value::from(OFFLINE_WARNING)]));
+            return Ok(d);
+        };
         let running = matches!(active, "active" | "activating");
         let action = match state.as_str() {
             "started" => (!running).then_some("start"),
@@ -322,6 +355,14 @@ mod tests {
         let w = want(json!({"name": "nope", "state": "started"}));
         let err = decide(&w, &parse_facts(SHOW_MISSING)).unwrap_err().to_string();
         assert!(err.contains("Could not find the requested service nope"));
+        // SYSTEMD_OFFLINE: `show` is ignored; `is-enabled` finds the unit, nothing is done.
+        let offline = "@@troupe:show@@\n@@troupe:enabled@@\nrc=0\nout=static\n@@troupe:initd@@\noffline=1\n";
+        let d = decide(&w, &parse_facts(offline)).unwrap();
+        assert!(d.actions.is_empty());
+        assert_eq!(
+            (d.result["state"].clone(), d.result["warnings"][0].clone()),
+            (json!("started"), json!(OFFLINE_WARNING))
+        );
     }
 
     #[test]

@@ -115,9 +115,12 @@ impl Want {
             let p = quote(path);
             return match (self.state.as_str(), &self.search_regex) {
                 ("absent" | "stopped", _) => format!("ready() {{ [ ! -e {p} ]; }}"),
-                (_, Some(re)) => {
-                    format!("ready() {{ [ -f {p} ] && grep -Eq -- {} {p}; }}", quote(re))
-                }
+                // Python's regex dialect is grep -P's (named groups, \d); -E where there is no -P.
+                (_, Some(re)) => format!(
+                    "if echo | LC_ALL=C grep -Pq '' 2>/dev/null; then g=-P; else g=-E; fi\n\
+                     ready() {{ [ -f {p} ] && LC_ALL=C grep \"$g\"q -- {} {p}; }}",
+                    quote(re)
+                ),
                 _ => format!("ready() {{ [ -e {p} ]; }}"),
             };
         }
@@ -147,14 +150,30 @@ impl Want {
         s
     }
 
+    /// Nothing to wait for (no port, no path): Ansible sleeps for `timeout`.
+    fn sleeps_only(&self) -> bool {
+        self.port.is_none() && self.path.is_none() && self.state != "drained"
+    }
+
     pub fn script(&self) -> String {
         let mut s = self.ready_fn();
         s.push_str("\nstart=$(date +%s)\n");
         if self.delay > 0 {
             s.push_str(&format!("sleep {}\n", self.delay));
         }
+        if self.sleeps_only() {
+            s.push_str(&format!("sleep {}\necho elapsed=$(($(date +%s) - start))\n", self.timeout));
+            return s;
+        }
+        // With a regex, the file follows (its groups are matched on the controller).
+        let found = match (&self.path, &self.search_regex, self.state.as_str()) {
+            (Some(p), Some(_), "present" | "started") => {
+                format!("echo elapsed=$(($(date +%s) - start)); echo @@troupe:file@@; cat -- {}", quote(p))
+            }
+            _ => "echo elapsed=$(($(date +%s) - start))".to_string(),
+        };
         s.push_str(&format!(
-            "end=$((start + {}))\nwhile :; do\n  if ready; then echo elapsed=$(($(date +%s) - start)); exit 0; fi\n  now=$(date +%s)\n  if [ \"$now\" -ge \"$end\" ]; then echo elapsed=$((now - start)); exit 124; fi\n  sleep {}\ndone\n",
+            "end=$((start + {}))\nwhile :; do\n  if ready; then {found}; exit 0; fi\n  now=$(date +%s)\n  if [ \"$now\" -ge \"$end\" ]; then echo elapsed=$((now - start)); exit 124; fi\n  sleep {}\ndone\n",
             self.timeout, self.sleep
         ));
         s
@@ -192,6 +211,21 @@ impl Want {
     }
 }
 
+/// Ansible's `match_groups` and `match_groupdict` of the regex's first match in the file.
+fn match_groups(re: &str, text: &str, result: &mut Map) {
+    let Ok(re) = fancy_regex::Regex::new(re) else { return };
+    let Ok(Some(caps)) = re.captures(text) else { return };
+    let groups: Vec<Value> =
+        (1..caps.len()).map(|i| caps.get(i).map(|m| Value::from(m.as_str())).unwrap_or(Value::Null)).collect();
+    let named: Map = re
+        .capture_names()
+        .flatten()
+        .map(|n| (n.to_string(), caps.name(n).map(|m| Value::from(m.as_str())).unwrap_or(Value::Null)))
+        .collect();
+    result.insert("match_groups".into(), Value::Array(groups));
+    result.insert("match_groupdict".into(), Value::Object(named));
+}
+
 #[async_trait]
 impl Module for WaitFor {
     fn name(&self) -> &'static str {
@@ -210,10 +244,24 @@ impl Module for WaitFor {
         let mut cmd = Cmd::new(want.script());
         cmd.timeout = Some(std::time::Duration::from_secs(want.timeout + want.delay + 30));
         let out = cx.run(cmd).await?;
-        let kv = key_values(&out.stdout_text());
+        let text = out.stdout_text();
+        let (head, file) = text.split_once("@@troupe:file@@\n").unwrap_or((text.as_str(), ""));
+        let kv = key_values(head);
         let elapsed = kv.get("elapsed").and_then(|e| e.trim().parse().ok()).unwrap_or(0);
         match out.rc {
-            0 => Ok(Query { result: want.result(elapsed), ..Query::default() }),
+            0 if want.sleeps_only() => {
+                let mut result = Map::new();
+                result.insert("elapsed".into(), elapsed.into());
+                result.insert("msg".into(), want.msg.clone().map(Value::String).unwrap_or(Value::Null));
+                Ok(Query { result, ..Query::default() })
+            }
+            0 => {
+                let mut result = want.result(elapsed);
+                if let Some(re) = &want.search_regex {
+                    match_groups(re, file, &mut result);
+                }
+                Ok(Query { result, ..Query::default() })
+            }
             124 => {
                 let mut result = Map::new();
                 result.insert("elapsed".into(), elapsed.into());
@@ -245,7 +293,15 @@ mod tests {
         assert!(w.script().contains("nc -z -w 2 10.1.2.3 2380"));
         assert_eq!(w.timeout_msg(), "Timeout when waiting for 10.1.2.3:2380 to stop.");
         let w = want(json!({"path": "/var/log/x", "search_regex": "ready$", "delay": 2}));
-        assert!(w.script().contains("grep -Eq -- 'ready$' /var/log/x") && w.script().contains("sleep 2\n"));
+        assert!(w.script().contains("grep \"$g\"q -- 'ready$' /var/log/x") && w.script().contains("sleep 2\n"));
+        let mut r = Map::new();
+        match_groups(r"completed (?P<foo>\w+) ([0-9]+)", "x\ncompleted data 123\n", &mut r);
+        assert_eq!(
+            (r["match_groups"].clone(), r["match_groupdict"].clone()),
+            (json!(["data", "123"]), json!({"foo": "data"}))
+        );
+        let w = want(json!({"timeout": 2, "delay": 1}));
+        assert!(w.script().ends_with("sleep 1\nsleep 2\necho elapsed=$(($(date +%s) - start))\n"), "{}", w.script());
         assert!(Want::parse(json!({"port": 1, "search_regex": "x"}).as_object().unwrap()).is_err());
         assert!(Want::parse(json!({"port": 70000}).as_object().unwrap()).is_err());
         assert!(Want::parse(json!({"port": 1, "state": "up"}).as_object().unwrap()).is_err());

@@ -20,6 +20,7 @@ pub const FILTERS: &[&str] = &[
     "difference",
     "dirname",
     "expanduser",
+    "realpath",
     "flatten",
     "from_json",
     "from_yaml",

@@ -27,6 +27,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("basename", |v: Value| path_filter("basename", &v, |p| basename(p).to_string()));
     env.add_filter("dirname", |v: Value| path_filter("dirname", &v, dirname));
     env.add_filter("expanduser", |v: Value| path_filter("expanduser", &v, expanduser));
+    env.add_filter("realpath", |v: Value| path_filter("realpath", &v, realpath));
     env.add_filter("splitext", splitext);
     env.add_filter("path_join", path_join);
 }
@@ -353,6 +354,28 @@ fn comment(value: Value, style: Option<String>, kwargs: Kwargs) -> Result<String
 
 fn path_filter(name: &str, v: &Value, f: impl Fn(&str) -> String) -> Result<String, Error> {
     Ok(f(&text_of(name, v)?))
+}
+
+/// `os.path.realpath` on the controller: symbolic links resolved; a path that does not
+/// exist is made absolute and normalized.
+pub fn realpath(p: &str) -> String {
+    if let Ok(real) = std::fs::canonicalize(p) {
+        return real.display().to_string();
+    }
+    let base =
+        if p.starts_with('/') { std::path::PathBuf::from("/") } else { std::env::current_dir().unwrap_or_default() };
+    let mut parts: Vec<String> =
+        base.components().filter_map(|c| c.as_os_str().to_str().filter(|s| *s != "/").map(String::from)).collect();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s.to_string()),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// `os.path.basename`: everything after the last slash.
