@@ -42,7 +42,7 @@ pub fn split_inline(raw: &str) -> (String, Vec<(String, String)>) {
             kept.push_str(tok);
         }
     }
-    (kept, found)
+    (keep_final_newline(raw, kept), found)
 }
 
 /// Byte ranges of whitespace-separated words, quotes and backslashes respected.
@@ -78,6 +78,14 @@ fn token_ranges(s: &str) -> Vec<(usize, usize)> {
         out.push((st, s.len()));
     }
     out
+}
+
+/// Ansible keeps the final newline of a free-form block (`shell: |`) in the command.
+fn keep_final_newline(raw: &str, mut kept: String) -> String {
+    if raw.ends_with('\n') && !kept.is_empty() && !kept.ends_with('\n') {
+        kept.push('\n');
+    }
+    kept
 }
 
 /// A path pattern as a shell word: `*` and `?` stay globs, everything else is quoted.
