@@ -119,8 +119,6 @@ fn order_sorts_the_play_hosts() {
 #[test]
 fn refused_keywords_fail_at_load_with_their_place() {
     for (play, line, col, says) in [
-        ("- hosts: all\n  tasks:\n    - command: sleep 9\n      timeout: 1\n", 4, 7, "`timeout`"),
-        ("- hosts: all\n  timeout: 3\n  tasks: []\n", 2, 3, "`timeout`"),
         ("- hosts: all\n  strategy: free\n  tasks: []\n", 2, 13, "strategy: free"),
         ("- hosts: all\n  force_handlers: true\n  tasks: []\n", 2, 19, "force_handlers: true"),
     ] {

@@ -9,8 +9,8 @@
 //!
 //! A bridged module can't split query from apply: it runs once, in the query, and honours
 //! check mode itself (`_ansible_check_mode`; a module without check-mode support answers
-//! `skipped`, as in Ansible). `async` is refused at load for every task (keywords.rs), bridged
-//! or not.
+//! `skipped`, as in Ansible). With `async`, a bridged module runs in the foreground and its result
+//! goes to the job file (`src/exec/job.rs`).
 
 mod helper;
 mod output;
