@@ -58,9 +58,6 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     if recurse && state != "directory" {
         return Err(a.error("`recurse` only works with state=directory"));
     }
-    if recurse && matches!(mode, Some(Mode::Symbolic(_))) {
-        return Err(a.error("`mode` must be octal (like '0755') with `recurse`"));
-    }
     let src = a.str("src")?;
     if matches!(state, "link" | "hard") && src.is_none() {
         return Err(a.error(format_args!("`src` is required for state={state}")));
@@ -100,19 +97,25 @@ fn link_attrs_script(attrs: &Attrs, p: &str) -> String {
     s
 }
 
-/// Shell that prints something when an entry under `p` has other owner/group/mode.
-fn recurse_check(attrs: &Attrs, p: &str) -> String {
-    let mut tests = Vec::new();
-    if let Some(o) = &attrs.owner {
-        tests.push(format!("! -user {}", quote(o)));
-    }
-    if let Some(g) = &attrs.group {
-        tests.push(format!("! -group {}", quote(g)));
-    }
-    if let Some(m) = &attrs.mode {
-        tests.push(format!("! -perm {}", quote(m)));
-    }
-    format!("find {p} ! -type l \\( {} \\) -print | head -n 1", tests.join(" -o "))
+/// Shell that prints each distinct mode, kind and owner found under `p` (links aside), one
+/// `MODE KIND UID USER GID GROUP` line each: few lines however big the tree, and enough to tell
+/// whether any entry differs, symbolic modes included (see [`recurse_differs`]).
+fn recurse_check(p: &str) -> String {
+    format!("find {p} ! -type l -printf '%m %y %U %u %G %g\\n' | sort -u")
+}
+
+/// Whether an entry listed by [`recurse_check`] has other attributes than `attrs` give it.
+fn recurse_differs(attrs: &Attrs, listing: &str) -> bool {
+    listing.lines().any(|line| {
+        let w: Vec<&str> = line.split(' ').collect();
+        let [mode, kind, uid, user, gid, group] = w[..] else { return false };
+        let (Ok(mode), Ok(uid), Ok(gid)) = (u32::from_str_radix(mode, 8), uid.parse(), gid.parse()) else {
+            return false;
+        };
+        let kind = if kind == "d" { FileKind::Dir } else { FileKind::File };
+        let f = FileFacts { kind, mode, uid, gid, owner: user.into(), group: group.into(), ..FileFacts::default() };
+        !attrs.differing(&f).is_empty()
+    })
 }
 
 fn describe(path: &str, state: &str, extra: &str) -> String {
@@ -211,10 +214,10 @@ impl Module for File {
                         let d = w.attrs.differing(&f);
                         let mut recurse_differs = false;
                         if w.recurse && !w.attrs.is_empty() {
-                            let out = run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files failed")
+                            let out = run_ok(cx, Cmd::new(recurse_check(&p)).read_only(), "checking files failed")
                                 .await?
                                 .stdout_text();
-                            recurse_differs = !out.trim().is_empty();
+                            recurse_differs = self::recurse_differs(&w.attrs, &out);
                         }
                         if state == "touch" {
                             script = format!("touch -- {p}\n");

@@ -59,6 +59,43 @@ async fn recurse_fixes_entries_below() {
 }
 
 #[tokio::test]
+async fn recurse_takes_a_symbolic_mode() {
+    // setup_remote_tmp_dir's cleanup handler: `mode: u+rwx, recurse: yes, follow: no`, no state.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("t");
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/f"), "").unwrap();
+    let perm = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
+    };
+    perm(&d.join("sub/f"), 0o444);
+    perm(&d, 0o755);
+    let h = Harness::new();
+    let args = json!({"path": s(&d), "mode": "u+rwx", "recurse": true, "follow": false});
+    let (changed, r) = h.run(&File, args.clone()).await.unwrap();
+    assert!(changed, "sub/f lacks u+wx");
+    assert_eq!(r["state"], json!("directory"));
+    assert_eq!((mode_of(&d.join("sub/f")), mode_of(&d.join("sub")), mode_of(&d)), (0o744, 0o755, 0o755));
+    assert!(!h.run(&File, args).await.unwrap().0, "every entry has u+rwx now");
+    // `X` is decided per entry: directories get x, a file without any x does not.
+    perm(&d.join("sub/f"), 0o600);
+    let args = json!({"path": s(&d), "mode": "go+rX", "recurse": true});
+    assert!(h.run(&File, args.clone()).await.unwrap().0);
+    assert_eq!(mode_of(&d.join("sub/f")), 0o644);
+    assert!(!h.run(&File, args).await.unwrap().0);
+}
+
+#[test]
+fn recurse_listing_is_compared_entry_kind_by_entry_kind() {
+    let attrs = Attrs::new(Some(Mode::parse("a+X").unwrap()), None, None);
+    assert!(!recurse_differs(&attrs, "755 d 0 root 0 root\n644 f 0 root 0 root\n"));
+    assert!(recurse_differs(&attrs, "644 d 0 root 0 root\n"));
+    let attrs = Attrs::new(None, Some("1234".into()), None);
+    assert!(recurse_differs(&attrs, "755 d 0 root 0 root\n"));
+    assert!(!recurse_differs(&attrs, "755 d 1234 1234 0 root\n"));
+}
+
+#[tokio::test]
 async fn file_touch_and_absent() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("f");
@@ -133,8 +170,6 @@ async fn bad_arguments() {
     assert!(e.starts_with("argument 'recurse' is of type str and we were unable to convert to bool"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "link"})).await);
     assert!(e.contains("`src` is required for state=link"), "{e}");
-    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": true, "mode": "u+x"})).await);
-    assert!(e.contains("must be octal"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/", "state": "absent"})).await);
     assert!(e.contains("refusing to remove /"), "{e}");
 }
