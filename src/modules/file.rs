@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 
 use super::args::{ArgSpec, Args, Opt};
-use super::file_mode::Mode;
 use super::remote_file::Attrs;
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};

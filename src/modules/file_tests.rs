@@ -1,4 +1,5 @@
 use super::*;
+use crate::modules::file_mode::Mode;
 use crate::modules::testutil::{err_text, mode_of, Harness};
 use serde_json::json;
 
