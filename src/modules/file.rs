@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 
 use super::args::{ArgSpec, Args, Opt};
-use super::remote_file::Attrs;
+use super::remote_file::{attr_diff, Attrs};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
 use crate::facts::{facts_script, file_facts, parse_facts, FileFacts, FileKind};
+use crate::value::Value;
 
 pub struct File;
 
@@ -138,6 +139,66 @@ fn fact_paths(w: &Wanted) -> (Vec<String>, bool) {
     (paths, follow)
 }
 
+/// Ansible's word for what a path is now (`get_state`): a file with more than one link is `hard`.
+fn prev_state(f: &FileFacts) -> &'static str {
+    match f.kind {
+        FileKind::File if f.nlink > 1 => "hard",
+        k => k.state(),
+    }
+}
+
+/// The `diff` Ansible's file module returns: `before`/`after` mappings that start with the path.
+struct StructuredDiff {
+    before: Map,
+    after: Map,
+}
+
+impl StructuredDiff {
+    fn new(path: &str) -> StructuredDiff {
+        let start = Map::from_iter([("path".to_string(), Value::from(path))]);
+        StructuredDiff { before: start.clone(), after: start }
+    }
+
+    fn set(&mut self, key: &str, before: Value, after: Value) {
+        self.before.insert(key.into(), before);
+        self.after.insert(key.into(), after);
+    }
+
+    /// The owner, group and mode `differing` changes.
+    fn attrs(&mut self, f: &FileFacts, differing: &Attrs) {
+        if let Some((before, after)) = attr_diff(f, differing) {
+            self.before.extend(before);
+            self.after.extend(after);
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::Object(Map::from_iter([
+            ("before".to_string(), Value::Object(self.before)),
+            ("after".to_string(), Value::Object(self.after)),
+        ]))
+    }
+}
+
+/// What removing directory `p` would take away (`path_content` in the diff): its folders and
+/// files, as Ansible's `os.walk` lists them.
+async fn path_content(cx: &Ctx<'_>, p: &str) -> Result<Value, ModuleError> {
+    let script = format!("find {p} -mindepth 1 \\( -type d -printf 'd %p\\n' \\) -o -printf 'f %p\\n'");
+    let out = run_ok(cx, Cmd::new(script).read_only(), "listing the directory failed").await?.stdout_text();
+    let (mut dirs, mut files) = (Vec::new(), Vec::new());
+    for line in out.lines() {
+        match line.split_once(' ') {
+            Some(("d", path)) => dirs.push(Value::from(path)),
+            Some((_, path)) => files.push(Value::from(path)),
+            None => {}
+        }
+    }
+    Ok(Value::Object(Map::from_iter([
+        ("directories".to_string(), Value::Array(dirs)),
+        ("files".to_string(), Value::Array(files)),
+    ])))
+}
+
 /// What `apply` runs: the script, and whether the facts after it follow a link.
 struct Planned {
     script: String,
@@ -179,6 +240,12 @@ impl Module for File {
         };
 
         let mut q = Query::ok().with("path", w.path.clone());
+        // Ansible's `diff` result (`initial_diff`), returned in diff mode only.
+        let prev = prev_state(&f);
+        let mut data = StructuredDiff::new(&w.path);
+        if prev != state {
+            data.set("state", prev.into(), state.into());
+        }
         let mut script = String::new();
         let diff_before;
         let mut diff_after;
@@ -192,6 +259,9 @@ impl Module for File {
                     return Err(fail("refusing to remove /".into(), &w.path, current));
                 }
                 script = format!("rm -rf -- {p}\n");
+                if cx.diff && f.kind == FileKind::Dir {
+                    data.before.insert("path_content".into(), path_content(cx, &p).await?);
+                }
                 diff_before = describe(&w.path, current, "");
                 diff_after = describe(&w.path, "absent", "");
             }
@@ -226,6 +296,7 @@ impl Module for File {
                         } else {
                             script.push_str(&d.script(&p, false));
                         }
+                        data.attrs(&f, &d);
                         let (before, after) = d.describe(&f);
                         diff_before = describe(&w.path, current, &before);
                         diff_after = describe(&w.path, state, &after);
@@ -260,7 +331,12 @@ impl Module for File {
                     FileKind::Link if f.link_target.as_deref() == Some(src.as_str()) => {
                         script = link_attrs_script(&w.attrs.differing(&f), &p);
                     }
-                    FileKind::Absent | FileKind::Link => {
+                    FileKind::Link => {
+                        let old = f.link_target.clone().unwrap_or_default();
+                        data.set("src", old.into(), src.clone().into());
+                        script = ln + &link_attrs_script(&w.attrs, &p);
+                    }
+                    FileKind::Absent => {
                         script = ln + &link_attrs_script(&w.attrs, &p);
                     }
                     FileKind::Dir => {
@@ -296,7 +372,9 @@ impl Module for File {
                 let ln = format!("ln -f -- {} {p}\n", quote(&src));
                 match f.kind {
                     _ if f.exists() && f.inode == s.inode && f.dev == s.dev => {
-                        script = w.attrs.differing(&f).script(&p, false);
+                        let d = w.attrs.differing(&f);
+                        data.attrs(&f, &d);
+                        script = d.script(&p, false);
                     }
                     FileKind::Absent => script = ln + &w.attrs.script(&p, false),
                     FileKind::Dir => return Err(fail(format!("{} is a directory", w.path), &w.path, current)),
@@ -314,6 +392,9 @@ impl Module for File {
             }
         }
         q.result.insert("state".into(), state.into());
+        if cx.diff {
+            q.result.insert("diff".into(), data.into_value());
+        }
         if script.is_empty() {
             f.insert_into(&mut q.result);
             return Ok(q);

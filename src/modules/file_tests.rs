@@ -174,3 +174,35 @@ async fn bad_arguments() {
     let e = err_text(h.run(&File, json!({"path": "/", "state": "absent"})).await);
     assert!(e.contains("refusing to remove /"), "{e}");
 }
+
+#[tokio::test]
+async fn diff_mode_returns_ansibles_structured_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d");
+    std::fs::create_dir_all(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/f"), "").unwrap();
+    let mut h = Harness::new();
+    std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (_, r) = h.run(&File, json!({"path": s(&d), "mode": "0700"})).await.unwrap();
+    assert_eq!(r["diff"], json!({"before": {"path": s(&d), "mode": "0755"}, "after": {"path": s(&d), "mode": "0700"}}));
+    // Unchanged: the path alone, as Ansible's `initial_diff`.
+    let (_, r) = h.run(&File, json!({"path": s(&d), "mode": "0700"})).await.unwrap();
+    assert_eq!(r["diff"], json!({"before": {"path": s(&d)}, "after": {"path": s(&d)}}));
+
+    let link = dir.path().join("l");
+    h.run(&File, json!({"path": s(&link), "src": "d", "state": "link"})).await.unwrap();
+    let (_, r) = h.run(&File, json!({"path": s(&link), "src": "d/sub", "state": "link"})).await.unwrap();
+    assert_eq!((r["diff"]["before"]["src"].clone(), r["diff"]["after"]["src"].clone()), (json!("d"), json!("d/sub")));
+
+    h.check_mode = true;
+    let (_, r) = h.run(&File, json!({"path": s(&d), "state": "absent"})).await.unwrap();
+    let before = &r["diff"]["before"];
+    assert_eq!((before["state"].clone(), r["diff"]["after"]["state"].clone()), (json!("directory"), json!("absent")));
+    assert_eq!(before["path_content"]["directories"], json!([s(&d.join("sub"))]));
+    assert_eq!(before["path_content"]["files"], json!([s(&d.join("sub/f"))]));
+
+    // No diff mode, no diff (the module pops it).
+    h.diff = false;
+    let (_, r) = h.run(&File, json!({"path": s(&d), "state": "absent"})).await.unwrap();
+    assert!(r.get("diff").is_none());
+}
