@@ -59,7 +59,8 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
         return Err(a.error("`recurse` only works with state=directory"));
     }
     let src = a.str("src")?;
-    if matches!(state, "link" | "hard") && src.is_none() {
+    // A link that exists keeps its target when `src` is not given (only its owner changes).
+    if state == "hard" && src.is_none() {
         return Err(a.error(format_args!("`src` is required for state={state}")));
     }
     a.bool("follow", true)?;
@@ -314,8 +315,18 @@ impl Module for File {
                 }
             }
             "link" => {
-                let src = w.src.clone().unwrap_or_default();
+                let src = match (&w.src, &f.link_target) {
+                    (Some(src), _) => src.clone(),
+                    (None, Some(target)) if f.kind == FileKind::Link => target.clone(),
+                    (None, _) => {
+                        return Err(fail("src is required for creating new symlinks".into(), &w.path, current))
+                    }
+                };
                 q.result.insert("src".into(), src.clone().into());
+                let src_facts = match &w.src {
+                    Some(_) => src_facts,
+                    None => Some(f.clone()),
+                };
                 let src_exists = src_facts.as_ref().is_some_and(FileFacts::exists);
                 if !src_exists && !w.force && f.link_target.as_deref() != Some(src.as_str()) {
                     return Err(fail(

@@ -169,8 +169,10 @@ async fn bad_arguments() {
     assert_eq!(e, "missing required arguments: path");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": "maybe"})).await);
     assert!(e.starts_with("argument 'recurse' is of type str and we were unable to convert to bool"), "{e}");
-    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "link"})).await);
-    assert!(e.contains("`src` is required for state=link"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "hard"})).await);
+    assert!(e.contains("`src` is required for state=hard"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": "/nonexistent/x", "state": "link"})).await);
+    assert_eq!(e, "src is required for creating new symlinks");
     let e = err_text(h.run(&File, json!({"path": "/", "state": "absent"})).await);
     assert!(e.contains("refusing to remove /"), "{e}");
 }
@@ -193,6 +195,10 @@ async fn diff_mode_returns_ansibles_structured_diff() {
     h.run(&File, json!({"path": s(&link), "src": "d", "state": "link"})).await.unwrap();
     let (_, r) = h.run(&File, json!({"path": s(&link), "src": "d/sub", "state": "link"})).await.unwrap();
     assert_eq!((r["diff"]["before"]["src"].clone(), r["diff"]["after"]["src"].clone()), (json!("d"), json!("d/sub")));
+
+    // state=link without src keeps an existing link as it is.
+    let (changed, r) = h.run(&File, json!({"path": s(&link), "state": "link", "mode": "0600"})).await.unwrap();
+    assert!(!changed && r["src"] == json!("d/sub"), "{r:?}");
 
     h.check_mode = true;
     let (_, r) = h.run(&File, json!({"path": s(&d), "state": "absent"})).await.unwrap();
