@@ -24,6 +24,7 @@ struct Wanted {
     recurse: bool,
     src: Option<String>,
     force: bool,
+    follow: bool,
 }
 
 /// The arguments, declared once (parsing, aliases, choices, docs).
@@ -63,7 +64,6 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     if state == "hard" && src.is_none() {
         return Err(a.error(format_args!("`src` is required for state={state}")));
     }
-    a.bool("follow", true)?;
     a.bool("unsafe_writes", false)?;
     Ok(Wanted {
         path,
@@ -72,6 +72,7 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
         recurse,
         src,
         force: a.bool("force", false)?,
+        follow: a.bool("follow", true)?,
     })
 }
 
@@ -338,18 +339,14 @@ impl Module for File {
                     ));
                 }
                 let ln = format!("ln -sfn -- {} {p}\n", quote(&src));
-                match f.kind {
-                    FileKind::Link if f.link_target.as_deref() == Some(src.as_str()) => {
-                        script = link_attrs_script(&w.attrs.differing(&f), &p);
-                    }
+                script = match f.kind {
+                    FileKind::Link if f.link_target.as_deref() == Some(src.as_str()) => String::new(),
                     FileKind::Link => {
                         let old = f.link_target.clone().unwrap_or_default();
                         data.set("src", old.into(), src.clone().into());
-                        script = ln + &link_attrs_script(&w.attrs, &p);
+                        ln
                     }
-                    FileKind::Absent => {
-                        script = ln + &link_attrs_script(&w.attrs, &p);
-                    }
+                    FileKind::Absent => ln,
                     FileKind::Dir => {
                         return Err(fail(
                             format!("refusing to replace directory {} with a symlink", w.path),
@@ -367,7 +364,25 @@ impl Module for File {
                             current,
                         ))
                     }
-                    _ => script = format!("rm -f -- {p}\n") + &ln + &link_attrs_script(&w.attrs, &p),
+                    _ => format!("rm -f -- {p}\n") + &ln,
+                };
+                // With `follow` (the default) owner, group and mode are the target's, as Ansible
+                // sets them on the link's real path; without it, only the link's owner and group.
+                if w.attrs.is_empty() {
+                } else if w.follow {
+                    let target = match &w.src {
+                        Some(_) => src_path(&w.path, &src),
+                        None => f.link_source.clone().unwrap_or_default(),
+                    };
+                    let tf = file_facts(cx, &[&target], true, None).await?.pop().unwrap_or_default();
+                    if tf.exists() {
+                        let d = w.attrs.differing(&tf);
+                        data.attrs(&tf, &d);
+                        script.push_str(&d.script(&quote(&target), false));
+                    }
+                } else {
+                    let d = if f.kind == FileKind::Link { w.attrs.differing(&f) } else { w.attrs.clone() };
+                    script.push_str(&link_attrs_script(&d, &p));
                 }
                 let before_target = f.link_target.clone().unwrap_or_default();
                 diff_before = describe(&w.path, current, &format!("src: {before_target}\n"));

@@ -197,7 +197,8 @@ async fn diff_mode_returns_ansibles_structured_diff() {
     assert_eq!((r["diff"]["before"]["src"].clone(), r["diff"]["after"]["src"].clone()), (json!("d"), json!("d/sub")));
 
     // state=link without src keeps an existing link as it is.
-    let (changed, r) = h.run(&File, json!({"path": s(&link), "state": "link", "mode": "0600"})).await.unwrap();
+    let args = json!({"path": s(&link), "state": "link", "mode": "0600", "follow": false});
+    let (changed, r) = h.run(&File, args).await.unwrap();
     assert!(!changed && r["src"] == json!("d/sub"), "{r:?}");
 
     h.check_mode = true;
@@ -211,4 +212,22 @@ async fn diff_mode_returns_ansibles_structured_diff() {
     h.diff = false;
     let (_, r) = h.run(&File, json!({"path": s(&d), "state": "absent"})).await.unwrap();
     assert!(r.get("diff").is_none());
+}
+
+#[tokio::test]
+async fn a_links_mode_goes_to_its_target_unless_follow_is_off() {
+    // ansible/ansible#56928: state=link with mode sets the original file's mode.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("orig");
+    std::fs::write(&f, "").unwrap();
+    std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let link = dir.path().join("l");
+    let h = Harness::new();
+    let args = json!({"path": s(&link), "src": s(&f), "state": "link", "mode": "0700"});
+    assert!(h.run(&File, args.clone()).await.unwrap().0);
+    assert_eq!(mode_of(&f), 0o700);
+    assert!(!h.run(&File, args).await.unwrap().0);
+    let args = json!({"path": s(&link), "state": "link", "mode": "0600", "follow": false});
+    assert!(!h.run(&File, args).await.unwrap().0);
+    assert_eq!(mode_of(&f), 0o700, "follow: false leaves the target alone");
 }
