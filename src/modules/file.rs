@@ -57,7 +57,7 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     let recurse = a.bool("recurse", false)?;
     let state = a.choice("state", &STATES)?.unwrap_or(if recurse { "directory" } else { "" });
     if recurse && state != "directory" {
-        return Err(a.error("`recurse` only works with state=directory"));
+        return Err(fail("recurse option requires state to be 'directory'".into(), &path, state));
     }
     let src = a.str("src")?;
     // A link that exists keeps its target when `src` is not given (only its owner changes).
@@ -240,6 +240,9 @@ impl Module for File {
             "" => "file",
             s => s,
         };
+        if w.src.is_some() && !matches!(state, "link" | "hard") {
+            return Err(fail("src option requires state to be 'link' or 'hard'".into(), &w.path, current));
+        }
 
         let mut q = Query::ok().with("path", w.path.clone());
         // Ansible's `diff` result (`initial_diff`), returned in diff mode only.

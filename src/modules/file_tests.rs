@@ -171,6 +171,10 @@ async fn bad_arguments() {
     assert!(e.starts_with("argument 'recurse' is of type str and we were unable to convert to bool"), "{e}");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "hard"})).await);
     assert!(e.contains("`src` is required for state=hard"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": "/tmp", "src": "/etc/hosts"})).await);
+    assert_eq!(e, "src option requires state to be 'link' or 'hard'");
+    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "file", "recurse": true})).await);
+    assert_eq!(e, "recurse option requires state to be 'directory'");
     let e = err_text(h.run(&File, json!({"path": "/nonexistent/x", "state": "link"})).await);
     assert_eq!(e, "src is required for creating new symlinks");
     let e = err_text(h.run(&File, json!({"path": "/", "state": "absent"})).await);
