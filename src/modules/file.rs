@@ -335,7 +335,8 @@ impl Module for File {
                 if !src_exists && !w.force && f.link_target.as_deref() != Some(src.as_str()) {
                     return Err(fail(
                         format!(
-                            "src file does not exist, use \"force=yes\" if you really want to create the link: {src}"
+                            "src file does not exist, use 'force=yes' if you really want to create the link: {}",
+                            src_path(&w.path, &src)
                         ),
                         &w.path,
                         current,
@@ -350,23 +351,18 @@ impl Module for File {
                         ln
                     }
                     FileKind::Absent => ln,
-                    FileKind::Dir => {
-                        return Err(fail(
-                            format!("refusing to replace directory {} with a symlink", w.path),
-                            &w.path,
-                            current,
-                        ))
-                    }
                     _ if !w.force => {
                         return Err(fail(
-                            format!(
-                                "refusing to convert from {current} to symlink for {}; set force: true to replace it",
-                                w.path
-                            ),
+                            format!("refusing to convert from {} to symlink for {}", prev_state(&f), w.path),
                             &w.path,
                             current,
                         ))
                     }
+                    // `force` replaces an empty directory only.
+                    FileKind::Dir => format!(
+                        "rmdir -- {p} 2>/dev/null || {{ echo {} >&2; exit 1; }}\n{ln}",
+                        quote(&format!("the directory {} is not empty, refusing to convert it", w.path))
+                    ),
                     _ => format!("rm -f -- {p}\n") + &ln,
                 };
                 // With `follow` (the default) owner, group and mode are the target's, as Ansible

@@ -235,3 +235,20 @@ async fn a_links_mode_goes_to_its_target_unless_follow_is_off() {
     assert!(!h.run(&File, args).await.unwrap().0);
     assert_eq!(mode_of(&f), 0o700, "follow: false leaves the target alone");
 }
+
+#[tokio::test]
+async fn force_replaces_an_empty_directory_with_a_link_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("sub1");
+    std::fs::create_dir_all(d.join("x")).unwrap();
+    let h = Harness::new();
+    let args = json!({"path": s(&d), "src": "/etc/hosts", "state": "link", "force": true});
+    let e = err_text(h.run(&File, args.clone()).await);
+    assert!(e.contains(&format!("the directory {} is not empty, refusing to convert it", s(&d))), "{e}");
+    assert!(d.is_dir());
+    let e = err_text(h.run(&File, json!({"path": s(&d), "src": "/etc/hosts", "state": "link"})).await);
+    assert_eq!(e, format!("refusing to convert from directory to symlink for {}", s(&d)));
+    std::fs::remove_dir(d.join("x")).unwrap();
+    assert!(h.run(&File, args).await.unwrap().0);
+    assert!(d.symlink_metadata().unwrap().file_type().is_symlink());
+}
