@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 
 use super::args::{ArgSpec, Args, Opt};
+use super::file_times::{self, Stamp};
 use super::remote_file::{attr_diff, Attrs};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
@@ -25,6 +26,8 @@ struct Wanted {
     src: Option<String>,
     force: bool,
     follow: bool,
+    mtime: Stamp,
+    atime: Stamp,
 }
 
 /// The arguments, declared once (parsing, aliases, choices, docs).
@@ -40,10 +43,10 @@ const SPEC: ArgSpec = ArgSpec {
         Opt::path("src", "the target of a link (`state=link` or `hard`)"),
         Opt::bool("force", "replace what is in the way of a link").default("false"),
         Opt::bool("follow", "act on a link's target, not the link").default("true"),
-        Opt::str("access_time", "accepted; troupe does not set times yet"),
-        Opt::str("modification_time", "accepted; troupe does not set times yet"),
-        Opt::str("access_time_format", "accepted; troupe does not set times yet").default("%Y%m%d%H%M.%S"),
-        Opt::str("modification_time_format", "accepted; troupe does not set times yet").default("%Y%m%d%H%M.%S"),
+        Opt::str("access_time", "`now`, `preserve` or a time in `access_time_format` (host's local time)"),
+        Opt::str("modification_time", "`now`, `preserve` or a time in `modification_time_format`"),
+        Opt::str("access_time_format", "strptime format of `access_time`").default("%Y%m%d%H%M.%S"),
+        Opt::str("modification_time_format", "strptime format of `modification_time`").default("%Y%m%d%H%M.%S"),
         Opt::bool("unsafe_writes", "accepted for compatibility; writes are always atomic").default("false"),
     ]],
     aliases: &[("dest", "path"), ("name", "path")],
@@ -73,7 +76,14 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
         src,
         force: a.bool("force", false)?,
         follow: a.bool("follow", true)?,
+        mtime: stamp(&a, "modification_time", state)?,
+        atime: stamp(&a, "access_time", state)?,
     })
+}
+
+fn stamp(a: &Args, name: &str, state: &str) -> Result<Stamp, ModuleError> {
+    let format = a.str(&format!("{name}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
+    Stamp::parse(a.str(name)?.as_deref(), &format, state).map_err(ModuleError::failed)
 }
 
 /// Where a link's `src` lives, for checking that it exists.
@@ -240,6 +250,13 @@ impl Module for File {
             "" => "file",
             s => s,
         };
+        if matches!(state, "link" | "hard") && (w.mtime != Stamp::Preserve || w.atime != Stamp::Preserve) {
+            return Err(fail(
+                format!("modification_time and access_time with state={state} are not supported yet"),
+                &w.path,
+                current,
+            ));
+        }
         if w.src.is_some() && !matches!(state, "link" | "hard") {
             return Err(fail("src option requires state to be 'link' or 'hard'".into(), &w.path, current));
         }
@@ -280,6 +297,11 @@ impl Module for File {
                         script =
                             if state == "directory" { format!("mkdir -p -- {p}\n") } else { format!("touch -- {p}\n") };
                         script.push_str(&w.attrs.script(&p, false));
+                        for (stamp, flag) in [(&w.mtime, "-m"), (&w.atime, "-a")] {
+                            if let Stamp::At(t) = stamp {
+                                script.push_str(&format!("touch -c {flag} -d {} -- {p}\n", quote(t)));
+                            }
+                        }
                         let (_, after) = w.attrs.describe(&f);
                         diff_before = describe(&w.path, "absent", "");
                         diff_after = describe(&w.path, state, &after);
@@ -293,8 +315,10 @@ impl Module for File {
                                 .stdout_text();
                             recurse_differs = self::recurse_differs(&w.attrs, &out);
                         }
-                        if state == "touch" {
-                            script = format!("touch -- {p}\n");
+                        let (times, changes) = file_times::plan(cx, &f, &p, &w.mtime, &w.atime).await?;
+                        script.push_str(&times);
+                        for (key, before, after) in changes {
+                            data.set(key, before, after);
                         }
                         if recurse_differs {
                             script.push_str(&w.attrs.script(&p, true));

@@ -252,3 +252,26 @@ async fn force_replaces_an_empty_directory_with_a_link_only() {
     assert!(h.run(&File, args).await.unwrap().0);
     assert!(d.symlink_metadata().unwrap().file_type().is_symlink());
 }
+
+#[tokio::test]
+async fn modification_and_access_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f");
+    std::fs::write(&f, "").unwrap();
+    let h = Harness::new();
+    let keep = json!({"path": s(&f), "state": "touch", "modification_time": "preserve", "access_time": "preserve"});
+    assert!(!h.run(&File, keep).await.unwrap().0, "touch keeping both times changes nothing");
+    assert!(h.run(&File, json!({"path": s(&f), "state": "touch"})).await.unwrap().0, "touch is `now` by default");
+
+    let args = json!({"path": s(&f), "modification_time": "202001011230.05"});
+    let (changed, r) = h.run(&File, args.clone()).await.unwrap();
+    assert!(changed);
+    assert!(r["diff"]["after"]["mtime"].is_number(), "{r:?}");
+    let out = std::process::Command::new("date").args(["-d", "2020-01-01 12:30:05", "+%s"]).output().unwrap();
+    let want: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+    assert_eq!(mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), want);
+    assert!(!h.run(&File, args).await.unwrap().0);
+    let e = err_text(h.run(&File, json!({"path": s(&f), "modification_time": "2020"})).await);
+    assert!(e.starts_with("Error while obtaining timestamp for time 2020 using format %Y%m%d%H%M.%S"), "{e}");
+}
