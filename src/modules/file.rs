@@ -48,6 +48,7 @@ const SPEC: ArgSpec = ArgSpec {
         Opt::str("access_time_format", "strptime format of `access_time`").default("%Y%m%d%H%M.%S"),
         Opt::str("modification_time_format", "strptime format of `modification_time`").default("%Y%m%d%H%M.%S"),
         Opt::bool("unsafe_writes", "accepted for compatibility; writes are always atomic").default("false"),
+        Opt::bool("_diff_peek", "internal (Ansible's action plugins): only say whether the file looks binary"),
     ]],
     aliases: &[("dest", "path"), ("name", "path")],
     ..ArgSpec::NONE
@@ -211,6 +212,14 @@ async fn path_content(cx: &Ctx<'_>, p: &str) -> Result<Value, ModuleError> {
     ])))
 }
 
+/// Ansible's `_diff_peek`: whether the file's first 8 KiB hold a NUL byte (unreadable: text).
+async fn diff_peek(cx: &Ctx<'_>, path: &str) -> Result<Query, ModuleError> {
+    let script = format!("head -c 8192 -- {} 2>/dev/null | tr -dc '\\000' | wc -c", quote(path));
+    let out = run_ok(cx, Cmd::new(script).read_only(), "reading the file failed").await?.stdout_text();
+    let binary = out.trim().parse::<u64>().is_ok_and(|n| n > 0);
+    Ok(Query::ok().with("path", path).with("appears_binary", binary))
+}
+
 /// What `apply` runs: the script, and whether the facts after it follow a link.
 struct Planned {
     script: String,
@@ -238,6 +247,9 @@ impl Module for File {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let w = parse(args)?;
+        if Args::parse("file", args, &SPEC)?.bool("_diff_peek", false)? {
+            return diff_peek(cx, &w.path).await;
+        }
         let p = quote(&w.path);
         let (paths, follow) = fact_paths(&w);
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();

@@ -275,3 +275,16 @@ async fn modification_and_access_times() {
     let e = err_text(h.run(&File, json!({"path": s(&f), "modification_time": "2020"})).await);
     assert!(e.starts_with("Error while obtaining timestamp for time 2020 using format %Y%m%d%H%M.%S"), "{e}");
 }
+
+#[tokio::test]
+async fn diff_peek_says_whether_a_file_looks_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, b) = (dir.path().join("t"), dir.path().join("b"));
+    std::fs::write(&t, "text\n").unwrap();
+    std::fs::write(&b, b"a\0b").unwrap();
+    let h = Harness::new();
+    let (changed, r) = h.run(&File, json!({"path": s(&t), "_diff_peek": true})).await.unwrap();
+    assert!(!changed && r["appears_binary"] == json!(false), "{r:?}");
+    let (_, r) = h.run(&File, json!({"path": s(&b), "_diff_peek": true})).await.unwrap();
+    assert_eq!(r["appears_binary"], json!(true));
+}
