@@ -308,11 +308,18 @@ impl Module for File {
                     FileKind::Absent => {
                         script =
                             if state == "directory" { format!("mkdir -p -- {p}\n") } else { format!("touch -- {p}\n") };
+                        // A touched file whose owner or mode can't be set is removed again, as Ansible does.
+                        if state == "touch" {
+                            script.push_str(&format!("tp={p}\ntrap 'rm -f -- \"$tp\"' EXIT\n"));
+                        }
                         script.push_str(&w.attrs.script(&p, false));
                         for (stamp, flag) in [(&w.mtime, "-m"), (&w.atime, "-a")] {
                             if let Stamp::At(t) = stamp {
                                 script.push_str(&format!("touch -c {flag} -d {} -- {p}\n", quote(t)));
                             }
+                        }
+                        if state == "touch" {
+                            script.push_str("trap - EXIT\n");
                         }
                         let (_, after) = w.attrs.describe(&f);
                         diff_before = describe(&w.path, "absent", "");

@@ -288,3 +288,15 @@ async fn diff_peek_says_whether_a_file_looks_binary() {
     let (_, r) = h.run(&File, json!({"path": s(&b), "_diff_peek": true})).await.unwrap();
     assert_eq!(r["appears_binary"], json!(true));
 }
+
+#[tokio::test]
+async fn a_touched_file_whose_owner_cannot_be_set_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("new");
+    let h = Harness::new();
+    let args = json!({"path": s(&f), "state": "touch", "owner": "no-such-user-troupe"});
+    assert!(h.run(&File, args).await.is_err());
+    assert!(!f.exists(), "the file touch made is gone again");
+    assert!(h.run(&File, json!({"path": s(&f), "state": "touch", "mode": "0600"})).await.unwrap().0);
+    assert_eq!(mode_of(&f), 0o600);
+}
