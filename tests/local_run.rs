@@ -368,3 +368,74 @@ fn failed_no_log_task_gives_its_reason_with_secrets_masked() {
         }
     }
 }
+
+/// What stat, lineinfile, blockinfile and file return that the ansible-core targets check:
+/// stat's mime and attribute fields, and the `diff` of the editing modules, in diff mode and not.
+const RESULTS_PLAY: &str = r#"
+- hosts: local
+  gather_facts: false
+  tasks:
+    - copy: {dest: "{{ d }}/a.txt", content: "hello world", mode: "0644"}
+    - stat: {path: "{{ d }}/a.txt"}
+      register: st
+    - lineinfile: {path: "{{ d }}/a.txt", line: "second", mode: "0600"}
+      diff: true
+      register: li
+    - lineinfile: {path: "{{ d }}/a.txt", line: "third"}
+      register: li_plain
+    - blockinfile: {path: "{{ d }}/a.txt", block: "in a block"}
+      diff: true
+      register: bi
+    - file: {path: "{{ d }}/a.txt", mode: "0640"}
+      diff: true
+      register: fi
+    - file: {path: "{{ d }}/a.txt", mode: "0640"}
+      register: fi_plain
+    - debug:
+        msg:
+          stat: "{{ st.stat | dict2items | selectattr('key', 'in', ['mimetype', 'charset', 'attr_flags', 'device_type']) | items2dict }}"
+          stat_keys: "{{ 'version' in st.stat and st.stat.attributes is iterable and st.stat.blocks > 0 and st.stat.block_size > 0 }}"
+          lineinfile: "{{ li.diff }}"
+          lineinfile_plain: "{{ li_plain.diff }}"
+          blockinfile: "{{ bi.diff }}"
+          file: "{{ fi.diff }}"
+          file_plain: "{{ fi_plain.diff is defined }}"
+"#;
+
+#[test]
+fn file_module_results_match_ansible() {
+    let Some(ap) = crate::support::run::ansible_playbook() else {
+        eprintln!("skipped: needs ansible-core (run scripts/test.sh, or set TROUPE_ANSIBLE_PLAYBOOK)");
+        return;
+    };
+    // Ansible's modules run with the system Python (interpreter discovery may find a shim).
+    let inv = "[local]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n";
+    let p = scratch(&[("inv.ini", inv), ("site.yml", RESULTS_PLAY)]);
+    let d = p.path().join("d");
+    let run = |ansible: bool| {
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let args = ["-i", "inv.ini", "site.yml", "-e", &format!("d={}", d.display())];
+        let out = match ansible {
+            true => {
+                let o = std::process::Command::new(&ap)
+                    .args(args)
+                    .current_dir(p.path())
+                    .env("ANSIBLE_NOCOLOR", "1")
+                    .output()
+                    .expect("ansible-playbook runs");
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            }
+            false => Run::new().in_dir(p.path()).args(args).succeeds().stdout.clone(),
+        };
+        // From the line after the banner (whose width follows the terminal in Ansible).
+        let banner = out.find("TASK [debug]").expect("the debug task ran");
+        let start = banner + out[banner..].find('\n').unwrap_or(0);
+        let end = out[start..].find("PLAY RECAP").map(|e| start + e).unwrap_or(out.len());
+        out[start..end].trim().to_string()
+    };
+    let theirs = run(true);
+    assert!(theirs.contains("\"mimetype\": \"text/plain\""), "{theirs}");
+    assert_eq!(run(false), theirs);
+}

@@ -100,16 +100,10 @@ impl Prefetch {
     }
 }
 
-/// The facts of `paths`, as [`file_facts`](super::file_facts) reads them, from the cache or read with
+/// The facts of `wants`, as [`file_facts`](super::file_facts) reads them, from the cache or read with
 /// the next tasks' wants. `None`: read them the plain way.
-pub async fn facts(
-    r: &dyn Reader,
-    paths: &[&str],
-    follow: bool,
-    checksum: Option<&str>,
-) -> Result<Option<Vec<FileFacts>>, FactsError> {
-    let wants: Vec<Want> = paths.iter().map(|p| Want::new(*p, follow, checksum)).collect();
-    Ok(found(r, &wants).await?.map(|all| all.into_iter().map(|f| f.facts).collect()))
+pub async fn facts(r: &dyn Reader, wants: &[Want]) -> Result<Option<Vec<FileFacts>>, FactsError> {
+    Ok(found(r, wants).await?.map(|all| all.into_iter().map(|f| f.facts).collect()))
 }
 
 /// A text file's facts and bytes (lineinfile's read), from the cache or read with the next

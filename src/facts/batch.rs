@@ -8,7 +8,7 @@
 
 use crate::connection::quote;
 
-use super::file::{parse_stat, FileFacts, FileKind};
+use super::file::{parse_stat, FileFacts, FileKind, STAT_FIELDS};
 
 /// SHA-1 of some bytes, in hex (what `sha1sum` prints).
 pub fn sha1_hex(data: &[u8]) -> String {
@@ -26,11 +26,22 @@ pub struct Want {
     pub checksum: Option<String>,
     /// The bytes of a regular file too (lineinfile, blockinfile).
     pub content: bool,
+    /// `file --mime-type --mime-encoding` of the path (stat's `get_mime`).
+    pub mime: bool,
+    /// `lsattr -vd` of the path (stat's `get_attributes`).
+    pub attrs: bool,
 }
 
 impl Want {
     pub fn new(path: impl Into<String>, follow: bool, checksum: Option<&str>) -> Want {
-        Want { path: path.into(), follow, checksum: checksum.map(str::to_string), content: false }
+        Want {
+            path: path.into(),
+            follow,
+            checksum: checksum.map(str::to_string),
+            content: false,
+            mime: false,
+            attrs: false,
+        }
     }
 
     /// A text file's facts and bytes, following links. The sha1 proves that the bytes cut out
@@ -48,12 +59,25 @@ pub struct Found {
     pub content: Option<Vec<u8>>,
 }
 
-const FMT: &str = "%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G|%n";
+const FMT: &str = "%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G|%b|%o|%t|%T|%n";
 
 /// Paths whose `stat` and `sha1sum` lines can be read back by name. GNU tools escape a name
 /// with a backslash or a newline.
 pub fn batchable(path: &str) -> bool {
     !path.is_empty() && !path.contains(['\n', '\r', '\\'])
+}
+
+/// Lines `@m TAG <mime>` and `@a TAG <lsattr -vd>` as `w` asks for them; an empty text when
+/// the tool failed or is missing (Ansible then reports `unknown`, no attributes).
+pub fn extra_script(w: &Want, tag: &str) -> String {
+    let mut s = String::new();
+    if w.mime {
+        s.push_str(&format!("printf '@m {tag} '; file -b --mime-type --mime-encoding -- \"$p\" 2>/dev/null || echo\n"));
+    }
+    if w.attrs {
+        s.push_str(&format!("printf '@a {tag} '; lsattr -vd -- \"$p\" 2>/dev/null || echo\n"));
+    }
+    s
 }
 
 /// The script for `wants`, which must be batchable and share one checksum algorithm (or none;
@@ -72,7 +96,7 @@ pub fn script(wants: &[Want], mark: &str) -> String {
             true => format!("if [ -f \"$p\" ] && [ -r \"$p\" ]; then c=\"$c \"{}; fi\n", quote(&quote(&w.path))),
             false => String::new(),
         };
-        let sum = sum + &cat;
+        let sum = sum + &cat + &extra_script(w, &i.to_string());
         let seen = if w.follow { "f=1" } else { "nf=1" };
         s.push_str(&format!(
             "p={p}\nif [ -e \"$p\" ] || [ -L \"$p\" ]; then {seen}\n\
@@ -154,6 +178,7 @@ pub fn parse_found(out: &[u8], wants: &[Want], mark: &str) -> Vec<Option<Found>>
 fn parse(out: &str, wants: &[Want]) -> Vec<Option<FileFacts>> {
     let mut seen = vec![None::<String>; wants.len()];
     let mut links = vec![(None::<String>, None::<String>); wants.len()];
+    let mut extras = links.clone();
     let mut stats: [Vec<(String, String)>; 2] = [Vec::new(), Vec::new()];
     let mut sums: Vec<(String, String)> = Vec::new();
     for line in out.lines() {
@@ -167,11 +192,15 @@ fn parse(out: &str, wants: &[Want]) -> Vec<Option<FileFacts>> {
             links[i].0 = Some(target);
         } else if let Some((i, real)) = line.strip_prefix("@r ").and_then(entry) {
             links[i].1 = Some(real);
+        } else if let Some((i, text)) = line.strip_prefix("@m ").and_then(entry) {
+            extras[i].0 = Some(text);
+        } else if let Some((i, text)) = line.strip_prefix("@a ").and_then(entry) {
+            extras[i].1 = Some(text);
         } else if let Some(rest) = line.strip_prefix("@s0 ").or_else(|| line.strip_prefix("@s1 ")) {
             let follow = line.as_bytes()[2] == b'1';
-            // Twelve fields, then the name (which may hold `|`).
-            let mut parts = rest.splitn(13, '|');
-            let fields: Vec<&str> = parts.by_ref().take(12).collect();
+            // The fields, then the name (which may hold `|`).
+            let mut parts = rest.splitn(STAT_FIELDS + 1, '|');
+            let fields: Vec<&str> = parts.by_ref().take(STAT_FIELDS).collect();
             if let Some(name) = parts.next() {
                 stats[usize::from(follow)].push((name.to_string(), fields.join("|")));
             }
@@ -191,6 +220,10 @@ fn parse(out: &str, wants: &[Want]) -> Vec<Option<FileFacts>> {
             f.writeable = access.contains('w');
             f.executable = access.contains('x');
             (f.link_target, f.link_source) = links[i].clone();
+            (f.mime, f.attrs) = extras[i].clone();
+            if (w.mime && f.mime.is_none()) || (w.attrs && f.attrs.is_none()) {
+                return None;
+            }
             if w.checksum.is_some() && f.kind == FileKind::File && f.readable {
                 f.checksum = Some(sums.iter().find(|(n, _)| *n == w.path)?.1.clone());
             }

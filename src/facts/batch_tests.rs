@@ -77,13 +77,13 @@ async fn one_stat_and_one_checksum_for_any_number_of_paths() {
 fn missing_data_is_unknown_not_another_paths() {
     let wants = vec![Want::new("/a", true, Some("sha1")), Want::new("/b", true, None), Want::new("/c", true, None)];
     // /a exists but its stat line went missing (it vanished in between); /b's line is present.
-    let out = "@e 0 rw\n@e 1 r\n@s1 81a4|0|0|6|1|2|3|9|8|1|root|root|/b\n";
+    let out = "@e 0 rw\n@e 1 r\n@s1 81a4|0|0|6|1|2|3|9|8|1|root|root|8|4096|0|0|/b\n";
     let got = parse(out, &wants);
     assert_eq!(got[0], None);
     assert_eq!(got[1].as_ref().map(|f| f.kind), Some(FileKind::File));
     assert_eq!(got[2].as_ref().map(|f| f.kind), Some(FileKind::Absent));
     // A regular readable file wanted with a checksum needs its sum line.
-    let out = "@e 0 r\n@s1 81a4|0|0|6|1|2|3|9|8|1|root|root|/a\n";
+    let out = "@e 0 r\n@s1 81a4|0|0|6|1|2|3|9|8|1|root|root|8|4096|0|0|/a\n";
     assert_eq!(parse(out, &wants[..1])[0], None);
     let out = format!("{out}abc  /a\n");
     assert_eq!(parse(&out, &wants[..1])[0].as_ref().and_then(|f| f.checksum.clone()).as_deref(), Some("abc"));
@@ -134,7 +134,7 @@ async fn text_wants_cut_one_cat_into_each_files_bytes() {
 #[test]
 fn bytes_that_do_not_match_their_checksum_are_unknown() {
     let wants = vec![Want::text("/a"), Want::text("/b")];
-    let head = "@e 0 r\n@e 1 r\n@s1 81a4|0|0|2|1|2|3|9|8|1|root|root|/a\n@s1 81a4|0|0|2|1|2|3|9|8|1|root|root|/b\n";
+    let head = "@e 0 r\n@e 1 r\n@s1 81a4|0|0|2|1|2|3|9|8|1|root|root|8|4096|0|0|/a\n@s1 81a4|0|0|2|1|2|3|9|8|1|root|root|8|4096|0|0|/b\n";
     let sums = format!("{}  /a\n{}  /b\n", sha1_hex(b"a\n"), sha1_hex(b"b\n"));
     let good = format!("{head}{sums}\n{MARK}\na\nb\n");
     let got = parse_found(good.as_bytes(), &wants, MARK);
@@ -147,6 +147,6 @@ fn bytes_that_do_not_match_their_checksum_are_unknown() {
     let got = parse_found(edited.as_bytes(), &wants, MARK);
     assert!(got[0].is_some() && got[1].is_none());
     // An unreadable file is never "no content": the plain read must report why.
-    let unreadable = "@e 0 \n@s1 81a4|0|0|2|1|2|3|9|8|1|root|root|/a\n";
+    let unreadable = "@e 0 \n@s1 81a4|0|0|2|1|2|3|9|8|1|root|root|8|4096|0|0|/a\n";
     assert_eq!(parse_found(unreadable.as_bytes(), &wants[..1], MARK)[0], None);
 }

@@ -1,6 +1,7 @@
 //! The facts of a path on the target (kind, mode, owner, times, link, checksum), from one
 //! shell command that can cover several paths.
 
+use super::batch::{self, Want};
 use super::{ahead, FactsError, Reader};
 use crate::connection::quote;
 use crate::value::Map;
@@ -71,6 +72,15 @@ pub struct FileFacts {
     pub readable: bool,
     pub writeable: bool,
     pub executable: bool,
+    /// 512-byte blocks allocated, the preferred I/O size, and a device's number (`st_rdev`).
+    pub blocks: u64,
+    pub block_size: u64,
+    pub rdev: u64,
+    /// `file -b --mime-type --mime-encoding` output (`text/plain; charset=us-ascii`), when asked
+    /// for; empty when the tool failed.
+    pub mime: Option<String>,
+    /// `lsattr -vd` output, when asked for; empty when the tool failed.
+    pub attrs: Option<String>,
 }
 
 impl FileFacts {
@@ -96,11 +106,20 @@ impl FileFacts {
 
 const BEGIN: &str = "@troupe-begin";
 
+/// The `stat -c` fields [`parse_stat`] reads.
+pub const STAT_FIELDS: usize = 16;
+
 /// Shell that prints the facts of `path`; several can run in one command (see [`parse_facts`]).
 /// `checksum` is a digest name (`sha1`, `sha256`, `md5`, ...) taken for regular files.
 /// No command substitutions: a subshell costs as much as a small command on a busy host, so
 /// tools print straight after a `printf` of their tag (`|| echo` keeps a failed one's line).
 pub fn facts_script(path: &str, follow: bool, checksum: Option<&str>) -> String {
+    want_script(&Want::new(path, follow, checksum))
+}
+
+/// [`facts_script`] for one want (its `content` is not read here).
+pub fn want_script(w: &Want) -> String {
+    let (path, follow, checksum) = (w.path.as_str(), w.follow, w.checksum.as_deref());
     let l = if follow { "-L " } else { "" };
     let regular = if follow { r#"[ -f "$p" ]"# } else { r#"[ -f "$p" ] && [ ! -L "$p" ]"# };
     let sum = match checksum {
@@ -112,13 +131,14 @@ pub fn facts_script(path: &str, follow: bool, checksum: Option<&str>) -> String 
     format!(
         "echo {BEGIN}\np={path}\n\
          if [ -e \"$p\" ] || [ -L \"$p\" ]; then\n\
-         printf '@troupe-stat '; stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G' -- \"$p\" || echo\n\
+         printf '@troupe-stat '; stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G|%b|%o|%t|%T' -- \"$p\" || echo\n\
          if [ -L \"$p\" ]; then printf '@troupe-link '; readlink -- \"$p\" || echo; \
          printf '@troupe-real '; readlink -f -- \"$p\" || echo; fi\n\
          printf '@troupe-access '; [ -r \"$p\" ] && printf r; [ -w \"$p\" ] && printf w; [ -x \"$p\" ] && printf x; echo\n\
-         {sum}\
+         {sum}{extra}\
          fi\n",
-        path = quote(path)
+        path = quote(path),
+        extra = batch::extra_script(w, "-"),
     )
 }
 
@@ -143,6 +163,10 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
             f.readable = rest.contains('r');
             f.writeable = rest.contains('w');
             f.executable = rest.contains('x');
+        } else if let Some(rest) = line.strip_prefix("@m - ") {
+            f.mime = Some(rest.to_string());
+        } else if let Some(rest) = line.strip_prefix("@a - ") {
+            f.attrs = Some(rest.to_string());
         } else if let Some(rest) = line.strip_prefix("@troupe-sum ") {
             f.checksum = rest.split_whitespace().next().map(str::to_string);
         }
@@ -154,9 +178,9 @@ pub fn parse_facts(out: &str, paths: &[&str]) -> Result<Vec<FileFacts>, String> 
 }
 
 pub fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
-    let parts: Vec<&str> = text.splitn(12, '|').collect();
-    if parts.len() != 12 {
-        return Err("expected 12 fields".into());
+    let parts: Vec<&str> = text.splitn(STAT_FIELDS, '|').collect();
+    if parts.len() != STAT_FIELDS {
+        return Err(format!("expected {STAT_FIELDS} fields"));
     }
     let int = |i: usize| parts[i].parse::<u64>().map_err(|e| format!("field {i}: {e}"));
     let float = |i: usize| parts[i].parse::<f64>().map_err(|e| format!("field {i}: {e}"));
@@ -174,6 +198,12 @@ pub fn parse_stat(f: &mut FileFacts, text: &str) -> Result<(), String> {
     f.nlink = int(9)?;
     f.owner = parts[10].to_string();
     f.group = parts[11].to_string();
+    f.blocks = int(12)?;
+    f.block_size = int(13)?;
+    let hex = |i: usize| u64::from_str_radix(parts[i], 16).map_err(|e| format!("field {i}: {e}"));
+    let (major, minor) = (hex(14)?, hex(15)?);
+    // glibc's makedev, which Python's st_rdev reports.
+    f.rdev = ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32);
     Ok(())
 }
 
@@ -184,10 +214,17 @@ pub async fn file_facts(
     follow: bool,
     checksum: Option<&str>,
 ) -> Result<Vec<FileFacts>, FactsError> {
-    if let Some(found) = ahead::facts(r, paths, follow, checksum).await? {
+    let wants: Vec<Want> = paths.iter().map(|p| Want::new(*p, follow, checksum)).collect();
+    wants_facts(r, &wants).await
+}
+
+/// Facts of several wants in one command (or from the read-ahead cache).
+pub async fn wants_facts(r: &dyn Reader, wants: &[Want]) -> Result<Vec<FileFacts>, FactsError> {
+    if let Some(found) = ahead::facts(r, wants).await? {
         return Ok(found);
     }
-    let script: String = paths.iter().map(|p| facts_script(p, follow, checksum)).collect();
+    let paths: Vec<&str> = wants.iter().map(|w| w.path.as_str()).collect();
+    let script: String = wants.iter().map(want_script).collect();
     let out = r.read(script).await?;
     if out.rc != 0 {
         let text = out.stderr_text();
@@ -198,5 +235,5 @@ pub async fn file_facts(
             out: Some(out),
         });
     }
-    parse_facts(&out.stdout_text(), paths).map_err(|msg| FactsError::Read { msg, out: None })
+    parse_facts(&out.stdout_text(), &paths).map_err(|msg| FactsError::Read { msg, out: None })
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use crate::connection::{ConnectionError, Output};
 
-pub use file::{facts_script, file_facts, parse_facts, FileFacts, FileKind};
+pub use file::{facts_script, file_facts, parse_facts, wants_facts, FileFacts, FileKind};
 
 /// How facts reach a host: a task's context (connection, become, environment, read-ahead).
 #[async_trait]

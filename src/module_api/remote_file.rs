@@ -99,6 +99,31 @@ impl Attrs {
     }
 }
 
+/// Ansible's attribute diff (`set_fs_attributes_if_different`): `before`/`after` mappings of
+/// the `mode` (`'0644'`), `owner` and `group` (ids when numeric) that `differing` changes.
+pub fn attr_diff(facts: &FileFacts, differing: &Attrs) -> Option<(Map, Map)> {
+    if differing.is_empty() {
+        return None;
+    }
+    let id = |text: &str| text.parse::<u32>().map(Value::from).unwrap_or_else(|_| Value::from(text));
+    let ansible_mode = |bits: u32| Value::from(format!("0{bits:03o}"));
+    let (mut before, mut after) = (Map::new(), Map::new());
+    if let Some(m) = differing.mode.as_deref() {
+        let want = Mode::parse(m).map(|p| p.resolve(facts.mode, facts.kind == FileKind::Dir));
+        before.insert("mode".into(), ansible_mode(facts.mode));
+        after.insert("mode".into(), want.map(ansible_mode).unwrap_or_else(|_| Value::from(m)));
+    }
+    if let Some(o) = &differing.owner {
+        before.insert("owner".into(), facts.uid.into());
+        after.insert("owner".into(), id(o));
+    }
+    if let Some(g) = &differing.group {
+        before.insert("group".into(), facts.gid.into());
+        after.insert("group".into(), id(g));
+    }
+    Some((before, after))
+}
+
 /// A wanted owner/group (name or numeric id) matches what the host reports.
 fn names_match(want: &str, name: &str, id: u32) -> bool {
     want == name || want.parse::<u32>().is_ok_and(|n| n == id)

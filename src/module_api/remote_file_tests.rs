@@ -5,7 +5,7 @@ use crate::modules::testutil::{mode_of, text, Harness};
 
 #[test]
 fn parses_stat_blocks_in_order() {
-    let out = "noise\n@troupe-begin\n@troupe-stat 81a4|0|0|6|1.5|2|3|99|65024|1|root|wheel\n\
+    let out = "noise\n@troupe-begin\n@troupe-stat 81a4|0|0|6|1.5|2|3|99|65024|1|root|wheel|8|4096|0|0\n\
                @troupe-access rw\n@troupe-sum f572d396fae9206628714fb2ce00f72e94f2258f  -\n\
                @troupe-begin\n";
     let facts = parse_facts(out, &["/a", "/b"]).unwrap_or_default();

@@ -149,3 +149,18 @@ async fn missing_file() {
     assert_eq!(text(&f), format!("{B}x\n{E}"));
     assert!(!h.run(&BlockInFile, args).await.unwrap().0);
 }
+
+#[tokio::test]
+async fn the_result_carries_ansibles_diff_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.txt");
+    std::fs::write(&f, "x\n").unwrap();
+    let p = f.to_string_lossy().into_owned();
+    let h = crate::modules::testutil::Harness::new();
+    let (changed, r) = h.run(&BlockInFile, json!({"path": p, "block": "line 1"})).await.unwrap();
+    assert!(changed);
+    let after = "x\n# BEGIN ANSIBLE MANAGED BLOCK\nline 1\n# END ANSIBLE MANAGED BLOCK\n";
+    assert_eq!(r["diff"][0]["before"], json!("x\n"));
+    assert_eq!(r["diff"][0]["after"], json!(after));
+    assert_eq!(r["diff"][1]["after_header"], json!(format!("{p} (file attributes)")));
+}

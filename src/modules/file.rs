@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use crate::connection::{quote, Cmd};
 
 use super::args::{ArgSpec, Args, Opt};
-use super::file_mode::Mode;
-use super::remote_file::Attrs;
+use super::file_times::{self, Stamp};
+use super::remote_file::{attr_diff, Attrs};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
 use crate::facts::{facts_script, file_facts, parse_facts, FileFacts, FileKind};
+use crate::value::Value;
 
 pub struct File;
 
@@ -24,6 +25,9 @@ struct Wanted {
     recurse: bool,
     src: Option<String>,
     force: bool,
+    follow: bool,
+    mtime: Stamp,
+    atime: Stamp,
 }
 
 /// The arguments, declared once (parsing, aliases, choices, docs).
@@ -39,11 +43,12 @@ const SPEC: ArgSpec = ArgSpec {
         Opt::path("src", "the target of a link (`state=link` or `hard`)"),
         Opt::bool("force", "replace what is in the way of a link").default("false"),
         Opt::bool("follow", "act on a link's target, not the link").default("true"),
-        Opt::str("access_time", "accepted; troupe does not set times yet"),
-        Opt::str("modification_time", "accepted; troupe does not set times yet"),
-        Opt::str("access_time_format", "accepted; troupe does not set times yet").default("%Y%m%d%H%M.%S"),
-        Opt::str("modification_time_format", "accepted; troupe does not set times yet").default("%Y%m%d%H%M.%S"),
+        Opt::str("access_time", "`now`, `preserve` or a time in `access_time_format` (host's local time)"),
+        Opt::str("modification_time", "`now`, `preserve` or a time in `modification_time_format`"),
+        Opt::str("access_time_format", "strptime format of `access_time`").default("%Y%m%d%H%M.%S"),
+        Opt::str("modification_time_format", "strptime format of `modification_time`").default("%Y%m%d%H%M.%S"),
         Opt::bool("unsafe_writes", "accepted for compatibility; writes are always atomic").default("false"),
+        Opt::bool("_diff_peek", "internal (Ansible's action plugins): only say whether the file looks binary"),
     ]],
     aliases: &[("dest", "path"), ("name", "path")],
     ..ArgSpec::NONE
@@ -56,16 +61,13 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     let recurse = a.bool("recurse", false)?;
     let state = a.choice("state", &STATES)?.unwrap_or(if recurse { "directory" } else { "" });
     if recurse && state != "directory" {
-        return Err(a.error("`recurse` only works with state=directory"));
-    }
-    if recurse && matches!(mode, Some(Mode::Symbolic(_))) {
-        return Err(a.error("`mode` must be octal (like '0755') with `recurse`"));
+        return Err(fail("recurse option requires state to be 'directory'".into(), &path, state));
     }
     let src = a.str("src")?;
-    if matches!(state, "link" | "hard") && src.is_none() {
+    // A link that exists keeps its target when `src` is not given (only its owner changes).
+    if state == "hard" && src.is_none() {
         return Err(a.error(format_args!("`src` is required for state={state}")));
     }
-    a.bool("follow", true)?;
     a.bool("unsafe_writes", false)?;
     Ok(Wanted {
         path,
@@ -74,7 +76,15 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
         recurse,
         src,
         force: a.bool("force", false)?,
+        follow: a.bool("follow", true)?,
+        mtime: stamp(&a, "modification_time", state)?,
+        atime: stamp(&a, "access_time", state)?,
     })
+}
+
+fn stamp(a: &Args, name: &str, state: &str) -> Result<Stamp, ModuleError> {
+    let format = a.str(&format!("{name}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
+    Stamp::parse(a.str(name)?.as_deref(), &format, state).map_err(ModuleError::failed)
 }
 
 /// Where a link's `src` lives, for checking that it exists.
@@ -100,19 +110,25 @@ fn link_attrs_script(attrs: &Attrs, p: &str) -> String {
     s
 }
 
-/// Shell that prints something when an entry under `p` has other owner/group/mode.
-fn recurse_check(attrs: &Attrs, p: &str) -> String {
-    let mut tests = Vec::new();
-    if let Some(o) = &attrs.owner {
-        tests.push(format!("! -user {}", quote(o)));
-    }
-    if let Some(g) = &attrs.group {
-        tests.push(format!("! -group {}", quote(g)));
-    }
-    if let Some(m) = &attrs.mode {
-        tests.push(format!("! -perm {}", quote(m)));
-    }
-    format!("find {p} ! -type l \\( {} \\) -print | head -n 1", tests.join(" -o "))
+/// Shell that prints each distinct mode, kind and owner found under `p` (links aside), one
+/// `MODE KIND UID USER GID GROUP` line each: few lines however big the tree, and enough to tell
+/// whether any entry differs, symbolic modes included (see [`recurse_differs`]).
+fn recurse_check(p: &str) -> String {
+    format!("find {p} ! -type l -printf '%m %y %U %u %G %g\\n' | sort -u")
+}
+
+/// Whether an entry listed by [`recurse_check`] has other attributes than `attrs` give it.
+fn recurse_differs(attrs: &Attrs, listing: &str) -> bool {
+    listing.lines().any(|line| {
+        let w: Vec<&str> = line.split(' ').collect();
+        let [mode, kind, uid, user, gid, group] = w[..] else { return false };
+        let (Ok(mode), Ok(uid), Ok(gid)) = (u32::from_str_radix(mode, 8), uid.parse(), gid.parse()) else {
+            return false;
+        };
+        let kind = if kind == "d" { FileKind::Dir } else { FileKind::File };
+        let f = FileFacts { kind, mode, uid, gid, owner: user.into(), group: group.into(), ..FileFacts::default() };
+        !attrs.differing(&f).is_empty()
+    })
 }
 
 fn describe(path: &str, state: &str, extra: &str) -> String {
@@ -134,6 +150,74 @@ fn fact_paths(w: &Wanted) -> (Vec<String>, bool) {
     let mut paths = vec![w.path.clone()];
     paths.extend(w.src.as_deref().map(|s| src_path(&w.path, s)));
     (paths, follow)
+}
+
+/// Ansible's word for what a path is now (`get_state`): a file with more than one link is `hard`.
+fn prev_state(f: &FileFacts) -> &'static str {
+    match f.kind {
+        FileKind::File if f.nlink > 1 => "hard",
+        k => k.state(),
+    }
+}
+
+/// The `diff` Ansible's file module returns: `before`/`after` mappings that start with the path.
+struct StructuredDiff {
+    before: Map,
+    after: Map,
+}
+
+impl StructuredDiff {
+    fn new(path: &str) -> StructuredDiff {
+        let start = Map::from_iter([("path".to_string(), Value::from(path))]);
+        StructuredDiff { before: start.clone(), after: start }
+    }
+
+    fn set(&mut self, key: &str, before: Value, after: Value) {
+        self.before.insert(key.into(), before);
+        self.after.insert(key.into(), after);
+    }
+
+    /// The owner, group and mode `differing` changes.
+    fn attrs(&mut self, f: &FileFacts, differing: &Attrs) {
+        if let Some((before, after)) = attr_diff(f, differing) {
+            self.before.extend(before);
+            self.after.extend(after);
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::Object(Map::from_iter([
+            ("before".to_string(), Value::Object(self.before)),
+            ("after".to_string(), Value::Object(self.after)),
+        ]))
+    }
+}
+
+/// What removing directory `p` would take away (`path_content` in the diff): its folders and
+/// files, as Ansible's `os.walk` lists them.
+async fn path_content(cx: &Ctx<'_>, p: &str) -> Result<Value, ModuleError> {
+    let script = format!("find {p} -mindepth 1 \\( -type d -printf 'd %p\\n' \\) -o -printf 'f %p\\n'");
+    let out = run_ok(cx, Cmd::new(script).read_only(), "listing the directory failed").await?.stdout_text();
+    let (mut dirs, mut files) = (Vec::new(), Vec::new());
+    for line in out.lines() {
+        match line.split_once(' ') {
+            Some(("d", path)) => dirs.push(Value::from(path)),
+            Some((_, path)) => files.push(Value::from(path)),
+            None => {}
+        }
+    }
+    Ok(Value::Object(Map::from_iter([
+        ("directories".to_string(), Value::Array(dirs)),
+        ("files".to_string(), Value::Array(files)),
+    ])))
+}
+
+/// Ansible's `_diff_peek`: whether the file's first 8 KiB hold a NUL byte (unreadable: text).
+async fn diff_peek(cx: &Ctx<'_>, path: &str) -> Result<Query, ModuleError> {
+    let script = format!("head -c 8192 -- {} 2>/dev/null | tr -dc '\\000' | wc -c", quote(path));
+    let out = run_ok(cx, Cmd::new(script).read_only(), "reading the file failed").await?.stdout_text();
+    let binary = out.trim().parse::<u64>().is_ok_and(|n| n > 0);
+    Ok(Query::ok().with("path", path).with("appears_binary", binary))
 }
 
 /// What `apply` runs: the script, and whether the facts after it follow a link.
@@ -163,6 +247,9 @@ impl Module for File {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let w = parse(args)?;
+        if Args::parse("file", args, &SPEC)?.bool("_diff_peek", false)? {
+            return diff_peek(cx, &w.path).await;
+        }
         let p = quote(&w.path);
         let (paths, follow) = fact_paths(&w);
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -175,8 +262,24 @@ impl Module for File {
             "" => "file",
             s => s,
         };
+        if matches!(state, "link" | "hard") && (w.mtime != Stamp::Preserve || w.atime != Stamp::Preserve) {
+            return Err(fail(
+                format!("modification_time and access_time with state={state} are not supported yet"),
+                &w.path,
+                current,
+            ));
+        }
+        if w.src.is_some() && !matches!(state, "link" | "hard") {
+            return Err(fail("src option requires state to be 'link' or 'hard'".into(), &w.path, current));
+        }
 
         let mut q = Query::ok().with("path", w.path.clone());
+        // Ansible's `diff` result (`initial_diff`), returned in diff mode only.
+        let prev = prev_state(&f);
+        let mut data = StructuredDiff::new(&w.path);
+        if prev != state {
+            data.set("state", prev.into(), state.into());
+        }
         let mut script = String::new();
         let diff_before;
         let mut diff_after;
@@ -190,6 +293,9 @@ impl Module for File {
                     return Err(fail("refusing to remove /".into(), &w.path, current));
                 }
                 script = format!("rm -rf -- {p}\n");
+                if cx.diff && f.kind == FileKind::Dir {
+                    data.before.insert("path_content".into(), path_content(cx, &p).await?);
+                }
                 diff_before = describe(&w.path, current, "");
                 diff_after = describe(&w.path, "absent", "");
             }
@@ -202,7 +308,19 @@ impl Module for File {
                     FileKind::Absent => {
                         script =
                             if state == "directory" { format!("mkdir -p -- {p}\n") } else { format!("touch -- {p}\n") };
+                        // A touched file whose owner or mode can't be set is removed again, as Ansible does.
+                        if state == "touch" {
+                            script.push_str(&format!("tp={p}\ntrap 'rm -f -- \"$tp\"' EXIT\n"));
+                        }
                         script.push_str(&w.attrs.script(&p, false));
+                        for (stamp, flag) in [(&w.mtime, "-m"), (&w.atime, "-a")] {
+                            if let Stamp::At(t) = stamp {
+                                script.push_str(&format!("touch -c {flag} -d {} -- {p}\n", quote(t)));
+                            }
+                        }
+                        if state == "touch" {
+                            script.push_str("trap - EXIT\n");
+                        }
                         let (_, after) = w.attrs.describe(&f);
                         diff_before = describe(&w.path, "absent", "");
                         diff_after = describe(&w.path, state, &after);
@@ -211,19 +329,22 @@ impl Module for File {
                         let d = w.attrs.differing(&f);
                         let mut recurse_differs = false;
                         if w.recurse && !w.attrs.is_empty() {
-                            let out = run_ok(cx, Cmd::new(recurse_check(&w.attrs, &p)), "checking files failed")
+                            let out = run_ok(cx, Cmd::new(recurse_check(&p)).read_only(), "checking files failed")
                                 .await?
                                 .stdout_text();
-                            recurse_differs = !out.trim().is_empty();
+                            recurse_differs = self::recurse_differs(&w.attrs, &out);
                         }
-                        if state == "touch" {
-                            script = format!("touch -- {p}\n");
+                        let (times, changes) = file_times::plan(cx, &f, &p, &w.mtime, &w.atime).await?;
+                        script.push_str(&times);
+                        for (key, before, after) in changes {
+                            data.set(key, before, after);
                         }
                         if recurse_differs {
                             script.push_str(&w.attrs.script(&p, true));
                         } else {
                             script.push_str(&d.script(&p, false));
                         }
+                        data.attrs(&f, &d);
                         let (before, after) = d.describe(&f);
                         diff_before = describe(&w.path, current, &before);
                         diff_after = describe(&w.path, state, &after);
@@ -241,44 +362,69 @@ impl Module for File {
                 }
             }
             "link" => {
-                let src = w.src.clone().unwrap_or_default();
+                let src = match (&w.src, &f.link_target) {
+                    (Some(src), _) => src.clone(),
+                    (None, Some(target)) if f.kind == FileKind::Link => target.clone(),
+                    (None, _) => {
+                        return Err(fail("src is required for creating new symlinks".into(), &w.path, current))
+                    }
+                };
                 q.result.insert("src".into(), src.clone().into());
+                let src_facts = match &w.src {
+                    Some(_) => src_facts,
+                    None => Some(f.clone()),
+                };
                 let src_exists = src_facts.as_ref().is_some_and(FileFacts::exists);
                 if !src_exists && !w.force && f.link_target.as_deref() != Some(src.as_str()) {
                     return Err(fail(
                         format!(
-                            "src file does not exist, use \"force=yes\" if you really want to create the link: {src}"
+                            "src file does not exist, use 'force=yes' if you really want to create the link: {}",
+                            src_path(&w.path, &src)
                         ),
                         &w.path,
                         current,
                     ));
                 }
                 let ln = format!("ln -sfn -- {} {p}\n", quote(&src));
-                match f.kind {
-                    FileKind::Link if f.link_target.as_deref() == Some(src.as_str()) => {
-                        script = link_attrs_script(&w.attrs.differing(&f), &p);
+                script = match f.kind {
+                    FileKind::Link if f.link_target.as_deref() == Some(src.as_str()) => String::new(),
+                    FileKind::Link => {
+                        let old = f.link_target.clone().unwrap_or_default();
+                        data.set("src", old.into(), src.clone().into());
+                        ln
                     }
-                    FileKind::Absent | FileKind::Link => {
-                        script = ln + &link_attrs_script(&w.attrs, &p);
-                    }
-                    FileKind::Dir => {
-                        return Err(fail(
-                            format!("refusing to replace directory {} with a symlink", w.path),
-                            &w.path,
-                            current,
-                        ))
-                    }
+                    FileKind::Absent => ln,
                     _ if !w.force => {
                         return Err(fail(
-                            format!(
-                                "refusing to convert from {current} to symlink for {}; set force: true to replace it",
-                                w.path
-                            ),
+                            format!("refusing to convert from {} to symlink for {}", prev_state(&f), w.path),
                             &w.path,
                             current,
                         ))
                     }
-                    _ => script = format!("rm -f -- {p}\n") + &ln + &link_attrs_script(&w.attrs, &p),
+                    // `force` replaces an empty directory only.
+                    FileKind::Dir => format!(
+                        "rmdir -- {p} 2>/dev/null || {{ echo {} >&2; exit 1; }}\n{ln}",
+                        quote(&format!("the directory {} is not empty, refusing to convert it", w.path))
+                    ),
+                    _ => format!("rm -f -- {p}\n") + &ln,
+                };
+                // With `follow` (the default) owner, group and mode are the target's, as Ansible
+                // sets them on the link's real path; without it, only the link's owner and group.
+                if w.attrs.is_empty() {
+                } else if w.follow {
+                    let target = match &w.src {
+                        Some(_) => src_path(&w.path, &src),
+                        None => f.link_source.clone().unwrap_or_default(),
+                    };
+                    let tf = file_facts(cx, &[&target], true, None).await?.pop().unwrap_or_default();
+                    if tf.exists() {
+                        let d = w.attrs.differing(&tf);
+                        data.attrs(&tf, &d);
+                        script.push_str(&d.script(&quote(&target), false));
+                    }
+                } else {
+                    let d = if f.kind == FileKind::Link { w.attrs.differing(&f) } else { w.attrs.clone() };
+                    script.push_str(&link_attrs_script(&d, &p));
                 }
                 let before_target = f.link_target.clone().unwrap_or_default();
                 diff_before = describe(&w.path, current, &format!("src: {before_target}\n"));
@@ -294,7 +440,9 @@ impl Module for File {
                 let ln = format!("ln -f -- {} {p}\n", quote(&src));
                 match f.kind {
                     _ if f.exists() && f.inode == s.inode && f.dev == s.dev => {
-                        script = w.attrs.differing(&f).script(&p, false);
+                        let d = w.attrs.differing(&f);
+                        data.attrs(&f, &d);
+                        script = d.script(&p, false);
                     }
                     FileKind::Absent => script = ln + &w.attrs.script(&p, false),
                     FileKind::Dir => return Err(fail(format!("{} is a directory", w.path), &w.path, current)),
@@ -312,6 +460,9 @@ impl Module for File {
             }
         }
         q.result.insert("state".into(), state.into());
+        if cx.diff {
+            q.result.insert("diff".into(), data.into_value());
+        }
         if script.is_empty() {
             f.insert_into(&mut q.result);
             return Ok(q);

@@ -19,7 +19,7 @@ use super::args::IGNORED;
 use super::args::{ArgSpec, Args, Opt};
 use super::content::{sha1_hex, Content};
 use super::remote_file::WriteOpts;
-use super::remote_file::{apply_write, query_write, Attrs};
+use super::remote_file::{apply_write, attr_diff, query_write, Attrs};
 use super::script_out::run_ok;
 use super::{Ctx, Diff, Module, ModuleError, Query};
 use crate::facts::batch::Want;
@@ -385,7 +385,9 @@ pub async fn query_edit(
     let attrs = Attrs::new(a.mode("mode")?, a.str("owner")?, a.str("group")?);
     let opts = WriteOpts { backup: a.bool("backup", false)?, validate: a.str("validate")? };
     let content_changed = file.content.as_deref() != Some(after.as_slice());
-    let attrs_changed = file.facts.exists() && !attrs.differing(&file.facts).is_empty();
+    let differing = attrs.differing(&file.facts);
+    let attrs_changed = file.facts.exists() && !differing.is_empty();
+    result.insert("diff".into(), result_diff(cx, file, &after, &a.req_str("path")?, &differing));
     let msg = match (content_changed, attrs_changed) {
         (true, true) => format!("{msg} and ownership, perms or SE linux context changed"),
         (false, true) => "ownership, perms or SE linux context changed".to_string(),
@@ -423,6 +425,30 @@ pub async fn query_edit(
     q.change = Change::new(EditPlan { write, mkdir, backup_key: backup_key.to_string() });
     q.result = result;
     Ok(q)
+}
+
+/// The `diff` Ansible's lineinfile and blockinfile return, in diff mode or not: the content
+/// (texts only in diff mode) and the attributes, or the content alone for a file check mode
+/// would create.
+fn result_diff(cx: &Ctx<'_>, file: &TextFile, after: &[u8], path: &str, differing: &Attrs) -> Value {
+    let text = |b: &[u8]| if cx.diff { String::from_utf8_lossy(b).into_owned() } else { String::new() };
+    let header = |what: &str| Value::from(format!("{path} ({what})"));
+    let mut content = Map::new();
+    content.insert("before".into(), text(file.content.as_deref().unwrap_or_default()).into());
+    content.insert("after".into(), text(after).into());
+    content.insert("before_header".into(), header("content"));
+    content.insert("after_header".into(), header("content"));
+    if cx.check_mode && !file.facts.exists() {
+        return Value::Object(content);
+    }
+    let mut attrs = Map::new();
+    if let Some((before, after)) = attr_diff(&file.facts, differing).filter(|_| file.facts.exists()) {
+        attrs.insert("before".into(), Value::Object(before));
+        attrs.insert("after".into(), Value::Object(after));
+    }
+    attrs.insert("before_header".into(), header("file attributes"));
+    attrs.insert("after_header".into(), header("file attributes"));
+    Value::Array(vec![Value::Object(content), Value::Object(attrs)])
 }
 
 fn parent(path: &str) -> Option<String> {

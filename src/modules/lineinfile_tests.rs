@@ -209,3 +209,34 @@ async fn ansible_aliases_are_taken() {
     assert!(e.starts_with("Unsupported parameters for (lineinfile) module: regexpp. Supported parameters"), "{e}");
     assert!(e.ends_with("(attr, dest, destfile, name, regex, value)."), "{e}");
 }
+
+#[tokio::test]
+async fn the_result_carries_ansibles_diff_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.txt");
+    std::fs::write(&f, "a\n").unwrap();
+    std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let p = f.to_string_lossy().into_owned();
+    let mut h = Harness::new();
+    let args = json!({"path": p, "line": "b", "mode": "0600"});
+    let (_, r) = h.run(&LineInFile, args).await.unwrap();
+    let content = format!("{p} (content)");
+    let attrs = format!("{p} (file attributes)");
+    assert_eq!(
+        r["diff"],
+        json!([
+            {"before": "a\n", "after": "a\nb\n", "before_header": content, "after_header": content},
+            {"before": {"mode": "0644"}, "after": {"mode": "0600"}, "before_header": attrs, "after_header": attrs},
+        ])
+    );
+    // Without diff mode Ansible still returns the list, with empty texts.
+    h.diff = false;
+    let (_, r) = h.run(&LineInFile, json!({"path": p, "line": "c"})).await.unwrap();
+    assert_eq!(r["diff"][0]["before"], json!(""));
+    assert_eq!(r["diff"][1], json!({"before_header": attrs, "after_header": attrs}));
+    // Check mode on a file it would create: the content part alone.
+    h.check_mode = true;
+    let new = dir.path().join("new").to_string_lossy().into_owned();
+    let (_, r) = h.run(&LineInFile, json!({"path": new, "line": "c", "create": true})).await.unwrap();
+    assert_eq!(r["diff"]["before_header"], json!(format!("{new} (content)")));
+}

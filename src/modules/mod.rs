@@ -8,6 +8,7 @@ mod copy;
 mod debug;
 mod fail;
 mod file;
+mod file_times;
 mod include_vars;
 mod pause;
 mod registry;

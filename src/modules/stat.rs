@@ -9,7 +9,7 @@ use super::args::{ArgSpec, Args, Opt};
 use super::file_mode::mode_text;
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
-use crate::facts::{file_facts, FileFacts, FileKind};
+use crate::facts::{wants_facts, FileFacts, FileKind};
 
 pub struct Stat;
 
@@ -87,6 +87,9 @@ pub fn stat_map(f: &FileFacts) -> Map {
         ("roth", bit(0o004)),
         ("woth", bit(0o002)),
         ("xoth", bit(0o001)),
+        ("blocks", f.blocks.into()),
+        ("block_size", f.block_size.into()),
+        ("device_type", f.rdev.into()),
     ];
     for (k, v) in entries {
         m.insert(k.into(), v);
@@ -98,7 +101,68 @@ pub fn stat_map(f: &FileFacts) -> Map {
     if let Some(sum) = &f.checksum {
         m.insert("checksum".into(), sum.clone().into());
     }
+    if let Some(text) = &f.mime {
+        let (mimetype, charset) = parse_mime(text);
+        m.insert("mimetype".into(), mimetype.into());
+        m.insert("charset".into(), charset.into());
+    }
+    if let Some(text) = &f.attrs {
+        insert_attributes(&mut m, text);
+    }
     m
+}
+
+/// `text/plain; charset=us-ascii` as (`text/plain`, `us-ascii`); `unknown` for both when
+/// `file` failed, as Ansible reports it.
+fn parse_mime(text: &str) -> (String, String) {
+    match text.trim().split_once(';') {
+        Some((mime, rest)) => match rest.split_once('=') {
+            Some((_, charset)) => (mime.trim().to_string(), charset.trim().to_string()),
+            None => ("unknown".into(), "unknown".into()),
+        },
+        None => ("unknown".into(), "unknown".into()),
+    }
+}
+
+/// lsattr's flag letters and Ansible's names for them (`module_utils.common.file`).
+const FILE_ATTRIBUTES: [(char, &str); 20] = [
+    ('A', "noatime"),
+    ('a', "append"),
+    ('c', "compressed"),
+    ('C', "nocow"),
+    ('d', "nodump"),
+    ('D', "dirsync"),
+    ('e', "extents"),
+    ('E', "encrypted"),
+    ('h', "blocksize"),
+    ('i', "immutable"),
+    ('I', "indexed"),
+    ('j', "journalled"),
+    ('N', "inline"),
+    ('s', "zero"),
+    ('S', "synchronous"),
+    ('t', "notail"),
+    ('T', "blockroot"),
+    ('u', "undelete"),
+    ('X', "compressedraw"),
+    ('Z', "compresseddirty"),
+];
+
+/// `version`, `attributes` and `attr_flags` from `lsattr -vd` (`1234 ----e---- path`); when it
+/// failed, Ansible's defaults: `null`, `[]`, `''`.
+fn insert_attributes(m: &mut Map, text: &str) {
+    let mut words = text.split_whitespace();
+    let (version, flags) = match (words.next(), words.next()) {
+        (Some(v), Some(f)) => (Value::from(v), f.replace('-', "")),
+        _ => (Value::Null, String::new()),
+    };
+    let names: Vec<Value> = flags
+        .chars()
+        .filter_map(|c| FILE_ATTRIBUTES.iter().find(|(f, _)| *f == c).map(|(_, n)| Value::from(*n)))
+        .collect();
+    m.insert("version".into(), version);
+    m.insert("attributes".into(), Value::Array(names));
+    m.insert("attr_flags".into(), flags.into());
 }
 
 /// The one path stat reads, as the arguments ask for it.
@@ -106,11 +170,12 @@ fn want(args: &Map) -> Result<Want, ModuleError> {
     let a = Args::parse("stat", args, &SPEC)?;
     let path = a.req_str("path")?;
     let follow = a.bool("follow", false)?;
-    a.bool("get_mime", true)?;
-    a.bool("get_attributes", true)?;
     let alg = a.choice("checksum_algorithm", &ALGORITHMS)?.unwrap_or("sha1");
     let checksum = a.bool("get_checksum", true)?.then_some(alg);
-    Ok(Want::new(path, follow, checksum))
+    let mut w = Want::new(path, follow, checksum);
+    w.mime = a.bool("get_mime", true)?;
+    w.attrs = a.bool("get_attributes", true)?;
+    Ok(w)
 }
 
 #[async_trait]
@@ -133,7 +198,7 @@ impl Module for Stat {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let w = want(args)?;
-        let facts = file_facts(cx, &[&w.path], w.follow, w.checksum.as_deref()).await?;
+        let facts = wants_facts(cx, std::slice::from_ref(&w)).await?;
         let stat = facts.first().map(stat_map).unwrap_or_default();
         Ok(Query::ok().with("stat", Value::Object(stat)))
     }
@@ -191,6 +256,50 @@ mod tests {
 
         let (_, r) = h.run(&Stat, json!({"path": dir.path().join("none").to_string_lossy()})).await.unwrap();
         assert_eq!(r.get("stat"), Some(&json!({"exists": false})));
+    }
+
+    #[tokio::test]
+    async fn mime_attributes_and_device_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f:1.txt");
+        std::fs::write(&f, "hello world").unwrap();
+        let h = Harness::new();
+        let (_, r) = h.run(&Stat, json!({"path": f.to_string_lossy()})).await.unwrap();
+        let s = r.get("stat").cloned().unwrap_or_default();
+        assert_eq!(s["mimetype"], json!("text/plain"), "{s}");
+        assert_eq!(s["charset"], json!("us-ascii"));
+        assert!(s["attributes"].is_array() && s["attr_flags"].is_string(), "{s}");
+        assert!(s.get("version").is_some());
+        assert_eq!(s["blocks"].as_u64().map(|b| b > 0), Some(true), "{s}");
+        assert_eq!(s["device_type"], json!(0));
+
+        let off = json!({"path": f.to_string_lossy(), "get_mime": false, "attributes": false});
+        let (_, r) = h.run(&Stat, off).await.unwrap();
+        let s = r.get("stat").cloned().unwrap_or_default();
+        for key in ["mimetype", "charset", "version", "attributes", "attr_flags"] {
+            assert!(s.get(key).is_none(), "{key} not asked for: {s}");
+        }
+
+        // /dev/null is character device 1:3, which Python's st_rdev reports as 259.
+        let (_, r) = h.run(&Stat, json!({"path": "/dev/null"})).await.unwrap();
+        let s = r.get("stat").cloned().unwrap_or_default();
+        assert_eq!((s["ischr"].clone(), s["device_type"].clone()), (json!(true), json!(259)));
+        assert_eq!(s["mimetype"], json!("inode/chardevice"));
+    }
+
+    #[test]
+    fn mime_and_lsattr_output() {
+        assert_eq!(parse_mime("text/plain; charset=us-ascii\n"), ("text/plain".into(), "us-ascii".into()));
+        assert_eq!(parse_mime(""), ("unknown".into(), "unknown".into()));
+        let mut m = Map::new();
+        insert_attributes(&mut m, "4242   --------------e-----i- /x");
+        assert_eq!(
+            Value::Object(m),
+            json!({"version": "4242", "attributes": ["extents", "immutable"], "attr_flags": "ei"})
+        );
+        let mut m = Map::new();
+        insert_attributes(&mut m, "");
+        assert_eq!(Value::Object(m), json!({"version": null, "attributes": [], "attr_flags": ""}));
     }
 
     #[tokio::test]

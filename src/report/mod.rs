@@ -179,7 +179,7 @@ impl Reporter {
             text.push_str(&render_diff(diff));
         }
         let verbose = self.verbosity > 0 || r.show;
-        let body = || dump_result(&shown::shown_result(r), self.verbosity, r.show);
+        let body = || dump_result(&shown::shown_result(r, self.verbosity), self.verbosity, r.show);
         let line = match r.status {
             Status::Ok | Status::Changed | Status::Skipped => {
                 let word = match r.status {

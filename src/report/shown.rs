@@ -24,9 +24,13 @@ const DEBUG_HIDDEN: [&str; 8] = [
 ];
 
 /// The result as its line shows it. A failure always has `changed` (Ansible's executor adds it).
-pub(super) fn shown_result(r: &HostResult) -> Map {
+/// A module's `diff` shows from -vvv on (below, `--diff` prints it apart), as in Ansible.
+pub(super) fn shown_result(r: &HostResult, verbosity: u8) -> Map {
     let mut result = r.result.clone();
     result.retain(|k, _| !STATUS_KEYS.contains(&k.as_str()) && !APART.contains(&k.as_str()));
+    if verbosity < 3 {
+        result.remove("diff");
+    }
     if r.status == Status::Failed {
         result.entry("changed").or_insert(Value::Bool(false));
     }
@@ -84,9 +88,16 @@ mod tests {
             Status::Skipped,
             json!({"changed": false, "skipped": true, "skip_reason": "x", "warnings": ["w"], "failed": false}),
         );
-        assert_eq!(Value::Object(shown_result(&r)), json!({"changed": false, "skip_reason": "x"}));
+        assert_eq!(Value::Object(shown_result(&r, 1)), json!({"changed": false, "skip_reason": "x"}));
         let r = host_result(Status::Failed, json!({"failed": true, "msg": "m"}));
-        assert_eq!(Value::Object(shown_result(&r)), json!({"msg": "m", "changed": false}));
+        assert_eq!(Value::Object(shown_result(&r, 1)), json!({"msg": "m", "changed": false}));
+    }
+
+    #[test]
+    fn a_modules_diff_shows_from_vvv_on() {
+        let r = host_result(Status::Changed, json!({"changed": true, "diff": {"before": "a", "after": "b"}}));
+        assert_eq!(Value::Object(shown_result(&r, 2)), json!({"changed": true}));
+        assert_eq!(shown_result(&r, 3)["diff"], json!({"before": "a", "after": "b"}));
     }
 
     #[test]
