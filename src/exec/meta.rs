@@ -1,5 +1,6 @@
 //! `meta:` actions, which act on the run rather than on a host, and handlers.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::playbook::{Item, Task};
@@ -43,7 +44,7 @@ impl Runner {
                 self.flush_handlers(ctx, &batch).await;
             }
             "end_play" if !applies.is_empty() => {
-                self.end_play = true;
+                self.end_the_play();
             }
             "end_host" => {
                 for h in &applies {
@@ -52,14 +53,20 @@ impl Runner {
                     }
                 }
             }
+            // As Ansible: every host of the play is failed or unreachable no more, and a block's
+            // `always` that runs this does not restore the failure after it.
             "clear_host_errors" => {
-                for s in self.states.values_mut() {
-                    s.failed = false;
+                for h in &self.batch {
+                    if let Some(s) = self.states.get_mut(h) {
+                        s.failed = false;
+                        s.unreachable = false;
+                    }
                 }
+                self.errors_cleared += 1;
             }
             "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" | "end_play" | "end_batch" => {
                 if action.trim() == "end_batch" && !applies.is_empty() {
-                    self.end_play = true;
+                    self.end_the_play();
                 }
             }
             other => {
@@ -70,32 +77,67 @@ impl Runner {
     }
 
     /// Run notified handlers, in the order they are defined, on the hosts that notified them.
+    /// Every handler answering a name or `listen` topic runs; a handler notified by an earlier
+    /// one runs in the same pass, one notified by a later one in the next. With
+    /// `force_handlers`, hosts that failed run theirs too (and stay failed).
     pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
+        let force = ctx.play.force_handlers == Some(true);
+        let eligible = |s: &super::world::HostState| if force { !s.unreachable && !s.ended } else { s.active() };
+        // Per host, the indices of the handlers it is waiting for.
+        let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
         for _round in 0..5 {
-            let pending: bool =
-                hosts.iter().any(|h| self.states.get(h).map(|s| !s.notified.is_empty()).unwrap_or(false));
-            if !pending {
+            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
+            let names: Vec<Vec<String>> = handlers.iter().map(|(t, _)| handler_names(t)).collect();
+            self.take_notified(hosts, &names, &mut pending);
+            if pending.values().all(BTreeSet::is_empty) {
                 return;
             }
-            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            for (task, frame) in handlers {
-                let names = handler_names(&task);
-                let targets: Vec<String> = self
-                    .active(hosts)
-                    .into_iter()
-                    .filter(|h| {
-                        self.states.get(h).map(|s| s.notified.iter().any(|n| names.contains(n))).unwrap_or(false)
-                    })
+            for (i, (task, frame)) in handlers.iter().enumerate() {
+                self.take_notified(hosts, &names, &mut pending);
+                let targets: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| self.states.get(*h).is_some_and(|s| eligible(s)))
+                    .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
+                    .cloned()
                     .collect();
                 if targets.is_empty() {
                     continue;
                 }
-                for h in &targets {
+                let forced: Vec<String> =
+                    targets.iter().filter(|h| self.states.get(*h).is_some_and(|s| s.failed)).cloned().collect();
+                for h in &forced {
                     if let Some(s) = self.states.get_mut(h) {
-                        s.notified.retain(|n| !names.contains(n));
+                        s.failed = false;
                     }
                 }
-                self.run_task(ctx, &task, &frame, &targets, "RUNNING HANDLER", &[]).await;
+                self.run_task(ctx, task, frame, &targets, "RUNNING HANDLER", &[]).await;
+                for h in &forced {
+                    if let Some(s) = self.states.get_mut(h) {
+                        s.failed = true;
+                    }
+                }
+            }
+            // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
+            for (h, p) in pending.iter_mut() {
+                if !self.states.get(h).is_some_and(|s| eligible(s)) {
+                    p.clear();
+                }
+            }
+        }
+    }
+
+    /// Move each host's notified names to the handlers answering them.
+    fn take_notified(
+        &mut self,
+        hosts: &[String],
+        names: &[Vec<String>],
+        pending: &mut HashMap<String, BTreeSet<usize>>,
+    ) {
+        for h in hosts {
+            let Some(s) = self.states.get_mut(h) else { continue };
+            for n in std::mem::take(&mut s.notified) {
+                let p = pending.entry(h.clone()).or_default();
+                p.extend(names.iter().enumerate().filter(|(_, ns)| ns.contains(&n)).map(|(i, _)| i));
             }
         }
     }

@@ -70,11 +70,9 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("handlers", PLAY, Load),
     kw("serial", PLAY, at("src/exec/mod.rs", "play.serial")),
     kw("max_fail_percentage", PLAY, at(WALK, "play.max_fail_percentage")),
-    // Only `linear` (what troupe does) is accepted.
-    kw("strategy", PLAY, Load),
+    kw("strategy", PLAY, at("src/exec/free.rs", "play.strategy")),
     kw("order", PLAY, at("src/lib.rs", "play.order")),
-    // Only `false` (what troupe does) is accepted.
-    kw("force_handlers", PLAY, Load),
+    kw("force_handlers", PLAY, at("src/exec/meta.rs", "play.force_handlers")),
     // Blocks and role entries.
     kw("block", BLOCK, Load),
     kw("rescue", BLOCK, Load),
@@ -116,7 +114,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("until", TASK, at(LOOPS, "task.until")),
     kw("retries", TASK, at(LOOPS, "task.retries")),
     kw("delay", TASK, at(LOOPS, "task.delay")),
-    kw("notify", TASK, at(WALK, "task.notify")),
+    kw("notify", BLOCK | TASK, at(WALK, "a.notify")),
     kw("listen", TASK, at("src/exec/meta.rs", "task.listen")),
     // troupe's own: a destructive task names the guards the plan must keep with it.
     kw("guarded_by", TASK, at("src/plan/mod.rs", "task.guarded_by")),
@@ -237,6 +235,7 @@ mod tests {
             connection: _,
             remote_user: _,
             any_errors_fatal: _,
+            notify: _,
             port: _,
         } = Attrs::default();
         let fields = [
@@ -259,6 +258,7 @@ mod tests {
             "connection",
             "remote_user",
             "any_errors_fatal",
+            "notify",
             "port",
         ];
         for name in fields {

@@ -298,7 +298,6 @@ fn task_keyword(task: &mut Task, k: &Node, v: &Node, key: &str, ctx: &Ctx) -> Re
         "until" => task.until = conditions(v, key)?,
         "retries" => task.retries = number_or_template(v, key)?,
         "delay" => task.delay = number_or_template(v, key)?,
-        "notify" => task.notify = string_list(v, key)?,
         "guarded_by" => task.guarded_by = string_list(v, key)?,
         "listen" if ctx.handlers => task.listen = string_list(v, key)?,
         "listen" => {

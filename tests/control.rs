@@ -1,0 +1,231 @@
+//! Play control flow measured by ansible-core's integration targets (issue 11): the free
+//! strategy, templated `strategy`/`order`/`hosts`, `notify` on blocks, imports and include
+//! `apply`, several handlers on one topic, `any_errors_fatal` with rescue/always,
+//! `force_handlers`, `meta: clear_host_errors`. Each compares the `"msg"` lines and the exit
+//! code with ansible-playbook's on the same playbook when ansible-core is installed.
+
+use crate::support::compare::both_exit;
+use crate::support::run::{scratch, Run};
+
+const TWO: &str = "h1 ansible_connection=local\nh2 ansible_connection=local\n";
+const FOUR: &str = "hb ansible_connection=local\nha ansible_connection=local\nhd ansible_connection=local\nhc ansible_connection=local\n";
+
+/// Assert troupe's messages are `want` and, when Ansible ran, the same as its.
+fn same(files: &[(&str, &str)], args: &[&str], code: i32, want: &[&str], sorted: bool) {
+    let (mut ours, theirs) = both_exit(files, args, code);
+    let mut want: Vec<String> = want.iter().map(|s| format!("\"msg\": \"{s}\"")).collect();
+    if sorted {
+        ours.sort();
+        want.sort();
+    }
+    assert_eq!(ours, want, "troupe {args:?}");
+    if let Some(mut theirs) = theirs {
+        if sorted {
+            theirs.sort();
+        }
+        assert_eq!(ours, theirs, "troupe {args:?} differs from ansible-playbook");
+    }
+}
+
+const FREE: &str = r#"- hosts: all
+  gather_facts: false
+  strategy: "{{ s | default('linear') }}"
+  tasks:
+    - debug: msg="one {{ inventory_hostname }}"
+    - command: sleep 2
+      when: inventory_hostname == 'h1'
+    - debug: msg="two {{ inventory_hostname }}"
+      changed_when: true
+      notify: h
+    - meta: end_host
+      when: inventory_hostname == 'h2'
+    - debug: msg="three {{ inventory_hostname }}"
+  handlers:
+    - name: h
+      debug: msg="handler {{ inventory_hostname }}"
+"#;
+
+#[test]
+fn free_strategy_lets_each_host_go_on_its_own() {
+    let files = [("inv", TWO), ("pb.yml", FREE)];
+    let msgs = ["one h1", "one h2", "two h1", "two h2", "three h1", "handler h1"];
+    same(&files, &["-i", "inv", "pb.yml", "-e", "s=free"], 0, &msgs, true);
+    // h2 does not wait for h1's sleep: it is done before h1 gets past it.
+    let dir = scratch(&files);
+    let d = Run::new().in_dir(dir.path()).args(["-i", "inv", "pb.yml", "-e", "s=free"]).succeeds();
+    let at = |m: &str| d.stdout.find(m).unwrap_or_else(|| panic!("no {m} in\n{}", d.stdout));
+    assert!(at("\"two h2\"") < at("\"two h1\""), "h2 waited for h1:\n{}", d.stdout);
+    // host_pinned runs the same way; linear keeps the hosts in step.
+    same(&files, &["-i", "inv", "pb.yml", "-e", "s=host_pinned"], 0, &msgs, true);
+    let d = Run::new().in_dir(dir.path()).args(["-i", "inv", "pb.yml"]).succeeds();
+    assert!(d.stdout.find("\"two h1\"") < d.stdout.find("\"two h2\""), "linear let h2 run ahead:\n{}", d.stdout);
+}
+
+#[test]
+fn an_unknown_strategy_is_refused_with_its_place() {
+    let pb = "- hosts: all\n  gather_facts: false\n  strategy: debug\n  tasks: [{debug: msg=x}]\n";
+    let dir = scratch(&[("pb.yml", pb)]);
+    Run::new().in_dir(dir.path()).args(["-i", "localhost,", "pb.yml"]).code(4).stderr_has("not supported yet");
+    let pb = "- hosts: all\n  gather_facts: false\n  strategy: '{{ s }}'\n  tasks: [{debug: msg=x}]\n";
+    let dir = scratch(&[("pb.yml", pb)]);
+    Run::new()
+        .in_dir(dir.path())
+        .args(["-i", "localhost,", "-c", "local", "pb.yml", "-e", "s=nope"])
+        .run()
+        .stderr_has("`strategy: nope` is not supported yet");
+}
+
+#[test]
+fn templated_order_and_hosts_from_a_list() {
+    let pb = r#"- hosts: "{{ targets | default('all') }}"
+  gather_facts: false
+  order: "{{ o | default('inventory') }}"
+  tasks:
+    - debug: msg="{{ inventory_hostname }}"
+"#;
+    let files = [("inv", FOUR), ("pb.yml", pb)];
+    let args = ["-i", "inv", "pb.yml", "-f", "1"];
+    fn with<'a>(args: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        args.iter().chain(extra).copied().collect()
+    }
+    same(&files, &args, 0, &["hb", "ha", "hd", "hc"], false);
+    same(&files, &with(&args, &["-e", "o=sorted"]), 0, &["ha", "hb", "hc", "hd"], false);
+    same(&files, &with(&args, &["-e", "o=reverse_sorted"]), 0, &["hd", "hc", "hb", "ha"], false);
+    same(&files, &with(&args, &["-e", "o=reverse_inventory"]), 0, &["hc", "hd", "ha", "hb"], false);
+    same(&files, &with(&args, &["-e", r#"{"targets": ["hc", "ha"], "o": "sorted"}"#]), 0, &["ha", "hc"], false);
+}
+
+#[test]
+fn notify_on_blocks_imports_and_include_apply_reaches_every_listener() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - notify: by_block
+      block:
+        - debug: msg=in-block
+          changed_when: true
+    - import_tasks: t.yml
+      notify: topic
+    - include_tasks:
+        file: t.yml
+        apply:
+          notify: by_apply
+  handlers:
+    - name: by_block
+      debug: msg=block-handler
+    - name: first
+      listen: topic
+      debug: msg=first-listener
+    - name: second
+      listen: topic
+      debug: msg=second-listener
+    - name: by_apply
+      debug: msg=apply-handler
+"#;
+    let t = "- debug: msg=changed\n  changed_when: true\n";
+    let files = [("pb.yml", pb), ("t.yml", t)];
+    let want =
+        ["in-block", "changed", "changed", "block-handler", "first-listener", "second-listener", "apply-handler"];
+    same(&files, &["-i", "localhost,", "-c", "local", "pb.yml"], 0, &want, false);
+}
+
+#[test]
+fn any_errors_fatal_sends_every_host_to_rescue_and_always() {
+    // ansible-core's any_errors_fatal/80981.yml: both hosts are rescued and go on.
+    let rescued = r#"- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - fail:
+          when: inventory_hostname == "h1"
+        - debug: msg="SHOULD NOT HAPPEN"
+      rescue:
+        - debug: msg=rescued
+    - debug: msg=recovered
+"#;
+    let msgs = ["rescued", "rescued", "recovered", "recovered"];
+    same(&[("inv", TWO), ("pb.yml", rescued)], &["-i", "inv", "pb.yml"], 0, &msgs, false);
+    // 31543.yml: both run `always`, then stop; the run fails.
+    let always = r#"- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - fail:
+          when: inventory_hostname == 'h1'
+      always:
+        - debug: msg=always
+    - debug: msg="SHOULD NOT HAPPEN"
+"#;
+    same(&[("inv", TWO), ("pb.yml", always)], &["-i", "inv", "pb.yml"], 2, &["always", "always"], false);
+    // always_block.yml: a failure in the rescue still runs `always`.
+    let nested = r#"- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - command: /bin/false
+      rescue:
+        - debug: msg=rescue-start
+        - command: /bin/false
+        - debug: msg=never
+      always:
+        - debug: msg=always-start
+"#;
+    let args = ["-i", "localhost,", "-c", "local", "pb.yml"];
+    same(&[("pb.yml", nested)], &args, 2, &["rescue-start", "always-start"], false);
+}
+
+#[test]
+fn a_failed_include_counts_for_any_errors_fatal() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - include_tasks: missing.yml
+      when: inventory_hostname == 'h2'
+    - debug: msg=never
+"#;
+    same(&[("inv", TWO), ("pb.yml", pb)], &["-i", "inv", "pb.yml"], 2, &[], false);
+}
+
+#[test]
+fn force_handlers_run_on_a_failed_host() {
+    // ansible-core's any_errors_fatal/36308.yml.
+    let pb = r#"- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  force_handlers: true
+  tasks:
+    - command: echo
+      notify: handler1
+    - fail:
+  handlers:
+    - name: handler1
+      debug: msg="handler1 ran"
+"#;
+    same(&[("pb.yml", pb)], &["-i", "localhost,", "-c", "local", "pb.yml"], 2, &["handler1 ran"], false);
+}
+
+#[test]
+fn clear_host_errors_in_always_lets_the_host_go_on() {
+    // ansible-core's blocks/72725.yml: the run succeeds.
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - block:
+          - fail:
+            when: inventory_hostname == 'h1'
+          - set_fact:
+               only_h2: yes
+        - fail:
+          when: only_h2 is not defined
+      always:
+        - block:
+          - meta: clear_host_errors
+    - debug: msg="{{ inventory_hostname }} {{ only_h2 is defined }}"
+"#;
+    same(&[("inv", TWO), ("pb.yml", pb)], &["-i", "inv", "pb.yml"], 0, &["h1 False", "h2 True"], false);
+}
