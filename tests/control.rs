@@ -65,14 +65,18 @@ fn free_strategy_lets_each_host_go_on_its_own() {
 fn an_unknown_strategy_is_refused_with_its_place() {
     let pb = "- hosts: all\n  gather_facts: false\n  strategy: debug\n  tasks: [{debug: msg=x}]\n";
     let dir = scratch(&[("pb.yml", pb)]);
-    Run::new().in_dir(dir.path()).args(["-i", "localhost,", "pb.yml"]).code(4).stderr_has("not supported yet");
+    Run::new()
+        .in_dir(dir.path())
+        .args(["-i", "localhost,", "pb.yml"])
+        .code(4)
+        .stderr_has("`strategy: debug` is not supported by troupe yet");
     let pb = "- hosts: all\n  gather_facts: false\n  strategy: '{{ s }}'\n  tasks: [{debug: msg=x}]\n";
     let dir = scratch(&[("pb.yml", pb)]);
     Run::new()
         .in_dir(dir.path())
         .args(["-i", "localhost,", "-c", "local", "pb.yml", "-e", "s=nope"])
         .run()
-        .stderr_has("`strategy: nope` is not supported yet");
+        .stderr_has("`strategy: nope` is not supported by troupe yet");
 }
 
 #[test]

@@ -36,7 +36,7 @@ impl Runner {
         match parse(&name) {
             Some(s) => Ok(s),
             None => Err(Diagnostic::new(format!(
-                "`strategy: {name}` is not supported yet (troupe runs linear, free and host_pinned)"
+                "`strategy: {name}` is not supported by troupe yet (it runs linear, free and host_pinned)"
             ))
             .at(&ctx.play.span)),
         }

@@ -256,7 +256,7 @@ fn strategy(v: &Node) -> Result<Option<String>, LoadError> {
         Some(name) if matches!(name.trim_start_matches("ansible.builtin."), "linear" | "free" | "host_pinned") => Ok(s),
         Some(other) => Err(LoadError::unsupported(
             &v.span,
-            format!("`strategy: {other}` is not supported yet; troupe runs linear, free and host_pinned"),
+            format!("`strategy: {other}` is not supported by troupe yet (it runs linear, free and host_pinned)"),
         )
         .with_hint("remove `strategy`, or set it to `linear` or `free`")),
     }
