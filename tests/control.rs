@@ -233,3 +233,35 @@ fn clear_host_errors_in_always_lets_the_host_go_on() {
 "#;
     same(&[("inv", TWO), ("pb.yml", pb)], &["-i", "inv", "pb.yml"], 0, &["h1 False", "h2 True"], false);
 }
+
+#[test]
+fn templated_tags_are_rendered_then_selected() {
+    // ansible-core's tags/test_template_*_tags.yml: play, block and role tags from play vars.
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    t: tag1
+    listed: [tag2, tag3]
+  tags: "{{ t }}"
+  roles:
+    - name: r
+      tags: "{{ listed }}"
+  tasks:
+    - block:
+        - debug: msg=in-block
+      tags: "{{ listed }}"
+    - debug: msg=by-extra
+      tags: "{{ x | default('none') }}"
+"#;
+    let files = [("pb.yml", pb), ("roles/r/tasks/main.yml", "- debug: msg=in-role\n")];
+    let args = |extra: &'static [&'static str]| -> Vec<&'static str> {
+        ["-i", "localhost,", "-c", "local", "pb.yml"].iter().chain(extra).copied().collect()
+    };
+    same(&files, &args(&[]), 0, &["in-role", "in-block", "by-extra"], false);
+    same(&files, &args(&["--tags", "tag3"]), 0, &["in-role", "in-block"], false);
+    same(&files, &args(&["--skip-tags", "tag1"]), 0, &[], false);
+    same(&files, &args(&["--tags", "xx", "-e", "x=xx"]), 0, &["by-extra"], false);
+    let dir = scratch(&files);
+    let d = Run::new().in_dir(dir.path()).args(["-i", "localhost,", "pb.yml", "--list-tasks"]).succeeds();
+    d.stdout_has("TAGS: [tag1, tag2, tag3]");
+}

@@ -12,6 +12,7 @@ mod load;
 pub mod model;
 mod play;
 mod role;
+mod tags;
 mod task;
 
 pub use attrs::apply as apply_attrs;
