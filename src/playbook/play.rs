@@ -216,7 +216,8 @@ fn unknown_play_key(k: &Node, key: &str) -> LoadError {
         matches!(key, "when" | "block" | "register" | "loop" | "notify")
             .then(|| format!("`{key}` belongs on a task or block, not on a play"))
     });
-    LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid play keyword")).maybe_hint(hint)
+    LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("'{key}' is not a valid attribute for a Play"))
+        .maybe_hint(hint)
 }
 
 /// `hosts`: a pattern string, or a list joined with `,`.

@@ -303,7 +303,7 @@ fn error_unknown_play_key() {
     let e = fixture_err("errors/unknown_play_key.yml");
     assert_eq!(e.kind, LoadErrorKind::UnknownKey);
     assert_eq!(at(&e), ("unknown_play_key.yml".into(), 3, 3));
-    assert_eq!(e.message, "`taks` is not a valid play keyword");
+    assert_eq!(e.message, "'taks' is not a valid attribute for a Play");
     assert_eq!(e.hint.as_deref(), Some("did you mean 'tasks'?"));
 }
 
