@@ -273,6 +273,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
                 _ => planned,
             }
         };
+        reporter.playbook(&pb.path, pb.plays.len());
         let summary = runtime.block_on(runner.run(pb, plan, &hosts_of));
         interrupt::let_signal_end();
         worst = worst.max(summary.exit_code);

@@ -108,6 +108,15 @@ impl Reporter {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A playbook starts: with -vv, its name and number of plays, as ansible-playbook prints them.
+    pub fn playbook(&self, path: &std::path::Path, plays: usize) {
+        if self.verbosity > 1 {
+            let base = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            self.line(&banner(&format!("PLAYBOOK: {base}")));
+            self.line(&format!("{plays} plays in {}", path.display()));
+        }
+    }
+
     pub fn play(&self, name: &str) {
         self.line(&banner(&format!("PLAY [{name}]")));
     }
