@@ -171,6 +171,7 @@ impl Runner {
             diff: None,
             ignored: false,
             show: false,
+            origin: None,
         };
         self.reporter.result(&r, true);
         if let Some(s) = self.states.get_mut(host) {
@@ -240,15 +241,13 @@ impl Runner {
                     if let Some((task, result)) = s.last_failure.take() {
                         s.set_fact("ansible_failed_task", task);
                         s.set_fact("ansible_failed_result", result);
+                        // The failure counts as `rescued` once the rescue starts, whatever it
+                        // does (a host failed by `any_errors_fatal` had no failure to count).
+                        self.reporter.rescued(h);
                     }
                 }
             }
             Box::pin(self.run_items(ctx, &block.rescue, frame, &failed)).await;
-            for h in &failed {
-                if self.states.get(h).map(|s| !s.failed).unwrap_or(false) {
-                    self.reporter.rescued(h);
-                }
-            }
         }
         if !block.always.is_empty() {
             let was_failed: HashMap<String, bool> =

@@ -44,6 +44,8 @@ pub struct HostResult {
     pub ignored: bool,
     /// Print the result even without -v, indented (an `ok` debug).
     pub show: bool,
+    /// A failure's `[ERROR]: Task failed: ...` block with its origin, printed before it (2.19).
+    pub origin: Option<String>,
 }
 
 pub const NO_LOG_MSG: &str =
@@ -184,6 +186,9 @@ impl Reporter {
         };
         let item = r.item.as_ref().map(|i| format!(" (item={i})")).unwrap_or_default();
         let mut text = String::new();
+        if let (Status::Failed, Some(origin)) = (r.status, &r.origin) {
+            text.push_str(origin);
+        }
         if let Some(diff) = &r.diff {
             text.push_str(&render_diff(diff));
         }
@@ -337,6 +342,7 @@ mod tests {
             diff: None,
             ignored: true,
             show: false,
+            origin: None,
         };
         let text = Reporter::new(0).format(&r);
         assert_eq!(text, "fatal: [h1]: FAILED! => {\"changed\": false, \"msg\": \"err1\\nerr2\"}\n...ignoring");
@@ -356,6 +362,7 @@ mod tests {
             diff: None,
             ignored: false,
             show: false,
+            origin: None,
         };
         assert_eq!(Reporter::new(0).format(&r), "skipping: [h1] => (item=1) ");
         assert_eq!(Reporter::new(1).format(&r), "skipping: [h1] => (item=1)  => {\"item\": 1}");

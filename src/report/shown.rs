@@ -75,6 +75,7 @@ mod tests {
             diff: None,
             ignored: false,
             show: false,
+            origin: None,
         }
     }
 
