@@ -10,7 +10,7 @@ use futures::future::join_all;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
-use crate::value::{to_text, Map};
+use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
 
 use super::ahead::next_tasks;
@@ -34,8 +34,29 @@ pub(super) struct PlayCtx<'a> {
 }
 
 impl Runner {
-    fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
-        World::new(ctx.vars.clone(), self.states.clone())
+    pub(super) fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
+        World::new(self.play_vars_now(ctx), self.states.clone())
+    }
+
+    /// The play's variables as of now: `ansible_play_hosts`, `ansible_play_batch` and
+    /// `play_hosts` leave out hosts that failed or are unreachable, as in Ansible.
+    fn play_vars_now(&self, ctx: &PlayCtx<'_>) -> PlayVars {
+        let down = |h: &Value| self.states.get(&to_text(h)).is_some_and(|s| s.failed || s.unreachable);
+        let all = match ctx.vars.magic.get("ansible_play_hosts_all") {
+            Some(Value::Array(hosts)) if hosts.iter().any(down) => hosts,
+            _ => return ctx.vars.clone(),
+        };
+        let mut vars = ctx.vars.clone();
+        let up = |hosts: &[Value]| Value::Array(hosts.iter().filter(|h| !down(h)).cloned().collect());
+        let batch = match ctx.vars.magic.get("ansible_play_batch") {
+            Some(Value::Array(b)) => up(b),
+            _ => Value::Array(Vec::new()),
+        };
+        let magic = Arc::make_mut(&mut vars.magic);
+        magic.insert("ansible_play_hosts".into(), up(all));
+        magic.insert("ansible_play_batch".into(), batch.clone());
+        magic.insert("play_hosts".into(), batch);
+        vars
     }
 
     pub(super) fn active(&self, hosts: &[String]) -> Vec<String> {
