@@ -265,3 +265,48 @@ fn templated_tags_are_rendered_then_selected() {
     let d = Run::new().in_dir(dir.path()).args(["-i", "localhost,", "pb.yml", "--list-tasks"]).succeeds();
     d.stdout_has("TAGS: [tag1, tag2, tag3]");
 }
+
+#[test]
+fn a_failure_shows_its_origin_and_play_hosts_drop_failed_hosts() {
+    // ansible-core 2.19 prints where a failed task is before its result (blocks/runme.sh counts
+    // these lines); blocks/78612.yml: a host that failed is out of ansible_play_hosts/batch.
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - fail: msg="Failure in block"
+          when: inventory_hostname == 'h1'
+      rescue:
+        - block:
+          - fail: msg="Failure in rescue"
+            when: inventory_hostname == 'h1'
+    - debug: msg="{{ ansible_play_hosts }} {{ ansible_play_batch }} {{ play_hosts }}"
+    - command: /bin/false
+      ignore_errors: true
+"#;
+    let files = [("inv", TWO), ("pb.yml", pb)];
+    let args = ["-i", "inv", "pb.yml"];
+    let origin = |out: &str| -> Vec<String> {
+        let keep = |l: &&str| l.starts_with("[ERROR]") || l.starts_with("Origin:") || l.contains("^ column");
+        out.lines().filter(keep).map(String::from).collect()
+    };
+    let dir = scratch(&files);
+    let d = Run::new().in_dir(dir.path()).args(args).code(2);
+    let ours = origin(&d.stdout);
+    assert_eq!(ours.len(), 9, "{}", d.stdout);
+    assert!(ours[0].starts_with("[ERROR]: Task failed: Action failed: Failure in block"), "{ours:?}");
+    d.stdout_has("\"msg\": \"['h2'] ['h2'] ['h2']\"");
+    d.stdout_has("[ERROR]: Task failed: Module failed: non-zero return code");
+    if let Some(ap) = crate::support::run::ansible_playbook() {
+        let out = crate::support::compare::ansible(&ap, dir.path(), &args, &[]);
+        let theirs = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(ours, origin(&theirs), "differs from ansible-playbook:\n{theirs}");
+        let recap = |out: &str| -> Vec<String> {
+            out.lines()
+                .filter(|l| l.contains("ok="))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        };
+        assert_eq!(recap(&d.stdout), recap(&theirs), "recap differs from ansible-playbook:\n{theirs}");
+    }
+}
