@@ -141,7 +141,16 @@ impl Runner {
     }
 
     async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) {
-        let name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
+        let mut name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
+        // A templated play name is rendered with play vars and extra vars, as in Ansible.
+        if crate::template::is_template(&name) {
+            let scope = crate::vars::Scope::new(self.engine.clone())
+                .layer(crate::vars::Level::PlayVars, Arc::new(play.vars.clone()))
+                .layer(crate::vars::Level::ExtraVars, Arc::new(self.options.extra_vars.clone()));
+            if let Ok(rendered) = Arc::new(scope).render_text(&name) {
+                name = rendered;
+            }
+        }
         self.reporter.play(&name);
         // Hosts that failed in an earlier play stay out, as in Ansible.
         let hosts: Vec<String> = hosts
