@@ -310,3 +310,47 @@ fn a_failure_shows_its_origin_and_play_hosts_drop_failed_hosts() {
         assert_eq!(recap(&d.stdout), recap(&theirs), "recap differs from ansible-playbook:\n{theirs}");
     }
 }
+
+#[test]
+fn meta_tasks_print_and_end_as_ansible() {
+    // ansible-core's meta_tasks/test_end_host.yml and test_end_batch.yml, read with -vv.
+    let pb = r#"- name: "end_host with {{ s | default('linear') }}"
+  hosts: all
+  gather_facts: false
+  strategy: "{{ s | default('linear') }}"
+  tasks:
+    - meta: end_host
+      when: inventory_hostname == 'h2'
+    - debug: msg="not ended {{ inventory_hostname }}"
+- hosts: all
+  gather_facts: false
+  serial: 1
+  tasks:
+    - debug: msg="batch {{ ansible_play_batch }}"
+    - meta: end_batch
+    - debug: msg=never
+"#;
+    let files = [("inv", TWO), ("pb.yml", pb)];
+    let meta = |out: &str| -> Vec<String> {
+        let keep = |l: &&str| l.starts_with("META:") || l.starts_with("PLAY [") || l.starts_with("skipping:");
+        out.lines().filter(keep).map(|l| l.trim_end_matches(['*', ' ']).to_string()).collect()
+    };
+    for s in ["linear", "free"] {
+        let args = ["-i", "inv", "pb.yml", "-vv", "-e", &format!("s={s}")].map(String::from);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let dir = scratch(&files);
+        let d = Run::new().in_dir(dir.path()).args(&args).succeeds();
+        d.stdout_has(&format!("PLAY [end_host with {s}]")).stdout_has("META: ending play for h2");
+        d.stdout_has("META: end_host conditional evaluated to False, continuing execution for h1");
+        assert_eq!(d.stdout.matches("META: ending batch").count(), 2, "{}", d.stdout);
+        d.stdout_lacks("not ended h2").stdout_lacks("\"never\"");
+        if let Some(ap) = crate::support::run::ansible_playbook() {
+            let out = crate::support::compare::ansible(&ap, dir.path(), &args, &[]);
+            let theirs = String::from_utf8_lossy(&out.stdout);
+            let (mut ours, mut theirs) = (meta(&d.stdout), meta(&theirs));
+            ours.sort();
+            theirs.sort();
+            assert_eq!(ours, theirs, "differs from ansible-playbook");
+        }
+    }
+}

@@ -178,7 +178,11 @@ impl Runner {
             self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, &h))));
         }
         self.end_play = false;
-        for batch in batches(&play.serial, &hosts) {
+        for (i, batch) in batches(&play.serial, &hosts).into_iter().enumerate() {
+            // Ansible starts each `serial` batch with the play's banner.
+            if i > 0 {
+                self.reporter.play(&name);
+            }
             let pv = self.play_vars(play, &hosts, &batch, plan);
             let mut ctx = walk::PlayCtx {
                 play,

@@ -141,8 +141,10 @@ impl Runner {
         // Ansible hides the item label too: it often is the secret.
         let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
         // A loop's summary of its failed items has no block of its own (its items had).
-        let origin =
-            (o.status == Status::Failed && !result.contains_key("results")).then(|| failure_origin(task, &result));
+        // Not for a `no_log` task: Ansible's block would show its message and source lines,
+        // which may hold the secrets (troupe keeps them out of the output).
+        let origin = (o.status == Status::Failed && !no_log && !result.contains_key("results"))
+            .then(|| failure_origin(task, &result));
         let r = HostResult {
             host: host.to_string(),
             delegate,
