@@ -161,7 +161,7 @@ impl Runner {
                 self.take_notified(hosts, &names, &mut pending);
                 let targets: Vec<String> = hosts
                     .iter()
-                    .filter(|h| self.states.get(*h).is_some_and(|s| eligible(s)))
+                    .filter(|h| self.states.get(*h).is_some_and(&eligible))
                     .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
                     .cloned()
                     .collect();
@@ -184,7 +184,7 @@ impl Runner {
             }
             // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
             for (h, p) in pending.iter_mut() {
-                if !self.states.get(h).is_some_and(|s| eligible(s)) {
+                if !self.states.get(h).is_some_and(&eligible) {
                     p.clear();
                 }
             }
