@@ -128,15 +128,24 @@ fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions
 }
 
 /// The hosts of each play: its `hosts:` pattern (templated with play vars and extra vars, as
-/// in Ansible) intersected with `--limit`.
+/// in Ansible; a template may give a list) intersected with `--limit`, in the play's `order`
+/// (which may be templated too).
 fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Result<Vec<String>, RunError> {
+    let scope = || {
+        Arc::new(
+            vars::Scope::new(Arc::new(template::Engine::new()))
+                .layer(vars::Level::PlayVars, Arc::new(play.vars.clone()))
+                .layer(vars::Level::ExtraVars, Arc::new(settings.extra_vars.clone())),
+        )
+    };
     let pattern = if template::is_template(&play.hosts) {
-        let scope = vars::Scope::new(Arc::new(template::Engine::new()))
-            .layer(vars::Level::PlayVars, Arc::new(play.vars.clone()))
-            .layer(vars::Level::ExtraVars, Arc::new(settings.extra_vars.clone()));
-        Arc::new(scope).render_text(&play.hosts).map_err(|e| RunError::NoHosts {
-            message: format!("play `hosts: {}` ({}): {}", play.hosts, play.span, e.message),
-        })?
+        let rendered = scope().render_value(&value::Value::from(play.hosts.clone())).map_err(|e| {
+            RunError::NoHosts { message: format!("play `hosts: {}` ({}): {}", play.hosts, play.span, e.message) }
+        })?;
+        match rendered {
+            value::Value::Array(items) => items.iter().map(value::to_text).collect::<Vec<_>>().join(","),
+            other => value::to_text(&other),
+        }
     } else {
         play.hosts.clone()
     };
@@ -145,19 +154,33 @@ fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Re
         let allowed = inv.select(limit)?;
         hosts.retain(|h| allowed.contains(h));
     }
-    in_order(&mut hosts, play.order.as_deref());
+    let order =
+        match play.order.as_deref() {
+            Some(o) if template::is_template(o) => Some(scope().render_text(o).map_err(|e| RunError::NoHosts {
+                message: format!("play `order: {o}` ({}): {}", play.span, e.message),
+            })?),
+            o => o.map(str::to_string),
+        };
+    in_order(&mut hosts, order.as_deref()).map_err(|o| RunError::NoHosts {
+        message: format!(
+            "play `order` ({}): '{o}' is not a host order (inventory, reverse_inventory, sorted, reverse_sorted, shuffle)",
+            play.span
+        ),
+    })?;
     Ok(hosts)
 }
 
 /// The play's `order`: the inventory's (the default), reversed, sorted by name, or shuffled.
-fn in_order(hosts: &mut [String], order: Option<&str>) {
+fn in_order(hosts: &mut [String], order: Option<&str>) -> Result<(), String> {
     match order {
+        None | Some("inventory") => {}
         Some("reverse_inventory") => hosts.reverse(),
         Some("sorted") => hosts.sort(),
         Some("reverse_sorted") => hosts.sort_by(|a, b| b.cmp(a)),
         Some("shuffle") => rand::seq::SliceRandom::shuffle(hosts, &mut rand::rng()),
-        _ => {}
+        Some(other) => return Err(other.to_string()),
     }
+    Ok(())
 }
 
 /// What the engine takes from the settings.
@@ -250,6 +273,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
                 _ => planned,
             }
         };
+        reporter.playbook(&pb.path, pb.plays.len());
         let summary = runtime.block_on(runner.run(pb, plan, &hosts_of));
         interrupt::let_signal_end();
         worst = worst.max(summary.exit_code);

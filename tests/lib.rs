@@ -5,6 +5,7 @@ mod support;
 mod ansible_compat;
 mod cli_errors;
 mod collections;
+mod control;
 mod dynamic_inventory;
 mod e2e_bridge;
 mod e2e_builtins;

@@ -49,6 +49,10 @@ impl Runner {
                     for h in &hosts {
                         self.fail_host(h, msg.clone());
                     }
+                    // As in Ansible, an include that fails to load counts for `any_errors_fatal`.
+                    if self.errors_fatal(ctx, task, frame, &hosts) {
+                        self.fail_the_others();
+                    }
                     continue;
                 }
             };
@@ -64,6 +68,15 @@ impl Runner {
                 f.extra.push((Level::BlockVars, Arc::new(layer)));
             }
             Box::pin(self.run_items(ctx, &items, &f, &hosts)).await;
+        }
+    }
+
+    /// `any_errors_fatal` of an include task, for the first of the hosts that ran it.
+    fn errors_fatal(&self, ctx: &PlayCtx<'_>, task: &Task, frame: &Frame, hosts: &[String]) -> bool {
+        let world = super::world::World::new(ctx.vars.clone(), self.states.clone());
+        match hosts.first().and_then(|h| super::resolve::task_scope(&world, task, frame, h)) {
+            Some(scope) => self.flag_or_warn(task, frame, super::flags::BoolKey::AnyErrorsFatal, &scope, true),
+            None => false,
         }
     }
 
@@ -95,12 +108,12 @@ impl Runner {
         let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| e.to_string())?;
         let mut f = frame.clone();
         f.attrs.push(Arc::new(Attrs { when: Vec::new(), tags: Vec::new(), vars: Map::new(), ..task.attrs.clone() }));
-        Ok((items, Vec::new(), f))
+        Ok((items, Vec::new(), apply(task, args, f)?))
     }
 
     fn load_include_role(
         &self,
-        _task: &Task,
+        task: &Task,
         frame: &Frame,
         args: &Map,
     ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
@@ -135,6 +148,18 @@ impl Runner {
         };
         let (item, handlers) =
             playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
-        Ok((vec![item], handlers, frame.clone()))
+        Ok((vec![item], handlers, apply(task, args, frame.clone())?))
+    }
+}
+
+/// `apply:` wraps what an include loads in a block with these keywords, as in Ansible.
+fn apply(task: &Task, args: &Map, frame: Frame) -> Result<Frame, String> {
+    match args.get("apply") {
+        None | Some(Value::Null) => Ok(frame),
+        Some(v) => {
+            let attrs =
+                playbook::apply_attrs(v, &task.span).map_err(|e| format!("{} (task at {})", e.message, task.span))?;
+            Ok(frame.enter(&attrs, None))
+        }
     }
 }

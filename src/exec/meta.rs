@@ -1,9 +1,11 @@
 //! `meta:` actions, which act on the run rather than on a host, and handlers.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::playbook::{Item, Task};
-use crate::value::to_text;
+use crate::report::Status;
+use crate::value::{to_text, Value};
 
 use super::frame::Frame;
 use super::walk::PlayCtx;
@@ -11,7 +13,10 @@ use super::world::World;
 use super::Runner;
 
 impl Runner {
-    /// `meta:` actions act on the run, not on a host.
+    /// `meta:` actions act on the run, not on a host. As Ansible's linear strategy: the
+    /// per-host ones (`end_host`, `noop`, `flush_handlers`, ...) run for each host, the others
+    /// once, for the first; each prints its `TASK [meta]` banner, `META: ...` with -vv, and a
+    /// `skipping` line when its `when` is false (not counted in the recap).
     pub(super) async fn run_meta(
         &mut self,
         ctx: &mut PlayCtx<'_>,
@@ -19,83 +24,185 @@ impl Runner {
         frame: &Frame,
         world: &World,
         hosts: &[String],
-        _display: &str,
+        display: &str,
     ) {
-        let action = task.args.get("_raw_params").map(to_text).unwrap_or_default();
-        let conditional = !frame.conditions(task).is_empty();
-        let mut applies = Vec::new();
-        for h in hosts {
-            let ok = match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra)
-            {
-                Some(scope) => {
-                    let scope = Arc::new(scope);
-                    frame.conditions(task).iter().all(|c| scope.eval_bool(c).unwrap_or(false))
+        let raw = task.args.get("_raw_params").map(to_text).unwrap_or_default();
+        let action = raw.trim().to_string();
+        let per_host =
+            matches!(action.as_str(), "noop" | "reset_connection" | "end_host" | "flush_handlers" | "end_role");
+        let runs_on: Vec<String> = if per_host { hosts.to_vec() } else { hosts.iter().take(1).cloned().collect() };
+        let mut flush = false;
+        for h in &runs_on {
+            self.reporter.task("TASK", display, 1);
+            let applies =
+                match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra) {
+                    Some(scope) => {
+                        let scope = Arc::new(scope);
+                        frame.conditions(task).iter().all(|c| scope.eval_bool(c).unwrap_or(false))
+                    }
+                    None => false,
+                };
+            let (msg, unless) = match action.as_str() {
+                "noop" => ("noop".to_string(), String::new()),
+                "flush_handlers" => {
+                    (format!("triggered running handlers for {h}"), format!(", not running handlers for {h}"))
                 }
-                None => false,
+                "refresh_inventory" => ("inventory successfully refreshed".into(), String::new()),
+                "clear_facts" => ("facts cleared".into(), format!(", not clearing facts and fact cache for {h}")),
+                "clear_host_errors" => {
+                    ("cleared host errors".into(), format!(", not clearing host error state for {h}"))
+                }
+                "end_batch" => ("ending batch".into(), ", continuing current batch".into()),
+                "end_play" => ("ending play".into(), ", continuing play".into()),
+                "end_host" => (format!("ending play for {h}"), format!(", continuing execution for {h}")),
+                "reset_connection" => ("reset connection".into(), String::new()),
+                other => {
+                    let d =
+                        crate::error::Diagnostic::new(format!("meta: '{other}' is not supported yet")).at(&task.span);
+                    self.reporter.error(&d.render());
+                    self.fail_host(h, format!("invalid meta action requested: {other} (task at {})", task.span));
+                    continue;
+                }
             };
-            if ok {
-                applies.push(h.clone());
+            if !applies {
+                let reason = format!("{action} conditional evaluated to False{unless}");
+                if self.reporter.verbosity() > 1 {
+                    self.reporter.line(&format!("META: {reason}"));
+                }
+                let msg = match action.as_str() {
+                    "end_host" => format!("end_host conditional evaluated to false, continuing execution for {h}"),
+                    _ => action.clone(),
+                };
+                let mut result = crate::value::Map::new();
+                result.insert("msg".into(), Value::from(msg));
+                result.insert("skip_reason".into(), Value::from(reason));
+                let r = crate::report::HostResult {
+                    host: h.clone(),
+                    delegate: None,
+                    status: Status::Skipped,
+                    item: None,
+                    result,
+                    diff: None,
+                    ignored: false,
+                    show: false,
+                    origin: None,
+                };
+                self.reporter.result(&r, false);
+                continue;
             }
-        }
-        match action.trim() {
-            "flush_handlers" => {
-                let batch: Vec<String> = hosts.to_vec();
-                self.flush_handlers(ctx, &batch).await;
+            if self.reporter.verbosity() > 1 {
+                self.reporter.line(&format!("META: {msg}"));
             }
-            "end_play" if !applies.is_empty() => {
-                self.end_play = true;
-            }
-            "end_host" => {
-                for h in &applies {
+            match action.as_str() {
+                "flush_handlers" => flush = true,
+                "end_play" => self.end_the_play(),
+                // The batch's hosts are done; the next batch (serial) still runs.
+                "end_batch" => {
+                    for b in &self.batch {
+                        if let Some(s) = self.states.get_mut(b) {
+                            s.ended = true;
+                        }
+                    }
+                }
+                "end_host" => {
                     if let Some(s) = self.states.get_mut(h) {
                         s.ended = true;
                     }
                 }
-            }
-            "clear_host_errors" => {
-                for s in self.states.values_mut() {
-                    s.failed = false;
+                // As Ansible: every host of the play is failed or unreachable no more, and a
+                // block's `always` that runs this does not restore the failure after it.
+                "clear_host_errors" => {
+                    for b in &self.batch {
+                        if let Some(s) = self.states.get_mut(b) {
+                            s.failed = false;
+                            s.unreachable = false;
+                        }
+                    }
+                    self.errors_cleared += 1;
                 }
-            }
-            "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" | "end_play" | "end_batch" => {
-                if action.trim() == "end_batch" && !applies.is_empty() {
-                    self.end_play = true;
+                "refresh_inventory" => {
+                    let msg = format!("meta: refresh_inventory is not supported yet (task at {})", task.span);
+                    self.fail_host(h, msg);
                 }
-            }
-            other => {
-                self.reporter.warn(&format!("meta: unknown action '{other}' ignored (task at {})", task.span));
+                "clear_facts" => {
+                    for b in &self.batch {
+                        if let Some(s) = self.states.get_mut(b) {
+                            let fresh = super::world::HostState::new(s.inventory.clone());
+                            s.facts = fresh.facts;
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        let _ = conditional;
+        if flush {
+            let batch: Vec<String> = hosts.to_vec();
+            self.flush_handlers(ctx, &batch).await;
+        }
     }
 
     /// Run notified handlers, in the order they are defined, on the hosts that notified them.
+    /// Every handler answering a name or `listen` topic runs; a handler notified by an earlier
+    /// one runs in the same pass, one notified by a later one in the next. With
+    /// `force_handlers`, hosts that failed run theirs too (and stay failed).
     pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
+        let force = ctx.play.force_handlers == Some(true);
+        let eligible = |s: &super::world::HostState| if force { !s.unreachable && !s.ended } else { s.active() };
+        // Per host, the indices of the handlers it is waiting for.
+        let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
         for _round in 0..5 {
-            let pending: bool =
-                hosts.iter().any(|h| self.states.get(h).map(|s| !s.notified.is_empty()).unwrap_or(false));
-            if !pending {
+            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
+            let names: Vec<Vec<String>> = handlers.iter().map(|(t, _)| handler_names(t)).collect();
+            self.take_notified(hosts, &names, &mut pending);
+            if pending.values().all(BTreeSet::is_empty) {
                 return;
             }
-            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            for (task, frame) in handlers {
-                let names = handler_names(&task);
-                let targets: Vec<String> = self
-                    .active(hosts)
-                    .into_iter()
-                    .filter(|h| {
-                        self.states.get(h).map(|s| s.notified.iter().any(|n| names.contains(n))).unwrap_or(false)
-                    })
+            for (i, (task, frame)) in handlers.iter().enumerate() {
+                self.take_notified(hosts, &names, &mut pending);
+                let targets: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| self.states.get(*h).is_some_and(&eligible))
+                    .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
+                    .cloned()
                     .collect();
                 if targets.is_empty() {
                     continue;
                 }
-                for h in &targets {
+                let forced: Vec<String> =
+                    targets.iter().filter(|h| self.states.get(*h).is_some_and(|s| s.failed)).cloned().collect();
+                for h in &forced {
                     if let Some(s) = self.states.get_mut(h) {
-                        s.notified.retain(|n| !names.contains(n));
+                        s.failed = false;
                     }
                 }
-                self.run_task(ctx, &task, &frame, &targets, "RUNNING HANDLER", &[]).await;
+                self.run_task(ctx, task, frame, &targets, "RUNNING HANDLER", &[]).await;
+                for h in &forced {
+                    if let Some(s) = self.states.get_mut(h) {
+                        s.failed = true;
+                    }
+                }
+            }
+            // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
+            for (h, p) in pending.iter_mut() {
+                if !self.states.get(h).is_some_and(&eligible) {
+                    p.clear();
+                }
+            }
+        }
+    }
+
+    /// Move each host's notified names to the handlers answering them.
+    fn take_notified(
+        &mut self,
+        hosts: &[String],
+        names: &[Vec<String>],
+        pending: &mut HashMap<String, BTreeSet<usize>>,
+    ) {
+        for h in hosts {
+            let Some(s) = self.states.get_mut(h) else { continue };
+            for n in std::mem::take(&mut s.notified) {
+                let p = pending.entry(h.clone()).or_default();
+                p.extend(names.iter().enumerate().filter(|(_, ns)| ns.contains(&n)).map(|(i, _)| i));
             }
         }
     }

@@ -1,6 +1,6 @@
-//! Execution: runs the plan over hosts, play by play, with the linear strategy.
-//! Each task runs on all active hosts in parallel (up to `--forks`); results are applied
-//! to the host states between tasks; failed hosts drop out; handlers flush per section.
+//! Execution: runs the plan over hosts, play by play, with the linear strategy (each task runs
+//! on all active hosts in parallel, up to `--forks`; results are applied to the host states
+//! between tasks; failed hosts drop out; handlers flush per section) or the free one (`free.rs`).
 
 mod ahead;
 mod call;
@@ -8,6 +8,7 @@ mod dynamic;
 pub mod fileglob;
 mod flags;
 mod frame;
+mod free;
 mod host;
 mod include;
 mod job;
@@ -46,13 +47,13 @@ pub struct Runner {
     inventory: Arc<Inventory>,
     engine: Arc<Engine>,
     reporter: Arc<Reporter>,
-    conns: ConnPool,
+    conns: Arc<ConnPool>,
     forks: Arc<Semaphore>,
     load_opts: LoadOptions,
     playbook_dir: PathBuf,
     states: HashMap<String, HostState>,
     /// File facts read ahead for the next tasks (see `facts::ahead`).
-    prefetch: crate::facts::ahead::Prefetch,
+    prefetch: Arc<crate::facts::ahead::Prefetch>,
     /// `TROUPE_READ_AHEAD=off` turns reading ahead off (benchmarks, or if it ever misleads).
     read_ahead: bool,
     /// Set by `any_errors_fatal`, `max_fail_percentage` or `meta: end_play`.
@@ -61,6 +62,12 @@ pub struct Runner {
     aborted: bool,
     /// `add_host`/`group_by` changed the inventory: later plays resolve `hosts:` again.
     inventory_changed: bool,
+    /// Under the free strategy, one host's walker ending the play ends it for all (see `free.rs`).
+    play_ended: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The hosts of the batch being walked (`any_errors_fatal` fails them all).
+    batch: Vec<String>,
+    /// How many `meta: clear_host_errors` ran (a block's `always` then keeps hosts cleared).
+    errors_cleared: u64,
 }
 
 /// How a run ended.
@@ -79,7 +86,7 @@ impl Runner {
     ) -> Runner {
         Runner {
             forks: Arc::new(Semaphore::new(options.forks.min(crate::limits::MAX_PERMITS))),
-            conns: ConnPool::new(options.connect.clone()),
+            conns: Arc::new(ConnPool::new(options.connect.clone())),
             options,
             inventory,
             engine: Arc::new(Engine::new()),
@@ -92,6 +99,9 @@ impl Runner {
             end_play: false,
             aborted: false,
             inventory_changed: false,
+            play_ended: None,
+            batch: Vec::new(),
+            errors_cleared: 0,
         }
     }
 
@@ -115,12 +125,15 @@ impl Runner {
         if self.aborted {
             return RunSummary { exit_code: exit::UNREACHABLE_OR_PARSE };
         }
-        let stats = self.reporter.recap();
+        self.reporter.recap();
+        // From the hosts' states, as Ansible's failed/unreachable host lists: a rescued host or
+        // one cleared by `meta: clear_host_errors` does not fail the run; one failed by
+        // `any_errors_fatal` does.
         let code = if crate::interrupt::stopping() {
             exit::INTERRUPTED
-        } else if stats.values().any(|s| s.unreachable > 0) {
+        } else if self.states.values().any(|s| s.unreachable) {
             exit::UNREACHABLE_OR_PARSE
-        } else if stats.values().any(|s| s.failed > 0) {
+        } else if self.states.values().any(|s| s.failed) {
             exit::HOST_FAILED
         } else {
             exit::OK
@@ -129,7 +142,16 @@ impl Runner {
     }
 
     async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) {
-        let name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
+        let mut name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
+        // A templated play name is rendered with play vars and extra vars, as in Ansible.
+        if crate::template::is_template(&name) {
+            let scope = crate::vars::Scope::new(self.engine.clone())
+                .layer(crate::vars::Level::PlayVars, Arc::new(play.vars.clone()))
+                .layer(crate::vars::Level::ExtraVars, Arc::new(self.options.extra_vars.clone()));
+            if let Ok(rendered) = Arc::new(scope).render_text(&name) {
+                name = rendered;
+            }
+        }
         self.reporter.play(&name);
         // Hosts that failed in an earlier play stay out, as in Ansible.
         let hosts: Vec<String> = hosts
@@ -157,7 +179,11 @@ impl Runner {
             self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, &h))));
         }
         self.end_play = false;
-        for batch in batches(&play.serial, &hosts) {
+        for (i, batch) in batches(&play.serial, &hosts).into_iter().enumerate() {
+            // Ansible starts each `serial` batch with the play's banner.
+            if i > 0 {
+                self.reporter.play(&name);
+            }
             let pv = self.play_vars(play, &hosts, &batch, plan);
             let mut ctx = walk::PlayCtx {
                 play,
@@ -167,7 +193,15 @@ impl Runner {
                 handlers: play.handlers.clone(),
                 root: Default::default(),
             };
-            self.run_batch(&mut ctx, &batch).await;
+            match self.strategy(&ctx) {
+                Ok(free::Strategy::Linear) => self.run_batch(&mut ctx, &batch).await,
+                Ok(free::Strategy::Free) => self.run_free(&mut ctx, &batch).await,
+                Err(d) => {
+                    self.reporter.error(&d.render());
+                    self.aborted = true;
+                    return;
+                }
+            }
             if self.end_play {
                 break;
             }

@@ -140,6 +140,11 @@ impl Runner {
         let show = debug && !no_log && matches!(o.status, Status::Ok | Status::Changed);
         // Ansible hides the item label too: it often is the secret.
         let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
+        // A loop's summary of its failed items has no block of its own (its items had).
+        // Not for a `no_log` task: Ansible's block would show its message and source lines,
+        // which may hold the secrets (troupe keeps them out of the output).
+        let origin = (o.status == Status::Failed && !no_log && !result.contains_key("results"))
+            .then(|| failure_origin(task, &result));
         let r = HostResult {
             host: host.to_string(),
             delegate,
@@ -149,6 +154,7 @@ impl Runner {
             diff: if no_log { None } else { diff },
             ignored: o.ignored,
             show,
+            origin,
         };
         self.reporter.result(&r, count);
     }
@@ -163,7 +169,52 @@ impl Runner {
             diff: None,
             ignored: o.ignored,
             show: false,
+            origin: None,
         };
         self.reporter.count_only(&summary);
     }
+}
+
+/// Actions Ansible runs on the controller: their failures read "Action failed", the others'
+/// "Module failed".
+const CONTROLLER_ACTIONS: &[&str] = &[
+    "fail",
+    "assert",
+    "debug",
+    "set_fact",
+    "set_stats",
+    "include_vars",
+    "group_by",
+    "add_host",
+    "pause",
+    "wait_for_connection",
+    "validate_argument_spec",
+    "include_tasks",
+    "include_role",
+    "import_tasks",
+    "import_role",
+];
+
+/// ansible-core 2.19's error block before a failed result: what failed, and where the task is,
+/// with the two lines before it and a caret under its column.
+fn failure_origin(task: &crate::playbook::Task, result: &Map) -> String {
+    let kind =
+        if CONTROLLER_ACTIONS.contains(&crate::playbook::canonical_action(&task.action)) { "Action" } else { "Module" };
+    let msg = result.get("msg").map(crate::value::to_text).unwrap_or_default();
+    let mut text = format!("[ERROR]: Task failed: {kind} failed: {msg}\n");
+    let span = &task.span;
+    if span.line == 0 {
+        return text;
+    }
+    let path = std::fs::canonicalize(&*span.file).unwrap_or_else(|_| span.file.to_path_buf());
+    text.push_str(&format!("Origin: {}:{}:{}\n\n", path.display(), span.line, span.col));
+    let Ok(source) = std::fs::read_to_string(&path) else { return text };
+    let lines: Vec<&str> = source.lines().collect();
+    let first = span.line.saturating_sub(2).max(1);
+    let width = span.line.to_string().len();
+    for n in first..=span.line.min(lines.len()) {
+        text.push_str(&format!("{n:<width$} {}\n", lines[n - 1]));
+    }
+    text.push_str(&format!("{}^ column {}\n\n", " ".repeat(width + span.col), span.col));
+    text
 }

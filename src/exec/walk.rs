@@ -10,7 +10,7 @@ use futures::future::join_all;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
-use crate::value::{to_text, Map};
+use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
 
 use super::ahead::next_tasks;
@@ -21,6 +21,7 @@ use super::resolve::task_scope;
 use super::world::{HostState, PlayVars, World};
 use super::Runner;
 
+#[derive(Clone)]
 pub(super) struct PlayCtx<'a> {
     pub play: &'a Play,
     pub plan: &'a PlayPlan,
@@ -33,8 +34,29 @@ pub(super) struct PlayCtx<'a> {
 }
 
 impl Runner {
-    fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
-        World::new(ctx.vars.clone(), self.states.clone())
+    pub(super) fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
+        World::new(self.play_vars_now(ctx), self.states.clone())
+    }
+
+    /// The play's variables as of now: `ansible_play_hosts`, `ansible_play_batch` and
+    /// `play_hosts` leave out hosts that failed or are unreachable, as in Ansible.
+    fn play_vars_now(&self, ctx: &PlayCtx<'_>) -> PlayVars {
+        let down = |h: &Value| self.states.get(&to_text(h)).is_some_and(|s| s.failed || s.unreachable);
+        let all = match ctx.vars.magic.get("ansible_play_hosts_all") {
+            Some(Value::Array(hosts)) if hosts.iter().any(down) => hosts,
+            _ => return ctx.vars.clone(),
+        };
+        let mut vars = ctx.vars.clone();
+        let up = |hosts: &[Value]| Value::Array(hosts.iter().filter(|h| !down(h)).cloned().collect());
+        let batch = match ctx.vars.magic.get("ansible_play_batch") {
+            Some(Value::Array(b)) => up(b),
+            _ => Value::Array(Vec::new()),
+        };
+        let magic = Arc::make_mut(&mut vars.magic);
+        magic.insert("ansible_play_hosts".into(), up(all));
+        magic.insert("ansible_play_batch".into(), batch.clone());
+        magic.insert("play_hosts".into(), batch);
+        vars
     }
 
     pub(super) fn active(&self, hosts: &[String]) -> Vec<String> {
@@ -43,6 +65,7 @@ impl Runner {
 
     pub(super) async fn run_batch(&mut self, ctx: &mut PlayCtx<'_>, batch: &[String]) {
         let play = ctx.play;
+        self.batch = batch.to_vec();
         let mut root = Frame::default();
         let mut play_attrs = play.attrs.clone();
         play_attrs.vars = Map::new();
@@ -55,7 +78,7 @@ impl Runner {
                 let d = crate::error::Diagnostic::new(e.message).at(&play.span);
                 self.reporter.error(&d.render());
                 self.aborted = true;
-                self.end_play = true;
+                self.end_the_play();
                 return;
             }
         };
@@ -81,15 +104,19 @@ impl Runner {
         let sections: [&[&Vec<Item>]; 3] = [&[&play.pre_tasks], &[&play.roles, &play.tasks], &[&play.post_tasks]];
         for section in sections {
             for items in section {
-                if self.end_play {
-                    return;
+                if self.play_over() {
+                    break;
                 }
                 Box::pin(self.run_items(ctx, items, &root, batch)).await;
             }
-            if self.end_play {
+            // With `force_handlers`, notified handlers run even when the play ends early.
+            if self.play_over() && play.force_handlers != Some(true) {
                 return;
             }
             self.flush_handlers(ctx, batch).await;
+            if self.play_over() {
+                return;
+            }
         }
     }
 
@@ -140,6 +167,19 @@ impl Runner {
         }
     }
 
+    /// `any_errors_fatal`: a host failed, so every other host of the batch still running is
+    /// failed too (as Ansible's `mark_host_failed`): one inside a block goes to its `rescue` or
+    /// `always`, the others stop. They are not counted as failed in the recap.
+    pub(super) fn fail_the_others(&mut self) {
+        for h in &self.batch {
+            if let Some(s) = self.states.get_mut(h) {
+                if s.active() {
+                    s.failed = true;
+                }
+            }
+        }
+    }
+
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
     pub(super) fn fail_host(&mut self, host: &str, msg: String) {
         let result = super::result::TaskResult::host_failed(msg).to_map();
@@ -152,6 +192,7 @@ impl Runner {
             diff: None,
             ignored: false,
             show: false,
+            origin: None,
         };
         self.reporter.result(&r, true);
         if let Some(s) = self.states.get_mut(host) {
@@ -182,7 +223,7 @@ impl Runner {
 
     pub(super) async fn run_items(&mut self, ctx: &mut PlayCtx<'_>, items: &[Item], frame: &Frame, hosts: &[String]) {
         for (i, item) in items.iter().enumerate() {
-            if self.end_play || crate::interrupt::stopping() || self.active(hosts).is_empty() {
+            if self.play_over() || crate::interrupt::stopping() || self.active(hosts).is_empty() {
                 return;
             }
             match item {
@@ -213,7 +254,7 @@ impl Runner {
         Box::pin(self.run_items(ctx, &block.block, frame, &entered)).await;
         let failed: Vec<String> =
             entered.iter().filter(|h| self.states.get(*h).map(|s| s.failed).unwrap_or(false)).cloned().collect();
-        if !block.rescue.is_empty() && !failed.is_empty() && !self.end_play {
+        if !block.rescue.is_empty() && !failed.is_empty() && !self.play_over() {
             for h in &failed {
                 if let Some(s) = self.states.get_mut(h) {
                     s.failed = false;
@@ -221,15 +262,13 @@ impl Runner {
                     if let Some((task, result)) = s.last_failure.take() {
                         s.set_fact("ansible_failed_task", task);
                         s.set_fact("ansible_failed_result", result);
+                        // The failure counts as `rescued` once the rescue starts, whatever it
+                        // does (a host failed by `any_errors_fatal` had no failure to count).
+                        self.reporter.rescued(h);
                     }
                 }
             }
             Box::pin(self.run_items(ctx, &block.rescue, frame, &failed)).await;
-            for h in &failed {
-                if self.states.get(h).map(|s| !s.failed).unwrap_or(false) {
-                    self.reporter.rescued(h);
-                }
-            }
         }
         if !block.always.is_empty() {
             let was_failed: HashMap<String, bool> =
@@ -239,8 +278,10 @@ impl Runner {
                     s.failed = false;
                 }
             }
+            let cleared = self.errors_cleared;
             Box::pin(self.run_items(ctx, &block.always, frame, &entered)).await;
             for (h, was) in was_failed {
+                let was = was && self.errors_cleared == cleared;
                 if let Some(s) = self.states.get_mut(&h) {
                     s.failed = s.failed || was;
                 }
@@ -336,6 +377,8 @@ impl Runner {
         self.apply_dynamic_inventory(ctx, outcomes);
         let mut includes: Vec<(String, Map, Map)> = Vec::new();
         let mut any_fatal = false;
+        // A task's own `notify`, or its innermost block's or import's.
+        let notify = frame.get(Some(task), |a| (!a.notify.is_empty()).then(|| a.notify.clone())).unwrap_or_default();
         for o in outcomes {
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             if let Some(name) = &task.register {
@@ -364,7 +407,7 @@ impl Runner {
                 }
                 Status::Unreachable if !o.ignore_unreachable => state.unreachable = true,
                 Status::Changed => {
-                    for n in &task.notify {
+                    for n in &notify {
                         if !state.notified.contains(n) {
                             state.notified.push(n.clone());
                         }
@@ -377,16 +420,14 @@ impl Runner {
             }
         }
         if any_fatal {
-            self.reporter.line("NO MORE HOSTS LEFT (any_errors_fatal)");
-            self.end_play = true;
-            return;
+            self.fail_the_others();
         }
         if let Some(pct) = ctx.play.max_fail_percentage {
             let batch: Vec<&HostOutcome> = outcomes.iter().collect();
             let failed = batch.iter().filter(|o| o.status == Status::Failed && !o.ignored).count();
             if !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > pct {
                 self.reporter.line(&format!("NO MORE HOSTS LEFT (max_fail_percentage {pct}% exceeded)"));
-                self.end_play = true;
+                self.end_the_play();
                 return;
             }
         }

@@ -27,6 +27,7 @@ pub fn set(attrs: &mut Attrs, key: &str, v: &Node) -> Result<bool, LoadError> {
         "connection" => attrs.connection = opt_string(v, key)?,
         "remote_user" => attrs.remote_user = opt_string(v, key)?,
         "any_errors_fatal" => attrs.any_errors_fatal = flag(v, key)?,
+        "notify" => attrs.notify = string_list(v, key)?,
         "port" => attrs.port = number_or_template(v, key)?,
         "timeout" => attrs.timeout = number_or_template(v, key)?,
         "module_defaults" => attrs.module_defaults.extend(module_defaults(v)?),
@@ -76,6 +77,24 @@ fn module_defaults(v: &Node) -> Result<Vec<crate::value::Map>, LoadError> {
         out.push(map);
     }
     Ok(out)
+}
+
+/// The `apply` of an `include_tasks`/`include_role`: block keywords for what it includes.
+pub fn apply(v: &crate::value::Value, span: &crate::yaml::Span) -> Result<Attrs, LoadError> {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    let node = crate::yaml::parse_str(&text, std::path::Path::new(&span.to_string()))
+        .map_err(|e| LoadError::invalid(span, format!("`apply`: {}", e.message)))?;
+    let Some(entries) = node.as_map() else {
+        return Err(LoadError::invalid(span, "`apply` must be a mapping of block keywords"));
+    };
+    let mut attrs = Attrs::default();
+    for (k, v) in entries {
+        let key = k.key_string();
+        if !(super::keywords::allowed(super::keywords::on::BLOCK, &key) && set(&mut attrs, &key, v)?) {
+            return Err(LoadError::invalid(span, format!("`apply`: `{key}` is not a block keyword")));
+        }
+    }
+    Ok(attrs)
 }
 
 /// `environment`: a mapping, a list of mappings, or a template string, kept raw.

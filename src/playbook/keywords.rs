@@ -71,11 +71,9 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("handlers", PLAY, Load),
     kw("serial", PLAY, at("src/exec/mod.rs", "play.serial")),
     kw("max_fail_percentage", PLAY, at(WALK, "play.max_fail_percentage")),
-    // Only `linear` (what troupe does) is accepted.
-    kw("strategy", PLAY, Load),
+    kw("strategy", PLAY, at("src/exec/free.rs", "play.strategy")),
     kw("order", PLAY, at("src/lib.rs", "play.order")),
-    // Only `false` (what troupe does) is accepted.
-    kw("force_handlers", PLAY, Load),
+    kw("force_handlers", PLAY, at("src/exec/meta.rs", "play.force_handlers")),
     // Blocks and role entries.
     kw("block", BLOCK, Load),
     kw("rescue", BLOCK, Load),
@@ -119,7 +117,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("until", TASK, at(LOOPS, "task.until")),
     kw("retries", TASK, at(LOOPS, "task.retries")),
     kw("delay", TASK, at(LOOPS, "task.delay")),
-    kw("notify", TASK, at(WALK, "task.notify")),
+    kw("notify", BLOCK | TASK, at(WALK, "a.notify")),
     kw("listen", TASK, at("src/exec/meta.rs", "task.listen")),
     kw("async", TASK, at(JOB, "task.async_")),
     kw("poll", TASK, at(JOB, "task.poll")),
@@ -238,6 +236,7 @@ mod tests {
             connection: _,
             remote_user: _,
             any_errors_fatal: _,
+            notify: _,
             port: _,
             timeout: _,
             module_defaults: _,
@@ -262,6 +261,7 @@ mod tests {
             "connection",
             "remote_user",
             "any_errors_fatal",
+            "notify",
             "port",
             "timeout",
             "module_defaults",

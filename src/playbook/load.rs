@@ -60,7 +60,10 @@ pub struct RoleSpec {
 pub fn load_playbook(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-    let plays = play::load_playbook_file(path, &dir, opts, None, &mut Vec::new())?;
+    let mut plays = play::load_playbook_file(path, &dir, opts, None, &mut Vec::new())?;
+    for play in &mut plays {
+        super::tags::render_play(play, opts, &dir)?;
+    }
     Ok(Playbook { path: path.to_path_buf(), dir, plays })
 }
 
@@ -222,11 +225,22 @@ pub(crate) fn render_at_load(
     playbook_dir: &Path,
     role: Option<&Role>,
 ) -> Result<String, String> {
-    use crate::value::Value;
-    use crate::vars::{Level, Scope};
     if !crate::template::is_template(text) {
         return Ok(text.to_string());
     }
+    load_scope(play_vars, opts, playbook_dir, role).render_text(text).map_err(|e| e.message)
+}
+
+/// What a template sees while loading: role defaults and vars, play vars, `playbook_dir`,
+/// `role_path`, `role_name` and extra vars.
+pub(crate) fn load_scope(
+    play_vars: &Map,
+    opts: &LoadOptions,
+    playbook_dir: &Path,
+    role: Option<&Role>,
+) -> Arc<crate::vars::Scope> {
+    use crate::value::Value;
+    use crate::vars::{Level, Scope};
     // Absolute, as in Ansible: the rendered path is then found from any folder.
     let absolute =
         |p: &Path| Value::String(std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string());
@@ -243,5 +257,5 @@ pub(crate) fn render_at_load(
         .layer(Level::PlayVars, Arc::new(play_vars.clone()))
         .layer(Level::Magic, Arc::new(magic))
         .layer(Level::ExtraVars, Arc::new(opts.extra_vars.clone()));
-    Arc::new(scope).render_text(text).map_err(|e| e.message)
+    Arc::new(scope)
 }

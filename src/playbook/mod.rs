@@ -12,8 +12,10 @@ mod load;
 pub mod model;
 mod play;
 mod role;
+mod tags;
 mod task;
 
+pub use attrs::apply as apply_attrs;
 pub use error::{LoadError, LoadErrorKind};
 pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec};
 pub use model::*;

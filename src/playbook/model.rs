@@ -174,7 +174,6 @@ pub struct Task {
     pub async_: Option<Value>,
     /// `poll`: seconds between checks of an `async` job; 0 starts it and moves on.
     pub poll: Option<Value>,
-    pub notify: Vec<String>,
     /// Handler-only: topics this handler listens to (besides its name).
     pub listen: Vec<String>,
     /// troupe extension: this task is destructive and needs these guard tasks (matched by task
@@ -232,6 +231,8 @@ pub struct Attrs {
     pub connection: Option<String>,
     pub remote_user: Option<String>,
     pub any_errors_fatal: Option<Flag>,
+    /// Handlers a changed task notifies: its own, or its innermost block's or import's.
+    pub notify: Vec<String>,
     /// Connection port (a number or a template).
     pub port: Option<Value>,
     /// `timeout`: seconds the task's action may take before it is stopped and fails.

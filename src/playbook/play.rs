@@ -216,7 +216,8 @@ fn unknown_play_key(k: &Node, key: &str) -> LoadError {
         matches!(key, "when" | "block" | "register" | "loop" | "notify")
             .then(|| format!("`{key}` belongs on a task or block, not on a play"))
     });
-    LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("`{key}` is not a valid play keyword")).maybe_hint(hint)
+    LoadError::new(LoadErrorKind::UnknownKey, &k.span, format!("'{key}' is not a valid attribute for a Play"))
+        .maybe_hint(hint)
 }
 
 /// `hosts`: a pattern string, or a list joined with `,`.
@@ -246,27 +247,25 @@ fn serial(v: &Node) -> Result<Vec<Value>, LoadError> {
     }
 }
 
-/// troupe runs the linear strategy only; another is refused, not silently run as linear.
+/// troupe runs the linear, free and host_pinned strategies; another is refused, not run as
+/// linear. A templated one is rendered when the play starts.
 fn strategy(v: &Node) -> Result<Option<String>, LoadError> {
     let s = opt_string(v, "strategy")?;
     match s.as_deref() {
-        None | Some("linear") => Ok(s),
+        None => Ok(s),
+        Some(t) if t.contains("{{") => Ok(s),
+        Some(name) if matches!(name.trim_start_matches("ansible.builtin."), "linear" | "free" | "host_pinned") => Ok(s),
         Some(other) => Err(LoadError::unsupported(
             &v.span,
-            format!("`strategy: {other}` is not supported by troupe; it runs the linear strategy"),
+            format!("`strategy: {other}` is not supported by troupe yet (it runs linear, free and host_pinned)"),
         )
-        .with_hint("remove `strategy`, or set it to `linear`")),
+        .with_hint("remove `strategy`, or set it to `linear` or `free`")),
     }
 }
 
-/// Handlers of failed hosts are not run (Ansible's default); asking for it is refused.
+/// `force_handlers`: handlers also run on hosts that failed (see `flush_handlers`).
 fn force_handlers(v: &Node) -> Result<Option<bool>, LoadError> {
-    let b = boolean(v, "force_handlers")?;
-    if b == Some(true) {
-        return Err(LoadError::unsupported(&v.span, "`force_handlers: true` is not supported by troupe (yet)")
-            .with_hint("handlers run only on hosts that did not fail, as with `force_handlers: false`"));
-    }
-    Ok(b)
+    boolean(v, "force_handlers")
 }
 
 fn order(v: &Node) -> Result<Option<String>, LoadError> {
@@ -274,7 +273,8 @@ fn order(v: &Node) -> Result<Option<String>, LoadError> {
     let Some(o) = opt_string(v, "order")? else {
         return Ok(None);
     };
-    if !ORDERS.contains(&o.as_str()) {
+    // A templated order is rendered with the play's hosts (play vars and extra vars).
+    if !ORDERS.contains(&o.as_str()) && !o.contains("{{") {
         return Err(LoadError::invalid(&v.span, format!("`order: {o}` is not a host order"))
             .with_hint(format!("one of: {}", ORDERS.join(", "))));
     }

@@ -300,7 +300,6 @@ fn task_keyword(task: &mut Task, k: &Node, v: &Node, key: &str, ctx: &Ctx) -> Re
         "delay" => task.delay = number_or_template(v, key)?,
         "async" => task.async_ = number_or_template(v, key)?,
         "poll" => task.poll = number_or_template(v, key)?,
-        "notify" => task.notify = string_list(v, key)?,
         "guarded_by" => task.guarded_by = string_list(v, key)?,
         "listen" if ctx.handlers => task.listen = string_list(v, key)?,
         "listen" => {

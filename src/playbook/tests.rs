@@ -157,7 +157,7 @@ fn site_roles_dependencies_vars_and_imports() {
     assert_eq!(list.loop_control.label.as_deref(), Some("{{ item }}"));
     assert_eq!(list.role.as_ref().unwrap().name, "common");
     let render = task(&common.block[3]);
-    assert_eq!(render.notify, vec!["restart app", "config changed"]);
+    assert_eq!(render.attrs.notify, vec!["restart app", "config changed"]);
     let include = task(&common.block[4]);
     assert_eq!(include.action, "include_tasks");
     assert_eq!(include.args["file"], "extra.yml");
@@ -303,7 +303,7 @@ fn error_unknown_play_key() {
     let e = fixture_err("errors/unknown_play_key.yml");
     assert_eq!(e.kind, LoadErrorKind::UnknownKey);
     assert_eq!(at(&e), ("unknown_play_key.yml".into(), 3, 3));
-    assert_eq!(e.message, "`taks` is not a valid play keyword");
+    assert_eq!(e.message, "'taks' is not a valid attribute for a Play");
     assert_eq!(e.hint.as_deref(), Some("did you mean 'tasks'?"));
 }
 
@@ -476,7 +476,7 @@ fn conditions_tags_notify_and_loop_keywords() {
     assert!(matches!(&t.failed_when, Some(Conditions::Exprs(v)) if v == &["rc != 0", "x"]));
     assert!(matches!(&t.until, Some(Conditions::Exprs(v)) if v == &["ok"]));
     assert_eq!((t.retries.clone(), t.delay.clone()), (Some(Value::from(3)), Some(Value::from(1))));
-    assert_eq!(t.notify, vec!["h"]);
+    assert_eq!(t.attrs.notify, vec!["h"]);
     assert_eq!(t.register.as_deref(), Some("out"));
     assert_eq!(t.loop_control.loop_var.as_deref(), Some("n"));
     assert_eq!(t.loop_control.index_var.as_deref(), Some("i"));

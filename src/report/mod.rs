@@ -44,6 +44,8 @@ pub struct HostResult {
     pub ignored: bool,
     /// Print the result even without -v, indented (an `ok` debug).
     pub show: bool,
+    /// A failure's `[ERROR]: Task failed: ...` block with its origin, printed before it (2.19).
+    pub origin: Option<String>,
 }
 
 pub const NO_LOG_MSG: &str =
@@ -106,6 +108,15 @@ impl Reporter {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A playbook starts: with -vv, its name and number of plays, as ansible-playbook prints them.
+    pub fn playbook(&self, path: &std::path::Path, plays: usize) {
+        if self.verbosity > 1 {
+            let base = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            self.line(&banner(&format!("PLAYBOOK: {base}")));
+            self.line(&format!("{plays} plays in {}", path.display()));
+        }
     }
 
     pub fn play(&self, name: &str) {
@@ -175,6 +186,9 @@ impl Reporter {
         };
         let item = r.item.as_ref().map(|i| format!(" (item={i})")).unwrap_or_default();
         let mut text = String::new();
+        if let (Status::Failed, Some(origin)) = (r.status, &r.origin) {
+            text.push_str(origin);
+        }
         if let Some(diff) = &r.diff {
             text.push_str(&render_diff(diff));
         }
@@ -328,6 +342,7 @@ mod tests {
             diff: None,
             ignored: true,
             show: false,
+            origin: None,
         };
         let text = Reporter::new(0).format(&r);
         assert_eq!(text, "fatal: [h1]: FAILED! => {\"changed\": false, \"msg\": \"err1\\nerr2\"}\n...ignoring");
@@ -347,6 +362,7 @@ mod tests {
             diff: None,
             ignored: false,
             show: false,
+            origin: None,
         };
         assert_eq!(Reporter::new(0).format(&r), "skipping: [h1] => (item=1) ");
         assert_eq!(Reporter::new(1).format(&r), "skipping: [h1] => (item=1)  => {\"item\": 1}");

@@ -79,6 +79,7 @@ mod tests {
             diff: None,
             ignored: false,
             show: false,
+            origin: None,
         }
     }
 

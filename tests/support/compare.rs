@@ -32,7 +32,7 @@ pub fn both(files: &[(&str, &str)], args: &[&str], env: &[(&str, &str)]) -> (Vec
     (messages(&ours.stdout), theirs)
 }
 
-fn ansible(ap: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+pub fn ansible(ap: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(ap);
     cmd.args(args).current_dir(dir).env("ANSIBLE_NOCOLOR", "1").env("ANSIBLE_FORCE_COLOR", "0");
     for (k, v) in env {
@@ -43,6 +43,25 @@ fn ansible(ap: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::p
         cmd.env("ANSIBLE_PYTHON_INTERPRETER", python);
     }
     cmd.env_remove("ANSIBLE_CONFIG").output().expect("ansible-playbook runs")
+}
+
+/// Run `args` in a fresh folder holding `files` with troupe and, when ansible-core is installed,
+/// with ansible-playbook; both must exit with `code`. Returns each one's `"msg"` lines.
+pub fn both_exit(files: &[(&str, &str)], args: &[&str], code: i32) -> (Vec<String>, Option<Vec<String>>) {
+    let dir = scratch(files);
+    let ours = Run::new().in_dir(dir.path()).args(args).code(code);
+    let theirs = ansible_playbook().map(|ap| {
+        let out = ansible(&ap, dir.path(), args, &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "ansible-playbook {args:?}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        messages(&stdout)
+    });
+    (messages(&ours.stdout), theirs)
 }
 
 /// Assert troupe printed `want`, and the same as ansible-playbook when it ran.
