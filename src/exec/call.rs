@@ -149,9 +149,17 @@ impl Runner {
         check: bool,
         diff: bool,
     ) -> ItemOutcome {
+        // A module (not a controller action) reports a failure with its error detail.
+        let failed = |e| {
+            let mut out = module_failure(e);
+            if !module.controller_only() {
+                out.result.module_exception();
+            }
+            out
+        };
         let mut query = match module.query(cx, args).await {
             Ok(q) => q,
-            Err(e) => return module_failure(e),
+            Err(e) => return failed(e),
         };
         // Only the query sets these; `apply` never reads them.
         let facts = query.facts.take();
@@ -166,7 +174,7 @@ impl Runner {
                 self.prefetch.note_write();
                 match module.apply(cx, args, query).await {
                     Ok(r) => (Status::Changed, r),
-                    Err(e) => return module_failure(e),
+                    Err(e) => return failed(e),
                 }
             }
         };

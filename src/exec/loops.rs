@@ -84,7 +84,7 @@ impl Runner {
                 vars.insert("ansible_index_var".into(), Value::from(iv.clone()));
             }
             if lc.extended {
-                vars.insert("ansible_loop".into(), extended_loop(&items, index));
+                vars.insert("ansible_loop".into(), extended_loop(&items, index, !lc.no_allitems));
             }
             let mut item_scope = scope.child(Level::TaskVars, vars.clone());
             // Each item sees the facts the items before it set (Ansible updates the loop's
@@ -102,7 +102,8 @@ impl Runner {
                 Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
             };
-            let Guarded { mut out, ignore, no_log, secrets } = self.guarded_item(&call.with_scope(item_scope)).await;
+            let Guarded { mut out, ignore, no_log, secrets } =
+                self.guarded_item(&call.with_scope(item_scope.clone())).await;
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -134,6 +135,20 @@ impl Runner {
                 includes.push((out.result.to_map(), vars));
             }
             results.push(Value::Object(out.result.to_map()));
+            if let Some(cond) = &lc.break_when {
+                // As Ansible: the item's variables and its result under the `register` name.
+                let bound = self.bind_result(task, &item_scope, &out.result);
+                match conditions_hold(cond, &bound) {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(e) => {
+                        let mut o = self.finish(host, template_failure(task, &e));
+                        o.ignored = frame.flag(task, BoolKey::IgnoreErrors, scope, false).unwrap_or(false);
+                        self.report(call, &o, None, None, any_no_log, true);
+                        return o;
+                    }
+                }
+            }
             if let Some(p) = lc.pause {
                 // Checked when the task was loaded.
                 tokio::time::sleep(crate::limits::wait(p).unwrap_or_default()).await;
@@ -343,6 +358,9 @@ impl Runner {
                 let Some(failed) = condition_or_fail(c, &bound, "failed", out) else { return Ok(()) };
                 out.result.set_failed(failed, "failed_when condition was true");
                 out.result.set("failed_when_result".into(), Value::Bool(failed));
+                if !failed {
+                    out.result.suppress_exception();
+                }
                 if failed {
                     out.status = Status::Failed;
                 } else if out.status == Status::Failed {
@@ -384,12 +402,14 @@ fn conditions_hold(c: &Conditions, scope: &Arc<Scope>) -> Result<bool, TemplateE
 }
 
 /// `ansible_loop` of `loop_control: extended`, as Ansible builds it (with `allitems`).
-fn extended_loop(items: &[Value], index: usize) -> Value {
+fn extended_loop(items: &[Value], index: usize, allitems: bool) -> Value {
     let total = items.len();
     let mut l = serde_json::json!({"index": index + 1, "index0": index, "first": index == 0,
-        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1,
-        "allitems": items});
+        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1});
     if let Value::Object(m) = &mut l {
+        if allitems {
+            m.insert("allitems".into(), Value::Array(items.to_vec()));
+        }
         if let Some(next) = items.get(index + 1) {
             m.insert("nextitem".into(), next.clone());
         }
