@@ -56,7 +56,18 @@ impl Runner {
             }
         };
         let lc = &task.loop_control;
-        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
+        let loop_var = match &lc.loop_var {
+            None => "item".to_string(),
+            Some(v) if crate::template::is_template(v) => match scope.render_text(v) {
+                Ok(name) => name,
+                Err(e) => {
+                    let o = self.finish(host, template_failure(task, &e));
+                    self.report(call, &o, None, None, false, true);
+                    return o;
+                }
+            },
+            Some(v) => v.clone(),
+        };
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         // The loop's own line is hidden if any item was; a failure is ignored if every failed item was.
@@ -98,12 +109,24 @@ impl Runner {
                 item_scope = item_scope.layer(Level::IncludeVars, Arc::new(v.clone()));
             }
             let item_scope = Arc::new(item_scope);
-            let label = match &lc.label {
-                Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
-                None => label_of(item),
-            };
             let Guarded { mut out, ignore, no_log, secrets } =
                 self.guarded_item(&call.with_scope(item_scope.clone())).await;
+            // As Ansible: the label is rendered after the item ran, with its result registered;
+            // one that can't be rendered fails the item.
+            let label = match &lc.label {
+                Some(l) => match self.bind_result(task, &item_scope, &out.result).render_text(l) {
+                    Ok(label) => label,
+                    Err(e) => {
+                        let bound = self.bind_result(task, &item_scope, &out.result);
+                        let why = missing_attribute(&bound, &e).unwrap_or(e.message);
+                        out.status = Status::Failed;
+                        out.result.failed = Some(true);
+                        out.result.msg = Some(Value::from(format!("Failed to template loop_control.label: {why}")));
+                        "None".to_string()
+                    }
+                },
+                None => label_of(item),
+            };
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -198,9 +221,7 @@ impl Runner {
             return self.lookup_items(call, name, rendered);
         }
         let list = match (with, rendered) {
-            (Some("dict"), Value::Object(m)) => {
-                m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
-            }
+            (Some("dict"), terms) => return dict_items(value, terms),
             (_, Value::Array(items)) => items,
             (_, Value::Null) => Vec::new(),
             (Some(_), other) => vec![other],
@@ -399,6 +420,48 @@ fn conditions_hold(c: &Conditions, scope: &Arc<Scope>) -> Result<bool, TemplateE
             Ok(true)
         }
     }
+}
+
+/// Ansible's words for an undefined `a.b` whose `a` is defined: the attribute is missing.
+fn missing_attribute(scope: &Arc<Scope>, e: &TemplateError) -> Option<String> {
+    let (parent, attr) = e.variable.as_deref()?.rsplit_once('.')?;
+    let value = scope.eval(parent).ok()?;
+    let class = match value {
+        Value::Object(_) => "dict",
+        Value::Array(_) => "list",
+        Value::String(_) => "str",
+        _ => return None,
+    };
+    Some(format!("object of type '{class}' has no attribute '{attr}'"))
+}
+
+/// `with_dict`: each term (one mapping, or a list of them) as `{key, value}` items; any other
+/// term fails as Ansible's `dict` lookup does.
+fn dict_items(source: &Value, terms: Value) -> Result<Vec<Value>, TemplateError> {
+    let terms = match terms {
+        Value::Array(list) => list,
+        one => vec![one],
+    };
+    let mut items = Vec::new();
+    for term in terms {
+        let Value::Object(m) = term else {
+            let shown = crate::value::pyrepr::py_str(&term);
+            let class = match &term {
+                Value::Null => "NoneType",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                Value::String(_) => "str",
+                _ => "list",
+            };
+            return Err(TemplateError::new(
+                &to_text(source),
+                format!("the 'dict' lookup plugin expects a dictionary, got '{shown}' of type <class '{class}'>)"),
+            ));
+        };
+        items.extend(m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})));
+    }
+    Ok(items)
 }
 
 /// `ansible_loop` of `loop_control: extended`, as Ansible builds it (with `allitems`).

@@ -244,7 +244,11 @@ pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) 
     if let Some((_, Value::String(pb))) = scope.raw("playbook_dir") {
         dirs.push(Value::String(pb.clone()));
     }
-    let search = Map::from_iter([(crate::template::lookups::SEARCH_VAR.to_string(), Value::Array(dirs))]);
+    // Users see them too, under Ansible's name.
+    let search = Map::from_iter([
+        ("ansible_search_path".to_string(), Value::Array(dirs.clone())),
+        (crate::template::lookups::SEARCH_VAR.to_string(), Value::Array(dirs)),
+    ]);
     let scope = scope.layer(Level::Magic, Arc::new(search));
     Some(Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone()))))
 }
