@@ -211,7 +211,7 @@ impl Scope {
         let ctx = JValue::from_dyn_object(self.clone());
         let out = compiled.eval(ctx).map_err(|e| self.explain(expr, &e, true))?;
         if out.is_undefined() {
-            let missing = self.first_missing(&compiled.undeclared_variables(true)).unwrap_or_else(|| expr.to_string());
+            let missing = self.first_missing(&compiled.undeclared_variables(true), expr).unwrap_or_else(|| expr.to_string());
             return Err(TemplateError::from_jinja(
                 expr,
                 &JError::new(ErrorKind::UndefinedError, "undefined"),
@@ -246,7 +246,7 @@ impl Scope {
             } else {
                 self.engine.env.template_from_str(text).map(|t| t.undeclared_variables(true)).unwrap_or_default()
             };
-            if let Some(missing) = self.first_missing(&names) {
+            if let Some(missing) = self.first_missing(&names, text) {
                 return TemplateError::from_jinja(text, err, Some(missing));
             }
         }
@@ -261,9 +261,10 @@ impl Scope {
 
     /// The first dotted name in `names` that does not resolve in this scope, cut at the first
     /// missing part (`a` for `a.b` when `a` itself is undefined, as Ansible says).
-    fn first_missing(self: &Arc<Self>, names: &std::collections::HashSet<String>) -> Option<String> {
+    fn first_missing(self: &Arc<Self>, names: &std::collections::HashSet<String>, text: &str) -> Option<String> {
+        // In the order the template uses them (as Ansible reports the first one it meets).
         let mut sorted: Vec<&String> = names.iter().collect();
-        sorted.sort();
+        sorted.sort_by_key(|n| (text.find(n.as_str()).unwrap_or(usize::MAX), n.as_str()));
         let ctx = JValue::from_dyn_object(self.clone());
         for name in sorted {
             let mut cur = ctx.clone();

@@ -197,16 +197,21 @@ pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc
     // base; the arguments written beside them win.
     if let Some(Value::String(t)) = task.args.get("_variable_params") {
         match scope.render_str(t)? {
-            Value::Object(m) => args = m,
+            // Omitted values (and an omitted whole) drop out, as in Ansible.
+            Value::Object(m) => args = m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).collect(),
+            Value::String(s) if s == OMIT => {}
             other => {
+                let fqcn = match task.action.contains('.') {
+                    true => task.action.clone(),
+                    false => format!("ansible.builtin.{}", task.action),
+                };
                 return Err(TemplateError::new(
                     t,
                     format!(
-                        "the arguments of `{}` given as '{t}' must be a mapping, not {}",
-                        task.action,
+                        "Finalization of task args for '{fqcn}' failed: the arguments given as '{t}' must be a mapping, not {}",
                         crate::vars::type_name(&other)
                     ),
-                ))
+                ));
             }
         }
     }
@@ -215,7 +220,10 @@ pub(super) fn render_args(module: &dyn modules::Module, task: &Task, scope: &Arc
             continue;
         }
         if module.raw_args().contains(&k.as_str()) {
-            args.insert(k.clone(), v.clone());
+            // Evaluated by the module itself, but `{{ omit }}` still leaves it out.
+            if v.as_str().and_then(crate::template::single_expression) != Some("omit") {
+                args.insert(k.clone(), v.clone());
+            }
             continue;
         }
         // `set_fact` names may be templates too (`"{{ prefix }}_port": 1`), as in Ansible.
