@@ -199,6 +199,33 @@ impl Scope {
         })
     }
 
+    /// A template standing for an expression (`debug: var: "{{ item }}"`): Ansible 2.19 accepts
+    /// it only when it yields a trusted string, one written in the playbook or inventory. Here
+    /// that is a plain variable reference whose variable is not task data (`register`,
+    /// `set_fact`, facts); constants and other computed text are untrusted.
+    pub fn indirect(self: &Arc<Self>, template: &str) -> Result<String, TemplateError> {
+        let untrusted = || {
+            TemplateError::new(
+                template,
+                format!(
+                    "untrusted template or expression \"{template}\": a template's result is data, not an expression \
+                     (Ansible 2.19); write the expression itself"
+                ),
+            )
+        };
+        let expr = single_expression(template).ok_or_else(untrusted)?;
+        let root = expr.split(['.', '[']).next().unwrap_or_default();
+        let path_like = expr.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '\'' | '"'));
+        let trusted_level = self.raw(root).is_some_and(|(level, _)| !matches!(level, Level::SetFact | Level::Facts));
+        if !path_like || !trusted_level || root.is_empty() {
+            return Err(untrusted());
+        }
+        match self.eval(expr)? {
+            Value::String(s) if !is_template(&s) => Ok(s),
+            _ => Err(untrusted()),
+        }
+    }
+
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         if let Some(end) = crate::template::stray_block_end(expr) {
@@ -211,7 +238,8 @@ impl Scope {
         let ctx = JValue::from_dyn_object(self.clone());
         let out = compiled.eval(ctx).map_err(|e| self.explain(expr, &e, true))?;
         if out.is_undefined() {
-            let missing = self.first_missing(&compiled.undeclared_variables(true), expr).unwrap_or_else(|| expr.to_string());
+            let missing =
+                self.first_missing(&compiled.undeclared_variables(true), expr).unwrap_or_else(|| expr.to_string());
             return Err(TemplateError::from_jinja(
                 expr,
                 &JError::new(ErrorKind::UndefinedError, "undefined"),

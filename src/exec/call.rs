@@ -30,6 +30,9 @@ impl Render for ScopeRender {
     fn eval(&self, expr: &str) -> Result<Value, String> {
         self.0.eval(expr).map_err(|e| e.message)
     }
+    fn indirect(&self, template: &str) -> Result<String, String> {
+        self.0.indirect(template).map_err(|e| e.message)
+    }
 }
 
 impl Runner {

@@ -67,7 +67,12 @@ impl Module for Debug {
                         return Err(a.error(format!("'{shown}' is not a string and conversion is not allowed")));
                     }
                 };
-                let value = match cx.render.eval(super::assert::bare_expression(&expr)) {
+                // A template in `var` must yield a trusted expression (Ansible 2.19).
+                let expr = match crate::template::is_template(&expr) {
+                    true => cx.render.indirect(&expr).map_err(|e| ModuleError::Template(format!("debug var: {e}")))?,
+                    false => expr,
+                };
+                let value = match cx.render.eval(&expr) {
                     // 2.19 cannot omit a result: a placeholder, and a warning saying so.
                     Ok(Value::String(s)) if s == crate::exec::OMIT => {
                         return Ok(Query::ok().with(&expr, "<<Omit>>").with(
@@ -107,8 +112,8 @@ mod tests {
         assert_eq!(r.get("msg"), Some(&json!(["a", 1])));
         let (_, r) = h.run(&Debug, json!({"var": "port"})).await.unwrap();
         assert_eq!(r.get("port"), Some(&json!(2379)));
-        let (_, r) = h.run(&Debug, json!({"var": "{{ port }}"})).await.unwrap();
-        assert_eq!(r.get("{{ port }}"), Some(&json!(2379)));
+        let e = err_text(h.run(&Debug, json!({"var": "{{ 'port' }}"})).await);
+        assert!(e.contains("untrusted template or expression"), "{e}");
         let (_, r) = h.run(&Debug, json!({"var": "nope"})).await.unwrap();
         assert_eq!(r.get("nope"), Some(&json!("<< error 1 - 'nope' is undefined >>")));
         assert_eq!(r.get("warnings"), Some(&json!(["Encountered 1 template error.\nerror 1 - 'nope' is undefined"])));
