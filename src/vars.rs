@@ -213,6 +213,8 @@ impl Scope {
                 ),
             )
         };
+        // Rendered first: its own errors come before the question of trust (as in Ansible).
+        let value = self.render_str(template)?;
         let expr = single_expression(template).ok_or_else(untrusted)?;
         let root = expr.split(['.', '[']).next().unwrap_or_default();
         let path_like = expr.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '\'' | '"'));
@@ -220,7 +222,7 @@ impl Scope {
         if !path_like || !trusted_level || root.is_empty() {
             return Err(untrusted());
         }
-        match self.eval(expr)? {
+        match value {
             Value::String(s) if !is_template(&s) => Ok(s),
             _ => Err(untrusted()),
         }
@@ -256,6 +258,8 @@ impl Scope {
             Value::Bool(b) => Ok(b),
             Value::Null => Ok(false),
             Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => Ok(n.as_i64() == Some(1)),
+            // A template that yields text stands for an expression only if the text is trusted.
+            Value::String(_) if single_expression(cond).is_some() => self.eval_bool(&self.indirect(cond)?),
             other => Err(TemplateError::new(
                 cond,
                 format!(

@@ -105,3 +105,48 @@ fn loops_target_details() {
 "#;
     check(&[("pb.yml", pb)], &ARGS, &[], &[r#""msg": true"#, r#""msg": "1 True""#, r#""msg": "True True""#]);
 }
+
+#[test]
+fn unsafe_text_and_debug_var_follow_the_trust_model() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    y: why
+    raw: !unsafe "{{ y }} it's {% raw %}"
+    pick: y
+    indirect_omit: '{{ omit }}'
+  tasks:
+    - debug: msg="{{ raw }}"
+    - debug:
+        var: !unsafe y
+      register: unsafe_var
+      ignore_errors: true
+    - debug:
+        var: '{{ "y" }}'
+      register: constant_var
+      ignore_errors: true
+    - debug:
+        var: '{{ pick }}'
+      register: picked
+    - debug:
+        var: nope
+      register: undefined_var
+    - debug:
+        var: indirect_omit
+      register: omitted
+    - debug:
+        msg: "{{ unsafe_var.msg is contains('untrusted template or expression') }} {{ constant_var.msg is contains('untrusted template or expression') }} {{ picked.y }}"
+    - debug:
+        msg: "{{ undefined_var.nope }} {{ undefined_var.warnings | length }} {{ omitted.indirect_omit }} {{ omitted.warnings | length }}"
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "{{ y }} it's {% raw %}""#,
+            r#""msg": "True True why""#,
+            r#""msg": "<< error 1 - 'nope' is undefined >> 1 <<Omit>> 1""#,
+        ],
+    );
+}

@@ -35,6 +35,11 @@ pub fn eval_condition(cx: &Ctx<'_>, expr: &str) -> Result<bool, ModuleError> {
         .map_err(|e| ModuleError::Template(format!("assert: cannot evaluate `{expr}`: {e}")))?;
     match value {
         Value::Bool(b) => Ok(b),
+        // A template that yields text stands for an expression only if the text is trusted.
+        Value::String(_) if crate::template::single_expression(expr).is_some() => {
+            let inner = cx.render.indirect(expr).map_err(|e| ModuleError::Template(format!("assert: {e}")))?;
+            eval_condition(cx, &inner)
+        }
         other => Err(ModuleError::Template(format!(
             "assert: `{expr}` gave {} ({}), not a boolean; conditionals must be true or false \
              (for text such as \"yes\" use `| bool`)",
