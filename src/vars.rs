@@ -228,6 +228,43 @@ impl Scope {
         }
     }
 
+    /// A conditional expression with its string constants that hold a template rendered
+    /// (Ansible 2.19 trusts constants written in an expression: `x == "du{{ 'de' }}"`).
+    pub fn expand_constants<'e>(self: &Arc<Self>, expr: &'e str) -> Result<std::borrow::Cow<'e, str>, TemplateError> {
+        use minijinja::machinery::{tokenize, Token};
+        if !is_template(expr) {
+            return Ok(std::borrow::Cow::Borrowed(expr));
+        }
+        let Ok(tokens) = tokenize(expr, true, Default::default(), Default::default()).collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(std::borrow::Cow::Borrowed(expr));
+        };
+        let mut out = String::with_capacity(expr.len());
+        let mut at = 0;
+        for (token, span) in &tokens {
+            let text = match token {
+                Token::Str(s) if is_template(s) => s.to_string(),
+                Token::String(s) if is_template(s) => s.to_string(),
+                _ => continue,
+            };
+            let (start, end) = (span.start_offset as usize, span.end_offset as usize);
+            out.push_str(&expr[at..start]);
+            out.push_str(&crate::yaml::jinja_string(&self.render_text(&text)?));
+            at = end;
+        }
+        out.push_str(&expr[at..]);
+        Ok(std::borrow::Cow::Owned(out))
+    }
+
+    /// A list variable as written (its entries not yet rendered), when `name` is one the
+    /// playbook or inventory set: `that: "{{ checks }}"` keeps each entry's trust.
+    pub fn raw_list(&self, name: &str) -> Option<Vec<Value>> {
+        match self.raw(name)? {
+            (level, Value::Array(items)) if !matches!(level, Level::SetFact | Level::Facts) => Some(items.clone()),
+            _ => None,
+        }
+    }
+
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         if let Some(end) = crate::template::stray_block_end(expr) {
@@ -253,13 +290,17 @@ impl Scope {
 
     /// Evaluate a condition; it must be a boolean (as in Ansible 2.19).
     pub fn eval_bool(self: &Arc<Self>, cond: &str) -> Result<bool, TemplateError> {
-        let expr = single_expression(cond).unwrap_or(cond).trim();
-        match self.eval(expr)? {
+        let expr = match single_expression(cond) {
+            Some(e) => std::borrow::Cow::Borrowed(e.trim()),
+            None => self.expand_constants(cond.trim())?,
+        };
+        match self.eval(&expr)? {
             Value::Bool(b) => Ok(b),
             Value::Null => Ok(false),
             Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => Ok(n.as_i64() == Some(1)),
             // A template that yields text stands for an expression only if the text is trusted.
             Value::String(_) if single_expression(cond).is_some() => self.eval_bool(&self.indirect(cond)?),
+            other if crate::template::lookups::allow_broken_conditionals() => Ok(crate::value::truthy(&other)),
             other => Err(TemplateError::new(
                 cond,
                 format!(

@@ -27,8 +27,14 @@ impl Render for ScopeRender {
     fn render_file(&self, text: &str, dirs: &[std::path::PathBuf]) -> Result<String, String> {
         self.0.render_file(text, dirs).map_err(|e| e.message)
     }
+    /// Module expressions (`that`, `var`) are conditional expressions: their string
+    /// constants may hold templates (`Scope::expand_constants`).
     fn eval(&self, expr: &str) -> Result<Value, String> {
-        self.0.eval(expr).map_err(|e| e.message)
+        let expr = self.0.expand_constants(expr).map_err(|e| e.message)?;
+        self.0.eval(&expr).map_err(|e| e.message)
+    }
+    fn raw_list(&self, name: &str) -> Option<Vec<Value>> {
+        self.0.raw_list(name)
     }
     fn indirect(&self, template: &str) -> Result<String, String> {
         self.0.indirect(template).map_err(|e| e.message)

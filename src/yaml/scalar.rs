@@ -22,6 +22,11 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Kind
 /// is kept as a template that yields it as a string constant, which renders to the text itself
 /// and, as a template result, is refused where an expression is wanted (`when`, `debug: var`).
 fn unsafe_text(text: &str) -> String {
+    format!("{{{{ {} }}}}", jinja_string(text))
+}
+
+/// `text` as a Jinja string literal.
+pub fn jinja_string(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
@@ -33,7 +38,7 @@ fn unsafe_text(text: &str) -> String {
             c => quoted.push(c),
         }
     }
-    format!("{{{{ '{quoted}' }}}}")
+    format!("'{quoted}'")
 }
 
 /// Resolve an unquoted scalar: null, bool, int (decimal, 0o, 0x, 0b, legacy octal), float, string.
