@@ -150,3 +150,46 @@ fn unsafe_text_and_debug_var_follow_the_trust_model() {
         ],
     );
 }
+
+#[test]
+fn conditionals_evaluate_only_trusted_expressions() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    checks:
+      - 1 == 1
+      - '{{ 1 == 1 }}'
+    tainted:
+      - true
+      - !unsafe 1 == 0
+  tasks:
+    - assert:
+        that: "{{ '1 == 1' }}"
+      register: constant
+      ignore_errors: true
+    - assert:
+        that: '{{ item }}'
+      loop: [1 == 1, 2 == 2]
+      no_log: true  # Ansible shows these results (deprecations); only the last line is compared
+    - assert:
+        that: '{{ checks }}'
+      no_log: true
+    - assert:
+        that: '{{ tainted }}'
+      register: tainted_list
+      ignore_errors: true
+    - debug:
+        msg: ok
+      when: !unsafe 1 == 1
+      register: unsafe_when
+      ignore_errors: true
+    - no_log: true
+      assert:
+        that:
+          - |
+            "dude" == "du{{'de'}}"
+    - debug:
+        msg: "{{ constant.msg is contains('untrusted template or expression') }} {{ tainted_list.msg is contains('untrusted template or expression') }} {{ unsafe_when.msg is contains('untrusted template or expression') }}"
+"#;
+    check(&[("pb.yml", pb)], &ARGS, &[], &[r#""msg": "True True True""#]);
+}
