@@ -199,6 +199,72 @@ impl Scope {
         })
     }
 
+    /// A template standing for an expression (`debug: var: "{{ item }}"`): Ansible 2.19 accepts
+    /// it only when it yields a trusted string, one written in the playbook or inventory. Here
+    /// that is a plain variable reference whose variable is not task data (`register`,
+    /// `set_fact`, facts); constants and other computed text are untrusted.
+    pub fn indirect(self: &Arc<Self>, template: &str) -> Result<String, TemplateError> {
+        let untrusted = || {
+            TemplateError::new(
+                template,
+                format!(
+                    "untrusted template or expression \"{template}\": a template's result is data, not an expression \
+                     (Ansible 2.19); write the expression itself"
+                ),
+            )
+        };
+        // Rendered first: its own errors come before the question of trust (as in Ansible).
+        let value = self.render_str(template)?;
+        let expr = single_expression(template).ok_or_else(untrusted)?;
+        let root = expr.split(['.', '[']).next().unwrap_or_default();
+        let path_like = expr.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '\'' | '"'));
+        let trusted_level = self.raw(root).is_some_and(|(level, _)| !matches!(level, Level::SetFact | Level::Facts));
+        if !path_like || !trusted_level || root.is_empty() {
+            return Err(untrusted());
+        }
+        match value {
+            Value::String(s) if !is_template(&s) => Ok(s),
+            _ => Err(untrusted()),
+        }
+    }
+
+    /// A conditional expression with its string constants that hold a template rendered
+    /// (Ansible 2.19 trusts constants written in an expression: `x == "du{{ 'de' }}"`).
+    pub fn expand_constants<'e>(self: &Arc<Self>, expr: &'e str) -> Result<std::borrow::Cow<'e, str>, TemplateError> {
+        use minijinja::machinery::{tokenize, Token};
+        if !is_template(expr) {
+            return Ok(std::borrow::Cow::Borrowed(expr));
+        }
+        let Ok(tokens) = tokenize(expr, true, Default::default(), Default::default()).collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(std::borrow::Cow::Borrowed(expr));
+        };
+        let mut out = String::with_capacity(expr.len());
+        let mut at = 0;
+        for (token, span) in &tokens {
+            let text = match token {
+                Token::Str(s) if is_template(s) => s.to_string(),
+                Token::String(s) if is_template(s) => s.to_string(),
+                _ => continue,
+            };
+            let (start, end) = (span.start_offset as usize, span.end_offset as usize);
+            out.push_str(&expr[at..start]);
+            out.push_str(&crate::yaml::jinja_string(&self.render_text(&text)?));
+            at = end;
+        }
+        out.push_str(&expr[at..]);
+        Ok(std::borrow::Cow::Owned(out))
+    }
+
+    /// A list variable as written (its entries not yet rendered), when `name` is one the
+    /// playbook or inventory set: `that: "{{ checks }}"` keeps each entry's trust.
+    pub fn raw_list(&self, name: &str) -> Option<Vec<Value>> {
+        match self.raw(name)? {
+            (level, Value::Array(items)) if !matches!(level, Level::SetFact | Level::Facts) => Some(items.clone()),
+            _ => None,
+        }
+    }
+
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
         if let Some(end) = crate::template::stray_block_end(expr) {
@@ -211,7 +277,8 @@ impl Scope {
         let ctx = JValue::from_dyn_object(self.clone());
         let out = compiled.eval(ctx).map_err(|e| self.explain(expr, &e, true))?;
         if out.is_undefined() {
-            let missing = self.first_missing(&compiled.undeclared_variables(true)).unwrap_or_else(|| expr.to_string());
+            let missing =
+                self.first_missing(&compiled.undeclared_variables(true), expr).unwrap_or_else(|| expr.to_string());
             return Err(TemplateError::from_jinja(
                 expr,
                 &JError::new(ErrorKind::UndefinedError, "undefined"),
@@ -223,11 +290,17 @@ impl Scope {
 
     /// Evaluate a condition; it must be a boolean (as in Ansible 2.19).
     pub fn eval_bool(self: &Arc<Self>, cond: &str) -> Result<bool, TemplateError> {
-        let expr = single_expression(cond).unwrap_or(cond).trim();
-        match self.eval(expr)? {
+        let expr = match single_expression(cond) {
+            Some(e) => std::borrow::Cow::Borrowed(e.trim()),
+            None => self.expand_constants(cond.trim())?,
+        };
+        match self.eval(&expr)? {
             Value::Bool(b) => Ok(b),
             Value::Null => Ok(false),
             Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => Ok(n.as_i64() == Some(1)),
+            // A template that yields text stands for an expression only if the text is trusted.
+            Value::String(_) if single_expression(cond).is_some() => self.eval_bool(&self.indirect(cond)?),
+            other if crate::template::lookups::allow_broken_conditionals() => Ok(crate::value::truthy(&other)),
             other => Err(TemplateError::new(
                 cond,
                 format!(
@@ -246,7 +319,7 @@ impl Scope {
             } else {
                 self.engine.env.template_from_str(text).map(|t| t.undeclared_variables(true)).unwrap_or_default()
             };
-            if let Some(missing) = self.first_missing(&names) {
+            if let Some(missing) = self.first_missing(&names, text) {
                 return TemplateError::from_jinja(text, err, Some(missing));
             }
         }
@@ -261,9 +334,10 @@ impl Scope {
 
     /// The first dotted name in `names` that does not resolve in this scope, cut at the first
     /// missing part (`a` for `a.b` when `a` itself is undefined, as Ansible says).
-    fn first_missing(self: &Arc<Self>, names: &std::collections::HashSet<String>) -> Option<String> {
+    fn first_missing(self: &Arc<Self>, names: &std::collections::HashSet<String>, text: &str) -> Option<String> {
+        // In the order the template uses them (as Ansible reports the first one it meets).
         let mut sorted: Vec<&String> = names.iter().collect();
-        sorted.sort();
+        sorted.sort_by_key(|n| (text.find(n.as_str()).unwrap_or(usize::MAX), n.as_str()));
         let ctx = JValue::from_dyn_object(self.clone());
         for name in sorted {
             let mut cur = ctx.clone();

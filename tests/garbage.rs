@@ -89,12 +89,12 @@ fn empty_role_names_bad_register_names_and_empty_playbooks_are_refused() {
         (format!("{head}  roles:\n    - ''\n"), "role definitions must contain a role name", "pb.yml:4:7"),
         (
             format!("{head}  tasks:\n    - debug: msg=x\n      register: -1\n"),
-            "invalid variable name '-1' of type 'int'",
+            "Invalid 'register' specified: Invalid variable name '-1' of type 'int'.",
             "pb.yml:5:17",
         ),
         (
             format!("{head}  tasks:\n    - debug: msg=x\n      register: a.b\n"),
-            "invalid variable name 'a.b'",
+            "Invalid variable name 'a.b'",
             "pb.yml:5:17",
         ),
         ("# nothing here\n".to_string(), "Empty playbook, nothing to do", "pb.yml"),

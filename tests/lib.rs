@@ -21,6 +21,7 @@ mod e2e_modules;
 mod e2e_scale;
 mod e2e_testbed;
 mod e2e_transport;
+mod errors_and_loops;
 mod filters_compat;
 mod fuzz;
 mod garbage;

@@ -27,8 +27,17 @@ impl Render for ScopeRender {
     fn render_file(&self, text: &str, dirs: &[std::path::PathBuf]) -> Result<String, String> {
         self.0.render_file(text, dirs).map_err(|e| e.message)
     }
+    /// Module expressions (`that`, `var`) are conditional expressions: their string
+    /// constants may hold templates (`Scope::expand_constants`).
     fn eval(&self, expr: &str) -> Result<Value, String> {
-        self.0.eval(expr).map_err(|e| e.message)
+        let expr = self.0.expand_constants(expr).map_err(|e| e.message)?;
+        self.0.eval(&expr).map_err(|e| e.message)
+    }
+    fn raw_list(&self, name: &str) -> Option<Vec<Value>> {
+        self.0.raw_list(name)
+    }
+    fn indirect(&self, template: &str) -> Result<String, String> {
+        self.0.indirect(template).map_err(|e| e.message)
     }
 }
 
@@ -168,7 +177,7 @@ impl Runner {
     ) -> ItemOutcome {
         match module.query(cx, args).await {
             Ok(q) => self.settle(module, cx, args, q, check, diff).await,
-            Err(e) => module_failure(e),
+            Err(e) => module_failed(module, e),
         }
     }
 
@@ -195,7 +204,7 @@ impl Runner {
                 self.prefetch.note_write();
                 match module.apply(cx, args, query).await {
                     Ok(r) => (Status::Changed, r),
-                    Err(e) => return module_failure(e),
+                    Err(e) => return module_failed(module, e),
                 }
             }
         };
@@ -208,4 +217,13 @@ impl Runner {
         result.diff = diff_out;
         ItemOutcome { status, result, facts, include_vars }
     }
+}
+
+/// A module (not a controller action) reports a failure with its error detail.
+fn module_failed(module: &dyn modules::Module, e: modules::ModuleError) -> ItemOutcome {
+    let mut out = module_failure(e);
+    if !module.controller_only() {
+        out.result.module_exception();
+    }
+    out
 }

@@ -92,11 +92,12 @@ impl Runner {
         let (no_log, no_log_error) = self.no_log(task, frame, scope);
         let when = self.false_condition(task, frame, scope);
         let ignore = frame.flag(task, BoolKey::IgnoreErrors, scope, false);
-        let out = match (&when, &ignore, &no_log_error) {
+        let mut out = match (&when, &ignore, &no_log_error) {
             (Ok(Some(condition)), ..) => when_skipped(condition),
             (Err(e), ..) | (Ok(None), Err(e), _) | (Ok(None), Ok(_), Some(e)) => template_failure(task, e),
             (Ok(None), Ok(_), None) => self.run_item(call).await,
         };
+        out.result.normalize_failure(out.status == Status::Failed);
         let secrets = if no_log && out.status == Status::Failed { no_log_secrets(task, scope) } else { Vec::new() };
         Guarded { out, ignore: ignore.unwrap_or(false), no_log, secrets }
     }

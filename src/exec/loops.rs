@@ -56,7 +56,18 @@ impl Runner {
             }
         };
         let lc = &task.loop_control;
-        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
+        let loop_var = match &lc.loop_var {
+            None => "item".to_string(),
+            Some(v) if crate::template::is_template(v) => match scope.render_text(v) {
+                Ok(name) => name,
+                Err(e) => {
+                    let o = self.finish(host, template_failure(task, &e));
+                    self.report(call, &o, None, None, false, true);
+                    return o;
+                }
+            },
+            Some(v) => v.clone(),
+        };
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         // The loop's own line is hidden if any item was; a failure is ignored if every failed item was.
@@ -84,7 +95,7 @@ impl Runner {
                 vars.insert("ansible_index_var".into(), Value::from(iv.clone()));
             }
             if lc.extended {
-                vars.insert("ansible_loop".into(), extended_loop(&items, index));
+                vars.insert("ansible_loop".into(), extended_loop(&items, index, !lc.no_allitems));
             }
             let mut item_scope = scope.child(Level::TaskVars, vars.clone());
             // Each item sees the facts the items before it set (Ansible updates the loop's
@@ -98,11 +109,24 @@ impl Runner {
                 item_scope = item_scope.layer(Level::IncludeVars, Arc::new(v.clone()));
             }
             let item_scope = Arc::new(item_scope);
+            let Guarded { mut out, ignore, no_log, secrets } =
+                self.guarded_item(&call.with_scope(item_scope.clone())).await;
+            // As Ansible: the label is rendered after the item ran, with its result registered;
+            // one that can't be rendered fails the item.
             let label = match &lc.label {
-                Some(l) => item_scope.render_text(l).unwrap_or_else(|_| l.clone()),
+                Some(l) => match self.bind_result(task, &item_scope, &out.result).render_text(l) {
+                    Ok(label) => label,
+                    Err(e) => {
+                        let bound = self.bind_result(task, &item_scope, &out.result);
+                        let why = missing_attribute(&bound, &e).unwrap_or(e.message);
+                        out.status = Status::Failed;
+                        out.result.failed = Some(true);
+                        out.result.msg = Some(Value::from(format!("Failed to template loop_control.label: {why}")));
+                        "None".to_string()
+                    }
+                },
                 None => label_of(item),
             };
-            let Guarded { mut out, ignore, no_log, secrets } = self.guarded_item(&call.with_scope(item_scope)).await;
             any_no_log |= no_log;
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
@@ -134,6 +158,20 @@ impl Runner {
                 includes.push((out.result.to_map(), vars));
             }
             results.push(Value::Object(out.result.to_map()));
+            if let Some(cond) = &lc.break_when {
+                // As Ansible: the item's variables and its result under the `register` name.
+                let bound = self.bind_result(task, &item_scope, &out.result);
+                match conditions_hold(cond, &bound) {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(e) => {
+                        let mut o = self.finish(host, template_failure(task, &e));
+                        o.ignored = frame.flag(task, BoolKey::IgnoreErrors, scope, false).unwrap_or(false);
+                        self.report(call, &o, None, None, any_no_log, true);
+                        return o;
+                    }
+                }
+            }
             if let Some(p) = lc.pause {
                 // Checked when the task was loaded.
                 tokio::time::sleep(crate::limits::wait(p).unwrap_or_default()).await;
@@ -183,9 +221,7 @@ impl Runner {
             return self.lookup_items(call, name, rendered);
         }
         let list = match (with, rendered) {
-            (Some("dict"), Value::Object(m)) => {
-                m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect()
-            }
+            (Some("dict"), terms) => return dict_items(value, terms),
             (_, Value::Array(items)) => items,
             (_, Value::Null) => Vec::new(),
             (Some(_), other) => vec![other],
@@ -343,6 +379,9 @@ impl Runner {
                 let Some(failed) = condition_or_fail(c, &bound, "failed", out) else { return Ok(()) };
                 out.result.set_failed(failed, "failed_when condition was true");
                 out.result.set("failed_when_result".into(), Value::Bool(failed));
+                if !failed {
+                    out.result.suppress_exception();
+                }
                 if failed {
                     out.status = Status::Failed;
                 } else if out.status == Status::Failed {
@@ -383,13 +422,57 @@ fn conditions_hold(c: &Conditions, scope: &Arc<Scope>) -> Result<bool, TemplateE
     }
 }
 
+/// Ansible's words for an undefined `a.b` whose `a` is defined: the attribute is missing.
+fn missing_attribute(scope: &Arc<Scope>, e: &TemplateError) -> Option<String> {
+    let (parent, attr) = e.variable.as_deref()?.rsplit_once('.')?;
+    let value = scope.eval(parent).ok()?;
+    let class = match value {
+        Value::Object(_) => "dict",
+        Value::Array(_) => "list",
+        Value::String(_) => "str",
+        _ => return None,
+    };
+    Some(format!("object of type '{class}' has no attribute '{attr}'"))
+}
+
+/// `with_dict`: each term (one mapping, or a list of them) as `{key, value}` items; any other
+/// term fails as Ansible's `dict` lookup does.
+fn dict_items(source: &Value, terms: Value) -> Result<Vec<Value>, TemplateError> {
+    let terms = match terms {
+        Value::Array(list) => list,
+        one => vec![one],
+    };
+    let mut items = Vec::new();
+    for term in terms {
+        let Value::Object(m) = term else {
+            let shown = crate::value::pyrepr::py_str(&term);
+            let class = match &term {
+                Value::Null => "NoneType",
+                Value::Bool(_) => "bool",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+                Value::String(_) => "str",
+                _ => "list",
+            };
+            return Err(TemplateError::new(
+                &to_text(source),
+                format!("the 'dict' lookup plugin expects a dictionary, got '{shown}' of type <class '{class}'>)"),
+            ));
+        };
+        items.extend(m.into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})));
+    }
+    Ok(items)
+}
+
 /// `ansible_loop` of `loop_control: extended`, as Ansible builds it (with `allitems`).
-fn extended_loop(items: &[Value], index: usize) -> Value {
+fn extended_loop(items: &[Value], index: usize, allitems: bool) -> Value {
     let total = items.len();
     let mut l = serde_json::json!({"index": index + 1, "index0": index, "first": index == 0,
-        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1,
-        "allitems": items});
+        "last": index + 1 == total, "length": total, "revindex": total - index, "revindex0": total - index - 1});
     if let Value::Object(m) = &mut l {
+        if allitems {
+            m.insert("allitems".into(), Value::Array(items.to_vec()));
+        }
         if let Some(next) = items.get(index + 1) {
             m.insert("nextitem".into(), next.clone());
         }

@@ -224,16 +224,21 @@ pub(super) fn render_args(
     // base; the arguments written beside them win.
     if let Some(Value::String(t)) = task.args.get("_variable_params") {
         match scope.render_str(t)? {
-            Value::Object(m) => args.extend(m),
+            // Omitted values (and an omitted whole) drop out, as in Ansible.
+            Value::Object(m) => args.extend(m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT))),
+            Value::String(s) if s == OMIT => {}
             other => {
+                let fqcn = match task.action.contains('.') {
+                    true => task.action.clone(),
+                    false => format!("ansible.builtin.{}", task.action),
+                };
                 return Err(TemplateError::new(
                     t,
                     format!(
-                        "the arguments of `{}` given as '{t}' must be a mapping, not {}",
-                        task.action,
+                        "Finalization of task args for '{fqcn}' failed: the arguments given as '{t}' must be a mapping, not {}",
                         crate::vars::type_name(&other)
                     ),
-                ))
+                ));
             }
         }
     }
@@ -242,7 +247,10 @@ pub(super) fn render_args(
             continue;
         }
         if module.raw_args().contains(&k.as_str()) {
-            args.insert(k.clone(), v.clone());
+            // Evaluated by the module itself, but `{{ omit }}` still leaves it out.
+            if v.as_str().and_then(crate::template::single_expression) != Some("omit") {
+                args.insert(k.clone(), v.clone());
+            }
             continue;
         }
         // `set_fact` names may be templates too (`"{{ prefix }}_port": 1`), as in Ansible.
@@ -271,7 +279,11 @@ pub(super) fn task_scope(world: &World, task: &Task, frame: &Frame, host: &str) 
     if let Some((_, Value::String(pb))) = scope.raw("playbook_dir") {
         dirs.push(Value::String(pb.clone()));
     }
-    let search = Map::from_iter([(crate::template::lookups::SEARCH_VAR.to_string(), Value::Array(dirs))]);
+    // Users see them too, under Ansible's name.
+    let search = Map::from_iter([
+        ("ansible_search_path".to_string(), Value::Array(dirs.clone())),
+        (crate::template::lookups::SEARCH_VAR.to_string(), Value::Array(dirs)),
+    ]);
     let scope = scope.layer(Level::Magic, Arc::new(search));
     Some(Arc::new(scope.layer(Level::TaskVars, Arc::new(task.attrs.vars.clone()))))
 }

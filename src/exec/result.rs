@@ -8,6 +8,9 @@ use crate::modules::Diff;
 use crate::report::{masked, NO_LOG_MSG};
 use crate::value::{Map, Value};
 
+/// What 2.19 puts in `exception` when no traceback was captured (its default).
+const NO_TRACEBACK: &str = "(traceback unavailable)";
+
 /// What a task (or one loop item) returned.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskResult {
@@ -33,6 +36,8 @@ pub struct TaskResult {
     pub ansible_facts: Option<Map>,
     /// A loop's items' results.
     pub results: Option<Vec<Value>>,
+    /// Ansible 2.19's error detail of a failure (see [`TaskResult::normalize_failure`]).
+    pub exception: Option<Value>,
     /// Before/after for `--diff`; reported beside the dict, never part of it.
     pub diff: Option<Diff>,
     /// The module's own return values, in the order it gave them.
@@ -67,6 +72,7 @@ impl TaskResult {
             ("censored", Value::String(s)) => self.censored = Some(s),
             ("ansible_facts", Value::Object(f)) => self.ansible_facts = Some(f),
             ("results", Value::Array(r)) => self.results = Some(r),
+            ("exception", v) => self.exception = Some(v),
             (_, v) => {
                 self.extra.insert(key, v);
             }
@@ -117,6 +123,9 @@ impl TaskResult {
         }
         if let Some(r) = &self.results {
             put("results", Value::Array(r.clone()));
+        }
+        if let Some(e) = &self.exception {
+            put("exception", e.clone());
         }
         m
     }
@@ -182,6 +191,28 @@ impl TaskResult {
         self.failed = Some(failed);
         if failed && self.msg.is_none() {
             self.msg = Some(Value::from(why));
+        }
+    }
+
+    /// A module's failure carries its error detail, as a 2.19 module's does before `failed_when`
+    /// sees it (troupe has no traceback, so Ansible's placeholder).
+    pub fn module_exception(&mut self) {
+        if self.failed == Some(true) && self.exception.is_none() {
+            self.exception = Some(Value::from(NO_TRACEBACK));
+        }
+    }
+
+    /// `failed_when` cleared a failure: its error detail moves aside (Ansible 2.19).
+    pub fn suppress_exception(&mut self) {
+        if let Some(e) = self.exception.take() {
+            self.extra.insert("failed_when_suppressed_exception".into(), e);
+        }
+    }
+
+    /// 2.19's error normalization after the result conditions: a failed result has `exception`.
+    pub fn normalize_failure(&mut self, failed: bool) {
+        if failed && self.exception.is_none() {
+            self.exception = Some(Value::from(NO_TRACEBACK));
         }
     }
 

@@ -161,6 +161,14 @@ pub trait Render: Send + Sync {
     }
     /// Evaluate a bare Jinja expression (`that:` entries, `debug: var=`).
     fn eval(&self, expr: &str) -> Result<Value, String>;
+    /// A template that stands for an expression, if it yields a trusted one (`Scope::indirect`).
+    /// A list variable as written, when the playbook set it (`Scope::raw_list`).
+    fn raw_list(&self, _name: &str) -> Option<Vec<Value>> {
+        None
+    }
+    fn indirect(&self, template: &str) -> Result<String, String> {
+        Err(format!("untrusted template or expression \"{template}\""))
+    }
 }
 
 /// Everything a module may use while it runs for one host.

@@ -35,6 +35,12 @@ pub fn eval_condition(cx: &Ctx<'_>, expr: &str) -> Result<bool, ModuleError> {
         .map_err(|e| ModuleError::Template(format!("assert: cannot evaluate `{expr}`: {e}")))?;
     match value {
         Value::Bool(b) => Ok(b),
+        // A template that yields text stands for an expression only if the text is trusted.
+        Value::String(_) if crate::template::single_expression(expr).is_some() => {
+            let inner = cx.render.indirect(expr).map_err(|e| ModuleError::Template(format!("assert: {e}")))?;
+            eval_condition(cx, &inner)
+        }
+        other if crate::template::lookups::allow_broken_conditionals() => Ok(crate::value::truthy(&other)),
         other => Err(ModuleError::Template(format!(
             "assert: `{expr}` gave {} ({}), not a boolean; conditionals must be true or false \
              (for text such as \"yes\" use `| bool`)",
@@ -79,6 +85,17 @@ impl Module for Assert {
         let that: Vec<Value> = match a.get("that") {
             None => return Err(a.error("`that` is required (an expression or a list of them)")),
             Some(Value::Array(items)) => items.clone(),
+            // `that: "{{ list_of_expressions }}"`: the list's entries are the conditions.
+            Some(Value::String(t)) if crate::template::single_expression(t).is_some() => {
+                let expr = bare_expression(t);
+                match cx.render.raw_list(expr.trim()) {
+                    Some(items) => items,
+                    None => match cx.render.eval(expr) {
+                        Ok(Value::Array(items)) => items,
+                        _ => vec![Value::String(t.clone())],
+                    },
+                }
+            }
             Some(v) => vec![v.clone()],
         };
         for item in that {

@@ -19,8 +19,11 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct Debug;
 
-/// What Ansible prints for a `var` that is not defined.
-const UNDEFINED: &str = "VARIABLE IS NOT DEFINED!";
+/// The undefined variable a template error names (`variable 'x' is undefined ...`).
+fn undefined_name(error: &str) -> Option<&str> {
+    let rest = error.split_once("variable '")?.1;
+    rest.split_once("' is undefined").map(|(name, _)| name)
+}
 
 /// Ansible's reason for a `debug` task below its `verbosity`.
 const VERBOSITY_SKIP: &str = "Verbosity threshold not met.";
@@ -57,11 +60,34 @@ impl Module for Debug {
             (None, Some(var)) => {
                 let expr = match var {
                     Value::String(s) => s.clone(),
-                    other => crate::value::to_text(other),
+                    Value::Number(_) | Value::Bool(_) => crate::value::to_text(var),
+                    // Ansible's argument spec for `var` is a string without conversion.
+                    other => {
+                        let shown = crate::value::pyrepr::py_repr(other);
+                        return Err(a.error(format!("'{shown}' is not a string and conversion is not allowed")));
+                    }
                 };
-                let value = match cx.render.eval(super::assert::bare_expression(&expr)) {
+                // A template in `var` must yield a trusted expression (Ansible 2.19).
+                let expr = match crate::template::is_template(&expr) {
+                    true => cx.render.indirect(&expr).map_err(|e| ModuleError::Template(format!("debug var: {e}")))?,
+                    false => expr,
+                };
+                let value = match cx.render.eval(&expr) {
+                    // 2.19 cannot omit a result: a placeholder, and a warning saying so.
+                    Ok(Value::String(s)) if s == crate::exec::OMIT => {
+                        return Ok(Query::ok().with(&expr, "<<Omit>>").with(
+                            "warnings",
+                            vec!["The result of the `var` expression could not be omitted; a placeholder was used instead."],
+                        ));
+                    }
                     Ok(v) => v,
-                    Err(e) if e.contains("undefined") => Value::from(UNDEFINED),
+                    Err(e) if e.contains("undefined") => {
+                        // 2.19: a placeholder naming the error, and the error as a warning.
+                        let error = format!("error 1 - '{}' is undefined", undefined_name(&e).unwrap_or(&expr));
+                        return Ok(Query::ok()
+                            .with(&expr, format!("<< {error} >>"))
+                            .with("warnings", vec![format!("Encountered 1 template error.\n{error}")]));
+                    }
                     Err(e) => return Err(ModuleError::Template(format!("debug var={expr}: {e}"))),
                 };
                 Ok(Query::ok().with(&expr, value))
@@ -86,10 +112,13 @@ mod tests {
         assert_eq!(r.get("msg"), Some(&json!(["a", 1])));
         let (_, r) = h.run(&Debug, json!({"var": "port"})).await.unwrap();
         assert_eq!(r.get("port"), Some(&json!(2379)));
-        let (_, r) = h.run(&Debug, json!({"var": "{{ port }}"})).await.unwrap();
-        assert_eq!(r.get("{{ port }}"), Some(&json!(2379)));
+        let e = err_text(h.run(&Debug, json!({"var": "{{ 'port' }}"})).await);
+        assert!(e.contains("untrusted template or expression"), "{e}");
         let (_, r) = h.run(&Debug, json!({"var": "nope"})).await.unwrap();
-        assert_eq!(r.get("nope"), Some(&json!(UNDEFINED)));
+        assert_eq!(r.get("nope"), Some(&json!("<< error 1 - 'nope' is undefined >>")));
+        assert_eq!(r.get("warnings"), Some(&json!(["Encountered 1 template error.\nerror 1 - 'nope' is undefined"])));
+        let e = err_text(h.run(&Debug, json!({"var": {"a": null}})).await);
+        assert!(e.contains("'{'a': None}' is not a string and conversion is not allowed"), "{e}");
         let (_, r) = h.run(&Debug, json!({})).await.unwrap();
         assert_eq!(r.get("msg"), Some(&json!("Hello world!")));
     }

@@ -206,6 +206,10 @@ pub struct LoopControl {
     pub label: Option<String>,
     pub pause: Option<f64>,
     pub extended: bool,
+    /// `extended_allitems: false` leaves `allitems` out of `ansible_loop`.
+    pub no_allitems: bool,
+    /// Checked after each item (with its result registered): the loop stops when they hold.
+    pub break_when: Option<Conditions>,
 }
 
 /// Keywords that plays, blocks and tasks share; unset (`None`) means inherit.

@@ -360,7 +360,7 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
     if v.is_null() {
         return Ok(lc);
     }
-    const KEYS: &[&str] = &["loop_var", "index_var", "label", "pause", "extended", "extended_allitems"];
+    const KEYS: &[&str] = &["loop_var", "index_var", "label", "pause", "extended", "extended_allitems", "break_when"];
     for (k, val) in mapping(v, "`loop_control`")? {
         let key = k.key_string();
         match key.as_str() {
@@ -374,16 +374,8 @@ fn loop_control(v: &Node) -> Result<LoopControl, LoadError> {
                 }
             }
             "extended" => lc.extended = super::convert::boolean(val, &key)?.unwrap_or(false),
-            // Only trims the memory of `ansible_loop.allitems`; nothing to do.
-            "extended_allitems" => {
-                super::convert::boolean(val, &key)?;
-            }
-            "break_when" => {
-                return Err(LoadError::unsupported(
-                    &k.span,
-                    "`loop_control.break_when` is not supported by troupe (yet)",
-                ))
-            }
+            "extended_allitems" => lc.no_allitems = !super::convert::boolean(val, &key)?.unwrap_or(true),
+            "break_when" => lc.break_when = conditions(val, &key)?,
             _ => {
                 return Err(LoadError::new(
                     LoadErrorKind::UnknownKey,
@@ -404,7 +396,11 @@ fn register_name(v: &Node) -> Result<Option<String>, LoadError> {
         Kind::Str(s) if convert::is_identifier(s) => Ok(Some(s.clone())),
         _ => Err(LoadError::invalid(
             &v.span,
-            format!("invalid variable name '{}' of type '{}' for `register`", v.key_string(), python_type(v)),
+            format!(
+                "Invalid 'register' specified: Invalid variable name '{}' of type '{}'.",
+                v.key_string(),
+                python_type(v)
+            ),
         )
         .with_hint("variable names are letters, digits and `_`, not starting with a digit")),
     }

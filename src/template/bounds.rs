@@ -120,7 +120,21 @@ fn method(state: &State, value: &Value, name: &str, args: &[Value]) -> Result<Va
             check_format_widths(text)?;
         }
     }
+    if let (ValueKind::Seq, "index", [wanted]) = (value.kind(), name, args) {
+        return list_index(value, wanted);
+    }
     minijinja_contrib::pycompat::unknown_method_callback(state, value, name, args)
+}
+
+/// Python's `list.index(x)`: the first position of `x`, an error when it is not there.
+fn list_index(list: &Value, wanted: &Value) -> Result<Value, Error> {
+    let items = list.try_iter()?;
+    for (i, item) in items.enumerate() {
+        if &item == wanted {
+            return Ok(Value::from(i));
+        }
+    }
+    Err(Error::new(ErrorKind::InvalidOperation, format!("ValueError: {wanted} is not in list")))
 }
 
 /// The widths and precisions in `{:>100}`-style fields must stay within `MAX_TEXT`.
@@ -163,5 +177,11 @@ mod tests {
         assert_eq!(render("{{ '{:>5}'.format(1) }}").unwrap(), "    1");
         assert_eq!(render("{{ ([1] * 3) | length }} {{ [1, 2] * 2 }}").unwrap(), "3 [1, 2, 1, 2]");
         assert_eq!(render("{{ {'a': [1]} | to_json(indent=2) }}").unwrap(), "{\n  \"a\": [\n    1\n  ]\n}");
+    }
+
+    #[test]
+    fn list_index_is_pythons() {
+        assert_eq!(render("{{ ['a', 'b', 'b'].index('b') }} {{ [1, 2].count(2) }}").unwrap(), "1 1");
+        assert!(render("{{ ['a'].index('z') }}").unwrap_err().contains("not in list"));
     }
 }

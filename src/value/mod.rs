@@ -21,6 +21,18 @@ pub fn to_bool(v: &Value) -> Option<bool> {
     }
 }
 
+/// Python's truthiness (`bool(value)`).
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
 /// A value rendered as text the way Ansible prints it in messages and `k=v` args.
 pub fn to_text(v: &Value) -> String {
     match v {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser};
 
 use build::Builder;
-pub use scalar::{resolve_plain, resolve_scalar};
+pub use scalar::{jinja_string, resolve_plain, resolve_scalar};
 
 use crate::value::{Map, Value};
 

@@ -8,13 +8,37 @@ use super::Kind;
 pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Kind {
     match tag {
         Some("!!str") | Some("tag:yaml.org,2002:str") => return Kind::Str(text.to_string()),
-        Some("!unsafe") | Some("!vault") => return Kind::Str(text.to_string()),
+        Some("!unsafe") => return Kind::Str(unsafe_text(text)),
+        Some("!vault") => return Kind::Str(text.to_string()),
         _ => {}
     }
     if style != ScalarStyle::Plain {
         return Kind::Str(text.to_string());
     }
     resolve_plain(text)
+}
+
+/// `!unsafe` text is never templated and is no expression (Ansible 2.19's untrusted data): it
+/// is kept as a template that yields it as a string constant, which renders to the text itself
+/// and, as a template result, is refused where an expression is wanted (`when`, `debug: var`).
+fn unsafe_text(text: &str) -> String {
+    format!("{{{{ {} }}}}", jinja_string(text))
+}
+
+/// `text` as a Jinja string literal.
+pub fn jinja_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\"),
+            '\'' => quoted.push_str("\\'"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            c => quoted.push(c),
+        }
+    }
+    format!("'{quoted}'")
 }
 
 /// Resolve an unquoted scalar: null, bool, int (decimal, 0o, 0x, 0b, legacy octal), float, string.

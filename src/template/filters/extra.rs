@@ -67,11 +67,33 @@ fn now(kwargs: Kwargs) -> Result<Value, Error> {
     let utc = kwargs.get::<Option<bool>>("utc")?.unwrap_or(false);
     let fmt: Option<String> = kwargs.get("fmt")?;
     kwargs.assert_all_used()?;
-    let epoch = now_epoch();
+    let now = DateTime { epoch: now_epoch(), utc };
     match fmt {
-        Some(f) => clock::format(&f, epoch.floor() as i64, utc).map(Value::from).map_err(|e| fail("now", e)),
-        None => Ok(Value::from_object(DateTime { epoch, utc })),
+        Some(f) => now.format(&f).map(Value::from),
+        None => Ok(Value::from_object(now)),
     }
+}
+
+/// `datetime.strftime` knows `%f` (microseconds, 6 digits), which `time.strftime` does not:
+/// it is filled in here, before the rest is formatted (`%%f` stays a literal `%f`).
+fn with_micros(fmt: &str, micros: u32) -> String {
+    let mut out = String::with_capacity(fmt.len());
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('%', Some('f')) => {
+                chars.next();
+                out.push_str(&format!("{micros:06}"));
+            }
+            ('%', Some(next)) => {
+                chars.next();
+                out.push('%');
+                out.push(next);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A point in time, local or UTC, as Python's `datetime` shows it.
@@ -89,7 +111,7 @@ impl DateTime {
         ((self.epoch - self.epoch.floor()) * 1e6) as u32
     }
     fn format(&self, fmt: &str) -> Result<String, Error> {
-        clock::format(fmt, self.secs(), self.utc).map_err(|e| fail("now", e))
+        clock::format(&with_micros(fmt, self.micros()), self.secs(), self.utc).map_err(|e| fail("now", e))
     }
     fn field(&self, code: &str) -> Option<i64> {
         self.format(code).ok()?.trim().parse().ok()

@@ -62,6 +62,11 @@ fn strftime_and_now() {
     assert_eq!(eval("{{ now(utc=true).strftime('%Y') == now(utc=true, fmt='%Y') }}"), "True");
     assert_eq!(eval("{{ now().year > 2000 }} {{ now().isoformat()[10] }}"), "True T");
     assert!(env().render_str("{{ now().nope() }}", ()).is_err());
+    // `datetime.strftime`'s `%f`: six digits of microseconds; `%%f` stays literal.
+    let stamp = eval("{{ now(fmt='%s.%f %%f') }}");
+    let (secs, rest) = stamp.split_once('.').unwrap_or_default();
+    assert!(secs.len() == 10 && rest.len() == 9 && rest.ends_with(" %f"), "{stamp}");
+    assert!(rest[..6].bytes().all(|b| b.is_ascii_digit()), "{stamp}");
 }
 
 #[test]

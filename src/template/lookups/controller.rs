@@ -72,6 +72,13 @@ const SETTINGS: &[Setting] = &[
     ("DEFAULT_VAULT_IDENTITY", "ANSIBLE_VAULT_IDENTITY", ("defaults", "vault_identity"), Kind::Str, "default"),
     ("DEFAULT_JINJA2_NATIVE", "ANSIBLE_JINJA2_NATIVE", ("defaults", "jinja2_native"), Kind::Bool, "true"),
     (
+        "ALLOW_BROKEN_CONDITIONALS",
+        "ANSIBLE_ALLOW_BROKEN_CONDITIONALS",
+        ("defaults", "allow_broken_conditionals"),
+        Kind::Bool,
+        "false",
+    ),
+    (
         "INVENTORY_ENABLED",
         "ANSIBLE_INVENTORY_ENABLED",
         ("inventory", "enable_plugins"),
@@ -140,6 +147,23 @@ fn typed(name: &str, kind: Kind, text: &str) -> Result<Value, Error> {
 
 /// `config`: ansible-core settings by name (environment, then ansible.cfg, then the default),
 /// `on_missing=error|skip|warn`.
+/// One boolean setting as the `config` lookup reads it (environment, ansible.cfg, default).
+pub fn bool_setting(name: &str) -> bool {
+    let Some(&(_, env, (section, key), _, default)) = SETTINGS.iter().find(|s| s.0 == name) else { return false };
+    let text = std::env::var(env)
+        .ok()
+        .or_else(|| ansible_cfg().get(&(section.to_string(), key.to_string())).cloned())
+        .unwrap_or_else(|| default.to_string());
+    super::super::filters::bool_of(&Value::from(text))
+}
+
+/// `ALLOW_BROKEN_CONDITIONALS`: a conditional that gives no boolean counts by its truthiness
+/// (Ansible's deprecated pre-2.19 behaviour) instead of failing. Read once per run.
+pub fn allow_broken_conditionals() -> bool {
+    static ALLOW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOW.get_or_init(|| bool_setting("ALLOW_BROKEN_CONDITIONALS"))
+}
+
 pub fn config(label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let on_missing = kwargs.get::<Option<String>>("on_missing")?.unwrap_or_else(|| "error".into());
     let _: Option<Value> = kwargs.get("plugin_type")?;
