@@ -33,3 +33,45 @@ fn vars_files_lists_pick_the_first_file_found_and_look_in_vars() {
     ];
     check(&files, &ARGS, &[], &[r#""msg": "in_vars_dir two a b""#]);
 }
+
+#[test]
+fn notify_on_blocks_and_imports_reaches_their_tasks() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - import_tasks: changes.yml
+      notify: from_import
+    - block:
+        - debug: msg=in_block
+          changed_when: true
+        - debug: msg=own_notify
+          changed_when: true
+          notify: own
+        - block:
+            - debug: msg=nested
+              changed_when: true
+      notify: from_block
+  handlers:
+    - name: from_import
+      debug: msg="handler from_import"
+    - name: from_block
+      debug: msg="handler from_block"
+    - name: own
+      debug: msg="handler own"
+"#;
+    let files = [("pb.yml", pb), ("changes.yml", "- debug: msg=imported\n  changed_when: true\n")];
+    check(
+        &files,
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "imported""#,
+            r#""msg": "in_block""#,
+            r#""msg": "own_notify""#,
+            r#""msg": "nested""#,
+            r#""msg": "handler from_import""#,
+            r#""msg": "handler from_block""#,
+            r#""msg": "handler own""#,
+        ],
+    );
+}

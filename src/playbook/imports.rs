@@ -50,10 +50,11 @@ fn import_tasks(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
         .with_hint(format!("searched: {}", searched.join(", "))));
     };
     let node = read_yaml(&path, Some(&task.span))?;
-    let items = ctx
+    let mut items = ctx
         .enter(&path, Some(&task.span))?
         .items(&node, "a tasks file")
         .map_err(|e| e.with_cause(format!("while importing {} at {}", path.display(), task.span)))?;
+    super::task::inherit_notify(&mut items, &task.notify);
     Ok(Item::Block(Arc::new(Block {
         id: next_id(),
         span: task.span.clone(),
@@ -96,5 +97,8 @@ fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     let mut block = role::load(&name, spec, &task.span, ctx, !allow_duplicates)?;
     block.name = task.name.clone();
     block.import = Some(name);
+    for items in [&mut block.block, &mut block.rescue, &mut block.always] {
+        super::task::inherit_notify(items, &task.notify);
+    }
     Ok(Item::Block(Arc::new(block)))
 }

@@ -116,7 +116,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("until", TASK, at(LOOPS, "task.until")),
     kw("retries", TASK, at(LOOPS, "task.retries")),
     kw("delay", TASK, at(LOOPS, "task.delay")),
-    kw("notify", TASK, at(WALK, "task.notify")),
+    kw("notify", TASK | BLOCK, at(WALK, "task.notify")),
     kw("listen", TASK, at("src/exec/meta.rs", "task.listen")),
     // troupe's own: a destructive task names the guards the plan must keep with it.
     kw("guarded_by", TASK, at("src/plan/mod.rs", "task.guarded_by")),

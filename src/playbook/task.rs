@@ -75,9 +75,11 @@ fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, 
     inner.blocks += 1;
     let ctx = &inner;
     let mut b = Block { id: next_id(), span: node.span.clone(), ..Default::default() };
+    let mut notify = Vec::new();
     for (k, v) in entries {
         let key = k.key_string();
         match key.as_str() {
+            "notify" => notify = string_list(v, "notify")?,
             "block" => b.block = load_items(v, ctx, "`block`")?,
             "rescue" => b.rescue = load_items(v, ctx, "`rescue`")?,
             "always" => b.always = load_items(v, ctx, "`always`")?,
@@ -86,7 +88,31 @@ fn load_block(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, 
             _ => return Err(not_for_block(k, &key)),
         }
     }
+    for items in [&mut b.block, &mut b.rescue, &mut b.always] {
+        inherit_notify(items, &notify);
+    }
     Ok(Item::Block(Arc::new(b)))
+}
+
+/// `notify` on a block or an import is inherited by each task inside that has none of its own
+/// (Ansible's parent-attribute lookup), however deep; an inner block's own `notify` already
+/// reached its tasks when it was loaded.
+pub fn inherit_notify(items: &mut [Item], notify: &[String]) {
+    if notify.is_empty() {
+        return;
+    }
+    for item in items {
+        match item {
+            Item::Task(t) if t.notify.is_empty() => Arc::make_mut(t).notify = notify.to_vec(),
+            Item::Task(_) => {}
+            Item::Block(b) => {
+                let b = Arc::make_mut(b);
+                for items in [&mut b.block, &mut b.rescue, &mut b.always] {
+                    inherit_notify(items, notify);
+                }
+            }
+        }
+    }
 }
 
 fn not_for_block(k: &Node, key: &str) -> LoadError {
