@@ -75,3 +75,56 @@ fn notify_on_blocks_and_imports_reaches_their_tasks() {
         ],
     );
 }
+
+#[test]
+fn include_vars_dir_options_and_hash_merge() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    cfg: {a: 1, sub: {x: 1}}
+  tasks:
+    - include_vars: {dir: vars/conf, depth: 1}
+      register: r1
+    - debug: msg="{{ r1.ansible_included_var_files | map('basename') | join(',') }} {{ level }}"
+    - include_vars: {dir: vars/conf, files_matching: '^b', ignore_files: ['c\.yml'], name: picked}
+      register: r2
+    - debug: msg="{{ r2.ansible_included_var_files | map('basename') | join(',') }} {{ picked.bee }} {{ picked.level }}"
+    - include_vars: {dir: vars/odd, extensions: ['', yml], ignore_unknown_extensions: true}
+      register: r3
+    - debug: msg="{{ r3.ansible_included_var_files | map('basename') | join(',') }}"
+    - include_vars: {dir: vars/odd}
+      register: r4
+      ignore_errors: true
+    - debug:
+        msg: "{{ r4 is failed }} {{ 'does not have a valid extension: yaml, yml, json' in r4.message }}"
+    - include_vars: {file: merge.yml, hash_behaviour: merge}
+    - debug: msg="{{ cfg | to_json }}"
+    - include_vars: missing.yml
+      register: r5
+      ignore_errors: true
+    - debug: msg="{{ r5 is failed }} {{ 'Could not find' in r5.message }}"
+"#;
+    let files = [
+        ("pb.yml", pb),
+        ("vars/conf/a.yml", "level: top\n"),
+        ("vars/conf/b.yml", "bee: 1\n"),
+        ("vars/conf/c.yml", "cee: 1\n"),
+        ("vars/odd/noext", "plain: 1\n"),
+        ("vars/odd/notes.txt", "txt: 1\n"),
+        ("vars/conf/deep/b2.yml", "level: deep\n"),
+        ("vars/merge.yml", "cfg: {b: 2, sub: {y: 2}}\n"),
+    ];
+    check(
+        &files,
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "a.yml,b.yml,c.yml top""#,
+            r#""msg": "b.yml,b2.yml 1 deep""#,
+            r#""msg": "noext""#,
+            r#""msg": "True True""#,
+            r#""msg": "{\"a\": 1, \"sub\": {\"x\": 1, \"y\": 2}, \"b\": 2}""#,
+            r#""msg": "True True""#,
+        ],
+    );
+}

@@ -168,7 +168,10 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         LoadError::new(LoadErrorKind::NotFound, at, format!("the role '{name}' was not found"))
             .with_hint(format!("searched: {}; add its folder to roles_path if it lives elsewhere", list.join(", ")))
     })?;
-    let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+    // Absolute with links resolved, as Ansible's `role_path` (`unfrackpath`), even when found
+    // through a relative roles_path.
+    let path = path.canonicalize().unwrap_or(path);
+    let canonical = path.clone();
     ctx.check_depth(at)?;
     // A role importing another tasks file of its own is not a cycle; the same file again is.
     let entry = (canonical.clone(), spec.tasks_from.clone());
