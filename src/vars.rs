@@ -335,7 +335,7 @@ fn trailing_newlines(text: &str) -> usize {
 }
 
 /// An included template: the first `dirs/name` that exists, rewritten like the main text.
-fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, JError> {
+pub(crate) fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, JError> {
     let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) else { return Ok(None) };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("cannot read {}: {e}", path.display())))?;

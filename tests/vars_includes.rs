@@ -128,3 +128,40 @@ fn include_vars_dir_options_and_hash_merge() {
         ],
     );
 }
+
+#[test]
+fn template_lookup_includes_managed_string_and_empty_result() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    who: world
+  tasks:
+    - debug: msg="{{ lookup('template', 'hello.j2') | trim }}"
+    - debug: msg="{{ lookup('template', 'managed.j2') | trim }}"
+    - debug: msg="{{ lookup('template', 'managed.j2') | trim }}"
+      vars:
+        ansible_managed: '{{ "set " ~ "by the play" }}'
+    - debug: msg="{{ lookup('template', 'empty.j2') is none }}"
+    - debug: msg="{{ lookup('template', 'sub/path.j2') | trim }}"
+"#;
+    let files = [
+        ("pb.yml", pb),
+        ("templates/hello.j2", "Hello {% include 'part.j2' %}!\n"),
+        ("templates/part.j2", "{{ who }}\n"),
+        ("templates/managed.j2", "# {{ ansible_managed }}\n"),
+        ("templates/empty.j2", "{# nothing #}\n"),
+        ("templates/sub/path.j2", "{{ template_path }}\n"),
+    ];
+    check(
+        &files,
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "Hello world!""#,
+            r##""msg": "# Ansible managed""##,
+            r##""msg": "# set by the play""##,
+            r#""msg": true"#,
+            r#""msg": "sub/path.j2""#,
+        ],
+    );
+}
