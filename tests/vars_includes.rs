@@ -165,3 +165,40 @@ fn template_lookup_includes_managed_string_and_empty_result() {
         ],
     );
 }
+
+#[test]
+fn environment_lists_omit_and_command_variable_expansion() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  environment:
+    FROM_PLAY: play
+    NEEDS_FACTS: '{{ ansible_env.PATH }}:/x'
+  tasks:
+    - shell: echo "A=$A B=$B C=$C P=$FROM_PLAY F=${NEEDS_FACTS-unset}"
+      environment:
+        - A: one
+          B: '{{ omit }}'
+        - '{{ omit }}'
+        - C: three
+      register: r
+    - debug: msg="{{ r.stdout }}"
+    - command: echo $FROM_PLAY ${FROM_PLAY}x $TROUPE_SURELY_UNSET '$(true)'
+      register: c
+    - debug: msg="{{ c.stdout }}"
+    - command: echo $FROM_PLAY
+      args:
+        expand_argument_vars: false
+      register: n
+    - debug: msg="{{ n.stdout }}"
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "A=one B= C=three P=play F=unset""#,
+            r#""msg": "play playx $TROUPE_SURELY_UNSET $(true)""#,
+            r#""msg": "$FROM_PLAY""#,
+        ],
+    );
+}

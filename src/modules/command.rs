@@ -158,7 +158,9 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         if argv.is_empty() {
             return Err(a.error("`argv` is empty"));
         }
-        let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
+        let expand = a.bool("expand_argument_vars", true)?;
+        let words: Vec<String> =
+            argv.iter().map(|w| if expand && w.contains(['$', '~']) { expanding(w) } else { quote(w) }).collect();
         (Value::from(argv), format!("exec {}", words.join(" ")))
     };
     let stdin = match a.str("stdin")? {
@@ -171,7 +173,6 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         }
         None => None,
     };
-    a.bool("expand_argument_vars", true)?;
     Ok(Parsed {
         shown,
         script,
@@ -181,6 +182,57 @@ fn parse(module: &'static str, args: &Map) -> Result<Parsed, ModuleError> {
         stdin,
         strip: a.bool("strip_empty_ends", true)?,
     })
+}
+
+/// A shell word for `w` with `$NAME`, `${NAME}` and a leading `~`/`~user` expanded on the host
+/// as Python's `expandvars`/`expanduser` do (what Ansible's command module does by default): a
+/// variable that is not set stays as written; nothing else is interpreted.
+fn expanding(w: &str) -> String {
+    let valid_user = |u: &str| u.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let (tilde, rest) = match w.find('/').map_or((w, ""), |i| w.split_at(i)) {
+        (t, rest) if t.starts_with('~') && valid_user(&t[1..]) => (t, rest),
+        _ => ("", w),
+    };
+    // The tilde prefix and its `/` stay unquoted, or the shell would not expand it.
+    let (tilde, rest) = match rest.strip_prefix('/') {
+        Some(r) if !tilde.is_empty() => (format!("{tilde}/"), r),
+        _ if !tilde.is_empty() && rest.is_empty() => return tilde.to_string(),
+        _ => (tilde.to_string(), rest),
+    };
+    let mut out = format!("{tilde}\"");
+    let mut chars = rest.char_indices().peekable();
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    while let Some((i, c)) = chars.next() {
+        if c == '$' {
+            let tail = &rest[i + 1..];
+            if let Some(inner) = tail.strip_prefix('{') {
+                if let Some(end) = inner.find('}').filter(|&e| e > 0 && inner[..e].chars().all(is_name)) {
+                    let name = &inner[..end];
+                    out.push_str(&format!("${{{name}-\\${{{name}\\}}}}"));
+                    for _ in 0..end + 2 {
+                        chars.next();
+                    }
+                    continue;
+                }
+            } else {
+                let len = tail.find(|c: char| !is_name(c)).unwrap_or(tail.len());
+                if len > 0 {
+                    let name = &tail[..len];
+                    out.push_str(&format!("${{{name}-\\${name}}}"));
+                    for _ in 0..len {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+        }
+        if matches!(c, '"' | '\\' | '`' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// Result keys that hold for a run that did not happen.

@@ -23,7 +23,7 @@ fn golden_scripts() {
     let p = parse("command", &crate::modules::testutil::to_map(json!({"_raw_params": "echo 'a b' $HOME; x"})))
         .map(|p| p.script)
         .unwrap_or_default();
-    assert_eq!(p, "exec echo 'a b' '$HOME;' x");
+    assert_eq!(p, "exec echo 'a b' \"${HOME-\\$HOME};\" x");
     let p = parse("shell", &crate::modules::testutil::to_map(json!({"cmd": "echo $HOME", "executable": "/bin/bash"})))
         .map(|p| p.script)
         .unwrap_or_default();
@@ -41,6 +41,20 @@ async fn command_has_no_shell_features() {
     let (_, r) = h.run(&Command, json!({"argv": ["printf", "%s\n\n", "x y"]})).await.unwrap();
     assert_eq!(r.get("stdout"), Some(&json!("x y")));
     assert_eq!(r.get("stdout_lines"), Some(&json!(["x y"])));
+}
+
+#[tokio::test]
+async fn command_expands_variables_and_home_as_ansible() {
+    let h = Harness::new();
+    let home = std::env::var("HOME").unwrap_or_default();
+    let args =
+        json!({"_raw_params": "echo $HOME ~/x ${HOME}y $TROUPE_UNSET_VAR ${TROUPE_UNSET_VAR} '\"$(id)`id`\\' $"});
+    let (_, r) = h.run(&Command, args).await.unwrap();
+    let want = format!("{home} {home}/x {home}y $TROUPE_UNSET_VAR ${{TROUPE_UNSET_VAR}} \"$(id)`id`\\ $");
+    assert_eq!(r.get("stdout"), Some(&json!(want)));
+    let args = json!({"_raw_params": "echo $HOME ~", "expand_argument_vars": false});
+    let (_, r) = h.run(&Command, args).await.unwrap();
+    assert_eq!(r.get("stdout"), Some(&json!("$HOME ~")));
 }
 
 #[tokio::test]
