@@ -35,6 +35,9 @@ pub enum Level {
     IncludeVars,
     SetFact,
     RoleParams,
+    /// `vars` of an `include_tasks`/`include_role` (and its loop variable): Ansible's
+    /// "include params", above role params.
+    IncludeParams,
     /// `inventory_hostname`, `groups`, `role_path`, ...: set by troupe, not by users.
     Magic,
     ExtraVars,

@@ -202,3 +202,39 @@ fn environment_lists_omit_and_command_variable_expansion() {
         ],
     );
 }
+
+#[test]
+fn role_params_reach_dependencies_and_include_params_win() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  roles:
+    - {role: parent, p: from_parent}
+  tasks:
+    - debug: msg="play sees {{ d }}"
+    - set_fact: {findme: set_fact}
+    - include_tasks: inc.yml
+      vars: {findme: include_params}
+"#;
+    let files = [
+        ("pb.yml", pb),
+        ("roles/parent/meta/main.yml", "dependencies:\n  - dep\n  - {role: dep2, q: own}\n"),
+        ("roles/parent/defaults/main.yml", "d: parent_default\n"),
+        ("roles/parent/tasks/main.yml", "- debug: msg=\"parent {{ p }}\"\n"),
+        ("roles/dep/defaults/main.yml", "d: dep_default\n"),
+        ("roles/dep/tasks/main.yml", "- debug: msg=\"dep {{ p }}\"\n"),
+        ("roles/dep2/tasks/main.yml", "- debug: msg=\"dep2 {{ p }} {{ q }}\"\n"),
+        ("inc.yml", "- debug: msg=\"{{ findme }}\"\n"),
+    ];
+    check(
+        &files,
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "dep from_parent""#,
+            r#""msg": "dep2 from_parent own""#,
+            r#""msg": "parent from_parent""#,
+            r#""msg": "play sees parent_default""#,
+            r#""msg": "include_params""#,
+        ],
+    );
+}

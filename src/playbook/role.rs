@@ -196,7 +196,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         path: path.clone(),
         defaults: vars_file(&path, "defaults", spec.defaults_from.as_deref(), at)?,
         vars: vars_file(&path, "vars", spec.vars_from.as_deref(), at)?,
-        params: spec.params.clone(),
+        params: inherited_params(ctx, &spec.params),
     });
     let mut inner = ctx.clone();
     inner.roles.push(entry);
@@ -244,4 +244,12 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         duplicate_role: duplicate,
         ..Default::default()
     })
+}
+
+/// A role used from inside another (a dependency, an import) also sees the parameters of the
+/// roles above it, its own winning (Ansible's inherited vars of the dependency chain).
+fn inherited_params(ctx: &Ctx, own: &crate::value::Map) -> crate::value::Map {
+    let mut params = ctx.role.as_ref().map(|r| r.params.clone()).unwrap_or_default();
+    params.extend(own.clone());
+    params
 }
