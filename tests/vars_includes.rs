@@ -238,3 +238,29 @@ fn role_params_reach_dependencies_and_include_params_win() {
         ],
     );
 }
+
+#[test]
+fn debug_var_of_undefined_values_prints_as_2_19() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    d: {a: 1}
+  tasks:
+    - debug: var=undefined_variable
+      register: r1
+    - debug: var=d.nope
+      register: r2
+    - debug: var=nope.x
+      register: r3
+    - debug:
+        msg: "{{ r1.undefined_variable }} | {{ r2['d.nope'] }} | {{ r3['nope.x'] }}"
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "<< error 1 - 'undefined_variable' is undefined >> | << error 1 - object of type 'dict' has no attribute 'nope' >> | << error 1 - 'nope' is undefined >>""#,
+        ],
+    );
+}

@@ -20,7 +20,6 @@ const SPEC: ArgSpec = ArgSpec {
 pub struct Debug;
 
 /// What Ansible prints for a `var` that is not defined.
-const UNDEFINED: &str = "VARIABLE IS NOT DEFINED!";
 
 /// Ansible's reason for a `debug` task below its `verbosity`.
 const VERBOSITY_SKIP: &str = "Verbosity threshold not met.";
@@ -61,7 +60,9 @@ impl Module for Debug {
                 };
                 let value = match cx.render.eval(super::assert::bare_expression(&expr)) {
                     Ok(v) => v,
-                    Err(e) if e.contains("undefined") => Value::from(UNDEFINED),
+                    Err(e) if e.contains("undefined") || e.contains("has no attribute") => {
+                        Value::from(format!("<< error 1 - {} >>", undefined_reason(cx.render, &e)))
+                    }
                     Err(e) => return Err(ModuleError::Template(format!("debug var={expr}: {e}"))),
                 };
                 Ok(Query::ok().with(&expr, value))
@@ -69,6 +70,31 @@ impl Module for Debug {
             (msg, None) => Ok(Query::ok().with("msg", msg.cloned().unwrap_or_else(|| Value::from("Hello world!")))),
         }
     }
+}
+
+/// What ansible-core 2.19 says about an undefined value in `debug: var=` (`'x' is undefined`,
+/// `object of type 'dict' has no attribute 'y'`), from troupe's longer template error.
+fn undefined_reason(render: &dyn super::Render, error: &str) -> String {
+    let quoted = error.split_once("variable '").map(|(_, t)| t).or_else(|| error.strip_prefix('\''));
+    let Some(name) = quoted.and_then(|t| t.split('\'').next()) else {
+        return error.lines().next().unwrap_or(error).to_string();
+    };
+    // `a.b` undefined while `a` is defined: name the type that lacks the attribute.
+    if let Some((parent, attr)) = name.rsplit_once('.') {
+        if let Ok(v) = render.eval(parent) {
+            let kind = match v {
+                Value::Object(_) => "dict",
+                Value::Array(_) => "list",
+                Value::String(_) => "str",
+                Value::Bool(_) => "bool",
+                Value::Null => "NoneType",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+            };
+            return format!("object of type '{kind}' has no attribute '{attr}'");
+        }
+    }
+    format!("'{name}' is undefined")
 }
 
 #[cfg(test)]
@@ -89,7 +115,10 @@ mod tests {
         let (_, r) = h.run(&Debug, json!({"var": "{{ port }}"})).await.unwrap();
         assert_eq!(r.get("{{ port }}"), Some(&json!(2379)));
         let (_, r) = h.run(&Debug, json!({"var": "nope"})).await.unwrap();
-        assert_eq!(r.get("nope"), Some(&json!(UNDEFINED)));
+        assert_eq!(r.get("nope"), Some(&json!("<< error 1 - 'nope' is undefined >>")));
+        h.render = TestRender::with(json!({"d": {"a": 1}}));
+        let (_, r) = h.run(&Debug, json!({"var": "d.b"})).await.unwrap();
+        assert_eq!(r.get("d.b"), Some(&json!("<< error 1 - object of type 'dict' has no attribute 'b' >>")));
         let (_, r) = h.run(&Debug, json!({})).await.unwrap();
         assert_eq!(r.get("msg"), Some(&json!("Hello world!")));
     }
