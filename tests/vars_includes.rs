@@ -2,7 +2,8 @@
 //! environment and template lookup targets). troupe's values are asserted, and compared with
 //! ansible-playbook's on the same playbook when ansible-core is installed.
 
-use crate::support::compare::check;
+use crate::support::compare::{ansible, check, messages};
+use crate::support::run::{ansible_playbook, scratch, Run};
 
 const ARGS: [&str; 5] = ["-i", "localhost,", "-c", "local", "pb.yml"];
 
@@ -263,4 +264,38 @@ fn debug_var_of_undefined_values_prints_as_2_19() {
             r#""msg": "<< error 1 - 'undefined_variable' is undefined >> | << error 1 - object of type 'dict' has no attribute 'nope' >> | << error 1 - 'nope' is undefined >>""#,
         ],
     );
+}
+
+#[test]
+fn play_hosts_leave_out_failed_hosts_until_errors_are_cleared() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: /bin/false
+      when: inventory_hostname == 'b'
+    - debug: msg="{{ ansible_play_hosts }} {{ ansible_play_batch }} {{ ansible_play_hosts_all }}"
+      run_once: true
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ ansible_play_hosts }} {{ ansible_play_hosts_all | length }}"
+      run_once: true
+    - meta: clear_host_errors
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg="after clear {{ ansible_play_hosts }}"
+      run_once: true
+"#;
+    let args = ["-i", "a,b,", "-c", "local", "pb.yml"];
+    let dir = scratch(&[("pb.yml", pb)]);
+    // troupe exits 2 (a host failed); ansible-core exits 0 once clear_host_errors ran.
+    let ours = messages(&Run::new().in_dir(dir.path()).args(args).code(2).stdout);
+    let want = [r#""msg": "['a'] ['a'] ['a', 'b']""#, r#""msg": "['a'] 2""#, r#""msg": "after clear ['a', 'b']""#];
+    assert_eq!(ours, want);
+    if let Some(ap) = ansible_playbook() {
+        let out = ansible(&ap, dir.path(), &args, &[]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(ours, messages(&String::from_utf8_lossy(&out.stdout)), "differs from ansible-playbook");
+    }
 }

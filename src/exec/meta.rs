@@ -55,6 +55,7 @@ impl Runner {
             "clear_host_errors" => {
                 for s in self.states.values_mut() {
                     s.failed = false;
+                    s.unreachable = false;
                 }
             }
             "noop" | "refresh_inventory" | "reset_connection" | "clear_facts" | "end_play" | "end_batch" => {

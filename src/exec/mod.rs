@@ -130,7 +130,9 @@ impl Runner {
     async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) {
         let name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
         self.reporter.play(&name);
-        // Hosts that failed in an earlier play stay out, as in Ansible.
+        // Hosts that failed in an earlier play stay out, as in Ansible (but count in
+        // `ansible_play_hosts_all`).
+        let all_hosts = hosts.clone();
         let hosts: Vec<String> = hosts
             .into_iter()
             .filter(|h| self.states.get(h).map(|s| !s.failed && !s.unreachable).unwrap_or(true))
@@ -157,7 +159,7 @@ impl Runner {
         }
         self.end_play = false;
         for batch in batches(&play.serial, &hosts) {
-            let pv = self.play_vars(play, &hosts, &batch, plan);
+            let pv = self.play_vars(play, (&all_hosts, &hosts), &batch, plan);
             let mut ctx = walk::PlayCtx {
                 play,
                 plan: pplan,
@@ -177,7 +179,7 @@ impl Runner {
     }
 
     /// Play-wide variables: play vars, all roles' defaults and vars, magic variables.
-    fn play_vars(&self, play: &Play, hosts: &[String], batch: &[String], plan: &Plan) -> PlayVars {
+    fn play_vars(&self, play: &Play, (all, hosts): (&[String], &[String]), batch: &[String], plan: &Plan) -> PlayVars {
         let mut role_defaults = Map::new();
         let mut role_vars = Map::new();
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
@@ -187,7 +189,7 @@ impl Runner {
         let groups: Map = self.inventory.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
         magic.insert("groups".into(), Value::Object(groups));
         magic.insert("ansible_play_hosts".into(), Value::from(hosts.to_vec()));
-        magic.insert("ansible_play_hosts_all".into(), Value::from(hosts.to_vec()));
+        magic.insert("ansible_play_hosts_all".into(), Value::from(all.to_vec()));
         magic.insert("play_hosts".into(), Value::from(batch.to_vec()));
         magic.insert("ansible_play_batch".into(), Value::from(batch.to_vec()));
         magic.insert("playbook_dir".into(), Value::from(absolute(&self.playbook_dir)));
@@ -219,6 +221,8 @@ impl Runner {
             extra_vars: Arc::new(self.options.extra_vars.clone()),
             magic: Arc::new(magic),
             groups: self.inventory.clone(),
+            play_hosts: Arc::new(hosts.to_vec()),
+            batch: Arc::new(batch.to_vec()),
         }
     }
 }

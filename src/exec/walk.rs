@@ -34,7 +34,7 @@ pub(super) struct PlayCtx<'a> {
 
 impl Runner {
     fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
-        World::new(ctx.vars.clone(), self.states.clone())
+        World::new(ctx.vars.without_failed(&self.states), self.states.clone())
     }
 
     pub(super) fn active(&self, hosts: &[String]) -> Vec<String> {

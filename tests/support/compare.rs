@@ -32,7 +32,7 @@ pub fn both(files: &[(&str, &str)], args: &[&str], env: &[(&str, &str)]) -> (Vec
     (messages(&ours.stdout), theirs)
 }
 
-fn ansible(ap: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+pub fn ansible(ap: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(ap);
     cmd.args(args).current_dir(dir).env("ANSIBLE_NOCOLOR", "1").env("ANSIBLE_FORCE_COLOR", "0");
     for (k, v) in env {
