@@ -106,7 +106,7 @@ impl PlayVars {
     /// the hosts that failed or became unreachable (a cheap copy when none did).
     pub fn without_failed(&self, states: &HashMap<String, HostState>) -> PlayVars {
         let alive = |hs: &[String]| -> Vec<String> {
-            hs.iter().filter(|h| states.get(*h).is_none_or(|s| !s.failed && !s.unreachable)).cloned().collect()
+            hs.iter().filter(|h| states.get(*h).map_or(true, |s| !s.failed && !s.unreachable)).cloned().collect()
         };
         let (hosts, batch) = (alive(&self.play_hosts), alive(&self.batch));
         let mut pv = self.clone();

@@ -19,8 +19,6 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct Debug;
 
-/// What Ansible prints for a `var` that is not defined.
-
 /// Ansible's reason for a `debug` task below its `verbosity`.
 const VERBOSITY_SKIP: &str = "Verbosity threshold not met.";
 
