@@ -231,18 +231,21 @@ fn absolute(p: &std::path::Path) -> String {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
 }
 
-/// Ansible exposes every role's defaults and vars to the whole play (a role's after its
-/// dependencies').
+/// Ansible exposes every role's defaults and vars to the whole play.
 fn collect_roles(items: &[Item], defaults: &mut Map, vars: &mut Map) {
     for item in items {
         if let Item::Block(b) = item {
-            // A role's dependencies (inside its block) first, so the role's own values win.
+            // Role vars: a role's, then its dependencies' (a task inside a dependency sees them
+            // over its parents', roles_var_inheritance). Defaults: the dependencies' first, so
+            // the role's own win (var_precedence's role_parent_default).
+            if let Some(role) = &b.role {
+                vars.extend(role.vars.clone());
+            }
             collect_roles(&b.block, defaults, vars);
             collect_roles(&b.rescue, defaults, vars);
             collect_roles(&b.always, defaults, vars);
             if let Some(role) = &b.role {
                 defaults.extend(role.defaults.clone());
-                vars.extend(role.vars.clone());
             }
         }
     }
