@@ -35,6 +35,9 @@ pub enum Level {
     IncludeVars,
     SetFact,
     RoleParams,
+    /// `vars` of an `include_tasks`/`include_role` (and its loop variable): Ansible's
+    /// "include params", above role params.
+    IncludeParams,
     /// `inventory_hostname`, `groups`, `role_path`, ...: set by troupe, not by users.
     Magic,
     ExtraVars,
@@ -409,7 +412,7 @@ fn trailing_newlines(text: &str) -> usize {
 }
 
 /// An included template: the first `dirs/name` that exists, rewritten like the main text.
-fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, JError> {
+pub(crate) fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, JError> {
     let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) else { return Ok(None) };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("cannot read {}: {e}", path.display())))?;

@@ -35,4 +35,5 @@ mod read_ahead;
 mod result_lines;
 mod role_names;
 mod semantics;
+mod vars_includes;
 mod with_lookups;

@@ -65,7 +65,7 @@ impl Runner {
                 layer.insert(k.clone(), v.clone());
             }
             if !layer.is_empty() {
-                f.extra.push((Level::BlockVars, Arc::new(layer)));
+                f.extra.push((Level::IncludeParams, Arc::new(layer)));
             }
             Box::pin(self.run_items(ctx, &items, &f, &hosts)).await;
         }

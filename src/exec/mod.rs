@@ -153,7 +153,9 @@ impl Runner {
             }
         }
         self.reporter.play(&name);
-        // Hosts that failed in an earlier play stay out, as in Ansible.
+        // Hosts that failed in an earlier play stay out, as in Ansible (but count in
+        // `ansible_play_hosts_all`).
+        let all_hosts = hosts.clone();
         let hosts: Vec<String> = hosts
             .into_iter()
             .filter(|h| self.states.get(h).map(|s| !s.failed && !s.unreachable).unwrap_or(true))
@@ -184,7 +186,7 @@ impl Runner {
             if i > 0 {
                 self.reporter.play(&name);
             }
-            let pv = self.play_vars(play, &hosts, &batch, plan);
+            let pv = self.play_vars(play, (&all_hosts, &hosts), &batch, plan);
             let mut ctx = walk::PlayCtx {
                 play,
                 plan: pplan,
@@ -212,7 +214,7 @@ impl Runner {
     }
 
     /// Play-wide variables: play vars, all roles' defaults and vars, magic variables.
-    fn play_vars(&self, play: &Play, hosts: &[String], batch: &[String], plan: &Plan) -> PlayVars {
+    fn play_vars(&self, play: &Play, (all, hosts): (&[String], &[String]), batch: &[String], plan: &Plan) -> PlayVars {
         let mut role_defaults = Map::new();
         let mut role_vars = Map::new();
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
@@ -222,7 +224,7 @@ impl Runner {
         let groups: Map = self.inventory.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
         magic.insert("groups".into(), Value::Object(groups));
         magic.insert("ansible_play_hosts".into(), Value::from(hosts.to_vec()));
-        magic.insert("ansible_play_hosts_all".into(), Value::from(hosts.to_vec()));
+        magic.insert("ansible_play_hosts_all".into(), Value::from(all.to_vec()));
         magic.insert("play_hosts".into(), Value::from(batch.to_vec()));
         magic.insert("ansible_play_batch".into(), Value::from(batch.to_vec()));
         magic.insert("playbook_dir".into(), Value::from(absolute(&self.playbook_dir)));
@@ -254,6 +256,8 @@ impl Runner {
             extra_vars: Arc::new(self.options.extra_vars.clone()),
             magic: Arc::new(magic),
             groups: self.inventory.clone(),
+            play_hosts: Arc::new(hosts.to_vec()),
+            batch: Arc::new(batch.to_vec()),
         }
     }
 }
@@ -266,13 +270,18 @@ fn absolute(p: &std::path::Path) -> String {
 fn collect_roles(items: &[Item], defaults: &mut Map, vars: &mut Map) {
     for item in items {
         if let Item::Block(b) = item {
+            // Role vars: a role's, then its dependencies' (a task inside a dependency sees them
+            // over its parents', roles_var_inheritance). Defaults: the dependencies' first, so
+            // the role's own win (var_precedence's role_parent_default).
             if let Some(role) = &b.role {
-                defaults.extend(role.defaults.clone());
                 vars.extend(role.vars.clone());
             }
             collect_roles(&b.block, defaults, vars);
             collect_roles(&b.rescue, defaults, vars);
             collect_roles(&b.always, defaults, vars);
+            if let Some(role) = &b.role {
+                defaults.extend(role.defaults.clone());
+            }
         }
     }
 }

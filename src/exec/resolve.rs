@@ -160,11 +160,49 @@ impl Runner {
         let mut env: Vec<(String, String)> = Vec::new();
         let sources =
             frame.attrs.iter().map(|a| a.environment.as_ref()).chain(std::iter::once(task.attrs.environment.as_ref()));
+        // Each level may be a mapping or a list of mappings (later ones win); `omit` drops a
+        // list item or a variable, as in Ansible. Each value is rendered on its own: one that
+        // needs the not yet gathered `ansible_env` is left out (Ansible's special case).
+        let mut add = |k: String, v: Value| {
+            if !matches!(&v, Value::String(s) if s == OMIT) {
+                env.retain(|(name, _)| name != &k);
+                env.push((k, to_text(&v)));
+            }
+        };
+        let add_map = |m: &Map, add: &mut dyn FnMut(String, Value)| -> Result<(), TemplateError> {
+            for (k, v) in m {
+                match scope.render_value(v) {
+                    Ok(v) => add(k.clone(), v),
+                    Err(e) if e.variable.as_deref() == Some("ansible_env") => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        };
         for source in sources.flatten() {
-            if let Value::Object(m) = scope.render_value(source)? {
-                for (k, v) in m {
-                    env.retain(|(name, _)| name != &k);
-                    env.push((k, to_text(&v)));
+            let items = match source {
+                Value::Array(items) => items.as_slice(),
+                one => std::slice::from_ref(one),
+            };
+            for item in items {
+                match item {
+                    Value::Object(m) => add_map(m, &mut add)?,
+                    other => match scope.render_value(other)? {
+                        Value::Object(m) => m.into_iter().for_each(|(k, v)| add(k, v)),
+                        Value::Array(list) => {
+                            for rendered in list {
+                                match rendered {
+                                    Value::Object(m) => m.into_iter().for_each(|(k, v)| add(k, v)),
+                                    Value::String(s) if s == OMIT => {}
+                                    Value::Null => {}
+                                    bad => return Err(not_a_mapping(other, &bad)),
+                                }
+                            }
+                        }
+                        Value::String(s) if s == OMIT => {}
+                        Value::Null => {}
+                        bad => return Err(not_a_mapping(other, &bad)),
+                    },
                 }
             }
         }
@@ -331,4 +369,11 @@ fn default_args(
         }
     }
     Ok(out)
+}
+
+fn not_a_mapping(source: &Value, got: &Value) -> TemplateError {
+    TemplateError::new(
+        &to_text(source),
+        format!("environment must be a mapping (or a list of mappings), received {}", to_text(got)),
+    )
 }

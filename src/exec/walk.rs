@@ -35,28 +35,7 @@ pub(super) struct PlayCtx<'a> {
 
 impl Runner {
     pub(super) fn world(&self, ctx: &PlayCtx<'_>) -> Arc<World> {
-        World::new(self.play_vars_now(ctx), self.states.clone())
-    }
-
-    /// The play's variables as of now: `ansible_play_hosts`, `ansible_play_batch` and
-    /// `play_hosts` leave out hosts that failed or are unreachable, as in Ansible.
-    fn play_vars_now(&self, ctx: &PlayCtx<'_>) -> PlayVars {
-        let down = |h: &Value| self.states.get(&to_text(h)).is_some_and(|s| s.failed || s.unreachable);
-        let all = match ctx.vars.magic.get("ansible_play_hosts_all") {
-            Some(Value::Array(hosts)) if hosts.iter().any(down) => hosts,
-            _ => return ctx.vars.clone(),
-        };
-        let mut vars = ctx.vars.clone();
-        let up = |hosts: &[Value]| Value::Array(hosts.iter().filter(|h| !down(h)).cloned().collect());
-        let batch = match ctx.vars.magic.get("ansible_play_batch") {
-            Some(Value::Array(b)) => up(b),
-            _ => Value::Array(Vec::new()),
-        };
-        let magic = Arc::make_mut(&mut vars.magic);
-        magic.insert("ansible_play_hosts".into(), up(all));
-        magic.insert("ansible_play_batch".into(), batch.clone());
-        magic.insert("play_hosts".into(), batch);
-        vars
+        World::new(ctx.vars.without_failed(&self.states), self.states.clone())
     }
 
     pub(super) fn active(&self, hosts: &[String]) -> Vec<String> {
@@ -131,7 +110,9 @@ impl Runner {
         resolve(&ctx.play.gather_facts, "gather_facts", &Arc::new(scope))
     }
 
-    /// Load the play's `vars_files` for each host (paths may use host variables).
+    /// Load the play's `vars_files` for each host (paths may use host variables). As in
+    /// ansible-core 2.19: an entry that is a list loads its first file that exists; a file that
+    /// exists nowhere is skipped; an entry using an undefined variable is skipped with a warning.
     fn load_vars_files(&mut self, ctx: &PlayCtx<'_>, batch: &[String]) {
         if ctx.play.vars_files.is_empty() {
             return;
@@ -143,20 +124,28 @@ impl Runner {
             let scope = Arc::new(scope);
             let mut loaded = Map::new();
             let mut error = None;
-            for entry in &ctx.play.vars_files {
-                let path = match scope.render_text(entry) {
-                    Ok(p) => base.join(p),
-                    Err(e) => {
-                        error = Some(e.message);
-                        break;
+            'entries: for entry in &ctx.play.vars_files {
+                for name in entry {
+                    let path = match scope.render_text(name) {
+                        Ok(p) => vars_file_path(&base, &p),
+                        Err(e) if e.variable.is_some() => {
+                            self.reporter.warn(&format!(
+                                "skipping vars_files item {entry:?} due to an undefined variable: {}",
+                                e.message
+                            ));
+                            continue 'entries;
+                        }
+                        Err(e) => {
+                            error = Some(e.message);
+                            break 'entries;
+                        }
+                    };
+                    let Some(path) = path else { continue };
+                    match load_vars_file(&path) {
+                        Ok(m) => loaded.extend(m),
+                        Err(msg) => error = Some(msg),
                     }
-                };
-                match crate::yaml::load_file(&path) {
-                    Ok(node) => match node.vars() {
-                        Some(m) => loaded.extend(m),
-                        None => error = Some(format!("vars file {} must hold a mapping", path.display())),
-                    },
-                    Err(e) => error = Some(format!("{} ({})", e.message, e.span)),
+                    continue 'entries;
                 }
             }
             if let Some(msg) = error {
@@ -462,5 +451,36 @@ fn add_facts(state: &mut HostState, task: &Task, o: &HostOutcome) {
     if let Some(v) = &o.include_vars {
         let m = Arc::make_mut(&mut state.include_vars);
         m.extend(v.clone());
+    }
+}
+
+/// Where a `vars_files` name is found (Ansible's `path_dwim_relative_stack` for a play):
+/// absolute as is; else `BASE/vars/NAME` (unless NAME starts with `vars/`), then `BASE/NAME`.
+fn vars_file_path(base: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let name = name.trim();
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    let in_vars = (name.split('/').next() != Some("vars")).then(|| base.join("vars").join(name));
+    in_vars.into_iter().chain([base.join(name)]).find(|c| c.exists())
+}
+
+/// One vars file: a mapping, a list of mappings (merged in order) or empty.
+fn load_vars_file(path: &Path) -> Result<Map, String> {
+    let node = crate::yaml::load_file(path).map_err(|e| format!("{} ({})", e.message, e.span))?;
+    if let Some(m) = node.vars() {
+        return Ok(m);
+    }
+    let bad = || format!("{}: a vars file must hold a mapping or a list of mappings", node.span);
+    match node.to_value() {
+        Value::Array(items) => items.into_iter().try_fold(Map::new(), |mut all, item| match item {
+            Value::Object(m) => {
+                all.extend(m);
+                Ok(all)
+            }
+            _ => Err(bad()),
+        }),
+        _ => Err(bad()),
     }
 }

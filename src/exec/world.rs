@@ -95,6 +95,30 @@ pub struct PlayVars {
     /// `groups`, `playbook_dir`, `ansible_play_hosts`, `ansible_check_mode`, ...
     pub magic: Arc<Map>,
     pub groups: Arc<Inventory>,
+    /// The play's hosts and this batch at the start; `ansible_play_hosts` and
+    /// `ansible_play_batch` are these minus the hosts failed or unreachable so far.
+    pub play_hosts: Arc<Vec<String>>,
+    pub batch: Arc<Vec<String>>,
+}
+
+impl PlayVars {
+    /// These variables with `ansible_play_hosts`/`play_hosts`/`ansible_play_batch` leaving out
+    /// the hosts that failed or became unreachable (a cheap copy when none did).
+    pub fn without_failed(&self, states: &HashMap<String, HostState>) -> PlayVars {
+        let alive = |hs: &[String]| -> Vec<String> {
+            hs.iter().filter(|h| states.get(*h).map_or(true, |s| !s.failed && !s.unreachable)).cloned().collect()
+        };
+        let (hosts, batch) = (alive(&self.play_hosts), alive(&self.batch));
+        let mut pv = self.clone();
+        if hosts.len() != self.play_hosts.len() || batch.len() != self.batch.len() {
+            let mut magic = (*self.magic).clone();
+            magic.insert("ansible_play_hosts".into(), Value::from(hosts));
+            magic.insert("ansible_play_batch".into(), Value::from(batch.clone()));
+            magic.insert("play_hosts".into(), Value::from(batch));
+            pv.magic = Arc::new(magic);
+        }
+        pv
+    }
 }
 
 /// A snapshot of every host's state, taken before a task runs (linear strategy: hosts see

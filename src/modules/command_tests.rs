@@ -59,6 +59,20 @@ async fn command_has_no_shell_features() {
 }
 
 #[tokio::test]
+async fn command_expands_variables_and_home_as_ansible() {
+    let h = Harness::new();
+    let home = std::env::var("HOME").unwrap_or_default();
+    let args =
+        json!({"_raw_params": "echo $HOME ~/x ${HOME}y $TROUPE_UNSET_VAR ${TROUPE_UNSET_VAR} '\"$(id)`id`\\' $"});
+    let (_, r) = h.run(&Command, args).await.unwrap();
+    let want = format!("{home} {home}/x {home}y $TROUPE_UNSET_VAR ${{TROUPE_UNSET_VAR}} \"$(id)`id`\\ $");
+    assert_eq!(r.get("stdout"), Some(&json!(want)));
+    let args = json!({"_raw_params": "echo $HOME ~", "expand_argument_vars": false});
+    let (_, r) = h.run(&Command, args).await.unwrap();
+    assert_eq!(r.get("stdout"), Some(&json!("$HOME ~")));
+}
+
+#[tokio::test]
 async fn shell_runs_scripts_with_stdin_and_chdir() {
     let dir = tempfile::tempdir().unwrap();
     let h = Harness::new();

@@ -19,12 +19,6 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct Debug;
 
-/// The undefined variable a template error names (`variable 'x' is undefined ...`).
-fn undefined_name(error: &str) -> Option<&str> {
-    let rest = error.split_once("variable '")?.1;
-    rest.split_once("' is undefined").map(|(name, _)| name)
-}
-
 /// Ansible's reason for a `debug` task below its `verbosity`.
 const VERBOSITY_SKIP: &str = "Verbosity threshold not met.";
 
@@ -81,9 +75,9 @@ impl Module for Debug {
                         ));
                     }
                     Ok(v) => v,
-                    Err(e) if e.contains("undefined") => {
+                    Err(e) if e.contains("undefined") || e.contains("has no attribute") => {
                         // 2.19: a placeholder naming the error, and the error as a warning.
-                        let error = format!("error 1 - '{}' is undefined", undefined_name(&e).unwrap_or(&expr));
+                        let error = format!("error 1 - {}", undefined_reason(cx.render, &e));
                         return Ok(Query::ok()
                             .with(&expr, format!("<< {error} >>"))
                             .with("warnings", vec![format!("Encountered 1 template error.\n{error}")]));
@@ -95,6 +89,31 @@ impl Module for Debug {
             (msg, None) => Ok(Query::ok().with("msg", msg.cloned().unwrap_or_else(|| Value::from("Hello world!")))),
         }
     }
+}
+
+/// What ansible-core 2.19 says about an undefined value in `debug: var=` (`'x' is undefined`,
+/// `object of type 'dict' has no attribute 'y'`), from troupe's longer template error.
+fn undefined_reason(render: &dyn super::Render, error: &str) -> String {
+    let quoted = error.split_once("variable '").map(|(_, t)| t).or_else(|| error.strip_prefix('\''));
+    let Some(name) = quoted.and_then(|t| t.split('\'').next()) else {
+        return error.lines().next().unwrap_or(error).to_string();
+    };
+    // `a.b` undefined while `a` is defined: name the type that lacks the attribute.
+    if let Some((parent, attr)) = name.rsplit_once('.') {
+        if let Ok(v) = render.eval(parent) {
+            let kind = match v {
+                Value::Object(_) => "dict",
+                Value::Array(_) => "list",
+                Value::String(_) => "str",
+                Value::Bool(_) => "bool",
+                Value::Null => "NoneType",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "int",
+            };
+            return format!("object of type '{kind}' has no attribute '{attr}'");
+        }
+    }
+    format!("'{name}' is undefined")
 }
 
 #[cfg(test)]
@@ -119,6 +138,9 @@ mod tests {
         assert_eq!(r.get("warnings"), Some(&json!(["Encountered 1 template error.\nerror 1 - 'nope' is undefined"])));
         let e = err_text(h.run(&Debug, json!({"var": {"a": null}})).await);
         assert!(e.contains("'{'a': None}' is not a string and conversion is not allowed"), "{e}");
+        h.render = TestRender::with(json!({"d": {"a": 1}}));
+        let (_, r) = h.run(&Debug, json!({"var": "d.b"})).await.unwrap();
+        assert_eq!(r.get("d.b"), Some(&json!("<< error 1 - object of type 'dict' has no attribute 'b' >>")));
         let (_, r) = h.run(&Debug, json!({})).await.unwrap();
         assert_eq!(r.get("msg"), Some(&json!("Hello world!")));
     }

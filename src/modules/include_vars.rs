@@ -13,12 +13,16 @@ use super::{Ctx, Map, Module, ModuleError, Query};
 const SPEC: ArgSpec = ArgSpec {
     options: &[&[
         Opt::path("file", "a YAML or JSON file of variables"),
-        Opt::path("dir", "a folder whose vars files are loaded in name order"),
+        Opt::path("dir", "a folder whose vars files are loaded, folder by folder in name order"),
         Opt::str("name", "put the variables under this one name"),
-        Opt::int("depth", "how deep to descend into `dir` (0: no limit)").default("0"),
-        Opt::str("files_matching", "only files in `dir` matching this regex"),
+        Opt::int("depth", "how deep to descend into `dir` (0: no limit, 1: `dir` only)").default("0"),
+        Opt::str("files_matching", "only files in `dir` whose name matches this regex"),
         Opt::list("extensions", "file extensions loaded from `dir`").default("[yaml, yml, json]"),
-        Opt::list("ignore_files", "file names in `dir` to skip"),
+        Opt::list("ignore_files", "regexes of file names in `dir` to skip (anchored at the end)"),
+        Opt::bool("ignore_unknown_extensions", "skip files in `dir` without a listed extension instead of failing")
+            .default("false"),
+        Opt::str("hash_behaviour", "`merge`: merge mappings into the variables' current values")
+            .choices(&["replace", "merge"]),
     ]],
     aliases: &[("_raw_params", "file")],
     ..ArgSpec::NONE
@@ -26,7 +30,7 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct IncludeVars;
 
-const DEFAULT_EXTENSIONS: [&str; 4] = ["yaml", "yml", "json", ""];
+const DEFAULT_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 /// Load one vars file: a mapping (or an empty file).
 pub fn load_vars_file(path: &Path) -> Result<Map, ModuleError> {
@@ -51,34 +55,141 @@ pub fn load_vars_file(path: &Path) -> Result<Map, ModuleError> {
     }
 }
 
-/// Files under `dir` (sorted, depth-first like Ansible), filtered by extension and pattern.
-fn dir_files(
-    dir: &Path,
-    depth: u64,
-    level: u64,
-    exts: &[String],
-    pattern: Option<&regex::Regex>,
-    out: &mut Vec<PathBuf>,
-) -> Result<(), ModuleError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| ModuleError::failed(format!("cannot list {}: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if depth == 0 || level + 1 < depth {
-                dir_files(&p, depth, level + 1, exts, pattern, out)?;
+/// A failure the way Ansible's include_vars reports it: the text under `message`.
+fn failed(message: String) -> ModuleError {
+    let mut result = Map::new();
+    result.insert("message".into(), Value::from(message.clone()));
+    ModuleError::Failed { msg: message, result }
+}
+
+/// The folders under `dir` with their file names, as Ansible walks them: every folder (links
+/// followed) sorted by its path, files by name; `depth` 1 is `dir` alone, 0 no limit.
+fn walk(dir: &Path, depth: u64) -> Result<Vec<(PathBuf, Vec<String>)>, ModuleError> {
+    let mut out = Vec::new();
+    let mut todo = vec![(dir.to_path_buf(), 1u64)];
+    while let Some((root, level)) = todo.pop() {
+        let entries = std::fs::read_dir(&root).map_err(|e| failed(format!("cannot list {}: {e}", root.display())))?;
+        let mut files = Vec::new();
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                if depth == 0 || level < depth {
+                    todo.push((p, level + 1));
+                }
+            } else {
+                files.push(e.file_name().to_string_lossy().into_owned());
             }
-            continue;
         }
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let ext = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
-        if exts.contains(&ext) && pattern.map_or(true, |re| re.is_match(&name)) {
-            out.push(p);
-        }
+        files.sort();
+        out.push((root, files));
     }
-    Ok(())
+    out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    Ok(out)
+}
+
+/// The folder a `dir` names: in a role under its `vars/` (a name starting with `vars/` is
+/// taken from the role folder when there), else beside the task's file.
+fn source_dir(cx: &Ctx<'_>, dir: &str) -> PathBuf {
+    // The search folders are [role, task folder, playbook folder] inside a role, else two.
+    match cx.search.as_slice() {
+        [role, _, _] if dir.split('/').next() == Some("vars") => {
+            let p = role.join(dir);
+            if p.exists() {
+                p
+            } else {
+                PathBuf::from(dir)
+            }
+        }
+        [role, _, _] => role.join("vars").join(dir),
+        [task_dir, ..] => task_dir.join(dir),
+        [] => PathBuf::from(dir),
+    }
+}
+
+/// The extension as Python's `splitext` sees it (`.hidden` and `name` have none).
+fn extension(name: &str) -> &str {
+    match name.trim_start_matches('.').rfind('.') {
+        Some(_) => name.rsplit('.').next().unwrap_or(""),
+        None => "",
+    }
+}
+
+struct DirOptions {
+    depth: u64,
+    matching: Option<regex::Regex>,
+    ignore: Vec<regex::Regex>,
+    extensions: Vec<String>,
+    ignore_unknown: bool,
+}
+
+impl DirOptions {
+    fn parse(a: &Args) -> Result<DirOptions, ModuleError> {
+        let regex = |p: &str, what: &str| {
+            regex::Regex::new(p)
+                .map_err(|e| a.error(format_args!("`{what}` {p:?} is not a valid regular expression: {e}")))
+        };
+        let matching = a.str("files_matching")?.map(|p| regex(&p, "files_matching")).transpose()?;
+        let ignore = a.list("ignore_files")?.unwrap_or_default();
+        let ignore = ignore.iter().map(|p| regex(&format!("(?:{p})$"), "ignore_files")).collect::<Result<_, _>>()?;
+        let extensions = match a.get("extensions") {
+            // Ansible takes a string as its characters (`list('yml')`).
+            Some(Value::String(s)) => s.chars().map(String::from).collect(),
+            _ => a.list("extensions")?.unwrap_or_else(|| DEFAULT_EXTENSIONS.map(String::from).to_vec()),
+        };
+        Ok(DirOptions {
+            depth: a.number("depth")?.unwrap_or(0.0) as u64,
+            matching,
+            ignore,
+            extensions,
+            ignore_unknown: a.bool("ignore_unknown_extensions", false)?,
+        })
+    }
+
+    /// The files of `dir` to load, in order; a file without a listed extension fails the task
+    /// unless `ignore_unknown_extensions`.
+    fn files(&self, dir: &Path) -> Result<Vec<PathBuf>, ModuleError> {
+        let mut out = Vec::new();
+        for (root, names) in walk(dir, self.depth)? {
+            for name in names {
+                if self.matching.as_ref().is_some_and(|re| !re.is_match(&name))
+                    || self.ignore.iter().any(|re| re.is_match(&name))
+                {
+                    continue;
+                }
+                let path = root.join(&name);
+                if !self.extensions.iter().any(|e| e == extension(&name)) {
+                    if self.ignore_unknown {
+                        continue;
+                    }
+                    return Err(failed(format!(
+                        "{} does not have a valid extension: {}",
+                        path.display(),
+                        self.extensions.join(", ")
+                    )));
+                }
+                out.push(path);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Merge `new` into `old` recursively (Ansible's `combine_vars(..., merge=True)`).
+fn merge(old: Value, new: Value) -> Value {
+    match (old, new) {
+        (Value::Object(mut o), Value::Object(n)) => {
+            for (k, v) in n {
+                match o.get_mut(&k) {
+                    Some(prev) => *prev = merge(std::mem::take(prev), v),
+                    None => {
+                        o.insert(k, v);
+                    }
+                }
+            }
+            Value::Object(o)
+        }
+        (_, n) => n,
+    }
 }
 
 #[async_trait]
@@ -97,44 +208,38 @@ impl Module for IncludeVars {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::parse("include_vars", args, &SPEC)?;
-        let files = match (a.str("file")?, a.str("dir")?) {
-            (Some(_), Some(_)) => return Err(a.error("give `file` or `dir`, not both")),
-            (None, None) => return Err(a.error("`file` (or `dir`) is required")),
-            (Some(f), None) => vec![cx.find_file("vars", &f).ok_or_else(|| {
-                ModuleError::failed(format!(
-                    "could not find vars file {f:?} (looked in vars/ and beside the tasks and playbook)"
-                ))
-            })?],
-            (None, Some(d)) => {
-                let dir = cx
-                    .find_file("vars", &d)
-                    .filter(|p| p.is_dir())
-                    .ok_or_else(|| ModuleError::failed(format!("could not find vars folder {d:?}")))?;
-                let depth = a.number("depth")?.unwrap_or(0.0) as u64;
-                let pattern = match a.str("files_matching")? {
-                    Some(p) => Some(
-                        regex::Regex::new(&p)
-                            .map_err(|e| a.error(format_args!("`files_matching` is not a valid regex: {e}")))?,
-                    ),
-                    None => None,
-                };
-                let exts =
-                    a.list("extensions")?.unwrap_or_else(|| DEFAULT_EXTENSIONS.iter().map(|s| s.to_string()).collect());
-                let ignore = a.list("ignore_files")?.unwrap_or_default();
-                let mut out = Vec::new();
-                dir_files(&dir, depth, 0, &exts, pattern.as_ref(), &mut out)?;
-                out.retain(|p| {
-                    let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-                    !ignore.iter().any(|i| *i == name)
-                });
-                out
+        const DIR_ONLY: [&str; 6] =
+            ["dir", "depth", "files_matching", "ignore_files", "extensions", "ignore_unknown_extensions"];
+        if a.has("file") && DIR_ONLY.iter().any(|k| a.has(k)) {
+            return Err(a.error("you are mixing file only and dir only arguments, these are incompatible"));
+        }
+        let files = match a.str("dir")? {
+            Some(d) => {
+                let dir = source_dir(cx, &d);
+                if !dir.exists() {
+                    return Err(failed(format!("{} directory does not exist", dir.display())));
+                }
+                if !dir.is_dir() {
+                    return Err(failed(format!("{} is not a directory", dir.display())));
+                }
+                DirOptions::parse(&a)?.files(&dir)?
+            }
+            None => {
+                let f = a.str("file")?.map(|f| f.trim_end_matches('\n').to_string()).unwrap_or_default();
+                if f.is_empty() {
+                    return Err(failed("Could not find file: `file` (or `dir`) names nothing".into()));
+                }
+                vec![cx.find_file("vars", &f).ok_or_else(|| {
+                    failed(format!(
+                        "Could not find or access '{f}' (looked in vars/ and beside the tasks and playbook)"
+                    ))
+                })?]
             }
         };
         let mut vars = Map::new();
         for f in &files {
-            for (k, v) in load_vars_file(f)? {
-                vars.insert(k, v);
-            }
+            let loaded = load_vars_file(f).map_err(|e| failed(e.to_string()))?;
+            vars.extend(loaded);
         }
         if let Some(name) = a.str("name")? {
             if !super::set_fact::valid_var_name(&name) {
@@ -143,6 +248,14 @@ impl Module for IncludeVars {
             let mut one = Map::new();
             one.insert(name, Value::Object(vars));
             vars = one;
+        }
+        // As Ansible: merged after `name` wraps them, with the variables' current values.
+        if a.choice("hash_behaviour", &["replace", "merge"])? == Some("merge") {
+            for (k, v) in vars.iter_mut() {
+                if let Ok(old) = cx.render.eval(k) {
+                    *v = merge(old, std::mem::take(v));
+                }
+            }
         }
         let included: Vec<Value> = files.iter().map(|f| Value::from(f.to_string_lossy().into_owned())).collect();
         let mut q =
@@ -183,8 +296,12 @@ mod tests {
         std::fs::write(d.join("c.txt"), "z: 3").unwrap();
         let mut h = Harness::new();
         h.search = vec![dir.path().to_path_buf()];
-        let q = h.query(&IncludeVars, json!({"dir": "all"})).await.unwrap();
+        // Outside a role, `dir` is beside the task's file; inside one, under its `vars/`.
+        let q = h.query(&IncludeVars, json!({"dir": "vars/all", "ignore_unknown_extensions": true})).await.unwrap();
         assert_eq!(q.include_vars.map(Value::Object), Some(json!({"x": 1, "y": 2})));
+        h.search = vec![dir.path().to_path_buf(), "/nonexistent".into(), "/nonexistent".into()];
+        let e = err_text(h.query(&IncludeVars, json!({"dir": "all"})).await);
+        assert!(e.contains("c.txt does not have a valid extension: yaml, yml, json"), "{e}");
     }
 
     #[tokio::test]
@@ -199,6 +316,6 @@ mod tests {
         let e = err_text(h.query(&IncludeVars, json!({"file": "bad.yml"})).await);
         assert!(e.contains("bad.yml"), "{e}");
         let e = err_text(h.query(&IncludeVars, json!({"file": "nope.yml"})).await);
-        assert!(e.contains("could not find vars file \"nope.yml\""), "{e}");
+        assert!(e.contains("Could not find or access 'nope.yml'"), "{e}");
     }
 }

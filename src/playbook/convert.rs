@@ -78,6 +78,20 @@ pub fn string_list(node: &Node, key: &str) -> Result<Vec<String>, LoadError> {
     }
 }
 
+/// `vars_files`: a string or a list whose items are file names or lists of alternatives.
+pub fn vars_files(node: &Node) -> Result<Vec<Vec<String>>, LoadError> {
+    match &node.kind {
+        Kind::Seq(items) => items
+            .iter()
+            .map(|n| match &n.kind {
+                Kind::Seq(_) => string_list(n, "vars_files"),
+                _ => Ok(vec![string(n, "vars_files")?]),
+            })
+            .collect(),
+        _ => Ok(string_list(node, "vars_files")?.into_iter().map(|f| vec![f]).collect()),
+    }
+}
+
 /// `tags`: "a, b" splits on commas; a list is taken as is (ints become strings).
 pub fn tags(node: &Node) -> Result<Vec<String>, LoadError> {
     match &node.kind {

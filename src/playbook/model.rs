@@ -34,8 +34,9 @@ pub struct Play {
     /// The playbook file this play came from (imported playbooks have their own).
     pub file: PathBuf,
     pub vars: Map,
-    /// `vars_files` entries, raw (may hold templates); relative to the play's file folder.
-    pub vars_files: Vec<String>,
+    /// `vars_files` entries, raw (may hold templates); relative to the play's file folder (or its
+    /// `vars/`). An entry given as a list holds alternatives: the first that exists is loaded.
+    pub vars_files: Vec<Vec<String>>,
     /// Rendered with play vars and extra vars when the play starts (a template may use them).
     pub gather_facts: Flag,
     /// `gather_subset` and `gather_timeout`, passed to the fact gathering `setup` call.

@@ -160,7 +160,7 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
             "name" => play.name = opt_string(v, "name")?.unwrap_or_default(),
             "hosts" => hosts = Some(host_pattern(v)?),
             "vars" => play.vars.extend(convert::vars(v, true)?),
-            "vars_files" => play.vars_files = convert::string_list(v, "vars_files")?,
+            "vars_files" => play.vars_files = convert::vars_files(v)?,
             "gather_facts" => play.gather_facts = flag(v, "gather_facts")?.unwrap_or(Flag::Literal(true)),
             "gather_subset" => {
                 play.gather_subset = Some(Value::from(convert::string_list(v, &key)?));

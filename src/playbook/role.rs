@@ -168,7 +168,10 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         LoadError::new(LoadErrorKind::NotFound, at, format!("the role '{name}' was not found"))
             .with_hint(format!("searched: {}; add its folder to roles_path if it lives elsewhere", list.join(", ")))
     })?;
-    let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+    // Absolute with links resolved, as Ansible's `role_path` (`unfrackpath`), even when found
+    // through a relative roles_path.
+    let path = path.canonicalize().unwrap_or(path);
+    let canonical = path.clone();
     ctx.check_depth(at)?;
     // A role importing another tasks file of its own is not a cycle; the same file again is.
     let entry = (canonical.clone(), spec.tasks_from.clone());
@@ -193,7 +196,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         path: path.clone(),
         defaults: vars_file(&path, "defaults", spec.defaults_from.as_deref(), at)?,
         vars: vars_file(&path, "vars", spec.vars_from.as_deref(), at)?,
-        params: spec.params.clone(),
+        params: inherited_params(ctx, &spec.params),
     });
     let mut inner = ctx.clone();
     inner.roles.push(entry);
@@ -241,4 +244,12 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         duplicate_role: duplicate,
         ..Default::default()
     })
+}
+
+/// A role used from inside another (a dependency, an import) also sees the parameters of the
+/// roles above it, its own winning (Ansible's inherited vars of the dependency chain).
+fn inherited_params(ctx: &Ctx, own: &crate::value::Map) -> crate::value::Map {
+    let mut params = ctx.role.as_ref().map(|r| r.params.clone()).unwrap_or_default();
+    params.extend(own.clone());
+    params
 }

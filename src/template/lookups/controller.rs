@@ -277,8 +277,7 @@ pub fn template(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) ->
             .map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
         let mut vars = ctx.clone();
         let full = std::fs::canonicalize(&found).unwrap_or(found.clone());
-        vars.insert("template_path".into(), Value::from(found.to_string_lossy().into_owned()));
-        vars.insert("template_fullpath".into(), Value::from(full.to_string_lossy().into_owned()));
+        template_vars(&mut vars, &term, &full);
         let single = text
             .trim()
             .strip_prefix(var_start.as_str())
@@ -287,14 +286,73 @@ pub fn template(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) ->
         let rendered = match single {
             Some(expr) if convert => env.compile_expression_owned(expr.trim().to_string()).and_then(|e| e.eval(&vars)),
             // As Ansible's templar: the source's trailing newlines are kept.
-            _ => env.render_named_str(&term, &text, &vars).map(|mut r| {
-                let count = |t: &str| t.len() - t.trim_end_matches('\n').len();
-                let missing = count(&text).saturating_sub(count(&r));
-                r.push_str(&"\n".repeat(missing));
-                Value::from(r)
-            }),
+            // An include, import or extends finds files beside the template, then in each search
+            // folder's `templates/` and the folder itself (Ansible's searchpath for the lookup).
+            _ if ["include", "import", "extends"].iter().any(|w| text.contains(w)) => {
+                let mut env = env.clone();
+                let mut dirs: Vec<PathBuf> = found.parent().map(Path::to_path_buf).into_iter().collect();
+                for d in search_dirs(state) {
+                    dirs.extend([d.join("templates"), d]);
+                }
+                env.set_loader(move |name| crate::vars::load_template(&dirs, name));
+                render_keeping_newlines(&env, &term, &text, &vars)
+            }
+            _ => render_keeping_newlines(env, &term, &text, &vars),
         };
         out.push(rendered.map_err(|e| fail(label, format!("{}: {e}", found.display())))?);
     }
     Ok(out)
+}
+
+/// Render a template's text. As Ansible's templar: the source's trailing newlines are kept;
+/// a template that renders nothing at all (only comments) is `None`.
+fn render_keeping_newlines(
+    env: &minijinja::Environment<'_>,
+    name: &str,
+    text: &str,
+    vars: &BTreeMap<String, Value>,
+) -> Result<Value, Error> {
+    env.render_named_str(name, text, vars).map(|mut r| {
+        if r.is_empty() && !text.trim().is_empty() {
+            return Value::from(());
+        }
+        let count = |t: &str| t.len() - t.trim_end_matches('\n').len();
+        let missing = count(text).saturating_sub(count(&r));
+        r.push_str(&"\n".repeat(missing));
+        Value::from(r)
+    })
+}
+
+/// The variables Ansible adds for a template (`template_path` is the name as given), and
+/// `ansible_managed` from the `ansible_managed` setting unless the play defines it.
+fn template_vars(vars: &mut BTreeMap<String, Value>, term: &str, full: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+    let uid = std::fs::metadata(full).map(|m| m.uid()).unwrap_or(0);
+    let owner = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string());
+    let full_text = full.to_string_lossy().into_owned();
+    if !vars.contains_key("ansible_managed") {
+        let text = match std::env::var("ANSIBLE_MANAGED") {
+            Ok(v) => v,
+            Err(_) => ansible_cfg()
+                .get(&("defaults".to_string(), "ansible_managed".to_string()))
+                .cloned()
+                .unwrap_or_else(|| "Ansible managed".into()),
+        };
+        let managed = text.replace("{host}", &host).replace("{uid}", &owner).replace("{file}", term);
+        vars.insert("ansible_managed".into(), Value::from(managed));
+    }
+    vars.insert("template_host".into(), Value::from(host));
+    vars.insert("template_uid".into(), Value::from(owner));
+    vars.insert("template_path".into(), Value::from(term));
+    vars.insert("template_fullpath".into(), Value::from(full_text));
+    vars.insert("template_destpath".into(), Value::from(()));
 }
