@@ -10,6 +10,7 @@ pub mod collections;
 pub mod convert;
 pub mod extra;
 pub mod ipaddr;
+pub mod mathstuff;
 pub mod pyrandom;
 pub mod text;
 pub mod urls;
@@ -46,6 +47,7 @@ pub fn register(env: &mut Environment<'static>) {
     urls::register(env);
     extra::register(env);
     ipaddr::register(env);
+    mathstuff::register(env);
     pyrandom::register(env);
     super::tests::register(env);
     super::lookups::register(env);
