@@ -12,6 +12,7 @@ pub mod extra;
 pub mod ipaddr;
 pub mod mathstuff;
 pub mod pyrandom;
+pub mod structure;
 pub mod text;
 pub mod urls;
 pub mod version;
@@ -48,6 +49,7 @@ pub fn register(env: &mut Environment<'static>) {
     extra::register(env);
     ipaddr::register(env);
     mathstuff::register(env);
+    structure::register(env);
     pyrandom::register(env);
     super::tests::register(env);
     super::lookups::register(env);

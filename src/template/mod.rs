@@ -7,6 +7,7 @@
 pub mod arith;
 pub mod bounds;
 pub mod builtin_names;
+pub mod escapes;
 pub mod filters;
 pub mod lookups;
 pub mod tests;

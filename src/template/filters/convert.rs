@@ -66,6 +66,11 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Python's `type(value)` as `%s` prints it: `<class 'bool'>`.
+pub fn python_class(v: &Value) -> String {
+    format!("<class '{}'>", type_name(v))
+}
+
 /// Jinja's dotted attribute path (`attribute='a.b.0'`); undefined when any step is missing.
 pub fn get_path(v: &Value, path: &str) -> Value {
     let mut cur = v.clone();

@@ -216,15 +216,27 @@ fn relpath(path: Value, start: Option<String>, kwargs: Kwargs) -> Result<String,
 const UUID_NAMESPACE_ANSIBLE: &str = "361E6D51-FAEC-444A-9079-341386DA8E2E";
 
 /// `to_uuid(namespace=...)`: a version-5 UUID of the text.
-fn to_uuid(value: Value, namespace: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+fn to_uuid(value: Value, namespace: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
     require_defined("to_uuid", &value)?;
     let namespace = namespace.or(kwargs.get("namespace")?);
     kwargs.assert_all_used()?;
     let name = text_of("to_uuid", &value)?;
-    let ns = namespace.unwrap_or_else(|| UUID_NAMESPACE_ANSIBLE.into());
+    let ns = match namespace {
+        None => UUID_NAMESPACE_ANSIBLE.to_string(),
+        Some(v) => match v.as_str() {
+            Some(s) => s.to_string(),
+            None => {
+                let why = format!("'{}' object has no attribute 'replace'", super::convert::type_name(&v));
+                return Err(fail("to_uuid", format!("Invalid value '{v}' for 'namespace': {why}")));
+            }
+        },
+    };
     let hex: String = ns.trim_start_matches("urn:uuid:").chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(fail("to_uuid", format!("'{ns}' is not a UUID")));
+        return Err(fail(
+            "to_uuid",
+            format!("Invalid value '{ns}' for 'namespace': badly formed hexadecimal UUID string"),
+        ));
     }
     let ns_bytes: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
     let mut h = Sha1::new();
@@ -249,8 +261,11 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
     };
     let hashtype = arg(0, "hashtype")?.map(|v| text_of("password_hash", &v)).transpose()?.unwrap_or("sha512".into());
     let salt = arg(1, "salt")?.map(|v| text_of("password_hash", &v)).transpose()?;
-    let salt_size = arg(2, "salt_size")?.map(usize::try_from).transpose()?.unwrap_or(16);
-    let rounds = arg(3, "rounds")?.map(usize::try_from).transpose()?;
+    let int = |v: Value, what: &str| {
+        usize::try_from(v).map_err(|_| fail("password_hash", format!("{what} must be an integer")))
+    };
+    let salt_size = arg(2, "salt_size")?.map(|v| int(v, "salt_size")).transpose()?.unwrap_or(16);
+    let rounds = arg(3, "rounds")?.map(|v| int(v, "rounds")).transpose()?;
     let _ident: Option<String> = kwargs.get("ident")?;
     kwargs.assert_all_used()?;
     let salt = match salt {
@@ -266,7 +281,9 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
     }
     let salt: String = salt.chars().take(16).collect();
     let n = rounds.unwrap_or(5000);
-    let bad_rounds = |e| fail("password_hash", format!("rounds {n} is out of range (1000..999999999): {e:?}"));
+    let bad_rounds = |e| {
+        fail("password_hash", format!("Could not hash the secret. (rounds {n} is out of range 1000..999999999: {e:?})"))
+    };
     let (ident, hash) = match hashtype.as_str() {
         "sha512" | "sha512_crypt" => {
             let params = sha_crypt::Sha512Params::new(n).map_err(bad_rounds)?;
@@ -276,8 +293,17 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
             let params = sha_crypt::Sha256Params::new(n).map_err(bad_rounds)?;
             ("5", sha_crypt::sha256_crypt_b64(password.as_bytes(), salt.as_bytes(), &params))
         }
+        "md5" | "md5_crypt" | "blowfish" | "bcrypt" => {
+            return Err(fail(
+                "password_hash",
+                format!("hash type '{hashtype}' is not supported yet (sha512 and sha256 are)"),
+            ))
+        }
         other => {
-            return Err(fail("password_hash", format!("hash type '{other}' is not supported (sha512 and sha256 are)")))
+            return Err(fail(
+                "password_hash",
+                format!("{other} is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"),
+            ))
         }
     };
     let hash = hash.map_err(|e| fail("password_hash", format!("{e:?}")))?;
