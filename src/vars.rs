@@ -132,6 +132,9 @@ impl Scope {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
+        if RESOLVING.with(|r| r.borrow().is_empty()) {
+            crate::template::clear_undef_hint();
+        }
         if let Some(expr) = single_expression(text) {
             return self.eval_source(expr, escape).map_err(|mut e| {
                 if e.variable.is_none() {
@@ -311,7 +314,11 @@ impl Scope {
             return Some(v);
         }
         // `{{ undef(...) }}` (role defaults meant to be overridden) leaves the variable undefined.
-        if raw.as_str().and_then(crate::template::single_expression).is_some_and(|e| e.starts_with("undef(")) {
+        if let Some(expr) =
+            raw.as_str().and_then(crate::template::single_expression).filter(|e| e.starts_with("undef("))
+        {
+            // Evaluated for its hint only, which the error says if the variable is used.
+            let _ = self.eval_source(expr, true);
             return None;
         }
         let raw = raw.clone();

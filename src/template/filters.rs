@@ -198,14 +198,17 @@ fn mandatory(state: &State, value: Value, msg: Option<String>) -> Result<Value, 
     if !value.is_undefined() {
         return Ok(value);
     }
+    // Not an UndefinedError: the message is the filter's, not troupe's "variable is undefined".
     if let Some(msg) = msg {
-        return Err(Error::new(ErrorKind::UndefinedError, msg));
+        return Err(Error::new(ErrorKind::InvalidOperation, msg));
     }
-    let name = undefined_operand(state)
-        .map(|n| format!("Mandatory variable '{n}' not defined."))
-        .unwrap_or_else(|| "Mandatory variable not defined.".into());
+    let Some(name) = undefined_operand(state).map(|n| format!("Mandatory variable '{n}' not defined.")) else {
+        // A bare expression has no source here: the error names the variable, with the hint.
+        crate::template::set_undef_hint("Mandatory variable '{var}' not defined.".into());
+        return Err(Error::new(ErrorKind::UndefinedError, "Mandatory variable not defined."));
+    };
     Err(Error::new(
-        ErrorKind::UndefinedError,
+        ErrorKind::InvalidOperation,
         format!("{name} Define it (in vars, inventory, or with -e) or give it a |default(...)."),
     ))
 }

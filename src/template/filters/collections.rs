@@ -213,6 +213,9 @@ fn combine(value: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
             ),
         )
     })?;
+    for term in std::iter::once(&value).chain(others.iter()) {
+        super::convert::require_defined_deep(NAME, term)?;
+    }
     // `[d1, d2] | combine` is allowed: flatten the terms one level (Ansible's `flatten`, which
     // drops None, 'None' and 'null').
     let mut dicts = Vec::new();

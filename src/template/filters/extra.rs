@@ -18,6 +18,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("relpath", relpath);
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("password_hash", password_hash);
+    env.add_filter("to_datetime", to_datetime);
     env.add_function("now", now);
     env.add_function("undef", undef);
 }
@@ -74,6 +75,14 @@ fn now(kwargs: Kwargs) -> Result<Value, Error> {
     }
 }
 
+/// `to_datetime(format='%Y-%m-%d %H:%M:%S')`: Python's `datetime.strptime` (a naive time).
+fn to_datetime(value: Value, format: Option<String>) -> Result<Value, Error> {
+    let text = text_of("to_datetime", &value)?;
+    let format = format.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
+    let secs = clock::parse(&text, &format).map_err(|e| fail("to_datetime", e))?;
+    Ok(Value::from_object(DateTime { epoch: secs as f64, utc: true }))
+}
+
 /// A point in time, local or UTC, as Python's `datetime` shows it.
 #[derive(Debug)]
 struct DateTime {
@@ -99,7 +108,10 @@ impl DateTime {
 impl std::fmt::Display for DateTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let base = self.format("%Y-%m-%d %H:%M:%S").map_err(|_| std::fmt::Error)?;
-        write!(f, "{base}.{:06}", self.micros())
+        match self.micros() {
+            0 => write!(f, "{base}"),
+            us => write!(f, "{base}.{us:06}"),
+        }
     }
 }
 
@@ -140,13 +152,26 @@ impl minijinja::value::Object for DateTime {
     fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(&**self, f)
     }
+
+    fn custom_cmp(self: &std::sync::Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        self.epoch.partial_cmp(&other.epoch)
+    }
 }
 
 /// The `undef(hint=None)` global: an undefined value (`is defined` is false; an error once
-/// used). The hint is accepted but not carried into that error.
+/// used, which gives the hint, or Ansible's "Mandatory variable has not been overridden").
 fn undef(hint: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let _ = (hint, kwargs.get::<Option<Value>>("hint")?);
+    let hint = match hint {
+        Some(h) => Some(h),
+        None => kwargs.get::<Option<Value>>("hint")?,
+    };
     kwargs.assert_all_used()?;
+    let text = match hint.filter(|h| !h.is_none()) {
+        Some(h) => text_of("undef", &h)?,
+        None => "Mandatory variable has not been overridden".into(),
+    };
+    crate::template::set_undef_hint(text);
     Ok(Value::UNDEFINED)
 }
 
@@ -315,6 +340,28 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
 
 /// C's `strftime` of the broken-down local or UTC time, as Python's `time.strftime` calls it.
 mod clock {
+    /// C's `strptime` of the whole text, read as UTC: seconds since the epoch.
+    pub fn parse(text: &str, fmt: &str) -> Result<i64, String> {
+        let mismatch = || format!("time data '{text}' does not match format '{fmt}'");
+        let ctext = std::ffi::CString::new(text).map_err(|_| mismatch())?;
+        let cfmt = std::ffi::CString::new(fmt).map_err(|_| mismatch())?;
+        // SAFETY: `tm` is plain data that strptime fills in.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        tm.tm_mday = 1;
+        // SAFETY: both strings are NUL-terminated and live; tm is a valid target.
+        let end = unsafe { libc::strptime(ctext.as_ptr(), cfmt.as_ptr(), &mut tm) };
+        if end.is_null() {
+            return Err(mismatch());
+        }
+        // SAFETY: `end` points into `ctext`, at or before its NUL.
+        let consumed = unsafe { end.offset_from(ctext.as_ptr()) } as usize;
+        if consumed < text.len() {
+            return Err(format!("unconverted data remains: {}", &text[consumed..]));
+        }
+        // SAFETY: tm was filled in by strptime.
+        Ok(unsafe { libc::timegm(&mut tm) })
+    }
+
     pub fn format(fmt: &str, secs: i64, utc: bool) -> Result<String, String> {
         if fmt.contains('\0') {
             return Err("the format contains a NUL byte".into());

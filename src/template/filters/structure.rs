@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, State};
 
 use super::convert::{fail, from_data, python_class, require_defined, to_data, type_name};
@@ -67,8 +67,13 @@ fn extract(item: Value, container: Value, morekeys: Option<Value>) -> Result<Val
 
 /// `subelements(subelements, skip_missing=False)`: (item, value) pairs for every value of the
 /// list each item holds under the dotted key (or list of keys).
-fn subelements(obj: Value, path: Value, skip_missing: Option<bool>) -> Result<Value, Error> {
+fn subelements(obj: Value, path: Value, skip: Option<bool>, kwargs: Kwargs) -> Result<Value, Error> {
     const NAME: &str = "subelements";
+    let skip_missing = match skip {
+        Some(s) => Some(s),
+        None => kwargs.get::<Option<bool>>("skip_missing")?,
+    };
+    kwargs.assert_all_used()?;
     require_defined(NAME, &obj)?;
     let elements: Vec<Data> = match to_data(NAME, &obj)? {
         Data::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
