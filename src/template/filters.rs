@@ -165,6 +165,17 @@ fn to_string(value: Value) -> Result<Value, Error> {
     if value.kind() == ValueKind::String {
         return Ok(value);
     }
+    // `groupby`'s items are named tuples: `(grouper, [items])`.
+    if value.kind() == ValueKind::Seq && value.as_object().is_some() {
+        if let (Ok(g), Ok(l)) = (value.get_attr("grouper"), value.get_attr("list")) {
+            if !g.is_undefined() && !l.is_undefined() {
+                let l = Value::from(l.try_iter()?.collect::<Vec<_>>());
+                let (g, l) = (to_data("string", &g)?, to_data("string", &l)?);
+                use crate::value::pyrepr::py_repr;
+                return Ok(Value::from(format!("({}, {})", py_repr(&g), py_repr(&l))));
+            }
+        }
+    }
     Ok(Value::from(crate::value::pyrepr::py_str(&to_data("string", &value)?)))
 }
 
@@ -276,7 +287,23 @@ fn to_yaml(name: &str, value: Value, kwargs: Kwargs, defaults: YamlStyle) -> Res
     };
     // Always on in Ansible's dumper; accepted for compatibility.
     let _: Option<Value> = kwargs.get("allow_unicode")?;
+    let default_style: Option<String> = kwargs.get("default_style")?;
+    let canonical = kwargs.get::<Option<bool>>("canonical")?.unwrap_or(false);
     kwargs.assert_all_used().map_err(|e| fail(name, e))?;
+    if default_style.is_some() || canonical {
+        let styled = match &data {
+            crate::value::Value::String(s) => {
+                yaml_out::dump_styled_string(s, default_style.as_deref(), canonical, style)
+            }
+            _ => None,
+        };
+        return styled.ok_or_else(|| {
+            fail(
+                name,
+                "default_style and canonical are supported on a single-line string only; this is not supported yet",
+            )
+        });
+    }
     Ok(yaml_out::dump(&data, style))
 }
 
