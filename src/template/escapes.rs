@@ -32,7 +32,28 @@ pub fn escape_backslashes(source: &str, expr: bool) -> Cow<'_, str> {
     let mut pos = 0;
     for (start, end) in spans {
         out.push_str(&source[pos..start]);
-        out.push_str(&source[start..end].replace('\\', "\\\\"));
+        let literal = &source[start..end];
+        let quote = &literal[..1];
+        out.push_str(quote);
+        // The lexer pairs a backslash with the next character: keep both, written escaped.
+        let mut chars = literal[1..literal.len() - 1].chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            out.push_str("\\\\");
+            match chars.next() {
+                Some('\\') => out.push_str("\\\\"),
+                Some(q) if q.to_string() == quote => {
+                    out.push('\\');
+                    out.push(q);
+                }
+                Some(other) => out.push(other),
+                None => {}
+            }
+        }
+        out.push_str(quote);
         pos = end;
     }
     out.push_str(&source[pos..]);

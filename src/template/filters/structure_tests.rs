@@ -51,5 +51,5 @@ fn commonpath_from_yaml_all_and_undefined_passthrough() {
         render("{{ 'a: 1\n---\nb: 2' | from_yaml_all | list }} {{ None | from_yaml_all }} {{ 2 | from_yaml_all }}"),
         r#"[{"a": 1}, {"b": 2}] [] 2"#
     );
-    assert_eq!(render("{{ nope | map('upper') is undefined }} {{ nope | selectattr('a') is undefined }} {{ [1, 2] | select('odd') | list }}"), "true true [1]");
+    assert_eq!(render("{{ nope | map('upper') is undefined }} {{ nope | selectattr('a') is undefined }} {{ [1, 2] | select('odd') | list }}"), "True True [1]");
 }
