@@ -116,7 +116,7 @@ fn log(x: Value, base: Option<Value>) -> Result<Value, Error> {
     let x = real("log", &x)?;
     let base = base.map(|b| real("log", &b)).transpose()?;
     let out = match base {
-        Some(b) if b == 10.0 => x.log10(),
+        Some(10.0) => x.log10(),
         Some(b) => x.ln() / b.ln(),
         None => x.ln(),
     };
