@@ -13,6 +13,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
 use minijinja::{Error as JError, ErrorKind};
 
 use crate::template::arith::check_arithmetic;
+use crate::template::escapes::escape_backslashes;
 use crate::template::undefined::guard_chains;
 use crate::template::{is_template, single_expression, Engine, TemplateError};
 use crate::value::{Map, Value};
@@ -126,11 +127,19 @@ impl Scope {
 
     /// Render a string: a single `{{ expr }}` keeps its native type; otherwise text.
     pub fn render_str(self: &Arc<Self>, text: &str) -> Result<Value, TemplateError> {
+        self.render_source(text, true)
+    }
+
+    /// `render_str`; `escape`: the text comes from YAML, not from a template file (see `escapes`).
+    fn render_source(self: &Arc<Self>, text: &str, escape: bool) -> Result<Value, TemplateError> {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
+        if RESOLVING.with(|r| r.borrow().is_empty()) {
+            crate::template::clear_undef_hint();
+        }
         if let Some(expr) = single_expression(text) {
-            return self.eval(expr).map_err(|mut e| {
+            return self.eval_source(expr, escape).map_err(|mut e| {
                 if e.variable.is_none() {
                     e.template = text.to_string();
                 }
@@ -138,7 +147,8 @@ impl Scope {
             });
         }
         let ctx = JValue::from_dyn_object(self.clone());
-        let source = guard_chains(text, false);
+        let source = if escape { escape_backslashes(text, false) } else { std::borrow::Cow::Borrowed(text) };
+        let source = guard_chains(&source, false);
         let source = check_arithmetic(&source, false).map_err(|m| TemplateError::new(text, m))?;
         match self.engine.env.render_str(&source, ctx) {
             Ok(s) => Ok(Value::String(s)),
@@ -151,7 +161,7 @@ impl Scope {
     pub fn render_file(self: &Arc<Self>, text: &str, dirs: &[PathBuf]) -> Result<String, TemplateError> {
         let needs_loader = ["include", "import", "extends"].iter().any(|w| text.contains(w));
         let mut out = if !needs_loader || !text.contains("{%") {
-            self.render_text(text)?
+            crate::value::to_text(&self.render_source(text, false)?)
         } else {
             // A copy of the environment, so included names never leak between tasks and roles.
             let mut env = self.engine.env.clone();
@@ -270,10 +280,16 @@ impl Scope {
 
     /// Evaluate a bare expression (`when:` entries, `that:`).
     pub fn eval(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+        self.eval_source(expr, false)
+    }
+
+    /// Evaluate an expression; `escape`: it comes from a `{{ }}` in YAML (see `escapes`).
+    fn eval_source(self: &Arc<Self>, expr: &str, escape: bool) -> Result<Value, TemplateError> {
         if let Some(end) = crate::template::stray_block_end(expr) {
             return Err(TemplateError::new(expr, format!("syntax error: unexpected `{end}` in expression \"{expr}\"")));
         }
-        let source = guard_chains(expr, true);
+        let source = if escape { escape_backslashes(expr, true) } else { std::borrow::Cow::Borrowed(expr) };
+        let source = guard_chains(&source, true);
         let source = check_arithmetic(&source, true).map_err(|m| TemplateError::new(expr, m))?;
         let compiled =
             self.engine.env.compile_expression(&source).map_err(|e| TemplateError::from_jinja(expr, &e, None))?;
@@ -375,7 +391,11 @@ impl Scope {
             return Some(v);
         }
         // `{{ undef(...) }}` (role defaults meant to be overridden) leaves the variable undefined.
-        if raw.as_str().and_then(crate::template::single_expression).is_some_and(|e| e.starts_with("undef(")) {
+        if let Some(expr) =
+            raw.as_str().and_then(crate::template::single_expression).filter(|e| e.starts_with("undef("))
+        {
+            // Evaluated for its hint only, which the error says if the variable is used.
+            let _ = self.eval_source(expr, true);
             return None;
         }
         let raw = raw.clone();

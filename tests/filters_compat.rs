@@ -123,3 +123,73 @@ fn json_query_ipaddr_password_hash() {
         ]
     );
 }
+
+/// ansible-core's `filter_core`/`filter_mathstuff` targets in small: the filters troupe added
+/// for them, Ansible's error texts (checked with `in`, as the targets do), string constants
+/// inside `{{ }}` keeping their backslashes, and a vars file whose flow mapping closes at
+/// column 0.
+const CORE: &str = r#"- hosts: all
+  gather_facts: false
+  vars_files: [flow.yml]
+  vars:
+    demo: [{name: alice, groups: [wheel]}]
+    later: "{{ undef(hint='set later') }}"
+    stream: "x: 1\n---\ny: 2"
+    e1: "'bool' object is not iterable"
+    e6: "Mandatory variable 'nothing' not defined."
+  tasks:
+    - debug: msg="{{ ['a', 'b', 'A'] | unique }} {{ 100 | log(10) }} {{ 2 | pow(4) }} {{ 9 | root }} {{ 102400000 | human_readable }} {{ '1.1 GB' | human_to_bytes }}"
+    - debug: msg="{{ [{'p':'x','n':1}, {'p':'y','n':2}] | rekey_on_member('p') | to_json }}"
+    - debug: msg="{{ 2 | extract(['a', 'b', 'c']) }} {{ 'nope' | extract({'a':1}) | default('d') }} {{ ('k' | extract(nothing)).sub | default('e') }}"
+    - debug: msg="{{ (demo | subelements('groups'))[0][1] }} {{ ['/a/b/c', '/a/b'] | commonpath }} {{ stream | from_yaml_all | list | to_json }}"
+    - debug:
+        msg: "{{ 'goodbye' | regex_search('(good)(bye)', '\\2', '\\1') }} {{ 'x\\n' | length }} {{ 'ab' | regex_replace('(a)', '<\\1>') }}"
+    - debug: msg="{{ flow.k }} {{ '1993-03-26 01:23:45' | to_datetime < '1994-03-26 01:23:45' | to_datetime }} {{ ([{'a':1}] | groupby('a'))[0] | string }}"
+    - debug: msg="{{ nothing | map('upper') is undefined }} {{ nothing | selectattr('a') is undefined }} {{ 22 | shuffle }} {{ 'thing' | to_yaml(default_style='|') | to_json }}"
+    - set_fact: {x: "{{ True | unique }}"}
+      register: r1
+      ignore_errors: true
+    - set_fact: {x: "{{ 'yo' | log }}"}
+      register: r2
+      ignore_errors: true
+    - set_fact: {x: "{{ [] | rekey_on_member('a', duplicates='boo') }}"}
+      register: r3
+      ignore_errors: true
+    - set_fact: {x: "{{ [1] | random(start=2) }}"}
+      register: r4
+      ignore_errors: true
+    - set_fact: {x: "{{ later }}"}
+      register: r5
+      ignore_errors: true
+    - set_fact: {x: "{{ nothing | mandatory }}"}
+      register: r6
+      ignore_errors: true
+    - set_fact: {x: "{{ True | items2dict }}"}
+      register: r7
+      ignore_errors: true
+    - debug: msg="{{ [r1, r2, r3, r4, r5, r6, r7] | map(attribute='failed') | list | to_json }}"
+    - debug: msg="{{ e1 in r1.msg }} {{ 'log() can only be used on numbers' in r2.msg }} {{ 'has unknown value' in r3.msg }} {{ 'start and step can only be used' in r4.msg }}"
+    - debug: msg="{{ 'set later' in r5.msg }} {{ e6 in r6.msg }} {{ 'items2dict requires a list' in r7.msg }}"
+"#;
+
+#[test]
+fn core_and_math_filters_as_ansible() {
+    let files = [("pb.yml", CORE), ("flow.yml", "flow: {\n    \"k\": \"v\"\n}\n")];
+    check(
+        &files,
+        &["-i", "localhost,", "-c", "local", "pb.yml"],
+        &[],
+        &[
+            r#""msg": "['a', 'b'] 2.0 16.0 3.0 97.66 MB 1181116006""#,
+            r#""msg": "{\"x\": {\"p\": \"x\", \"n\": 1}, \"y\": {\"p\": \"y\", \"n\": 2}}""#,
+            r#""msg": "c d e""#,
+            r#""msg": "wheel /a/b [{\"x\": 1}, {\"y\": 2}]""#,
+            r#""msg": "['bye', 'good'] 3 <a>b""#,
+            r#""msg": "v True (1, [{'a': 1}])""#,
+            r#""msg": "True True 22 \"|-\\n  thing\\n\"""#,
+            r#""msg": "[true, true, true, true, true, true, true]""#,
+            r#""msg": "True True True True""#,
+            r#""msg": "True True True""#,
+        ],
+    );
+}

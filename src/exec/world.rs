@@ -74,6 +74,11 @@ impl InventoryLayers {
         let mut host_inventory = l.host_inventory;
         if inv.is_implicit(host) {
             host_inventory.entry("ansible_connection").or_insert(Value::from("local"));
+            // Ansible gives the implicit localhost its own Python (`sys.executable`); troupe's
+            // is the one that holds ansible-core, when there is one.
+            if let Ok(python) = crate::bridge::ansible_python() {
+                host_inventory.entry("ansible_python_interpreter").or_insert(Value::from(python.display().to_string()));
+            }
         }
         InventoryLayers {
             group_inventory: Arc::new(l.group_inventory),

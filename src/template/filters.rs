@@ -10,7 +10,9 @@ pub mod collections;
 pub mod convert;
 pub mod extra;
 pub mod ipaddr;
+pub mod mathstuff;
 pub mod pyrandom;
+pub mod structure;
 pub mod text;
 pub mod urls;
 pub mod version;
@@ -46,6 +48,8 @@ pub fn register(env: &mut Environment<'static>) {
     urls::register(env);
     extra::register(env);
     ipaddr::register(env);
+    mathstuff::register(env);
+    structure::register(env);
     pyrandom::register(env);
     super::tests::register(env);
     super::lookups::register(env);
@@ -161,6 +165,17 @@ fn to_string(value: Value) -> Result<Value, Error> {
     if value.kind() == ValueKind::String {
         return Ok(value);
     }
+    // `groupby`'s items are named tuples: `(grouper, [items])`.
+    if value.kind() == ValueKind::Seq && value.as_object().is_some() {
+        if let (Ok(g), Ok(l)) = (value.get_attr("grouper"), value.get_attr("list")) {
+            if !g.is_undefined() && !l.is_undefined() {
+                let l = Value::from(l.try_iter()?.collect::<Vec<_>>());
+                let (g, l) = (to_data("string", &g)?, to_data("string", &l)?);
+                use crate::value::pyrepr::py_repr;
+                return Ok(Value::from(format!("({}, {})", py_repr(&g), py_repr(&l))));
+            }
+        }
+    }
     Ok(Value::from(crate::value::pyrepr::py_str(&to_data("string", &value)?)))
 }
 
@@ -194,14 +209,17 @@ fn mandatory(state: &State, value: Value, msg: Option<String>) -> Result<Value, 
     if !value.is_undefined() {
         return Ok(value);
     }
+    // Not an UndefinedError: the message is the filter's, not troupe's "variable is undefined".
     if let Some(msg) = msg {
-        return Err(Error::new(ErrorKind::UndefinedError, msg));
+        return Err(Error::new(ErrorKind::InvalidOperation, msg));
     }
-    let name = undefined_operand(state)
-        .map(|n| format!("Mandatory variable '{n}' not defined."))
-        .unwrap_or_else(|| "Mandatory variable not defined.".into());
+    let Some(name) = undefined_operand(state).map(|n| format!("Mandatory variable '{n}' not defined.")) else {
+        // A bare expression has no source here: the error names the variable, with the hint.
+        crate::template::set_undef_hint("Mandatory variable '{var}' not defined.".into());
+        return Err(Error::new(ErrorKind::UndefinedError, "Mandatory variable not defined."));
+    };
     Err(Error::new(
-        ErrorKind::UndefinedError,
+        ErrorKind::InvalidOperation,
         format!("{name} Define it (in vars, inventory, or with -e) or give it a |default(...)."),
     ))
 }
@@ -269,7 +287,23 @@ fn to_yaml(name: &str, value: Value, kwargs: Kwargs, defaults: YamlStyle) -> Res
     };
     // Always on in Ansible's dumper; accepted for compatibility.
     let _: Option<Value> = kwargs.get("allow_unicode")?;
+    let default_style: Option<String> = kwargs.get("default_style")?;
+    let canonical = kwargs.get::<Option<bool>>("canonical")?.unwrap_or(false);
     kwargs.assert_all_used().map_err(|e| fail(name, e))?;
+    if default_style.is_some() || canonical {
+        let styled = match &data {
+            crate::value::Value::String(s) => {
+                yaml_out::dump_styled_string(s, default_style.as_deref(), canonical, style)
+            }
+            _ => None,
+        };
+        return styled.ok_or_else(|| {
+            fail(
+                name,
+                "default_style and canonical are supported on a single-line string only; this is not supported yet",
+            )
+        });
+    }
     Ok(yaml_out::dump(&data, style))
 }
 

@@ -7,6 +7,7 @@
 pub mod arith;
 pub mod bounds;
 pub mod builtin_names;
+pub mod escapes;
 pub mod filters;
 pub mod lookups;
 pub mod tests;
@@ -18,6 +19,19 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
 thread_local! {
     static READING_AHEAD: Cell<bool> = const { Cell::new(false) };
+    /// The hint of the last `undef()` evaluated, for the error when its value is used.
+    static UNDEF_HINT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `undef(hint)` was evaluated: an "is undefined" error in this template says why (`{var}`
+/// in the hint stands for the variable's name).
+pub fn set_undef_hint(hint: String) {
+    UNDEF_HINT.with(|h| *h.borrow_mut() = Some(hint));
+}
+
+/// Forget the last `undef()` hint (a new top-level template starts).
+pub fn clear_undef_hint() {
+    UNDEF_HINT.with(|h| h.borrow_mut().take());
 }
 
 /// Run `f` (which renders a task that has not started yet, see `exec::ahead`) with lookups
@@ -91,9 +105,15 @@ impl TemplateError {
             detail.push_str(&format!(" ({inner})"));
             source = inner.source();
         }
+        // A nested variable's error may be built first: the hint stays for the outer one.
+        let hint = UNDEF_HINT.with(|h| h.borrow().clone());
+        let hint = match (&hint, &missing) {
+            (Some(h), Some(var)) => format!(" ({})", h.replace("{var}", var)),
+            _ => String::new(),
+        };
         let message = match &missing {
             Some(var) => format!(
-                "variable '{var}' is undefined in template \"{}\"; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
+                "variable '{var}' is undefined{hint} in template \"{}\"; define it (inventory, vars, -e {var}=...) or use `{var} | default(...)`",
                 shorten(template)
             ),
             None => format!("template \"{}\" failed: {detail}", shorten(template)),

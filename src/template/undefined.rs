@@ -67,19 +67,29 @@ fn ident<'a>(t: Option<&'a (Token<'a>, Span)>) -> Option<&'a str> {
 fn find_guards(tokens: &[(Token, Span)]) -> Vec<Guard> {
     let mut guards = Vec::new();
     for i in 0..tokens.len() {
-        let Some(name) = ident(tokens.get(i)) else { continue };
         let prev = i.checked_sub(1).and_then(|p| tokens.get(p));
-        let before_prev = i.checked_sub(2).and_then(|p| tokens.get(p));
-        // An attribute, a filter name or a test name is not the root of a chain.
-        let not_root = KEYWORDS.contains(&name)
-            || matches!(prev, Some((Token::Dot | Token::Pipe, _)))
-            || ident(prev) == Some("is")
-            || (ident(prev) == Some("not") && ident(before_prev) == Some("is"));
-        if not_root {
-            continue;
-        }
-        let mut prefix_ends = vec![end(&tokens[i].1)];
-        let mut j = i + 1;
+        // A parenthesized root: `(x | extract(c)).y | default(...)` (not a call's arguments).
+        let paren_root = matches!(tokens.get(i), Some((Token::ParenOpen, _)))
+            && !matches!(prev, Some((Token::Ident(_) | Token::ParenClose | Token::BracketClose, _)));
+        let mut j = if paren_root {
+            match closing_paren(tokens, i) {
+                Some(k) => k + 1,
+                None => continue,
+            }
+        } else {
+            let Some(name) = ident(tokens.get(i)) else { continue };
+            let before_prev = i.checked_sub(2).and_then(|p| tokens.get(p));
+            // An attribute, a filter name or a test name is not the root of a chain.
+            let not_root = KEYWORDS.contains(&name)
+                || matches!(prev, Some((Token::Dot | Token::Pipe, _)))
+                || ident(prev) == Some("is")
+                || (ident(prev) == Some("not") && ident(before_prev) == Some("is"));
+            if not_root {
+                continue;
+            }
+            i + 1
+        };
+        let mut prefix_ends = vec![end(&tokens[j - 1].1)];
         loop {
             match (tokens.get(j), tokens.get(j + 1)) {
                 (Some((Token::Dot, _)), Some((Token::Ident(_) | Token::Int(_), s))) => {
@@ -103,6 +113,25 @@ fn find_guards(tokens: &[(Token, Span)]) -> Vec<Guard> {
         guards.push(Guard { start: start(&tokens[i].1), end: chain_end, prefix_ends });
     }
     guards
+}
+
+/// The index of the `)` closing the `(` at `open`.
+fn closing_paren(tokens: &[(Token, Span)], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, (t, _)) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::ParenOpen => depth += 1,
+            Token::ParenClose => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            Token::VariableEnd | Token::BlockEnd => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The index of the `]` closing the `[` at `open`.
@@ -177,6 +206,11 @@ mod tests {
         );
         assert_eq!(guard_chains("a.b is undefined", true), "(a.b if (a is defined)) is undefined");
         assert_eq!(guard_chains("not a.b is defined", true), "not (a.b if (a is defined)) is defined");
+        assert_eq!(
+            guard_chains("('k' | extract(c)).x | default('a')", true),
+            "(('k' | extract(c)).x if (('k' | extract(c)) is defined)) | default('a')"
+        );
+        assert_eq!(guard_chains("f(a).b | default(1)", true), "f(a).b | default(1)");
     }
 
     #[test]

@@ -204,6 +204,31 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node, YamlError> {
     Ok(builder.root.unwrap_or(Node { span: Span::new(&file, 1, 1), kind: Kind::Null }))
 }
 
+/// Parse every document of a YAML stream (`from_yaml_all`); `path` is used for positions only.
+pub fn parse_all_str(text: &str, path: &Path) -> Result<Vec<Node>, YamlError> {
+    let file = Arc::new(path.to_path_buf());
+    check_characters(text, &file)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut docs = Vec::new();
+    let mut builder = Builder::new();
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| YamlError {
+            span: Span::new(&file, e.marker().line(), e.marker().col() + 1),
+            message: format!("YAML syntax error: {}", e.info()),
+        })?;
+        let at = Span::new(&file, span.start.line(), span.start.col() + 1);
+        let end = matches!(event, Event::DocumentEnd);
+        if let Event::DocumentStart(_) = event {
+            builder = Builder::new();
+        }
+        builder.event(event, at.clone())?;
+        if end {
+            docs.push(builder.root.take().unwrap_or(Node { span: at, kind: Kind::Null }));
+        }
+    }
+    Ok(docs)
+}
+
 /// PyYAML refuses control characters (NUL, form feed...) anywhere in the stream.
 fn check_characters(text: &str, file: &Arc<PathBuf>) -> Result<(), YamlError> {
     let allowed = |c: char| {

@@ -137,3 +137,20 @@ fn nested_anchors_around_a_large_node_are_bounded() {
     assert!(e.message.contains("alias bomb"), "{e}");
     assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
 }
+
+/// As libyaml (PyYAML, Ansible): inside a flow collection, indentation does not count.
+#[test]
+fn flow_collections_close_at_any_column() {
+    let v = parse("a: {\n    \"k\": \"x\",\n    \"l\": [\n        \"y\"\n    ]\n}\nb: 1\n");
+    assert_eq!(v["a"], serde_json::json!({"k": "x", "l": ["y"]}));
+    assert_eq!(v["b"], Value::from(1));
+    // Block indentation is still checked.
+    assert!(parse_str("a:\n  b: 1\n c: 2\n", Path::new("t.yml")).is_err());
+}
+
+#[test]
+fn every_document_of_a_stream() {
+    let docs = parse_all_str("a: 1\n---\nb: 2\n", Path::new("t.yml")).unwrap();
+    let values: Vec<Value> = docs.iter().map(Node::to_value).collect();
+    assert_eq!(values, [serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]);
+}

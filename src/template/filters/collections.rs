@@ -28,7 +28,11 @@ pub fn register(env: &mut Environment<'static>) {
 
 /// minijinja's `map`, except that `map(attribute=...)` over an item without the attribute (and
 /// no `default=`) fails as Jinja's does in Ansible, instead of giving an undefined item.
-fn map(state: &minijinja::State, value: Value, args: Rest<Value>) -> Result<Vec<Value>, Error> {
+fn map(state: &minijinja::State, value: Value, args: Rest<Value>) -> Result<Value, Error> {
+    // Ansible's wrapper: an undefined input gives an undefined result.
+    if value.is_undefined() {
+        return Ok(Value::UNDEFINED);
+    }
     let (_, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(&args)?;
     if let (Some(attr), false) = (kwargs.get::<Option<Value>>("attribute")?, kwargs.has("default")) {
         if let (Some(path), Ok(iter)) = (attr.as_str(), value.try_iter()) {
@@ -42,7 +46,7 @@ fn map(state: &minijinja::State, value: Value, args: Rest<Value>) -> Result<Vec<
             }
         }
     }
-    minijinja::filters::map(state, value, args)
+    minijinja::filters::map(state, value, args).map(Value::from)
 }
 
 /// `a.b.0` looked up as minijinja's `map` does; undefined when a step is missing.
@@ -209,33 +213,55 @@ fn combine(value: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
             ),
         )
     })?;
-    // `[d1, d2] | combine` is allowed: flatten the terms one level.
+    for term in std::iter::once(&value).chain(others.iter()) {
+        super::convert::require_defined_deep(NAME, term)?;
+    }
+    // `[d1, d2] | combine` is allowed: flatten the terms one level (Ansible's `flatten`, which
+    // drops None, 'None' and 'null').
     let mut dicts = Vec::new();
     for term in std::iter::once(&value).chain(others.iter()) {
         match to_data(NAME, term)? {
-            Data::Array(list) => dicts.extend(list),
+            Data::Array(list) => dicts.extend(list.into_iter().filter(|d| !is_null_like(d))),
+            other if is_null_like(&other) => {}
             other => dicts.push(other),
         }
+    }
+    if dicts.len() == 1 {
+        return Ok(from_data(&dicts[0]));
     }
     let mut result = Map::new();
     for (i, d) in dicts.iter().enumerate() {
         let Data::Object(m) = d else {
-            return Err(fail(NAME, format!("expected dictionaries, but argument {} is {}", i + 1, data_type(d))));
+            let (a, b) = if i == 0 { (d, &dicts[1]) } else { (&dicts[i - 1], d) };
+            return Err(fail(
+                NAME,
+                format!(
+                    "failed to combine variables, expected dicts but got a '{}' and a '{}'.",
+                    data_type(a),
+                    data_type(b)
+                ),
+            ));
         };
         result = merge_hash(&result, m, recursive, list_merge);
     }
     Ok(from_data(&Data::Object(result)))
 }
 
+/// Python's type name of plain data.
 fn data_type(d: &Data) -> &'static str {
     match d {
-        Data::Null => "None",
-        Data::Bool(_) => "a bool",
-        Data::Number(_) => "a number",
-        Data::String(_) => "a string",
-        Data::Array(_) => "a list",
-        Data::Object(_) => "a dict",
+        Data::Null => "NoneType",
+        Data::Bool(_) => "bool",
+        Data::Number(n) if n.is_f64() => "float",
+        Data::Number(_) => "int",
+        Data::String(_) => "str",
+        Data::Array(_) => "list",
+        Data::Object(_) => "dict",
     }
+}
+
+fn is_null_like(d: &Data) -> bool {
+    matches!(d, Data::Null) || matches!(d, Data::String(s) if s == "None" || s == "null")
 }
 
 fn names(kwargs: &Kwargs) -> Result<(String, String), Error> {
@@ -248,7 +274,8 @@ fn names(kwargs: &Kwargs) -> Result<(String, String), Error> {
 fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let (key_name, value_name) = names(&kwargs)?;
     let Data::Object(m) = to_data("dict2items", &value)? else {
-        return Err(fail("dict2items", format!("requires a dictionary, got {} instead", type_name(&value))));
+        let class = super::convert::python_class(&value);
+        return Err(fail("dict2items", format!("dict2items requires a dictionary, got {class} instead.")));
     };
     let out: Vec<Data> = m
         .into_iter()
@@ -266,14 +293,21 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     const NAME: &str = "items2dict";
     let (key_name, value_name) = names(&kwargs)?;
     let Data::Array(list) = to_data(NAME, &value)? else {
-        return Err(fail(NAME, format!("requires a list, got {} instead", type_name(&value))));
+        let class = super::convert::python_class(&value);
+        return Err(fail(NAME, format!("items2dict requires a list, got {class} instead.")));
     };
+    let shown = crate::value::pyrepr::py_repr(&Data::Array(list.clone()));
     let mut out = Map::new();
-    for item in list {
+    for item in &list {
+        if !item.is_object() {
+            return Err(fail(NAME, format!("items2dict requires a list of dictionaries, got {shown} instead.")));
+        }
         let (Some(k), Some(v)) = (item.get(&key_name), item.get(&value_name)) else {
             return Err(fail(
                 NAME,
-                format!("each item must be a dictionary with the keys '{key_name}' and '{value_name}', got {item}"),
+                format!(
+                    "items2dict requires each dictionary in the list to contain the keys '{key_name}' and '{value_name}', got {shown} instead."
+                ),
             ));
         };
         out.insert(crate::value::to_text(k), v.clone());

@@ -22,6 +22,23 @@ pub fn require_defined(name: &str, v: &Value) -> Result<(), Error> {
     }
 }
 
+/// Fails with an undefined error when the value, or anything inside it, is undefined (so the
+/// message names the variable, as Ansible's does).
+pub fn require_defined_deep(name: &str, v: &Value) -> Result<(), Error> {
+    require_defined(name, v)?;
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Map => {
+            let map = v.kind() == ValueKind::Map;
+            for item in v.try_iter()? {
+                let inner = if map { v.get_item(&item)? } else { item };
+                require_defined_deep(name, &inner)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Plain data from a template value; undefined values inside containers become null.
 pub fn to_data(name: &str, v: &Value) -> Result<Data, Error> {
     require_defined(name, v)?;
@@ -64,6 +81,11 @@ pub fn type_name(v: &Value) -> &'static str {
         ValueKind::Invalid => "invalid",
         _ => "object",
     }
+}
+
+/// Python's `type(value)` as `%s` prints it: `<class 'bool'>`.
+pub fn python_class(v: &Value) -> String {
+    format!("<class '{}'>", type_name(v))
 }
 
 /// Jinja's dotted attribute path (`attribute='a.b.0'`); undefined when any step is missing.

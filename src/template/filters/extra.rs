@@ -18,6 +18,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("relpath", relpath);
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("password_hash", password_hash);
+    env.add_filter("to_datetime", to_datetime);
     env.add_function("now", now);
     env.add_function("undef", undef);
 }
@@ -96,6 +97,14 @@ fn with_micros(fmt: &str, micros: u32) -> String {
     out
 }
 
+/// `to_datetime(format='%Y-%m-%d %H:%M:%S')`: Python's `datetime.strptime` (a naive time).
+fn to_datetime(value: Value, format: Option<String>) -> Result<Value, Error> {
+    let text = text_of("to_datetime", &value)?;
+    let format = format.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
+    let secs = clock::parse(&text, &format).map_err(|e| fail("to_datetime", e))?;
+    Ok(Value::from_object(DateTime { epoch: secs as f64, utc: true }))
+}
+
 /// A point in time, local or UTC, as Python's `datetime` shows it.
 #[derive(Debug)]
 struct DateTime {
@@ -121,7 +130,10 @@ impl DateTime {
 impl std::fmt::Display for DateTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let base = self.format("%Y-%m-%d %H:%M:%S").map_err(|_| std::fmt::Error)?;
-        write!(f, "{base}.{:06}", self.micros())
+        match self.micros() {
+            0 => write!(f, "{base}"),
+            us => write!(f, "{base}.{us:06}"),
+        }
     }
 }
 
@@ -162,13 +174,26 @@ impl minijinja::value::Object for DateTime {
     fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(&**self, f)
     }
+
+    fn custom_cmp(self: &std::sync::Arc<Self>, other: &minijinja::value::DynObject) -> Option<std::cmp::Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        self.epoch.partial_cmp(&other.epoch)
+    }
 }
 
 /// The `undef(hint=None)` global: an undefined value (`is defined` is false; an error once
-/// used). The hint is accepted but not carried into that error.
+/// used, which gives the hint, or Ansible's "Mandatory variable has not been overridden").
 fn undef(hint: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let _ = (hint, kwargs.get::<Option<Value>>("hint")?);
+    let hint = match hint {
+        Some(h) => Some(h),
+        None => kwargs.get::<Option<Value>>("hint")?,
+    };
     kwargs.assert_all_used()?;
+    let text = match hint.filter(|h| !h.is_none()) {
+        Some(h) => text_of("undef", &h)?,
+        None => "Mandatory variable has not been overridden".into(),
+    };
+    crate::template::set_undef_hint(text);
     Ok(Value::UNDEFINED)
 }
 
@@ -238,15 +263,27 @@ fn relpath(path: Value, start: Option<String>, kwargs: Kwargs) -> Result<String,
 const UUID_NAMESPACE_ANSIBLE: &str = "361E6D51-FAEC-444A-9079-341386DA8E2E";
 
 /// `to_uuid(namespace=...)`: a version-5 UUID of the text.
-fn to_uuid(value: Value, namespace: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+fn to_uuid(value: Value, namespace: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
     require_defined("to_uuid", &value)?;
     let namespace = namespace.or(kwargs.get("namespace")?);
     kwargs.assert_all_used()?;
     let name = text_of("to_uuid", &value)?;
-    let ns = namespace.unwrap_or_else(|| UUID_NAMESPACE_ANSIBLE.into());
+    let ns = match namespace {
+        None => UUID_NAMESPACE_ANSIBLE.to_string(),
+        Some(v) => match v.as_str() {
+            Some(s) => s.to_string(),
+            None => {
+                let why = format!("'{}' object has no attribute 'replace'", super::convert::type_name(&v));
+                return Err(fail("to_uuid", format!("Invalid value '{v}' for 'namespace': {why}")));
+            }
+        },
+    };
     let hex: String = ns.trim_start_matches("urn:uuid:").chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(fail("to_uuid", format!("'{ns}' is not a UUID")));
+        return Err(fail(
+            "to_uuid",
+            format!("Invalid value '{ns}' for 'namespace': badly formed hexadecimal UUID string"),
+        ));
     }
     let ns_bytes: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
     let mut h = Sha1::new();
@@ -271,8 +308,11 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
     };
     let hashtype = arg(0, "hashtype")?.map(|v| text_of("password_hash", &v)).transpose()?.unwrap_or("sha512".into());
     let salt = arg(1, "salt")?.map(|v| text_of("password_hash", &v)).transpose()?;
-    let salt_size = arg(2, "salt_size")?.map(usize::try_from).transpose()?.unwrap_or(16);
-    let rounds = arg(3, "rounds")?.map(usize::try_from).transpose()?;
+    let int = |v: Value, what: &str| {
+        usize::try_from(v).map_err(|_| fail("password_hash", format!("{what} must be an integer")))
+    };
+    let salt_size = arg(2, "salt_size")?.map(|v| int(v, "salt_size")).transpose()?.unwrap_or(16);
+    let rounds = arg(3, "rounds")?.map(|v| int(v, "rounds")).transpose()?;
     let _ident: Option<String> = kwargs.get("ident")?;
     kwargs.assert_all_used()?;
     let salt = match salt {
@@ -288,7 +328,9 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
     }
     let salt: String = salt.chars().take(16).collect();
     let n = rounds.unwrap_or(5000);
-    let bad_rounds = |e| fail("password_hash", format!("rounds {n} is out of range (1000..999999999): {e:?}"));
+    let bad_rounds = |e| {
+        fail("password_hash", format!("Could not hash the secret. (rounds {n} is out of range 1000..999999999: {e:?})"))
+    };
     let (ident, hash) = match hashtype.as_str() {
         "sha512" | "sha512_crypt" => {
             let params = sha_crypt::Sha512Params::new(n).map_err(bad_rounds)?;
@@ -298,8 +340,17 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
             let params = sha_crypt::Sha256Params::new(n).map_err(bad_rounds)?;
             ("5", sha_crypt::sha256_crypt_b64(password.as_bytes(), salt.as_bytes(), &params))
         }
+        "md5" | "md5_crypt" | "blowfish" | "bcrypt" => {
+            return Err(fail(
+                "password_hash",
+                format!("hash type '{hashtype}' is not supported yet (sha512 and sha256 are)"),
+            ))
+        }
         other => {
-            return Err(fail("password_hash", format!("hash type '{other}' is not supported (sha512 and sha256 are)")))
+            return Err(fail(
+                "password_hash",
+                format!("{other} is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"),
+            ))
         }
     };
     let hash = hash.map_err(|e| fail("password_hash", format!("{e:?}")))?;
@@ -311,6 +362,28 @@ fn password_hash(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Stri
 
 /// C's `strftime` of the broken-down local or UTC time, as Python's `time.strftime` calls it.
 mod clock {
+    /// C's `strptime` of the whole text, read as UTC: seconds since the epoch.
+    pub fn parse(text: &str, fmt: &str) -> Result<i64, String> {
+        let mismatch = || format!("time data '{text}' does not match format '{fmt}'");
+        let ctext = std::ffi::CString::new(text).map_err(|_| mismatch())?;
+        let cfmt = std::ffi::CString::new(fmt).map_err(|_| mismatch())?;
+        // SAFETY: `tm` is plain data that strptime fills in.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        tm.tm_mday = 1;
+        // SAFETY: both strings are NUL-terminated and live; tm is a valid target.
+        let end = unsafe { libc::strptime(ctext.as_ptr(), cfmt.as_ptr(), &mut tm) };
+        if end.is_null() {
+            return Err(mismatch());
+        }
+        // SAFETY: `end` points into `ctext`, at or before its NUL.
+        let consumed = unsafe { end.offset_from(ctext.as_ptr()) } as usize;
+        if consumed < text.len() {
+            return Err(format!("unconverted data remains: {}", &text[consumed..]));
+        }
+        // SAFETY: tm was filled in by strptime.
+        Ok(unsafe { libc::timegm(&mut tm) })
+    }
+
     pub fn format(fmt: &str, secs: i64, utc: bool) -> Result<String, String> {
         if fmt.contains('\0') {
             return Err("the format contains a NUL byte".into());

@@ -155,6 +155,15 @@ fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
         kwargs.get::<Option<Value>>("step")?.filter(Value::is_true).map(i64::try_from).transpose()?;
     let mut source = Source::new(kwargs.get("seed")?);
     kwargs.assert_all_used()?;
+    if !matches!(
+        value.kind(),
+        ValueKind::Number | ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Iterable
+    ) {
+        return Err(fail("random", "random can only be used on sequences and integers"));
+    }
+    if value.kind() != ValueKind::Number && (start.is_some() || step.is_some()) {
+        return Err(fail("random", "start and step can only be used with integer values"));
+    }
     if value.kind() == ValueKind::Number {
         let end = i64::try_from(value).map_err(|_| fail("random", "the end must be an integer"))?;
         let (start, step) = (start.unwrap_or(0), step.unwrap_or(1));
@@ -175,8 +184,13 @@ fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(all[source.below(all.len() as u64) as usize].clone())
 }
 
-/// Ansible's `shuffle(seed=None)`: a shuffled copy of the list.
+/// Ansible's `shuffle(seed=None)`: a shuffled copy of the list (anything else unchanged, as
+/// Ansible swallows the error of `list(value)`).
 fn shuffle(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    require_defined("shuffle", &value)?;
+    if !matches!(value.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Iterable) {
+        return Ok(value);
+    }
     let mut all = items("shuffle", &value)?;
     let mut source = Source::new(kwargs.get("seed")?);
     kwargs.assert_all_used()?;

@@ -215,13 +215,19 @@ fn regex_findall(value: Value, regex: String, kwargs: Kwargs) -> Result<Value, E
     Ok(Value::from(found.collect::<Vec<_>>()))
 }
 
-fn regex_escape(value: Value, re_type: Option<String>) -> Result<String, Error> {
+fn regex_escape(value: Value, re_type: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     const NAME: &str = "regex_escape";
+    let re_type = match re_type {
+        Some(t) => Some(t),
+        None => kwargs.get::<Option<String>>("re_type")?,
+    };
+    kwargs.assert_all_used()?;
     let text = text_of(NAME, &value)?;
     let special: &str = match re_type.as_deref().unwrap_or("python") {
         "python" => "()[]{}?*+-|^$\\.&~# \t\n\r\u{0b}\u{0c}",
         "posix_basic" => "].[^$*\\",
-        other => return Err(fail(NAME, format!("invalid regex type '{other}'; use 'python' or 'posix_basic'"))),
+        "posix_extended" => return Err(fail(NAME, "Regex type (posix_extended) not yet implemented")),
+        other => return Err(fail(NAME, format!("Invalid regex type ({other})"))),
     };
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -238,32 +244,79 @@ fn b64_engine(urlsafe: bool) -> GeneralPurpose {
     GeneralPurpose::new(if urlsafe { &alphabet::URL_SAFE } else { &alphabet::STANDARD }, config)
 }
 
-fn b64_options(kwargs: &Kwargs) -> Result<bool, Error> {
-    if let Some(enc) = kwargs.get::<Option<String>>("encoding")? {
-        if !matches!(enc.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
-            return Err(fail("b64encode", format!("encoding '{enc}' is not supported; only utf-8 is")));
-        }
-    }
+/// The text encodings `b64encode`/`b64decode` take (Python's codec names).
+#[derive(Clone, Copy)]
+enum Codec {
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    Latin1,
+}
+
+fn b64_options(name: &str, kwargs: &Kwargs) -> Result<(bool, Codec), Error> {
+    let codec = match kwargs.get::<Option<String>>("encoding")? {
+        None => Codec::Utf8,
+        Some(enc) => match enc.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Codec::Utf8,
+            "utf-16-le" | "utf-16le" => Codec::Utf16Le,
+            "utf-16-be" | "utf-16be" => Codec::Utf16Be,
+            "latin-1" | "latin1" | "iso-8859-1" => Codec::Latin1,
+            _ => {
+                return Err(fail(
+                    name,
+                    format!("encoding '{enc}' is not supported yet (utf-8, utf-16-le, utf-16-be and latin-1 are)"),
+                ))
+            }
+        },
+    };
     let urlsafe = kwargs.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
     kwargs.assert_all_used()?;
-    Ok(urlsafe)
+    Ok((urlsafe, codec))
 }
 
 fn b64encode(value: Value, kwargs: Kwargs) -> Result<String, Error> {
-    let text = text_of("b64encode", &value)?;
-    Ok(b64_engine(b64_options(&kwargs)?).encode(text.as_bytes()))
+    const NAME: &str = "b64encode";
+    let text = text_of(NAME, &value)?;
+    let (urlsafe, codec) = b64_options(NAME, &kwargs)?;
+    let bytes: Vec<u8> = match codec {
+        Codec::Utf8 => text.into_bytes(),
+        Codec::Utf16Le => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        Codec::Utf16Be => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        Codec::Latin1 => text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).map_err(|_| fail(NAME, format!("'latin-1' codec can't encode {c:?}"))))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(b64_engine(urlsafe).encode(bytes))
 }
 
 fn b64decode(value: Value, kwargs: Kwargs) -> Result<String, Error> {
     const NAME: &str = "b64decode";
     let text = text_of(NAME, &value)?;
-    let urlsafe = b64_options(&kwargs)?;
+    let (urlsafe, codec) = b64_options(NAME, &kwargs)?;
     // Python's b64decode drops characters outside the alphabet (newlines in PEM-like input).
     let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = b64_engine(urlsafe)
         .decode(cleaned.as_bytes())
         .map_err(|e| fail(NAME, format!("input is not valid base64: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| fail(NAME, "decoded data is not UTF-8 text"))
+    let units = |be: bool| -> Vec<u16> {
+        bytes
+            .chunks(2)
+            .map(|c| {
+                if be {
+                    u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])
+                } else {
+                    u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)])
+                }
+            })
+            .collect()
+    };
+    match codec {
+        Codec::Utf8 => String::from_utf8(bytes).map_err(|_| fail(NAME, "decoded data is not UTF-8 text")),
+        Codec::Utf16Le | Codec::Utf16Be => String::from_utf16(&units(matches!(codec, Codec::Utf16Be)))
+            .map_err(|_| fail(NAME, "decoded data is not UTF-16 text")),
+        Codec::Latin1 => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
+    }
 }
 
 fn digest(name: &str, data: &[u8], algo: &str) -> Result<String, Error> {
@@ -280,7 +333,7 @@ fn digest(name: &str, data: &[u8], algo: &str) -> Result<String, Error> {
         other => {
             return Err(fail(
                 name,
-                format!("unsupported hash type '{other}'; use md5, sha1, sha224, sha256, sha384 or sha512"),
+                format!("unsupported hash type {other} (troupe has md5, sha1, sha224, sha256, sha384 and sha512)"),
             ))
         }
     })
@@ -306,14 +359,20 @@ fn quote(value: Value) -> Result<String, Error> {
 fn comment(value: Value, style: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
     const NAME: &str = "comment";
     let text = text_of(NAME, &value)?;
-    let style = style.unwrap_or_else(|| "plain".into());
+    let style = match style {
+        Some(s) => s,
+        None => kwargs.get::<Option<String>>("style")?.unwrap_or_else(|| "plain".into()),
+    };
     let (beginning, decoration, end) = match style.as_str() {
         "plain" => ("", "# ", ""),
         "erlang" => ("", "% ", ""),
         "c" => ("", "// ", ""),
         "cblock" => ("/*", " * ", " */"),
         "xml" => ("<!--", " - ", "-->"),
-        other => return Err(fail(NAME, format!("invalid style '{other}'; use plain, erlang, c, cblock or xml"))),
+        other => {
+            let shown = crate::value::pyrepr::py_str_repr(other);
+            return Err(fail(NAME, format!("Invalid style {shown}. Available styles: plain, erlang, c, cblock, xml")));
+        }
     };
     let get = |key: &str, default: &str| -> Result<String, Error> {
         Ok(kwargs.get::<Option<String>>(key)?.unwrap_or_else(|| default.to_string()))
@@ -440,6 +499,9 @@ fn path_join(value: Value) -> Result<String, Error> {
     require_defined(NAME, &value)?;
     let parts: Vec<String> = if let Some(s) = value.as_str() {
         vec![s.to_string()]
+    } else if !matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Iterable) {
+        let class = super::convert::python_class(&value);
+        return Err(fail(NAME, format!("|path_join expects string or sequence, got {class} instead.")));
     } else {
         super::convert::items(NAME, &value)?.iter().map(|p| text_of(NAME, p)).collect::<Result<_, _>>()?
     };

@@ -45,6 +45,49 @@ pub fn dump(v: &Value, style: YamlStyle) -> String {
     e.out
 }
 
+/// A document that is one string, with `yaml.dump`'s `default_style` (`|`, `'`, `"`) or
+/// `canonical=True`; `None` for a style troupe does not write (yet).
+pub fn dump_styled_string(
+    text: &str,
+    default_style: Option<&str>,
+    canonical: bool,
+    style: YamlStyle,
+) -> Option<String> {
+    let mut e = Emitter {
+        out: String::new(),
+        indent: None,
+        indents: Vec::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+        flow_level: 0,
+        style,
+    };
+    if canonical {
+        if default_style.is_some() {
+            return None;
+        }
+        e.write("---");
+        e.write_line_break();
+        e.write_indicator("!!str", true, false, false);
+        e.write_double_quoted(text, true);
+        e.write_indent();
+        return Some(e.out);
+    }
+    match default_style? {
+        "\"" => e.write_double_quoted(text, true),
+        "'" if analyze(text).allow_single_quoted => e.write_single_quoted(text, true),
+        // A literal block of single-line text: `|-`, then the text indented.
+        "|" if !text.is_empty() && !text.contains(['\n', '\r']) && !text.starts_with(' ') && !text.ends_with(' ') => {
+            let pad = " ".repeat(style.indent.clamp(2, 9));
+            return Some(format!("|-\n{pad}{text}\n"));
+        }
+        _ => return None,
+    }
+    e.write_indent();
+    Some(e.out)
+}
+
 #[derive(Default, Clone, Copy)]
 struct Ctx {
     mapping: bool,
