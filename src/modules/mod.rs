@@ -63,6 +63,8 @@ pub mod selinux;
 pub mod sysctl;
 pub mod timezone;
 pub mod x509_certificate;
+// pip, git, reboot, iptables, synchronize (branch mods12a).
+pub mod pip;
 
 pub use registry::{check_literal_args, find, names};
 
