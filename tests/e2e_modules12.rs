@@ -53,3 +53,40 @@ fn pip_installs_into_a_new_virtualenv_from_local_wheels() {
         .compare(&["changed", "name", "state"])
         .run(tb, host);
 }
+
+/// A bare repository /srv/troupe-git.git with commits `one` (tagged v1) and `two` on main;
+/// fixed dates keep the commit ids the same each time it is made.
+const GIT_REPO: &str = "rm -rf /srv/troupe-git.git /srv/troupe-git-src /opt/troupe-checkout && \
+    export GIT_AUTHOR_DATE='2020-01-01T00:00:00Z' GIT_COMMITTER_DATE='2020-01-01T00:00:00Z' && \
+    git init -q -b main /srv/troupe-git-src && cd /srv/troupe-git-src && echo one > f && git add f && \
+    git -c user.name=t -c user.email=t@t commit -qm one && git tag v1 && echo two > f && \
+    git -c user.name=t -c user.email=t@t commit -qam two && git clone -q --bare /srv/troupe-git-src /srv/troupe-git.git";
+
+const GIT_PROBE: &str = "git -C /opt/troupe-checkout rev-parse HEAD 2>&1; git -C /opt/troupe-checkout status --short 2>&1; cat /opt/troupe-checkout/f 2>&1; true";
+
+#[test]
+fn git_clones_then_checks_out_a_tag() {
+    let Some(tb) = testbed(3) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[2];
+    let seen = ModuleE2e::new("git", "{repo: /srv/troupe-git.git, dest: /opt/troupe-checkout}")
+        .reset(GIT_REPO)
+        .probe(GIT_PROBE)
+        .compare(&["changed", "before", "after"])
+        .run(tb, host);
+    assert!(seen.first["before"].is_null() && seen.first["after"].as_str().is_some_and(|s| s.len() == 40));
+    let reset = format!("{GIT_REPO} && git clone -q /srv/troupe-git.git /opt/troupe-checkout");
+    let seen = ModuleE2e::new("git", "{repo: /srv/troupe-git.git, dest: /opt/troupe-checkout, version: v1}")
+        .reset(&reset)
+        .probe(GIT_PROBE)
+        .compare(&["changed", "before", "after", "remote_url_changed"])
+        .run(tb, host);
+    assert_ne!(seen.first["before"], seen.first["after"]);
+    // Local changes: refused without force, discarded with it.
+    let dirty = format!("{reset} && echo local > /opt/troupe-checkout/f");
+    ModuleE2e::new("git", "{repo: /srv/troupe-git.git, dest: /opt/troupe-checkout, force: true}")
+        .reset(&dirty)
+        .probe(GIT_PROBE)
+        .compare(&["changed", "before", "after", "msg"])
+        .run(tb, host);
+}

@@ -64,6 +64,7 @@ pub mod sysctl;
 pub mod timezone;
 pub mod x509_certificate;
 // pip, git, reboot, iptables, synchronize (branch mods12a).
+pub mod git;
 pub mod pip;
 
 pub use registry::{check_literal_args, find, names};

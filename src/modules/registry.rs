@@ -74,6 +74,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::selinux::Seboolean,
         // mods12a
         &super::pip::Pip,
+        &super::git::Git,
     ]
 }
 
