@@ -90,3 +90,26 @@ fn git_clones_then_checks_out_a_tag() {
         .compare(&["changed", "before", "after", "msg"])
         .run(tb, host);
 }
+
+/// reboot: the host goes down and comes back (the testbed restarts its container); troupe
+/// reconnects (new SSH master and shell) and reports `rebooted` and `elapsed`.
+#[test]
+fn reboot_comes_back_on_a_new_connection() {
+    let Some(tb) = testbed(4) else { return };
+    let _alone = tb.exclusive();
+    let host = &tb.hosts[3];
+    let marker = "/run/troupe-reboot-marker";
+    let probe = "hostname";
+    let seen = ModuleE2e::new("reboot", "{reboot_timeout: 120, msg: troupe e2e}")
+        .reset("touch /run/troupe-reboot-marker")
+        .probe(probe)
+        .second_changed(true)
+        .compare(&["changed", "rebooted"])
+        .present(&["elapsed"])
+        .run(tb, host);
+    assert_eq!(seen.check["rebooted"], true);
+    assert_eq!(seen.check["elapsed"], 0);
+    assert!(seen.first["elapsed"].as_u64().is_some_and(|e| e < 120), "{:?}", seen.first);
+    // /run is a tmpfs: the marker is gone after a real reboot.
+    assert_eq!(tb.on(host, &format!("test -e {marker} && echo stale || echo fresh")).stdout.trim(), "fresh");
+}

@@ -66,6 +66,7 @@ pub mod x509_certificate;
 // pip, git, reboot, iptables, synchronize (branch mods12a).
 pub mod git;
 pub mod pip;
+pub mod reboot;
 
 pub use registry::{check_literal_args, find, names};
 

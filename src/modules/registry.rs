@@ -75,6 +75,7 @@ fn all() -> &'static [&'static dyn Module] {
         // mods12a
         &super::pip::Pip,
         &super::git::Git,
+        &super::reboot::Reboot,
     ]
 }
 
