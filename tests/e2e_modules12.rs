@@ -113,3 +113,32 @@ fn reboot_comes_back_on_a_new_connection() {
     // /run is a tmpfs: the marker is gone after a real reboot.
     assert_eq!(tb.on(host, &format!("test -e {marker} && echo stale || echo fresh")).stdout.trim(), "fresh");
 }
+
+/// synchronize: rsync from the controller over the host's ssh settings (key, user, ssh args).
+#[test]
+fn synchronize_pushes_a_folder_with_rsync() {
+    let Some(tb) = testbed(5) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[4];
+    let seen = ModuleE2e::new("ansible.posix.synchronize", "{src: site/, dest: /srv/troupe-sync/, use_ssh_args: true}")
+        .file("files/site/a.txt", "hello\n")
+        .file("files/site/sub/b.txt", "world\n")
+        .reset("rm -rf /srv/troupe-sync")
+        .probe("cd /srv/troupe-sync 2>/dev/null && find . -type f | sort | xargs cat || echo none")
+        .compare(&["changed", "msg", "stdout_lines", "rc"])
+        .run(tb, host);
+    assert!(seen.first["msg"].as_str().is_some_and(|m| m.contains("<f+++++++++ sub/b.txt")), "{:?}", seen.first);
+    assert!(
+        seen.check["cmd"].as_str().is_some_and(|c| c.contains("--dry-run") && c.contains(" /")),
+        "{:?}",
+        seen.check
+    );
+    // pull brings it back.
+    let _ = std::fs::remove_dir_all("/tmp/troupe-sync-pulled-e2e");
+    ModuleE2e::new("synchronize", "{mode: pull, src: /srv/troupe-sync/sub, dest: /tmp/troupe-sync-pulled-e2e}")
+        .compare(&["changed", "msg"])
+        .probe("true")
+        .first_changed(true)
+        .run(tb, host);
+    let _ = std::fs::remove_dir_all("/tmp/troupe-sync-pulled-e2e");
+}

@@ -67,6 +67,7 @@ pub mod x509_certificate;
 pub mod git;
 pub mod pip;
 pub mod reboot;
+pub mod synchronize;
 
 pub use registry::{check_literal_args, find, names};
 

@@ -76,6 +76,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::pip::Pip,
         &super::git::Git,
         &super::reboot::Reboot,
+        &super::synchronize::Synchronize,
     ]
 }
 
@@ -94,7 +95,7 @@ const COLLECTIONS: &[(&str, &[&str])] = &[
             "openssl_dhparam",
         ],
     ),
-    ("ansible.posix", &["sysctl", "authorized_key", "mount", "selinux", "seboolean"]),
+    ("ansible.posix", &["sysctl", "authorized_key", "mount", "selinux", "seboolean", "synchronize"]),
     ("community.general", &["ini_file", "modprobe", "timezone", "locale_gen"]),
 ];
 
