@@ -398,7 +398,7 @@ pub fn decide(w: &Want, f: &Found, clone: bool, update: bool) -> Result<(Option<
         ));
     }
     let url_changed = f.url.as_deref().is_some_and(|u| u != w.repo && !same_url(u, &w.repo));
-    let set_url = f.url.as_deref().is_none_or(|u| u != w.repo && !same_url(u, &w.repo));
+    let set_url = f.url.as_deref().map_or(true, |u| u != w.repo && !same_url(u, &w.repo));
     let after = f.remote_head(&w.version)?;
     r.insert("after".into(), after.clone().into());
     r.insert("remote_url_changed".into(), url_changed.into());

@@ -131,7 +131,7 @@ fn release(v: &str) -> (Vec<u64>, String) {
 fn cmp_versions(a: &str, b: &str) -> std::cmp::Ordering {
     let ((an, ar), (bn, br)) = (release(a), release(b));
     // A pre-release (`rc1`) sorts before its release; anything else after.
-    let pre = |r: &str| r.starts_with(|c: char| c == 'a' || c == 'b' || c == 'r' || c == 'c' || c == 'd');
+    let pre = |r: &str| r.starts_with(['a', 'b', 'r', 'c', 'd']);
     an.cmp(&bn).then_with(|| match (ar.is_empty(), br.is_empty()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) if pre(&br) => std::cmp::Ordering::Greater,
@@ -292,8 +292,8 @@ pub fn differs(w: &Want, have: &[(String, String)], dry: Option<&str>) -> bool {
     }
     let reqs: Vec<Option<Req>> = w.names.iter().map(|n| parse_req(n)).collect();
     match w.state.as_str() {
-        "absent" => reqs.iter().any(|r| r.as_ref().is_none_or(|r| have.iter().any(|(n, _)| *n == r.name))),
-        _ => reqs.iter().any(|r| r.as_ref().is_none_or(|r| !is_present(r, have))),
+        "absent" => reqs.iter().any(|r| r.as_ref().map_or(true, |r| have.iter().any(|(n, _)| *n == r.name))),
+        _ => reqs.iter().any(|r| r.as_ref().map_or(true, |r| !is_present(r, have))),
     }
 }
 
