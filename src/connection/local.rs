@@ -21,6 +21,10 @@ impl Connection for Local {
         &self.host
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError> {
         let Prepared { script, feed } = prepare(cmd);
         let mut child = tokio::process::Command::new("/bin/sh")

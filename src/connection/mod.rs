@@ -96,6 +96,18 @@ pub trait Connection: Send + Sync {
     async fn exec(&self, cmd: &Cmd) -> Result<Output, ConnectionError>;
     /// Release the connection (SSH master, remote shell).
     async fn close(&self) {}
+    /// Drop the SSH master and the persistent shell and connect again (after a reboot).
+    async fn reconnect(&self) -> Result<(), ConnectionError> {
+        Ok(())
+    }
+    /// Commands run on the controller itself (`reboot` refuses to).
+    fn is_local(&self) -> bool {
+        false
+    }
+    /// The SSH settings of the host (`synchronize` runs rsync over them); `None` when local.
+    fn ssh_options(&self) -> Option<&ssh_opts::SshOptions> {
+        None
+    }
 }
 
 /// Quote one word for POSIX sh.

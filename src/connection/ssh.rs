@@ -360,6 +360,26 @@ impl Connection for Ssh {
         self.in_channel(&session, &script, &feed, cmd.timeout).await
     }
 
+    /// A new master and shell; the old ones (to a host that went away) are dropped, not
+    /// asked to exit, since their peer may never answer.
+    async fn reconnect(&self) -> Result<(), ConnectionError> {
+        {
+            let mut slot = self.shell.lock().await;
+            slot.shell = None;
+            slot.failed_starts = 0;
+        }
+        let old = self.session.lock().ok().and_then(|mut s| s.take());
+        drop(old);
+        let session = Ssh::connect_once(&self.opts).await.map_err(|(e, _)| e)?;
+        let mut guard = self.session.lock().map_err(|_| ConnectionError::Io("ssh session lock poisoned".into()))?;
+        *guard = Some(Arc::new(session));
+        Ok(())
+    }
+
+    fn ssh_options(&self) -> Option<&SshOptions> {
+        Some(&self.opts)
+    }
+
     async fn close(&self) {
         let shell = self.shell.lock().await.shell.take();
         if let Some(sh) = shell {

@@ -65,6 +65,11 @@ pub mod selinux;
 pub mod sysctl;
 pub mod timezone;
 pub mod x509_certificate;
+// pip, git, reboot, iptables, synchronize (branch mods12a).
+pub mod git;
+pub mod pip;
+pub mod reboot;
+pub mod synchronize;
 
 pub use registry::{check_literal_args, find, names};
 

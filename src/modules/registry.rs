@@ -74,6 +74,11 @@ fn all() -> &'static [&'static dyn Module] {
         &super::mount::Mount,
         &super::selinux::Selinux,
         &super::selinux::Seboolean,
+        // mods12a
+        &super::pip::Pip,
+        &super::git::Git,
+        &super::reboot::Reboot,
+        &super::synchronize::Synchronize,
     ]
 }
 
@@ -92,7 +97,7 @@ const COLLECTIONS: &[(&str, &[&str])] = &[
             "openssl_dhparam",
         ],
     ),
-    ("ansible.posix", &["sysctl", "authorized_key", "mount", "selinux", "seboolean"]),
+    ("ansible.posix", &["sysctl", "authorized_key", "mount", "selinux", "seboolean", "synchronize"]),
     ("community.general", &["ini_file", "modprobe", "timezone", "locale_gen"]),
 ];
 

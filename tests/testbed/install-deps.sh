@@ -20,6 +20,7 @@ packages=(
   sudo                           # become: sudo with NOPASSWD, cached and asked passwords (e2e_transport)
   dnf rpm createrepo-c           # rpmbuild + createrepo_c: the local rpm repository of the dnf e2e test
   python3-venv                   # the ansible-core venv (scripts/test.sh, tests/ansible-int/run.sh)
+  python3-pip git rsync iptables # the pip, git, synchronize and iptables modules' e2e tests
 )
 
 missing=()
