@@ -63,6 +63,12 @@ pub mod selinux;
 pub mod sysctl;
 pub mod timezone;
 pub mod x509_certificate;
+// Repository modules of issue 12 (branch mods12b).
+pub mod apt_key;
+pub mod apt_repository;
+pub mod deb822_repository;
+pub mod rpm_key;
+pub mod yum_repository;
 
 pub use registry::{check_literal_args, find, names};
 

@@ -72,6 +72,8 @@ fn all() -> &'static [&'static dyn Module] {
         &super::mount::Mount,
         &super::selinux::Selinux,
         &super::selinux::Seboolean,
+        // repositories (mods12b)
+        &super::yum_repository::YumRepository,
     ]
 }
 

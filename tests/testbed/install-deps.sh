@@ -20,6 +20,7 @@ packages=(
   sudo                           # become: sudo with NOPASSWD, cached and asked passwords (e2e_transport)
   dnf rpm createrepo-c           # rpmbuild + createrepo_c: the local rpm repository of the dnf e2e test
   python3-venv                   # the ansible-core venv (scripts/test.sh, tests/ansible-int/run.sh)
+  gnupg python3-apt python3-debian  # gpg keys of e2e_repos; what Ansible's apt_repository/deb822_repository import
 )
 
 missing=()
