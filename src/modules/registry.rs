@@ -73,6 +73,10 @@ fn all() -> &'static [&'static dyn Module] {
         &super::selinux::Selinux,
         &super::selinux::Seboolean,
         // repositories (mods12b)
+        &super::apt_key::AptKey,
+        &super::apt_repository::AptRepository,
+        &super::deb822_repository::Deb822Repository,
+        &super::rpm_key::RpmKey,
         &super::yum_repository::YumRepository,
     ]
 }
