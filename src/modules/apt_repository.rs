@@ -146,9 +146,7 @@ pub fn edit(files: &mut Files, source: &str, present: bool, file: &str) {
         return;
     }
     let new = Line { valid: true, enabled: true, source: source.to_string(), comment: String::new() };
-    // Ansible keys folder files as `dir//name` but new ones as `dir/name`; one file is one file.
-    let same = |f: &str| f.replace("//", "/") == file.replace("//", "/");
-    match files.iter_mut().find(|(f, _)| same(f)) {
+    match files.iter_mut().find(|(f, _)| f == file) {
         Some((_, lines)) => lines.push(new),
         None => files.push((file.to_string(), vec![new])),
     }
@@ -158,7 +156,7 @@ pub fn edit(files: &mut Files, source: &str, present: bool, file: &str) {
 const READ: &str = r#"eval "$(apt-config shell SL Dir::Etc::sourcelist/f SP Dir::Etc::sourceparts/d 2>/dev/null)"
 SL=${SL:-/etc/apt/sources.list}; SP=${SP:-/etc/apt/sources.list.d/}
 printf '%s\n%s\n' "$SL" "$SP"
-for f in "$SL" "$SP"/*.list; do [ -f "$f" ] || continue; printf '@@troupe:file:%s@@\n' "$f"; cat -- "$f"; [ -z "$(tail -c1 -- "$f")" ] || echo; done
+for f in "$SL" "${SP%/}"/*.list; do [ -f "$f" ] || continue; printf '@@troupe:file:%s@@\n' "$f"; cat -- "$f"; [ -z "$(tail -c1 -- "$f")" ] || echo; done
 "#;
 
 /// Parse the query's output into (sources.list, sources folder, files).
@@ -201,10 +199,13 @@ fn restore_script(before: &[(String, Option<Vec<u8>>)]) -> String {
     s
 }
 
-/// `apt-get update` tried `retries` times, pausing as Ansible does (2^n s, at most `max`).
+/// `apt-get update` tried `retries` times, pausing as Ansible does (2^n s, at most `max`). An
+/// index that failed to download fails the try, as python-apt's `Cache.update` (what Ansible
+/// calls) does, though `apt-get` only warns.
 pub fn update_script(retries: i64, max: i64) -> String {
     format!(
-        "n=0; err=''\nwhile [ $n -lt {retries} ]; do\n  if err=$(LANG=C LC_ALL=C apt-get update -q 2>&1 >/dev/null); then exit 0; fi\n  \
+        "n=0; err=''\nwhile [ $n -lt {retries} ]; do\n  \
+         if err=$(LANG=C LC_ALL=C apt-get update -q 2>&1 >/dev/null) && ! printf '%s\\n' \"$err\" | grep -q -e '^W: Failed to fetch' -e '^E: '; then exit 0; fi\n  \
          d=$((1 << n)); [ $d -gt {max} ] && d={max}; n=$((n+1)); [ $n -lt {retries} ] && sleep $d\ndone\n\
          printf 'Failed to update apt cache after {retries} retries: %s\\n' \"${{err:-unknown reason}}\" >&2; exit 1\n"
     )
@@ -355,7 +356,7 @@ mod tests {
     #[test]
     fn adds_enables_and_removes() {
         let out = "/etc/apt/sources.list\n/etc/apt/sources.list.d/\n\
-                   @@troupe:file:/etc/apt/sources.list.d//a.list@@\n# deb http://x y main\ndeb http://z y main\n";
+                   @@troupe:file:/etc/apt/sources.list.d/a.list@@\n# deb http://x y main\ndeb http://z y main\n";
         let (_, sp, mut files) = read_files(out);
         assert_eq!(files[0].1.len(), 2);
         let before = dump(&files);
