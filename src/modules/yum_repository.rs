@@ -261,7 +261,7 @@ pub fn section(a: &Args) -> Result<Vec<(String, String)>, ModuleError> {
 }
 
 enum Plan {
-    Write(Query),
+    Write(Box<Query>),
     Remove(String),
 }
 
@@ -327,7 +327,7 @@ impl Module for YumRepository {
             if changed {
                 q.diff = Some(Diff { path: dest, before, after });
             }
-            q.change = Change::new(Plan::Write(write));
+            q.change = Change::new(Plan::Write(Box::new(write)));
         }
         Ok(q)
     }
@@ -335,7 +335,7 @@ impl Module for YumRepository {
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         match q.change.take::<Plan>("yum_repository")? {
             Plan::Write(w) => {
-                apply_write(cx, w).await?;
+                apply_write(cx, *w).await?;
             }
             Plan::Remove(dest) => {
                 let cmd = Cmd::new(format!("rm -f -- {}", quote(&dest)));
