@@ -227,3 +227,43 @@ fn deb822_repository_writes_a_sources_file_apt_reads() {
         .run(tb, host);
     tb.ok(host, &format!("rm -rf {dir} {f}; apt-get update -q >/dev/null 2>&1; true"));
 }
+
+/// Errors with Ansible's texts, nothing changed; `--check --diff` shows the file as it would be.
+#[test]
+fn repository_errors_and_diffs() {
+    let Some(tb) = testbed(1) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let Some((armored, id)) = make_key() else {
+        skip("skipped: needs gpg on this machine to make a key");
+        return;
+    };
+    tb.write_file(host, "/tmp/troupe-e2e-rpm-fp.asc", &armored).expect("key file");
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - apt_repository: {repo: "foo bar", update_cache: false}
+      ignore_errors: true
+    - rpm_key: {key: /tmp/troupe-e2e-rpm-fp.asc, fingerprint: "0000 1111"}
+      ignore_errors: true
+    - rpm_key: {key: /tmp/troupe-e2e-nope.asc}
+      ignore_errors: true
+    - apt_key: {id: "12345", file: /tmp/troupe-e2e-rpm-fp.asc}
+      ignore_errors: true
+    - yum_repository: {name: troupe-e2e-diff, description: d, baseurl: "file:///d", reposdir: /tmp}
+"#;
+    let dir = crate::support::run::scratch(&[("site.yml", play)]);
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    let done = crate::support::run::Run::new()
+        .in_dir(dir.path())
+        .args(["-i", inventory.as_str(), "-l", host.name.as_str(), "site.yml", "--check", "--diff"])
+        .succeeds();
+    done.stdout_has("Invalid repository string: foo bar")
+        .stdout_has("The specified fingerprint, '{'00001111'}', does not match any key fingerprints in")
+        .stdout_has("Not a valid key /tmp/troupe-e2e-nope.asc")
+        .stdout_has("Invalid key_id")
+        .stdout_has("+[troupe-e2e-diff]")
+        .stdout_has("+baseurl = file:///d");
+    assert!(!tb.on(host, "test -e /tmp/troupe-e2e-diff.repo").success(), "--check wrote the file");
+    assert!(!tb.ok(host, "rpm -q gpg-pubkey 2>&1 || true").contains(&id[8..].to_lowercase()));
+}
