@@ -19,6 +19,7 @@ mod e2e_facts;
 mod e2e_files;
 mod e2e_modules;
 mod e2e_modules12;
+mod e2e_repos;
 mod e2e_scale;
 mod e2e_testbed;
 mod e2e_transport;

@@ -50,7 +50,7 @@ pub mod script;
 pub mod service_facts;
 pub mod tempfile;
 pub mod wait_for_connection;
-// community.crypto, ansible.posix, community.general (branch collections).
+// community.crypto, ansible.posix, community.general.
 pub mod authorized_key;
 pub mod crypto_common;
 pub mod crypto_info;
@@ -65,11 +65,16 @@ pub mod selinux;
 pub mod sysctl;
 pub mod timezone;
 pub mod x509_certificate;
-// pip, git, reboot, iptables, synchronize (branch mods12a).
+// Software, repositories and file transfer.
+pub mod apt_key;
+pub mod apt_repository;
+pub mod deb822_repository;
 pub mod git;
 pub mod pip;
 pub mod reboot;
+pub mod rpm_key;
 pub mod synchronize;
+pub mod yum_repository;
 
 pub use registry::{check_literal_args, find, names};
 

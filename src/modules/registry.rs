@@ -74,11 +74,17 @@ fn all() -> &'static [&'static dyn Module] {
         &super::mount::Mount,
         &super::selinux::Selinux,
         &super::selinux::Seboolean,
-        // mods12a
+        // software and transfer
         &super::pip::Pip,
         &super::git::Git,
         &super::reboot::Reboot,
         &super::synchronize::Synchronize,
+        // repositories 
+        &super::apt_key::AptKey,
+        &super::apt_repository::AptRepository,
+        &super::deb822_repository::Deb822Repository,
+        &super::rpm_key::RpmKey,
+        &super::yum_repository::YumRepository,
     ]
 }
 

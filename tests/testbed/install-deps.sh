@@ -21,6 +21,7 @@ packages=(
   dnf rpm createrepo-c           # rpmbuild + createrepo_c: the local rpm repository of the dnf e2e test
   python3-venv                   # the ansible-core venv (scripts/test.sh, tests/ansible-int/run.sh)
   python3-pip git rsync iptables # the pip, git, synchronize and iptables modules' e2e tests
+  gnupg python3-apt python3-debian  # gpg keys of e2e_repos; what Ansible's apt_repository/deb822_repository import
 )
 
 missing=()
