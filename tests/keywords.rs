@@ -120,6 +120,7 @@ fn order_sorts_the_play_hosts() {
 fn refused_keywords_fail_at_load_with_their_place() {
     for (play, line, col, says) in [
         ("- hosts: all\n  strategy: debug\n  tasks: []\n", 2, 13, "strategy: debug"),
+        ("- hosts: all\n  tasks:\n    - command: date\n      debugger: always\n", 4, 7, "`debugger`"),
     ] {
         let p = scratch(&[("inv.ini", "localhost ansible_connection=local\n"), ("p.yml", play)]);
         let d = Run::new().in_dir(p.path()).args(["-i", "inv.ini", "p.yml"]).code(4);

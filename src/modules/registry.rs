@@ -79,7 +79,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::git::Git,
         &super::reboot::Reboot,
         &super::synchronize::Synchronize,
-        // repositories 
+        // repositories
         &super::apt_key::AptKey,
         &super::apt_repository::AptRepository,
         &super::deb822_repository::Deb822Repository,
