@@ -112,7 +112,7 @@ fn unsafe_text_and_debug_var_follow_the_trust_model() {
   gather_facts: false
   vars:
     y: why
-    raw: !unsafe "{{ y }} it's {% raw %}"
+    raw: !unsafe "{{ y }} it's {% raw %} \\1 end\\"
     pick: y
     indirect_omit: '{{ omit }}'
   tasks:
@@ -144,7 +144,7 @@ fn unsafe_text_and_debug_var_follow_the_trust_model() {
         &ARGS,
         &[],
         &[
-            r#""msg": "{{ y }} it's {% raw %}""#,
+            r#""msg": "{{ y }} it's {% raw %} \\1 end\\""#,
             r#""msg": "True True why""#,
             r#""msg": "<< error 1 - 'nope' is undefined >> 1 <<Omit>> 1""#,
         ],

@@ -140,7 +140,9 @@ impl Runner {
                 self.reporter.line(&format!("ASYNC POLL on {}: jid={jid} started=True finished=False", cx.host));
             }
         };
-        let deadline = Instant::now() + Duration::from_secs(kw.limit);
+        // The same deadline the module's commands stop at (set with the context), so a
+        // command cut off there always reads as the job's timeout.
+        let deadline = cx.deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(kw.limit));
         let run = self.query_apply(module, cx, args, check, diff);
         let mut out = tokio::select! {
             out = tokio::time::timeout_at((deadline + GRACE).into(), run) => match out {

@@ -111,8 +111,14 @@ impl Runner {
                 }
                 // As Ansible: every host of the play is failed or unreachable no more, and a
                 // block's `always` that runs this does not restore the failure after it.
+                // Every host of the play, those failed in an earlier play included (they
+                // then come back in the next play), as Ansible's `get_hosts(play.hosts)`.
                 "clear_host_errors" => {
-                    for b in &self.batch {
+                    let all = match ctx.vars.magic.get("ansible_play_hosts_all") {
+                        Some(Value::Array(hs)) => hs.iter().map(to_text).collect(),
+                        _ => self.batch.clone(),
+                    };
+                    for b in &all {
                         if let Some(s) = self.states.get_mut(b) {
                             s.failed = false;
                             s.unreachable = false;

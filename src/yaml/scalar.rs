@@ -21,8 +21,33 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Kind
 /// `!unsafe` text is never templated and is no expression (Ansible 2.19's untrusted data): it
 /// is kept as a template that yields it as a string constant, which renders to the text itself
 /// and, as a template result, is refused where an expression is wanted (`when`, `debug: var`).
+///
+/// The template holds no backslash: `escape_backslashes` (applied to templates from YAML) would
+/// otherwise keep a Jinja escape as written. A quote is a constant of the other quote, a
+/// backslash a raw block.
 fn unsafe_text(text: &str) -> String {
-    format!("{{{{ {} }}}}", jinja_string(text))
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in text.split('\\').enumerate() {
+        if i > 0 {
+            out.push_str("{% raw %}\\{% endraw %}");
+        }
+        let mut terms = Vec::new();
+        for (j, piece) in part.split('\'').enumerate() {
+            if j > 0 {
+                terms.push("\"'\"".to_string());
+            }
+            if !piece.is_empty() {
+                terms.push(format!("'{piece}'"));
+            }
+        }
+        if !terms.is_empty() {
+            out.push_str(&format!("{{{{ {} }}}}", terms.join(" ~ ")));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("{{ '' }}");
+    }
+    out
 }
 
 /// `text` as a Jinja string literal.
