@@ -142,3 +142,72 @@ fn synchronize_pushes_a_folder_with_rsync() {
         .run(tb, host);
     let _ = std::fs::remove_dir_all("/tmp/troupe-sync-pulled-e2e");
 }
+
+/// iptables: a rule in a chain of its own (appended, then removed), ip6tables, a chain made
+/// with chain_management, and a chain's policy; every result compared with ansible-core's.
+#[test]
+fn iptables_rules_chains_and_policies() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[5];
+    const KEYS: &[&str] =
+        &["changed", "rule", "chain", "table", "state", "ip_version", "flush", "chain_management", "wait"];
+    let fresh = "iptables -F TROUPE_T 2>/dev/null; iptables -X TROUPE_T 2>/dev/null; iptables -N TROUPE_T";
+    let rule = "{chain: TROUPE_T, protocol: tcp, destination_port: 8080, ctstate: [NEW], jump: ACCEPT, \
+                comment: troupe e2e, wait: 5}";
+    let seen = ModuleE2e::new("iptables", rule).reset(fresh).probe("iptables -S TROUPE_T").compare(KEYS).run(tb, host);
+    assert_eq!(
+        seen.first["rule"],
+        "-p tcp -j ACCEPT --destination-port 8080 -m conntrack --ctstate NEW -m comment --comment troupe e2e"
+    );
+    let listed = tb.ok(host, "iptables -S TROUPE_T");
+    assert!(listed.contains("--dport 8080") && listed.contains("troupe e2e"), "{listed}");
+
+    // Inserted at the top, then taken out again with state: absent.
+    let with_rule = "iptables -F TROUPE_T 2>/dev/null; iptables -X TROUPE_T 2>/dev/null; iptables -N TROUPE_T; \
+                     iptables -A TROUPE_T -s 10.9.9.9/32 -j DROP";
+    ModuleE2e::new(
+        "ansible.builtin.iptables",
+        "{chain: TROUPE_T, source: '!10.1.0.0/16', jump: RETURN, action: insert, rule_num: 1}",
+    )
+    .reset(with_rule)
+    .probe("iptables -S TROUPE_T")
+    .compare(KEYS)
+    .run(tb, host);
+    assert!(tb.ok(host, "iptables -S TROUPE_T | sed -n 2p").contains("! -s 10.1.0.0/16"));
+    ModuleE2e::new("iptables", "{chain: TROUPE_T, source: 10.9.9.9, jump: DROP, state: absent}")
+        .reset(with_rule)
+        .probe("iptables -S TROUPE_T")
+        .compare(KEYS)
+        .run(tb, host);
+
+    // ip6tables.
+    let fresh6 = "ip6tables -F TROUPE_T 2>/dev/null; ip6tables -X TROUPE_T 2>/dev/null; ip6tables -N TROUPE_T";
+    ModuleE2e::new(
+        "iptables",
+        "{ip_version: ipv6, chain: TROUPE_T, protocol: udp, destination_ports: ['53', '5353'], jump: ACCEPT}",
+    )
+    .reset(fresh6)
+    .probe("ip6tables -S TROUPE_T")
+    .compare(KEYS)
+    .run(tb, host);
+
+    // A chain of its own, made by chain_management.
+    ModuleE2e::new("iptables", "{chain: TROUPE_C, chain_management: true}")
+        .reset("iptables -F TROUPE_C 2>/dev/null; iptables -X TROUPE_C 2>/dev/null; true")
+        .probe("iptables -S TROUPE_C 2>&1 || true")
+        .compare(KEYS)
+        .run(tb, host);
+
+    // A built-in chain's policy (FORWARD: nothing on the testbed forwards).
+    ModuleE2e::new("iptables", "{chain: FORWARD, policy: DROP}")
+        .reset("iptables -P FORWARD ACCEPT")
+        .probe("iptables -S FORWARD | head -1")
+        .compare(KEYS)
+        .run(tb, host);
+    tb.ok(
+        host,
+        "iptables -P FORWARD ACCEPT; iptables -F TROUPE_T; iptables -X TROUPE_T; iptables -F TROUPE_C; \
+                 iptables -X TROUPE_C; ip6tables -F TROUPE_T; ip6tables -X TROUPE_T",
+    );
+}

@@ -10,6 +10,7 @@ mod fail;
 mod file;
 mod file_times;
 mod include_vars;
+mod iptables;
 mod pause;
 mod registry;
 mod set_fact;

@@ -48,6 +48,7 @@ fn all() -> &'static [&'static dyn Module] {
         &super::find::Find,
         &super::getent::Getent,
         &super::hostname::Hostname,
+        &super::iptables::Iptables,
         &super::known_hosts::KnownHosts,
         &super::package_facts::PackageFacts,
         &super::ping::Ping,
