@@ -235,3 +235,78 @@ fn bridged_results_match_ansible_playbook() {
         &["\"msg\": \"True troupe\\tsoft\\tnofile\\t1024 | False | True 0 | True m\""],
     );
 }
+
+const GREET: &str = r#"#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.troupe_words import greeting
+
+
+def main():
+    m = AnsibleModule(argument_spec=dict(name=dict(type='str', required=True), secret=dict(type='str', no_log=True)),
+                      supports_check_mode=True)
+    if m.params['name'] == 'fail':
+        m.fail_json(msg='asked to fail')
+    m.exit_json(changed=not m.check_mode, greeting=greeting(m.params['name']), check=m.check_mode)
+
+
+if __name__ == '__main__':
+    main()
+"#;
+
+/// A `ping` of a role's own: a bare name in a role's `library/` wins over troupe's native one.
+const ROLE_PING: &str = r#"#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    m = AnsibleModule(argument_spec=dict(data=dict(type='str', default='x')), supports_check_mode=True)
+    m.exit_json(changed=False, ping='role library ping ' + m.params['data'])
+
+
+if __name__ == '__main__':
+    main()
+"#;
+
+/// Modules of the playbook's own `library/` (with a `module_utils/` beside it) and of a role's
+/// `library/` run through the bridge, in check mode too, as ansible-playbook runs them.
+#[test]
+fn library_modules_of_the_playbook_and_its_roles_run_through_the_bridge() {
+    let Some(env) = bridge_env() else { return };
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - troupe_greet: name=world secret=s3cr3t-library-value
+      register: g
+    - debug: msg="{{ g.greeting }} {{ g.changed }} {{ g.check }}"
+    - import_role: name=r1
+    - troupe_greet: name=fail
+      ignore_errors: true
+      register: f
+    - debug: msg="{{ f.msg }} {{ f.failed }}"
+"#;
+    let files = [
+        ("pb.yml", pb),
+        ("library/troupe_greet.py", GREET),
+        ("module_utils/troupe_words.py", "def greeting(name):\n    return 'hello %s' % name\n"),
+        ("roles/r1/library/ping.py", ROLE_PING),
+        ("roles/r1/tasks/main.yml", "- ping: data=inrole\n  register: p\n- debug: msg=\"{{ p.ping }}\"\n"),
+    ];
+    let env: Vec<(&str, &str)> =
+        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([("TROUPE_BRIDGE", "1")]).collect();
+    let args = ["-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3", "pb.yml"];
+    let want = [
+        r#""msg": "hello world True False""#,
+        r#""msg": "role library ping inrole""#,
+        r#""msg": "asked to fail True""#,
+    ];
+    crate::support::compare::check(&files, &args, &env, &want);
+    let check: Vec<&str> = args.iter().copied().chain(["--check"]).collect();
+    let want = [want[0].replace("True False", "False True"), want[1].to_string(), want[2].to_string()];
+    crate::support::compare::check(&files, &check, &env, &want.iter().map(String::as_str).collect::<Vec<_>>());
+    // The secret the module marks no_log is in no output, even at -vvv.
+    let dir = scratch(&files);
+    let run = env.iter().fold(Run::new().in_dir(dir.path()), |r, (k, v)| r.env(k, v));
+    let out = run.args(args.iter().copied().chain(["-vvv"])).run();
+    assert!(out.stdout.contains("hello world"), "{}", out.stdout);
+    assert!(!out.stdout.contains("s3cr3t-library-value") && !out.stderr.contains("s3cr3t-library-value"));
+}

@@ -4,6 +4,7 @@
 # ansible-core and talks to it in JSON lines on stdin/stdout:
 #   {"op": "find", "name": "community.general.ini_file"}
 #     -> {"ok": true, "fqcn": ..., "path": ...} | {"ok": false, "error": ..., "paths": [...]}
+#   {"op": "library", "dir": "/path/to/library"} -> {"ok": true}
 #   {"op": "build", "name": <fqcn>, "args": {...}, "interpreter": "/usr/bin/python3"}
 #     -> {"ok": true, "payload": "<python source>"} | {"ok": false, "error": ...}
 # Arguments (secrets among them) arrive on stdin, never on a command line. ansible-core keeps
@@ -30,6 +31,9 @@ def main():
         return
     extra = [p for p in os.environ.get("TROUPE_PLAYBOOK_COLLECTIONS", "").split(os.pathsep) if p]
     plugin_loader.init_plugin_loader(extra or None)
+    for d in os.environ.get("TROUPE_LIBRARY_DIRS", "").split(os.pathsep):
+        if d:
+            add_library(d, plugin_loader)
     templar = Templar(loader=DataLoader(), variables={})
     reply(out, {
         "ok": True,
@@ -42,6 +46,9 @@ def main():
             req = json.loads(line)
             if req["op"] == "find":
                 reply(out, find(req["name"], plugin_loader))
+            elif req["op"] == "library":
+                add_library(req["dir"], plugin_loader)
+                reply(out, {"ok": True})
             elif req["op"] == "build":
                 reply(out, build(req, C, module_common, plugin_loader, templar))
             else:
@@ -61,6 +68,14 @@ def searched_paths(C, extra):
 def ansible_version():
     import ansible
     return ansible.__version__
+
+
+def add_library(path, plugin_loader):
+    """A playbook's or role's `library/` (and the `module_utils/` beside it), as Ansible adds them."""
+    plugin_loader.module_loader.add_directory(path)
+    utils = os.path.join(os.path.dirname(path.rstrip(os.sep)), "module_utils")
+    if os.path.isdir(utils):
+        plugin_loader.module_utils_loader.add_directory(utils)
 
 
 def reply(out, value):

@@ -54,9 +54,38 @@ enum State {
 static HELPER: Mutex<State> = Mutex::new(State::NotStarted);
 static PLAYBOOK_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// The playbooks' folders: their `collections/` are searched first, as ansible-playbook does.
+/// `library/` folders found so far (beside the playbooks, in roles).
+static LIBRARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The playbooks' folders: their `collections/` are searched first, as ansible-playbook does,
+/// and their `library/` holds modules of the playbook's own.
 pub fn set_playbook_dirs(dirs: Vec<PathBuf>) {
+    for d in &dirs {
+        add_library(&d.join("library"));
+    }
     *PLAYBOOK_DIRS.lock().unwrap_or_else(|e| e.into_inner()) = dirs;
+}
+
+/// A `library/` folder whose modules ansible-core must find (as Ansible adds a role's or a
+/// playbook's): told to the helper when it runs, else given to it when it starts. False when
+/// it is no folder or was known already.
+pub fn add_library(dir: &Path) -> bool {
+    if !dir.is_dir() {
+        return false;
+    }
+    {
+        let mut known = LIBRARIES.lock().unwrap_or_else(|e| e.into_inner());
+        if known.iter().any(|k| k == dir) {
+            return false;
+        }
+        known.push(dir.to_path_buf());
+    }
+    let running = matches!(*HELPER.lock().unwrap_or_else(|e| e.into_inner()), State::Running { .. });
+    if running {
+        // A failure here stops the helper; the next lookup reports why.
+        let _ = request(&json!({"op": "library", "dir": dir.to_string_lossy()}));
+    }
+    true
 }
 
 /// The Python that has ansible-core, or why there is none.
@@ -102,9 +131,12 @@ fn start() -> State {
         .filter(|d| d.is_dir())
         .collect();
     let extra = std::env::join_paths(extra).unwrap_or_default();
+    let libraries =
+        std::env::join_paths(LIBRARIES.lock().unwrap_or_else(|e| e.into_inner()).iter()).unwrap_or_default();
     let spawned = Command::new(&python)
         .args(["-c", SCRIPT])
         .env("TROUPE_PLAYBOOK_COLLECTIONS", extra)
+        .env("TROUPE_LIBRARY_DIRS", libraries)
         .env("ANSIBLE_NOCOLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

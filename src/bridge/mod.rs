@@ -7,6 +7,9 @@
 //! the arguments stay out of `ps`), with the task's become and environment, and takes the JSON
 //! result as Ansible takes it (`output.rs`).
 //!
+//! Modules in a playbook's or a role's `library/` (with the `module_utils/` beside it) are
+//! found too, and a bare name there wins over troupe's native module of that name, as in Ansible.
+//!
 //! A bridged module can't split query from apply: it runs once, in the query, and honours
 //! check mode itself (`_ansible_check_mode`; a module without check-mode support answers
 //! `skipped`, as in Ansible). With `async`, a bridged module runs in the foreground and its result
@@ -59,6 +62,43 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
     module.map(|b| b as &dyn Module)
 }
 
+/// Module names in the `library/` folders known so far (their file names without `.py`).
+static LIBRARY_NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Whether any library folder holds a module: most runs have none, and `in_library` is asked
+/// for every task.
+static ANY_LIBRARY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A role's or playbook's `library/` folder: its modules are found by the bridge, and a bare
+/// name there wins over troupe's own module of that name, as in Ansible.
+pub fn add_library(dir: &std::path::Path) {
+    if !helper::add_library(dir) {
+        return;
+    }
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".py")).map(String::from))
+        .filter(|n| n != "__init__")
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    LIBRARY_NAMES.lock().unwrap_or_else(|e| e.into_inner()).extend(names);
+    ANY_LIBRARY.store(true, std::sync::atomic::Ordering::Relaxed);
+    // Names looked up before this folder was known may be found now.
+    if let Some(found) = FOUND.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        found.retain(|_, m| m.is_some());
+    }
+}
+
+/// Whether a bare module name is a module of a known `library/` folder.
+pub fn in_library(name: &str) -> bool {
+    ANY_LIBRARY.load(std::sync::atomic::Ordering::Relaxed)
+        && !off()
+        && LIBRARY_NAMES.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|n| n == name)
+}
+
 fn off() -> bool {
     matches!(std::env::var("TROUPE_BRIDGE").as_deref(), Ok("0" | "off" | "false" | "no"))
 }
@@ -77,7 +117,8 @@ pub fn missing_hint(name: &str) -> String {
     let collection = collection_of(name);
     let install = match &collection {
         Some(c) => format!("install the collection: `ansible-galaxy collection install {c}`"),
-        None => "check the spelling".to_string(),
+        None => "check the spelling, or put a module of your own in `library/` beside the playbook or in the role"
+            .to_string(),
     };
     match helper::find(name) {
         helper::Lookup::Found(f) => match f.action_plugin {

@@ -124,6 +124,12 @@ fn native_name(name: &str) -> &str {
 /// under its collection's name), else Ansible's through the bridge (`src/bridge/`), when
 /// ansible-core is installed.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
+    // A playbook's or role's own `library/` module wins over a native one of the same name.
+    if crate::bridge::in_library(name) {
+        if let Some(m) = crate::bridge::find(name) {
+            return Some(m);
+        }
+    }
     let short = native_name(name);
     all().iter().copied().find(|m| m.name() == short).or_else(|| crate::bridge::find(name))
 }

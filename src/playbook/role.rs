@@ -171,6 +171,8 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
     // Absolute with links resolved, as Ansible's `role_path` (`unfrackpath`), even when found
     // through a relative roles_path.
     let path = path.canonicalize().unwrap_or(path);
+    // Its own modules, for the bridge (Ansible adds a role's `library/` when it loads the role).
+    crate::bridge::add_library(&path.join("library"));
     let canonical = path.clone();
     ctx.check_depth(at)?;
     // A role importing another tasks file of its own is not a cycle; the same file again is.
