@@ -189,6 +189,41 @@ fn apt_repository_adds_a_local_repository_and_updates_the_cache() {
     tb.ok(host, &format!("rm -rf {dir} {named} {list}; apt-get update -q >/dev/null 2>&1; true"));
 }
 
+/// `ppa:` repositories: one already present needs no network (nothing changes), `absent`
+/// removes its file; a new one asks Launchpad from the host, which the testbed can't reach.
+#[test]
+fn apt_repository_ppa_lines_expand_as_ansibles() {
+    let Some(tb) = testbed(2) else { return };
+    let _alone = tb.exclusive();
+    let host = &tb.hosts[1];
+    let list = "/etc/apt/sources.list.d/ppa_troupe_e2e_bookworm.list";
+    let line = "deb https://ppa.launchpadcontent.net/troupe/e2e/ubuntu bookworm main";
+    let fields: &[&str] = &["changed", "repo", "state", "sources_added", "sources_removed"];
+    let there = format!("printf '%s\\n' '{line}' > {list}");
+    ModuleE2e::new("apt_repository", "{repo: 'ppa:troupe/e2e', codename: bookworm, update_cache: false}")
+        .reset(&there)
+        .probe(&format!("cat {list}"))
+        .first_changed(false)
+        .compare(fields)
+        .run(tb, host);
+    let seen = ModuleE2e::new("apt_repository", "{repo: 'ppa:troupe/e2e', state: absent, update_cache: false}")
+        .reset(&there)
+        .probe(&format!("ls {list} 2>&1; true"))
+        .compare(fields)
+        .run(tb, host);
+    assert_eq!(seen.first["sources_removed"], serde_json::json!([list]));
+    // A new PPA: Launchpad is out of the testbed's reach, so the task fails before any change.
+    let play = "- hosts: all\n  gather_facts: false\n  tasks:\n    - apt_repository: {repo: 'ppa:troupe/e2e', update_cache: false}\n";
+    let dir = crate::support::run::scratch(&[("site.yml", play)]);
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    let done = crate::support::run::Run::new()
+        .in_dir(dir.path())
+        .args(["-i", inventory.as_str(), "-l", host.name.as_str(), "site.yml"])
+        .code(2);
+    done.stdout_has("failed to fetch PPA information, error was:");
+    assert!(!tb.on(host, &format!("test -e {list}")).success(), "a failed PPA left its file");
+}
+
 #[test]
 fn deb822_repository_writes_a_sources_file_apt_reads() {
     let Some(tb) = testbed(2) else { return };

@@ -4,8 +4,11 @@
 //! file named after the repository URL (`filename` overrides), `absent` drops the enabled
 //! lines. Only the files whose text differs are written (atomically; Ansible rewrites every
 //! file), a file left without lines is removed, and `update_cache` runs `apt-get update`, with
-//! Ansible's retries, putting the files back when it keeps failing. `ppa:` lines need
-//! Launchpad and are not supported yet.
+//! Ansible's retries, putting the files back when it keeps failing. A `ppa:OWNER/NAME` repo is
+//! Ansible's `deb https://ppa.launchpadcontent.net/OWNER/NAME/ubuntu CODENAME main`: already
+//! there (or asked absent) it needs no network; else the host asks Launchpad for the signing
+//! key's fingerprint and, unless apt has that key, fetches it from keyserver.ubuntu.com as
+//! Ansible does (`apt-key adv --recv-keys`, or `gpg --export` into `trusted.gpg.d`).
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -32,7 +35,7 @@ const SPEC: ArgSpec = ArgSpec {
         Opt::str("filename", "the sources file name without `.list` (default: from the URL)"),
         Opt::bool("install_python_apt", "accepted; troupe needs no python-apt").default("true"),
         Opt::bool("validate_certs", IGNORED).default("true"),
-        Opt::str("codename", IGNORED),
+        Opt::str("codename", "the release a `ppa:` line is for (default: the host's)"),
     ]],
     aliases: &[("update-cache", "update_cache")],
     ..ArgSpec::NONE
@@ -176,6 +179,8 @@ pub fn read_files(out: &str) -> (String, String, Files) {
 }
 
 struct Planned {
+    /// The script that fetches a new PPA's signing key, when apt lacks it.
+    key: Option<String>,
     writes: Vec<Query>,
     removes: Vec<String>,
     update: Option<(i64, i64)>,
@@ -211,6 +216,80 @@ pub fn update_script(retries: i64, max: i64) -> String {
     )
 }
 
+/// A `ppa:OWNER[/NAME]` repository as Ansible's `UbuntuSourcesList` expands it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ppa {
+    pub owner: String,
+    pub name: String,
+    pub codename: String,
+    pub line: String,
+}
+
+const LP_API: &str = "https://api.launchpad.net/1.0/~";
+const PPA_URI: &str = "https://ppa.launchpadcontent.net";
+const KEYSERVER: &str = "hkp://keyserver.ubuntu.com:80";
+
+impl Ppa {
+    /// `rest` is what follows `ppa:`; the codename defaults to the host's release.
+    pub fn expand(rest: &str, codename: &str) -> Ppa {
+        let rest = rest.split(':').next().unwrap_or_default();
+        let mut parts = rest.split('/');
+        let owner = parts.next().unwrap_or_default().to_string();
+        let name = parts.next().unwrap_or("ppa").to_string();
+        let line = format!("deb {PPA_URI}/{owner}/{name}/ubuntu {codename} main");
+        Ppa { owner, name, codename: codename.to_string(), line }
+    }
+
+    async fn new(rest: &str, codename: Option<String>, cx: &Ctx<'_>) -> Result<Ppa, ModuleError> {
+        let codename = match codename {
+            Some(c) => c,
+            None => {
+                let script = ". /etc/os-release 2>/dev/null; printf '%s' \"${VERSION_CODENAME:-$(lsb_release -sc 2>/dev/null)}\"";
+                cx.run(Cmd::new(script).read_only()).await?.stdout_text().trim().to_string()
+            }
+        };
+        Ok(Ppa::expand(rest, &codename))
+    }
+
+    /// Ask Launchpad for the signing key (on the host, as Ansible's `fetch_url`); `None` when
+    /// apt already has it, else the script that fetches it.
+    async fn key_step(&self, cx: &Ctx<'_>) -> Result<Option<String>, ModuleError> {
+        let url = format!("{LP_API}{}/+archive/{}", self.owner, self.name);
+        let script = format!(
+            "command -v apt-key >/dev/null 2>&1 || command -v gpg >/dev/null 2>&1 || {{ echo 'Either apt-key or gpg binary is required, but neither could be found.The apt-key CLI has been deprecated and removed in modern Debian and derivatives, you might want to use \"deb822_repository\" instead.' >&2; exit 3; }}\n\
+             if command -v curl >/dev/null 2>&1; then err=$(curl -fsS -H 'Accept: application/json' {u} 2>&1 >/tmp/.troupe-ppa.$$) || {{ rm -f /tmp/.troupe-ppa.$$; echo \"failed to fetch PPA information, error was: $err\" >&2; exit 4; }}\n\
+             else err=$(wget -q -O /tmp/.troupe-ppa.$$ --header 'Accept: application/json' {u} 2>&1) || {{ rm -f /tmp/.troupe-ppa.$$; echo \"failed to fetch PPA information, error was: ${{err:-wget failed}}\" >&2; exit 4; }}; fi\n\
+             sed -n 's/.*\"signing_key_fingerprint\": *\"\\([0-9A-Fa-f]*\\)\".*/\\1/p' /tmp/.troupe-ppa.$$; rm -f /tmp/.troupe-ppa.$$",
+            u = quote(&url)
+        );
+        let out = cx.run(Cmd::new(script).read_only()).await?;
+        if out.rc != 0 {
+            // Only the message, as Ansible's fail_json.
+            return Err(ModuleError::failed(out.stderr_text().trim().to_string()));
+        }
+        let fpr = out.stdout_text().trim().to_string();
+        if fpr.is_empty() {
+            return Err(ModuleError::failed("failed to fetch PPA information, error was: no signing_key_fingerprint"));
+        }
+        let f = quote(&fpr);
+        let has = format!(
+            "if command -v apt-key >/dev/null 2>&1; then err=$(apt-key export {f} 2>&1 >/dev/null); case $err in *'nothing exported'*) exit 1;; esac; exit 0; fi\n\
+             for k in /etc/apt/trusted.gpg /etc/apt/keyrings/* /etc/apt/trusted.gpg.d/* /usr/share/keyrings/*; do [ -f \"$k\" ] || continue; gpg --list-packets \"$k\" 2>/dev/null | grep -q -- {f} && exit 0; done; exit 1"
+        );
+        if cx.run(Cmd::new(has).read_only()).await?.rc == 0 {
+            return Ok(None);
+        }
+        let base = format!("ubuntu-{}-main", self.codename);
+        Ok(Some(format!(
+            "if command -v apt-key >/dev/null 2>&1; then apt-key adv --recv-keys --no-tty --keyserver {KEYSERVER} {f}\n\
+             else d=''; for x in /etc/apt/keyrings /etc/apt/trusted.gpg.d /usr/share/keyrings; do [ -d \"$x\" ] && {{ d=$x; break; }}; done\n\
+             [ -n \"$d\" ] || {{ echo 'Unable to find any existing apt gpgp repo directories, tried the following: /etc/apt/keyrings, /etc/apt/trusted.gpg.d, /usr/share/keyrings' >&2; exit 1; }}\n\
+             k=\"$d\"/{file}; gpg --no-tty --keyserver {KEYSERVER} --export {f} > \"$k.tmp\" && [ -s \"$k.tmp\" ] && mv -f \"$k.tmp\" \"$k\" || {{ rm -f \"$k.tmp\"; echo 'Unable to get required signing key' >&2; exit 1; }}; fi",
+            file = quote(&format!("{base}-{}-{}.gpg", self.owner, self.name)),
+        )))
+    }
+}
+
 #[async_trait]
 impl Module for AptRepository {
     fn name(&self) -> &'static str {
@@ -228,12 +307,14 @@ impl Module for AptRepository {
             return Err(ModuleError::failed("Please set argument 'repo' to a non-empty value"));
         }
         let present = a.choice("state", &["absent", "present"])?.unwrap_or("present") == "present";
-        if repo.trim_start().starts_with("ppa:") {
-            return Err(ModuleError::Args(format!(
-                "apt_repository: PPA sources (`{repo}`) are not supported yet (they need Launchpad); give the `deb` line"
-            )));
-        }
-        let parsed = parse_line(&repo);
+        let ppa = match repo.strip_prefix("ppa:") {
+            Some(rest) => Some(Ppa::new(rest, a.str("codename")?, cx).await?),
+            None => None,
+        };
+        let parsed = match &ppa {
+            Some(p) => Line { valid: true, enabled: true, source: p.line.clone(), comment: String::new() },
+            None => parse_line(&repo),
+        };
         if !parsed.valid || !parsed.enabled {
             let mut l = repo.trim();
             l = l.strip_prefix('#').unwrap_or(l);
@@ -246,9 +327,16 @@ impl Module for AptRepository {
         let out = run_ok(cx, Cmd::new(READ).read_only(), "apt_repository: cannot read apt's sources").await?;
         let (_sl, sp, mut files) = read_files(&out.stdout_text());
         let before = dump(&files);
-        let name = match a.str("filename")? {
-            Some(f) => format!("{f}.list"),
-            None => suggest_filename(&parsed.source),
+        let name = match (a.str("filename")?, &ppa) {
+            (Some(f), _) => format!("{f}.list"),
+            (None, Some(p)) => suggest_filename(&format!("{repo}_{}", p.codename)),
+            (None, None) => suggest_filename(&parsed.source),
+        };
+        // A new PPA needs its key first (as Ansible: asked even in check mode, fetched only for real).
+        let already = files.iter().flat_map(|(_, ls)| ls).any(|l| l.valid && l.enabled && l.source == parsed.source);
+        let key = match &ppa {
+            Some(p) if present && !already => p.key_step(cx).await?,
+            _ => None,
         };
         edit(&mut files, &parsed.source, present, &expand(&sp, &name));
         let after = dump(&files);
@@ -297,12 +385,19 @@ impl Module for AptRepository {
             None
         };
         q.changed = true;
-        q.change = Change::new(Planned { writes, removes, update, restore: restore_script(&saved) });
+        q.change = Change::new(Planned { key, writes, removes, update, restore: restore_script(&saved) });
         Ok(q)
     }
 
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, mut q: Query) -> Result<Map, ModuleError> {
         let p: Planned = q.change.take("apt_repository")?;
+        if let Some(script) = &p.key {
+            let out = cx.run(Cmd::new(script.clone())).await?;
+            if out.rc != 0 {
+                let msg = out.stderr_text().trim().to_string();
+                return Err(super::script_out::failed_with(msg, &out));
+            }
+        }
         for w in p.writes {
             apply_write(cx, w).await?;
         }
@@ -351,6 +446,15 @@ mod tests {
         );
         assert_eq!(expand("/etc/apt/sources.list.d/", "x.list"), "/etc/apt/sources.list.d/x.list");
         assert_eq!(expand("/etc/apt/sources.list.d/", "/tmp/y.list"), "/tmp/y.list");
+        assert_eq!(suggest_filename("ppa:nginx/stable_jammy"), "ppa_nginx_stable_jammy.list");
+    }
+
+    #[test]
+    fn ppa_lines_expand_as_ansibles() {
+        let p = Ppa::expand("nginx/stable", "jammy");
+        assert_eq!(p.line, "deb https://ppa.launchpadcontent.net/nginx/stable/ubuntu jammy main");
+        assert_eq!(Ppa::expand("deadsnakes", "noble").name, "ppa");
+        assert_eq!(Ppa::expand("deadsnakes", "noble").owner, "deadsnakes");
     }
 
     #[test]
