@@ -198,3 +198,34 @@ fn sequence_keywords_are_defaults_for_every_term() {
         ],
     );
 }
+
+/// `with_first_found` looks in `templates/` for a template task, `vars/` for include_vars,
+/// `files/` for the rest, as Ansible's task executor tells the lookup.
+#[test]
+fn with_first_found_looks_in_the_folder_of_the_action() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - template: src={{ item }} dest={{ playbook_dir }}/out.txt
+      with_first_found: [pick.j2]
+    - debug: msg="{{ lookup('file', playbook_dir + '/out.txt') }}"
+    - include_vars: "{{ item }}"
+      with_first_found: [pick.yml]
+    - debug: msg="{{ picked }}"
+    - debug: msg="{{ item | basename }} {{ item | dirname | basename }}"
+      with_first_found: [pick.j2]
+"#;
+    let files = [
+        ("pb.yml", pb),
+        ("templates/pick.j2", "from templates\n"),
+        ("files/pick.j2", "from files\n"),
+        ("vars/pick.yml", "picked: from vars\n"),
+        ("files/pick.yml", "picked: from files\n"),
+    ];
+    check(
+        &files,
+        &["-i", "localhost,", "-c", "local", "pb.yml"],
+        &[],
+        &[r#""msg": "from templates""#, r#""msg": "from vars""#, r#""msg": "pick.j2 files""#],
+    );
+}

@@ -263,6 +263,7 @@ impl Runner {
         let mut vars = Map::new();
         vars.insert(TERMS_VAR.into(), Value::Array(terms));
         vars.insert(crate::template::lookups::SEARCH_VAR.into(), Value::Array(dirs));
+        vars.insert(crate::template::lookups::SUBDIR_VAR.into(), Value::from(loop_subdir(&task.action)));
         let inner = Arc::new(scope.child(Level::Magic, vars));
         let expr = format!("query('{name}', *{TERMS_VAR})");
         let items = inner.eval(&expr).map_err(|mut e| {
@@ -488,5 +489,18 @@ fn label_of(item: &Value) -> String {
     match item {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The folder a `with_*` lookup looks in first, from the task's action, as Ansible's task
+/// executor gives it to the lookup: `templates` for an action named with "template", `vars`
+/// with "var", else `files`.
+fn loop_subdir(action: &str) -> &'static str {
+    if action.contains("template") {
+        "templates"
+    } else if action.contains("var") {
+        "vars"
+    } else {
+        "files"
     }
 }

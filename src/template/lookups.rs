@@ -24,6 +24,9 @@ mod password;
 
 /// The context variable holding the folders relative lookup paths are searched in.
 pub const SEARCH_VAR: &str = "__troupe_search";
+/// The context variable naming the folder `first_found` looks in first under each search
+/// folder (`files` unless a `with_first_found` loop's action says otherwise).
+pub const SUBDIR_VAR: &str = "__troupe_subdir";
 
 /// The lookups troupe runs (each also as `ansible.builtin.<name>`, and as `with_<name>`).
 pub const SUPPORTED: &[&str] = &[
@@ -345,8 +348,10 @@ fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
             _ => return Err(fail(label, format!("invalid term {t}: a string, list or dict is required"))),
         }
     }
+    let subdir = state.lookup(SUBDIR_VAR).and_then(|v| v.as_str().map(str::to_string));
+    let subdir = subdir.as_deref().unwrap_or("files");
     for c in &candidates {
-        if let Some(found) = find_file(state, c, Some("files")) {
+        if let Some(found) = find_file(state, c, Some(subdir)) {
             return Ok(vec![Value::from(found.to_string_lossy().into_owned())]);
         }
     }
