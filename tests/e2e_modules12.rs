@@ -211,3 +211,17 @@ fn iptables_rules_chains_and_policies() {
                  iptables -X TROUPE_C; ip6tables -F TROUPE_T; ip6tables -X TROUPE_T",
     );
 }
+
+/// `service` on a systemd host: other init systems' options are dropped with Ansible's warning
+/// (its service action's `UNUSED_PARAMS`), and `use: systemd` is accepted.
+#[test]
+fn service_drops_other_init_systems_options_with_a_warning() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let seen = ModuleE2e::new("service", "{name: ssh, state: started, pattern: sshd, sleep: 1, use: systemd}")
+        .probe("systemctl is-active ssh")
+        .first_changed(false)
+        .compare(&["changed", "name", "state", "warnings"])
+        .run(tb, &tb.hosts[5]);
+    assert_eq!(seen.first["warnings"][0], "Ignoring \"pattern\" as it is not used in \"systemd\"");
+}

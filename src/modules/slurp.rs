@@ -19,13 +19,14 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct Slurp;
 
-/// Checks shared with `fetch`: exit 2 missing, 3 a folder, 4 unreadable; then `body`.
+/// Checks shared with `fetch`: exit 2 missing, 3 a folder, 4 unreadable (with slurp's
+/// messages, ansible-core 2.19's); then `body`.
 pub fn guarded(src: &str, body: &str) -> String {
     let s = quote(src);
     format!(
-        "if [ ! -e {s} ]; then echo \"file not found: \"{s} >&2; exit 2; fi\n\
-         if [ -d {s} ]; then echo 'source is a directory and must be a file' >&2; exit 3; fi\n\
-         if [ ! -r {s} ]; then echo \"file is not readable: \"{s} >&2; exit 4; fi\n{body}\n"
+        "if [ ! -e {s} ]; then echo \"File not found: \"{s} >&2; exit 2; fi\n\
+         if [ -d {s} ]; then echo \"Source is a directory and must be a file: \"{s} >&2; exit 3; fi\n\
+         if [ ! -r {s} ]; then echo \"File is not readable: \"{s} >&2; exit 4; fi\n{body}\n"
     )
 }
 
@@ -77,8 +78,8 @@ mod tests {
         assert_eq!(res["content"], "AAEC/wo=");
         assert_eq!(res["encoding"], "base64");
         let err = h.run(&Slurp, json!({"path": tmp.path().join("nope")})).await.unwrap_err();
-        assert!(err.to_string().starts_with("file not found: "));
+        assert!(err.to_string().starts_with("File not found: "));
         let err = h.run(&Slurp, json!({"src": tmp.path()})).await.unwrap_err();
-        assert_eq!(err.to_string(), "source is a directory and must be a file");
+        assert!(err.to_string().starts_with("Source is a directory and must be a file: "));
     }
 }

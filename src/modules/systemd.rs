@@ -27,8 +27,24 @@ const ALIASES: &[(&str, &str)] =
     &[("service", "name"), ("unit", "name"), ("daemon-reload", "daemon_reload"), ("daemon-reexec", "daemon_reexec")];
 
 /// The arguments, declared once (parsing, aliases, choices, docs).
-const SPEC: ArgSpec = ArgSpec {
-    options: &[&[
+const SPEC: ArgSpec = ArgSpec { options: &[OPTS], aliases: ALIASES, ..ArgSpec::NONE };
+
+/// `service`'s: systemd's, and the options of other init systems that Ansible's service action
+/// drops with a warning when the host runs systemd (`UNUSED_PARAMS`).
+const SERVICE_SPEC: ArgSpec = ArgSpec { options: &[OPTS, SERVICE_ONLY], aliases: ALIASES, ..ArgSpec::NONE };
+
+const UNUSED: [&str; 5] = ["pattern", "runlevel", "sleep", "arguments", "args"];
+const SERVICE_ONLY: &[Opt] = &[
+    Opt::str("use", "the service manager: `auto` or `systemd` (troupe drives systemd)").default("auto"),
+    Opt::str("pattern", "ignored with a warning on systemd, as Ansible does"),
+    Opt::str("runlevel", "ignored with a warning on systemd, as Ansible does"),
+    Opt::int("sleep", "ignored with a warning on systemd, as Ansible does"),
+    Opt::str("arguments", "ignored with a warning on systemd, as Ansible does"),
+    Opt::raw("args", "ignored with a warning on systemd, as Ansible does"),
+];
+
+const OPTS: &[Opt] =
+    &[
         Opt::str("name", "the unit (`.service` may be left out)"),
         Opt::str("state", "`started`/`stopped` change only what differs; `restarted`/`reloaded` always act")
             .choices(&["reloaded", "restarted", "started", "stopped"]),
@@ -41,10 +57,27 @@ const SPEC: ArgSpec = ArgSpec {
             .default("system"),
         Opt::bool("no_block", "do not wait for the job to finish").default("false"),
         Opt::bool("force", "override existing symlinks").default("false"),
-    ]],
-    aliases: ALIASES,
-    ..ArgSpec::NONE
-};
+    ];
+
+/// `service`'s arguments as systemd's: `use` checked, the other init systems' options
+/// dropped; with `warn`, one warning per dropped option, as Ansible's service action prints.
+fn as_systemd(raw: &Map, warn: bool) -> Result<Map, ModuleError> {
+    let mut m = raw.clone();
+    if let Some(v) = m.remove("use") {
+        let used = crate::value::to_text(&v);
+        if !matches!(used.as_str(), "auto" | "systemd") {
+            return Err(ModuleError::Args(format!(
+                "service: `use: {used}` is not supported; troupe drives services through systemd (`auto` or `systemd`)"
+            )));
+        }
+    }
+    for k in UNUSED {
+        if m.remove(k).is_some() && warn {
+            super::args::warn(format!("Ignoring \"{k}\" as it is not used in \"systemd\""));
+        }
+    }
+    Ok(m)
+}
 
 /// Properties read from `systemctl show` and returned as `status`.
 const PROPS: &str = "Id,Names,Description,LoadState,LoadError,ActiveState,SubState,UnitFileState,UnitFilePreset,MainPID,ExecMainStatus,FragmentPath,NeedDaemonReload,Result,ActiveEnterTimestamp";
@@ -63,6 +96,13 @@ pub struct Want {
 
 impl Want {
     pub fn parse(module: &'static str, raw: &Map) -> Result<Want, ModuleError> {
+        let cleaned;
+        let raw = if module == "service" {
+            cleaned = as_systemd(raw, false)?;
+            &cleaned
+        } else {
+            raw
+        };
         let a = Args::parse(module, raw, &SPEC)?;
         let name = a.str("name")?;
         if let Some(n) = &name {
@@ -260,10 +300,13 @@ impl Module for Systemd {
     }
 
     fn args(&self) -> Option<&'static ArgSpec> {
-        Some(&SPEC)
+        Some(if self.name == "service" { &SERVICE_SPEC } else { &SPEC })
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        if self.name == "service" {
+            as_systemd(args, true)?;
+        }
         let want = Want::parse(self.name, args)?;
         let out = cx.run(Cmd::new(want.query_script(cx.check_mode))).await?;
         if out.rc == 3 {
