@@ -225,3 +225,49 @@ fn service_drops_other_init_systems_options_with_a_warning() {
         .run(tb, &tb.hosts[5]);
     assert_eq!(seen.first["warnings"][0], "Ignoring \"pattern\" as it is not used in \"systemd\"");
 }
+
+/// systemd: a unit enabled only through `Also=` reads `indirect` from `is-enabled`, but with
+/// `-l` lists what it enabled; Ansible then counts it enabled, so a second enable changes nothing.
+#[test]
+fn systemd_enables_an_indirect_unit_once() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[5];
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - copy:
+        dest: /etc/systemd/system/troupe-ind.service
+        content: "[Unit]\nRequires=troupe-ind.socket\n[Service]\nExecStart=/bin/yes\nStandardInput=socket\n[Install]\nAlso=troupe-ind.socket\n"
+    - copy:
+        dest: /etc/systemd/system/troupe-ind.socket
+        content: "[Socket]\nListenDatagram=127.0.0.1:6969\n[Install]\nWantedBy=sockets.target\n"
+    - systemd: {name: troupe-ind.service, enabled: false}
+      register: a
+    - systemd: {name: troupe-ind.service, enabled: true}
+      register: b
+    - systemd: {name: troupe-ind.service, enabled: true}
+      register: c
+    - debug: msg="{{ a.changed }} {{ b.changed }} {{ c.changed }}"
+    - systemd: {name: troupe-ind.socket, enabled: false}
+    - file: {path: "{{ item }}", state: absent}
+      loop: [/etc/systemd/system/troupe-ind.service, /etc/systemd/system/troupe-ind.socket]
+    - systemd: {daemon_reload: true}
+"#;
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    crate::support::compare::check(
+        &[("site.yml", play)],
+        // The hosts' Python: the venv's lives under this machine's /root, which hosts don't see.
+        &[
+            "-i",
+            inventory.as_str(),
+            "-l",
+            host.name.as_str(),
+            "-e",
+            "ansible_python_interpreter=/usr/bin/python3",
+            "site.yml",
+        ],
+        &[],
+        &[r#""msg": "False True False""#],
+    );
+}

@@ -154,6 +154,12 @@ impl Want {
                 "{}\nout=$({sc} is-enabled {n} 2>/dev/null); echo \"rc=$?\"; echo \"out=$out\"\n",
                 section("enabled")
             ));
+            // Only `enabled` reads `-l` (one process less for every other task).
+            if self.enabled.is_some() {
+                s.push_str(&format!(
+                    "out=$({sc} is-enabled {n} -l 2>/dev/null); echo \"rcl=$?\"; printf 'outl=%s\\n' \"$out\" | sed ':a;N;$!ba;s/\\n/\\\\n/g'\n"
+                ));
+            }
             s.push_str(&format!("{}\n[ -x /etc/init.d/{} ] && echo initd=1\n", section("initd"), quote(name)));
             s.push_str("[ \"${SYSTEMD_OFFLINE:-}\" = 1 ] && echo offline=1\n");
         }
@@ -167,6 +173,9 @@ pub struct Facts {
     pub status: HashMap<String, String>,
     pub enabled_rc: i32,
     pub enabled_out: String,
+    /// `is-enabled -l` (with the install targets), as Ansible asks before enabling: its rc and
+    /// its output with newlines written `\n`.
+    pub enabled_full: Option<(i32, String)>,
     pub initd: bool,
     /// `SYSTEMD_OFFLINE=1`: systemctl ignores `show`, so the unit's state is unknown.
     pub offline: bool,
@@ -180,6 +189,10 @@ pub fn parse_facts(stdout: &str) -> Facts {
         status: key_values(get("show")),
         enabled_rc: en.get("rc").and_then(|r| r.trim().parse().ok()).unwrap_or(1),
         enabled_out: en.get("out").map(|s| s.trim().to_string()).unwrap_or_default(),
+        enabled_full: en.get("rcl").and_then(|r| r.trim().parse().ok()).map(|rc| {
+            let out = en.get("outl").map(|s| s.trim_end().to_string()).unwrap_or_default();
+            (rc, out.trim_end_matches("\\n").to_string())
+        }),
         initd: get("initd").contains("initd=1"),
         offline: get("initd").contains("offline=1"),
     }
@@ -240,8 +253,10 @@ pub fn decide(want: &Want, facts: &Facts) -> Result<Decision, ModuleError> {
         if !found {
             return Err(missing());
         }
-        let enabled =
-            facts.enabled_rc == 0 && !matches!(facts.enabled_out.as_str(), "enabled-runtime" | "indirect" | "alias");
+        // With `-l`, an enabled `indirect` unit also lists its install targets: then it counts
+        // as enabled (what Ansible's `out.rstrip()` comparison amounts to).
+        let (rc, out) = facts.enabled_full.clone().unwrap_or((facts.enabled_rc, facts.enabled_out.clone()));
+        let enabled = rc == 0 && !matches!(out.as_str(), "enabled-runtime" | "indirect" | "alias");
         if enabled != want_enabled {
             d.actions.push(if want_enabled { "enable" } else { "disable" }.into());
         }
