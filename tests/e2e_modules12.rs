@@ -271,3 +271,52 @@ fn systemd_enables_an_indirect_unit_once() {
         &[r#""msg": "False True False""#],
     );
 }
+
+/// A leading `~` or `~user` is expanded on the host, as the user the task becomes: stat, copy,
+/// fetch and file, as Ansible's become target checks them.
+#[test]
+fn tilde_paths_expand_on_the_host_as_the_become_user() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[4];
+    tb.ok(host, "id troupetilde >/dev/null 2>&1 || useradd -m -s /bin/sh troupetilde; rm -f ~troupetilde/t.txt");
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - stat: {path: "~"}
+      register: home
+    - stat: {path: "~troupetilde"}
+      register: other
+    - copy: {content: "hi\n", dest: "~troupetilde/t.txt"}
+      become: true
+      become_method: su
+      become_user: troupetilde
+      register: put
+    - stat: {path: "~/t.txt"}
+      become: true
+      become_method: su
+      become_user: troupetilde
+      register: mine
+    - fetch: {src: "~troupetilde/t.txt", dest: "{{ playbook_dir }}/got/", flat: true}
+    - file: {path: "~troupetilde/t.txt", state: absent}
+      register: gone
+    - debug: msg="{{ home.stat.path }} {{ other.stat.path }} {{ put.dest }} {{ mine.stat.path }} {{ lookup('file', playbook_dir + '/got/t.txt') }} {{ gone.path }} {{ gone.changed }}"
+"#;
+    let inventory = tb.inventory.to_string_lossy().into_owned();
+    crate::support::compare::check(
+        &[("site.yml", play)],
+        &[
+            "-i",
+            inventory.as_str(),
+            "-l",
+            host.name.as_str(),
+            "-e",
+            "ansible_python_interpreter=/usr/bin/python3",
+            "site.yml",
+        ],
+        &[],
+        &[
+            r#""msg": "/root /home/troupetilde /home/troupetilde/t.txt /home/troupetilde/t.txt hi /home/troupetilde/t.txt True""#,
+        ],
+    );
+}

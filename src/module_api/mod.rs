@@ -12,6 +12,7 @@ pub mod argspec;
 pub mod clock;
 pub mod content;
 pub mod file_mode;
+pub mod home;
 pub mod job;
 pub mod local_write;
 pub mod remote_file;

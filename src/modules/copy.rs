@@ -121,6 +121,7 @@ impl Module for Copy {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let args = &*crate::module_api::home::expand_args(cx, args, &["dest"]).await?;
         let a = Args::parse("copy", args, &SPEC)?;
         if a.bool("remote_src", false)? {
             return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));

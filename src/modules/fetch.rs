@@ -95,6 +95,7 @@ impl Module for Fetch {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let args = &*crate::module_api::home::expand_args(cx, args, &["src"]).await?;
         let a = Args::parse("fetch", args, &SPEC)?;
         let src = a.req_str("src")?;
         let dest_arg = a.req_str("dest")?;

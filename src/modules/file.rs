@@ -16,6 +16,9 @@ use crate::value::Value;
 
 pub struct File;
 
+/// The path and its aliases: a leading `~` is expanded on the host, as the file module does.
+const PATH_KEYS: &[&str] = &["path", "dest", "name"];
+
 const STATES: [&str; 6] = ["absent", "directory", "file", "hard", "link", "touch"];
 
 struct Wanted {
@@ -246,6 +249,7 @@ impl Module for File {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let args = &*crate::module_api::home::expand_args(cx, args, PATH_KEYS).await?;
         let w = parse(args)?;
         if Args::parse("file", args, &SPEC)?.bool("_diff_peek", false)? {
             return diff_peek(cx, &w.path).await;
@@ -476,6 +480,7 @@ impl Module for File {
     }
 
     async fn apply(&self, cx: &Ctx<'_>, args: &Map, mut q: Query) -> Result<Map, ModuleError> {
+        let args = &*crate::module_api::home::expand_args(cx, args, PATH_KEYS).await?;
         let w = parse(args)?;
         let Planned { script, follow } = q.change.take("file")?;
         let full = format!("{script}{}", facts_script(&w.path, follow, None));

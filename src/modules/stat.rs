@@ -197,6 +197,7 @@ impl Module for Stat {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let args = &*crate::module_api::home::expand_args(cx, args, &["path", "dest", "name"]).await?;
         let w = want(args)?;
         let facts = wants_facts(cx, std::slice::from_ref(&w)).await?;
         let stat = facts.first().map(stat_map).unwrap_or_default();

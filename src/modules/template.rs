@@ -50,6 +50,7 @@ impl Module for Template {
     }
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
+        let args = &*crate::module_api::home::expand_args(cx, args, &["dest"]).await?;
         let a = Args::parse("template", args, &SPEC)?;
         if !a.bool("trim_blocks", true)? || a.bool("lstrip_blocks", false)? {
             return Err(a.error("only the default trim_blocks: true, lstrip_blocks: false are supported"));
