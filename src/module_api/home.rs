@@ -39,7 +39,7 @@ pub async fn expand_args<'m>(cx: &Ctx<'_>, args: &'m Map, keys: &[&str]) -> Resu
     }
     let mut out = args.clone();
     for k in keys {
-        if let Some(Value::String(s)) = args.get(*k).filter(|_| tilde(&k)) {
+        if let Some(Value::String(s)) = args.get(*k).filter(|_| tilde(k)) {
             out.insert(k.to_string(), Value::String(expand_user(cx, s).await?));
         }
     }
