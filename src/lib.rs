@@ -215,6 +215,10 @@ fn exec_options(settings: &Settings) -> exec::Options {
 pub fn run(settings: Settings) -> Result<i32, RunError> {
     let prepared = prepare(&settings)?;
     let inv = prepared.inventory.clone();
+    let reporter = Arc::new(Reporter::new(settings.verbosity));
+    for w in &inv.warnings {
+        reporter.warn(w);
+    }
     if let Some(limit) = &settings.limit {
         if inv.select(limit)?.is_empty() {
             return Err(RunError::NoHosts { message: format!("--limit '{limit}' matches no host in the inventory") });
@@ -252,7 +256,6 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         .build()
         .map_err(|e| RunError::Runtime(e.to_string()))?;
     let options = Arc::new(exec_options(&settings));
-    let reporter = Arc::new(Reporter::new(settings.verbosity));
     if let Some(warning) = exec::raise_open_files(settings.forks) {
         reporter.warn(&warning);
     }

@@ -439,3 +439,17 @@ fn file_module_results_match_ansible() {
     assert!(theirs.contains("\"mimetype\": \"text/plain\""), "{theirs}");
     assert_eq!(run(false), theirs);
 }
+
+/// A missing inventory source is a warning, as in Ansible, and the others still load.
+#[test]
+fn a_missing_inventory_source_is_a_warning() {
+    let pb = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n";
+    let dir = scratch(&[("pb.yml", pb)]);
+    let missing = dir.path().join("nonexistent");
+    let done = Run::new()
+        .in_dir(dir.path())
+        .args(["-i", missing.to_str().unwrap_or_default(), "-i", "localhost,", "-c", "local", "pb.yml"])
+        .succeeds();
+    done.stderr_has(&format!("[WARNING]: Unable to parse {} as an inventory source", missing.display()))
+        .stdout_has("\"msg\": \"hi\"");
+}

@@ -20,13 +20,24 @@ impl Inventory {
     pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
         let mut inv = Inventory::new();
         let mut vars_dirs: Vec<PathBuf> = Vec::new();
+        let mut parsed = 0;
         for source in sources.iter().filter(|s| !s.trim().is_empty()) {
             if source.contains(',') && !Path::new(source).exists() {
                 inv.add_host_list(source);
+                parsed += 1;
                 continue;
             }
             let path = absolute(&expand_home(source));
-            let meta = std::fs::metadata(&path).map_err(|e| InventoryError::read(&path, e))?;
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                // As Ansible: a source that is not there is warned about and skipped.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    inv.warnings.push(format!("Unable to parse {} as an inventory source", path.display()));
+                    continue;
+                }
+                Err(e) => return Err(InventoryError::read(&path, e)),
+            };
+            parsed += 1;
             if meta.is_dir() {
                 inv.load_dir(&path)?;
                 vars_dirs.push(path);
@@ -34,6 +45,9 @@ impl Inventory {
                 inv.load_file(&path)?;
                 vars_dirs.push(path.parent().map(Path::to_path_buf).unwrap_or_default());
             }
+        }
+        if parsed == 0 && !sources.is_empty() {
+            inv.warnings.push("No inventory was parsed, only implicit localhost is available".into());
         }
         inv.reconcile();
         let mut seen = Vec::new();

@@ -247,9 +247,16 @@ fn inline_lists_and_missing_sources() {
     assert_eq!(inv.groups_map()["ungrouped"], ["h1", "h2"]);
     assert_eq!(inv.hosts["h2"].vars["ansible_port"], json!(2222));
     assert_eq!(inv.hosts["h1"].vars["inventory_file"], json!("h1, h2:2222,"));
-    let err = Inventory::load(&["/nonexistent/inventory".to_string()]).unwrap_err();
-    assert!(matches!(err, InventoryError::Read { .. }));
-    assert!(err.to_string().contains("/nonexistent/inventory"));
+    // As Ansible: a missing source is a warning, and no source at all leaves the implicit localhost.
+    let inv = Inventory::load(&["/nonexistent/inventory".to_string()]).unwrap();
+    assert_eq!(
+        inv.warnings,
+        [
+            "Unable to parse /nonexistent/inventory as an inventory source",
+            "No inventory was parsed, only implicit localhost is available"
+        ]
+    );
+    assert!(inv.hosts.is_empty());
 }
 
 #[test]
