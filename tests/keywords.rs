@@ -182,3 +182,29 @@ fn e2e_remote_user_and_port_reach_the_host_as_asked() {
     assert_eq!(d.out.status.code(), Some(0), "{}", d.stdout);
     d.stdout_has("\"msg\": \"user=root\"");
 }
+
+/// A keyword that renders to `omit` is unset at that level: the block's or play's value holds.
+#[test]
+fn a_keyword_set_to_omit_inherits_the_outer_value() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  ignore_errors: true
+  tasks:
+    - fail: msg=ignored
+      ignore_errors: "{{ omit }}"
+    - block:
+        - command: /bin/false
+          ignore_errors: "{{ omit }}"
+          register: r
+      ignore_errors: false
+      rescue:
+        - debug: msg="rescued {{ r.rc }}"
+    - debug: msg=after
+"#;
+    crate::support::compare::check(
+        &[("pb.yml", pb)],
+        &["-i", "localhost,", "-c", "local", "pb.yml"],
+        &[],
+        &[r#""msg": "rescued 1""#, r#""msg": "after""#],
+    );
+}

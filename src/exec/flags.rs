@@ -79,11 +79,19 @@ pub fn resolve(flag: &Flag, key: &str, scope: &Arc<Scope>) -> Result<bool, Templ
 impl Frame {
     /// A boolean keyword for `task` on the host of `scope`: the innermost setting (task, blocks,
     /// play), or `default` when none is set.
+    /// A level whose template renders to `omit` counts as unset: the next level out decides,
+    /// as in Ansible (`become: "{{ omit }}"` inherits the play's `become`).
     pub fn flag(&self, task: &Task, key: BoolKey, scope: &Arc<Scope>, default: bool) -> Result<bool, TemplateError> {
-        match self.get(Some(task), |a| key.pick(a).cloned()) {
-            Some(f) => resolve(&f, key.name(), scope),
-            None => Ok(default),
+        let levels = std::iter::once(&task.attrs).chain(self.attrs.iter().rev().map(|a| a.as_ref()));
+        for f in levels.filter_map(|a| key.pick(a)) {
+            if let Flag::Template(t) = f {
+                if matches!(scope.render_str(t), Ok(crate::value::Value::String(s)) if s == super::resolve::OMIT) {
+                    continue;
+                }
+            }
+            return resolve(f, key.name(), scope);
         }
+        Ok(default)
     }
 
     /// Whether a keyword is set anywhere around `task` (without resolving it).
