@@ -178,6 +178,19 @@ pub async fn query_write(
     opts: &WriteOpts,
     force: bool,
 ) -> Result<super::Query, ModuleError> {
+    query_write_with(cx, facts, content, attrs, opts, force, cx.diff).await
+}
+
+/// [`query_write`], with or without reading the old file for a `--diff` (a folder copy shows none).
+pub async fn query_write_with(
+    cx: &Ctx<'_>,
+    facts: &FileFacts,
+    content: &Content<'_>,
+    attrs: &Attrs,
+    opts: &WriteOpts,
+    force: bool,
+    diff: bool,
+) -> Result<super::Query, ModuleError> {
     use base64::Engine;
     let dest = facts.path.clone();
     let checksum = content.sha1();
@@ -203,7 +216,7 @@ pub async fn query_write(
         return Ok(q);
     }
     q.changed = true;
-    if cx.diff {
+    if diff {
         q.diff = Some(write_diff(cx, facts, content, content_differs, &diff_attrs).await?);
     }
     let plan = WritePlan {

@@ -9,7 +9,7 @@ use super::args::IGNORED;
 use super::args::{ArgSpec, Args, Opt};
 use super::content::{Content, LocalFile};
 use super::remote_file::{apply_write, query_write, Attrs, WriteOpts};
-use super::{Ctx, Map, Module, ModuleError, Query};
+use super::{copy_dir, copy_remote, Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
 use crate::facts::{file_facts, FileKind};
 
@@ -35,9 +35,10 @@ const SPEC: ArgSpec = ArgSpec {
         &[
             Opt::path("src", "a controller file or folder (a folder ending with `/` copies its content)"),
             Opt::raw("content", "the file's text, instead of `src`"),
-            Opt::bool("remote_src", "`src` is on the target").default("false"),
-            Opt::raw("directory_mode", IGNORED),
-            Opt::bool("local_follow", IGNORED).default("true"),
+            Opt::bool("remote_src", "`src` is on the target (a file, or a folder copied as the module copies it)")
+                .default("false"),
+            Opt::raw("directory_mode", "mode of the folders a folder copy makes (and of the source's folders)"),
+            Opt::bool("local_follow", "follow links in a controller folder (false: copy them as links)"),
             Opt::bool("decrypt", IGNORED).default("true"),
             Opt::str("checksum", IGNORED),
         ],
@@ -122,12 +123,10 @@ impl Module for Copy {
 
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let a = Args::parse("copy", args, &SPEC)?;
-        if a.bool("remote_src", false)? {
-            return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
-        }
         match (a.get("src"), a.get("content")) {
-            (Some(_), Some(_)) => Err(a.error("`src` and `content` are mutually exclusive")),
-            (None, None) => Err(a.error("give `src` (a file on the controller) or `content`")),
+            (Some(_), Some(_)) => Err(ModuleError::failed("src and content are mutually exclusive")),
+            (None, None) => Err(ModuleError::failed("src (or content) is required")),
+            (Some(_), None) if a.bool("remote_src", false)? => copy_remote::query_remote(cx, &a).await,
             (None, Some(content)) => {
                 let text = match content {
                     Value::String(s) => s.clone(),
@@ -143,10 +142,7 @@ impl Module for Copy {
                     ))
                 })?;
                 if path.is_dir() {
-                    return Err(a.error(format_args!(
-                        "src {} is a folder; copying folders is not supported yet",
-                        path.display()
-                    )));
+                    return copy_dir::query_dir(cx, &a, &path, src.ends_with('/')).await;
                 }
                 // Hashed in chunks here, streamed to the host by the write: never read whole.
                 let file = LocalFile::open(&path)?;
@@ -158,8 +154,13 @@ impl Module for Copy {
         }
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
-        apply_write(cx, q).await
+    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
+        let a = Args::parse("copy", args, &SPEC)?;
+        match (a.get("content"), a.bool("remote_src", false)?) {
+            (None, true) => copy_remote::apply_remote(cx, q).await,
+            (None, false) if q.change.is::<copy_dir::DirPlan>() => copy_dir::apply_dir(cx, q).await,
+            _ => apply_write(cx, q).await,
+        }
     }
 }
 
