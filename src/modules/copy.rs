@@ -115,7 +115,8 @@ impl Module for Copy {
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
         let a = Args::parse("copy", args, &SPEC).ok()?;
-        if a.bool("remote_src", false).ok()? {
+        // A folder's paths (or a target's source) are known only once the source is read.
+        if a.bool("remote_src", false).ok()? || a.str("src").ok()?.is_some_and(|s| s.ends_with('/')) {
             return None;
         }
         content_wants(&a.req_str("dest").ok()?, a.str("src").ok()?.as_deref())

@@ -198,7 +198,9 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
         q.result = writes[0].result.clone();
     } else {
         q.result.insert("dest".into(), dest.clone().into());
-        let mut src = top.to_string_lossy().into_owned();
+        // Ansible reports the absolute path it found (not resolving links).
+        let abs = std::path::absolute(top).unwrap_or_else(|_| top.to_path_buf());
+        let mut src = abs.to_string_lossy().into_owned();
         if trailing_slash && !src.ends_with('/') {
             src.push('/');
         }

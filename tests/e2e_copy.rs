@@ -1,0 +1,106 @@
+//! copy of folders (a controller folder as `src`) and `remote_src` (a file or a folder on the
+//! target) on testbed hosts, through `support::module_e2e`: check mode harmless, twice for
+//! idempotence, results and host state compared with ansible-playbook's.
+
+use crate::support::module_e2e::ModuleE2e;
+use crate::support::testbed::testbed;
+
+/// What a folder holds: each path with its mode, type and owner, then every file's content.
+const TREE: &str =
+    "cd /srv/tc && find . -printf '%p %m %y %u:%g\\n' | sort && find . -type f | sort | xargs -r cat; true";
+
+#[test]
+fn copy_folder_content_with_a_trailing_slash() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let seen = ModuleE2e::new("copy", "{src: conf.d/, dest: /srv/tc/app, mode: '0640', directory_mode: '0750'}")
+        .file("files/conf.d/a.conf", "a = 1\n")
+        .file("files/conf.d/sub/b.conf", "b = 2\n")
+        .file("files/conf.d/sub/deeper/c.conf", "c = 3\n")
+        .reset("rm -rf /srv/tc && mkdir -p /srv/tc")
+        .probe(TREE)
+        .compare(&["changed", "dest", "src"])
+        .run(tb, host);
+    assert_eq!(seen.first["dest"], "/srv/tc/app/");
+}
+
+#[test]
+fn copy_folder_itself_without_a_slash_with_owner() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[1];
+    ModuleE2e::new("copy", "{src: conf.d, dest: /srv/tc/, owner: daemon, group: daemon}")
+        .file("files/conf.d/a.conf", "a = 1\n")
+        .file("files/conf.d/sub/b.conf", "b = 2\n")
+        .reset("rm -rf /srv/tc && mkdir -p /srv/tc/conf.d/sub && echo old > /srv/tc/conf.d/a.conf")
+        .probe(TREE)
+        .compare(&["changed", "dest", "src"])
+        .run(tb, host);
+}
+
+#[test]
+fn copy_folder_with_one_file_returns_the_file_result() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[2];
+    ModuleE2e::new("copy", "{src: one/, dest: /srv/tc/one/, mode: '0600'}")
+        .file("files/one/x.txt", "hello\n")
+        .reset("rm -rf /srv/tc && mkdir -p /srv/tc")
+        .probe(TREE)
+        .compare(&["changed", "dest", "checksum", "mode", "size", "state"])
+        .run(tb, host);
+}
+
+#[test]
+fn remote_src_file_to_file() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[3];
+    ModuleE2e::new("copy", "{src: /srv/tc/in.txt, dest: /srv/tc/out.txt, remote_src: true}")
+        .reset("rm -rf /srv/tc && mkdir -p /srv/tc && printf 'hello\\n' > /srv/tc/in.txt && chmod 0600 /srv/tc/in.txt")
+        .probe(TREE)
+        .compare(&["changed", "dest", "src", "checksum", "md5sum", "mode", "owner", "size", "state"])
+        .run(tb, host);
+    // An existing file with other content and mode: replaced, the source's mode taken; then
+    // `mode` and a folder dest.
+    ModuleE2e::new("copy", "{src: /srv/tc/in.txt, dest: /srv/tc/d/, remote_src: true, mode: 'u=rw,g=r'}")
+        .reset(
+            "rm -rf /srv/tc && mkdir -p /srv/tc/d && printf 'hello\\n' > /srv/tc/in.txt && chmod 0600 /srv/tc/in.txt \
+             && echo old > /srv/tc/d/in.txt && chmod 0755 /srv/tc/d/in.txt",
+        )
+        .probe(TREE)
+        .compare(&["changed", "dest", "src", "checksum", "md5sum", "mode", "size", "state"])
+        .run(tb, host);
+}
+
+#[test]
+fn remote_src_folder_to_a_new_folder() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[4];
+    ModuleE2e::new("copy", "{src: /srv/tc/tree, dest: /srv/tc/out/, remote_src: true}")
+        .reset(
+            "rm -rf /srv/tc && mkdir -p /srv/tc/tree/sub/empty /srv/tc/out && echo a > /srv/tc/tree/a \
+             && echo b > /srv/tc/tree/sub/b && chmod 0700 /srv/tc/tree/sub && ln -s a /srv/tc/tree/link",
+        )
+        .probe(TREE)
+        .compare(&["changed", "dest", "src", "checksum", "md5sum", "mode", "state"])
+        .run(tb, host);
+}
+
+#[test]
+fn remote_src_folder_content_into_an_existing_folder() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[5];
+    ModuleE2e::new("copy", "{src: /srv/tc/tree/, dest: /srv/tc/out, remote_src: true, owner: daemon}")
+        .reset(
+            "rm -rf /srv/tc && mkdir -p /srv/tc/tree/sub/new /srv/tc/out/sub && echo a > /srv/tc/tree/a \
+             && echo b > /srv/tc/tree/sub/b && echo c > /srv/tc/tree/sub/new/c && echo old > /srv/tc/out/sub/b \
+             && echo keep > /srv/tc/out/extra && echo a > /srv/tc/out/a",
+        )
+        .probe(TREE)
+        .compare(&["changed", "dest", "src", "checksum", "mode", "state"])
+        .run(tb, host);
+}
