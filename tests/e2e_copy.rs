@@ -87,6 +87,18 @@ fn remote_src_folder_to_a_new_folder() {
         .probe(TREE)
         .compare(&["changed", "dest", "src", "checksum", "md5sum", "mode", "state"])
         .run(tb, host);
+    // A dest that is missing: the folder goes inside it (the module joins the source's name).
+    ModuleE2e::new("copy", "{src: /srv/tc/tree, dest: /srv/tc/new, remote_src: true}")
+        .reset("rm -rf /srv/tc && mkdir -p /srv/tc/tree/sub && echo a > /srv/tc/tree/a && echo b > /srv/tc/tree/sub/b")
+        .probe(TREE)
+        .compare(&["changed", "dest", "src", "mode", "state"])
+        .run(tb, host);
+    // A dest ending in `/` whose folders are missing: made with directory_mode.
+    ModuleE2e::new("copy", "{src: /srv/tc/tree/, dest: /srv/tc/x/y/, remote_src: true, directory_mode: '0700'}")
+        .reset("rm -rf /srv/tc && mkdir -p /srv/tc/tree/sub && echo a > /srv/tc/tree/a && echo b > /srv/tc/tree/sub/b")
+        .probe(TREE)
+        .compare(&["changed", "dest", "src", "mode", "state"])
+        .run(tb, host);
 }
 
 #[test]
@@ -102,5 +114,27 @@ fn remote_src_folder_content_into_an_existing_folder() {
         )
         .probe(TREE)
         .compare(&["changed", "dest", "src", "checksum", "mode", "state"])
+        .run(tb, host);
+}
+
+#[test]
+fn remote_src_links_with_local_follow() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[2];
+    let tree = "rm -rf /srv/tcl && mkdir -p /srv/tcl/tree /srv/tcl/out && echo a > /srv/tcl/tree/a \
+                && ln -s a /srv/tcl/tree/la && mkdir /srv/tcl/tree/d && echo x > /srv/tcl/tree/d/x";
+    let probe = "cd /srv/tcl && find . -printf '%p %m %y %l\\n' | sort";
+    // false: a link the destination lacks is made as a link.
+    ModuleE2e::new("copy", "{src: /srv/tcl/tree/, dest: /srv/tcl/out, remote_src: true, local_follow: false}")
+        .reset(tree)
+        .probe(probe)
+        .compare(&["changed", "dest", "src", "state"])
+        .run(tb, host);
+    // true: the file it leads to is copied.
+    ModuleE2e::new("copy", "{src: /srv/tcl/tree/, dest: /srv/tcl/out, remote_src: true, local_follow: true}")
+        .reset(tree)
+        .probe(probe)
+        .compare(&["changed", "dest", "src", "state"])
         .run(tb, host);
 }

@@ -8,6 +8,7 @@ use crate::value::{to_text, Value};
 use super::args::IGNORED;
 use super::args::{ArgSpec, Args, Opt};
 use super::content::{Content, LocalFile};
+use super::file_mode::Mode;
 use super::remote_file::{apply_write, query_write, Attrs, WriteOpts};
 use super::{copy_dir, copy_remote, Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
@@ -18,7 +19,7 @@ pub struct Copy;
 /// Arguments copy and template share with the write itself.
 pub const WRITE_OPTS: &[Opt] = &[
     Opt::path("dest", "where the file goes on the target (a folder if it ends with `/`)").required(),
-    Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rw`)"),
+    Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rw`); copy also takes `preserve` (the source's)"),
     Opt::str("owner", "owner of the file"),
     Opt::str("group", "group of the file"),
     Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
@@ -78,7 +79,13 @@ pub async fn query_content(
     src_name: Option<&str>,
 ) -> Result<Query, ModuleError> {
     let dest = a.req_str("dest")?;
-    let attrs = Attrs::new(a.mode("mode")?, a.str("owner")?, a.str("group")?);
+    // `mode: preserve` keeps the source's bits (inline content's temporary file has 0600).
+    let mode = match content {
+        Content::File(f) if copy_dir::preserve(a) => Some(Mode::Octal(copy_dir::local_mode(&f.path))),
+        Content::Bytes(_) if copy_dir::preserve(a) => Some(Mode::Octal(0o600)),
+        _ => a.mode("mode")?,
+    };
+    let attrs = Attrs::new(mode, a.str("owner")?, a.str("group")?);
     let opts = WriteOpts { backup: a.bool("backup", false)?, validate: a.str("validate")? };
     let force = a.bool("force", true)?;
     a.bool("follow", false)?;

@@ -109,13 +109,21 @@ pub struct DirPlan {
     single: bool,
 }
 
-/// `mode: preserve` takes each controller file's own permission bits.
+/// `mode: preserve`: each file keeps the permission bits of its source.
+pub fn preserve(a: &Args) -> bool {
+    matches!(a.get("mode"), Some(crate::value::Value::String(m)) if m == "preserve")
+}
+
+/// The permission bits of a controller file.
+pub fn local_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644)
+}
+
 fn file_attrs(a: &Args, local: &Path) -> Result<Attrs, ModuleError> {
     let (owner, group) = (a.str("owner")?, a.str("group")?);
-    if a.str("mode").ok().flatten().as_deref() == Some("preserve") {
-        use std::os::unix::fs::PermissionsExt;
-        let bits = std::fs::metadata(local).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
-        return Ok(Attrs::new(Some(super::file_mode::Mode::Octal(bits)), owner, group));
+    if preserve(a) {
+        return Ok(Attrs::new(Some(super::file_mode::Mode::Octal(local_mode(local))), owner, group));
     }
     Ok(Attrs::new(a.mode("mode")?, owner, group))
 }

@@ -109,10 +109,7 @@ pub async fn query_remote(cx: &Ctx<'_>, a: &Args) -> Result<Query, ModuleError> 
         return Err(ModuleError::failed(format!("Cannot copy invalid source '{src}': not a file")));
     }
     let (owner, group) = (a.str("owner")?, a.str("group")?);
-    let mode = match a.str("mode").ok().flatten().as_deref() {
-        Some("preserve") => Some(Mode::Octal(s.mode)),
-        _ => a.mode("mode")?,
-    };
+    let mode = if super::copy_dir::preserve(a) { Some(Mode::Octal(s.mode)) } else { a.mode("mode")? };
     let attrs = Attrs::new(mode, owner.clone(), group.clone());
     let dir_attrs = Attrs::new(a.mode("directory_mode")?, owner, group);
 
@@ -224,7 +221,18 @@ async fn query_tree(
     let root = if src.ends_with('/') { params_dest } else { join(&params_dest, basename(src)) };
     let out =
         run_ok(cx, Cmd::new(copy_tree::list_script(src, &root)).read_only(), "listing the folders failed").await?;
-    let (from, to) = copy_tree::parse_lists(&out.stdout).map_err(ModuleError::failed)?;
+    let (from, mut to) = copy_tree::parse_lists(&out.stdout).map_err(ModuleError::failed)?;
+    if !script.is_empty() && src.ends_with('/') {
+        // dest's folder is made first (empty, with directory_mode): the content goes into it.
+        let made = copy_tree::Entry {
+            kind: 'd',
+            target_kind: 'd',
+            owner: attrs.owner.clone().unwrap_or_default(),
+            group: attrs.group.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        to = Some(Tree { entries: [(String::new(), made)].into_iter().collect() });
+    }
     let owner = (attrs.owner.clone(), attrs.group.clone());
     let local_follow = a.opt_bool("local_follow")?;
     let changed_tree = match &to {

@@ -267,3 +267,35 @@ fn tree_plan_is_shell_for_what_differs() {
     assert_eq!(src.entries[""].mode, 0o755);
     assert!(dst.is_none());
 }
+
+#[tokio::test]
+async fn mode_preserve_and_remote_check_mode_message() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("files/t")).unwrap();
+    let exe = dir.path().join("files/t/run.sh");
+    std::fs::write(&exe, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o751)).unwrap();
+    let mut h = Harness::new();
+    h.search = vec![dir.path().to_path_buf()];
+    let out = dir.path().join("out");
+    let args = json!({"src": "t/", "dest": out.to_string_lossy(), "mode": "preserve"});
+    assert!(h.run(&Copy, args).await.unwrap().0);
+    assert_eq!(mode_of(&out.join("run.sh")), 0o751);
+    let args = json!({"src": "t/run.sh", "dest": out.join("one.sh").to_string_lossy(), "mode": "preserve"});
+    assert!(h.run(&Copy, args).await.unwrap().0);
+    assert_eq!(mode_of(&out.join("one.sh")), 0o751);
+
+    // remote_src into a missing folder: check mode says it would be made, as the module does.
+    h.check_mode = true;
+    let dest = format!("{}/new/", dir.path().display());
+    let args = json!({"src": exe.to_string_lossy(), "dest": dest, "remote_src": true});
+    let (changed, r) = h.run(&Copy, args).await.unwrap();
+    assert!(changed);
+    assert_eq!(r.get("msg"), Some(&json!(format!("dest directory {}/new would be created", dir.path().display()))));
+    h.check_mode = false;
+    let args = json!({"src": exe.to_string_lossy(), "dest": dest, "remote_src": true, "directory_mode": "0700"});
+    let (_, r) = h.run(&Copy, args).await.unwrap();
+    assert_eq!(r.get("dest"), Some(&json!(format!("{dest}run.sh"))));
+    assert_eq!(mode_of(&dir.path().join("new")), 0o700);
+}
