@@ -181,6 +181,8 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
             _ => make(f, &mut script)?,
         }
     }
+    // Ansible shows a diff only when the folder holds a single file (its result is the task's).
+    let lone = tree.files.len() == 1 && tree.dirs.is_empty() && tree.links.is_empty();
     let mut writes = Vec::new();
     for ((local, _), f) in tree.files.iter().zip(file_facts) {
         if f.kind == FileKind::Dir {
@@ -190,7 +192,7 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
             continue;
         }
         let content = Content::File(LocalFile::open(local)?);
-        let q = query_write_with(cx, f, &content, &file_attrs(a, local)?, &opts, true, false).await?;
+        let q = query_write_with(cx, f, &content, &file_attrs(a, local)?, &opts, true, lone && cx.diff).await?;
         writes.push(q);
     }
     for ((text, _), f) in tree.links.iter().zip(link_facts) {
@@ -199,11 +201,12 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
         }
     }
 
-    let single = tree.files.len() == 1 && tree.dirs.is_empty() && tree.links.is_empty() && writes.len() == 1;
+    let single = lone && writes.len() == 1;
     let changed = !script.is_empty() || writes.iter().any(|q| q.changed);
     let mut q = Query { changed, ..Query::default() };
     if single {
         q.result = writes[0].result.clone();
+        q.diff = writes[0].diff.take();
     } else {
         q.result.insert("dest".into(), dest.clone().into());
         // Ansible reports the absolute path it found (not resolving links).
