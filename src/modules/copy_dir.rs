@@ -196,6 +196,9 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
         writes.push(q);
     }
     for ((text, _), f) in tree.links.iter().zip(link_facts) {
+        if f.kind == FileKind::Dir {
+            return Err(ModuleError::failed(format!("{} is a directory; cannot make a link there", f.path)));
+        }
         if f.kind != FileKind::Link || f.link_target.as_deref() != Some(text.as_str()) {
             script.push_str(&format!("ln -sfn -- {} {}\n", quote(text), quote(&f.path)));
         }

@@ -259,6 +259,9 @@ fn tree_plan_is_shell_for_what_differs() {
     assert!(s.contains("cat < /s/n > \"$t\"") && s.contains("mv -f -- \"$t\" /d/n"), "{s}");
     assert!(!s.contains("/d/a") && !s.contains("/d/x"), "{s}");
     assert_eq!(copy_tree::plan("/s", "/d", &from, &from, None, &none), "");
+    // dircmp's ignored names are not copied into an existing folder.
+    let git = tree(&[("", entry('d', None)), (".git", entry('d', None)), (".git/HEAD", entry('f', Some("4")))]);
+    assert_eq!(copy_tree::plan("/s", "/d", &git, &to, None, &none), "");
     let s = copy_tree::plan("/s", "/d", &from, &from, None, &(Some("app".into()), None));
     assert_eq!(s.matches("chown -h -- app").count(), 3, "{s}");
     let out = b"@src\0d d 755 0 0 root root\0\0\0f f 644 0 0 root root\0a\0\0@sums\0abc  ./a\0";

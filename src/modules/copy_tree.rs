@@ -171,6 +171,10 @@ fn copy_one(src: &str, dest: &str, mode_from_src: bool, existing: bool) -> Strin
     s
 }
 
+/// Names Python's `filecmp.dircmp` leaves out (its `DEFAULT_IGNORES`): the module neither
+/// compares nor copies them into an existing destination.
+const DIRCMP_IGNORES: &[&str] = &["RCS", "CVS", "tags", ".git", ".hg", ".bzr", "_darcs", "__pycache__"];
+
 /// An existing destination: the commands that bring it to what the module makes of it
 /// (`copy_diff_files`, `copy_left_only`, `copy_common_dirs`, then `chown_recursive`).
 /// Empty when nothing differs.
@@ -188,8 +192,8 @@ pub fn plan(
     let mut by_depth: Vec<(&String, &Entry)> = from.entries.iter().filter(|(p, _)| !p.is_empty()).collect();
     by_depth.sort_by_key(|(p, _)| p.matches('/').count());
     for (path, e) in by_depth {
-        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
-        if !common.contains(parent) {
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        if !common.contains(parent) || DIRCMP_IGNORES.contains(&name) {
             continue;
         }
         let (sp, dp) = (join(src, path), join(dest, path));
