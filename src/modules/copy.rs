@@ -162,12 +162,14 @@ impl Module for Copy {
         }
     }
 
-    async fn apply(&self, cx: &Ctx<'_>, args: &Map, q: Query) -> Result<Map, ModuleError> {
-        let a = Args::parse("copy", args, &SPEC)?;
-        match (a.get("content"), a.bool("remote_src", false)?) {
-            (None, true) => copy_remote::apply_remote(cx, q).await,
-            (None, false) if q.change.is::<copy_dir::DirPlan>() => copy_dir::apply_dir(cx, q).await,
-            _ => apply_write(cx, q).await,
+    async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
+        // The query's plan says which of the three copies it is.
+        if q.change.is::<copy_remote::RemotePlan>() {
+            copy_remote::apply_remote(cx, q).await
+        } else if q.change.is::<copy_dir::DirPlan>() {
+            copy_dir::apply_dir(cx, q).await
+        } else {
+            apply_write(cx, q).await
         }
     }
 }

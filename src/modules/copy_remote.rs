@@ -64,7 +64,7 @@ pub fn mkdirs_script(path: &str, attrs: &Attrs) -> String {
 }
 
 /// What apply runs: one script, then the facts of `dest` to report.
-struct RemotePlan {
+pub struct RemotePlan {
     script: String,
     dest: String,
 }
