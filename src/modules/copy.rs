@@ -106,6 +106,21 @@ pub async fn query_content(
     query_write(cx, &facts, content, &attrs, &opts, force).await
 }
 
+/// Ansible's `AnsibleFileNotFound` for a controller `src`, with the paths looked at.
+fn not_found(cx: &Ctx<'_>, src: &str) -> ModuleError {
+    let searched: Vec<String> = cx
+        .search
+        .iter()
+        .flat_map(|d| [d.join("files").join(src), d.join(src)])
+        .map(|p| std::path::absolute(&p).unwrap_or(p).to_string_lossy().into_owned())
+        .collect();
+    ModuleError::failed(format!(
+        "Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\
+         If you are using a module and expect the file to exist on the remote, see the remote_src option",
+        searched.join("\n\t")
+    ))
+}
+
 #[async_trait]
 impl Module for Copy {
     fn name(&self) -> &'static str {
@@ -144,11 +159,7 @@ impl Module for Copy {
             }
             (Some(_), None) => {
                 let src = a.req_str("src")?;
-                let path = cx.find_file("files", &src).ok_or_else(|| {
-                    ModuleError::failed(format!(
-                        "could not find src {src:?} (looked in files/ and beside the tasks and playbook)"
-                    ))
-                })?;
+                let path = cx.find_file("files", &src).ok_or_else(|| not_found(cx, &src))?;
                 if path.is_dir() {
                     return copy_dir::query_dir(cx, &a, &path, src.ends_with('/')).await;
                 }

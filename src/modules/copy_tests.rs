@@ -67,7 +67,8 @@ async fn errors() {
     let e = err_text(h.run(&Copy, json!({"content": "x", "dest": d})).await);
     assert_eq!(e, "can not use content with a dir as dest");
     let e = err_text(h.run(&Copy, json!({"src": "nope.txt", "dest": d})).await);
-    assert!(e.contains("could not find src \"nope.txt\""), "{e}");
+    assert!(e.starts_with("Could not find or access 'nope.txt'\nSearched in:"), "{e}");
+    assert!(e.ends_with("see the remote_src option"), "{e}");
     let e = err_text(h.run(&Copy, json!({"src": "a", "content": "b", "dest": d})).await);
     assert!(e.contains("mutually exclusive"), "{e}");
     let e = err_text(h.run(&Copy, json!({"content": "b"})).await);
