@@ -138,3 +138,22 @@ fn remote_src_links_with_local_follow() {
         .compare(&["changed", "dest", "src", "state"])
         .run(tb, host);
 }
+
+#[test]
+fn copy_folder_links_followed_or_kept() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[3];
+    let probe = "cd /srv/tcf && find . -printf '%p %m %y %l\\n' | sort && find . -type f | sort | xargs -r cat; true";
+    for args in ["{src: site/, dest: /srv/tcf/, local_follow: false}", "{src: site/, dest: /srv/tcf/}"] {
+        ModuleE2e::new("copy", args)
+            .file("files/site/real.txt", "real\n")
+            .file("files/site/sub/x.txt", "x\n")
+            .link("files/site/alias.txt", "real.txt")
+            .link("files/site/subalias", "sub")
+            .reset("rm -rf /srv/tcf")
+            .probe(probe)
+            .compare(&["changed", "dest", "src"])
+            .run(tb, host);
+    }
+}
