@@ -72,6 +72,22 @@ fn remote_src_file_to_file() {
         .probe(TREE)
         .compare(&["changed", "dest", "src", "checksum", "md5sum", "mode", "size", "state"])
         .run(tb, host);
+    let existing =
+        "rm -rf /srv/tc && mkdir -p /srv/tc && printf 'hello\\n' > /srv/tc/in.txt && echo old > /srv/tc/out.txt";
+    // force: false leaves an existing file alone.
+    ModuleE2e::new("copy", "{src: /srv/tc/in.txt, dest: /srv/tc/out.txt, remote_src: true, force: false}")
+        .reset(existing)
+        .probe(TREE)
+        .first_changed(false)
+        .compare(&["changed", "dest", "src", "msg"])
+        .run(tb, host);
+    // backup keeps the old file beside the new one.
+    ModuleE2e::new("copy", "{src: /srv/tc/in.txt, dest: /srv/tc/out.txt, remote_src: true, backup: true}")
+        .reset(existing)
+        .probe("cat /srv/tc/out.txt; ls /srv/tc | wc -l")
+        .compare(&["changed", "dest", "src", "checksum"])
+        .present(&["backup_file"])
+        .run(tb, host);
 }
 
 #[test]

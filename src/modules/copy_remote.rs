@@ -161,6 +161,9 @@ pub async fn query_remote(cx: &Ctx<'_>, a: &Args) -> Result<Query, ModuleError> 
     if !tf.exists() {
         tf = tl;
     }
+    if tf.kind == FileKind::Dir {
+        return Err(ModuleError::failed(format!("Failed to copy '{src}' to '{target}'.")));
+    }
     let dest_sum = (tf.kind == FileKind::File && tf.readable).then(|| tf.checksum.clone()).flatten();
     let copy = dest_sum != sum || tl.kind == FileKind::Link;
     let differing = attrs.differing(tf);
