@@ -2,10 +2,12 @@
 //! A file is compared by SHA-1 and copied through a temporary file beside `dest` (its times
 //! kept, its mode too when `dest` existed). A folder is compared entry by entry
 //! (see [`super::copy_tree`]); a folder `dest` that is missing is copied whole, atomically.
+//! One command reads the facts of both and, for a folder, lists both trees.
 
 use crate::connection::{quote, Cmd};
 use crate::facts::batch::Want;
-use crate::facts::{facts_script, parse_facts, wants_facts, FileFacts, FileKind};
+use crate::facts::file::want_script;
+use crate::facts::{facts_script, parse_facts, FileFacts, FileKind};
 use crate::value::Value;
 
 use super::args::Args;
@@ -97,7 +99,9 @@ pub async fn query_remote(cx: &Ctx<'_>, a: &Args) -> Result<Query, ModuleError> 
         Want::new(into.clone(), true, Some("sha1")),
         Want::new(if parent.is_empty() { ".".into() } else { parent.clone() }, true, None),
     ];
-    let f = wants_facts(cx, &wants).await?;
+    let params_dest = a.req_str("dest")?;
+    let root = if src.ends_with('/') { params_dest } else { join(&params_dest, basename(&src)) };
+    let (f, lists) = read(cx, &wants, &src, &root).await?;
     let (s, dest_l, dest_f, into_l, into_f, parent_f) = (&f[0], &f[2], &f[3], &f[4], &f[5], &f[6]);
     if !s.exists() {
         return Err(ModuleError::failed(format!("Source {src} not found")));
@@ -128,15 +132,16 @@ pub async fn query_remote(cx: &Ctx<'_>, a: &Args) -> Result<Query, ModuleError> 
     }
     let into_dir = dest.ends_with('/') || dest_f.kind == FileKind::Dir;
     if s.kind == FileKind::Dir {
-        let target = if into_dir { into.clone() } else { dest.clone() };
         if !into_dir && dest_l.exists() {
             return Err(ModuleError::failed(format!("Failed to copy '{src}' to '{dest}'.")));
         }
         if !into_dir && !parent_f.exists() {
             return Err(ModuleError::failed(format!("Destination directory {parent} does not exist")));
         }
+        // The facts' path is what the result calls dest.
         let target_facts = if into_dir { into_l } else { dest_l };
-        return query_tree(cx, a, &src, &target, target_facts, &attrs, script).await;
+        let lists = lists.ok_or_else(|| ModuleError::failed(format!("{src} changed while the task ran")))?;
+        return query_tree(a, &src, &root, lists, target_facts, &attrs, script);
     }
     let md5 = f[1].checksum.clone();
     let sum = s.checksum.clone();
@@ -210,21 +215,49 @@ fn copy_file_script(src: &str, dest: &str, existing: bool, a: &Args) -> Result<S
     Ok(s)
 }
 
-/// A folder `src`: compare the two trees, then plan the copy of what differs.
-async fn query_tree(
+/// The facts of `wants` and, when `src` is a folder, the listings of it and of `root` (the
+/// folder it is copied to), in one command.
+async fn read(
     cx: &Ctx<'_>,
+    wants: &[Want],
+    src: &str,
+    root: &str,
+) -> Result<(Vec<FileFacts>, Option<(Tree, Option<Tree>)>), ModuleError> {
+    let mut script: String = wants.iter().map(want_script).collect();
+    script.push_str(&format!(
+        "if [ -d {} ]; then
+echo {TREE_MARK}
+{}fi
+",
+        quote(src),
+        copy_tree::list_script(src, root)
+    ));
+    let out = run_ok(cx, Cmd::new(script).read_only(), "reading the source and dest failed").await?;
+    let mark = format!("{TREE_MARK}\n");
+    let (text, tree) = match out.stdout.windows(mark.len()).position(|w| w == mark.as_bytes()) {
+        Some(i) => (&out.stdout[..i], Some(&out.stdout[i + mark.len()..])),
+        None => (&out.stdout[..], None),
+    };
+    let paths: Vec<&str> = wants.iter().map(|w| w.path.as_str()).collect();
+    let facts = parse_facts(&String::from_utf8_lossy(text), &paths).map_err(ModuleError::failed)?;
+    let lists = tree.map(copy_tree::parse_lists).transpose().map_err(ModuleError::failed)?;
+    Ok((facts, lists))
+}
+
+const TREE_MARK: &str = "@troupe-tree";
+
+/// A folder `src`: compare the two trees (`to` is `None` when `root` is missing), then plan
+/// the copy of what differs.
+fn query_tree(
     a: &Args,
     src: &str,
-    target: &str,
+    root: &str,
+    (from, mut to): (Tree, Option<Tree>),
     target_facts: &FileFacts,
     attrs: &Attrs,
     mut script: String,
 ) -> Result<Query, ModuleError> {
-    let params_dest = a.req_str("dest")?;
-    let root = if src.ends_with('/') { params_dest } else { join(&params_dest, basename(src)) };
-    let out =
-        run_ok(cx, Cmd::new(copy_tree::list_script(src, &root)).read_only(), "listing the folders failed").await?;
-    let (from, mut to) = copy_tree::parse_lists(&out.stdout).map_err(ModuleError::failed)?;
+    let target = target_facts.path.as_str();
     if !script.is_empty() && src.ends_with('/') {
         // dest's folder is made first (empty, with directory_mode): the content goes into it.
         let made = copy_tree::Entry {
@@ -240,11 +273,11 @@ async fn query_tree(
     let local_follow = a.opt_bool("local_follow")?;
     let changed_tree = match &to {
         None => {
-            script.push_str(&copy_tree::fresh_script(src, &root, local_follow == Some(true), &owner));
+            script.push_str(&copy_tree::fresh_script(src, root, local_follow == Some(true), &owner));
             true
         }
         Some(to) => {
-            let plan = copy_tree::plan(src, &root, &from, to, local_follow, &owner);
+            let plan = copy_tree::plan(src, root, &from, to, local_follow, &owner);
             script.push_str(&plan);
             !plan.is_empty()
         }
