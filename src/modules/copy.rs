@@ -41,7 +41,7 @@ const SPEC: ArgSpec = ArgSpec {
             Opt::raw("directory_mode", "mode of the folders a folder copy makes (and of the source's folders)"),
             Opt::bool("local_follow", "follow links in a controller folder (false: copy them as links)"),
             Opt::bool("decrypt", IGNORED).default("true"),
-            Opt::str("checksum", IGNORED),
+            Opt::str("checksum", "the SHA-1 `src` must have (a file; checked before anything is written)"),
         ],
     ],
     missing: Some("dest is required"),
@@ -106,6 +106,22 @@ pub async fn query_content(
     query_write(cx, &facts, content, &attrs, &opts, force).await
 }
 
+/// `checksum:` is the SHA-1 the source must have (the module's check after the transfer).
+pub fn expect_checksum(a: &Args, actual: Option<&str>) -> Result<(), ModuleError> {
+    match a.str("checksum")? {
+        Some(want) if Some(want.as_str()) != actual => {
+            let mut result = Map::new();
+            result.insert("checksum".into(), actual.map(Value::from).unwrap_or(Value::Null));
+            result.insert("expected_checksum".into(), want.into());
+            Err(ModuleError::Failed {
+                msg: "Copied file does not match the expected checksum. Transfer failed.".into(),
+                result,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Ansible's `AnsibleFileNotFound` for a controller `src`, with the paths looked at.
 fn not_found(cx: &Ctx<'_>, src: &str) -> ModuleError {
     let searched: Vec<String> = cx
@@ -165,6 +181,7 @@ impl Module for Copy {
                 }
                 // Hashed in chunks here, streamed to the host by the write: never read whole.
                 let file = LocalFile::open(&path)?;
+                expect_checksum(&a, Some(&file.sha1))?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
                 let mut q = query_content(cx, &a, &Content::File(file), name.as_deref()).await?;
                 q.result.insert("src".into(), path.to_string_lossy().into_owned().into());

@@ -143,6 +143,7 @@ pub async fn query_remote(cx: &Ctx<'_>, a: &Args) -> Result<Query, ModuleError> 
         let lists = lists.ok_or_else(|| ModuleError::failed(format!("{src} changed while the task ran")))?;
         return query_tree(a, &src, &root, lists, target_facts, &attrs, script);
     }
+    super::copy::expect_checksum(a, s.checksum.as_deref())?;
     let md5 = f[1].checksum.clone();
     let sum = s.checksum.clone();
 

@@ -192,6 +192,14 @@ async fn remote_src_file_to_file() {
     let (changed, r) = h.run(&Copy, args).await.unwrap();
     assert!(!changed, "the source itself: same content");
     assert_eq!(r.get("dest"), Some(&json!(s)));
+    let bad = json!({"src": s, "dest": d, "remote_src": true, "checksum": "0123"});
+    match h.run(&Copy, bad).await {
+        Err(ModuleError::Failed { msg, result }) => {
+            assert_eq!(msg, "Copied file does not match the expected checksum. Transfer failed.");
+            assert_eq!(result.get("expected_checksum"), Some(&json!("0123")));
+        }
+        other => panic!("{other:?}"),
+    }
     let e = err_text(h.run(&Copy, json!({"src": "/nope/x", "dest": d, "remote_src": true})).await);
     assert_eq!(e, "Source /nope/x not found");
     let e = err_text(h.run(&Copy, json!({"src": s, "dest": "/nope/x/y", "remote_src": true})).await);
