@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::connection::{quote, Cmd};
-use crate::facts::batch::Want;
+use crate::facts::batch::{self, Want};
 use crate::facts::{wants_facts, FileFacts, FileKind};
 
 use super::args::Args;
@@ -152,7 +152,7 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
     wants.extend(tree.dirs.iter().map(|d| Want::new(at(d), false, None)));
     wants.extend(tree.files.iter().map(|(_, f)| Want::new(at(f), false, Some("sha1"))));
     wants.extend(tree.links.iter().map(|(_, l)| Want::new(at(l), false, None)));
-    let facts = wants_facts(cx, &wants).await?;
+    let facts = many_facts(cx, &wants).await?;
     let (lead_facts, rest) = facts.split_at(lead.len());
     let (dir_facts, rest) = rest.split_at(tree.dirs.len());
     let (file_facts, link_facts) = rest.split_at(tree.files.len());
@@ -223,6 +223,21 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
     writes.retain(|w| w.changed);
     q.change = Change::new(DirPlan { script, writes, single });
     Ok(q)
+}
+
+/// The facts of many paths: one `stat` and one `sha1sum` for all of them (`facts::batch`),
+/// each path the batch could not read read again alone.
+async fn many_facts(cx: &Ctx<'_>, wants: &[Want]) -> Result<Vec<FileFacts>, ModuleError> {
+    if wants.len() < 4 || !wants.iter().all(|w| batch::batchable(&w.path)) {
+        return Ok(wants_facts(cx, wants).await?);
+    }
+    let mark = format!("@troupe-mark-{:016x}", rand::random::<u64>());
+    let out = cx.run(Cmd::new(batch::script(wants, &mark)).read_only()).await?;
+    let found = batch::parse_found(&out.stdout, wants, &mark);
+    let again: Vec<Want> = wants.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(w, _)| w.clone()).collect();
+    let again = if again.is_empty() { Vec::new() } else { wants_facts(cx, &again).await? };
+    let mut again = again.into_iter();
+    Ok(found.into_iter().map(|f| f.map(|f| f.facts).or_else(|| again.next()).unwrap_or_default()).collect())
 }
 
 /// Make the folders and links, then write each file that differs.
