@@ -145,7 +145,8 @@ pub fn fresh_script(src: &str, dest: &str, follow: bool, owner: &(Option<String>
         "t={t}\ntrap 'rm -rf -- \"$t\"' EXIT\ncp -R {deref} --preserve=mode,timestamps -- {s} \"$t\"\n\
          mv -T -- \"$t\" {d}\ntrap - EXIT\n",
         t = quote(&tmp),
-        s = quote(src.trim_end_matches('/')),
+        // `src/.`: the folder a linked `src` leads to, as copytree lists it.
+        s = quote(&format!("{}/.", src.trim_end_matches('/'))),
         d = quote(dest),
     ));
     s.push_str(&chown(dest, owner, true));
