@@ -12,7 +12,7 @@ use crate::facts::{wants_facts, FileFacts, FileKind};
 
 use super::args::Args;
 use super::content::{Content, LocalFile};
-use super::remote_file::{apply_write, query_write_with, Attrs, WriteOpts};
+use super::remote_file::{apply_writes, query_write_with, Attrs, WriteOpts};
 use super::script_out::run_ok;
 use super::{Change, Ctx, Map, ModuleError, Query};
 
@@ -247,10 +247,7 @@ pub async fn apply_dir(cx: &Ctx<'_>, mut q: Query) -> Result<Map, ModuleError> {
         let script = format!("set -e\n{}", plan.script);
         run_ok(cx, Cmd::new(script), "making the folders failed").await?;
     }
-    let mut last = None;
-    for w in plan.writes {
-        last = Some(apply_write(cx, w).await?);
-    }
+    let last = apply_writes(cx, plan.writes).await?.pop();
     match last {
         Some(result) if plan.single => Ok(result),
         _ => Ok(q.result),

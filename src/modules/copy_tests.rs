@@ -311,3 +311,31 @@ async fn mode_preserve_and_remote_check_mode_message() {
     assert_eq!(r.get("dest"), Some(&json!(format!("{dest}run.sh"))));
     assert_eq!(mode_of(&dir.path().join("new")), 0o700);
 }
+
+/// A folder's small files go in one command: empty, binary and oddly named ones too; `backup`
+/// names each file's own copy.
+#[tokio::test]
+async fn src_folder_writes_together_with_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("files/mix");
+    std::fs::create_dir_all(&src).unwrap();
+    let bin: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    std::fs::write(src.join("empty"), "").unwrap();
+    std::fs::write(src.join("bin"), &bin).unwrap();
+    std::fs::write(src.join("it's a name"), "q\n").unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("bin"), "old").unwrap();
+    let mut h = Harness::new();
+    h.search = vec![dir.path().to_path_buf()];
+    let args = json!({"src": "mix/", "dest": out.to_string_lossy(), "backup": true});
+    assert!(h.run(&Copy, args.clone()).await.unwrap().0);
+    assert_eq!(std::fs::read(out.join("bin")).unwrap(), bin);
+    assert_eq!(std::fs::read(out.join("empty")).unwrap(), b"");
+    assert_eq!(text(&out.join("it's a name")), "q\n");
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 4, "one backup, of the file that existed: {names:?}");
+    assert!(names.iter().any(|n| n.starts_with("bin.") && n.ends_with('~')), "{names:?}");
+    assert!(!h.run(&Copy, args).await.unwrap().0);
+}
