@@ -402,7 +402,8 @@ const INLINE_MAX: u64 = 1024 * 1024;
 /// Do several writes [`query_write`] planned (a folder copy's files): in one command with the
 /// bytes inline when they are small together, else one [`apply_write`] each. Each file is still
 /// replaced atomically; the first failure stops the rest, as Ansible's loop over the files does.
-pub async fn apply_writes(cx: &Ctx<'_>, queries: Vec<super::Query>) -> Result<Vec<Map>, ModuleError> {
+/// `prelude` (shell that makes the folders the files go in) runs first, in the same command.
+pub async fn apply_writes(cx: &Ctx<'_>, prelude: &str, queries: Vec<super::Query>) -> Result<Vec<Map>, ModuleError> {
     use base64::Engine;
     let mut plans = Vec::new();
     let mut total = 0;
@@ -418,7 +419,10 @@ pub async fn apply_writes(cx: &Ctx<'_>, queries: Vec<super::Query>) -> Result<Ve
         );
         plans.push((q, plan));
     }
-    if plans.len() < 2 || total > INLINE_MAX {
+    if total > INLINE_MAX {
+        if !prelude.is_empty() {
+            run_ok(cx, Cmd::new(format!("set -e\n{prelude}")), "making the folders failed").await?;
+        }
         let mut out = Vec::new();
         for (mut q, plan) in plans {
             q.change = super::Change::new(plan);
@@ -426,8 +430,11 @@ pub async fn apply_writes(cx: &Ctx<'_>, queries: Vec<super::Query>) -> Result<Ve
         }
         return Ok(out);
     }
+    if plans.is_empty() && prelude.is_empty() {
+        return Ok(Vec::new());
+    }
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut script = String::new();
+    let mut script = format!("set -e\n{prelude}");
     for (_, plan) in &plans {
         let data = match &plan.source {
             None => None,

@@ -13,7 +13,6 @@ use crate::facts::{wants_facts, FileFacts, FileKind};
 use super::args::Args;
 use super::content::{Content, LocalFile};
 use super::remote_file::{apply_writes, query_write_with, Attrs, WriteOpts};
-use super::script_out::run_ok;
 use super::{Change, Ctx, Map, ModuleError, Query};
 
 /// What `_walk_dirs` finds under a controller folder: paths relative to `dest`.
@@ -240,14 +239,10 @@ async fn many_facts(cx: &Ctx<'_>, wants: &[Want]) -> Result<Vec<FileFacts>, Modu
     Ok(found.into_iter().map(|f| f.map(|f| f.facts).or_else(|| again.next()).unwrap_or_default()).collect())
 }
 
-/// Make the folders and links, then write each file that differs.
+/// Make the folders and links, then write each file that differs (one command when small).
 pub async fn apply_dir(cx: &Ctx<'_>, mut q: Query) -> Result<Map, ModuleError> {
     let plan: DirPlan = q.change.take("copy")?;
-    if !plan.script.is_empty() {
-        let script = format!("set -e\n{}", plan.script);
-        run_ok(cx, Cmd::new(script), "making the folders failed").await?;
-    }
-    let last = apply_writes(cx, plan.writes).await?.pop();
+    let last = apply_writes(cx, &plan.script, plan.writes).await?.pop();
     match last {
         Some(result) if plan.single => Ok(result),
         _ => Ok(q.result),
