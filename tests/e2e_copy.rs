@@ -173,3 +173,23 @@ fn copy_folder_links_followed_or_kept() {
             .run(tb, host);
     }
 }
+
+/// Many files and one past the inline limit: small ones go in one command, the big one streamed.
+#[test]
+fn copy_folder_many_files_and_a_big_one() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[5];
+    let big = "0123456789abcdef\n".repeat(80_000);
+    let names: Vec<(String, String)> =
+        (0..25).map(|i| (format!("files/many/d{}/f{i}.conf", i % 3), format!("value = {i}\n"))).collect();
+    let mut e2e = ModuleE2e::new("copy", "{src: many/, dest: /srv/tcm/, mode: '0644'}")
+        .file("files/many/big.txt", &big)
+        .reset("rm -rf /srv/tcm && mkdir /srv/tcm")
+        .probe("cd /srv/tcm && find . -printf '%p %m %y %s\\n' | sort && find . -type f | sort | xargs cat | sha1sum")
+        .compare(&["changed", "dest", "src"]);
+    for (path, content) in &names {
+        e2e = e2e.file(path, content);
+    }
+    e2e.run(tb, host);
+}
