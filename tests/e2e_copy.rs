@@ -193,3 +193,24 @@ fn copy_folder_many_files_and_a_big_one() {
     }
     e2e.run(tb, host);
 }
+
+/// remote_src onto a link: replaced by a file, or (`follow: true`) the file it leads to written.
+#[test]
+fn remote_src_file_onto_a_link() {
+    let Some(tb) = testbed(6) else { return };
+    let _steady = tb.shared();
+    let host = &tb.hosts[0];
+    let reset = "rm -rf /srv/tcs && mkdir -p /srv/tcs && printf 'new\\n' > /srv/tcs/in && echo old > /srv/tcs/target \
+                 && ln -s target /srv/tcs/link";
+    let probe = "cd /srv/tcs && find . -printf '%p %m %y %l\\n' | sort && cat target link";
+    for args in [
+        "{src: /srv/tcs/in, dest: /srv/tcs/link, remote_src: true}",
+        "{src: /srv/tcs/in, dest: /srv/tcs/link, remote_src: true, follow: true}",
+    ] {
+        ModuleE2e::new("copy", args)
+            .reset(reset)
+            .probe(probe)
+            .compare(&["changed", "dest", "src", "checksum", "state"])
+            .run(tb, host);
+    }
+}
