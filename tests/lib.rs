@@ -10,6 +10,7 @@ mod dynamic_inventory;
 mod e2e_bridge;
 mod e2e_builtins;
 mod e2e_collections;
+mod e2e_copy;
 mod e2e_dnf;
 mod e2e_etcd;
 mod e2e_etcd_lifecycle;

@@ -46,6 +46,11 @@ impl Change {
         Change(Some(Box::new(value)))
     }
 
+    /// The query stored a change of this type.
+    pub fn is<T: std::any::Any>(&self) -> bool {
+        self.0.as_ref().is_some_and(|b| b.is::<T>())
+    }
+
     /// The change as `module`'s query stored it.
     pub fn take<T: std::any::Any>(&mut self, module: &str) -> Result<T, ModuleError> {
         match self.0.take().map(|b| b.downcast::<T>()) {

@@ -178,6 +178,19 @@ pub async fn query_write(
     opts: &WriteOpts,
     force: bool,
 ) -> Result<super::Query, ModuleError> {
+    query_write_with(cx, facts, content, attrs, opts, force, cx.diff).await
+}
+
+/// [`query_write`], with or without reading the old file for a `--diff` (a folder copy shows none).
+pub async fn query_write_with(
+    cx: &Ctx<'_>,
+    facts: &FileFacts,
+    content: &Content<'_>,
+    attrs: &Attrs,
+    opts: &WriteOpts,
+    force: bool,
+    diff: bool,
+) -> Result<super::Query, ModuleError> {
     use base64::Engine;
     let dest = facts.path.clone();
     let checksum = content.sha1();
@@ -203,7 +216,7 @@ pub async fn query_write(
         return Ok(q);
     }
     q.changed = true;
-    if cx.diff {
+    if diff {
         q.diff = Some(write_diff(cx, facts, content, content_differs, &diff_attrs).await?);
     }
     let plan = WritePlan {
@@ -255,6 +268,11 @@ async fn write_diff(
 /// `len` is how many bytes the new content has: a shorter stdin (the sender died) must never
 /// replace the destination.
 fn write_script(plan: &WritePlan, len: u64) -> Result<String, String> {
+    write_script_from(plan, len, None)
+}
+
+/// [`write_script`] whose bytes come from `inline` (base64, in a here-document) instead of stdin.
+fn write_script_from(plan: &WritePlan, len: u64, inline: Option<&str>) -> Result<String, String> {
     let d = quote(&plan.dest);
     let mut s = format!("set -e\nd={d}\n");
     if plan.source.is_none() {
@@ -269,9 +287,13 @@ fn write_script(plan: &WritePlan, len: u64) -> Result<String, String> {
              t=\"$dir/.troupe-tmp.{:016x}\"\n\
              set -C; : > \"$t\"; set +C\n\
              trap 'rm -f -- \"$t\"' EXIT\n\
-             cat > \"$t\"\n",
+             {fill}",
             quote(&parent_dir(&plan.dest)),
-            rand::random::<u64>()
+            rand::random::<u64>(),
+            fill = match inline {
+                None => "cat > \"$t\"\n".to_string(),
+                Some(b64) => format!("base64 -d > \"$t\" <<'@troupe-b64-end'\n{b64}\n@troupe-b64-end\n"),
+            },
         ));
         // A short stdin (the sender died) or changed bytes never replace the destination. The
         // sha1 proves both in one process; the count only says which went wrong. (An empty
@@ -372,6 +394,82 @@ pub async fn apply_write(cx: &Ctx<'_>, mut q: super::Query) -> Result<Map, Modul
         result.insert("backup_file".into(), Value::from(b));
     }
     Ok(result)
+}
+
+/// Bytes that [`apply_writes`] sends inline in one command at most; more go file by file.
+const INLINE_MAX: u64 = 1024 * 1024;
+
+/// Do several writes [`query_write`] planned (a folder copy's files): in one command with the
+/// bytes inline when they are small together, else one [`apply_write`] each. Each file is still
+/// replaced atomically; the first failure stops the rest, as Ansible's loop over the files does.
+/// `prelude` (shell that makes the folders the files go in) runs first, in the same command.
+pub async fn apply_writes(cx: &Ctx<'_>, prelude: &str, queries: Vec<super::Query>) -> Result<Vec<Map>, ModuleError> {
+    use base64::Engine;
+    let mut plans = Vec::new();
+    let mut total = 0;
+    for mut q in queries {
+        let plan: WritePlan = q.change.take("a file write")?;
+        total = u64::saturating_add(
+            total,
+            match &plan.source {
+                None => 0,
+                Some(Source::Inline(b64)) => b64.len() as u64,
+                Some(Source::File { path, .. }) => std::fs::metadata(path).map_or(u64::MAX, |m| m.len()),
+            },
+        );
+        plans.push((q, plan));
+    }
+    if total > INLINE_MAX {
+        if !prelude.is_empty() {
+            run_ok(cx, Cmd::new(format!("set -e\n{prelude}")), "making the folders failed").await?;
+        }
+        let mut out = Vec::new();
+        for (mut q, plan) in plans {
+            q.change = super::Change::new(plan);
+            out.push(apply_write(cx, q).await?);
+        }
+        return Ok(out);
+    }
+    if plans.is_empty() && prelude.is_empty() {
+        return Ok(Vec::new());
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut script = format!("set -e\n{prelude}");
+    for (_, plan) in &plans {
+        let data = match &plan.source {
+            None => None,
+            Some(Source::Inline(text)) => {
+                Some(b64.decode(text).map_err(|e| ModuleError::failed(format!("internal: bad write plan: {e}")))?)
+            }
+            Some(Source::File { path, sha1 }) => {
+                LocalFile::unchanged(path, sha1)?;
+                Some(std::fs::read(path).map_err(|e| ModuleError::failed(format!("{}: {e}", path.display())))?)
+            }
+        };
+        let len = data.as_ref().map_or(0, |d| d.len() as u64);
+        let text = data.map(|d| wrap76(&b64.encode(d)));
+        script.push_str(&write_script_from(plan, len, text.as_deref()).map_err(ModuleError::Args)?);
+    }
+    let dests: Vec<&str> = plans.iter().map(|(_, p)| p.dest.as_str()).collect();
+    let out = run_ok(cx, Cmd::new(script), &format!("writing {} files failed", plans.len())).await?.stdout_text();
+    let facts = parse_facts(&out, &dests).map_err(ModuleError::failed)?;
+    let backups: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("@troupe-backup ")).collect();
+    let mut results = Vec::new();
+    for ((q, plan), f) in plans.into_iter().zip(facts) {
+        let mut result = q.result;
+        f.insert_into(&mut result);
+        let prefix = format!("{}.", plan.dest);
+        if let Some(b) = backups.iter().find(|b| b.starts_with(&prefix) && plan.opts.backup) {
+            result.insert("backup_file".into(), Value::from(*b));
+        }
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// Base64 in lines of 76 characters (what `base64 -d` reads, and short lines for the shell).
+fn wrap76(text: &str) -> String {
+    text.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

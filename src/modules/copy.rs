@@ -8,8 +8,9 @@ use crate::value::{to_text, Value};
 use super::args::IGNORED;
 use super::args::{ArgSpec, Args, Opt};
 use super::content::{Content, LocalFile};
+use super::file_mode::Mode;
 use super::remote_file::{apply_write, query_write, Attrs, WriteOpts};
-use super::{Ctx, Map, Module, ModuleError, Query};
+use super::{copy_dir, copy_remote, Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
 use crate::facts::{file_facts, FileKind};
 
@@ -18,7 +19,7 @@ pub struct Copy;
 /// Arguments copy and template share with the write itself.
 pub const WRITE_OPTS: &[Opt] = &[
     Opt::path("dest", "where the file goes on the target (a folder if it ends with `/`)").required(),
-    Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rw`)"),
+    Opt::raw("mode", "permissions: octal (`'0644'`) or symbolic (`u+rw`); copy also takes `preserve` (the source's)"),
     Opt::str("owner", "owner of the file"),
     Opt::str("group", "group of the file"),
     Opt::bool("backup", "keep a timestamped copy of the old file").default("false"),
@@ -35,11 +36,12 @@ const SPEC: ArgSpec = ArgSpec {
         &[
             Opt::path("src", "a controller file or folder (a folder ending with `/` copies its content)"),
             Opt::raw("content", "the file's text, instead of `src`"),
-            Opt::bool("remote_src", "`src` is on the target").default("false"),
-            Opt::raw("directory_mode", IGNORED),
-            Opt::bool("local_follow", IGNORED).default("true"),
+            Opt::bool("remote_src", "`src` is on the target (a file, or a folder copied as the module copies it)")
+                .default("false"),
+            Opt::raw("directory_mode", "mode of the folders a folder copy makes (and of the source's folders)"),
+            Opt::bool("local_follow", "follow links in a controller folder (false: copy them as links)"),
             Opt::bool("decrypt", IGNORED).default("true"),
-            Opt::str("checksum", IGNORED),
+            Opt::str("checksum", "the SHA-1 `src` must have (a file; checked before anything is written)"),
         ],
     ],
     missing: Some("dest is required"),
@@ -77,7 +79,13 @@ pub async fn query_content(
     src_name: Option<&str>,
 ) -> Result<Query, ModuleError> {
     let dest = a.req_str("dest")?;
-    let attrs = Attrs::new(a.mode("mode")?, a.str("owner")?, a.str("group")?);
+    // `mode: preserve` keeps the source's bits (inline content's temporary file has 0600).
+    let mode = match content {
+        Content::File(f) if copy_dir::preserve(a) => Some(Mode::Octal(copy_dir::local_mode(&f.path))),
+        Content::Bytes(_) if copy_dir::preserve(a) => Some(Mode::Octal(0o600)),
+        _ => a.mode("mode")?,
+    };
+    let attrs = Attrs::new(mode, a.str("owner")?, a.str("group")?);
     let opts = WriteOpts { backup: a.bool("backup", false)?, validate: a.str("validate")? };
     let force = a.bool("force", true)?;
     a.bool("follow", false)?;
@@ -98,6 +106,37 @@ pub async fn query_content(
     query_write(cx, &facts, content, &attrs, &opts, force).await
 }
 
+/// `checksum:` is the SHA-1 the source must have (the module's check after the transfer).
+pub fn expect_checksum(a: &Args, actual: Option<&str>) -> Result<(), ModuleError> {
+    match a.str("checksum")? {
+        Some(want) if Some(want.as_str()) != actual => {
+            let mut result = Map::new();
+            result.insert("checksum".into(), actual.map(Value::from).unwrap_or(Value::Null));
+            result.insert("expected_checksum".into(), want.into());
+            Err(ModuleError::Failed {
+                msg: "Copied file does not match the expected checksum. Transfer failed.".into(),
+                result,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Ansible's `AnsibleFileNotFound` for a controller `src`, with the paths looked at.
+fn not_found(cx: &Ctx<'_>, src: &str) -> ModuleError {
+    let searched: Vec<String> = cx
+        .search
+        .iter()
+        .flat_map(|d| [d.join("files").join(src), d.join(src)])
+        .map(|p| std::path::absolute(&p).unwrap_or(p).to_string_lossy().into_owned())
+        .collect();
+    ModuleError::failed(format!(
+        "Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\n\
+         If you are using a module and expect the file to exist on the remote, see the remote_src option",
+        searched.join("\n\t")
+    ))
+}
+
 #[async_trait]
 impl Module for Copy {
     fn name(&self) -> &'static str {
@@ -114,7 +153,8 @@ impl Module for Copy {
 
     fn facts_wants(&self, args: &Map) -> Option<Vec<Want>> {
         let a = Args::parse("copy", args, &SPEC).ok()?;
-        if a.bool("remote_src", false).ok()? {
+        // A folder's paths (or a target's source) are known only once the source is read.
+        if a.bool("remote_src", false).ok()? || a.str("src").ok()?.is_some_and(|s| s.ends_with('/')) {
             return None;
         }
         content_wants(&a.req_str("dest").ok()?, a.str("src").ok()?.as_deref())
@@ -123,12 +163,10 @@ impl Module for Copy {
     async fn query(&self, cx: &Ctx<'_>, args: &Map) -> Result<Query, ModuleError> {
         let args = &*crate::module_api::home::expand_args(cx, args, &["dest"]).await?;
         let a = Args::parse("copy", args, &SPEC)?;
-        if a.bool("remote_src", false)? {
-            return Err(a.error("`remote_src` is not supported yet; use `command: cp ...` with `creates`"));
-        }
         match (a.get("src"), a.get("content")) {
-            (Some(_), Some(_)) => Err(a.error("`src` and `content` are mutually exclusive")),
-            (None, None) => Err(a.error("give `src` (a file on the controller) or `content`")),
+            (Some(_), Some(_)) => Err(ModuleError::failed("src and content are mutually exclusive")),
+            (None, None) => Err(ModuleError::failed("src (or content) is required")),
+            (Some(_), None) if a.bool("remote_src", false)? => copy_remote::query_remote(cx, &a).await,
             (None, Some(content)) => {
                 let text = match content {
                     Value::String(s) => s.clone(),
@@ -138,19 +176,13 @@ impl Module for Copy {
             }
             (Some(_), None) => {
                 let src = a.req_str("src")?;
-                let path = cx.find_file("files", &src).ok_or_else(|| {
-                    ModuleError::failed(format!(
-                        "could not find src {src:?} (looked in files/ and beside the tasks and playbook)"
-                    ))
-                })?;
+                let path = cx.find_file("files", &src).ok_or_else(|| not_found(cx, &src))?;
                 if path.is_dir() {
-                    return Err(a.error(format_args!(
-                        "src {} is a folder; copying folders is not supported yet",
-                        path.display()
-                    )));
+                    return copy_dir::query_dir(cx, &a, &path, src.ends_with('/')).await;
                 }
                 // Hashed in chunks here, streamed to the host by the write: never read whole.
                 let file = LocalFile::open(&path)?;
+                expect_checksum(&a, Some(&file.sha1))?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
                 let mut q = query_content(cx, &a, &Content::File(file), name.as_deref()).await?;
                 q.result.insert("src".into(), path.to_string_lossy().into_owned().into());
@@ -160,7 +192,14 @@ impl Module for Copy {
     }
 
     async fn apply(&self, cx: &Ctx<'_>, _args: &Map, q: Query) -> Result<Map, ModuleError> {
-        apply_write(cx, q).await
+        // The query's plan says which of the three copies it is.
+        if q.change.is::<copy_remote::RemotePlan>() {
+            copy_remote::apply_remote(cx, q).await
+        } else if q.change.is::<copy_dir::DirPlan>() {
+            copy_dir::apply_dir(cx, q).await
+        } else {
+            apply_write(cx, q).await
+        }
     }
 }
 

@@ -5,6 +5,9 @@
 mod assert;
 mod command;
 mod copy;
+mod copy_dir;
+mod copy_remote;
+mod copy_tree;
 mod debug;
 mod fail;
 mod file;

@@ -41,6 +41,7 @@ pub struct ModuleE2e<'a> {
     same_state: bool,
     ansible_host: Option<&'a TbHost>,
     files: Vec<(&'a str, &'a str)>,
+    links: Vec<(&'a str, &'a str)>,
 }
 
 /// What one `ModuleE2e::run` saw: troupe's registered results and ansible-playbook's (if run).
@@ -69,6 +70,7 @@ impl<'a> ModuleE2e<'a> {
             same_state: true,
             ansible_host: None,
             files: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -140,6 +142,12 @@ impl<'a> ModuleE2e<'a> {
         self
     }
 
+    /// A symlink beside the playbook: `path` → `target` (as written).
+    pub fn link(mut self, path: &'a str, target: &'a str) -> Self {
+        self.links.push((path, target));
+        self
+    }
+
     fn playbook(&self) -> String {
         format!(
             "- hosts: all\n  gather_facts: false\n  vars: {}\n  tasks:\n    - name: the module\n      {}: {}\n      register: r\n    - debug: var=r\n",
@@ -159,6 +167,9 @@ impl<'a> ModuleE2e<'a> {
         let mut files = self.files.clone();
         files.push(("site.yml", &playbook));
         let dir = scratch(&files);
+        for (path, target) in &self.links {
+            std::os::unix::fs::symlink(target, dir.path().join(path)).expect("symlink");
+        }
         if let Some(reset) = self.reset {
             self.on(tb, host, reset, "reset");
         }
