@@ -226,6 +226,12 @@ fn service_drops_other_init_systems_options_with_a_warning() {
     assert_eq!(seen.first["warnings"][0], "Ignoring \"pattern\" as it is not used in \"systemd\"");
 }
 
+/// ansible-playbook's and troupe's arguments for `site.yml` on one testbed host, with the hosts'
+/// Python (the venv's lives under this machine's /root, which hosts don't see).
+fn on_host<'a>(inventory: &'a str, host: &'a crate::support::testbed::TbHost) -> [&'a str; 7] {
+    ["-i", inventory, "-l", host.name.as_str(), "-e", "ansible_python_interpreter=/usr/bin/python3", "site.yml"]
+}
+
 /// systemd: a unit enabled only through `Also=` reads `indirect` from `is-enabled`, but with
 /// `-l` lists what it enabled; Ansible then counts it enabled, so a second enable changes nothing.
 #[test]
@@ -257,16 +263,7 @@ fn systemd_enables_an_indirect_unit_once() {
     let inventory = tb.inventory.to_string_lossy().into_owned();
     crate::support::compare::check(
         &[("site.yml", play)],
-        // The hosts' Python: the venv's lives under this machine's /root, which hosts don't see.
-        &[
-            "-i",
-            inventory.as_str(),
-            "-l",
-            host.name.as_str(),
-            "-e",
-            "ansible_python_interpreter=/usr/bin/python3",
-            "site.yml",
-        ],
+        &on_host(&inventory, host),
         &[],
         &[r#""msg": "False True False""#],
     );
@@ -305,15 +302,7 @@ fn tilde_paths_expand_on_the_host_as_the_become_user() {
     let inventory = tb.inventory.to_string_lossy().into_owned();
     crate::support::compare::check(
         &[("site.yml", play)],
-        &[
-            "-i",
-            inventory.as_str(),
-            "-l",
-            host.name.as_str(),
-            "-e",
-            "ansible_python_interpreter=/usr/bin/python3",
-            "site.yml",
-        ],
+        &on_host(&inventory, host),
         &[],
         &[
             r#""msg": "/root /home/troupetilde /home/troupetilde/t.txt /home/troupetilde/t.txt hi /home/troupetilde/t.txt True""#,

@@ -79,7 +79,7 @@ fn walk_into(
 }
 
 /// The folders from `/` down to `path` (not `/` itself), outermost first.
-fn chain(path: &str) -> Vec<String> {
+pub(super) fn chain(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for (i, part) in path.split('/').enumerate() {

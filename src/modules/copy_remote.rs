@@ -50,15 +50,7 @@ pub fn dirname(p: &str) -> String {
 /// (the module's `split_pre_existing_dir` + `adjust_recursive_directory_permissions`).
 pub fn mkdirs_script(path: &str, attrs: &Attrs) -> String {
     let mut s = String::new();
-    let mut cur = String::new();
-    for (i, part) in path.split('/').enumerate() {
-        if part.is_empty() {
-            if i == 0 {
-                cur.push('/');
-            }
-            continue;
-        }
-        cur = join(&cur, part);
+    for cur in super::copy_dir::chain(path) {
         let q = quote(&cur);
         s.push_str(&format!("if [ ! -d {q} ]; then mkdir -- {q}\n{}fi\n", attrs.script(&q, false)));
     }
