@@ -76,6 +76,9 @@ pub struct Args {
     /// Connection type to use (`ssh`, `local`).
     #[arg(short = 'c', long = "connection")]
     pub connection: Option<String>,
+    /// Run notified handlers even on hosts that failed (a play's `force_handlers` wins).
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
 }
 
 /// Validated settings for one run.
@@ -107,6 +110,9 @@ pub struct Settings {
     pub host_key_checking: bool,
     /// Ansible's ssh `reconnection_retries` (`ANSIBLE_SSH_RETRIES`, ansible.cfg `retries`).
     pub ssh_retries: Option<u32>,
+    /// `--force-handlers`, `ANSIBLE_FORCE_HANDLERS` or ansible.cfg: the default of plays
+    /// that don't set `force_handlers`.
+    pub force_handlers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +152,7 @@ struct AnsibleCfg {
     remote_user: Option<String>,
     private_key_file: Option<String>,
     ssh_retries: Option<u32>,
+    force_handlers: Option<bool>,
 }
 
 fn read_ansible_cfg() -> Result<AnsibleCfg, CliError> {
@@ -217,6 +224,7 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "host_key_checking" => cfg.host_key_checking = crate::value::to_bool(&Value::String(v)),
             "remote_user" => cfg.remote_user = Some(v),
             "private_key_file" => cfg.private_key_file = Some(v),
+            "force_handlers" => cfg.force_handlers = crate::value::to_bool(&Value::String(v)),
             _ => {}
         }
     }
@@ -262,6 +270,12 @@ impl Settings {
             .unwrap_or(true);
         let ssh_retries =
             std::env::var("ANSIBLE_SSH_RETRIES").ok().and_then(|v| v.trim().parse().ok()).or(cfg.ssh_retries);
+        let force_handlers = args.force_handlers
+            || std::env::var("ANSIBLE_FORCE_HANDLERS")
+                .ok()
+                .and_then(|v| crate::value::to_bool(&Value::String(v)))
+                .or(cfg.force_handlers)
+                .unwrap_or(false);
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
             playbooks: args.playbooks,
@@ -289,6 +303,7 @@ impl Settings {
             roles_path,
             host_key_checking,
             ssh_retries,
+            force_handlers,
         })
     }
 }

@@ -58,6 +58,7 @@ impl Runner {
             read_ahead: self.read_ahead,
             end_play: false,
             aborted: false,
+            abort_code: 0,
             inventory_changed: false,
             play_ended: Some(ended.clone()),
             batch: Vec::new(),
@@ -81,6 +82,7 @@ impl Runner {
                 self.states.insert(host.clone(), state.clone());
             }
             self.aborted |= walker.aborted;
+            self.abort_code = self.abort_code.max(walker.abort_code);
             if walker.inventory_changed {
                 // add_host/group_by of several walkers: each adds to the inventory it started from.
                 self.inventory = walker.inventory.clone();

@@ -60,6 +60,8 @@ pub struct Runner {
     end_play: bool,
     /// A play could not start (a play keyword failed to evaluate): the run stops, no recap.
     aborted: bool,
+    /// The exit code of an abort other than a load-time error (Ansible's run-time `ERROR`: 1).
+    abort_code: i32,
     /// `add_host`/`group_by` changed the inventory: later plays resolve `hosts:` again.
     inventory_changed: bool,
     /// Under the free strategy, one host's walker ending the play ends it for all (see `free.rs`).
@@ -98,6 +100,7 @@ impl Runner {
             read_ahead: !matches!(std::env::var("TROUPE_READ_AHEAD").as_deref(), Ok("off" | "0" | "false" | "no")),
             end_play: false,
             aborted: false,
+            abort_code: 0,
             inventory_changed: false,
             play_ended: None,
             batch: Vec::new(),
@@ -123,7 +126,8 @@ impl Runner {
         }
         self.conns.close_all().await;
         if self.aborted {
-            return RunSummary { exit_code: exit::UNREACHABLE_OR_PARSE };
+            let exit_code = if self.abort_code != 0 { self.abort_code } else { exit::UNREACHABLE_OR_PARSE };
+            return RunSummary { exit_code };
         }
         self.reporter.recap();
         // From the hosts' states, as Ansible's failed/unreachable host lists: a rescued host or
@@ -194,6 +198,7 @@ impl Runner {
                 vars: pv,
                 handlers: play.handlers.clone(),
                 root: Default::default(),
+                included_roles: Default::default(),
             };
             match self.strategy(&ctx) {
                 Ok(free::Strategy::Linear) => self.run_batch(&mut ctx, &batch).await,
