@@ -8,7 +8,7 @@ use super::convert::{self, mapping, string};
 use super::error::{LoadError, LoadErrorKind};
 use super::keywords::{allowed, on, unsupported_reason};
 use super::load::{find_yaml, parent_dir, read_yaml, Ctx, RoleSpec};
-use super::model::{next_id, Block, Item, Role};
+use super::model::{next_id, Attrs, Block, Item, Role};
 use crate::value::Map;
 use crate::yaml::{Kind, Node, Span};
 
@@ -246,7 +246,19 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
             hctx.handlers = true;
             let handlers = hctx.items(&node, "a handlers file").map_err(in_role)?;
             if !duplicate {
-                ctx.state.handlers.borrow_mut().extend(handlers);
+                // They run with the role's keywords (`become_user` on its `roles:` entry), as
+                // Ansible's handler blocks inherit from their role; `when` and tags stay with
+                // the role's tasks.
+                let attrs = Attrs { when: Vec::new(), tags: Vec::new(), ..spec.attrs.clone() };
+                let block = Block {
+                    id: next_id(),
+                    span: at.clone(),
+                    block: handlers,
+                    attrs,
+                    role: Some(role.clone()),
+                    ..Default::default()
+                };
+                ctx.state.handlers.borrow_mut().push(Item::Block(Arc::new(block)));
             }
         }
         None => {
