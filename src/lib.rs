@@ -197,6 +197,7 @@ fn exec_options(settings: &Settings) -> exec::Options {
         verbosity: settings.verbosity,
         extra_vars: settings.extra_vars.clone(),
         first_inventory: settings.inventory.first().cloned(),
+        inventory_sources: settings.inventory.clone(),
         become_: exec::BecomeDefaults {
             escalate: settings.escalate,
             user: settings.become_user.clone(),

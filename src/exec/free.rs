@@ -60,6 +60,7 @@ impl Runner {
             aborted: false,
             abort_code: 0,
             inventory_changed: false,
+            dynamic_log: self.dynamic_log.clone(),
             play_ended: Some(ended.clone()),
             batch: Vec::new(),
             errors_cleared: 0,
@@ -87,6 +88,7 @@ impl Runner {
                 // add_host/group_by of several walkers: each adds to the inventory it started from.
                 self.inventory = walker.inventory.clone();
                 self.inventory_changed = true;
+                self.dynamic_log = walker.dynamic_log.clone();
             }
         }
         if ended.load(Ordering::SeqCst) {

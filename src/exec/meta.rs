@@ -127,8 +127,9 @@ impl Runner {
                     self.errors_cleared += 1;
                 }
                 "refresh_inventory" => {
-                    let msg = format!("meta: refresh_inventory is not supported yet (task at {})", task.span);
-                    self.fail_host(h, msg);
+                    if let Err(e) = self.refresh_inventory(ctx) {
+                        self.fail_host(h, format!("meta: refresh_inventory: {e} (task at {})", task.span));
+                    }
                 }
                 "clear_facts" => {
                     for b in &self.batch {

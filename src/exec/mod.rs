@@ -64,6 +64,8 @@ pub struct Runner {
     abort_code: i32,
     /// `add_host`/`group_by` changed the inventory: later plays resolve `hosts:` again.
     inventory_changed: bool,
+    /// Every `add_host`/`group_by` change so far, applied again after `meta: refresh_inventory`.
+    dynamic_log: Vec<dynamic::Dynamic>,
     /// Under the free strategy, one host's walker ending the play ends it for all (see `free.rs`).
     play_ended: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The hosts of the batch being walked (`any_errors_fatal` fails them all).
@@ -102,6 +104,7 @@ impl Runner {
             aborted: false,
             abort_code: 0,
             inventory_changed: false,
+            dynamic_log: Vec::new(),
             play_ended: None,
             batch: Vec::new(),
             errors_cleared: 0,

@@ -16,6 +16,8 @@ pub struct Options {
     pub extra_vars: Map,
     /// The first inventory source (its folder is `inventory_dir`).
     pub first_inventory: Option<String>,
+    /// Every inventory source, read again by `meta: refresh_inventory`.
+    pub inventory_sources: Vec<String>,
     pub become_: BecomeDefaults,
     pub connect: ConnectDefaults,
 }
