@@ -50,11 +50,25 @@ impl Runner {
         let action = task.action.as_str();
         if task.kind.is_include() {
             return match scope.render_value(&Value::Object(task.args.clone())) {
-                Ok(Value::Object(args)) => ItemOutcome::new(Status::Ok, TaskResult::from_module(args)),
+                Ok(Value::Object(mut args)) => {
+                    // An argument set to `omit` is not given.
+                    args.retain(|_, v| v.as_str() != Some(super::resolve::OMIT));
+                    ItemOutcome::new(Status::Ok, TaskResult::from_module(args))
+                }
                 Ok(_) => failure("include arguments must be a mapping"),
                 Err(e) => template_failure(task, &e),
             };
         }
+        let rendered;
+        let action = if crate::template::is_template(action) {
+            rendered = match scope.render_text(action) {
+                Ok(a) => a,
+                Err(e) => return template_failure(task, &e),
+            };
+            rendered.as_str()
+        } else {
+            action
+        };
         let Some(module) = modules::find(action) else {
             return failure(format!("unknown module '{action}' (task at {})", task.span));
         };
@@ -79,6 +93,25 @@ impl Runner {
             None => None,
         };
         let target = delegate.clone().unwrap_or_else(|| host.to_string());
+        // A delegated task sees `ansible_delegated_vars`: the delegate's name and connection
+        // variables, keyed by its name, as Ansible gives them.
+        let delegated_scope;
+        let scope = match &delegate {
+            Some(d) => {
+                let mut vars = match self.connection_vars(d, host, scope, true) {
+                    Ok(v) => v,
+                    Err(e) => return template_failure(task, &e),
+                };
+                vars.insert("inventory_hostname".into(), Value::from(d.as_str()));
+                let mut by_name = Map::new();
+                by_name.insert(d.clone(), Value::Object(vars));
+                let mut layer = Map::new();
+                layer.insert("ansible_delegated_vars".into(), Value::Object(by_name));
+                delegated_scope = Arc::new(scope.child(crate::vars::Level::Magic, layer));
+                &delegated_scope
+            }
+            None => scope,
+        };
         let render = ScopeRender(scope.clone());
         let local_fallback;
         let conn: &dyn crate::connection::Connection;

@@ -4,13 +4,16 @@
 use std::sync::Arc;
 
 use crate::limits::MAX_INCLUDE_DEPTH;
-use crate::playbook::{self, ActionKind, Attrs, Item, Task};
+use crate::playbook::{self, ActionKind, Item, Task};
 use crate::value::{to_text, Map, Value};
 use crate::vars::Level;
 
 use super::frame::Frame;
 use super::walk::PlayCtx;
 use super::Runner;
+
+/// Marks a load error of an included tasks file: it ends the run rather than failing hosts.
+const PARSE_ERROR: &str = "\u{0}parse:";
 
 impl Runner {
     /// `include_tasks` / `include_role`: load per distinct file and run for the hosts that asked.
@@ -45,6 +48,13 @@ impl Runner {
             };
             let (items, mut handlers, role_frame) = match loaded {
                 Ok(v) => v,
+                // As Ansible: a tasks file that does not parse stops the run (no rescue).
+                Err(msg) if msg.starts_with(PARSE_ERROR) => {
+                    self.reporter.error(msg.trim_start_matches(PARSE_ERROR));
+                    self.aborted = true;
+                    self.end_the_play();
+                    return;
+                }
                 Err(msg) => {
                     for h in &hosts {
                         self.fail_host(h, msg.clone());
@@ -56,10 +66,30 @@ impl Runner {
                     continue;
                 }
             };
+            // `allow_duplicates: false` on include_role (its default is true, whatever the
+            // role's meta says): a role that already ran in this play is not run again.
+            if task.kind == ActionKind::IncludeRole {
+                let name = args.get("name").or_else(|| args.get("role")).map(to_text).unwrap_or_default();
+                let no_dups = args.get("allow_duplicates").is_some_and(|v| crate::value::to_bool(v) == Some(false));
+                if !ctx.roles_run.insert(name) && no_dups {
+                    continue;
+                }
+            }
             // Ansible reuses a role it loaded with the same arguments, so including it again
             // (a loop) doesn't add a second copy of its handlers.
             if ctx.included_roles.insert(Value::Object(args.clone()).to_string()) {
                 ctx.handlers.append(&mut handlers);
+            }
+            // `public: true`: the role's defaults and vars stay visible to the rest of the play.
+            if task.kind == ActionKind::IncludeRole
+                && args.get("public").is_some_and(|v| crate::value::to_bool(v) == Some(true))
+            {
+                if let Some(Item::Block(b)) = items.first() {
+                    if let Some(role) = &b.role {
+                        Arc::make_mut(&mut ctx.vars.role_defaults).extend(role.defaults.clone());
+                        Arc::make_mut(&mut ctx.vars.role_vars).extend(role.vars.clone());
+                    }
+                }
             }
             let mut f = role_frame;
             f.dynamic = true;
@@ -99,6 +129,8 @@ impl Runner {
         let mut candidates = Vec::new();
         if let Some(r) = &role {
             candidates.push(r.path.join("tasks").join(&file));
+            // `tasks/x.yml` written from the role's folder (as Ansible's `path_dwim_relative`).
+            candidates.push(r.path.join(&file));
         }
         candidates.push(task.base_dir.join(&file));
         candidates.push(self.playbook_dir.join(&file));
@@ -109,10 +141,27 @@ impl Runner {
                 task.span
             )
         })?;
-        let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| e.to_string())?;
-        let mut f = frame.clone();
-        f.attrs.push(Arc::new(Attrs { when: Vec::new(), tags: Vec::new(), vars: Map::new(), ..task.attrs.clone() }));
-        Ok((items, Vec::new(), apply(task, args, f)?))
+        // Absolute, as Ansible names included files (in errors and `ansible_included_file`s).
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| match e.kind {
+            // A file it imports that is missing fails the host, as Ansible's "Could not find
+            // or access" (a rescue may catch it); any other load error ends the run.
+            playbook::LoadErrorKind::NotFound => {
+                let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
+                let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
+                let f = full.display();
+                format!(
+                    "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
+                         Could not find or access '{f}' on the Ansible Controller.\n\
+                         If you are using a module and expect the file to exist on the remote, see the remote_src \
+                         option: [Errno 2] No such file or directory: '{f}'"
+                )
+            }
+            _ => format!("{PARSE_ERROR}{}", crate::error::Diagnose::diagnostic(&e).render()),
+        })?;
+        // The include's own keywords (ignore_errors, run_once, no_log, ...) apply to the include
+        // only, as in Ansible; `apply:` passes keywords on.
+        Ok((items, Vec::new(), apply(task, args, frame.clone())?))
     }
 
     fn load_include_role(

@@ -131,6 +131,8 @@ impl Runner {
             if out.status == Status::Failed && !ignore {
                 all_ignored = false;
             }
+            // An include's arguments, before the loop variables join its result.
+            let include_args = (task.kind.is_include() && out.status == Status::Ok).then(|| out.result.to_map());
             // The loop variables go into the item's result, as in Ansible.
             for (k, v) in &vars {
                 out.result.set(k.clone(), v.clone());
@@ -154,11 +156,8 @@ impl Runner {
             if let Some(v) = out.include_vars {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
-            if task.kind.is_include() && out.status == Status::Ok {
-                // The item's result carries the loop variables; they are the include's vars,
-                // not arguments (nor role params).
-                let mut args = out.result.to_map();
-                args.retain(|k, _| !vars.contains_key(k));
+            if let Some(args) = include_args {
+                // The loop variables are the include's vars, not arguments (nor role params).
                 includes.push((args, vars));
             }
             results.push(Value::Object(out.result.to_map()));

@@ -202,6 +202,7 @@ impl Runner {
                 handlers: play.handlers.clone(),
                 root: Default::default(),
                 included_roles: Default::default(),
+                roles_run: Default::default(),
             };
             match self.strategy(&ctx) {
                 Ok(free::Strategy::Linear) => self.run_batch(&mut ctx, &batch).await,

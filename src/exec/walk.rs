@@ -33,6 +33,8 @@ pub(super) struct PlayCtx<'a> {
     pub root: Frame,
     /// Arguments of the `include_role`s whose handlers were added (each once).
     pub included_roles: std::collections::HashSet<String>,
+    /// Names of the roles `include_role` ran (for `allow_duplicates: false`).
+    pub roles_run: std::collections::HashSet<String>,
 }
 
 impl Runner {
@@ -316,7 +318,15 @@ impl Runner {
                 return;
             }
         };
-        let all_targets = targets.clone();
+        // A run_once result stands for every active host of the batch, also those that did
+        // not reach this task (an include run once), as Ansible's `get_task_hosts`.
+        let all_targets = if run_once {
+            let mut all = targets.clone();
+            all.extend(self.active(&self.batch).into_iter().filter(|h| !targets.contains(h)));
+            all
+        } else {
+            targets.clone()
+        };
         // `pause` and the like run once per batch, on the first host (Ansible's BYPASS_HOST_LOOP).
         let bypass = crate::modules::find(&task.action).is_some_and(|m| m.bypass_host_loop());
         if run_once || bypass {
@@ -348,7 +358,15 @@ impl Runner {
         // run_once: the one result stands for every host.
         let outcomes = if run_once && !outcomes.is_empty() {
             let first = outcomes[0].clone();
-            all_targets.iter().map(|h| HostOutcome { host: h.clone(), ..first.clone() }).collect()
+            // Except an include: Ansible includes the file for the first host only.
+            all_targets
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let includes = if i == 0 { first.includes.clone() } else { Vec::new() };
+                    HostOutcome { host: h.clone(), includes, ..first.clone() }
+                })
+                .collect()
         } else {
             outcomes
         };

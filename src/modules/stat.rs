@@ -6,7 +6,6 @@ use crate::value::Value;
 
 use super::args::IGNORED;
 use super::args::{ArgSpec, Args, Opt};
-use super::file_mode::mode_text;
 use super::{Ctx, Map, Module, ModuleError, Query};
 use crate::facts::batch::Want;
 use crate::facts::{wants_facts, FileFacts, FileKind};
@@ -54,7 +53,8 @@ pub fn stat_map(f: &FileFacts) -> Map {
     let entries: Vec<(&str, Value)> = vec![
         ("exists", true.into()),
         ("path", f.path.clone().into()),
-        ("mode", mode_text(f.mode).into()),
+        // stat prints "%04o" (file results "0%03o").
+        ("mode", format!("{:04o}", f.mode & 0o7777).into()),
         ("isdir", (f.kind == FileKind::Dir).into()),
         ("isreg", (f.kind == FileKind::File).into()),
         ("islnk", (f.kind == FileKind::Link).into()),

@@ -104,8 +104,9 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
             match task.args.get("file") {
                 Some(Value::String(f)) if !f.trim().is_empty() => {}
                 _ => {
-                    return Err(LoadError::invalid(&key.span, format!("no file given to {action}"))
-                        .with_hint(format!("write `{action}: file.yml`")))
+                    let written = key.key_string();
+                    return Err(LoadError::invalid(&task.span, format!("No file specified for {written}"))
+                        .with_hint(format!("write `{action}: file.yml`")));
                 }
             }
             if !matches!(task.args.get("apply"), None | Some(Value::Object(_))) {
@@ -147,6 +148,6 @@ fn bad_options(task: &Task, key: &Node, allowed: &[&str]) -> Result<(), LoadErro
             allowed.iter().filter(|a| !a.starts_with('_')).copied().collect::<Vec<_>>().join(", ")
         )
     });
-    Err(LoadError::invalid(&key.span, format!("invalid options for {}: {}", task.action, bad.join(", ")))
+    Err(LoadError::invalid(&key.span, format!("Invalid options for {}: {}", task.action, bad.join(",")))
         .with_hint(hint))
 }

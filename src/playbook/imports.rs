@@ -25,7 +25,15 @@ fn arg(task: &Task, key: &str) -> Option<String> {
 /// A templated import argument, rendered with what is known while loading (play vars, `-e`,
 /// `role_path`, role vars): Ansible resolves imports before any host variable exists.
 fn render_template(task: &Task, what: &str, value: String, ctx: &Ctx) -> Result<String, LoadError> {
-    ctx.render_at_load(&value).map_err(|e| {
+    // The import's own `vars` count too.
+    let rendered = if task.attrs.vars.is_empty() {
+        ctx.render_at_load(&value)
+    } else {
+        let mut known = (*ctx.play_vars).clone();
+        known.extend(task.attrs.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        super::load::render_at_load(&value, &known, ctx.opts, &ctx.playbook_dir, ctx.role.as_deref())
+    };
+    rendered.map_err(|e| {
         let dynamic = task.action.replace("import_", "include_");
         LoadError::unsupported(
             &task.span,
@@ -88,7 +96,26 @@ pub fn tasks_file_candidates(file: &str, ctx: &Ctx) -> Vec<PathBuf> {
 
 fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     let name = render_template(&task, "role name", arg(&task, "name").unwrap_or_default(), ctx)?;
-    let from = |k: &str| task.args.get(k).filter(|v| !v.is_null()).map(to_text);
+    let mut from_files = Vec::new();
+    for k in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
+        let v = task.args.get(k).filter(|v| !v.is_null()).map(to_text);
+        from_files.push(match v {
+            Some(t) if crate::template::is_template(&t) => Some(render_template(&task, k, t, ctx)?),
+            v => v,
+        });
+    }
+    let from = |k: &str| {
+        let i = ["tasks_from", "vars_from", "defaults_from", "handlers_from"].iter().position(|x| *x == k);
+        i.and_then(|i| from_files[i].clone())
+    };
+    let allow_duplicates = match task.args.get("allow_duplicates") {
+        None => true,
+        Some(Value::String(t)) => {
+            let text = render_template(&task, "allow_duplicates", t.clone(), ctx)?;
+            crate::value::to_bool(&Value::String(text)) != Some(false)
+        }
+        Some(v) => crate::value::to_bool(v) != Some(false),
+    };
     let spec = RoleSpec {
         params: Default::default(),
         tasks_from: from("tasks_from"),
@@ -96,10 +123,11 @@ fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
         defaults_from: from("defaults_from"),
         handlers_from: from("handlers_from"),
         attrs: task.attrs.clone(),
+        // An import_role runs again (its `allow_duplicates` defaults to true, over the role's
+        // meta) unless told otherwise.
+        allow_duplicates: Some(allow_duplicates),
     };
-    let allow_duplicates = !matches!(task.args.get("allow_duplicates"), Some(Value::Bool(false)));
-    // An import_role always runs (Ansible checks `roles:` duplicates only), unless told otherwise.
-    let mut block = role::load(&name, spec, &task.span, ctx, !allow_duplicates)?;
+    let mut block = role::load(&name, spec, &task.span, ctx, true)?;
     block.name = task.name.clone();
     block.import = Some(name);
     Ok(Item::Block(Arc::new(block)))

@@ -25,6 +25,9 @@ pub struct LoadOptions {
     pub playbook_dir: Option<PathBuf>,
     /// `-e` variables: known while loading, for templated import paths.
     pub extra_vars: Map,
+    /// The `vars` of the `import_playbook`s around the file being loaded: they become play
+    /// vars of its plays, so its imports may use them.
+    pub import_vars: Map,
 }
 
 fn default_known_action(name: &str) -> bool {
@@ -39,6 +42,7 @@ impl Default for LoadOptions {
             check_args: crate::modules::check_literal_args,
             playbook_dir: None,
             extra_vars: Map::new(),
+            import_vars: Map::new(),
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct RoleSpec {
     pub handlers_from: Option<String>,
     /// Keywords on the role's block (`tags`, `when`, `vars`, `become`, ...).
     pub attrs: Attrs,
+    /// `allow_duplicates` given where the role is used (it wins over the role's meta).
+    pub allow_duplicates: Option<bool>,
 }
 
 /// Load a playbook file: its plays, with `import_playbook` expanded in place.

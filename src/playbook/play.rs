@@ -80,13 +80,19 @@ fn import_playbook(
     chain: &mut Vec<PathBuf>,
 ) -> Result<Vec<Play>, LoadError> {
     let raw = string(file, "import_playbook")?;
-    let name = super::load::render_at_load(&raw, &Default::default(), opts, &parent_dir(from), None).map_err(|e| {
-        LoadError::unsupported(&file.span, format!("import_playbook: cannot resolve '{raw}' while loading: {e}"))
-            .with_hint("an imported playbook's name may use only -e variables and playbook_dir")
-    })?;
     let mut vars = crate::value::Map::new();
     let mut tags = Vec::new();
     let mut when = Vec::new();
+    if let Some((_, v)) = entry.as_map().unwrap_or_default().iter().find(|(k, _)| k.key_string() == "vars") {
+        vars = convert::vars(v, false)?;
+    }
+    // The name sees `-e`, the vars of the imports around it and its own.
+    let mut known = opts.import_vars.clone();
+    known.extend(vars.clone());
+    let name = super::load::render_at_load(&raw, &known, opts, &parent_dir(from), None).map_err(|e| {
+        LoadError::unsupported(&file.span, format!("import_playbook: cannot resolve '{raw}' while loading: {e}"))
+            .with_hint("an imported playbook's name may use only -e variables, its vars and playbook_dir")
+    })?;
     for (k, v) in entry.as_map().unwrap_or_default() {
         let key = k.key_string();
         match key.as_str() {
@@ -114,7 +120,11 @@ fn import_playbook(
         .with_hint(format!("searched: {}", path.display())));
     }
     let dir = parent_dir(&path);
-    let mut plays = load_playbook_file(&path, &dir, opts, Some(&entry.span), chain)
+    // Ansible adds the plugin folders beside every playbook file it loads, imported ones too.
+    crate::bridge::add_library(&dir.join("library"));
+    let mut inner = opts.clone();
+    inner.import_vars.extend(vars.clone());
+    let mut plays = load_playbook_file(&path, &dir, &inner, Some(&entry.span), chain)
         .map_err(|e| e.with_cause(format!("while importing {} at {}", path.display(), entry.span)))?;
     for play in &mut plays {
         play.vars.extend(vars.clone());
@@ -177,7 +187,9 @@ pub fn load_play(node: &Node, file: &Path, dir: &Path, opts: &LoadOptions) -> Re
         }
     }
     let mut ctx = ctx;
-    ctx.play_vars = Arc::new(play.vars.clone());
+    let mut known = play.vars.clone();
+    known.extend(opts.import_vars.clone());
+    ctx.play_vars = Arc::new(known);
     play.hosts = hosts.ok_or_else(|| {
         LoadError::invalid(&node.span, "this play has no `hosts`")
             .with_hint("add `hosts: <pattern>` (e.g. `hosts: all`)")

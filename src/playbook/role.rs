@@ -208,7 +208,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         if !repeated {
             seen.push(key);
         }
-        repeated && dedup && !meta.allow_duplicates
+        repeated && dedup && !spec.allow_duplicates.unwrap_or(meta.allow_duplicates)
     };
     let role_name = display_name(name, &path, ctx);
     let role = Arc::new(Role {

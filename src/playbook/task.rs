@@ -137,6 +137,8 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         let key = k.key_string();
         if allowed(on::TASK, &key) || key.starts_with("with_") {
             keywords.push((k, v, key));
+        } else if key == "debugger" && (v.is_null() || v.as_str() == Some("never")) {
+            // The default: no debugger, which is what troupe does.
         } else if let Some(reason) = unsupported_reason(&key) {
             return Err(LoadError::unsupported(&k.span, format!("`{key}`: {reason}")));
         } else if matches!(canonical(&key), "import_playbook" | "include") {
@@ -199,9 +201,24 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         (ctx.opts.check_args)(&task.action, &task.args)
             .map_err(|e| LoadError::invalid(&action.key.span, format!("{}: {e}", task.action)))?;
     }
+    if matches!(task.kind, ActionKind::IncludeRole | ActionKind::ImportRole) {
+        for key in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
+            let kind = match task.args.get(key) {
+                None | Some(Value::String(_)) => continue,
+                Some(Value::Array(_)) => "a list",
+                Some(Value::Object(_)) => "a mapping",
+                Some(_) => "no string",
+            };
+            return Err(LoadError::invalid(
+                &action.key.span,
+                format!("Expected a string for {key} but got {kind} instead"),
+            ));
+        }
+    }
     match task.kind {
         ActionKind::IncludeTasks | ActionKind::IncludeRole => {
-            let fits = |key: &str| allowed(on::INCLUDE, key) || key.starts_with("with_");
+            let fits =
+                |key: &str| allowed(on::INCLUDE, key) || key.starts_with("with_") || (key == "listen" && ctx.handlers);
             if let Some((k, _, key)) = keywords.iter().find(|(_, _, key)| !fits(key)) {
                 return Err(LoadError::invalid(&k.span, format!("`{key}` is not a valid keyword for {}", task.action))
                     .with_hint(format!(
@@ -275,7 +292,8 @@ fn action_keyword<'n>(k: &'n Node, v: &Node, ctx: &Ctx) -> Result<Action<'n>, Lo
     if name.is_empty() {
         return Err(LoadError::new(LoadErrorKind::NoModule, &v.span, "`action` names no module"));
     }
-    if !is_known(&name, ctx) {
+    // A templated module name is found when the task runs (Ansible templates `action`).
+    if !is_known(&name, ctx) && !crate::template::is_template(&name) {
         return Err(LoadError::new(LoadErrorKind::UnknownModule, &v.span, format!("unknown module '{name}'"))
             .with_hint(module_hint(&name, ctx).unwrap_or_else(|| crate::bridge::missing_hint(&name))));
     }

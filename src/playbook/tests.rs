@@ -543,7 +543,7 @@ fn includes_stay_tasks_and_check_their_keywords() {
     let e = task_err("- include_role:\n    tasks_from: x\n");
     assert!(e.message.contains("'name' is a required field"), "{}", e.message);
     let e = task_err("- include_tasks:\n    file: f.yml\n    bogus: 1\n");
-    assert!(e.message.contains("invalid options for include_tasks: bogus"), "{}", e.message);
+    assert!(e.message.contains("Invalid options for include_tasks: bogus"), "{}", e.message);
 }
 
 #[test]
