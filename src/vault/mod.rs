@@ -1,0 +1,115 @@
+//! Ansible Vault: decrypting vault files and `!vault` values with the secrets given by
+//! `--vault-password-file`, `--vault-id` and `--ask-vault-password`.
+//!
+//! The secrets are process-wide, installed once while the settings are built (before
+//! `-e @file` is read): YAML is loaded from many layers, and threading them through each would
+//! touch every loader for one read-only value.
+
+mod crypto;
+mod secrets;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+pub use crypto::{is_vaulted, Envelope, HEADER};
+pub use secrets::{load_secrets, SecretSource};
+
+/// One vault password and the label (vault id) it was given under.
+#[derive(Clone)]
+pub struct Secret {
+    pub label: String,
+    password: Vec<u8>,
+}
+
+impl Secret {
+    pub fn new(label: &str, password: impl Into<Vec<u8>>) -> Secret {
+        Secret { label: label.to_string(), password: password.into() }
+    }
+}
+
+// The password is never printed, even in debug output.
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({:?}, <hidden>)", self.label)
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum VaultError {
+    #[error("Attempting to decrypt but no vault secrets found")]
+    NoSecrets,
+    #[error("Decryption failed (no vault secrets were found that could decrypt)")]
+    NoMatch,
+    #[error("malformed vault data: {0}")]
+    Malformed(String),
+    /// A password source that could not be read (file, script, prompt).
+    #[error("{0}")]
+    Source(String),
+}
+
+static SECRETS: OnceLock<Vec<Secret>> = OnceLock::new();
+/// Plaintexts of `!vault` values, for the `vault_encrypted` test: values are plain JSON here,
+/// so the tag Ansible keeps on the value is kept beside it instead.
+static INLINE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Install the run's secrets (the first call wins).
+pub fn install(secrets: Vec<Secret>) {
+    let _ = SECRETS.set(secrets);
+}
+
+fn installed() -> &'static [Secret] {
+    SECRETS.get().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Decrypt vault text with `secrets`: those whose label matches the envelope's first, then
+/// the others, as Ansible tries them.
+pub fn decrypt_with(text: &str, secrets: &[Secret]) -> Result<Vec<u8>, VaultError> {
+    let envelope = Envelope::parse(text)?;
+    if secrets.is_empty() {
+        return Err(VaultError::NoSecrets);
+    }
+    let label = envelope.label.as_deref();
+    let (first, rest): (Vec<&Secret>, Vec<&Secret>) = secrets.iter().partition(|s| Some(s.label.as_str()) == label);
+    first.into_iter().chain(rest).find_map(|s| envelope.open(&s.password)).ok_or(VaultError::NoMatch)
+}
+
+/// Decrypt vault text with the installed secrets.
+pub fn decrypt(text: &str) -> Result<Vec<u8>, VaultError> {
+    decrypt_with(text, installed())
+}
+
+/// A file's bytes, decrypted when they are vault text; the error names the file.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, FileError> {
+    let bytes = std::fs::read(path).map_err(|e| FileError::Read(format!("cannot read {}: {e}", path.display())))?;
+    if !is_vaulted(&bytes) {
+        return Ok(bytes);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    decrypt(&text).map_err(|e| FileError::Vault(format!("{e} on {}", path.display())))
+}
+
+/// Why a file could not be read: the file itself, or its vault.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{0}")]
+    Read(String),
+    #[error("{0}")]
+    Vault(String),
+}
+
+/// Decrypt an inline `!vault` value and remember it came from one.
+pub fn decrypt_inline(text: &str) -> Result<String, VaultError> {
+    let plain = decrypt(text)?;
+    let plain = String::from_utf8(plain).map_err(|_| VaultError::Malformed("the plaintext is not UTF-8".into()))?;
+    INLINE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new).insert(plain.clone());
+    Ok(plain)
+}
+
+/// Whether this text was the value of a `!vault` tag (`vault_encrypted`).
+pub fn is_inline(text: &str) -> bool {
+    INLINE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|set| set.contains(text))
+}
+
+#[cfg(test)]
+mod tests;
