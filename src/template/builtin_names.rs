@@ -158,6 +158,8 @@ pub const TESTS: &[&str] = &[
     "superset",
     "truthy",
     "unreachable",
+    "vault_encrypted",
+    "vaulted_file",
     "version",
     "version_compare",
     // Jinja's builtins

@@ -54,6 +54,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("link_exists", |v: Value| path_test("link_exists", &v, |p| p.symlink_metadata().is_ok()));
     env.add_test("mount", |v: Value| path_test("mount", &v, is_mount));
     env.add_test("is_mount", |v: Value| path_test("is_mount", &v, is_mount));
+    env.add_test("vault_encrypted", |v: Value| Ok::<_, Error>(v.as_str().is_some_and(crate::vault::is_inline)));
+    env.add_test("vaulted_file", |v: Value| vaulted_file(&v));
     env.add_test("same_file", |a: Value, b: Value| same_file("same_file", &a, &b));
     env.add_test("is_same_file", |a: Value, b: Value| same_file("is_same_file", &a, &b));
 }
@@ -68,6 +70,17 @@ fn is_mount(p: &Path) -> bool {
     }
     let Ok(parent) = p.join("..").metadata() else { return false };
     meta.dev() != parent.dev() || meta.ino() == parent.ino()
+}
+
+/// Whether the file starts with the vault header; an unreadable file is an error, as in Ansible.
+fn vaulted_file(v: &Value) -> Result<bool, Error> {
+    use std::io::Read;
+    let path = text_of("vaulted_file", v)?;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(&path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| fail("vaulted_file", format!("Cannot test if the file {path} is a vault: {e}")))?;
+    Ok(head[..n].starts_with(crate::vault::HEADER.as_bytes()))
 }
 
 /// Python's `os.path.samefile`: both exist and are the same device and inode.

@@ -48,6 +48,9 @@ pub enum VaultError {
     Source(String),
 }
 
+/// What to do when a vault cannot be opened.
+pub const HINT: &str = "give the vault password with --vault-password-file, --vault-id or --ask-vault-password";
+
 static SECRETS: OnceLock<Vec<Secret>> = OnceLock::new();
 /// Plaintexts of `!vault` values, for the `vault_encrypted` test: values are plain JSON here,
 /// so the tag Ansible keeps on the value is kept beside it instead.
@@ -81,21 +84,29 @@ pub fn decrypt(text: &str) -> Result<Vec<u8>, VaultError> {
 
 /// A file's bytes, decrypted when they are vault text; the error names the file.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, FileError> {
-    let bytes = std::fs::read(path).map_err(|e| FileError::Read(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|error| FileError::Read { path: path.to_path_buf(), error })?;
     if !is_vaulted(&bytes) {
         return Ok(bytes);
     }
     let text = String::from_utf8_lossy(&bytes);
-    decrypt(&text).map_err(|e| FileError::Vault(format!("{e} on {}", path.display())))
+    decrypt(&text).map_err(|error| FileError::Vault { path: path.to_path_buf(), error })
 }
 
 /// Why a file could not be read: the file itself, or its vault.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{0}")]
-    Read(String),
-    #[error("{0}")]
-    Vault(String),
+    #[error("cannot read {}: {error}", path.display())]
+    Read { path: std::path::PathBuf, error: std::io::Error },
+    #[error("{error} on {}", path.display())]
+    Vault { path: std::path::PathBuf, error: VaultError },
+}
+
+/// The template function a `!vault` value that could not be decrypted calls: it fails with
+/// the reason when the value is used.
+pub const FAILED_FN: &str = "__troupe_vault_failed";
+
+pub fn failed(reason: String) -> Result<String, minijinja::Error> {
+    Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, reason))
 }
 
 /// Decrypt an inline `!vault` value and remember it came from one.
