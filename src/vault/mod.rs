@@ -92,6 +92,13 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, FileError> {
     decrypt(&text).map_err(|error| FileError::Vault { path: path.to_path_buf(), error })
 }
 
+/// Whether a file starts with the vault header (an unreadable file is not).
+pub fn file_is_vaulted(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 14];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == *HEADER.as_bytes()
+}
+
 /// Why a file could not be read: the file itself, or its vault.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
