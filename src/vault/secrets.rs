@@ -60,7 +60,8 @@ fn is_executable(meta: &std::fs::Metadata) -> bool {
 
 /// An executable's stdout is the password; a `*-client` script is told which id is wanted.
 fn run_script(path: &Path, label: &str) -> Result<Vec<u8>, VaultError> {
-    let mut cmd = Command::new(path);
+    // A bare name is a file here, not a command to look up on PATH.
+    let mut cmd = Command::new(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if stem.ends_with("-client") {
         cmd.args(["--vault-id", label]);
