@@ -172,3 +172,25 @@ fn asking_without_a_terminal_is_a_clear_error() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr.contains("cannot ask for the vault password: no terminal"), "{stderr}");
 }
+
+#[test]
+fn vault_and_unvault_filters_match_ansible() {
+    let pb = r#"- hosts: local
+  gather_facts: false
+  vars:
+    v: "{{ 'some data' | vault('pw', salt='fixed-salt') }}"
+  tasks:
+    - debug: msg="{{ v }}"
+    - debug: msg="{{ v | unvault('pw') }} {{ 'plain' | ansible.builtin.unvault('pw') }} {{ lookup('unvault', 'group.yml') }}"
+"#;
+    check(
+        &[("inv.ini", LOCAL_INV), ("pb.yml", pb), ("group.yml", GROUP), ("password-b", PASSWORD_B)],
+        &["-i", "inv.ini", "pb.yml", "--vault-id", "blue@password-b"],
+        &[],
+        &[
+            // With a fixed salt the text is ansible-vault's to the byte.
+            "\"msg\": \"$ANSIBLE_VAULT;1.2;AES256;filter_default\\n36363639373836353634326437333631366337340a66643764303761653965363266613163313736\\n37636237366432356162636538366466663963323563303932363761663538356362333434356538\\n65343563330a6633303164643831343335336335663535366266623766613764663061383261\\n\"",
+            "\"msg\": \"some data plain group_secret: from-group-vars\\n\"",
+        ],
+    );
+}

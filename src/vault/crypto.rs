@@ -70,6 +70,37 @@ impl Envelope {
     }
 }
 
+/// Encrypt as ansible-vault does: format 1.2 with the label unless it is `default`, the hex
+/// text in lines of 80 and a final newline.
+pub fn seal(plain: &[u8], password: &[u8], salt: &[u8], label: Option<&str>) -> String {
+    let mut keys = [0u8; 80];
+    pbkdf2::pbkdf2::<Hmac<Sha256>>(password, salt, ROUNDS, &mut keys).expect("any output length below 2^32 blocks");
+    let (aes_key, rest) = keys.split_at(32);
+    let (mac_key, iv) = rest.split_at(32);
+    let pad = 16 - plain.len() % 16;
+    let mut data = plain.to_vec();
+    data.resize(data.len() + pad, pad as u8);
+    Aes256Ctr::new_from_slices(aes_key, iv).expect("32-byte key, 16-byte IV").apply_keystream(&mut data);
+    let mut mac = Hmac::<Sha256>::new_from_slice(mac_key).expect("HMAC takes any key length");
+    mac.update(&data);
+    let inner = format!("{}\n{}\n{}", hex(salt), hex(&mac.finalize().into_bytes()), hex(&data));
+    let body = hex(inner.as_bytes());
+    let mut out = match label.filter(|l| !l.is_empty() && *l != "default") {
+        Some(l) => format!("{HEADER};1.2;AES256;{l}"),
+        None => format!("{HEADER};1.1;AES256"),
+    };
+    for chunk in body.as_bytes().chunks(80) {
+        out.push('\n');
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+    }
+    out.push('\n');
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// PKCS#7 padding removed; bad padding after a good HMAC means a broken file, not a password.
 fn unpad(mut data: Vec<u8>) -> Option<Vec<u8>> {
     let n = *data.last()? as usize;

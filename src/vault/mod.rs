@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-pub use crypto::{is_vaulted, Envelope, HEADER};
+pub use crypto::{is_vaulted, seal, Envelope, HEADER};
 pub use secrets::{load_secrets, SecretSource};
 
 /// One vault password and the label (vault id) it was given under.
@@ -127,6 +127,47 @@ pub fn decrypt_inline(text: &str) -> Result<String, VaultError> {
 /// Whether this text was the value of a `!vault` tag (`vault_encrypted`).
 pub fn is_inline(text: &str) -> bool {
     INLINE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|set| set.contains(text))
+}
+
+/// The `vault` filter: `data | vault(secret, salt=None, vault_id='filter_default')`.
+pub fn vault_filter(
+    data: minijinja::Value,
+    secret: minijinja::Value,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    let bad = |m: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, m);
+    let secret = secret.as_str().ok_or_else(|| bad("Secret passed is required to be a string.".into()))?;
+    let data = data.as_str().ok_or_else(|| bad("Can only vault strings.".into()))?;
+    let salt: Option<String> = kwargs.get("salt")?;
+    let vault_id: Option<String> = kwargs.get("vault_id")?;
+    let _: Option<bool> = kwargs.get("wrap_object")?;
+    kwargs.assert_all_used()?;
+    let salt = match salt {
+        Some(s) if s.is_empty() => return Err(bad("Unable to encrypt: empty salt".into())),
+        Some(s) => s.into_bytes(),
+        None => rand::random::<[u8; 32]>().to_vec(),
+    };
+    Ok(seal(data.as_bytes(), secret.as_bytes(), &salt, Some(vault_id.as_deref().unwrap_or("filter_default"))))
+}
+
+/// The `unvault` filter: `vaulttext | unvault(secret, vault_id='filter_default')`; text that is
+/// not vault text comes back as it is.
+pub fn unvault_filter(
+    vault: minijinja::Value,
+    secret: minijinja::Value,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    let bad = |m: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, m);
+    let secret = secret.as_str().ok_or_else(|| bad("Secret passed is required to be as string.".into()))?;
+    let text = vault.as_str().ok_or_else(|| bad("Vault should be in the form of a string.".into()))?;
+    let vault_id: Option<String> = kwargs.get("vault_id")?;
+    kwargs.assert_all_used()?;
+    if !is_vaulted(text.as_bytes()) {
+        return Ok(text.to_string());
+    }
+    let secrets = [Secret::new(vault_id.as_deref().unwrap_or("filter_default"), secret)];
+    let plain = decrypt_with(text, &secrets).map_err(|e| bad(format!("Unable to decrypt: {e}")))?;
+    String::from_utf8(plain).map_err(|_| bad("Unable to decrypt: the plaintext is not UTF-8".into()))
 }
 
 #[cfg(test)]

@@ -99,3 +99,14 @@ fn password_files_and_scripts() {
 fn the_password_is_not_in_debug_output() {
     assert!(!format!("{:?}", default()).contains("troupe-test-password"));
 }
+
+#[test]
+fn sealed_text_opens_with_the_same_password_and_label() {
+    let text = seal(b"some data", b"pw", b"fixed-salt", Some("filter_default"));
+    assert!(text.starts_with("$ANSIBLE_VAULT;1.2;AES256;filter_default\n") && text.ends_with('\n'));
+    assert!(text.lines().skip(1).all(|l| l.len() <= 80));
+    assert_eq!(decrypt_with(&text, &[Secret::new("x", "pw")]).unwrap(), b"some data");
+    let default = seal(b"", b"pw", b"s", Some("default"));
+    assert!(default.starts_with("$ANSIBLE_VAULT;1.1;AES256\n"));
+    assert_eq!(decrypt_with(&default, &[Secret::new("x", "pw")]).unwrap(), b"");
+}
