@@ -9,6 +9,7 @@ use crate::support::run::{scratch, troupe_bin, Run, LOCAL_INV};
 
 const VARS: &str = include_str!("fixtures/vault/vars.yml");
 const GROUP: &str = include_str!("fixtures/vault/group.yml");
+const ROLE: &str = include_str!("fixtures/vault/role.yml");
 const FILE: &str = include_str!("fixtures/vault/file.txt");
 const INLINE: &str = include_str!("fixtures/vault/inline.yml");
 const PASSWORD: &str = include_str!("fixtures/vault/password");
@@ -22,7 +23,8 @@ fn play() -> String {
   gather_facts: false
   vars_files: [vars.yml]
   vars:
-{inline}  tasks:
+{inline}  roles: [r]
+  tasks:
     - debug: msg="{{{{ secret_value }}}} {{{{ nested.key }}}}"
     - debug: msg="{{{{ inline_secret }}}}"
     - debug: msg="{{{{ group_secret }}}}"
@@ -47,6 +49,9 @@ fn project(play: &str) -> Vec<(&'static str, String)> {
         ("password", PASSWORD.to_string()),
         ("password-b", PASSWORD_B.to_string()),
         ("pb.yml", play.to_string()),
+        // A role's defaults, encrypted with the other id.
+        ("roles/r/defaults/main.yml", ROLE.to_string()),
+        ("roles/r/tasks/main.yml", "- debug: msg=\"{{ role_secret }}\"\n".to_string()),
     ]
 }
 
@@ -55,6 +60,7 @@ fn borrowed<'a>(files: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a s
 }
 
 const WANT: &[&str] = &[
+    "\"msg\": \"from-role-defaults\"",
     "\"msg\": \"hunter2 hunter2-x\"",
     "\"msg\": \"inline secret\"",
     "\"msg\": \"from-group-vars\"",
