@@ -162,6 +162,15 @@ fn the_password_is_never_printed() {
     for secret in [PASSWORD.trim(), PASSWORD_B.trim()] {
         assert!(!d.stdout.contains(secret) && !d.stderr.contains(secret), "{secret} printed");
     }
+    // A decrypted value used by a `no_log` task stays hidden at any verbosity.
+    let pb = "- hosts: local\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - command: echo {{ secret_value }}\n      no_log: true\n    - debug: msg={{ secret_value }}\n      no_log: true\n";
+    let dir = scratch(&[("inv.ini", LOCAL_INV), ("pb.yml", pb), ("vars.yml", VARS), ("password", PASSWORD)]);
+    let d = Run::new()
+        .in_dir(dir.path())
+        .args(["-i", "inv.ini", "pb.yml", "-vvvv", "--vault-password-file", "password"])
+        .succeeds();
+    assert!(!d.stdout.contains("hunter2") && !d.stderr.contains("hunter2"), "{}\n{}", d.stdout, d.stderr);
+    d.stdout_has("censored");
 }
 
 #[test]
