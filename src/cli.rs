@@ -79,6 +79,15 @@ pub struct Args {
     /// Run notified handlers even on hosts that failed (a play's `force_handlers` wins).
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
+    /// Vault password file, or an executable that prints the password; repeatable.
+    #[arg(long = "vault-password-file", alias = "vault-pass-file", value_name = "FILE")]
+    pub vault_password_files: Vec<String>,
+    /// A vault identity `[label@]SOURCE` (a file, an executable or `prompt`); repeatable.
+    #[arg(long = "vault-id", value_name = "ID")]
+    pub vault_ids: Vec<String>,
+    /// Ask for the vault password on the terminal.
+    #[arg(short = 'J', long = "ask-vault-password", alias = "ask-vault-pass")]
+    pub ask_vault_password: bool,
 }
 
 /// Validated settings for one run.
@@ -122,6 +131,8 @@ pub enum CliError {
     /// Shown as written: a multi-line YAML value keeps its real newlines in the diagnostic.
     #[error("bad --extra-vars '{arg}': {reason}")]
     ExtraVars { arg: String, reason: String },
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     /// ansible.cfg that Ansible would refuse too (it stops with "Error reading config file").
     #[error("error reading config file {}: {reason}", path.display())]
     Config { path: PathBuf, reason: String },
@@ -132,7 +143,7 @@ impl Diagnose for CliError {
         let d = Diagnostic::new(self.to_string());
         match self {
             CliError::ExtraVars { .. } => d.hint("use `-e key=value`, `-e '{\"key\": 1}'` or `-e @vars.yml`"),
-            CliError::Usage(_) => d,
+            CliError::Usage(_) | CliError::Vault(_) => d,
             CliError::Config { .. } => d.hint("fix ansible.cfg (INI: `[section]` headers, then `key = value` lines)"),
         }
     }
@@ -153,6 +164,8 @@ struct AnsibleCfg {
     private_key_file: Option<String>,
     ssh_retries: Option<u32>,
     force_handlers: Option<bool>,
+    vault_password_file: Option<String>,
+    vault_identity_list: Option<String>,
 }
 
 fn read_ansible_cfg() -> Result<AnsibleCfg, CliError> {
@@ -225,6 +238,8 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "remote_user" => cfg.remote_user = Some(v),
             "private_key_file" => cfg.private_key_file = Some(v),
             "force_handlers" => cfg.force_handlers = crate::value::to_bool(&Value::String(v)),
+            "vault_password_file" => cfg.vault_password_file = Some(rel(&v)),
+            "vault_identity_list" => cfg.vault_identity_list = Some(v),
             _ => {}
         }
     }
@@ -238,6 +253,8 @@ fn number<T: std::str::FromStr>(v: &str, key: &str, line: usize) -> Result<T, St
 impl Settings {
     pub fn from_args(args: Args) -> Result<Settings, CliError> {
         let cfg = read_ansible_cfg()?;
+        // Before `-e @file`, which may be vault-encrypted.
+        crate::vault::install(crate::vault::load_secrets(&vault_sources(&args, &cfg))?);
         let mut extra_vars = Map::new();
         for raw in &args.extra_vars {
             for (k, v) in parse_extra_vars(raw)? {
@@ -306,6 +323,29 @@ impl Settings {
             force_handlers,
         })
     }
+}
+
+/// The vault secrets to read, in Ansible's order: the identity list, `--vault-id`s, password
+/// files (flags, then the configured one), then the prompt of `--ask-vault-password`.
+fn vault_sources(args: &Args, cfg: &AnsibleCfg) -> Vec<crate::vault::SecretSource> {
+    use crate::vault::SecretSource;
+    let identity_list = std::env::var("ANSIBLE_VAULT_IDENTITY_LIST").ok().or(cfg.vault_identity_list.clone());
+    let mut sources: Vec<SecretSource> = identity_list
+        .iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .chain(args.vault_ids.iter().map(String::as_str))
+        .map(SecretSource::parse)
+        .collect();
+    let configured = std::env::var("ANSIBLE_VAULT_PASSWORD_FILE").ok().or(cfg.vault_password_file.clone());
+    for file in args.vault_password_files.iter().chain(configured.iter().filter(|f| !f.is_empty())) {
+        sources.push(SecretSource::default_label(&expand_home(file).display().to_string()));
+    }
+    if args.ask_vault_password {
+        sources.push(SecretSource::default_label("prompt"));
+    }
+    sources
 }
 
 fn expand_home(p: &str) -> PathBuf {

@@ -22,6 +22,7 @@ pub mod report;
 pub mod template;
 pub mod value;
 pub mod vars;
+pub mod vault;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -39,4 +39,5 @@ mod result_lines;
 mod role_names;
 mod semantics;
 mod vars_includes;
+mod vault;
 mod with_lookups;

@@ -92,7 +92,12 @@ impl Inventory {
     }
 
     fn load_file(&mut self, path: &Path) -> Result<(), InventoryError> {
-        let bytes = std::fs::read(path).map_err(|e| InventoryError::read(path, e))?;
+        let bytes = crate::vault::read_file(path).map_err(|e| match e {
+            crate::vault::FileError::Read { error, .. } => InventoryError::read(path, error),
+            e @ crate::vault::FileError::Vault { .. } => {
+                InventoryError::parse(crate::yaml::Span::unknown(path), e.to_string(), Some(crate::vault::HINT))
+            }
+        })?;
         let text = crate::yaml::utf8(&bytes, path)?;
         let source =
             SourceInfo { file: path.display().to_string(), dir: path.parent().map(|p| p.display().to_string()) };

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 
 use crate::value::{to_text, Value};
 
-use super::args::IGNORED;
 use super::args::{ArgSpec, Args, Opt};
 use super::content::{Content, LocalFile};
 use super::file_mode::Mode;
@@ -40,7 +39,7 @@ const SPEC: ArgSpec = ArgSpec {
                 .default("false"),
             Opt::raw("directory_mode", "mode of the folders a folder copy makes (and of the source's folders)"),
             Opt::bool("local_follow", "follow links in a controller folder (false: copy them as links)"),
-            Opt::bool("decrypt", IGNORED).default("true"),
+            Opt::bool("decrypt", "decrypt a vault-encrypted `src` file before copying").default("true"),
             Opt::str("checksum", "the SHA-1 `src` must have (a file; checked before anything is written)"),
         ],
     ],
@@ -179,6 +178,14 @@ impl Module for Copy {
                 let path = cx.find_file("files", &src).ok_or_else(|| not_found(cx, &src))?;
                 if path.is_dir() {
                     return copy_dir::query_dir(cx, &a, &path, src.ends_with('/')).await;
+                }
+                if a.bool("decrypt", true)? && crate::vault::file_is_vaulted(&path) {
+                    let plain = crate::vault::read_file(&path).map_err(|e| ModuleError::failed(e.to_string()))?;
+                    expect_checksum(&a, Some(&crate::facts::batch::sha1_hex(&plain)))?;
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    let mut q = query_content(cx, &a, &Content::Bytes(&plain), name.as_deref()).await?;
+                    q.result.insert("src".into(), path.to_string_lossy().into_owned().into());
+                    return Ok(q);
                 }
                 // Hashed in chunks here, streamed to the host by the write: never read whole.
                 let file = LocalFile::open(&path)?;

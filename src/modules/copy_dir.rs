@@ -190,6 +190,12 @@ pub async fn query_dir(cx: &Ctx<'_>, a: &Args, top: &Path, trailing_slash: bool)
         if f.exists() && !force {
             continue;
         }
+        if crate::vault::file_is_vaulted(local) && a.bool("decrypt", true)? {
+            return Err(ModuleError::failed(format!(
+                "{} is vault-encrypted: copying a folder that holds vault files is not supported yet; copy it on its own",
+                local.display()
+            )));
+        }
         let content = Content::File(LocalFile::open(local)?);
         let q = query_write_with(cx, f, &content, &file_attrs(a, local)?, &opts, true, lone && cx.diff).await?;
         writes.push(q);

@@ -34,15 +34,9 @@ const DEFAULT_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 /// Load one vars file: a mapping (or an empty file).
 pub fn load_vars_file(path: &Path) -> Result<Map, ModuleError> {
-    let bytes = std::fs::read(path).map_err(|e| ModuleError::failed(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::vault::read_file(path).map_err(|e| ModuleError::failed(e.to_string()))?;
     let text =
         crate::yaml::utf8(&bytes, path).map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
-    if text.starts_with("$ANSIBLE_VAULT") {
-        return Err(ModuleError::failed(format!(
-            "{} is vault-encrypted; troupe does not decrypt vault files",
-            path.display()
-        )));
-    }
     let node =
         crate::yaml::parse_str(text, path).map_err(|e| ModuleError::failed(format!("{}: {}", e.span, e.message)))?;
     match node.vars() {

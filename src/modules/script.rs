@@ -19,7 +19,8 @@ const SPEC: ArgSpec = ArgSpec {
         Opt::str("removes", "run only when this path exists on the host"),
         Opt::str("chdir", "the absolute folder to run it in"),
         Opt::str("executable", "the program to run the script with"),
-        Opt::bool("decrypt", "accepted; vault files are not decrypted by troupe").default("true"),
+        Opt::bool("decrypt", "accepted; the script is sent as it is (a vault-encrypted script is not decrypted)")
+            .default("true"),
     ]],
     ..ArgSpec::NONE
 };

@@ -71,8 +71,10 @@ impl Module for Template {
                 "could not find template {src:?} (looked in templates/ and beside the tasks and playbook)"
             ))
         })?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ModuleError::failed(format!("cannot read template {}: {e}", path.display())))?;
+        // A vault-encrypted template is decrypted, as Ansible's loader does.
+        let bytes = crate::vault::read_file(&path).map_err(|e| ModuleError::failed(format!("template: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ModuleError::failed(format!("cannot read template {}: not UTF-8 text", path.display())))?;
         // Included templates: beside this one first, then where templates are searched.
         let mut dirs: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
         dirs.extend(cx.search.iter().flat_map(|d| [d.join("templates"), d.clone()]));

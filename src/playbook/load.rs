@@ -203,8 +203,12 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 /// Read and parse a YAML file; a missing file is reported at `at` (the referencing position).
 pub(crate) fn read_yaml(path: &Path, at: Option<&Span>) -> Result<Node, LoadError> {
     let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
-    let bytes = std::fs::read(path)
-        .map_err(|e| LoadError::new(LoadErrorKind::NotFound, &span, format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::vault::read_file(path).map_err(|e| match e {
+        e @ crate::vault::FileError::Read { .. } => LoadError::new(LoadErrorKind::NotFound, &span, e.to_string()),
+        e @ crate::vault::FileError::Vault { .. } => {
+            LoadError::invalid(&span, e.to_string()).with_hint(crate::vault::HINT)
+        }
+    })?;
     Ok(yaml::parse_str(yaml::utf8(&bytes, path)?, path)?)
 }
 

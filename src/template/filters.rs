@@ -26,6 +26,8 @@ use yaml_out::YamlStyle;
 /// Add Ansible's filters, tests and lookups, and Python string/dict methods.
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("default", default);
+    env.add_filter("vault", crate::vault::vault_filter);
+    env.add_filter("unvault", crate::vault::unvault_filter);
     env.add_filter("d", default);
     env.add_filter("bool", to_bool);
     env.add_filter("int", to_int);

@@ -7,7 +7,6 @@
 //! `folder/<path>`; finally the path as given. `pipe` runs in, and relative `password`
 //! paths resolve against, `playbook_dir` when it is set (Ansible's basedir).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -52,6 +51,7 @@ pub const SUPPORTED: &[&str] = &[
     "fileglob",
     "config",
     "template",
+    "unvault",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
@@ -110,6 +110,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
     let results = match short {
         "env" => env_lookup(&label, terms, kwargs)?,
         "file" => file_lookup(state, &label, terms, kwargs)?,
+        "unvault" => unvault_lookup(state, &label, terms)?,
         "pipe" => pipe_lookup(state, &label, terms)?,
         "password" => password::lookup(state, &label, terms, kwargs)?,
         "first_found" => first_found(state, &label, terms, kwargs)?,
@@ -217,8 +218,7 @@ fn file_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
             };
             return Err(fail(label, format!("file '{term}' not found{searched}")));
         };
-        let mut text =
-            fs::read_to_string(&found).map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
+        let mut text = read_text(label, &found)?;
         if rstrip {
             text.truncate(text.trim_end().len());
         }
@@ -226,6 +226,24 @@ fn file_lookup(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
             text = text.trim_start().to_string();
         }
         out.push(Value::from(text));
+    }
+    Ok(out)
+}
+
+/// A controller file's text, decrypted when it is a vault file (as Ansible's loader reads it).
+pub(crate) fn read_text(label: &str, path: &std::path::Path) -> Result<String, Error> {
+    let bytes = crate::vault::read_file(path).map_err(|e| fail(label, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| fail(label, format!("cannot read {}: not UTF-8 text", path.display())))
+}
+
+/// `unvault`: a file's text, decrypted if it is a vault, as it is (no stripping).
+fn unvault_lookup(state: &State, label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        let term = term_text(label, t)?;
+        let found = find_file(state, &term, Some("files"))
+            .ok_or_else(|| fail(label, format!("Unable to find '{term}' in expected paths")))?;
+        out.push(Value::from(read_text(label, &found)?));
     }
     Ok(out)
 }

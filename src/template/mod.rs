@@ -74,6 +74,7 @@ impl Engine {
         filters::register(&mut env);
         bounds::register(&mut env);
         env.add_function(arith::DIVISOR_FN, arith::divisor);
+        env.add_function(crate::vault::FAILED_FN, crate::vault::failed);
         Engine { env }
     }
 }

@@ -54,6 +54,11 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("link_exists", |v: Value| path_test("link_exists", &v, |p| p.symlink_metadata().is_ok()));
     env.add_test("mount", |v: Value| path_test("mount", &v, is_mount));
     env.add_test("is_mount", |v: Value| path_test("is_mount", &v, is_mount));
+    env.add_test("timedout", |v: Value| timedout(&v));
+    env.add_test("finished", |v: Value| async_flag("finished", &v));
+    env.add_test("started", |v: Value| async_flag("started", &v));
+    env.add_test("vault_encrypted", |v: Value| Ok::<_, Error>(v.as_str().is_some_and(crate::vault::is_inline)));
+    env.add_test("vaulted_file", |v: Value| vaulted_file(&v));
     env.add_test("same_file", |a: Value, b: Value| same_file("same_file", &a, &b));
     env.add_test("is_same_file", |a: Value, b: Value| same_file("is_same_file", &a, &b));
 }
@@ -70,6 +75,17 @@ fn is_mount(p: &Path) -> bool {
     meta.dev() != parent.dev() || meta.ino() == parent.ino()
 }
 
+/// Whether the file starts with the vault header; an unreadable file is an error, as in Ansible.
+fn vaulted_file(v: &Value) -> Result<bool, Error> {
+    use std::io::Read;
+    let path = text_of("vaulted_file", v)?;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(&path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| fail("vaulted_file", format!("Cannot test if the file {path} is a vault: {e}")))?;
+    Ok(head[..n].starts_with(crate::vault::HEADER.as_bytes()))
+}
+
 /// Python's `os.path.samefile`: both exist and are the same device and inode.
 fn same_file(name: &str, a: &Value, b: &Value) -> Result<bool, Error> {
     use std::os::unix::fs::MetadataExt;
@@ -78,6 +94,27 @@ fn same_file(name: &str, a: &Value, b: &Value) -> Result<bool, Error> {
         (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
         _ => false,
     })
+}
+
+/// A result whose `timedout` holds a `period` (the `timeout` keyword expired).
+fn timedout(v: &Value) -> Result<bool, Error> {
+    require_defined("timedout", v)?;
+    if v.kind() != ValueKind::Map {
+        return Err(fail("timedout", "The 'timedout' test expects a dictionary".to_string()));
+    }
+    let info = v.get_attr("timedout").unwrap_or(Value::UNDEFINED);
+    Ok(info.is_true() && info.get_attr("period").is_ok_and(|p| p.is_true()))
+}
+
+/// `finished`/`started`: an async result's flag (`1` or true); a result without it is not an
+/// async one, and counts as both (Ansible warns and says yes).
+fn async_flag(name: &str, v: &Value) -> Result<bool, Error> {
+    require_defined(name, v)?;
+    if v.kind() != ValueKind::Map {
+        return Err(fail(name, format!("The '{name}' test expects a dictionary")));
+    }
+    let flag = v.get_attr(name).unwrap_or(Value::UNDEFINED);
+    Ok(flag.is_undefined() || flag == Value::from(true) || flag == Value::from(1))
 }
 
 fn expect_result(name: &str, v: &Value) -> Result<(), Error> {

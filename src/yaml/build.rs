@@ -40,7 +40,10 @@ impl Builder {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                let kind = resolve_scalar(&text, style, tag.as_deref());
+                let kind = match tag.as_deref() {
+                    Some("!vault") => vault_value(&text, &at),
+                    tag => resolve_scalar(&text, style, tag),
+                };
                 let node = Node { span: at, kind };
                 if anchor > 0 {
                     self.anchors.insert(anchor, (node.clone(), 1));
@@ -126,6 +129,19 @@ impl Builder {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A `!vault` value, decrypted now; one that cannot be is an error only where it is used (as in
+/// Ansible, where it stays encrypted until then): a template that fails with the reason.
+fn vault_value(text: &str, at: &Span) -> Kind {
+    match crate::vault::decrypt_inline(text) {
+        Ok(plain) => Kind::Str(plain),
+        Err(e) => Kind::Str(format!(
+            "{{{{ {}({}) }}}}",
+            crate::vault::FAILED_FN,
+            super::jinja_string(&format!("{e} (the !vault value at {at})"))
+        )),
     }
 }
 

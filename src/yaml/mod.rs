@@ -150,11 +150,16 @@ impl Node {
     }
 }
 
-/// Read and parse a YAML file holding one document (an empty file is null).
+/// Read and parse a YAML file holding one document (an empty file is null); a vault file is
+/// decrypted first.
 pub fn load_file(path: &Path) -> Result<Node, YamlError> {
-    let bytes = std::fs::read(path).map_err(|e| YamlError {
+    let bytes = crate::vault::read_file(path).map_err(|e| YamlError {
         span: Span::unknown(path),
-        message: format!("cannot read {}: {e}", path.display()),
+        message: match e {
+            // The span names the file.
+            crate::vault::FileError::Vault { error, .. } => error.to_string(),
+            e => e.to_string(),
+        },
     })?;
     let text = utf8(&bytes, path)?;
     parse_str(text, path)

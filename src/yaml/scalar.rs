@@ -9,7 +9,6 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Kind
     match tag {
         Some("!!str") | Some("tag:yaml.org,2002:str") => return Kind::Str(text.to_string()),
         Some("!unsafe") => return Kind::Str(unsafe_text(text)),
-        Some("!vault") => return Kind::Str(text.to_string()),
         _ => {}
     }
     if style != ScalarStyle::Plain {

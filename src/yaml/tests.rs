@@ -154,3 +154,17 @@ fn every_document_of_a_stream() {
     let values: Vec<Value> = docs.iter().map(Node::to_value).collect();
     assert_eq!(values, [serde_json::json!({"a": 1}), serde_json::json!({"b": 2})]);
 }
+
+/// A `!vault` value that cannot be opened (here: no secrets in unit tests) loads as a template
+/// that fails with the reason and the position when used, as Ansible's stays encrypted.
+#[test]
+fn an_unopened_vault_value_fails_where_used() {
+    let inline = include_str!("../../tests/fixtures/vault/inline.yml");
+    let v = parse(inline);
+    let text = v["inline_secret"].as_str().unwrap();
+    assert!(text.starts_with(&format!("{{{{ {}(", crate::vault::FAILED_FN)), "{text}");
+    assert!(text.contains("no vault secrets found") && text.contains("t.yml:2:"), "{text}");
+    let engine = crate::template::Engine::new();
+    let err = engine.env.render_str(text, ()).unwrap_err();
+    assert!(err.to_string().contains("Attempting to decrypt but no vault secrets found"), "{err}");
+}

@@ -35,6 +35,7 @@ pub fn both(files: &[(&str, &str)], args: &[&str], env: &[(&str, &str)]) -> (Vec
 pub fn ansible(ap: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(ap);
     cmd.args(args).current_dir(dir).env("ANSIBLE_NOCOLOR", "1").env("ANSIBLE_FORCE_COLOR", "0");
+    cmd.env_remove("ANSIBLE_VAULT_PASSWORD_FILE").env_remove("ANSIBLE_VAULT_IDENTITY_LIST");
     for (k, v) in env {
         cmd.env(k, v.replace("$DIR", &dir.display().to_string()));
     }

@@ -54,6 +54,8 @@ impl Run {
     pub fn new() -> Run {
         let mut cmd = Command::new(troupe_bin());
         cmd.env_remove("TROUPE_INVENTORY").env_remove("ANSIBLE_CONFIG").env_remove("ANSIBLE_INVENTORY").env("CI", "1");
+        // A developer's vault secrets must not decide what a test sees.
+        cmd.env_remove("ANSIBLE_VAULT_PASSWORD_FILE").env_remove("ANSIBLE_VAULT_IDENTITY_LIST");
         Run { cmd, shown: "troupe".into() }
     }
 

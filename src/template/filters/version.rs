@@ -1,6 +1,6 @@
 //! Version comparison for the `version` test and `version_compare` filter: Python's
 //! `LooseVersion` by default, `StrictVersion` with `strict=true`, semver with
-//! `version_type='semver'`.
+//! `version_type='semver'`, PEP 440 with `version_type='pep440'`.
 
 use std::cmp::Ordering;
 
@@ -10,6 +10,7 @@ pub enum Scheme {
     Loose,
     Strict,
     Semver,
+    Pep440,
 }
 
 impl Scheme {
@@ -18,7 +19,10 @@ impl Scheme {
             "loose" => Ok(Scheme::Loose),
             "strict" => Ok(Scheme::Strict),
             "semver" | "semantic" => Ok(Scheme::Semver),
-            other => Err(format!("invalid version type '{other}'; use 'loose', 'strict', 'semver' or 'semantic'")),
+            "pep440" => Ok(Scheme::Pep440),
+            other => {
+                Err(format!("invalid version type '{other}'; use 'loose', 'strict', 'semver', 'semantic' or 'pep440'"))
+            }
         }
     }
 }
@@ -48,6 +52,7 @@ pub fn compare(value: &str, other: &str, operator: &str, scheme: Scheme) -> Resu
         Scheme::Loose => loose_cmp(value, other)?,
         Scheme::Strict => strict_parse(value)?.cmp(&strict_parse(other)?),
         Scheme::Semver => semver_cmp(&semver_parse(value)?, &semver_parse(other)?),
+        Scheme::Pep440 => pep440_key(value)?.cmp(&pep440_key(other)?),
     };
     Ok(want.contains(&ord))
 }
@@ -183,6 +188,59 @@ fn semver_cmp(a: &Semver, b: &Semver) -> Ordering {
     })
 }
 
+/// packaging's `Version` sort key: epoch, release without trailing zeros, pre-release (a
+/// dev-only release sorts before its pre-releases), post, dev, local segments.
+type Pep440Key = (u64, Vec<u64>, (u8, u8, u64), (u8, u64), (u8, u64), (u8, Vec<(u8, u64, String)>));
+
+fn pep440_key(v: &str) -> Result<Pep440Key, String> {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)(?:[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?(?P<post>-(?P<post_n1>[0-9]+)|[-_.]?(?:post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?)?(?P<dev>[-_.]?dev[-_.]?(?P<dev_n>[0-9]+)?)?(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$",
+        )
+        .expect("the PEP 440 pattern is valid")
+    });
+    let caps = re.captures(v).ok_or_else(|| format!("Invalid version: '{v}'"))?;
+    let num = |name: &str| caps.name(name).map_or(0, |m| m.as_str().parse::<u64>().unwrap_or(u64::MAX));
+    let mut release: Vec<u64> = caps["release"].split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX)).collect();
+    while release.len() > 1 && release.last() == Some(&0) {
+        release.pop();
+    }
+    let (has_post, has_dev) = (caps.name("post").is_some(), caps.name("dev").is_some());
+    let pre = match caps.name("pre_l").map(|m| m.as_str().to_ascii_lowercase()) {
+        Some(l) => (
+            1,
+            if l.starts_with('a') {
+                0
+            } else if l.starts_with('b') {
+                1
+            } else {
+                2
+            },
+            num("pre_n"),
+        ),
+        None if !has_post && has_dev => (0, 0, 0),
+        None => (2, 0, 0),
+    };
+    let post = if has_post { (1, num("post_n1").max(num("post_n2"))) } else { (0, 0) };
+    let dev = if has_dev { (0, num("dev_n")) } else { (1, 0) };
+    let local = match caps.name("local") {
+        None => (0, Vec::new()),
+        Some(m) => (
+            1,
+            m.as_str()
+                .to_ascii_lowercase()
+                .split(['-', '_', '.'])
+                .map(|p| match p.parse::<u64>() {
+                    Ok(n) => (1, n, String::new()),
+                    Err(_) => (0, 0, p.to_string()),
+                })
+                .collect(),
+        ),
+    };
+    Ok((num("epoch"), release, pre, post, dev, local))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +267,18 @@ mod tests {
         assert!(compare("1.a", "1.1", "<", Scheme::Loose).unwrap_err().contains("number meets text"));
         assert!(compare("1", "2", "~=", Scheme::Loose).unwrap_err().contains("invalid operator"));
         assert!(compare("", "2", "<", Scheme::Loose).is_err());
+    }
+
+    #[test]
+    fn pep440_orders_pre_post_and_dev_releases() {
+        let lt = |a: &str, b: &str| compare(a, b, "lt", Scheme::Pep440).unwrap();
+        assert!(lt("2.14.0rc1", "2.14.0"));
+        assert!(lt("1.0.dev1", "1.0a1"));
+        assert!(lt("1.0a1", "1.0b2"));
+        assert!(lt("1.0", "1.0.post1"));
+        assert!(lt("1.0", "1.0+local"));
+        assert!(lt("1!0.1", "2!0.0") && !lt("1.0.0", "1"));
+        assert!(compare("nope", "1.0", "lt", Scheme::Pep440).is_err());
     }
 
     #[test]

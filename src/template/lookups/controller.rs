@@ -290,8 +290,7 @@ pub fn template(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) ->
         let Some(found) = find_file(state, &term, Some("templates")) else {
             return Err(fail(label, format!("the template file {term} could not be found for the lookup")));
         };
-        let text = std::fs::read_to_string(&found)
-            .map_err(|e| fail(label, format!("cannot read {}: {e}", found.display())))?;
+        let text = super::read_text(label, &found)?;
         let mut vars = ctx.clone();
         let full = std::fs::canonicalize(&found).unwrap_or(found.clone());
         template_vars(&mut vars, &term, &full);
