@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, Parser};
 
 use crate::error::{exit, Diagnose, Diagnostic};
+use crate::facts::cache::{Backend, CacheError};
 use crate::value::{Map, Value};
 
 #[derive(Debug, Parser)]
@@ -76,6 +77,9 @@ pub struct Args {
     /// Connection type to use (`ssh`, `local`).
     #[arg(short = 'c', long = "connection")]
     pub connection: Option<String>,
+    /// Clear the fact cache of every host in the inventory before running.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
 }
 
 /// Validated settings for one run.
@@ -107,6 +111,9 @@ pub struct Settings {
     pub host_key_checking: bool,
     /// Ansible's ssh `reconnection_retries` (`ANSIBLE_SSH_RETRIES`, ansible.cfg `retries`).
     pub ssh_retries: Option<u32>,
+    /// Where facts are cached (`ANSIBLE_CACHE_PLUGIN*`, ansible.cfg `fact_caching*`).
+    pub fact_cache: Backend,
+    pub flush_cache: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +126,8 @@ pub enum CliError {
     /// ansible.cfg that Ansible would refuse too (it stops with "Error reading config file").
     #[error("error reading config file {}: {reason}", path.display())]
     Config { path: PathBuf, reason: String },
+    #[error(transparent)]
+    FactCache(#[from] CacheError),
 }
 
 impl Diagnose for CliError {
@@ -128,6 +137,7 @@ impl Diagnose for CliError {
             CliError::ExtraVars { .. } => d.hint("use `-e key=value`, `-e '{\"key\": 1}'` or `-e @vars.yml`"),
             CliError::Usage(_) => d,
             CliError::Config { .. } => d.hint("fix ansible.cfg (INI: `[section]` headers, then `key = value` lines)"),
+            CliError::FactCache(_) => d.hint("troupe caches facts in `memory` (the default) or `jsonfile`"),
         }
     }
     fn exit_code(&self) -> i32 {
@@ -146,6 +156,10 @@ struct AnsibleCfg {
     remote_user: Option<String>,
     private_key_file: Option<String>,
     ssh_retries: Option<u32>,
+    fact_caching: Option<String>,
+    fact_caching_connection: Option<String>,
+    fact_caching_prefix: Option<String>,
+    fact_caching_timeout: Option<u64>,
 }
 
 fn read_ansible_cfg() -> Result<AnsibleCfg, CliError> {
@@ -217,6 +231,10 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "host_key_checking" => cfg.host_key_checking = crate::value::to_bool(&Value::String(v)),
             "remote_user" => cfg.remote_user = Some(v),
             "private_key_file" => cfg.private_key_file = Some(v),
+            "fact_caching" => cfg.fact_caching = Some(v),
+            "fact_caching_connection" => cfg.fact_caching_connection = Some(v),
+            "fact_caching_prefix" => cfg.fact_caching_prefix = Some(v),
+            "fact_caching_timeout" => cfg.fact_caching_timeout = Some(number(&v, "fact_caching_timeout", n)?),
             _ => {}
         }
     }
@@ -262,6 +280,19 @@ impl Settings {
             .unwrap_or(true);
         let ssh_retries =
             std::env::var("ANSIBLE_SSH_RETRIES").ok().and_then(|v| v.trim().parse().ok()).or(cfg.ssh_retries);
+        let env = |k: &str| std::env::var(k).ok();
+        let timeout = match env("ANSIBLE_CACHE_PLUGIN_TIMEOUT") {
+            Some(t) => Some(t.trim().parse().map_err(|_| {
+                CliError::Usage(format!("ANSIBLE_CACHE_PLUGIN_TIMEOUT must be a whole number, not '{t}'"))
+            })?),
+            None => cfg.fact_caching_timeout,
+        };
+        let fact_cache = Backend::choose(
+            env("ANSIBLE_CACHE_PLUGIN").or(cfg.fact_caching).as_deref(),
+            env("ANSIBLE_CACHE_PLUGIN_CONNECTION").or(cfg.fact_caching_connection).as_deref(),
+            env("ANSIBLE_CACHE_PLUGIN_PREFIX").or(cfg.fact_caching_prefix).as_deref(),
+            timeout,
+        )?;
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
             playbooks: args.playbooks,
@@ -289,6 +320,8 @@ impl Settings {
             roles_path,
             host_key_checking,
             ssh_retries,
+            fact_cache,
+            flush_cache: args.flush_cache,
         })
     }
 }

@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::connection::pool::ConnPool;
 use crate::error::exit;
+use crate::facts::cache::FactCache;
 use crate::inventory::Inventory;
 use crate::plan::{Plan, PlayPlan};
 use crate::playbook::{Item, LoadOptions, Play, Playbook};
@@ -68,6 +69,17 @@ pub struct Runner {
     batch: Vec<String>,
     /// How many `meta: clear_host_errors` ran (a block's `always` then keeps hosts cleared).
     errors_cleared: u64,
+}
+
+/// A host's state when it first comes up in the run: its inventory, and its cached facts.
+fn fresh_state(inv: &Inventory, cache: &FactCache, reporter: &Reporter, host: &str) -> HostState {
+    let mut state = HostState::new(Arc::new(InventoryLayers::of(inv, host)));
+    match cache.get(host) {
+        Ok(Some(facts)) => state.add_facts(&facts),
+        Ok(None) => {}
+        Err(e) => reporter.warn(&e.to_string()),
+    }
+    state
 }
 
 /// How a run ended.
@@ -166,9 +178,10 @@ impl Runner {
         }
         self.reporter.hosts(&hosts);
         for h in &hosts {
-            let inv = self.inventory.clone();
-            let st =
-                self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, h))));
+            let st = self
+                .states
+                .entry(h.clone())
+                .or_insert_with(|| fresh_state(&self.inventory, &self.options.fact_cache, &self.reporter, h));
             st.ended = false;
             st.vars_files = Arc::new(Map::new());
             st.notified.clear();
@@ -177,8 +190,9 @@ impl Runner {
         // a limited run still reads other hosts' inventory vars and delegates to them.
         let everyone = self.inventory.groups_map().get("all").cloned().unwrap_or_default();
         for h in everyone {
-            let inv = self.inventory.clone();
-            self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, &h))));
+            self.states
+                .entry(h.clone())
+                .or_insert_with(|| fresh_state(&self.inventory, &self.options.fact_cache, &self.reporter, &h));
         }
         self.end_play = false;
         for (i, batch) in batches(&play.serial, &hosts).into_iter().enumerate() {

@@ -1,7 +1,10 @@
 //! What the engine needs from the command line, ansible.cfg and the environment. The CLI's
 //! `Settings` are turned into these in `lib.rs`, so `exec` does not depend on the CLI.
 
+use std::sync::Arc;
+
 use crate::connection::pool::ConnectDefaults;
+use crate::facts::cache::FactCache;
 use crate::value::Map;
 
 #[derive(Debug, Clone, Default)]
@@ -18,6 +21,8 @@ pub struct Options {
     pub first_inventory: Option<String>,
     pub become_: BecomeDefaults,
     pub connect: ConnectDefaults,
+    /// Gathered and cacheable facts, kept across plays (and runs, with `jsonfile`).
+    pub fact_cache: Arc<FactCache>,
 }
 
 /// `-b`, `--become-user`, `--become-method`, `-K`: used where no keyword says otherwise.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
+use crate::facts::cache::{CacheError, FactCache};
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
@@ -374,15 +375,22 @@ impl Runner {
                 let value = o.result.registered(o.status == Status::Failed, o.status == Status::Changed);
                 state.set_fact(name, value);
             }
-            match &o.facts_for {
-                None => add_facts(state, task, o),
+            let cache = &self.options.fact_cache;
+            let cached = match &o.facts_for {
+                None => add_facts(state, &o.host, task, o, cache),
                 Some(delegate) => match self.states.get_mut(delegate) {
-                    Some(other) => add_facts(other, task, o),
-                    None => self.reporter.warn(&format!(
-                        "delegate_facts: '{delegate}' is not in the inventory; its facts are dropped (task at {})",
-                        task.span
-                    )),
+                    Some(other) => add_facts(other, delegate, task, o, cache),
+                    None => {
+                        self.reporter.warn(&format!(
+                            "delegate_facts: '{delegate}' is not in the inventory; its facts are dropped (task at {})",
+                            task.span
+                        ));
+                        Ok(())
+                    }
                 },
+            };
+            if let Err(e) = cached {
+                self.reporter.warn(&e.to_string());
             }
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             match o.status {
@@ -437,12 +445,24 @@ impl Runner {
     }
 }
 
-/// A task's facts (`set_fact`, `setup`) and `include_vars` on the host that gets them.
-fn add_facts(state: &mut HostState, task: &Task, o: &HostOutcome) {
+/// A task's facts (`set_fact`, `setup`) and `include_vars` on the host that gets them
+/// (`host`). Gathered facts and `cacheable` ones are facts proper, and go to the fact cache;
+/// a cacheable `set_fact` keeps its own precedence too, as in Ansible.
+fn add_facts(
+    state: &mut HostState,
+    host: &str,
+    task: &Task,
+    o: &HostOutcome,
+    cache: &FactCache,
+) -> Result<(), CacheError> {
+    let mut cached = Ok(());
     if let Some(f) = &o.facts {
-        if task.kind == ActionKind::Setup {
+        let setup = task.kind == ActionKind::Setup;
+        if setup || o.cacheable {
             state.add_facts(f);
-        } else {
+            cached = cache.update(host, f);
+        }
+        if !setup {
             for (k, v) in f {
                 state.set_fact(k, v.clone());
             }
@@ -452,6 +472,7 @@ fn add_facts(state: &mut HostState, task: &Task, o: &HostOutcome) {
         let m = Arc::make_mut(&mut state.include_vars);
         m.extend(v.clone());
     }
+    cached
 }
 
 /// Where a `vars_files` name is found (Ansible's `path_dwim_relative_stack` for a play):
