@@ -114,6 +114,8 @@ pub struct Settings {
     /// Where facts are cached (`ANSIBLE_CACHE_PLUGIN*`, ansible.cfg `fact_caching*`).
     pub fact_cache: Backend,
     pub flush_cache: bool,
+    /// Facts as top-level variables too (`ANSIBLE_INJECT_FACT_VARS`, `inject_facts_as_vars`).
+    pub inject_facts: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +162,7 @@ struct AnsibleCfg {
     fact_caching_connection: Option<String>,
     fact_caching_prefix: Option<String>,
     fact_caching_timeout: Option<u64>,
+    inject_facts_as_vars: Option<bool>,
 }
 
 fn read_ansible_cfg() -> Result<AnsibleCfg, CliError> {
@@ -232,7 +235,8 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "remote_user" => cfg.remote_user = Some(v),
             "private_key_file" => cfg.private_key_file = Some(v),
             "fact_caching" => cfg.fact_caching = Some(v),
-            "fact_caching_connection" => cfg.fact_caching_connection = Some(v),
+            "inject_facts_as_vars" => cfg.inject_facts_as_vars = crate::value::to_bool(&Value::String(v)),
+            "fact_caching_connection" => cfg.fact_caching_connection = Some(rel(&v)),
             "fact_caching_prefix" => cfg.fact_caching_prefix = Some(v),
             "fact_caching_timeout" => cfg.fact_caching_timeout = Some(number(&v, "fact_caching_timeout", n)?),
             _ => {}
@@ -293,6 +297,10 @@ impl Settings {
             env("ANSIBLE_CACHE_PLUGIN_PREFIX").or(cfg.fact_caching_prefix).as_deref(),
             timeout,
         )?;
+        let inject_facts = env("ANSIBLE_INJECT_FACT_VARS")
+            .and_then(|v| crate::value::to_bool(&Value::String(v)))
+            .or(cfg.inject_facts_as_vars)
+            .unwrap_or(true);
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
             playbooks: args.playbooks,
@@ -322,6 +330,7 @@ impl Settings {
             ssh_retries,
             fact_cache,
             flush_cache: args.flush_cache,
+            inject_facts,
         })
     }
 }

@@ -191,6 +191,7 @@ fn in_order(hosts: &mut [String], order: Option<&str>) -> Result<(), String> {
 fn exec_options(settings: &Settings, fact_cache: Arc<FactCache>) -> exec::Options {
     exec::Options {
         fact_cache,
+        inject_facts: settings.inject_facts,
         check: settings.check,
         diff: settings.diff,
         forks: settings.forks,

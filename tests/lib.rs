@@ -38,5 +38,6 @@ mod read_ahead;
 mod result_lines;
 mod role_names;
 mod semantics;
+mod set_fact;
 mod vars_includes;
 mod with_lookups;

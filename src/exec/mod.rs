@@ -30,7 +30,6 @@ use tokio::sync::Semaphore;
 
 use crate::connection::pool::ConnPool;
 use crate::error::exit;
-use crate::facts::cache::FactCache;
 use crate::inventory::Inventory;
 use crate::plan::{Plan, PlayPlan};
 use crate::playbook::{Item, LoadOptions, Play, Playbook};
@@ -72,10 +71,11 @@ pub struct Runner {
 }
 
 /// A host's state when it first comes up in the run: its inventory, and its cached facts.
-fn fresh_state(inv: &Inventory, cache: &FactCache, reporter: &Reporter, host: &str) -> HostState {
+fn fresh_state(inv: &Inventory, options: &Options, reporter: &Reporter, host: &str) -> HostState {
+    let (cache, inject) = (&options.fact_cache, options.inject_facts);
     let mut state = HostState::new(Arc::new(InventoryLayers::of(inv, host)));
     match cache.get(host) {
-        Ok(Some(facts)) => state.add_facts(&facts),
+        Ok(Some(facts)) => state.add_facts(&facts, inject),
         Ok(None) => {}
         Err(e) => reporter.warn(&e.to_string()),
     }
@@ -181,7 +181,7 @@ impl Runner {
             let st = self
                 .states
                 .entry(h.clone())
-                .or_insert_with(|| fresh_state(&self.inventory, &self.options.fact_cache, &self.reporter, h));
+                .or_insert_with(|| fresh_state(&self.inventory, &self.options, &self.reporter, h));
             st.ended = false;
             st.vars_files = Arc::new(Map::new());
             st.notified.clear();
@@ -192,7 +192,7 @@ impl Runner {
         for h in everyone {
             self.states
                 .entry(h.clone())
-                .or_insert_with(|| fresh_state(&self.inventory, &self.options.fact_cache, &self.reporter, &h));
+                .or_insert_with(|| fresh_state(&self.inventory, &self.options, &self.reporter, &h));
         }
         self.end_play = false;
         for (i, batch) in batches(&play.serial, &hosts).into_iter().enumerate() {

@@ -7,7 +7,7 @@ use crate::connection::pool::ConnectDefaults;
 use crate::facts::cache::FactCache;
 use crate::value::Map;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// `--check`, `--diff`: the defaults of the `check_mode` and `diff` keywords.
     pub check: bool,
@@ -23,6 +23,8 @@ pub struct Options {
     pub connect: ConnectDefaults,
     /// Gathered and cacheable facts, kept across plays (and runs, with `jsonfile`).
     pub fact_cache: Arc<FactCache>,
+    /// Facts also as top-level `ansible_*` variables (`ANSIBLE_INJECT_FACT_VARS`, default on).
+    pub inject_facts: bool,
 }
 
 /// `-b`, `--become-user`, `--become-method`, `-K`: used where no keyword says otherwise.

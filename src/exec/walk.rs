@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
-use crate::facts::cache::{CacheError, FactCache};
+use crate::facts::cache::CacheError;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
@@ -20,7 +20,7 @@ use super::frame::Frame;
 use super::outcome::HostOutcome;
 use super::resolve::task_scope;
 use super::world::{HostState, PlayVars, World};
-use super::Runner;
+use super::{Options, Runner};
 
 #[derive(Clone)]
 pub(super) struct PlayCtx<'a> {
@@ -375,11 +375,11 @@ impl Runner {
                 let value = o.result.registered(o.status == Status::Failed, o.status == Status::Changed);
                 state.set_fact(name, value);
             }
-            let cache = &self.options.fact_cache;
+            let options = &self.options;
             let cached = match &o.facts_for {
-                None => add_facts(state, &o.host, task, o, cache),
+                None => add_facts(state, &o.host, task, o, options),
                 Some(delegate) => match self.states.get_mut(delegate) {
-                    Some(other) => add_facts(other, delegate, task, o, cache),
+                    Some(other) => add_facts(other, delegate, task, o, options),
                     None => {
                         self.reporter.warn(&format!(
                             "delegate_facts: '{delegate}' is not in the inventory; its facts are dropped (task at {})",
@@ -453,14 +453,14 @@ fn add_facts(
     host: &str,
     task: &Task,
     o: &HostOutcome,
-    cache: &FactCache,
+    options: &Options,
 ) -> Result<(), CacheError> {
     let mut cached = Ok(());
     if let Some(f) = &o.facts {
         let setup = task.kind == ActionKind::Setup;
         if setup || o.cacheable {
-            state.add_facts(f);
-            cached = cache.update(host, f);
+            state.add_facts(f, options.inject_facts);
+            cached = options.fact_cache.update(host, f);
         }
         if !setup {
             for (k, v) in f {
