@@ -262,11 +262,16 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         .build()
         .map_err(|e| RunError::Runtime(e.to_string()))?;
     let cache = FactCache::open(settings.fact_cache.clone())?;
+    let inventory_hosts = inv.groups_map().get("all").cloned().unwrap_or_default();
     if settings.flush_cache {
         // As Ansible: every inventory host (not the implicit localhost).
-        for h in inv.groups_map().get("all").into_iter().flatten() {
+        for h in &inventory_hosts {
             cache.delete(h);
         }
+    }
+    // Read before any task runs: a corrupt cache file stops the run here, as in Ansible.
+    for h in inventory_hosts.iter().chain(hosts.iter().flatten().flatten()) {
+        cache.get(h)?;
     }
     let options = Arc::new(exec_options(&settings, Arc::new(cache)));
     if let Some(warning) = exec::raise_open_files(settings.forks) {

@@ -282,3 +282,30 @@ fn gathered_facts_are_cached_and_injected_unless_turned_off() {
         assert_eq!(ours, theirs, "troupe differs from ansible-playbook");
     }
 }
+
+#[test]
+fn a_corrupt_cache_file_stops_the_run_and_is_removed() {
+    let env = [("ANSIBLE_CACHE_PLUGIN", "jsonfile"), ("ANSIBLE_CACHE_PLUGIN_CONNECTION", "cache")];
+    let files = [("read.yml", READ), ("inv", INV), ("cache/s1_localhost", "garbage\n")];
+    let dir = scratch(&files);
+    let file = dir.path().join("cache/s1_localhost");
+    let want = format!(
+        "The cache file {} was corrupt, or did not otherwise contain valid data. It has been removed, so you can \
+         re-run your command now.",
+        file.display()
+    );
+    let mut run = Run::new().in_dir(dir.path()).args(["-i", "inv", "read.yml"]);
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    let ours = run.code(1);
+    assert!(ours.stderr.contains(&want), "{}", ours.stderr);
+    assert!(!ours.stdout.contains("TASK ["), "no task runs:\n{}", ours.stdout);
+    assert!(!file.exists());
+    if let Some(ap) = ansible_playbook() {
+        let dir = scratch(&files);
+        let out = ansible(&ap, dir.path(), &["-i", "inv", "read.yml"], &env);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!dir.path().join("cache/s1_localhost").exists());
+    }
+}

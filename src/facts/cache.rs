@@ -104,9 +104,13 @@ fn expand(path: &str) -> PathBuf {
 
 impl FactCache {
     /// A cache on `backend`; a jsonfile folder is made if missing.
-    pub fn open(backend: Backend) -> Result<FactCache, CacheError> {
-        if let Backend::JsonFile { dir, .. } = &backend {
-            std::fs::create_dir_all(dir).map_err(|e| CacheError::Dir { dir: dir.clone(), reason: e.to_string() })?;
+    pub fn open(mut backend: Backend) -> Result<FactCache, CacheError> {
+        if let Backend::JsonFile { dir, .. } = &mut backend {
+            // Absolute, as Ansible's `path` options are (its messages name the file so).
+            if let Ok(abs) = std::path::absolute(&*dir) {
+                *dir = abs;
+            }
+            std::fs::create_dir_all(&*dir).map_err(|e| CacheError::Dir { dir: dir.clone(), reason: e.to_string() })?;
         }
         Ok(FactCache { backend, hosts: Mutex::new(HashMap::new()) })
     }
