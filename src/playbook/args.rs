@@ -1,6 +1,6 @@
 //! Module arguments: the module key's value, the `args` keyword, and per-action rules.
 
-use super::error::LoadError;
+use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, COMMAND_MODULES};
 use super::keywords::did_you_mean;
 use super::model::Task;
@@ -75,7 +75,8 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
     if let Some(arg) = task.args.keys().find(|k| k.starts_with("_ansible_")) {
         // Named as written (`ansible.builtin.debug` stays so), as in Ansible's message.
         let action = key.as_str().unwrap_or(&action);
-        return Err(LoadError::invalid(
+        return Err(LoadError::new(
+            LoadErrorKind::Reserved,
             &key.span,
             format!(
                 "Invalid parameter specified beginning with keyword '_ansible_' for action '{action}': '{arg}'. \
