@@ -309,3 +309,23 @@ fn a_corrupt_cache_file_stops_the_run_and_is_removed() {
         assert!(!dir.path().join("cache/s1_localhost").exists());
     }
 }
+
+#[test]
+fn other_modules_facts_are_cached_too() {
+    let set = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - getent: database=passwd key=root\n";
+    let read = r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ getent_passwd.root[1] | default('undef') }} {{ ansible_facts.getent_passwd.root[1] | default('undef') }}"
+"#;
+    let env: &[(&str, &str)] =
+        &[("ANSIBLE_CACHE_PLUGIN", "jsonfile"), ("ANSIBLE_CACHE_PLUGIN_CONNECTION", "$DIR/cache")];
+    let (ours, theirs) = in_turn(
+        &[("set.yml", set), ("read.yml", read), ("inv", INV)],
+        &[(&["-i", "inv", "set.yml"], env), (&["-i", "inv", "read.yml"], env)],
+    );
+    assert_eq!(ours.0[1], [r#""msg": "0 0""#]);
+    if let Some(theirs) = theirs {
+        assert_eq!(ours, theirs, "troupe differs from ansible-playbook");
+    }
+}

@@ -446,8 +446,8 @@ impl Runner {
 }
 
 /// A task's facts (`set_fact`, `setup`) and `include_vars` on the host that gets them
-/// (`host`). Gathered facts and `cacheable` ones are facts proper, and go to the fact cache;
-/// a cacheable `set_fact` keeps its own precedence too, as in Ansible.
+/// (`host`). Gathered facts and `cacheable` ones are facts proper; a cacheable `set_fact`
+/// keeps its own precedence too, as in Ansible.
 fn add_facts(
     state: &mut HostState,
     host: &str,
@@ -460,6 +460,10 @@ fn add_facts(
         let setup = task.kind == ActionKind::Setup;
         if setup || o.cacheable {
             state.add_facts(f, options.inject_facts);
+        }
+        // Every module's facts are cached (`service_facts`, `getent`...), `set_fact`'s only
+        // when cacheable, as in Ansible.
+        if o.cacheable || crate::playbook::canonical_action(&task.action) != "set_fact" {
             cached = options.fact_cache.update(host, f);
         }
         if !setup {
