@@ -80,6 +80,9 @@ pub struct Args {
     /// Clear the fact cache of every host in the inventory before running.
     #[arg(long = "flush-cache")]
     pub flush_cache: bool,
+    /// Run notified handlers even on hosts that failed (a play's `force_handlers` wins).
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
 }
 
 /// Validated settings for one run.
@@ -116,6 +119,9 @@ pub struct Settings {
     pub flush_cache: bool,
     /// Facts as top-level variables too (`ANSIBLE_INJECT_FACT_VARS`, `inject_facts_as_vars`).
     pub inject_facts: bool,
+    /// `--force-handlers`, `ANSIBLE_FORCE_HANDLERS` or ansible.cfg: the default of plays
+    /// that don't set `force_handlers`.
+    pub force_handlers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +169,7 @@ struct AnsibleCfg {
     fact_caching_prefix: Option<String>,
     fact_caching_timeout: Option<u64>,
     inject_facts_as_vars: Option<bool>,
+    force_handlers: Option<bool>,
 }
 
 fn read_ansible_cfg() -> Result<AnsibleCfg, CliError> {
@@ -239,6 +246,7 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "fact_caching_connection" => cfg.fact_caching_connection = Some(rel(&v)),
             "fact_caching_prefix" => cfg.fact_caching_prefix = Some(v),
             "fact_caching_timeout" => cfg.fact_caching_timeout = Some(number(&v, "fact_caching_timeout", n)?),
+            "force_handlers" => cfg.force_handlers = crate::value::to_bool(&Value::String(v)),
             _ => {}
         }
     }
@@ -301,6 +309,12 @@ impl Settings {
             .and_then(|v| crate::value::to_bool(&Value::String(v)))
             .or(cfg.inject_facts_as_vars)
             .unwrap_or(true);
+        let force_handlers = args.force_handlers
+            || std::env::var("ANSIBLE_FORCE_HANDLERS")
+                .ok()
+                .and_then(|v| crate::value::to_bool(&Value::String(v)))
+                .or(cfg.force_handlers)
+                .unwrap_or(false);
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
             playbooks: args.playbooks,
@@ -331,6 +345,7 @@ impl Settings {
             fact_cache,
             flush_cache: args.flush_cache,
             inject_facts,
+            force_handlers,
         })
     }
 }

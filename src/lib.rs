@@ -114,7 +114,12 @@ fn prepare(settings: &Settings) -> Result<Prepared, RunError> {
     let filter = TagFilter::new(settings.tags.clone(), settings.skip_tags.clone());
     let mut playbooks = Vec::new();
     for path in &settings.playbooks {
-        let pb = playbook::load_playbook(path, &load_opts)?;
+        let mut pb = playbook::load_playbook(path, &load_opts)?;
+        if settings.force_handlers {
+            for play in pb.plays.iter_mut().filter(|p| p.force_handlers.is_none()) {
+                play.force_handlers = Some(true);
+            }
+        }
         inventory.add_vars_dir(&pb.dir)?;
         let plan = plan::build(&pb, &filter, settings.start_at_task.as_deref())?;
         playbooks.push((pb, plan));
@@ -198,6 +203,7 @@ fn exec_options(settings: &Settings, fact_cache: Arc<FactCache>) -> exec::Option
         verbosity: settings.verbosity,
         extra_vars: settings.extra_vars.clone(),
         first_inventory: settings.inventory.first().cloned(),
+        inventory_sources: settings.inventory.clone(),
         become_: exec::BecomeDefaults {
             escalate: settings.escalate,
             user: settings.become_user.clone(),

@@ -16,8 +16,8 @@ use super::world::InventoryLayers;
 use super::Runner;
 
 /// One change, read from a result (or a loop item's).
-#[derive(Debug, PartialEq)]
-enum Dynamic {
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Dynamic {
     Host { name: String, groups: Vec<String>, vars: Map },
     Group { host: String, name: String, parents: Vec<String> },
 }
@@ -92,13 +92,31 @@ impl Runner {
         if found.is_empty() {
             return;
         }
+        self.dynamic_log.extend(found.iter().cloned());
         let inv = Arc::make_mut(&mut self.inventory);
         let touched = apply(inv, found);
+        self.inventory_now(ctx, |h, st| touched.contains(h) || st.inventory.host_inventory.is_empty());
+    }
+
+    /// `meta: refresh_inventory`: read the inventory sources again (and the playbook's
+    /// `group_vars`/`host_vars`), keeping what `add_host`/`group_by` added, as Ansible does.
+    pub(super) fn refresh_inventory(&mut self, ctx: &mut PlayCtx<'_>) -> Result<(), String> {
+        let mut inv = Inventory::load(&self.options.inventory_sources).map_err(|e| e.to_string())?;
+        inv.add_vars_dir(&self.playbook_dir).map_err(|e| e.to_string())?;
+        apply(&mut inv, self.dynamic_log.clone());
+        self.inventory = Arc::new(inv);
+        self.inventory_now(ctx, |_, _| true);
+        Ok(())
+    }
+
+    /// The changed inventory reaches hosts' variables (those `stale` says), `groups`, and the
+    /// `hosts:` of later plays.
+    fn inventory_now(&mut self, ctx: &mut PlayCtx<'_>, stale: impl Fn(&String, &super::world::HostState) -> bool) {
         let inv = self.inventory.clone();
         // Group membership changes group variables, of these hosts and of any in a new group.
         for h in inv.hosts.keys() {
             let st = self.states.entry(h.clone()).or_default();
-            if touched.contains(h) || st.inventory.host_inventory.is_empty() {
+            if stale(h, st) {
                 st.inventory = Arc::new(InventoryLayers::of(&inv, h));
             }
         }

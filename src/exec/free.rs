@@ -58,7 +58,9 @@ impl Runner {
             read_ahead: self.read_ahead,
             end_play: false,
             aborted: false,
+            abort_code: 0,
             inventory_changed: false,
+            dynamic_log: self.dynamic_log.clone(),
             play_ended: Some(ended.clone()),
             batch: Vec::new(),
             errors_cleared: 0,
@@ -81,10 +83,12 @@ impl Runner {
                 self.states.insert(host.clone(), state.clone());
             }
             self.aborted |= walker.aborted;
+            self.abort_code = self.abort_code.max(walker.abort_code);
             if walker.inventory_changed {
                 // add_host/group_by of several walkers: each adds to the inventory it started from.
                 self.inventory = walker.inventory.clone();
                 self.inventory_changed = true;
+                self.dynamic_log = walker.dynamic_log.clone();
             }
         }
         if ended.load(Ordering::SeqCst) {

@@ -56,7 +56,11 @@ impl Runner {
                     continue;
                 }
             };
-            ctx.handlers.append(&mut handlers);
+            // Ansible reuses a role it loaded with the same arguments, so including it again
+            // (a loop) doesn't add a second copy of its handlers.
+            if ctx.included_roles.insert(Value::Object(args.clone()).to_string()) {
+                ctx.handlers.append(&mut handlers);
+            }
             let mut f = role_frame;
             f.dynamic = true;
             f.includes = frame.includes + 1;

@@ -157,7 +157,11 @@ impl Runner {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
             if task.kind.is_include() && out.status == Status::Ok {
-                includes.push((out.result.to_map(), vars));
+                // The item's result carries the loop variables; they are the include's vars,
+                // not arguments (nor role params).
+                let mut args = out.result.to_map();
+                args.retain(|k, _| !vars.contains_key(k));
+                includes.push((args, vars));
             }
             results.push(Value::Object(out.result.to_map()));
             if let Some(cond) = &lc.break_when {

@@ -127,8 +127,9 @@ impl Runner {
                     self.errors_cleared += 1;
                 }
                 "refresh_inventory" => {
-                    let msg = format!("meta: refresh_inventory is not supported yet (task at {})", task.span);
-                    self.fail_host(h, msg);
+                    if let Err(e) = self.refresh_inventory(ctx) {
+                        self.fail_host(h, format!("meta: refresh_inventory: {e} (task at {})", task.span));
+                    }
                 }
                 "clear_facts" => {
                     for b in &self.batch {
@@ -159,12 +160,12 @@ impl Runner {
         let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
         for _round in 0..5 {
             let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            let names: Vec<Vec<String>> = handlers.iter().map(|(t, _)| handler_names(t)).collect();
+            let names: Vec<Answers> = handlers.iter().map(|(t, _, group)| Answers::of(t, *group)).collect();
             self.take_notified(hosts, &names, &mut pending);
             if pending.values().all(BTreeSet::is_empty) {
                 return;
             }
-            for (i, (task, frame)) in handlers.iter().enumerate() {
+            for (i, (task, frame, _)) in handlers.iter().enumerate() {
                 self.take_notified(hosts, &names, &mut pending);
                 let targets: Vec<String> = hosts
                     .iter()
@@ -198,47 +199,139 @@ impl Runner {
         }
     }
 
+    /// Whether every notified name has a handler. A missing one stops the run, as Ansible's
+    /// `ERROR_ON_MISSING_HANDLER` (default on) does; with it off, a warning.
+    pub(super) fn handlers_exist(&mut self, ctx: &PlayCtx<'_>, notify: &[String]) -> bool {
+        if notify.is_empty() {
+            return true;
+        }
+        let all: Vec<Answers> =
+            handler_tasks(&ctx.handlers, &ctx.root).iter().map(|(t, _, g)| Answers::of(t, *g)).collect();
+        for n in notify {
+            if !answering(n, &all).is_empty() {
+                continue;
+            }
+            let msg = format!(
+                "The requested handler '{n}' was not found in either the main handlers list nor in the listening handlers list"
+            );
+            if !crate::template::lookups::bool_setting("ERROR_ON_MISSING_HANDLER") {
+                self.reporter.warn(&msg);
+                continue;
+            }
+            self.reporter.error(&msg);
+            self.aborted = true;
+            self.abort_code = crate::error::exit::ERROR;
+            self.end_the_play();
+            return false;
+        }
+        true
+    }
+
     /// Move each host's notified names to the handlers answering them.
-    fn take_notified(
-        &mut self,
-        hosts: &[String],
-        names: &[Vec<String>],
-        pending: &mut HashMap<String, BTreeSet<usize>>,
-    ) {
+    fn take_notified(&mut self, hosts: &[String], names: &[Answers], pending: &mut HashMap<String, BTreeSet<usize>>) {
         for h in hosts {
             let Some(s) = self.states.get_mut(h) else { continue };
             for n in std::mem::take(&mut s.notified) {
-                let p = pending.entry(h.clone()).or_default();
-                p.extend(names.iter().enumerate().filter(|(_, ns)| ns.contains(&n)).map(|(i, _)| i));
+                pending.entry(h.clone()).or_default().extend(answering(&n, names));
             }
         }
     }
 }
 
-/// Handler tasks with the frame they run in (handlers may sit in blocks).
-fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Task, Frame)> {
-    let mut out = Vec::new();
-    fn walk(items: &[Item], frame: &Frame, out: &mut Vec<(Task, Frame)>) {
-        for item in items {
-            match item {
-                Item::Task(t) => out.push(((**t).clone(), frame.clone())),
-                Item::Block(b) => walk(&b.block, &frame.enter(&b.attrs, b.role.as_ref()), out),
+/// What a handler answers to: its name (also `role : name`) and its `listen` topics; `group`
+/// is the handler block it was loaded in.
+struct Answers {
+    names: Vec<String>,
+    listen: Vec<String>,
+    group: usize,
+}
+
+impl Answers {
+    fn of(task: &Task, group: usize) -> Answers {
+        // A role's handler also answers as `role : name` and `role : topic`, for a collection
+        // role both with its FQCN and its short name.
+        let roles: Vec<&str> = match &task.role {
+            Some(r) => {
+                let short = r.name.rsplit('.').next().filter(|_| r.name.split('.').count() == 3);
+                std::iter::once(r.name.as_str()).chain(short).collect()
             }
+            None => Vec::new(),
+        };
+        let mut names = Vec::new();
+        if let Some(n) = &task.name {
+            names.push(n.clone());
+            names.extend(roles.iter().map(|r| format!("{r} : {n}")));
+        }
+        let mut listen = task.listen.clone();
+        for topic in &task.listen {
+            listen.extend(roles.iter().map(|r| format!("{r} : {topic}")));
+        }
+        Answers { names, listen, group }
+    }
+}
+
+/// The handlers a notification runs, as Ansible's `search_handlers_by_notification`: blocks
+/// last-loaded first, in order inside a block; by name only the first match, then every
+/// handler listening to it, once per handler name.
+fn answering(n: &str, all: &[Answers]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(all[i].group));
+    let mut out: Vec<usize> =
+        order.iter().copied().find(|&i| all[i].names.iter().any(|x| x == n)).into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    for &i in &order {
+        if all[i].listen.iter().any(|x| x == n) {
+            let name = all[i].names.first();
+            if name.is_some_and(|x| !seen.insert(x.clone())) {
+                continue;
+            }
+            out.push(i);
         }
     }
-    walk(items, root, &mut out);
     out
 }
 
-/// The names a handler answers to: its name, `role : name`, and its `listen` topics.
-fn handler_names(task: &Task) -> Vec<String> {
-    let mut names = Vec::new();
-    if let Some(n) = &task.name {
-        names.push(n.clone());
-        if let Some(r) = &task.role {
-            names.push(format!("{} : {}", r.name, n));
+/// Handler tasks with the frame they run in (handlers may sit in blocks) and their group:
+/// the play's own handlers are one group, each role's or included block another.
+fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Task, Frame, usize)> {
+    let mut out = Vec::new();
+    fn walk(items: &[Item], frame: &Frame, group: usize, out: &mut Vec<(Task, Frame, usize)>) {
+        for item in items {
+            match item {
+                Item::Task(t) => out.push(((**t).clone(), frame.clone(), group)),
+                Item::Block(b) => walk(&b.block, &frame.enter(&b.attrs, b.role.as_ref()), group, out),
+            }
         }
     }
-    names.extend(task.listen.iter().cloned());
-    names
+    for (i, item) in items.iter().enumerate() {
+        let group = if matches!(item, Item::Task(_)) { 0 } else { i + 1 };
+        walk(std::slice::from_ref(item), root, group, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(name: &str, listen: &[&str], group: usize) -> Answers {
+        Answers { names: vec![name.to_string()], listen: listen.iter().map(|s| s.to_string()).collect(), group }
+    }
+
+    #[test]
+    fn a_name_runs_its_first_handler_and_every_listener_once() {
+        let all = [
+            h("topic", &[], 0),
+            h("topic", &[], 0),
+            h("a", &["topic"], 0),
+            h("a", &["topic"], 0),
+            h("b", &["topic"], 0),
+            h("c", &["other"], 0),
+        ];
+        assert_eq!(answering("topic", &all), vec![0, 2, 4]);
+        // A later-loaded block (a role's handlers) wins a name over the play's own.
+        let all = [h("x", &[], 0), h("x", &[], 1)];
+        assert_eq!(answering("x", &all), vec![1]);
+        assert!(answering("nothing", &all).is_empty());
+    }
 }

@@ -60,8 +60,12 @@ pub struct Runner {
     end_play: bool,
     /// A play could not start (a play keyword failed to evaluate): the run stops, no recap.
     aborted: bool,
+    /// The exit code of an abort other than a load-time error (Ansible's run-time `ERROR`: 1).
+    abort_code: i32,
     /// `add_host`/`group_by` changed the inventory: later plays resolve `hosts:` again.
     inventory_changed: bool,
+    /// Every `add_host`/`group_by` change so far, applied again after `meta: refresh_inventory`.
+    dynamic_log: Vec<dynamic::Dynamic>,
     /// Under the free strategy, one host's walker ending the play ends it for all (see `free.rs`).
     play_ended: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The hosts of the batch being walked (`any_errors_fatal` fails them all).
@@ -110,7 +114,9 @@ impl Runner {
             read_ahead: !matches!(std::env::var("TROUPE_READ_AHEAD").as_deref(), Ok("off" | "0" | "false" | "no")),
             end_play: false,
             aborted: false,
+            abort_code: 0,
             inventory_changed: false,
+            dynamic_log: Vec::new(),
             play_ended: None,
             batch: Vec::new(),
             errors_cleared: 0,
@@ -135,7 +141,8 @@ impl Runner {
         }
         self.conns.close_all().await;
         if self.aborted {
-            return RunSummary { exit_code: exit::UNREACHABLE_OR_PARSE };
+            let exit_code = if self.abort_code != 0 { self.abort_code } else { exit::UNREACHABLE_OR_PARSE };
+            return RunSummary { exit_code };
         }
         self.reporter.recap();
         // From the hosts' states, as Ansible's failed/unreachable host lists: a rescued host or
@@ -208,6 +215,7 @@ impl Runner {
                 vars: pv,
                 handlers: play.handlers.clone(),
                 root: Default::default(),
+                included_roles: Default::default(),
             };
             match self.strategy(&ctx) {
                 Ok(free::Strategy::Linear) => self.run_batch(&mut ctx, &batch).await,

@@ -19,6 +19,8 @@ pub struct Options {
     pub extra_vars: Map,
     /// The first inventory source (its folder is `inventory_dir`).
     pub first_inventory: Option<String>,
+    /// Every inventory source, read again by `meta: refresh_inventory`.
+    pub inventory_sources: Vec<String>,
     pub become_: BecomeDefaults,
     pub connect: ConnectDefaults,
     /// Gathered and cacheable facts, kept across plays (and runs, with `jsonfile`).

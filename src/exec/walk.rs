@@ -32,6 +32,8 @@ pub(super) struct PlayCtx<'a> {
     pub handlers: Vec<Item>,
     /// The play-level frame handlers run in.
     pub root: Frame,
+    /// Arguments of the `include_role`s whose handlers were added (each once).
+    pub included_roles: std::collections::HashSet<String>,
 }
 
 impl Runner {
@@ -369,6 +371,9 @@ impl Runner {
         let mut any_fatal = false;
         // A task's own `notify`, or its innermost block's or import's.
         let notify = frame.get(Some(task), |a| (!a.notify.is_empty()).then(|| a.notify.clone())).unwrap_or_default();
+        if outcomes.iter().any(|o| o.status == Status::Changed) && !self.handlers_exist(ctx, &notify) {
+            return;
+        }
         for o in outcomes {
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             if let Some(name) = &task.register {

@@ -59,7 +59,7 @@ pub struct Found {
     pub content: Option<Vec<u8>>,
 }
 
-const FMT: &str = "%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G|%b|%o|%t|%T|%n";
+const FMT: &str = "%f|%u|%g|%s|%.9X|%.9Y|%.9Z|%i|%d|%h|%U|%G|%b|%o|%t|%T|%n";
 
 /// Paths whose `stat` and `sha1sum` lines can be read back by name. GNU tools escape a name
 /// with a backslash or a newline.

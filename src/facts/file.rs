@@ -94,7 +94,7 @@ impl FileFacts {
             result.insert("state".into(), "absent".into());
             return;
         }
-        result.insert("mode".into(), format!("{:04o}", self.mode & 0o7777).into());
+        result.insert("mode".into(), format!("0{:03o}", self.mode & 0o7777).into());
         result.insert("owner".into(), self.owner.clone().into());
         result.insert("group".into(), self.group.clone().into());
         result.insert("uid".into(), self.uid.into());
@@ -131,7 +131,7 @@ pub fn want_script(w: &Want) -> String {
     format!(
         "echo {BEGIN}\np={path}\n\
          if [ -e \"$p\" ] || [ -L \"$p\" ]; then\n\
-         printf '@troupe-stat '; stat {l}-c '%f|%u|%g|%s|%X|%Y|%Z|%i|%d|%h|%U|%G|%b|%o|%t|%T' -- \"$p\" || echo\n\
+         printf '@troupe-stat '; stat {l}-c '%f|%u|%g|%s|%.9X|%.9Y|%.9Z|%i|%d|%h|%U|%G|%b|%o|%t|%T' -- \"$p\" || echo\n\
          if [ -L \"$p\" ]; then printf '@troupe-link '; readlink -- \"$p\" || echo; \
          printf '@troupe-real '; readlink -f -- \"$p\" || echo; fi\n\
          printf '@troupe-access '; [ -r \"$p\" ] && printf r; [ -w \"$p\" ] && printf w; [ -x \"$p\" ] && printf x; echo\n\

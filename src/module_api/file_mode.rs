@@ -80,9 +80,9 @@ fn apply_symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, String
     Ok(mode & 0o7777)
 }
 
-/// A mode as Ansible prints it: `'0644'`.
+/// A mode as Ansible prints it (`'0%03o'`): `'0644'`, `'01444'` with a special bit.
 pub fn mode_text(bits: u32) -> String {
-    format!("{:04o}", bits & 0o7777)
+    format!("0{:03o}", bits & 0o7777)
 }
 
 #[cfg(test)]
@@ -102,5 +102,10 @@ mod tests {
         assert!(Mode::parse("z+x").is_err());
         assert!(Mode::parse("u+q").is_err());
         assert!(Mode::parse("rwx").is_err());
+        assert_eq!(r("o+t", 0o444, false), Ok(0o1444));
+        assert_eq!(
+            (mode_text(0o644), mode_text(0o1444), mode_text(0o4755)),
+            ("0644".into(), "01444".into(), "04755".into())
+        );
     }
 }

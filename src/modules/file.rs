@@ -68,9 +68,6 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
     }
     let src = a.str("src")?;
     // A link that exists keeps its target when `src` is not given (only its owner changes).
-    if state == "hard" && src.is_none() {
-        return Err(a.error(format_args!("`src` is required for state={state}")));
-    }
     a.bool("unsafe_writes", false)?;
     Ok(Wanted {
         path,
@@ -88,6 +85,28 @@ fn parse(args: &Map) -> Result<Wanted, ModuleError> {
 fn stamp(a: &Args, name: &str, state: &str) -> Result<Stamp, ModuleError> {
     let format = a.str(&format!("{name}_format"))?.unwrap_or_else(|| "%Y%m%d%H%M.%S".into());
     Stamp::parse(a.str(name)?.as_deref(), &format, state).map_err(ModuleError::failed)
+}
+
+/// In check mode a user or group the play has not made yet is a warning, not a failure, as
+/// Ansible's `check_owner_exists` / `check_group_exists` (one `getent` round trip).
+async fn warn_unknown_owners(cx: &Ctx<'_>, attrs: &Attrs) -> Result<(), ModuleError> {
+    let mut script = String::new();
+    for (db, name, tag) in [("passwd", &attrs.owner, "u"), ("group", &attrs.group, "g")] {
+        if let Some(n) = name {
+            script.push_str(&format!("getent {db} {} >/dev/null || echo {tag}\n", quote(n)));
+        }
+    }
+    if script.is_empty() {
+        return Ok(());
+    }
+    let out = cx.run(Cmd::new(script).read_only()).await?.stdout_text();
+    for (tag, who, name) in [("u", "user", &attrs.owner), ("g", "group", &attrs.group)] {
+        let Some(n) = name.as_deref().filter(|_| out.lines().any(|l| l.trim() == tag)) else { continue };
+        let what =
+            if n.parse::<u32>().is_ok() { format!("{who} with {}id {n}", &who[..1]) } else { format!("{who} {n}") };
+        crate::module_api::args::warn(format!("failed to look up {what}. Create {who} up to this point in real play"));
+    }
+    Ok(())
 }
 
 /// Where a link's `src` lives, for checking that it exists.
@@ -116,8 +135,25 @@ fn link_attrs_script(attrs: &Attrs, p: &str) -> String {
 /// Shell that prints each distinct mode, kind and owner found under `p` (links aside), one
 /// `MODE KIND UID USER GID GROUP` line each: few lines however big the tree, and enough to tell
 /// whether any entry differs, symbolic modes included (see [`recurse_differs`]).
-fn recurse_check(p: &str) -> String {
-    format!("find {p} ! -type l -printf '%m %y %U %u %G %g\\n' | sort -u")
+/// With `follow`, what links point to counts too (and folders behind links are walked), as
+/// Ansible's `recursive_set_attributes`.
+fn recurse_check(p: &str, follow: bool) -> String {
+    let l = if follow { "-L " } else { "" };
+    format!("find {l}{p} ! -type l -printf '%m %y %U %u %G %g\\n' | sort -u")
+}
+
+/// Set `attrs` on everything under `p`; with `follow`, on what links point to as well.
+fn recurse_script(attrs: &Attrs, p: &str, follow: bool) -> String {
+    if !follow {
+        return attrs.script(p, true);
+    }
+    let mut s = String::new();
+    for (cmd, v) in [("chown --", &attrs.owner), ("chgrp --", &attrs.group), ("chmod", &attrs.mode)] {
+        if let Some(v) = v {
+            s.push_str(&format!("find -L {p} ! -type l -exec {cmd} {} {{}} +\n", quote(v)));
+        }
+    }
+    s
 }
 
 /// Whether an entry listed by [`recurse_check`] has other attributes than `attrs` give it.
@@ -254,6 +290,9 @@ impl Module for File {
         if Args::parse("file", args, &SPEC)?.bool("_diff_peek", false)? {
             return diff_peek(cx, &w.path).await;
         }
+        if cx.check_mode && w.state != "absent" {
+            warn_unknown_owners(cx, &w.attrs).await?;
+        }
         let p = quote(&w.path);
         let (paths, follow) = fact_paths(&w);
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -333,9 +372,10 @@ impl Module for File {
                         let d = w.attrs.differing(&f);
                         let mut recurse_differs = false;
                         if w.recurse && !w.attrs.is_empty() {
-                            let out = run_ok(cx, Cmd::new(recurse_check(&p)).read_only(), "checking files failed")
-                                .await?
-                                .stdout_text();
+                            let out =
+                                run_ok(cx, Cmd::new(recurse_check(&p, w.follow)).read_only(), "checking files failed")
+                                    .await?
+                                    .stdout_text();
                             recurse_differs = self::recurse_differs(&w.attrs, &out);
                         }
                         let (times, changes) = file_times::plan(cx, &f, &p, &w.mtime, &w.atime).await?;
@@ -344,7 +384,7 @@ impl Module for File {
                             data.set(key, before, after);
                         }
                         if recurse_differs {
-                            script.push_str(&w.attrs.script(&p, true));
+                            script.push_str(&recurse_script(&w.attrs, &p, w.follow));
                         } else {
                             script.push_str(&d.script(&p, false));
                         }
@@ -435,32 +475,53 @@ impl Module for File {
                 diff_after = describe(&w.path, "link", &format!("src: {src}\n"));
             }
             _ => {
-                // hard
-                let src = w.src.clone().unwrap_or_default();
-                q.result.insert("src".into(), src.clone().into());
-                let Some(s) = src_facts.filter(FileFacts::exists) else {
-                    return Err(fail(format!("src file does not exist: {src}"), &w.path, current));
-                };
-                let ln = format!("ln -f -- {} {p}\n", quote(&src));
-                match f.kind {
-                    _ if f.exists() && f.inode == s.inode && f.dev == s.dev => {
+                // hard: an existing one keeps its target when `src` is not given.
+                match w.src.clone() {
+                    None if current != "hard" => {
+                        return Err(fail("src is required for creating new hardlinks".into(), &w.path, current));
+                    }
+                    None => {
                         let d = w.attrs.differing(&f);
                         data.attrs(&f, &d);
                         script = d.script(&p, false);
+                        diff_before = describe(&w.path, current, "");
+                        diff_after = describe(&w.path, "hard", "");
                     }
-                    FileKind::Absent => script = ln + &w.attrs.script(&p, false),
-                    FileKind::Dir => return Err(fail(format!("{} is a directory", w.path), &w.path, current)),
-                    _ if !w.force => {
-                        return Err(fail(
-                            format!("{} exists and is not a hard link to {src}; set force: true to replace it", w.path),
-                            &w.path,
-                            current,
-                        ))
+                    Some(src) => {
+                        q.result.insert("src".into(), src.clone().into());
+                        let Some(s) = src_facts.filter(FileFacts::exists) else {
+                            let msg = "src does not exist".to_string();
+                            let mut result = Map::new();
+                            result.insert("dest".into(), w.path.clone().into());
+                            result.insert("src".into(), src.into());
+                            result.insert("msg".into(), msg.clone().into());
+                            return Err(ModuleError::Failed { msg, result });
+                        };
+                        let ln = format!("ln -f -- {} {p}\n", quote(&src));
+                        match f.kind {
+                            _ if f.exists() && f.inode == s.inode && f.dev == s.dev => {
+                                let d = w.attrs.differing(&f);
+                                data.attrs(&f, &d);
+                                script = d.script(&p, false);
+                            }
+                            FileKind::Absent => script = ln + &w.attrs.script(&p, false),
+                            FileKind::Dir => return Err(fail(format!("{} is a directory", w.path), &w.path, current)),
+                            _ if !w.force => {
+                                return Err(fail(
+                                    format!(
+                                        "{} exists and is not a hard link to {src}; set force: true to replace it",
+                                        w.path
+                                    ),
+                                    &w.path,
+                                    current,
+                                ))
+                            }
+                            _ => script = ln + &w.attrs.script(&p, false),
+                        }
+                        diff_before = describe(&w.path, current, "");
+                        diff_after = describe(&w.path, "hard", &format!("src: {src}\n"));
                     }
-                    _ => script = ln + &w.attrs.script(&p, false),
                 }
-                diff_before = describe(&w.path, current, "");
-                diff_after = describe(&w.path, "hard", &format!("src: {src}\n"));
             }
         }
         q.result.insert("state".into(), state.into());

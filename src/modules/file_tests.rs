@@ -169,8 +169,10 @@ async fn bad_arguments() {
     assert_eq!(e, "missing required arguments: path");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "recurse": "maybe"})).await);
     assert!(e.starts_with("argument 'recurse' is of type str and we were unable to convert to bool"), "{e}");
-    let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "hard"})).await);
-    assert!(e.contains("`src` is required for state=hard"), "{e}");
+    let e = err_text(h.run(&File, json!({"path": "/nonexistent/x", "state": "hard"})).await);
+    assert_eq!(e, "src is required for creating new hardlinks");
+    let e = err_text(h.run(&File, json!({"path": "/nonexistent/x", "src": "/nonexistent/y", "state": "hard"})).await);
+    assert_eq!(e, "src does not exist");
     let e = err_text(h.run(&File, json!({"path": "/tmp", "src": "/etc/hosts"})).await);
     assert_eq!(e, "src option requires state to be 'link' or 'hard'");
     let e = err_text(h.run(&File, json!({"path": "/tmp/x", "state": "file", "recurse": true})).await);

@@ -124,6 +124,11 @@ pub async fn plan(
             diff.push((key, Value::from(before), Value::from(after)));
         }
     }
+    // Both `now`: one plain `touch` (utime with no times), which needs only write access, as
+    // Ansible's `os.utime(path, None)`; setting one time alone needs ownership.
+    if *mtime == Stamp::Now && *atime == Stamp::Now && !script.is_empty() {
+        script = format!("touch -c -- {p}\n");
+    }
     Ok((script, diff))
 }
 

@@ -208,7 +208,7 @@ pub fn stat_info(e: &Entry) -> Map {
     let bit = |b: u32| Value::Bool(m & b != 0);
     let mut r = Map::new();
     r.insert("path".into(), e.path.clone().into());
-    r.insert("mode".into(), format!("{:04o}", m & 0o7777).into());
+    r.insert("mode".into(), format!("0{:03o}", m & 0o7777).into());
     for (k, c) in [
         ("isdir", 'd'),
         ("ischr", 'c'),

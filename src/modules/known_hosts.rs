@@ -205,7 +205,7 @@ fn path_info(r: &mut Map, facts: Option<&crate::facts::FileFacts>) {
     r.insert("gid".into(), f.gid.into());
     r.insert("owner".into(), f.owner.clone().into());
     r.insert("group".into(), f.group.clone().into());
-    r.insert("mode".into(), format!("{:04o}", f.mode).into());
+    r.insert("mode".into(), format!("0{:03o}", f.mode & 0o7777).into());
     r.insert("state".into(), "file".into());
     r.insert("size".into(), f.size.into());
 }

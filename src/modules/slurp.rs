@@ -19,14 +19,26 @@ const SPEC: ArgSpec = ArgSpec {
 
 pub struct Slurp;
 
-/// Checks shared with `fetch`: exit 2 missing, 3 a folder, 4 unreadable (with slurp's
-/// messages, ansible-core 2.19's); then `body`.
+/// Checks shared with `fetch`, in the order Python's `open()` meets them, with slurp's
+/// messages (ansible-core 2.19's): the open's own error decides missing (exit 2), unreadable
+/// (4; also a file below a folder the user can't search) or a path through a file (5; dash
+/// says "No such file" there too, so the nearest existing parent decides; Ansible's message
+/// keeps its unformatted `{source}`); an opened folder is 3; then `body`.
 pub fn guarded(src: &str, body: &str) -> String {
     let s = quote(src);
     format!(
-        "if [ ! -e {s} ]; then echo \"File not found: \"{s} >&2; exit 2; fi\n\
-         if [ -d {s} ]; then echo \"Source is a directory and must be a file: \"{s} >&2; exit 3; fi\n\
-         if [ ! -r {s} ]; then echo \"File is not readable: \"{s} >&2; exit 4; fi\n{body}\n"
+        r#"if ! e=$( ( exec 3<{s} ) 2>&1 ); then
+  case $e in *'ermission denied'*) echo "File is not readable: "{s} >&2; exit 4;; esac
+  d={s}
+  while case $d in */*) d=${{d%/*}};; *) false;; esac && [ -n "$d" ]; do
+    if [ -e "$d" ]; then [ -d "$d" ] || e='ot a directory'; break; fi
+  done
+  case $e in *'ot a directory'*) echo 'Unable to slurp file: {{source}}' >&2; exit 5;; esac
+  echo "File not found: "{s} >&2; exit 2
+fi
+if [ -d {s} ]; then echo "Source is a directory and must be a file: "{s} >&2; exit 3; fi
+{body}
+"#
     )
 }
 
@@ -81,5 +93,7 @@ mod tests {
         assert!(err.to_string().starts_with("File not found: "));
         let err = h.run(&Slurp, json!({"src": tmp.path()})).await.unwrap_err();
         assert!(err.to_string().starts_with("Source is a directory and must be a file: "));
+        let err = h.run(&Slurp, json!({"src": f.join("below")})).await.unwrap_err();
+        assert_eq!(err.to_string(), "Unable to slurp file: {source}");
     }
 }

@@ -83,7 +83,7 @@ fn parse(out: &str, state: &str) -> Option<Map> {
     r.insert("changed".into(), true.into());
     r.insert("gid".into(), gid.parse::<u64>().ok()?.into());
     r.insert("group".into(), group.into());
-    r.insert("mode".into(), format!("{:04o}", u32::from_str_radix(mode, 8).ok()?).into());
+    r.insert("mode".into(), format!("0{:03o}", u32::from_str_radix(mode, 8).ok()? & 0o7777).into());
     r.insert("owner".into(), owner.into());
     r.insert("path".into(), path.into());
     r.insert("size".into(), size.parse::<u64>().ok()?.into());

@@ -65,7 +65,8 @@ fn import_tasks(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     })))
 }
 
-/// Next to the current file first; inside a role also its `tasks/` folder and the role folder.
+/// Next to the current file first; inside a role also its `tasks/` folder and the role folder;
+/// last the playbook's folder (Ansible's `path_dwim_relative` "basedir as last resort").
 pub fn tasks_file_candidates(file: &str, ctx: &Ctx) -> Vec<PathBuf> {
     let given = PathBuf::from(file);
     if given.is_absolute() {
@@ -75,8 +76,13 @@ pub fn tasks_file_candidates(file: &str, ctx: &Ctx) -> Vec<PathBuf> {
     if let Some(role) = &ctx.role {
         out.push(role.path.join("tasks").join(file));
         out.push(role.path.join(file));
+        if !file.starts_with("tasks/") {
+            out.push(ctx.playbook_dir.join("tasks").join(file));
+        }
     }
-    out.dedup();
+    out.push(ctx.playbook_dir.join(file));
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
     out
 }
 

@@ -8,7 +8,7 @@ use super::convert::{self, mapping, string};
 use super::error::{LoadError, LoadErrorKind};
 use super::keywords::{allowed, on, unsupported_reason};
 use super::load::{find_yaml, parent_dir, read_yaml, Ctx, RoleSpec};
-use super::model::{next_id, Block, Item, Role};
+use super::model::{next_id, Attrs, Block, Item, Role};
 use crate::value::Map;
 use crate::yaml::{Kind, Node, Span};
 
@@ -67,6 +67,7 @@ pub fn find(name: &str, ctx: &Ctx) -> Result<PathBuf, Vec<PathBuf>> {
     candidates.push(ctx.playbook_dir.join(name));
     candidates.push(ctx.playbook_dir.join("..").join("roles").join(name));
     candidates.push(PathBuf::from(name));
+    candidates.extend(collection_role(name, ctx));
     let mut unique: Vec<PathBuf> = Vec::new();
     for c in candidates {
         if !unique.contains(&c) {
@@ -74,6 +75,23 @@ pub fn find(name: &str, ctx: &Ctx) -> Result<PathBuf, Vec<PathBuf>> {
         }
     }
     unique.iter().find(|p| p.is_dir()).cloned().ok_or(unique)
+}
+
+/// Where a collection role `ns.col.role` may live: the `collections/` folder beside the
+/// playbook, then each collections path (with or without its `ansible_collections` part).
+fn collection_role(name: &str, ctx: &Ctx) -> Vec<PathBuf> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let [ns, col, role] = parts[..] else { return Vec::new() };
+    if parts.iter().any(|p| p.is_empty() || p.contains('/')) {
+        return Vec::new();
+    }
+    let mut roots = vec![ctx.playbook_dir.join("collections")];
+    roots.extend(crate::template::lookups::paths_setting("COLLECTIONS_PATHS").into_iter().map(PathBuf::from));
+    roots
+        .into_iter()
+        .map(|r| if r.ends_with("ansible_collections") { r } else { r.join("ansible_collections") })
+        .map(|r| r.join(ns).join(col).join("roles").join(role))
+        .collect()
 }
 
 /// The role's name as Ansible shows it (`role_name`, task prefixes): the name as written, or
@@ -228,7 +246,19 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
             hctx.handlers = true;
             let handlers = hctx.items(&node, "a handlers file").map_err(in_role)?;
             if !duplicate {
-                ctx.state.handlers.borrow_mut().extend(handlers);
+                // They run with the role's keywords (`become_user` on its `roles:` entry), as
+                // Ansible's handler blocks inherit from their role; `when` and tags stay with
+                // the role's tasks.
+                let attrs = Attrs { when: Vec::new(), tags: Vec::new(), ..spec.attrs.clone() };
+                let block = Block {
+                    id: next_id(),
+                    span: at.clone(),
+                    block: handlers,
+                    attrs,
+                    role: Some(role.clone()),
+                    ..Default::default()
+                };
+                ctx.state.handlers.borrow_mut().push(Item::Block(Arc::new(block)));
             }
         }
         None => {

@@ -184,9 +184,21 @@ fn site_role_params_and_duplicate_dependency() {
 #[test]
 fn site_handlers_roles_first_without_duplicates() {
     let pb = fixture("site.yml");
-    let names: Vec<String> = pb.plays[0].handlers.iter().map(|h| task(h).name.clone().unwrap_or_default()).collect();
+    // A role's handlers come in a block carrying the role (its keywords apply to them).
+    let flat: Vec<&Item> = pb.plays[0]
+        .handlers
+        .iter()
+        .flat_map(|h| match h {
+            Item::Block(b) => {
+                assert!(b.role.is_some());
+                b.block.iter().collect::<Vec<_>>()
+            }
+            t => vec![t],
+        })
+        .collect();
+    let names: Vec<String> = flat.iter().map(|h| task(h).name.clone().unwrap_or_default()).collect();
     assert_eq!(names, vec!["base changed", "restart app", "log config change", "reload webapp", "restart app"]);
-    let listen = task(&pb.plays[0].handlers[2]);
+    let listen = task(flat[2]);
     assert_eq!(listen.listen, vec!["config changed"]);
     assert_eq!(listen.role.as_ref().unwrap().name, "common");
 }

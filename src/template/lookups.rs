@@ -18,7 +18,7 @@ use super::filters::convert::{fail, from_data, require_defined, to_data};
 use super::filters::text::{expanduser, text_of};
 
 mod controller;
-pub use controller::allow_broken_conditionals;
+pub use controller::{allow_broken_conditionals, bool_setting, paths_setting};
 mod lists;
 mod password;
 

@@ -59,6 +59,13 @@ const SETTINGS: &[Setting] = &[
     ("DEFAULT_POLL_INTERVAL", "ANSIBLE_POLL_INTERVAL", ("defaults", "poll_interval"), Kind::Int, "15"),
     ("DEFAULT_TRANSPORT", "ANSIBLE_TRANSPORT", ("defaults", "transport"), Kind::Str, "ssh"),
     ("DEFAULT_GATHERING", "ANSIBLE_GATHERING", ("defaults", "gathering"), Kind::Str, "implicit"),
+    (
+        "ERROR_ON_MISSING_HANDLER",
+        "ANSIBLE_ERROR_ON_MISSING_HANDLER",
+        ("defaults", "error_on_missing_handler"),
+        Kind::Bool,
+        "true",
+    ),
     ("DEFAULT_HASH_BEHAVIOUR", "ANSIBLE_HASH_BEHAVIOUR", ("defaults", "hash_behaviour"), Kind::Str, "replace"),
     ("DEFAULT_MODULE_NAME", "ANSIBLE_MODULE_NAME", ("defaults", "module_name"), Kind::Str, "command"),
     ("DEFAULT_MANAGED_STR", "ANSIBLE_MANAGED", ("defaults", "ansible_managed"), Kind::Str, "Ansible managed"),
@@ -155,6 +162,16 @@ pub fn bool_setting(name: &str) -> bool {
         .or_else(|| ansible_cfg().get(&(section.to_string(), key.to_string())).cloned())
         .unwrap_or_else(|| default.to_string());
     super::super::filters::bool_of(&Value::from(text))
+}
+
+/// One path-list setting (environment, ansible.cfg, default), `~` expanded.
+pub fn paths_setting(name: &str) -> Vec<String> {
+    let Some(&(_, env, (section, key), _, default)) = SETTINGS.iter().find(|s| s.0 == name) else { return Vec::new() };
+    let text = std::env::var(env)
+        .ok()
+        .or_else(|| ansible_cfg().get(&(section.to_string(), key.to_string())).cloned())
+        .unwrap_or_else(|| default.to_string());
+    text.split(':').filter(|s| !s.is_empty()).map(|p| expand_home(p.trim())).collect()
 }
 
 /// `ALLOW_BROKEN_CONDITIONALS`: a conditional that gives no boolean counts by its truthiness
