@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, Parser};
 
 use crate::error::{exit, Diagnose, Diagnostic};
+use crate::facts::cache::{Backend, CacheError};
 use crate::value::{Map, Value};
 
 #[derive(Debug, Parser)]
@@ -76,6 +77,9 @@ pub struct Args {
     /// Connection type to use (`ssh`, `local`).
     #[arg(short = 'c', long = "connection")]
     pub connection: Option<String>,
+    /// Clear the fact cache of every host in the inventory before running.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
     /// Run notified handlers even on hosts that failed (a play's `force_handlers` wins).
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
@@ -119,6 +123,11 @@ pub struct Settings {
     pub host_key_checking: bool,
     /// Ansible's ssh `reconnection_retries` (`ANSIBLE_SSH_RETRIES`, ansible.cfg `retries`).
     pub ssh_retries: Option<u32>,
+    /// Where facts are cached (`ANSIBLE_CACHE_PLUGIN*`, ansible.cfg `fact_caching*`).
+    pub fact_cache: Backend,
+    pub flush_cache: bool,
+    /// Facts as top-level variables too (`ANSIBLE_INJECT_FACT_VARS`, `inject_facts_as_vars`).
+    pub inject_facts: bool,
     /// `--force-handlers`, `ANSIBLE_FORCE_HANDLERS` or ansible.cfg: the default of plays
     /// that don't set `force_handlers`.
     pub force_handlers: bool,
@@ -136,6 +145,8 @@ pub enum CliError {
     /// ansible.cfg that Ansible would refuse too (it stops with "Error reading config file").
     #[error("error reading config file {}: {reason}", path.display())]
     Config { path: PathBuf, reason: String },
+    #[error(transparent)]
+    FactCache(#[from] CacheError),
 }
 
 impl Diagnose for CliError {
@@ -145,6 +156,7 @@ impl Diagnose for CliError {
             CliError::ExtraVars { .. } => d.hint("use `-e key=value`, `-e '{\"key\": 1}'` or `-e @vars.yml`"),
             CliError::Usage(_) | CliError::Vault(_) => d,
             CliError::Config { .. } => d.hint("fix ansible.cfg (INI: `[section]` headers, then `key = value` lines)"),
+            CliError::FactCache(_) => d.hint("troupe caches facts in `memory` (the default) or `jsonfile`"),
         }
     }
     fn exit_code(&self) -> i32 {
@@ -163,6 +175,11 @@ struct AnsibleCfg {
     remote_user: Option<String>,
     private_key_file: Option<String>,
     ssh_retries: Option<u32>,
+    fact_caching: Option<String>,
+    fact_caching_connection: Option<String>,
+    fact_caching_prefix: Option<String>,
+    fact_caching_timeout: Option<u64>,
+    inject_facts_as_vars: Option<bool>,
     force_handlers: Option<bool>,
     vault_password_file: Option<String>,
     vault_identity_list: Option<String>,
@@ -237,6 +254,11 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "host_key_checking" => cfg.host_key_checking = crate::value::to_bool(&Value::String(v)),
             "remote_user" => cfg.remote_user = Some(v),
             "private_key_file" => cfg.private_key_file = Some(v),
+            "fact_caching" => cfg.fact_caching = Some(v),
+            "inject_facts_as_vars" => cfg.inject_facts_as_vars = crate::value::to_bool(&Value::String(v)),
+            "fact_caching_connection" => cfg.fact_caching_connection = Some(rel(&v)),
+            "fact_caching_prefix" => cfg.fact_caching_prefix = Some(v),
+            "fact_caching_timeout" => cfg.fact_caching_timeout = Some(number(&v, "fact_caching_timeout", n)?),
             "force_handlers" => cfg.force_handlers = crate::value::to_bool(&Value::String(v)),
             "vault_password_file" => cfg.vault_password_file = Some(rel(&v)),
             "vault_identity_list" => cfg.vault_identity_list = Some(v),
@@ -287,6 +309,23 @@ impl Settings {
             .unwrap_or(true);
         let ssh_retries =
             std::env::var("ANSIBLE_SSH_RETRIES").ok().and_then(|v| v.trim().parse().ok()).or(cfg.ssh_retries);
+        let env = |k: &str| std::env::var(k).ok();
+        let timeout = match env("ANSIBLE_CACHE_PLUGIN_TIMEOUT") {
+            Some(t) => Some(t.trim().parse().map_err(|_| {
+                CliError::Usage(format!("ANSIBLE_CACHE_PLUGIN_TIMEOUT must be a whole number, not '{t}'"))
+            })?),
+            None => cfg.fact_caching_timeout,
+        };
+        let fact_cache = Backend::choose(
+            env("ANSIBLE_CACHE_PLUGIN").or(cfg.fact_caching).as_deref(),
+            env("ANSIBLE_CACHE_PLUGIN_CONNECTION").or(cfg.fact_caching_connection).as_deref(),
+            env("ANSIBLE_CACHE_PLUGIN_PREFIX").or(cfg.fact_caching_prefix).as_deref(),
+            timeout,
+        )?;
+        let inject_facts = env("ANSIBLE_INJECT_FACT_VARS")
+            .and_then(|v| crate::value::to_bool(&Value::String(v)))
+            .or(cfg.inject_facts_as_vars)
+            .unwrap_or(true);
         let force_handlers = args.force_handlers
             || std::env::var("ANSIBLE_FORCE_HANDLERS")
                 .ok()
@@ -320,6 +359,9 @@ impl Settings {
             roles_path,
             host_key_checking,
             ssh_retries,
+            fact_cache,
+            flush_cache: args.flush_cache,
+            inject_facts,
             force_handlers,
         })
     }

@@ -34,6 +34,7 @@ use crate::cli::{Args, Settings};
 use crate::connection::pool::ConnectDefaults;
 use crate::connection::ssh::SshDefaults;
 use crate::error::{exit, Diagnose, Diagnostic};
+use crate::facts::cache::FactCache;
 use crate::inventory::Inventory;
 use crate::plan::{list, Plan, TagFilter};
 use crate::playbook::{LoadOptions, Playbook};
@@ -54,6 +55,8 @@ pub enum RunError {
     NoHosts { message: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
+    #[error(transparent)]
+    FactCache(#[from] facts::cache::CacheError),
 }
 
 impl Diagnose for RunError {
@@ -66,6 +69,7 @@ impl Diagnose for RunError {
             RunError::NoHosts { message } => Diagnostic::new(message.clone())
                 .hint("check the play's `hosts:` and --limit against the inventory (troupe --list-hosts)"),
             RunError::Runtime(m) => Diagnostic::new(m.clone()),
+            RunError::FactCache(e) => Diagnostic::new(e.to_string()),
         }
     }
     fn exit_code(&self) -> i32 {
@@ -74,7 +78,7 @@ impl Diagnose for RunError {
             RunError::Inventory(e) => e.exit_code(),
             RunError::Load(e) => e.exit_code(),
             RunError::Plan(e) => e.exit_code(),
-            RunError::NoHosts { .. } | RunError::Runtime(_) => exit::ERROR,
+            RunError::NoHosts { .. } | RunError::Runtime(_) | RunError::FactCache(_) => exit::ERROR,
         }
     }
 }
@@ -190,8 +194,10 @@ fn in_order(hosts: &mut [String], order: Option<&str>) -> Result<(), String> {
 }
 
 /// What the engine takes from the settings.
-fn exec_options(settings: &Settings) -> exec::Options {
+fn exec_options(settings: &Settings, fact_cache: Arc<FactCache>) -> exec::Options {
     exec::Options {
+        fact_cache,
+        inject_facts: settings.inject_facts,
         check: settings.check,
         diff: settings.diff,
         forks: settings.forks,
@@ -262,7 +268,19 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         .enable_all()
         .build()
         .map_err(|e| RunError::Runtime(e.to_string()))?;
-    let options = Arc::new(exec_options(&settings));
+    let cache = FactCache::open(settings.fact_cache.clone())?;
+    let inventory_hosts = inv.groups_map().get("all").cloned().unwrap_or_default();
+    if settings.flush_cache {
+        // As Ansible: every inventory host (not the implicit localhost).
+        for h in &inventory_hosts {
+            cache.delete(h);
+        }
+    }
+    // Read before any task runs: a corrupt cache file stops the run here, as in Ansible.
+    for h in inventory_hosts.iter().chain(hosts.iter().flatten().flatten()) {
+        cache.get(h)?;
+    }
+    let options = Arc::new(exec_options(&settings, Arc::new(cache)));
     if let Some(warning) = exec::raise_open_files(settings.forks) {
         reporter.warn(&warning);
     }

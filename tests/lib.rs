@@ -38,6 +38,7 @@ mod read_ahead;
 mod result_lines;
 mod role_names;
 mod semantics;
+mod set_fact;
 mod vars_includes;
 mod vault;
 mod with_lookups;

@@ -14,7 +14,7 @@ use super::ahead::Ahead;
 use super::flags::BoolKey;
 use super::host::TaskCall;
 use super::outcome::{failure, module_failure, template_failure, unreachable, ItemOutcome};
-use super::resolve::{connection_keywords, render_args};
+use super::resolve::{connection_keywords, render_args, ArgsError};
 use super::result::TaskResult;
 use super::Runner;
 
@@ -74,7 +74,8 @@ impl Runner {
         };
         let args = match render_args(module, task, frame, scope) {
             Ok(a) => a,
-            Err(e) => return template_failure(task, &e),
+            Err(ArgsError::Template(e)) => return template_failure(task, &e),
+            Err(ArgsError::Module(e)) => return module_failed(module, e),
         };
         let check = match frame.flag(task, BoolKey::CheckMode, scope, self.options.check) {
             Ok(b) => b,
@@ -226,6 +227,7 @@ impl Runner {
     ) -> ItemOutcome {
         // Only the query sets these; `apply` never reads them.
         let facts = query.facts.take();
+        let cacheable = query.cacheable;
         let include_vars = query.include_vars.take();
         let diff_out = if diff { query.diff.take() } else { None };
         let step = query.step(check);
@@ -248,7 +250,7 @@ impl Runner {
         }
         result.changed = Some(status == Status::Changed);
         result.diff = diff_out;
-        ItemOutcome { status, result, facts, include_vars }
+        ItemOutcome { status, result, facts, cacheable, include_vars }
     }
 }
 

@@ -73,6 +73,7 @@ impl Runner {
         // The loop's own line is hidden if any item was; a failure is ignored if every failed item was.
         let (mut any_no_log, mut all_ignored) = (false, true);
         let mut facts: Option<Map> = None;
+        let mut cacheable = false;
         let mut include_vars: Option<Map> = None;
         let mut includes = Vec::new();
         let total = items.len();
@@ -153,6 +154,7 @@ impl Runner {
             if let Some(f) = out.facts {
                 facts.get_or_insert_with(Map::new).extend(f);
             }
+            cacheable |= out.cacheable;
             if let Some(v) = out.include_vars {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
@@ -192,6 +194,7 @@ impl Runner {
         let summary = LoopSummary { changed: any_changed, failed: any_failed, all_skipped, warnings, results };
         let mut o = HostOutcome::new(host, status, summary.into_result());
         o.facts = facts;
+        o.cacheable = cacheable;
         o.include_vars = include_vars;
         o.includes = includes;
         o.ignored = any_failed && all_ignored;

@@ -136,6 +136,7 @@ impl Runner {
                         if let Some(s) = self.states.get_mut(b) {
                             let fresh = super::world::HostState::new(s.inventory.clone());
                             s.facts = fresh.facts;
+                            self.options.fact_cache.delete(b);
                         }
                     }
                 }

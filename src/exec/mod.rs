@@ -74,6 +74,18 @@ pub struct Runner {
     errors_cleared: u64,
 }
 
+/// A host's state when it first comes up in the run: its inventory, and its cached facts.
+fn fresh_state(inv: &Inventory, options: &Options, reporter: &Reporter, host: &str) -> HostState {
+    let (cache, inject) = (&options.fact_cache, options.inject_facts);
+    let mut state = HostState::new(Arc::new(InventoryLayers::of(inv, host)));
+    match cache.get(host) {
+        Ok(Some(facts)) => state.add_facts(&facts, inject),
+        Ok(None) => {}
+        Err(e) => reporter.warn(&e.to_string()),
+    }
+    state
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
@@ -173,9 +185,10 @@ impl Runner {
         }
         self.reporter.hosts(&hosts);
         for h in &hosts {
-            let inv = self.inventory.clone();
-            let st =
-                self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, h))));
+            let st = self
+                .states
+                .entry(h.clone())
+                .or_insert_with(|| fresh_state(&self.inventory, &self.options, &self.reporter, h));
             st.ended = false;
             st.vars_files = Arc::new(Map::new());
             st.notified.clear();
@@ -184,8 +197,9 @@ impl Runner {
         // a limited run still reads other hosts' inventory vars and delegates to them.
         let everyone = self.inventory.groups_map().get("all").cloned().unwrap_or_default();
         for h in everyone {
-            let inv = self.inventory.clone();
-            self.states.entry(h.clone()).or_insert_with(|| HostState::new(Arc::new(InventoryLayers::of(&inv, &h))));
+            self.states
+                .entry(h.clone())
+                .or_insert_with(|| fresh_state(&self.inventory, &self.options, &self.reporter, &h));
         }
         self.end_play = false;
         for (i, batch) in batches(&play.serial, &hosts).into_iter().enumerate() {

@@ -1,10 +1,13 @@
 //! What the engine needs from the command line, ansible.cfg and the environment. The CLI's
 //! `Settings` are turned into these in `lib.rs`, so `exec` does not depend on the CLI.
 
+use std::sync::Arc;
+
 use crate::connection::pool::ConnectDefaults;
+use crate::facts::cache::FactCache;
 use crate::value::Map;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// `--check`, `--diff`: the defaults of the `check_mode` and `diff` keywords.
     pub check: bool,
@@ -20,6 +23,10 @@ pub struct Options {
     pub inventory_sources: Vec<String>,
     pub become_: BecomeDefaults,
     pub connect: ConnectDefaults,
+    /// Gathered and cacheable facts, kept across plays (and runs, with `jsonfile`).
+    pub fact_cache: Arc<FactCache>,
+    /// Facts also as top-level `ansible_*` variables (`ANSIBLE_INJECT_FACT_VARS`, default on).
+    pub inject_facts: bool,
 }
 
 /// `-b`, `--become-user`, `--become-method`, `-K`: used where no keyword says otherwise.

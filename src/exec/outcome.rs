@@ -21,6 +21,8 @@ pub struct HostOutcome {
     /// What the task returned (`register` stores its dict); its `diff` is reported beside it.
     pub result: TaskResult,
     pub facts: Option<Map>,
+    /// `set_fact: cacheable=true` (see `Query::cacheable`).
+    pub cacheable: bool,
     pub include_vars: Option<Map>,
     /// `delegate_facts`: the delegate that gets `facts` and `include_vars` instead of the host.
     pub facts_for: Option<String>,
@@ -42,6 +44,7 @@ impl HostOutcome {
             ignored: false,
             result,
             facts: None,
+            cacheable: false,
             include_vars: None,
             facts_for: None,
             includes: Vec::new(),
@@ -60,6 +63,7 @@ pub(super) struct ItemOutcome {
     pub status: Status,
     pub result: TaskResult,
     pub facts: Option<Map>,
+    pub cacheable: bool,
     pub include_vars: Option<Map>,
 }
 
@@ -76,7 +80,7 @@ pub(super) struct Guarded {
 impl ItemOutcome {
     /// An outcome with nothing besides its status and result.
     pub fn new(status: Status, result: TaskResult) -> ItemOutcome {
-        ItemOutcome { status, result, facts: None, include_vars: None }
+        ItemOutcome { status, result, facts: None, cacheable: false, include_vars: None }
     }
 }
 
@@ -110,6 +114,7 @@ impl Runner {
     pub(super) fn finish(&self, host: &str, item: ItemOutcome) -> HostOutcome {
         let mut o = HostOutcome::new(host, item.status, item.result);
         o.facts = item.facts;
+        o.cacheable = item.cacheable;
         o.include_vars = item.include_vars;
         o
     }
@@ -201,7 +206,11 @@ fn failure_origin(task: &crate::playbook::Task, result: &Map) -> String {
     let kind =
         if CONTROLLER_ACTIONS.contains(&crate::playbook::canonical_action(&task.action)) { "Action" } else { "Module" };
     let msg = result.get("msg").map(crate::value::to_text).unwrap_or_default();
-    let mut text = format!("[ERROR]: Task failed: {kind} failed: {msg}\n");
+    // An error the action raised reads as is (its message already says "Task failed").
+    let mut text = match msg.starts_with("Task failed: ") {
+        true => format!("[ERROR]: {msg}\n"),
+        false => format!("[ERROR]: Task failed: {kind} failed: {msg}\n"),
+    };
     let span = &task.span;
     if span.line == 0 {
         return text;

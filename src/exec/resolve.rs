@@ -250,13 +250,27 @@ pub(super) fn connection_keywords(
     Ok(())
 }
 
+/// Why a task's arguments could not be rendered.
+#[derive(Debug)]
+pub(super) enum ArgsError {
+    Template(TemplateError),
+    /// The module refuses what a template gave (a `set_fact` name that is not a string).
+    Module(modules::ModuleError),
+}
+
+impl From<TemplateError> for ArgsError {
+    fn from(e: TemplateError) -> ArgsError {
+        ArgsError::Template(e)
+    }
+}
+
 /// A task's arguments for `module`, rendered, except those the module evaluates itself.
 pub(super) fn render_args(
     module: &dyn modules::Module,
     task: &Task,
     frame: &Frame,
     scope: &Arc<Scope>,
-) -> Result<Map, TemplateError> {
+) -> Result<Map, ArgsError> {
     let mut args = default_args(module, task, frame, scope)?;
     // Arguments given as one template (`assert: "{{ item }}"`, `args: "{{ opts }}"`) are the
     // base; the arguments written beside them win.
@@ -276,7 +290,8 @@ pub(super) fn render_args(
                         "Finalization of task args for '{fqcn}' failed: the arguments given as '{t}' must be a mapping, not {}",
                         crate::vars::type_name(&other)
                     ),
-                ));
+                )
+                .into());
             }
         }
     }
@@ -293,7 +308,14 @@ pub(super) fn render_args(
         }
         // `set_fact` names may be templates too (`"{{ prefix }}_port": 1`), as in Ansible.
         let key = match module.name() {
-            "set_fact" if crate::template::is_template(k) => to_text(&scope.render_str(k)?),
+            "set_fact" if crate::template::is_template(k) => match scope.render_str(k)? {
+                Value::String(s) => s,
+                // The module sees only text names: what is not text fails here, with its type.
+                other => {
+                    let msg = modules::set_fact::invalid_name(&other);
+                    return Err(ArgsError::Module(modules::set_fact::raised(msg)));
+                }
+            },
             _ => k.clone(),
         };
         match scope.render_value(v)? {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
+use crate::facts::cache::CacheError;
 use crate::plan::{task_name, PlayPlan, TagFilter};
 use crate::playbook::{ActionKind, Block, Item, Play, Task};
 use crate::report::Status;
@@ -19,7 +20,7 @@ use super::frame::Frame;
 use super::outcome::HostOutcome;
 use super::resolve::task_scope;
 use super::world::{HostState, PlayVars, World};
-use super::Runner;
+use super::{Options, Runner};
 
 #[derive(Clone)]
 pub(super) struct PlayCtx<'a> {
@@ -397,15 +398,22 @@ impl Runner {
                 let value = o.result.registered(o.status == Status::Failed, o.status == Status::Changed);
                 state.set_fact(name, value);
             }
-            match &o.facts_for {
-                None => add_facts(state, task, o),
+            let options = &self.options;
+            let cached = match &o.facts_for {
+                None => add_facts(state, &o.host, task, o, options),
                 Some(delegate) => match self.states.get_mut(delegate) {
-                    Some(other) => add_facts(other, task, o),
-                    None => self.reporter.warn(&format!(
-                        "delegate_facts: '{delegate}' is not in the inventory; its facts are dropped (task at {})",
-                        task.span
-                    )),
+                    Some(other) => add_facts(other, delegate, task, o, options),
+                    None => {
+                        self.reporter.warn(&format!(
+                            "delegate_facts: '{delegate}' is not in the inventory; its facts are dropped (task at {})",
+                            task.span
+                        ));
+                        Ok(())
+                    }
                 },
+            };
+            if let Err(e) = cached {
+                self.reporter.warn(&e.to_string());
             }
             let Some(state) = self.states.get_mut(&o.host) else { continue };
             match o.status {
@@ -460,12 +468,28 @@ impl Runner {
     }
 }
 
-/// A task's facts (`set_fact`, `setup`) and `include_vars` on the host that gets them.
-fn add_facts(state: &mut HostState, task: &Task, o: &HostOutcome) {
+/// A task's facts (`set_fact`, `setup`) and `include_vars` on the host that gets them
+/// (`host`). Gathered facts and `cacheable` ones are facts proper; a cacheable `set_fact`
+/// keeps its own precedence too, as in Ansible.
+fn add_facts(
+    state: &mut HostState,
+    host: &str,
+    task: &Task,
+    o: &HostOutcome,
+    options: &Options,
+) -> Result<(), CacheError> {
+    let mut cached = Ok(());
     if let Some(f) = &o.facts {
-        if task.kind == ActionKind::Setup {
-            state.add_facts(f);
-        } else {
+        let setup = task.kind == ActionKind::Setup;
+        if setup || o.cacheable {
+            state.add_facts(f, options.inject_facts);
+        }
+        // Every module's facts are cached (`service_facts`, `getent`...), `set_fact`'s only
+        // when cacheable, as in Ansible.
+        if o.cacheable || crate::playbook::canonical_action(&task.action) != "set_fact" {
+            cached = options.fact_cache.update(host, f);
+        }
+        if !setup {
             for (k, v) in f {
                 state.set_fact(k, v.clone());
             }
@@ -475,6 +499,7 @@ fn add_facts(state: &mut HostState, task: &Task, o: &HostOutcome) {
         let m = Arc::make_mut(&mut state.include_vars);
         m.extend(v.clone());
     }
+    cached
 }
 
 /// Where a `vars_files` name is found (Ansible's `path_dwim_relative_stack` for a play):

@@ -38,16 +38,19 @@ impl HostState {
     pub fn set_fact(&mut self, key: &str, value: Value) {
         Arc::make_mut(&mut self.set_facts).insert(key.to_string(), value);
     }
-    /// Gathered facts: each under its `ansible_*` name and, without the prefix, in the
-    /// `ansible_facts` dictionary (as Ansible injects and namespaces them).
-    pub fn add_facts(&mut self, facts: &Map) {
+    /// Gathered facts: in the `ansible_facts` dictionary without their `ansible_` prefix and,
+    /// when `inject` (Ansible's `INJECT_FACTS_AS_VARS`), each under its own name too
+    /// (`ansible_local` always is).
+    pub fn add_facts(&mut self, facts: &Map, inject: bool) {
         let m = Arc::make_mut(&mut self.facts);
         let mut namespaced = match m.remove("ansible_facts") {
             Some(Value::Object(o)) => o,
             _ => Map::new(),
         };
         for (k, v) in facts {
-            m.insert(k.clone(), v.clone());
+            if inject || k == "ansible_local" {
+                m.insert(k.clone(), v.clone());
+            }
         }
         namespaced.extend(crate::facts::host::namespaced(facts));
         m.insert("ansible_facts".into(), Value::Object(namespaced));

@@ -6,6 +6,7 @@
 
 pub mod ahead;
 pub mod batch;
+pub mod cache;
 pub mod file;
 pub mod host;
 

@@ -82,6 +82,8 @@ pub struct Query {
     pub check_skip: bool,
     /// Variables to set on the host at `set_fact` precedence (`set_fact`, `setup` facts).
     pub facts: Option<Map>,
+    /// `set_fact: cacheable=true`: the facts go to the fact cache too.
+    pub cacheable: bool,
     /// Variables to set on the host at `include_vars` precedence.
     pub include_vars: Option<Map>,
 }

@@ -16,7 +16,7 @@ mod include_vars;
 mod iptables;
 mod pause;
 mod registry;
-mod set_fact;
+pub mod set_fact;
 mod setup;
 mod stat;
 mod template;

@@ -161,6 +161,11 @@ fn docs() -> String {
             None if m.name() == "package" => {
                 out.push_str("Passes its arguments to `apt` or `dnf`, whichever the host has.\n")
             }
+            None if m.name() == "set_fact" => out.push_str(
+                "Takes any names: each `name: value` becomes a host variable (a name may be a template;\n\
+                 it must render to a letter or `_`, then letters, digits or `_`, and not a Jinja keyword).\n\
+                 `cacheable: true` also makes them facts, kept in the fact cache.\n",
+            ),
             None => out.push_str("Takes any names: each `name: value` becomes a host variable.\n"),
         }
     }

@@ -1,6 +1,6 @@
 //! Module arguments: the module key's value, the `args` keyword, and per-action rules.
 
-use super::error::LoadError;
+use super::error::{LoadError, LoadErrorKind};
 use super::freeform::{parse_kv, COMMAND_MODULES};
 use super::keywords::did_you_mean;
 use super::model::Task;
@@ -72,8 +72,17 @@ pub fn merge_args(keywords: &[(&Node, &Node, String)], module: Map) -> Result<Ma
 /// Action-specific argument rules: raw params, include/import file names.
 pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
     let action = task.action.clone();
-    if task.args.keys().any(|k| k.starts_with("_ansible_")) {
-        return Err(LoadError::invalid(&key.span, "arguments starting with `_ansible_` are reserved"));
+    if let Some(arg) = task.args.keys().find(|k| k.starts_with("_ansible_")) {
+        // Named as written (`ansible.builtin.debug` stays so), as in Ansible's message.
+        let action = key.as_str().unwrap_or(&action);
+        return Err(LoadError::new(
+            LoadErrorKind::Reserved,
+            &key.span,
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action '{action}': '{arg}'. \
+                 The prefix '_ansible_' is reserved for internal use only."
+            ),
+        ));
     }
     if !RAW_PARAM_ACTIONS.contains(&action.as_str()) {
         if let Some(Value::String(raw)) = task.args.get("_raw_params") {

@@ -22,6 +22,9 @@ pub enum LoadErrorKind {
     Unsupported,
     /// A keyword with a value of the wrong shape.
     Invalid,
+    /// An argument with the `_ansible_` prefix, which Ansible keeps for itself (its plain
+    /// error, not a parse error: exit 1).
+    Reserved,
 }
 
 /// A load error: where, what, and what to do about it.
@@ -89,6 +92,9 @@ impl Diagnose for LoadError {
         d
     }
     fn exit_code(&self) -> i32 {
-        exit::UNREACHABLE_OR_PARSE
+        match self.kind {
+            LoadErrorKind::Reserved => exit::ERROR,
+            _ => exit::UNREACHABLE_OR_PARSE,
+        }
     }
 }
