@@ -56,6 +56,8 @@ impl Runner {
                     return;
                 }
                 Err(msg) => {
+                    // Ansible shows why before the hosts' failures.
+                    self.reporter.error(&format!("[ERROR]: {msg}\n"));
                     for h in &hosts {
                         self.fail_host(h, msg.clone());
                     }
