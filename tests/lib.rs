@@ -28,6 +28,7 @@ mod errors_and_loops;
 mod filters_compat;
 mod fuzz;
 mod garbage;
+mod handlers_includes;
 mod jobs;
 mod keywords;
 mod language;

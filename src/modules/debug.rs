@@ -94,6 +94,11 @@ impl Module for Debug {
 /// What ansible-core 2.19 says about an undefined value in `debug: var=` (`'x' is undefined`,
 /// `object of type 'dict' has no attribute 'y'`), from troupe's longer template error.
 fn undefined_reason(render: &dyn super::Render, error: &str) -> String {
+    // A variable whose template failed names the variable inside that is undefined.
+    let error = match error.split_once(" could not be templated: ") {
+        Some((_, inner)) => inner,
+        None => error,
+    };
     let quoted = error.split_once("variable '").map(|(_, t)| t).or_else(|| error.strip_prefix('\''));
     let Some(name) = quoted.and_then(|t| t.split('\'').next()) else {
         return error.lines().next().unwrap_or(error).to_string();

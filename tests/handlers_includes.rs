@@ -1,0 +1,287 @@
+//! Handlers, includes and imports as ansible-core 2.19 runs them (issue 11's ansint targets
+//! handlers, include_import, meta_tasks, omit): each run is compared with ansible-playbook's
+//! when ansible-core is installed.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::run::{ansible_playbook, scratch, Run};
+
+/// The `msg` lines of a run, in order, and its exit code.
+fn messages(stdout: &str) -> Vec<String> {
+    stdout.lines().filter(|l| l.trim_start().starts_with("\"msg\"")).map(|l| l.trim().to_string()).collect()
+}
+
+/// ansible-playbook's messages and exit code for the same run, when ansible-core is installed.
+fn ansible(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<(Vec<String>, i32, String)> {
+    let ap = ansible_playbook()?;
+    let mut cmd = Command::new(ap);
+    cmd.args(args).current_dir(dir).env("ANSIBLE_NOCOLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some((messages(&text), out.status.code().unwrap_or(-1), text + &String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Run troupe, then ansible-playbook, and require the same messages and exit code.
+fn same_as_ansible(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Vec<String>, i32, String) {
+    let mut run = Run::new().in_dir(dir).args(args);
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    let done = run.run();
+    let ours = (messages(&done.stdout), done.out.status.code().unwrap_or(-1), done.stdout.clone() + &done.stderr);
+    if let Some(theirs) = ansible(dir, args, env) {
+        assert_eq!((&ours.0, ours.1), (&theirs.0, theirs.1), "troupe:\n{}\nansible-playbook:\n{}", ours.2, theirs.2);
+    }
+    ours
+}
+
+/// Local hosts; Ansible's modules run with its own Python (no interpreter discovery).
+const LOCAL: &str = "[g]\nh1 ansible_connection=local\n[all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
+
+#[test]
+fn force_handlers_from_the_command_line_runs_the_handlers_of_a_failed_host() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - debug: msg=changing
+      changed_when: true
+      notify: report
+    - fail: msg=boom
+  handlers:
+    - name: report
+      debug: msg="handler ran"
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let (plain, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!((plain.len(), code), (1, 2), "{plain:?}");
+    let (forced, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "--force-handlers"], &[]);
+    assert_eq!(code, 2);
+    assert!(forced.iter().any(|m| m.contains("handler ran")), "{forced:?}");
+    let (env, _, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[("ANSIBLE_FORCE_HANDLERS", "1")]);
+    assert_eq!(env, forced);
+}
+
+#[test]
+fn a_name_runs_its_first_handler_and_listeners_run_once_per_name() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  roles: [r]
+  tasks:
+    - debug: msg=go
+      changed_when: true
+      notify: [topic, "r : scoped"]
+  handlers:
+    - name: topic
+      debug: msg="first by name"
+    - name: topic
+      debug: msg="second by name"
+    - name: same
+      debug: msg="listener one"
+      listen: topic
+    - name: same
+      debug: msg="listener twin"
+      listen: topic
+    - name: other
+      debug: msg="listener two"
+      listen: topic
+"#;
+    let role_handlers = "- name: in role\n  debug: msg=\"role listener\"\n  listen: scoped\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play), ("roles/r/handlers/main.yml", role_handlers)]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        ours,
+        [
+            r#""msg": "go""#,
+            r#""msg": "role listener""#,
+            r#""msg": "first by name""#,
+            r#""msg": "listener one""#,
+            r#""msg": "listener two""#
+        ],
+    );
+}
+
+#[test]
+fn notifying_a_missing_handler_stops_the_run_unless_told_otherwise() {
+    let play = "- hosts: g\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      notify: nobody\n    - debug: msg=after\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let (ours, code, out) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 1);
+    assert!(!ours.iter().any(|m| m.contains("after")), "{ours:?}");
+    assert!(out.contains("The requested handler 'nobody' was not found in either the main handlers list nor in the listening handlers list"), "{out}");
+    let (ours, code, _) =
+        same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")]);
+    assert_eq!(code, 0);
+    assert!(ours.iter().any(|m| m.contains("after")), "{ours:?}");
+}
+
+#[test]
+fn a_roles_handlers_run_with_the_keywords_of_its_roles_entry() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  roles:
+    - role: r
+      ignore_errors: true
+  tasks:
+    - meta: flush_handlers
+    - debug: msg="play goes on"
+"#;
+    let tasks = "- debug: msg=go\n  changed_when: true\n  notify: breaks\n";
+    let handlers = "- name: breaks\n  fail: {msg: handler failed}\n";
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("p.yml", play),
+        ("roles/r/tasks/main.yml", tasks),
+        ("roles/r/handlers/main.yml", handlers),
+    ]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 0);
+    assert!(ours.iter().any(|m| m.contains("play goes on")), "{ours:?}");
+}
+
+#[test]
+fn keywords_on_an_include_apply_to_the_include_only() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - include_tasks: inc.yml
+      ignore_errors: true
+    - debug: msg="not reached"
+"#;
+    let inc = "- command: \"false\"\n- debug: msg=\"not reached either\"\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play), ("inc.yml", inc)]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 2);
+    assert!(ours.is_empty(), "{ours:?}");
+}
+
+#[test]
+fn include_role_public_allow_duplicates_and_a_looped_role_s_handlers() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - debug: msg="before {{ r_default | default('hidden') }}"
+    - include_role: {name: r, public: true}
+    - debug: msg="after {{ r_default }}"
+    - include_role: {name: r, allow_duplicates: false}
+    - include_role: {name: r}
+      loop: [1, 2]
+      loop_control: {loop_var: name}
+"#;
+    let tasks = "- debug: msg=\"in r {{ name | default('-') }}\"\n  changed_when: true\n  notify: once\n";
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("p.yml", play),
+        ("roles/r/tasks/main.yml", tasks),
+        ("roles/r/defaults/main.yml", "r_default: shown\n"),
+        ("roles/r/handlers/main.yml", "- name: once\n  debug: msg=\"handler once\"\n"),
+    ]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        ours,
+        [
+            r#""msg": "before hidden""#,
+            r#""msg": "in r -""#,
+            r#""msg": "after shown""#,
+            r#""msg": "in r 1""#,
+            r#""msg": "in r 2""#,
+            r#""msg": "handler once""#
+        ]
+    );
+}
+
+#[test]
+fn imports_resolve_names_from_import_playbook_and_task_vars() {
+    let main = r#"
+- import_playbook: "{{ pb }}"
+  vars:
+    pb: sub.yml
+    role_name: r
+"#;
+    let sub = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - import_role:
+        name: "{{ role_name }}"
+    - import_tasks: "{{ file }}"
+      vars:
+        file: t.yml
+    - action:
+        module: "{{ mod }}"
+        fact: templated action
+      vars:
+        mod: set_fact
+    - debug: msg="{{ fact }}"
+"#;
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("main.yml", main),
+        ("sub.yml", sub),
+        ("t.yml", "- debug: msg=\"from t\"\n"),
+        ("roles/r/tasks/main.yml", "- debug: msg=\"from r\"\n"),
+    ]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "main.yml"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(ours, [r#""msg": "from r""#, r#""msg": "from t""#, r#""msg": "templated action""#]);
+}
+
+#[test]
+fn a_run_once_include_runs_for_the_first_host_only() {
+    let inv = "[g]\nh1 ansible_connection=local\nh2 ansible_connection=local\n[all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - include_tasks: inc.yml
+      run_once: true
+    - debug: msg="{{ inventory_hostname }} {{ seen | default('unset') }}"
+"#;
+    let inc = "- set_fact: {seen: \"set on {{ inventory_hostname }}\"}\n";
+    let p = scratch(&[("inv", inv), ("p.yml", play), ("inc.yml", inc)]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(ours, [r#""msg": "h1 set on h1""#, r#""msg": "h2 unset""#]);
+}
+
+#[test]
+fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts() {
+    let play = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - add_host: {name: added, ansible_connection: local}
+      run_once: true
+    - copy: {src: new.ini, dest: inv.ini}
+      delegate_to: localhost
+      run_once: true
+    - meta: refresh_inventory
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg="{{ ansible_play_hosts | sort | join(',') }}"
+      run_once: true
+"#;
+    let py = "[all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
+    let old = &format!("old1 ansible_connection=local\n{py}");
+    let new = &format!("new1 ansible_connection=local\nnew2 ansible_connection=local\n{py}");
+    let p = scratch(&[("inv.ini", old), ("new.ini", new), ("p.yml", play)]);
+    let args = ["-i", "inv.ini", "p.yml"];
+    let ours = messages(&Run::new().in_dir(p.path()).args(args).succeeds().stdout);
+    assert_eq!(ours, [r#""msg": "added,new1,new2""#]);
+    // ansible-playbook starts from the old inventory too (the run replaced the file).
+    std::fs::write(p.path().join("inv.ini"), old).unwrap();
+    if let Some((theirs, code, out)) = ansible(p.path(), &args, &[]) {
+        assert_eq!((ours, 0), (theirs, code), "{out}");
+    }
+}
