@@ -40,7 +40,8 @@ fn same_as_ansible(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Vec<Stri
 }
 
 /// Local hosts; Ansible's modules run with its own Python (no interpreter discovery).
-const LOCAL: &str = "[g]\nh1 ansible_connection=local\n[all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
+const LOCAL: &str =
+    "[g]\nh1 ansible_connection=local\n[all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
 
 #[test]
 fn force_handlers_from_the_command_line_runs_the_handlers_of_a_failed_host() {

@@ -25,6 +25,7 @@ mod e2e_scale;
 mod e2e_testbed;
 mod e2e_transport;
 mod errors_and_loops;
+mod file_results;
 mod filters_compat;
 mod fuzz;
 mod garbage;
