@@ -24,7 +24,7 @@ impl Runner {
         frame: &Frame,
         world: &World,
         hosts: &[String],
-        display: &str,
+        (title, display): (&str, &str),
     ) {
         let raw = task.args.get("_raw_params").map(to_text).unwrap_or_default();
         let action = raw.trim().to_string();
@@ -32,8 +32,16 @@ impl Runner {
             matches!(action.as_str(), "noop" | "reset_connection" | "end_host" | "flush_handlers" | "end_role");
         let runs_on: Vec<String> = if per_host { hosts.to_vec() } else { hosts.iter().take(1).cloned().collect() };
         let mut flush = false;
+        if action == "flush_handlers" && title == "RUNNING HANDLER" {
+            self.reporter.task(title, display, 1);
+            self.reporter.error("[ERROR]: flush_handlers cannot be used as a handler\n");
+            self.aborted = true;
+            self.abort_code = crate::error::exit::ERROR;
+            self.end_the_play();
+            return;
+        }
         for h in &runs_on {
-            self.reporter.task("TASK", display, 1);
+            self.reporter.task(title, display, 1);
             let applies =
                 match world.task_scope(h, frame.role_of(task).map(|r| r.as_ref()), &frame.block_vars, &frame.extra) {
                     Some(scope) => {
@@ -160,7 +168,7 @@ impl Runner {
         let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
         for _round in 0..5 {
             let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            let names: Vec<Answers> = handlers.iter().map(|(t, _, group)| Answers::of(t, *group)).collect();
+            let names = self.answers(ctx, &handlers);
             self.take_notified(hosts, &names, &mut pending);
             if pending.values().all(BTreeSet::is_empty) {
                 return;
@@ -201,12 +209,11 @@ impl Runner {
 
     /// Whether every notified name has a handler. A missing one stops the run, as Ansible's
     /// `ERROR_ON_MISSING_HANDLER` (default on) does; with it off, a warning.
-    pub(super) fn handlers_exist(&mut self, ctx: &PlayCtx<'_>, notify: &[String]) -> bool {
+    pub(super) fn handlers_exist(&mut self, ctx: &mut PlayCtx<'_>, notify: &[String]) -> bool {
         if notify.is_empty() {
             return true;
         }
-        let all: Vec<Answers> =
-            handler_tasks(&ctx.handlers, &ctx.root).iter().map(|(t, _, g)| Answers::of(t, *g)).collect();
+        let all = self.answers(ctx, &handler_tasks(&ctx.handlers, &ctx.root));
         for n in notify {
             if !answering(n, &all).is_empty() {
                 continue;
@@ -218,13 +225,46 @@ impl Runner {
                 self.reporter.warn(&msg);
                 continue;
             }
-            self.reporter.error(&msg);
+            self.reporter.error(&format!("[ERROR]: {msg}\n"));
             self.aborted = true;
             self.abort_code = crate::error::exit::ERROR;
             self.end_the_play();
             return false;
         }
         true
+    }
+
+    /// What each handler answers to. A templated name is rendered with the play's variables
+    /// (as seen from the batch's first host); one that can't be is unusable, with Ansible's
+    /// warning (once) when it has no `listen` topics.
+    fn answers(&self, ctx: &mut PlayCtx<'_>, handlers: &[(Task, Frame, usize)]) -> Vec<Answers> {
+        let templated = handlers.iter().any(|(t, _, _)| t.name.as_deref().is_some_and(crate::template::is_template));
+        let scope = templated
+            .then(|| self.batch.first().and_then(|h| self.world(ctx).task_scope(h, None, &[], &[])))
+            .flatten()
+            .map(Arc::new);
+        handlers
+            .iter()
+            .map(|(t, _, group)| {
+                let mut a = Answers::of(t, *group);
+                if let (Some(name), Some(scope)) = (t.name.as_deref().filter(|n| crate::template::is_template(n)), &scope) {
+                    match scope.render_text(name) {
+                        Ok(n) => a = Answers::of(&Task { name: Some(n), ..t.clone() }, *group),
+                        Err(e) => {
+                            if t.listen.is_empty() && ctx.handler_warnings.insert(name.to_string()) {
+                                self.reporter.warn(&format!(
+                                    "Handler '{name}' is unusable because it has no listen topics and the name could not be \
+                                     templated (host-specific variables are not supported in handler names). The error: {}",
+                                    e.message
+                                ));
+                            }
+                            a.names.clear();
+                        }
+                    }
+                }
+                a
+            })
+            .collect()
     }
 
     /// Move each host's notified names to the handlers answering them.

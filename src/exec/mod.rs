@@ -217,6 +217,7 @@ impl Runner {
                 root: Default::default(),
                 included_roles: Default::default(),
                 roles_run: Default::default(),
+                handler_warnings: Default::default(),
             };
             match self.strategy(&ctx) {
                 Ok(free::Strategy::Linear) => self.run_batch(&mut ctx, &batch).await,

@@ -141,8 +141,11 @@ impl Runner {
         if debug {
             crate::report::clean_debug(&mut result);
         }
-        // Only an ok debug is printed whole without -v (Ansible's `_ansible_verbose_always`).
-        let show = debug && !no_log && matches!(o.status, Status::Ok | Status::Changed);
+        // An ok debug, or assert unless `quiet`, is printed whole without -v (Ansible's
+        // `_ansible_verbose_always`).
+        let assert = matches!(task.action.as_str(), "assert" | "ansible.builtin.assert" | "ansible.legacy.assert")
+            && !task.args.get("quiet").is_some_and(|q| crate::value::to_bool(q) == Some(true));
+        let show = (debug || assert) && !no_log && matches!(o.status, Status::Ok | Status::Changed);
         // Ansible hides the item label too: it often is the secret.
         let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
         // A loop's summary of its failed items has no block of its own (its items had).

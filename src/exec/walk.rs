@@ -36,6 +36,8 @@ pub(super) struct PlayCtx<'a> {
     pub included_roles: std::collections::HashSet<String>,
     /// Names of the roles `include_role` ran (for `allow_duplicates: false`).
     pub roles_run: std::collections::HashSet<String>,
+    /// Handlers whose name could not be templated, warned about once.
+    pub handler_warnings: std::collections::HashSet<String>,
 }
 
 impl Runner {
@@ -301,7 +303,7 @@ impl Runner {
         let world = self.world(ctx);
         let display = self.display_name(task, frame, &world, &targets[0]);
         if task.kind == ActionKind::Meta {
-            Box::pin(self.run_meta(ctx, task, frame, &world, &targets, &display)).await;
+            Box::pin(self.run_meta(ctx, task, frame, &world, &targets, (title, &display))).await;
             return;
         }
         // Like Ansible's linear strategy, `run_once` is templated for the first host.
@@ -389,8 +391,33 @@ impl Runner {
         let mut any_fatal = false;
         // A task's own `notify`, or its innermost block's or import's.
         let notify = frame.get(Some(task), |a| (!a.notify.is_empty()).then(|| a.notify.clone())).unwrap_or_default();
-        if outcomes.iter().any(|o| o.status == Status::Changed) && !self.handlers_exist(ctx, &notify) {
-            return;
+        // Templated names (`notify: "{{ handler_list }}"`) are rendered per host that changed.
+        let mut rendered: HashMap<String, Vec<String>> = HashMap::new();
+        if notify.iter().any(|n| crate::template::is_template(n)) {
+            let world = self.world(ctx);
+            for o in outcomes.iter().filter(|o| o.status == Status::Changed) {
+                let Some(scope) = task_scope(&world, task, frame, &o.host) else { continue };
+                let mut names = Vec::new();
+                for n in &notify {
+                    match scope.render_value(&Value::from(n.as_str())) {
+                        Ok(Value::Array(items)) => names.extend(items.iter().map(to_text)),
+                        Ok(v) => names.push(to_text(&v)),
+                        Err(e) => self.reporter.warn(&format!("notify: {} (task at {})", e.message, task.span)),
+                    }
+                }
+                rendered.insert(o.host.clone(), names);
+            }
+        }
+        let notify_of = |host: &str| rendered.get(host).unwrap_or(&notify).clone();
+        let mut lists: Vec<Vec<String>> = rendered.values().cloned().collect();
+        if lists.is_empty() && outcomes.iter().any(|o| o.status == Status::Changed) {
+            lists.push(notify.clone());
+        }
+        lists.dedup();
+        for names in &lists {
+            if !self.handlers_exist(ctx, names) {
+                return;
+            }
         }
         for o in outcomes {
             let Some(state) = self.states.get_mut(&o.host) else { continue };
@@ -427,7 +454,7 @@ impl Runner {
                 }
                 Status::Unreachable if !o.ignore_unreachable => state.unreachable = true,
                 Status::Changed => {
-                    for n in &notify {
+                    for n in &notify_of(&o.host) {
                         if !state.notified.contains(n) {
                             state.notified.push(n.clone());
                         }

@@ -62,6 +62,9 @@ pub fn load_items(node: &Node, ctx: &Ctx, what: &str) -> Result<Vec<Item>, LoadE
 fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
     let entries = mapping(node, "a task")?;
     let is_block = entries.iter().any(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")));
+    if is_block && ctx.handlers {
+        return Err(LoadError::unsupported(&node.span, "Using a block as a handler is not supported."));
+    }
     if is_block {
         load_block(node, entries, ctx)
     } else {
@@ -200,6 +203,10 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
     if matches!(task.kind, ActionKind::Module | ActionKind::Debug | ActionKind::Setup) {
         (ctx.opts.check_args)(&task.action, &task.args)
             .map_err(|e| LoadError::invalid(&action.key.span, format!("{}: {e}", task.action)))?;
+    }
+    if ctx.handlers && matches!(task.kind, ActionKind::IncludeRole | ActionKind::ImportRole) {
+        let action = if task.kind == ActionKind::IncludeRole { "include_role" } else { "import_role" };
+        return Err(LoadError::unsupported(&task.span, format!("Using '{action}' as a handler is not supported.")));
     }
     if matches!(task.kind, ActionKind::IncludeRole | ActionKind::ImportRole) {
         for key in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
