@@ -286,3 +286,49 @@ fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts() {
         assert_eq!((ours, 0), (theirs, code), "{out}");
     }
 }
+
+#[test]
+fn templated_notify_and_handler_names_and_what_cannot_be_a_handler() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  vars:
+    first: name1
+    both: [name2, topic3]
+  tasks:
+    - debug: msg=go
+      changed_when: true
+      notify: "{{ first }}"
+    - debug: msg=again
+      changed_when: true
+      notify: "{{ both }}"
+    - assert: {that: [true], success_msg: asserted}
+  handlers:
+    - name: name1
+      debug: msg="ran name1"
+    - name: "{{ 'name' ~ 2 }}"
+      debug: msg="ran templated name2"
+    - name: listener
+      debug: msg="ran topic3"
+      listen: topic3
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        ours,
+        [
+            r#""msg": "go""#,
+            r#""msg": "again""#,
+            r#""msg": "asserted""#,
+            r#""msg": "ran name1""#,
+            r#""msg": "ran templated name2""#,
+            r#""msg": "ran topic3""#
+        ]
+    );
+    let block = "- hosts: g\n  gather_facts: false\n  handlers:\n    - block:\n        - debug: msg=x\n        - block:\n            - debug: msg=y\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", block)]);
+    let (_, code, out) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    assert_ne!(code, 0);
+    assert!(out.contains("Using a block as a handler is not supported."), "{out}");
+}

@@ -62,7 +62,8 @@ pub fn load_items(node: &Node, ctx: &Ctx, what: &str) -> Result<Vec<Item>, LoadE
 fn load_item(node: &Node, ctx: &Ctx) -> Result<Item, LoadError> {
     let entries = mapping(node, "a task")?;
     let is_block = entries.iter().any(|(k, _)| matches!(k.as_str(), Some("block" | "rescue" | "always")));
-    if is_block && ctx.handlers {
+    // A handlers list's own blocks are implicit blocks; a block inside one is refused, as Ansible.
+    if is_block && ctx.handlers && ctx.blocks > 0 {
         return Err(LoadError::unsupported(&node.span, "Using a block as a handler is not supported."));
     }
     if is_block {
