@@ -2,30 +2,10 @@
 //! targets file and slurp), compared with ansible-playbook on the same playbook when
 //! ansible-core is installed.
 
-use std::process::Command;
-
-use crate::support::run::{ansible_playbook, scratch, Run};
+use crate::support::compare::check;
 
 const LOCAL: &str =
     "[g]\nh1 ansible_connection=local\n[all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
-
-/// The `msg` lines a run printed.
-fn messages(stdout: &str) -> Vec<String> {
-    stdout.lines().filter(|l| l.trim_start().starts_with("\"msg\"")).map(|l| l.trim().to_string()).collect()
-}
-
-/// troupe's messages, then ansible-playbook's on a fresh copy of the same files.
-fn compare(files: &[(&str, &str)], expect: &[&str]) {
-    let p = scratch(files);
-    let ours = messages(&Run::new().in_dir(p.path()).args(["-i", "inv", "p.yml"]).succeeds().stdout);
-    assert_eq!(ours, expect);
-    let Some(ap) = ansible_playbook() else { return };
-    let p = scratch(files);
-    let out = Command::new(ap).args(["-i", "inv", "p.yml"]).current_dir(p.path()).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
-    assert_eq!(ours, messages(&text), "ansible-playbook:\n{text}");
-}
 
 #[test]
 fn file_modes_with_special_bits_hard_link_errors_and_check_mode_owners() {
@@ -52,8 +32,10 @@ fn file_modes_with_special_bits_hard_link_errors_and_check_mode_owners() {
       ignore_errors: true
     - debug: msg="{{ owners.warnings | join(' | ') }}"
 "#;
-    compare(
+    check(
         &[("inv", LOCAL), ("p.yml", play)],
+        &["-i", "inv", "p.yml"],
+        &[],
         &[
             r#""msg": "file 01444 stat 1444""#,
             r#""msg": "src is required for creating new hardlinks / src does not exist / nope""#,
@@ -85,8 +67,10 @@ fn access_and_modification_times_now_and_recurse_following_links() {
       register: moved
     - debug: msg="{{ kept.stat.mode }} then {{ moved.stat.mode }}"
 "#;
-    compare(
+    check(
         &[("inv", LOCAL), ("p.yml", play)],
+        &["-i", "inv", "p.yml"],
+        &[],
         &[r#""msg": "changed True atime moved True mtime kept True""#, r#""msg": "0700 then 0600""#],
     );
 }
@@ -106,8 +90,10 @@ fn slurp_through_a_file_says_unable_to_slurp() {
       ignore_errors: true
     - debug: msg="{{ through.msg }} / {{ missing.msg | regex_replace('/.*/', '') }}"
 "#;
-    compare(
+    check(
         &[("inv", LOCAL), ("p.yml", play)],
+        &["-i", "inv", "p.yml"],
+        &[],
         &[r#""msg": "Unable to slurp file: {source} / File not found: missing""#],
     );
 }

@@ -3,24 +3,13 @@
 //! when ansible-core is installed.
 
 use std::path::Path;
-use std::process::Command;
 
+use crate::support::compare::{ansible, messages};
 use crate::support::run::{ansible_playbook, scratch, Run};
 
-/// The `msg` lines of a run, in order, and its exit code.
-fn messages(stdout: &str) -> Vec<String> {
-    stdout.lines().filter(|l| l.trim_start().starts_with("\"msg\"")).map(|l| l.trim().to_string()).collect()
-}
-
-/// ansible-playbook's messages and exit code for the same run, when ansible-core is installed.
-fn ansible(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<(Vec<String>, i32, String)> {
-    let ap = ansible_playbook()?;
-    let mut cmd = Command::new(ap);
-    cmd.args(args).current_dir(dir).env("ANSIBLE_NOCOLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().ok()?;
+/// ansible-playbook's messages, exit code and output for the same run, when it is installed.
+fn ansible_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<(Vec<String>, i32, String)> {
+    let out = ansible(&ansible_playbook()?, dir, args, env);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     Some((messages(&text), out.status.code().unwrap_or(-1), text + &String::from_utf8_lossy(&out.stderr)))
 }
@@ -33,7 +22,7 @@ fn same_as_ansible(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Vec<Stri
     }
     let done = run.run();
     let ours = (messages(&done.stdout), done.out.status.code().unwrap_or(-1), done.stdout.clone() + &done.stderr);
-    if let Some(theirs) = ansible(dir, args, env) {
+    if let Some(theirs) = ansible_run(dir, args, env) {
         assert_eq!((&ours.0, ours.1), (&theirs.0, theirs.1), "troupe:\n{}\nansible-playbook:\n{}", ours.2, theirs.2);
     }
     ours
@@ -282,7 +271,7 @@ fn refresh_inventory_reads_the_sources_again_and_keeps_added_hosts() {
     assert_eq!(ours, [r#""msg": "added,new1,new2""#]);
     // ansible-playbook starts from the old inventory too (the run replaced the file).
     std::fs::write(p.path().join("inv.ini"), old).unwrap();
-    if let Some((theirs, code, out)) = ansible(p.path(), &args, &[]) {
+    if let Some((theirs, code, out)) = ansible_run(p.path(), &args, &[]) {
         assert_eq!((ours, 0), (theirs, code), "{out}");
     }
 }

@@ -96,13 +96,18 @@ impl Runner {
         let target = delegate.clone().unwrap_or_else(|| host.to_string());
         // A delegated task sees `ansible_delegated_vars`: the delegate's name and connection
         // variables, keyed by its name, as Ansible gives them.
+        // Its connection variables are read once, for this and for the connection below.
+        let delegate_vars = match &delegate {
+            Some(d) => match self.connection_vars(d, host, scope, true) {
+                Ok(v) => Some(v),
+                Err(e) => return template_failure(task, &e),
+            },
+            None => None,
+        };
         let delegated_scope;
-        let scope = match &delegate {
-            Some(d) => {
-                let mut vars = match self.connection_vars(d, host, scope, true) {
-                    Ok(v) => v,
-                    Err(e) => return template_failure(task, &e),
-                };
+        let scope = match (&delegate, &delegate_vars) {
+            (Some(d), Some(v)) => {
+                let mut vars = v.clone();
                 vars.insert("inventory_hostname".into(), Value::from(d.as_str()));
                 let mut by_name = Map::new();
                 by_name.insert(d.clone(), Value::Object(vars));
@@ -111,7 +116,7 @@ impl Runner {
                 delegated_scope = Arc::new(scope.child(crate::vars::Level::Magic, layer));
                 &delegated_scope
             }
-            None => scope,
+            _ => scope,
         };
         let render = ScopeRender(scope.clone());
         let local_fallback;
@@ -121,9 +126,12 @@ impl Runner {
             local_fallback = crate::connection::local::Local::new(host);
             conn = &local_fallback;
         } else {
-            let mut vars = match self.connection_vars(&target, host, scope, delegate.is_some()) {
-                Ok(v) => v,
-                Err(e) => return template_failure(task, &e),
+            let mut vars = match delegate_vars {
+                Some(v) => v,
+                None => match self.connection_vars(&target, host, scope, false) {
+                    Ok(v) => v,
+                    Err(e) => return template_failure(task, &e),
+                },
             };
             if let Err(e) = connection_keywords(task, frame, scope, delegate.is_some(), &mut vars) {
                 return template_failure(task, &e);

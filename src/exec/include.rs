@@ -12,8 +12,28 @@ use super::frame::Frame;
 use super::walk::PlayCtx;
 use super::Runner;
 
-/// Marks a load error of an included tasks file: it ends the run rather than failing hosts.
-const PARSE_ERROR: &str = "\u{0}parse:";
+/// Why an include could not be loaded.
+enum IncludeError {
+    /// The hosts that asked fail (a rescue may catch it).
+    Host(String),
+    /// The included tasks file does not parse: the run ends, as in Ansible (no rescue).
+    Parse(String),
+}
+
+impl From<String> for IncludeError {
+    fn from(msg: String) -> IncludeError {
+        IncludeError::Host(msg)
+    }
+}
+
+impl From<&str> for IncludeError {
+    fn from(msg: &str) -> IncludeError {
+        IncludeError::Host(msg.to_string())
+    }
+}
+
+/// What an include loads: its items, its handlers, and the frame they run in.
+type Loaded = (Vec<Item>, Vec<Item>, Frame);
 
 impl Runner {
     /// `include_tasks` / `include_role`: load per distinct file and run for the hosts that asked.
@@ -36,11 +56,11 @@ impl Runner {
         for (_, args, vars, hosts) in groups {
             let loaded = if frame.includes >= MAX_INCLUDE_DEPTH {
                 // Ansible runs into Python's recursion limit here.
-                Err(format!(
+                Err(IncludeError::Host(format!(
                     "{}: maximum recursion depth exceeded: more than {MAX_INCLUDE_DEPTH} nested includes \
                      (does it include itself without a condition that stops?) (task at {})",
                     task.action, task.span
-                ))
+                )))
             } else if task.kind == ActionKind::IncludeRole {
                 self.load_include_role(task, frame, &args)
             } else {
@@ -48,14 +68,13 @@ impl Runner {
             };
             let (items, mut handlers, role_frame) = match loaded {
                 Ok(v) => v,
-                // As Ansible: a tasks file that does not parse stops the run (no rescue).
-                Err(msg) if msg.starts_with(PARSE_ERROR) => {
-                    self.reporter.error(msg.trim_start_matches(PARSE_ERROR));
+                Err(IncludeError::Parse(rendered)) => {
+                    self.reporter.error(&rendered);
                     self.aborted = true;
                     self.end_the_play();
                     return;
                 }
-                Err(msg) => {
+                Err(IncludeError::Host(msg)) => {
                     // Ansible shows why before the hosts' failures.
                     self.reporter.error(&format!("[ERROR]: {msg}\n"));
                     for h in &hosts {
@@ -116,12 +135,7 @@ impl Runner {
         }
     }
 
-    fn load_include_tasks(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        args: &Map,
-    ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+    fn load_include_tasks(&self, task: &Task, frame: &Frame, args: &Map) -> Result<Loaded, IncludeError> {
         let file = args
             .get("file")
             .or_else(|| args.get("_raw_params"))
@@ -152,26 +166,21 @@ impl Runner {
                 let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
                 let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
                 let f = full.display();
-                format!(
+                IncludeError::Host(format!(
                     "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
                          Could not find or access '{f}' on the Ansible Controller.\n\
                          If you are using a module and expect the file to exist on the remote, see the remote_src \
                          option: [Errno 2] No such file or directory: '{f}'"
-                )
+                ))
             }
-            _ => format!("{PARSE_ERROR}{}", crate::error::Diagnose::diagnostic(&e).render()),
+            _ => IncludeError::Parse(crate::error::Diagnose::diagnostic(&e).render()),
         })?;
         // The include's own keywords (ignore_errors, run_once, no_log, ...) apply to the include
         // only, as in Ansible; `apply:` passes keywords on.
         Ok((items, Vec::new(), apply(task, args, frame.clone())?))
     }
 
-    fn load_include_role(
-        &self,
-        task: &Task,
-        frame: &Frame,
-        args: &Map,
-    ) -> Result<(Vec<Item>, Vec<Item>, Frame), String> {
+    fn load_include_role(&self, task: &Task, frame: &Frame, args: &Map) -> Result<Loaded, IncludeError> {
         let name = args.get("name").or_else(|| args.get("role")).map(to_text).ok_or("include_role needs `name`")?;
         let text = |k: &str| args.get(k).map(to_text);
         let mut params = Map::new();

@@ -237,7 +237,7 @@ impl Runner {
     /// What each handler answers to. A templated name is rendered with the play's variables
     /// (as seen from the batch's first host); one that can't be is unusable, with Ansible's
     /// warning (once) when it has no `listen` topics.
-    fn answers(&self, ctx: &mut PlayCtx<'_>, handlers: &[(Task, Frame, usize)]) -> Vec<Answers> {
+    fn answers(&self, ctx: &mut PlayCtx<'_>, handlers: &[(Arc<Task>, Frame, usize)]) -> Vec<Answers> {
         let templated = handlers.iter().any(|(t, _, _)| t.name.as_deref().is_some_and(crate::template::is_template));
         let scope = templated
             .then(|| self.batch.first().and_then(|h| self.world(ctx).task_scope(h, None, &[], &[])))
@@ -246,10 +246,10 @@ impl Runner {
         handlers
             .iter()
             .map(|(t, _, group)| {
-                let mut a = Answers::of(t, *group);
+                let mut a = Answers::of(t, t.name.as_deref(), *group);
                 if let (Some(name), Some(scope)) = (t.name.as_deref().filter(|n| crate::template::is_template(n)), &scope) {
                     match scope.render_text(name) {
-                        Ok(n) => a = Answers::of(&Task { name: Some(n), ..t.clone() }, *group),
+                        Ok(n) => a = Answers::of(t, Some(&n), *group),
                         Err(e) => {
                             if t.listen.is_empty() && ctx.handler_warnings.insert(name.to_string()) {
                                 self.reporter.warn(&format!(
@@ -287,7 +287,8 @@ struct Answers {
 }
 
 impl Answers {
-    fn of(task: &Task, group: usize) -> Answers {
+    /// `name`: the handler's name as it reads (rendered when templated).
+    fn of(task: &Task, name: Option<&str>, group: usize) -> Answers {
         // A role's handler also answers as `role : name` and `role : topic`, for a collection
         // role both with its FQCN and its short name.
         let roles: Vec<&str> = match &task.role {
@@ -298,8 +299,8 @@ impl Answers {
             None => Vec::new(),
         };
         let mut names = Vec::new();
-        if let Some(n) = &task.name {
-            names.push(n.clone());
+        if let Some(n) = name {
+            names.push(n.to_string());
             names.extend(roles.iter().map(|r| format!("{r} : {n}")));
         }
         let mut listen = task.listen.clone();
@@ -333,12 +334,12 @@ fn answering(n: &str, all: &[Answers]) -> Vec<usize> {
 
 /// Handler tasks with the frame they run in (handlers may sit in blocks) and their group:
 /// the play's own handlers are one group, each role's or included block another.
-fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Task, Frame, usize)> {
+fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Arc<Task>, Frame, usize)> {
     let mut out = Vec::new();
-    fn walk(items: &[Item], frame: &Frame, group: usize, out: &mut Vec<(Task, Frame, usize)>) {
+    fn walk(items: &[Item], frame: &Frame, group: usize, out: &mut Vec<(Arc<Task>, Frame, usize)>) {
         for item in items {
             match item {
-                Item::Task(t) => out.push(((**t).clone(), frame.clone(), group)),
+                Item::Task(t) => out.push((t.clone(), frame.clone(), group)),
                 Item::Block(b) => walk(&b.block, &frame.enter(&b.attrs, b.role.as_ref()), group, out),
             }
         }

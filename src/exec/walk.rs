@@ -413,6 +413,7 @@ impl Runner {
         if lists.is_empty() && outcomes.iter().any(|o| o.status == Status::Changed) {
             lists.push(notify.clone());
         }
+        lists.sort();
         lists.dedup();
         for names in &lists {
             if !self.handlers_exist(ctx, names) {

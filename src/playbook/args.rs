@@ -140,6 +140,18 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
             if !matches!(task.args.get("name"), Some(Value::String(n)) if !n.trim().is_empty()) {
                 return Err(LoadError::invalid(&key.span, format!("'name' is a required field for {action}")));
             }
+            for from in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
+                let kind = match task.args.get(from) {
+                    None | Some(Value::String(_)) => continue,
+                    Some(Value::Array(_)) => "a list",
+                    Some(Value::Object(_)) => "a mapping",
+                    Some(_) => "no string",
+                };
+                return Err(LoadError::invalid(
+                    &key.span,
+                    format!("Expected a string for {from} but got {kind} instead"),
+                ));
+            }
         }
         _ => {}
     }

@@ -96,17 +96,12 @@ pub fn tasks_file_candidates(file: &str, ctx: &Ctx) -> Vec<PathBuf> {
 
 fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     let name = render_template(&task, "role name", arg(&task, "name").unwrap_or_default(), ctx)?;
-    let mut from_files = Vec::new();
-    for k in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
-        let v = task.args.get(k).filter(|v| !v.is_null()).map(to_text);
-        from_files.push(match v {
-            Some(t) if crate::template::is_template(&t) => Some(render_template(&task, k, t, ctx)?),
-            v => v,
-        });
-    }
-    let from = |k: &str| {
-        let i = ["tasks_from", "vars_from", "defaults_from", "handlers_from"].iter().position(|x| *x == k);
-        i.and_then(|i| from_files[i].clone())
+    // `tasks_from` and the like, rendered while loading when templated.
+    let from = |k: &str| -> Result<Option<String>, LoadError> {
+        match task.args.get(k).filter(|v| !v.is_null()).map(to_text) {
+            Some(t) if crate::template::is_template(&t) => render_template(&task, k, t, ctx).map(Some),
+            v => Ok(v),
+        }
     };
     let allow_duplicates = match task.args.get("allow_duplicates") {
         None => true,
@@ -118,10 +113,10 @@ fn import_role(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
     };
     let spec = RoleSpec {
         params: Default::default(),
-        tasks_from: from("tasks_from"),
-        vars_from: from("vars_from"),
-        defaults_from: from("defaults_from"),
-        handlers_from: from("handlers_from"),
+        tasks_from: from("tasks_from")?,
+        vars_from: from("vars_from")?,
+        defaults_from: from("defaults_from")?,
+        handlers_from: from("handlers_from")?,
         attrs: task.attrs.clone(),
         // An import_role runs again (its `allow_duplicates` defaults to true, over the role's
         // meta) unless told otherwise.

@@ -96,7 +96,8 @@ fn import_playbook(
     for (k, v) in entry.as_map().unwrap_or_default() {
         let key = k.key_string();
         match key.as_str() {
-            "vars" => vars = convert::vars(v, false)?,
+            // `vars` was read above: the name may use them.
+            "vars" => {}
             "tags" => tags = convert::tags(v)?,
             "when" => when = convert::when(v)?,
             _ if IMPORT_PLAYBOOK_KEYS.contains(&key.as_str()) || key.ends_with(".import_playbook") => {}

@@ -209,20 +209,6 @@ fn load_task(node: &Node, entries: &[(Node, Node)], ctx: &Ctx) -> Result<Item, L
         let action = if task.kind == ActionKind::IncludeRole { "include_role" } else { "import_role" };
         return Err(LoadError::unsupported(&task.span, format!("Using '{action}' as a handler is not supported.")));
     }
-    if matches!(task.kind, ActionKind::IncludeRole | ActionKind::ImportRole) {
-        for key in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
-            let kind = match task.args.get(key) {
-                None | Some(Value::String(_)) => continue,
-                Some(Value::Array(_)) => "a list",
-                Some(Value::Object(_)) => "a mapping",
-                Some(_) => "no string",
-            };
-            return Err(LoadError::invalid(
-                &action.key.span,
-                format!("Expected a string for {key} but got {kind} instead"),
-            ));
-        }
-    }
     match task.kind {
         ActionKind::IncludeTasks | ActionKind::IncludeRole => {
             let fits =
