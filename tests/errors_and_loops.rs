@@ -193,3 +193,34 @@ fn conditionals_evaluate_only_trusted_expressions() {
 "#;
     check(&[("pb.yml", pb)], &ARGS, &[], &[r#""msg": "True True True""#]);
 }
+
+#[test]
+fn retries_without_until_retry_until_the_task_succeeds() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - fail: msg=always
+      retries: 2
+      delay: 0
+      register: r
+      ignore_errors: true
+    - debug: msg="{{ r.attempts }} {{ r is failed }}"
+    - shell: 'test -f {{ playbook_dir }}/flag || { touch {{ playbook_dir }}/flag; exit 1; }'
+      retries: 3
+      delay: 0
+      register: s
+    - debug: msg="{{ s.attempts }} {{ s is failed }}"
+    - file: path="{{ playbook_dir }}/flag" state=absent
+    - debug: msg=once
+      retries: 0
+      until: false
+      register: z
+    - debug: msg="{{ z.attempts | default('no attempts') }}"
+"#;
+    check(
+        &[("pb.yml", pb)],
+        &ARGS,
+        &[],
+        &[r#""msg": "2 True""#, r#""msg": "2 False""#, r#""msg": "once""#, r#""msg": "no attempts""#],
+    );
+}

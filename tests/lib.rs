@@ -2,6 +2,7 @@
 
 mod support;
 
+mod action_plugins;
 mod ansible_compat;
 mod cli_errors;
 mod collections;

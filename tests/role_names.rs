@@ -67,3 +67,20 @@ fn a_role_importing_itself_without_tasks_from_is_still_a_cycle() {
     ]);
     Run::new().in_dir(dir.path()).args(ARGS).code(4).stderr_has("depends on itself");
 }
+
+#[test]
+fn include_role_and_import_role_take_the_name_as_role_too() {
+    let pb = "- hosts: all\n  gather_facts: false\n  tasks:\n    - import_role:\n        role: r\n    \
+              - include_role:\n        role: r\n        tasks_from: other\n    - include_role:\n        name: r\n        \
+              role: ignored\n";
+    check(
+        &[
+            ("pb.yml", pb),
+            ("roles/r/tasks/main.yml", "- debug: msg=\"main {{ role_name }}\"\n"),
+            ("roles/r/tasks/other.yml", "- debug: msg=\"other {{ role_name }}\"\n"),
+        ],
+        &ARGS,
+        &[],
+        &[r#""msg": "main r""#, r#""msg": "other r""#, r#""msg": "main r""#],
+    );
+}

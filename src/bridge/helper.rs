@@ -61,7 +61,7 @@ static LIBRARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// and their `library/` holds modules of the playbook's own.
 pub fn set_playbook_dirs(dirs: Vec<PathBuf>) {
     for d in &dirs {
-        add_library(&d.join("library"));
+        super::add_plugin_dirs(d);
     }
     *PLAYBOOK_DIRS.lock().unwrap_or_else(|e| e.into_inner()) = dirs;
 }
@@ -86,6 +86,11 @@ pub fn add_library(dir: &Path) -> bool {
         let _ = request(&json!({"op": "library", "dir": dir.to_string_lossy()}));
     }
     true
+}
+
+/// The `library/` folders known so far, for an action plugin's own module lookups.
+pub fn libraries() -> Vec<String> {
+    LIBRARIES.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|d| d.to_string_lossy().into_owned()).collect()
 }
 
 /// The Python that has ansible-core, or why there is none.

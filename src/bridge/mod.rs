@@ -15,6 +15,7 @@
 //! `skipped`, as in Ansible). With `async`, a bridged module runs in the foreground and its result
 //! goes to the job file (`src/exec/job.rs`).
 
+mod action;
 mod helper;
 mod output;
 
@@ -27,7 +28,15 @@ use crate::connection::{quote, Cmd};
 use crate::module_api::{Ctx, Module, ModuleError, Query};
 use crate::value::{Map, Value};
 
+pub use action::{alias_of as action_alias_of, find as action_plugin, is_python_plugin};
 pub use helper::{ansible_python, set_playbook_dirs};
+
+/// The plugin folders beside a playbook or in a role: `library/` (modules) and
+/// `action_plugins/`, as Ansible adds them when it loads the playbook or role.
+pub fn add_plugin_dirs(dir: &std::path::Path) {
+    add_library(&dir.join("library"));
+    action::add_dir(&dir.join("action_plugins"));
+}
 
 /// One module of ansible-core or a collection, run through the bridge.
 pub struct Bridged {

@@ -39,6 +39,9 @@ impl Render for ScopeRender {
     fn indirect(&self, template: &str) -> Result<String, String> {
         self.0.indirect(template).map_err(|e| e.message)
     }
+    fn vars(&self) -> Map {
+        self.0.names().into_iter().filter_map(|n| Some((n.clone(), self.0.get(&n).ok()??))).collect()
+    }
 }
 
 impl Runner {

@@ -295,6 +295,9 @@ impl Runner {
             None if task.until.is_some() => 3,
             None => 0,
         };
+        // As Ansible: any retries make a retry loop; without `until` it runs until the task
+        // succeeds.
+        let looping = retries > 0;
         let delay = match &task.delay {
             Some(v) => scope.render_value(v).ok().and_then(|v| to_text(&v).parse::<f64>().ok()).unwrap_or(5.0),
             None => 5.0,
@@ -312,17 +315,21 @@ impl Runner {
                 return out;
             }
             // `attempts` is in the result before `changed_when`/`failed_when` see it (Ansible).
-            if task.until.is_some() {
+            if looping {
                 out.result.attempts = Some(attempt);
             }
             if let Err(e) = self.apply_conditions(task, scope, &mut out) {
                 return template_failure(task, &e);
             }
-            let Some(until) = &task.until else { return out };
-            let bound = self.bind_result(task, scope, &out.result);
-            let done = match conditions_hold(until, &bound) {
-                Ok(b) => b,
-                Err(e) => return template_failure(task, &e),
+            if !looping {
+                return out;
+            }
+            let done = match &task.until {
+                Some(until) => match conditions_hold(until, &self.bind_result(task, scope, &out.result)) {
+                    Ok(b) => b,
+                    Err(e) => return template_failure(task, &e),
+                },
+                None => out.status != Status::Failed,
             };
             if done {
                 return out;

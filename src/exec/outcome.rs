@@ -145,7 +145,9 @@ impl Runner {
         // `_ansible_verbose_always`).
         let assert = matches!(task.action.as_str(), "assert" | "ansible.builtin.assert" | "ansible.legacy.assert")
             && !task.args.get("quiet").is_some_and(|q| crate::value::to_bool(q) == Some(true));
-        let show = (debug || assert) && !no_log && matches!(o.status, Status::Ok | Status::Changed);
+        // An action plugin that re-exports debug is printed whole too, though not cleaned as debug.
+        let alias = || crate::bridge::action_alias_of(&task.action) == Some("debug");
+        let show = (debug || assert || alias()) && !no_log && matches!(o.status, Status::Ok | Status::Changed);
         // Ansible hides the item label too: it often is the secret.
         let item = if no_log { item.map(|_| "(censored due to no_log)".to_string()) } else { item };
         // A loop's summary of its failed items has no block of its own (its items had).
@@ -206,8 +208,9 @@ const CONTROLLER_ACTIONS: &[&str] = &[
 /// ansible-core 2.19's error block before a failed result: what failed, and where the task is,
 /// with the two lines before it and a caret under its column.
 fn failure_origin(task: &crate::playbook::Task, result: &Map) -> String {
-    let kind =
-        if CONTROLLER_ACTIONS.contains(&crate::playbook::canonical_action(&task.action)) { "Action" } else { "Module" };
+    let controller = CONTROLLER_ACTIONS.contains(&crate::playbook::canonical_action(&task.action))
+        || crate::bridge::is_python_plugin(&task.action);
+    let kind = if controller { "Action" } else { "Module" };
     let msg = result.get("msg").map(crate::value::to_text).unwrap_or_default();
     // An error the action raised reads as is (its message already says "Task failed").
     let mut text = match msg.starts_with("Task failed: ") {

@@ -264,6 +264,14 @@ impl From<TemplateError> for ArgsError {
     }
 }
 
+/// An action's name as Ansible's messages give it (`ansible.builtin.debug`).
+fn fqcn(action: &str) -> String {
+    match action.contains('.') {
+        true => action.to_string(),
+        false => format!("ansible.builtin.{action}"),
+    }
+}
+
 /// A task's arguments for `module`, rendered, except those the module evaluates itself.
 pub(super) fn render_args(
     module: &dyn modules::Module,
@@ -271,6 +279,10 @@ pub(super) fn render_args(
     frame: &Frame,
     scope: &Arc<Scope>,
 ) -> Result<Map, ArgsError> {
+    if task.args.contains_key(crate::playbook::REFUSED_RAW_PARAMS) {
+        let msg = format!("Task failed: Action '{}' does not support raw params.", fqcn(&task.action));
+        return Err(ArgsError::Module(modules::ModuleError::failed(msg)));
+    }
     let mut args = default_args(module, task, frame, scope)?;
     // Arguments given as one template (`assert: "{{ item }}"`, `args: "{{ opts }}"`) are the
     // base; the arguments written beside them win.
@@ -280,10 +292,7 @@ pub(super) fn render_args(
             Value::Object(m) => args.extend(m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT))),
             Value::String(s) if s == OMIT => {}
             other => {
-                let fqcn = match task.action.contains('.') {
-                    true => task.action.clone(),
-                    false => format!("ansible.builtin.{}", task.action),
-                };
+                let fqcn = fqcn(&task.action);
                 return Err(TemplateError::new(
                     t,
                     format!(

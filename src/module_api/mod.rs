@@ -177,6 +177,11 @@ pub trait Render: Send + Sync {
     fn indirect(&self, template: &str) -> Result<String, String> {
         Err(format!("untrusted template or expression \"{template}\""))
     }
+    /// Every variable the host sees here, templated (an action plugin's `task_vars`); a
+    /// variable whose template fails is left out.
+    fn vars(&self) -> Map {
+        Map::new()
+    }
 }
 
 /// Everything a module may use while it runs for one host.

@@ -80,7 +80,7 @@ pub mod rpm_key;
 pub mod synchronize;
 pub mod yum_repository;
 
-pub use registry::{check_literal_args, find, names};
+pub use registry::{check_literal_args, find, find_module, names};
 
 // What the modules use, under the names they have always had (`super::args::Args`, `super::Ctx`).
 #[cfg(test)]

@@ -124,6 +124,12 @@ fn native_name(name: &str) -> &str {
 /// under its collection's name), else Ansible's through the bridge (`src/bridge/`), when
 /// ansible-core is installed.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
+    // An action plugin of the playbook's or a role's own wins over any module of its name.
+    crate::bridge::action_plugin(name).or_else(|| find_module(name))
+}
+
+/// A module by its name, action plugins aside (what an action plugin itself runs).
+pub fn find_module(name: &str) -> Option<&'static dyn Module> {
     // A playbook's or role's own `library/` module wins over a native one of the same name.
     if crate::bridge::in_library(name) {
         if let Some(m) = crate::bridge::find(name) {

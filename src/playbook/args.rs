@@ -69,6 +69,10 @@ pub fn merge_args(keywords: &[(&Node, &Node, String)], module: Map) -> Result<Ma
     Ok(out)
 }
 
+/// Where free-form text given to an action that takes none waits for the run, which fails
+/// the task with Ansible's message.
+pub const REFUSED_RAW_PARAMS: &str = "_troupe_refused_raw_params";
+
 /// Action-specific argument rules: raw params, include/import file names.
 pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
     let action = task.action.clone();
@@ -93,11 +97,10 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
                 task.args.remove("_raw_params");
                 task.args.insert("_variable_params".into(), Value::String(raw));
             } else if !raw.trim_start().starts_with("{{") {
-                return Err(LoadError::invalid(
-                    &key.span,
-                    format!("module '{action}' does not take free-form arguments: '{raw}'"),
-                )
-                .with_hint("write its arguments as key=value pairs or as a mapping"));
+                // Ansible refuses them when the task runs (a failure `ignore_errors` can catch).
+                let raw = raw.clone();
+                task.args.remove("_raw_params");
+                task.args.insert(REFUSED_RAW_PARAMS.into(), Value::String(raw));
             }
         }
     }
@@ -125,6 +128,7 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
         "include_role" | "import_role" => {
             let mut allowed = vec![
                 "name",
+                "role",
                 "tasks_from",
                 "vars_from",
                 "defaults_from",
@@ -137,6 +141,10 @@ pub fn check_args(task: &mut Task, key: &Node) -> Result<(), LoadError> {
                 allowed.push("apply");
             }
             bad_options(task, key, &allowed)?;
+            // `role` names the role too; `name` wins (Ansible's IncludeRole).
+            if let Some(role) = task.args.remove("role") {
+                task.args.entry("name").or_insert(role);
+            }
             if !matches!(task.args.get("name"), Some(Value::String(n)) if !n.trim().is_empty()) {
                 return Err(LoadError::invalid(&key.span, format!("'name' is a required field for {action}")));
             }

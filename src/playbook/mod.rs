@@ -15,6 +15,7 @@ mod role;
 mod tags;
 mod task;
 
+pub use args::REFUSED_RAW_PARAMS;
 pub use attrs::apply as apply_attrs;
 pub use error::{LoadError, LoadErrorKind};
 pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec};

@@ -122,7 +122,7 @@ fn import_playbook(
     }
     let dir = parent_dir(&path);
     // Ansible adds the plugin folders beside every playbook file it loads, imported ones too.
-    crate::bridge::add_library(&dir.join("library"));
+    crate::bridge::add_plugin_dirs(&dir);
     let mut inner = opts.clone();
     inner.import_vars.extend(vars.clone());
     let mut plays = load_playbook_file(&path, &dir, &inner, Some(&entry.span), chain)

@@ -190,7 +190,7 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
     // through a relative roles_path.
     let path = path.canonicalize().unwrap_or(path);
     // Its own modules, for the bridge (Ansible adds a role's `library/` when it loads the role).
-    crate::bridge::add_library(&path.join("library"));
+    crate::bridge::add_plugin_dirs(&path);
     let canonical = path.clone();
     ctx.check_depth(at)?;
     // A role importing another tasks file of its own is not a cycle; the same file again is.

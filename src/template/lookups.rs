@@ -363,7 +363,14 @@ fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
                     if paths.is_empty() { global_paths.clone() } else { paths },
                 );
             }
-            _ => return Err(fail(label, format!("invalid term {t}: a string, list or dict is required"))),
+            _ => {
+                let kind = super::filters::convert::type_name(&t);
+                // Ansible's text, its stray parenthesis too.
+                return Err(fail(
+                    label,
+                    format!("Invalid term supplied. A string, dict or list is required, not '{kind}')."),
+                ));
+            }
         }
     }
     let subdir = state.lookup(SUBDIR_VAR).and_then(|v| v.as_str().map(str::to_string));

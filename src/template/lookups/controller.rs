@@ -48,6 +48,13 @@ const SETTINGS: &[Setting] = &[
         Kind::Paths,
         "~/.ansible/collections:/usr/share/ansible/collections",
     ),
+    (
+        "DEFAULT_ACTION_PLUGIN_PATH",
+        "ANSIBLE_ACTION_PLUGINS",
+        ("defaults", "action_plugins"),
+        Kind::Paths,
+        "~/.ansible/plugins/action:/usr/share/ansible/plugins/action",
+    ),
     ("DEFAULT_HOST_LIST", "ANSIBLE_INVENTORY", ("defaults", "inventory"), Kind::Paths, "/etc/ansible/hosts"),
     ("DEFAULT_BECOME", "ANSIBLE_BECOME", ("privilege_escalation", "become"), Kind::Bool, "false"),
     ("DEFAULT_BECOME_METHOD", "ANSIBLE_BECOME_METHOD", ("privilege_escalation", "become_method"), Kind::Str, "sudo"),
