@@ -345,7 +345,12 @@ impl Scope {
         // An error raised while resolving a nested variable already says which one.
         if let Some(detail) = err.detail() {
             if detail.starts_with("variable '") {
-                return TemplateError { template: text.to_string(), variable: None, message: detail.to_string() };
+                return TemplateError {
+                    template: text.to_string(),
+                    variable: None,
+                    message: detail.to_string(),
+                    detail: detail.to_string(),
+                };
             }
         }
         TemplateError::from_jinja(text, err, None)

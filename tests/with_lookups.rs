@@ -229,3 +229,57 @@ fn with_first_found_looks_in_the_folder_of_the_action() {
         &[r#""msg": "from templates""#, r#""msg": "from vars""#, r#""msg": "pick.j2 files""#],
     );
 }
+
+/// Ansible's first_found: undefined terms are dropped under `with_` (one undefined item of a
+/// list variable alone), a mapping's options hold for the terms after it, texts split on their
+/// separators, `errors='ignore'` gives none; and the messages of a failed loop or argument.
+#[test]
+fn first_found_drops_undefined_terms_and_failures_read_as_ansibles() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  vars:
+    candidates:
+      - "{{ missing_var }}a.yml"
+      - b.yml
+  tasks:
+    - debug: msg="{{ item | basename }}"
+      with_first_found:
+        - "{{ missing_var }}a.yml"
+        - files: "{{ candidates }}"
+    - debug:
+        msg: "{{ q('first_found', {'files': 'x.yml;b.yml', 'paths': 'nowhere:' ~ playbook_dir ~ '/files'}) | map('basename') | join }}"
+    - debug:
+        msg: "{{ q('first_found', 'nope.yml', errors='ignore') }} {{ lookup('first_found', 'nope.yml', errors='ignore') is none }}"
+    - debug: msg="{{ lookup('first_found', files=resolve_to_undefined) }}"
+      vars:
+        resolve_to_undefined: "{{ sorry_not_defined }}"
+      ignore_errors: true
+      register: undefined_arg
+    - debug:
+        msg: "{{ undefined_arg.msg is search(\"Error while resolving value for 'msg'. 'sorry_not_defined' is undefined\") }}"
+    - debug:
+      with_first_found: ["{{ 1 / 0 }}"]
+      ignore_errors: true
+      register: bad_loop
+    - debug: msg="{{ bad_loop.msg is search('Error rendering template. division by zero') }}"
+    - debug: msg=x
+      loop: "{{ nope }}"
+      ignore_errors: true
+      register: undefined_loop
+    - debug:
+        msg: "{{ undefined_loop.msg is search(\"^Task failed. 'nope' is undefined\") }}"
+"#;
+    check(
+        &[("pb.yml", pb), ("files/b.yml", "b: 1\n")],
+        &ARGS,
+        &[],
+        &[
+            r#""msg": "b.yml""#,
+            r#""msg": "b.yml""#,
+            r#""msg": "[] True""#,
+            r#""msg": true"#,
+            r#""msg": true"#,
+            r#""msg": true"#,
+        ],
+    );
+}

@@ -213,8 +213,17 @@ impl Runner {
 
     fn loop_items(&self, call: &TaskCall<'_>, value: &Value) -> Result<Vec<Value>, TemplateError> {
         let TaskCall { task, frame, scope, .. } = call;
-        let rendered = scope.render_value(value)?;
         let with = task.loop_with.as_deref();
+        let rendered = match with {
+            // Ansible's first_found, run by `with_`, drops its undefined terms and moves on.
+            Some("first_found") => defined_only(scope, value).map(|v| v.unwrap_or(Value::Null)),
+            _ => scope.render_value(value),
+        };
+        // Ansible's words first: `Task failed: 'x' is undefined`, `Error rendering template: ...`.
+        let rendered = rendered.map_err(|e| {
+            let frame = if e.reason().ends_with(" is undefined") { "Task failed: " } else { "" };
+            e.framed(frame)
+        })?;
         if with == Some("fileglob") {
             let terms = match rendered {
                 Value::Array(terms) => terms,
@@ -515,5 +524,41 @@ fn loop_subdir(action: &str) -> &'static str {
         "vars"
     } else {
         "files"
+    }
+}
+
+/// `value` rendered with whatever renders to an undefined variable left out, at every depth
+/// (`None`: all of it is undefined). A `{{ list_var }}` whose own items are templates is
+/// rendered item by item, so one undefined item drops alone, as Ansible's lazy templating does.
+fn defined_only(scope: &Arc<Scope>, value: &Value) -> Result<Option<Value>, TemplateError> {
+    match value {
+        Value::String(t) if crate::template::is_template(t) => match scope.render_str(t) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                let raw = crate::template::single_expression(t).and_then(|name| scope.raw_list(name.trim()));
+                match raw {
+                    Some(items) => defined_only(scope, &Value::Array(items)),
+                    None if e.variable.is_some() => Ok(None),
+                    None => Err(e),
+                }
+            }
+        },
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(defined_only(scope, item)?);
+            }
+            Ok(Some(Value::Array(out)))
+        }
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                if let Some(v) = defined_only(scope, v)? {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Ok(Some(Value::Object(out)))
+        }
+        other => Ok(Some(other.clone())),
     }
 }

@@ -327,7 +327,13 @@ pub(super) fn render_args(
             },
             _ => k.clone(),
         };
-        match scope.render_value(v)? {
+        let frame = || {
+            format!(
+                "Task failed: Finalization of task args for '{}' failed: Error while resolving value for '{key}': ",
+                fqcn(&task.action)
+            )
+        };
+        match scope.render_value(v).map_err(|e| e.framed(&frame()))? {
             Value::String(s) if s == OMIT => {}
             v => {
                 args.insert(key, v);

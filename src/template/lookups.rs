@@ -315,21 +315,15 @@ fn dict_lookup(label: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
 
 /// `first_found`: terms are paths, lists of paths, or `{files: [...], paths: [...], skip: bool}`.
 fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    // Options persist from term to term, as the plugin's own options do in Ansible: a
+    // mapping term sets them for the terms after it.
     let mut skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
-    let global_files = string_list(kwargs.get::<Option<Value>>("files")?);
-    let global_paths = string_list(kwargs.get::<Option<Value>>("paths")?);
+    let mut files = text_list(kwargs.get::<Option<Value>>("files")?);
+    let mut paths = text_list(kwargs.get::<Option<Value>>("paths")?);
     let mut candidates = Vec::new();
-    let split = |items: Vec<String>, seps: &[char]| -> Vec<String> {
-        items
-            .iter()
-            .flat_map(|s| {
-                s.split(seps).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
-            })
-            .collect()
-    };
-    let mut add = |files: Vec<String>, paths: Vec<String>| {
-        let files = split(files, &[',', ';']);
-        let paths = split(paths, &[',', ':', ';']);
+    let mut add = |files: &[String], paths: &[String]| {
+        let files = split_on(files, &[',', ';']);
+        let paths = split_on(paths, &[',', ':', ';']);
         if paths.is_empty() {
             candidates.extend(files);
         } else {
@@ -342,26 +336,26 @@ fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
     };
     let mut pending: Vec<Value> = terms.iter().rev().cloned().collect();
     if pending.is_empty() {
-        add(global_files.clone(), global_paths.clone());
+        add(&files, &paths);
     }
     while let Some(t) = pending.pop() {
         match t.kind() {
-            ValueKind::String => add(vec![t.as_str().unwrap_or_default().to_string()], global_paths.clone()),
+            ValueKind::String => add(&[t.as_str().unwrap_or_default().to_string()], &paths),
             ValueKind::Seq => {
                 pending.extend(t.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default().into_iter().rev())
             }
             ValueKind::Map => {
-                let files = string_list(t.get_attr("files").ok().filter(|v| !v.is_undefined()));
-                let paths = string_list(t.get_attr("paths").ok().filter(|v| !v.is_undefined()));
-                if let Ok(s) = t.get_attr("skip") {
-                    if !s.is_undefined() {
-                        skip = s.is_true();
-                    }
+                let option = |name: &str| t.get_attr(name).ok().filter(|v| !v.is_undefined());
+                if let Some(f) = option("files") {
+                    files = text_list(Some(f));
                 }
-                add(
-                    if files.is_empty() { global_files.clone() } else { files },
-                    if paths.is_empty() { global_paths.clone() } else { paths },
-                );
+                if let Some(p) = option("paths") {
+                    paths = text_list(Some(p));
+                }
+                if let Some(s) = option("skip") {
+                    skip = s.is_true();
+                }
+                add(&files, &paths);
             }
             _ => {
                 let kind = super::filters::convert::type_name(&t);
@@ -383,7 +377,21 @@ fn first_found(state: &State, label: &str, terms: &[Value], kwargs: &Kwargs) -> 
     if skip {
         return Ok(Vec::new());
     }
-    Err(fail(label, format!("no file was found among: {}", candidates.join(", "))))
+    Err(fail(label, format!("No file was found when using first_found (looked for: {}).", candidates.join(", "))))
+}
+
+/// A list option given as one text or a list of texts.
+fn text_list(v: Option<Value>) -> Vec<String> {
+    match v {
+        Some(v) if v.kind() == ValueKind::String => vec![v.as_str().unwrap_or_default().to_string()],
+        v => string_list(v),
+    }
+}
+
+/// first_found's "magic" splitting of each file and path on its separators (deprecated in
+/// Ansible, still done).
+fn split_on(items: &[String], seps: &[char]) -> Vec<String> {
+    items.iter().flat_map(|s| s.split(seps).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)).collect()
 }
 
 #[cfg(test)]

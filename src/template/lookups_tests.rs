@@ -130,8 +130,16 @@ fn first_found_lookup() {
         format!("{root}/vars/default.yml")
     );
     assert_eq!(eval("{{ query('first_found', 'none.yml', skip=true) | length }}", ctx.clone()), "0");
-    assert!(
-        err("{{ lookup('first_found', ['a.yml', 'b.yml']) }}", ctx).contains("no file was found among: a.yml, b.yml")
+    assert!(err("{{ lookup('first_found', ['a.yml', 'b.yml']) }}", ctx.clone())
+        .contains("No file was found when using first_found (looked for: a.yml, b.yml)"));
+    // A mapping's options hold for the terms after it; one text is split on `,;` (paths on `,:;`).
+    assert_eq!(
+        eval("{{ lookup('first_found', {'paths': ['nowhere', root ~ '/vars']}, 'default.yml') }}", ctx.clone()),
+        format!("{root}/vars/default.yml")
+    );
+    assert_eq!(
+        eval("{{ lookup('first_found', {'files': 'a.yml;default.yml', 'paths': 'nope:' ~ root ~ '/vars'}) }}", ctx),
+        format!("{root}/vars/default.yml")
     );
 }
 

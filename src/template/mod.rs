@@ -88,11 +88,40 @@ pub struct TemplateError {
     /// The undefined variable, when that was the cause.
     pub variable: Option<String>,
     pub message: String,
+    /// What went wrong, in the template engine's words (`division by zero`).
+    pub detail: String,
 }
 
 impl TemplateError {
     pub fn new(template: &str, message: impl Into<String>) -> TemplateError {
-        TemplateError { template: shorten(template), variable: None, message: message.into() }
+        let message = message.into();
+        TemplateError { template: shorten(template), variable: None, detail: message.clone(), message }
+    }
+
+    /// Ansible's short reason: `'x' is undefined`, else `Error rendering template: <detail>`.
+    pub fn reason(&self) -> String {
+        // A nested variable's error names the innermost undefined one last.
+        let nested = || {
+            let at = self.message.rfind("variable '")? + "variable '".len();
+            let rest = &self.message[at..];
+            let name = &rest[..rest.find('\'')?];
+            rest[name.len()..].starts_with("' is undefined").then(|| name.to_string())
+        };
+        match self.variable.clone().or_else(nested) {
+            Some(var) => format!("'{var}' is undefined"),
+            None => format!("Error rendering template: {}", self.detail),
+        }
+    }
+
+    /// Ansible's sentence first (`Task failed: ...: 'x' is undefined`), then troupe's own
+    /// message with the template and what to do.
+    pub fn framed(mut self, frame: &str) -> TemplateError {
+        let reason = self.reason();
+        self.message = match reason.contains(&self.message) {
+            true => format!("{frame}{reason}"),
+            false => format!("{frame}{reason}. {}", self.message),
+        };
+        self
     }
 
     /// Turn a minijinja error into ours; `missing` names the undefined variable if known.
@@ -119,7 +148,8 @@ impl TemplateError {
             ),
             None => format!("template \"{}\" failed: {detail}", shorten(template)),
         };
-        TemplateError { template: shorten(template), variable: missing, message }
+        let detail = err.detail().map(str::to_string).unwrap_or_else(|| kind_text(err.kind()).to_string());
+        TemplateError { template: shorten(template), variable: missing, message, detail }
     }
 }
 
