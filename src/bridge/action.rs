@@ -255,17 +255,21 @@ fn failed(msg: String, mut result: Map) -> Map {
     result
 }
 
-/// A command the plugin runs (`_low_level_execute_command`), with the task's become.
+/// A command the plugin runs (`_low_level_execute_command`), with the task's become unless
+/// the plugin says it is not `sudoable`.
 async fn run_command(cx: &Ctx<'_>, msg: &Map) -> Result<Value, ModuleError> {
-    let mut script = msg.get("cmd").map(to_text).unwrap_or_default();
-    if let Some(dir) = msg.get("chdir").and_then(Value::as_str) {
-        script = format!("cd {} && {script}", crate::connection::quote(dir));
-    }
-    let mut cmd = Cmd::new(script);
+    let mut cmd = Cmd::new(msg.get("cmd").map(to_text).unwrap_or_default());
+    cmd.chdir = msg.get("chdir").and_then(Value::as_str).map(String::from);
     if let Some(data) = msg.get("stdin").and_then(Value::as_str) {
         cmd = cmd.stdin(data.as_bytes().to_vec());
     }
-    let out = cx.run(cmd).await?;
+    let out = match msg.get("sudoable") {
+        Some(Value::Bool(false)) => {
+            cmd.env = cx.env.clone();
+            cx.conn.exec(&cmd).await?
+        }
+        _ => cx.run(cmd).await?,
+    };
     Ok(serde_json::json!({"rc": out.rc, "stdout": out.stdout_text(), "stderr": out.stderr_text()}))
 }
 

@@ -77,7 +77,7 @@ def run(req, host):
                   encoding_errors="surrogate_then_replace", chdir=None):
         if isinstance(in_data, bytes):
             in_data = in_data.decode("utf-8", "surrogateescape")
-        r = host.call({"op": "command", "cmd": cmd, "stdin": in_data, "chdir": chdir})
+        r = host.call({"op": "command", "cmd": cmd, "stdin": in_data, "chdir": chdir, "sudoable": sudoable})
         r["stdout_lines"] = r["stdout"].splitlines()
         return r
 
