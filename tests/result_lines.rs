@@ -218,3 +218,26 @@ fn debug_in_a_loop_prints_only_its_output() {
     let verbose: Vec<String> = lines.into_iter().chain(skipped_first(true)).collect();
     check(DEBUG_LOOP_PLAYBOOK, &["-v"], &verbose.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
 }
+
+/// wait_for's `elapsed` is whole seconds of a finer clock, as Ansible's: a 2 s timeout on a
+/// closed port reads 2 whatever the second boundary the wait began at.
+#[test]
+fn wait_for_elapsed_counts_whole_seconds_of_the_wait() {
+    let pb = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - wait_for: port=1 host=127.0.0.1 timeout=2
+      register: waited
+      ignore_errors: true
+    - debug: msg="{{ waited.elapsed }} {{ waited.msg }}"
+    - wait_for: timeout=1
+      register: slept
+    - debug: msg="{{ slept.elapsed }}"
+"#;
+    crate::support::compare::check(
+        &[("pb.yml", pb)],
+        &["-i", "localhost,", "-c", "local", "pb.yml"],
+        &[],
+        &[r#""msg": "2 Timeout when waiting for 127.0.0.1:1""#, r#""msg": 1"#],
+    );
+}

@@ -157,23 +157,28 @@ impl Want {
 
     pub fn script(&self) -> String {
         let mut s = self.ready_fn();
-        s.push_str("\nstart=$(date +%s)\n");
+        // Milliseconds (GNU date's %N; whole seconds where it lacks it): Ansible's `elapsed`
+        // is whole seconds of a finer clock, so a 3 s timeout reads 3, not 3 or 4.
+        s.push_str(
+            "\nms() { n=$(date +%s%N); case $n in *N) echo $(($(date +%s) * 1000));; *) echo $((n / 1000000));; esac; }\n",
+        );
+        s.push_str("start=$(ms)\n");
         if self.delay > 0 {
             s.push_str(&format!("sleep {}\n", self.delay));
         }
         if self.sleeps_only() {
-            s.push_str(&format!("sleep {}\necho elapsed=$(($(date +%s) - start))\n", self.timeout));
+            s.push_str(&format!("sleep {}\necho elapsed=$((($(ms) - start) / 1000))\n", self.timeout));
             return s;
         }
         // With a regex, the file follows (its groups are matched on the controller).
         let found = match (&self.path, &self.search_regex, self.state.as_str()) {
             (Some(p), Some(_), "present" | "started") => {
-                format!("echo elapsed=$(($(date +%s) - start)); echo @@troupe:file@@; cat -- {}", quote(p))
+                format!("echo elapsed=$((($(ms) - start) / 1000)); echo @@troupe:file@@; cat -- {}", quote(p))
             }
-            _ => "echo elapsed=$(($(date +%s) - start))".to_string(),
+            _ => "echo elapsed=$((($(ms) - start) / 1000))".to_string(),
         };
         s.push_str(&format!(
-            "end=$((start + {}))\nwhile :; do\n  if ready; then {found}; exit 0; fi\n  now=$(date +%s)\n  if [ \"$now\" -ge \"$end\" ]; then echo elapsed=$((now - start)); exit 124; fi\n  sleep {}\ndone\n",
+            "end=$((start + {} * 1000))\nwhile :; do\n  if ready; then {found}; exit 0; fi\n  now=$(ms)\n  if [ \"$now\" -ge \"$end\" ]; then echo elapsed=$(((now - start) / 1000)); exit 124; fi\n  sleep {}\ndone\n",
             self.timeout, self.sleep
         ));
         s
@@ -301,7 +306,7 @@ mod tests {
             (json!(["data", "123"]), json!({"foo": "data"}))
         );
         let w = want(json!({"timeout": 2, "delay": 1}));
-        assert!(w.script().ends_with("sleep 1\nsleep 2\necho elapsed=$(($(date +%s) - start))\n"), "{}", w.script());
+        assert!(w.script().ends_with("sleep 1\nsleep 2\necho elapsed=$((($(ms) - start) / 1000))\n"), "{}", w.script());
         assert!(Want::parse(json!({"port": 1, "search_regex": "x"}).as_object().unwrap()).is_err());
         assert!(Want::parse(json!({"port": 70000}).as_object().unwrap()).is_err());
         assert!(Want::parse(json!({"port": 1, "state": "up"}).as_object().unwrap()).is_err());
