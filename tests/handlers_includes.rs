@@ -321,3 +321,73 @@ fn templated_notify_and_handler_names_and_what_cannot_be_a_handler() {
     assert_ne!(code, 0);
     assert!(out.contains("Using a block as a handler is not supported."), "{out}");
 }
+
+#[test]
+fn what_a_handler_includes_runs_as_handlers_and_may_not_nest_a_block() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: handler
+  handlers:
+    - name: handler
+      include_tasks: "{{ file }}"
+"#;
+    // A block at the top of the file is the handler's implicit block; the tasks in it are handlers.
+    let good = "- name: top\n  block:\n    - name: inner\n      debug: msg=inner\n- name: plain\n  debug: msg=plain\n";
+    let bad = "- name: top\n  block:\n    - debug: msg=inner\n    - name: nested\n      block:\n        - debug: msg=nested\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play), ("good.yml", good), ("bad.yml", bad)]);
+    let (ours, code, out) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "-e", "file=good.yml"], &[]);
+    assert_eq!((ours, code), (vec![r#""msg": "inner""#.to_string(), r#""msg": "plain""#.to_string()], 0));
+    assert!(out.contains("RUNNING HANDLER [inner]") && out.contains("RUNNING HANDLER [plain]"), "{out}");
+    // A block inside it ends the run when the handler includes the file, as a parser error.
+    let (ours, code, out) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "-e", "file=bad.yml"], &[]);
+    assert_eq!((ours.len(), code), (0, 4), "{out}");
+    assert!(out.contains("Using a block as a handler is not supported.") && out.contains("bad.yml:4:"), "{out}");
+    assert!(!out.contains("PLAY RECAP"), "{out}");
+}
+
+#[test]
+fn the_flush_ending_a_section_goes_by_tags_and_says_so_with_ansible_debug() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tags: whole_play
+  tasks:
+    - debug: msg=first
+      changed_when: true
+      notify: h
+    - debug: msg=second
+      changed_when: true
+      notify: h1
+      tags: task_tag
+  handlers:
+    - name: h
+      debug: msg="h ran"
+    - name: h1
+      debug: msg="h1 ran"
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    // It is Ansible's implicit `meta: flush_handlers`, tagged `always` under the play's tags.
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "--skip-tags", "always"], &[]);
+    assert_eq!((ours, code), (vec![r#""msg": "first""#.to_string(), r#""msg": "second""#.to_string()], 0));
+    // ANSIBLE_DEBUG: Ansible's debug lines of that flush (troupe prints no others).
+    let count = |out: &str, what: &str| out.lines().filter(|l| l.contains(what)).count();
+    let cases: [(&[&str], usize, usize); 2] = [(&["--tags", "task_tag"], 1, 1), (&["--skip-tags", "whole_play"], 0, 0)];
+    for (extra, triggered, ran) in cases {
+        let args: Vec<&str> = ["-i", "inv", "p.yml"].iter().chain(extra).copied().collect();
+        let done = Run::new().in_dir(p.path()).args(&args).env("ANSIBLE_DEBUG", "1").succeeds();
+        let theirs = ansible_run(p.path(), &args, &[("ANSIBLE_DEBUG", "1")]);
+        for out in std::iter::once(done.stdout.clone()).chain(theirs.map(|t| t.2)) {
+            assert_eq!(count(&out, "META: triggered running handlers for h1"), triggered, "{args:?}: {out}");
+            assert_eq!(count(&out, "\"msg\": \"h1 ran\""), ran, "{args:?}: {out}");
+            assert_eq!(count(&out, "\"msg\": \"h ran\""), 0, "{args:?}: {out}");
+        }
+        if triggered == 0 {
+            assert_eq!(count(&done.stdout, "No handler notifications for"), 0, "{}", done.stdout);
+        } else {
+            assert!(count(&done.stdout, "No handler notifications for h1, skipping.") > 0, "{}", done.stdout);
+        }
+    }
+}

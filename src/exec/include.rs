@@ -159,22 +159,23 @@ impl Runner {
         })?;
         // Absolute, as Ansible names included files (in errors and `ansible_included_file`s).
         let path = std::path::absolute(&path).unwrap_or(path);
-        let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| match e.kind {
-            // A file it imports that is missing fails the host, as Ansible's "Could not find
-            // or access" (a rescue may catch it); any other load error ends the run.
-            playbook::LoadErrorKind::NotFound => {
-                let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
-                let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
-                let f = full.display();
-                IncludeError::Host(format!(
-                    "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
+        let items =
+            playbook::load_tasks_file(&path, role, frame.handler, &self.load_opts).map_err(|e| match e.kind {
+                // A file it imports that is missing fails the host, as Ansible's "Could not find
+                // or access" (a rescue may catch it); any other load error ends the run.
+                playbook::LoadErrorKind::NotFound => {
+                    let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
+                    let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
+                    let f = full.display();
+                    IncludeError::Host(format!(
+                        "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
                          Could not find or access '{f}' on the Ansible Controller.\n\
                          If you are using a module and expect the file to exist on the remote, see the remote_src \
                          option: [Errno 2] No such file or directory: '{f}'"
-                ))
-            }
-            _ => IncludeError::Parse(crate::error::Diagnose::diagnostic(&e).render()),
-        })?;
+                    ))
+                }
+                _ => IncludeError::Parse(crate::error::Diagnose::diagnostic(&e).render()),
+            })?;
         // The include's own keywords (ignore_errors, run_once, no_log, ...) apply to the include
         // only, as in Ansible; `apply:` passes keywords on.
         Ok((items, Vec::new(), apply(task, args, frame.clone())?))

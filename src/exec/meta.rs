@@ -9,7 +9,7 @@ use crate::value::{to_text, Value};
 
 use super::frame::Frame;
 use super::walk::PlayCtx;
-use super::world::World;
+use super::world::{HostState, World};
 use super::Runner;
 
 impl Runner {
@@ -157,13 +157,33 @@ impl Runner {
         }
     }
 
+    /// Whether the flush ending a section runs. It is Ansible's implicit `meta: flush_handlers`,
+    /// tagged `always` under the play's tags, so `--skip-tags` can skip it (`always`, or a tag of
+    /// the play). With `ANSIBLE_DEBUG`, Ansible's debug line for each host it comes to.
+    pub(super) fn implicit_flush(&self, ctx: &PlayCtx<'_>, hosts: &[String]) -> bool {
+        let mut tags = ctx.root.tags.clone();
+        tags.insert("always".to_string());
+        if !ctx.filter.selects(&tags) {
+            return false;
+        }
+        let force = ctx.play.force_handlers == Some(true);
+        for h in hosts {
+            let Some(s) = self.states.get(h).filter(|s| eligible(s, force)) else { continue };
+            match s.notified.is_empty() {
+                true => self.reporter.debug(&format!("No handler notifications for {h}, skipping.")),
+                false => self.reporter.debug(&format!("META: triggered running handlers for {h}")),
+            }
+        }
+        true
+    }
+
     /// Run notified handlers, in the order they are defined, on the hosts that notified them.
     /// Every handler answering a name or `listen` topic runs; a handler notified by an earlier
     /// one runs in the same pass, one notified by a later one in the next. With
     /// `force_handlers`, hosts that failed run theirs too (and stay failed).
     pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
         let force = ctx.play.force_handlers == Some(true);
-        let eligible = |s: &super::world::HostState| if force { !s.unreachable && !s.ended } else { s.active() };
+        let eligible = |s: &HostState| eligible(s, force);
         // Per host, the indices of the handlers it is waiting for.
         let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
         for _round in 0..5 {
@@ -278,6 +298,16 @@ impl Runner {
     }
 }
 
+/// Whether a host runs its notified handlers: an active one, or with `force_handlers` one that
+/// failed too (not one unreachable or ended).
+fn eligible(s: &HostState, force: bool) -> bool {
+    if force {
+        !s.unreachable && !s.ended
+    } else {
+        s.active()
+    }
+}
+
 /// What a handler answers to: its name (also `role : name`) and its `listen` topics; `group`
 /// is the handler block it was loaded in.
 struct Answers {
@@ -344,9 +374,10 @@ fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Arc<Task>, Frame, usize)>
             }
         }
     }
+    let root = Frame { handler: true, ..root.clone() };
     for (i, item) in items.iter().enumerate() {
         let group = if matches!(item, Item::Task(_)) { 0 } else { i + 1 };
-        walk(std::slice::from_ref(item), root, group, &mut out);
+        walk(std::slice::from_ref(item), &root, group, &mut out);
     }
     out
 }

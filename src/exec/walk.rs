@@ -99,7 +99,9 @@ impl Runner {
             if self.play_over() && play.force_handlers != Some(true) {
                 return;
             }
-            self.flush_handlers(ctx, batch).await;
+            if self.implicit_flush(ctx, batch) {
+                self.flush_handlers(ctx, batch).await;
+            }
             if self.play_over() {
                 return;
             }
@@ -230,7 +232,8 @@ impl Runner {
                             true => next_tasks(&items[i + 1..], |t| self.selected(ctx, t, frame)),
                             false => Vec::new(),
                         };
-                        self.run_task(ctx, task, frame, hosts, "TASK", &ahead).await;
+                        let title = if frame.handler { "RUNNING HANDLER" } else { "TASK" };
+                        self.run_task(ctx, task, frame, hosts, title, &ahead).await;
                     }
                 }
                 // A role already applied in this play with the same parameters runs once.
