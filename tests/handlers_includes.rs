@@ -391,3 +391,99 @@ fn the_flush_ending_a_section_goes_by_tags_and_says_so_with_ansible_debug() {
         }
     }
 }
+
+/// The banner and recap lines of a run's output, without the stars or trailing blanks.
+fn outline(out: &str) -> Vec<String> {
+    let keep = ["PLAY", "TASK [", "RUNNING HANDLER [", "skipping: no hosts"];
+    out.lines()
+        .filter(|l| keep.iter().any(|k| l.starts_with(k)) || l.contains(" : ok="))
+        .map(|l| l.trim_end_matches([' ', '*']).to_string())
+        .collect()
+}
+
+/// Run troupe with `args` and, when installed, ansible-playbook; both must exit with `code` and
+/// show the same banners and recap. Returns troupe's.
+fn same_outline(dir: &Path, args: &[&str], code: i32) -> Vec<String> {
+    let done = Run::new().in_dir(dir).args(args).code(code);
+    let ours = outline(&done.stdout);
+    if let Some((_, their_code, out)) = ansible_run(dir, args, &[]) {
+        assert_eq!((&ours, code), (&outline(&out), their_code), "troupe:\n{}\nansible-playbook:\n{out}", done.stdout);
+    }
+    ours
+}
+
+#[test]
+fn a_handler_notified_after_its_turn_runs_at_the_next_flush() {
+    // Each flush is one pass over the handlers: handler2 notifying handler1 again, or
+    // self_notify itself, runs them at the next flush (the end of post_tasks), then no more.
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: [handler1, self_notify]
+  handlers:
+    - name: handler1
+      debug: msg="handler1 ran"
+      changed_when: true
+      notify: handler2
+    - name: handler2
+      debug: msg="handler2 ran"
+      changed_when: true
+      notify: handler1
+    - name: self_notify
+      debug: msg="self_notify ran"
+      changed_when: true
+      notify: self_notify
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    let pass = [r#""msg": "handler1 ran""#, r#""msg": "handler2 ran""#, r#""msg": "self_notify ran""#];
+    assert_eq!((ours, code), (pass.iter().chain(&pass).map(|s| s.to_string()).collect(), 0));
+}
+
+#[test]
+fn a_batch_that_all_failed_ends_the_playbook_and_the_recap_lists_hosts_that_did_something() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - fail: msg=boom
+- hosts: g
+  gather_facts: false
+  tasks:
+    - debug: msg="not reached"
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let ours = same_outline(p.path(), &["-i", "inv", "p.yml"], 2);
+    assert_eq!(ours.iter().filter(|l| l.starts_with("PLAY [")).count(), 1, "{ours:?}");
+    // A host all of whose tasks were left out by tags has no recap line.
+    let tagged = "- hosts: g\n  gather_facts: false\n  tags: whole\n  tasks:\n    - debug: msg=x\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", tagged)]);
+    let ours = same_outline(p.path(), &["-i", "inv", "p.yml", "--skip-tags", "whole"], 0);
+    assert_eq!(ours, ["PLAY [g]", "PLAY RECAP"]);
+}
+
+#[test]
+fn a_roles_unnamed_task_and_an_unnamed_include_role_show_their_role() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - include_role: {name: r}
+    - import_role: {name: r}
+"#;
+    let tasks = "- debug: msg=in_r\n  changed_when: true\n  notify: h\n";
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("p.yml", play),
+        ("roles/r/tasks/main.yml", tasks),
+        ("roles/r/handlers/main.yml", "- debug: msg=handler\n  listen: h\n"),
+    ]);
+    let ours = same_outline(p.path(), &["-i", "inv", "p.yml"], 0);
+    let want = ["TASK [include_role : r]", "TASK [r : debug]", "TASK [r : debug]", "RUNNING HANDLER [r : debug]"];
+    assert_eq!(ours[1..5], want, "{ours:?}");
+    // `--list-tasks` shows them by their action alone, as Ansible.
+    let listed = Run::new().in_dir(p.path()).args(["-i", "inv", "p.yml", "--list-tasks"]).succeeds();
+    listed.stdout_has("      include_role\tTAGS: []").stdout_has("      debug\tTAGS: []");
+}

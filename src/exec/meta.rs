@@ -169,7 +169,7 @@ impl Runner {
         let force = ctx.play.force_handlers == Some(true);
         for h in hosts {
             let Some(s) = self.states.get(h).filter(|s| eligible(s, force)) else { continue };
-            match s.notified.is_empty() {
+            match s.notified.is_empty() && ctx.pending.is_empty() {
                 true => self.reporter.debug(&format!("No handler notifications for {h}, skipping.")),
                 false => self.reporter.debug(&format!("META: triggered running handlers for {h}")),
             }
@@ -177,54 +177,47 @@ impl Runner {
         true
     }
 
-    /// Run notified handlers, in the order they are defined, on the hosts that notified them.
-    /// Every handler answering a name or `listen` topic runs; a handler notified by an earlier
-    /// one runs in the same pass, one notified by a later one in the next. With
-    /// `force_handlers`, hosts that failed run theirs too (and stay failed).
+    /// Run notified handlers, in the order they are defined, on the hosts that notified them:
+    /// one pass, as Ansible's flush. Every handler answering a name or `listen` topic runs; a
+    /// handler notified by an earlier one runs in the same pass, one notified by a later one
+    /// (or by itself) at the next flush. With `force_handlers`, hosts that failed run theirs
+    /// too (and stay failed).
     pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
         let force = ctx.play.force_handlers == Some(true);
         let eligible = |s: &HostState| eligible(s, force);
+        let handlers = handler_tasks(&ctx.handlers, &ctx.root);
+        let names = self.answers(ctx, &handlers);
         // Per host, the indices of the handlers it is waiting for.
-        let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
-        for _round in 0..5 {
-            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            let names = self.answers(ctx, &handlers);
+        let mut pending = std::mem::take(&mut ctx.pending);
+        for (i, (task, frame, _)) in handlers.iter().enumerate() {
             self.take_notified(hosts, &names, &mut pending);
-            if pending.values().all(BTreeSet::is_empty) {
-                return;
+            let targets: Vec<String> = hosts
+                .iter()
+                .filter(|h| self.states.get(*h).is_some_and(&eligible))
+                .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
+                .cloned()
+                .collect();
+            if targets.is_empty() {
+                continue;
             }
-            for (i, (task, frame, _)) in handlers.iter().enumerate() {
-                self.take_notified(hosts, &names, &mut pending);
-                let targets: Vec<String> = hosts
-                    .iter()
-                    .filter(|h| self.states.get(*h).is_some_and(&eligible))
-                    .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
-                    .cloned()
-                    .collect();
-                if targets.is_empty() {
-                    continue;
-                }
-                let forced: Vec<String> =
-                    targets.iter().filter(|h| self.states.get(*h).is_some_and(|s| s.failed)).cloned().collect();
-                for h in &forced {
-                    if let Some(s) = self.states.get_mut(h) {
-                        s.failed = false;
-                    }
-                }
-                self.run_task(ctx, task, frame, &targets, "RUNNING HANDLER", &[]).await;
-                for h in &forced {
-                    if let Some(s) = self.states.get_mut(h) {
-                        s.failed = true;
-                    }
+            let forced: Vec<String> =
+                targets.iter().filter(|h| self.states.get(*h).is_some_and(|s| s.failed)).cloned().collect();
+            for h in &forced {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = false;
                 }
             }
-            // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
-            for (h, p) in pending.iter_mut() {
-                if !self.states.get(h).is_some_and(&eligible) {
-                    p.clear();
+            self.run_task(ctx, task, frame, &targets, "RUNNING HANDLER", &[]).await;
+            for h in &forced {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = true;
                 }
             }
         }
+        self.take_notified(hosts, &names, &mut pending);
+        // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
+        pending.retain(|h, p| self.states.get(h).is_some_and(&eligible) && !p.is_empty());
+        ctx.pending = pending;
     }
 
     /// Whether every notified name has a handler. A missing one stops the run, as Ansible's

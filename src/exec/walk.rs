@@ -38,6 +38,9 @@ pub(super) struct PlayCtx<'a> {
     pub roles_run: std::collections::HashSet<String>,
     /// Handlers whose name could not be templated, warned about once.
     pub handler_warnings: std::collections::HashSet<String>,
+    /// Per host, the handlers (indices into `meta::handler_tasks`) notified by a handler after
+    /// their turn in a flush: they run at the next flush, as in Ansible.
+    pub pending: HashMap<String, BTreeSet<usize>>,
 }
 
 impl Runner {

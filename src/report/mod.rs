@@ -154,14 +154,6 @@ impl Reporter {
         Running { reporter: self, host }
     }
 
-    /// Register hosts for the recap.
-    pub fn hosts(&self, hosts: &[String]) {
-        let mut state = self.lock();
-        for h in hosts {
-            state.stats.entry(h.clone()).or_default();
-        }
-    }
-
     /// One host's (or item's) outcome; `count` says whether it goes into the recap.
     pub fn result(&self, r: &HostResult, count: bool) {
         let mut state = self.lock();
