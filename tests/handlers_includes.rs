@@ -487,3 +487,53 @@ fn a_roles_unnamed_task_and_an_unnamed_include_role_show_their_role() {
     let listed = Run::new().in_dir(p.path()).args(["-i", "inv", "p.yml", "--list-tasks"]).succeeds();
     listed.stdout_has("      include_role\tTAGS: []").stdout_has("      debug\tTAGS: []");
 }
+
+#[test]
+fn an_include_shows_what_it_included_once_its_files_load() {
+    // Every file of a looped include loads (its `included:` line) before any of them runs.
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - include_tasks: inc.yml
+    - include_tasks: inc.yml
+      loop: [1, 2]
+    - include_tasks: inc.yml
+      loop: [x]
+      loop_control: {loop_var: z, label: "label {{ z }}"}
+    - include_role: {name: r}
+"#;
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("p.yml", play),
+        ("inc.yml", "- debug: msg=inc\n"),
+        ("roles/r/tasks/main.yml", "- debug: msg=r\n"),
+    ]);
+    let shown = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("included: ") || l.starts_with("ok: ") || l.starts_with("TASK ["))
+            .map(|l| l.trim_end_matches([' ', '*']).to_string())
+            .collect()
+    };
+    let done = Run::new().in_dir(p.path()).args(["-i", "inv", "p.yml"]).succeeds();
+    let ours = shown(&done.stdout);
+    let file = std::fs::canonicalize(p.path()).unwrap().join("inc.yml");
+    let f = file.display();
+    assert_eq!(
+        ours[..6],
+        [
+            "TASK [include_tasks]".to_string(),
+            format!("included: {f} for h1"),
+            "TASK [debug]".to_string(),
+            "ok: [h1] => {".to_string(),
+            "TASK [include_tasks]".to_string(),
+            format!("included: {f} for h1 => (item=1)"),
+        ]
+    );
+    assert_eq!(ours[6], format!("included: {f} for h1 => (item=2)"));
+    assert!(ours.contains(&format!("included: {f} for h1 => (item=label x)")), "{ours:?}");
+    assert!(ours.contains(&"included: r for h1".to_string()), "{ours:?}");
+    if let Some((_, code, out)) = ansible_run(p.path(), &["-i", "inv", "p.yml"], &[]) {
+        assert_eq!((ours, 0), (shown(&out), code), "{out}");
+    }
+}
