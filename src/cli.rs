@@ -131,6 +131,8 @@ pub struct Settings {
     /// `--force-handlers`, `ANSIBLE_FORCE_HANDLERS` or ansible.cfg: the default of plays
     /// that don't set `force_handlers`.
     pub force_handlers: bool,
+    /// `ANSIBLE_DEBUG` or ansible.cfg `debug`: print debug lines (troupe has only a few).
+    pub debug: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +183,7 @@ struct AnsibleCfg {
     fact_caching_timeout: Option<u64>,
     inject_facts_as_vars: Option<bool>,
     force_handlers: Option<bool>,
+    debug: Option<bool>,
     vault_password_file: Option<String>,
     vault_identity_list: Option<String>,
 }
@@ -260,6 +263,7 @@ fn parse_ansible_cfg(text: &str, base: &Path) -> Result<AnsibleCfg, String> {
             "fact_caching_prefix" => cfg.fact_caching_prefix = Some(v),
             "fact_caching_timeout" => cfg.fact_caching_timeout = Some(number(&v, "fact_caching_timeout", n)?),
             "force_handlers" => cfg.force_handlers = crate::value::to_bool(&Value::String(v)),
+            "debug" => cfg.debug = crate::value::to_bool(&Value::String(v)),
             "vault_password_file" => cfg.vault_password_file = Some(rel(&v)),
             "vault_identity_list" => cfg.vault_identity_list = Some(v),
             _ => {}
@@ -332,6 +336,8 @@ impl Settings {
                 .and_then(|v| crate::value::to_bool(&Value::String(v)))
                 .or(cfg.force_handlers)
                 .unwrap_or(false);
+        let debug =
+            env("ANSIBLE_DEBUG").and_then(|v| crate::value::to_bool(&Value::String(v))).or(cfg.debug).unwrap_or(false);
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
             playbooks: args.playbooks,
@@ -363,6 +369,7 @@ impl Settings {
             flush_cache: args.flush_cache,
             inject_facts,
             force_handlers,
+            debug,
         })
     }
 }

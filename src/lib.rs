@@ -228,7 +228,7 @@ fn exec_options(settings: &Settings, fact_cache: Arc<FactCache>) -> exec::Option
 pub fn run(settings: Settings) -> Result<i32, RunError> {
     let prepared = prepare(&settings)?;
     let inv = prepared.inventory.clone();
-    let reporter = Arc::new(Reporter::new(settings.verbosity));
+    let reporter = Arc::new(Reporter::new(settings.verbosity).with_debug(settings.debug));
     for w in &inv.warnings {
         reporter.warn(w);
     }

@@ -321,3 +321,219 @@ fn templated_notify_and_handler_names_and_what_cannot_be_a_handler() {
     assert_ne!(code, 0);
     assert!(out.contains("Using a block as a handler is not supported."), "{out}");
 }
+
+#[test]
+fn what_a_handler_includes_runs_as_handlers_and_may_not_nest_a_block() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: handler
+  handlers:
+    - name: handler
+      include_tasks: "{{ file }}"
+"#;
+    // A block at the top of the file is the handler's implicit block; the tasks in it are handlers.
+    let good = "- name: top\n  block:\n    - name: inner\n      debug: msg=inner\n- name: plain\n  debug: msg=plain\n";
+    let bad = "- name: top\n  block:\n    - debug: msg=inner\n    - name: nested\n      block:\n        - debug: msg=nested\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play), ("good.yml", good), ("bad.yml", bad)]);
+    let (ours, code, out) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "-e", "file=good.yml"], &[]);
+    assert_eq!((ours, code), (vec![r#""msg": "inner""#.to_string(), r#""msg": "plain""#.to_string()], 0));
+    assert!(out.contains("RUNNING HANDLER [inner]") && out.contains("RUNNING HANDLER [plain]"), "{out}");
+    // A block inside it ends the run when the handler includes the file, as a parser error.
+    let (ours, code, out) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "-e", "file=bad.yml"], &[]);
+    assert_eq!((ours.len(), code), (0, 4), "{out}");
+    assert!(out.contains("Using a block as a handler is not supported.") && out.contains("bad.yml:4:"), "{out}");
+    assert!(!out.contains("PLAY RECAP"), "{out}");
+}
+
+#[test]
+fn the_flush_ending_a_section_goes_by_tags_and_says_so_with_ansible_debug() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tags: whole_play
+  tasks:
+    - debug: msg=first
+      changed_when: true
+      notify: h
+    - debug: msg=second
+      changed_when: true
+      notify: h1
+      tags: task_tag
+  handlers:
+    - name: h
+      debug: msg="h ran"
+    - name: h1
+      debug: msg="h1 ran"
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    // It is Ansible's implicit `meta: flush_handlers`, tagged `always` under the play's tags.
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml", "--skip-tags", "always"], &[]);
+    assert_eq!((ours, code), (vec![r#""msg": "first""#.to_string(), r#""msg": "second""#.to_string()], 0));
+    // ANSIBLE_DEBUG: Ansible's debug lines of that flush (troupe prints no others).
+    let count = |out: &str, what: &str| out.lines().filter(|l| l.contains(what)).count();
+    let cases: [(&[&str], usize, usize); 2] = [(&["--tags", "task_tag"], 1, 1), (&["--skip-tags", "whole_play"], 0, 0)];
+    for (extra, triggered, ran) in cases {
+        let args: Vec<&str> = ["-i", "inv", "p.yml"].iter().chain(extra).copied().collect();
+        let done = Run::new().in_dir(p.path()).args(&args).env("ANSIBLE_DEBUG", "1").succeeds();
+        let theirs = ansible_run(p.path(), &args, &[("ANSIBLE_DEBUG", "1")]);
+        for out in std::iter::once(done.stdout.clone()).chain(theirs.map(|t| t.2)) {
+            assert_eq!(count(&out, "META: triggered running handlers for h1"), triggered, "{args:?}: {out}");
+            assert_eq!(count(&out, "\"msg\": \"h1 ran\""), ran, "{args:?}: {out}");
+            assert_eq!(count(&out, "\"msg\": \"h ran\""), 0, "{args:?}: {out}");
+        }
+        if triggered == 0 {
+            assert_eq!(count(&done.stdout, "No handler notifications for"), 0, "{}", done.stdout);
+        } else {
+            assert!(count(&done.stdout, "No handler notifications for h1, skipping.") > 0, "{}", done.stdout);
+        }
+    }
+}
+
+/// The banner and recap lines of a run's output, without the stars or trailing blanks.
+fn outline(out: &str) -> Vec<String> {
+    let keep = ["PLAY", "TASK [", "RUNNING HANDLER [", "skipping: no hosts"];
+    out.lines()
+        .filter(|l| keep.iter().any(|k| l.starts_with(k)) || l.contains(" : ok="))
+        .map(|l| l.trim_end_matches([' ', '*']).to_string())
+        .collect()
+}
+
+/// Run troupe with `args` and, when installed, ansible-playbook; both must exit with `code` and
+/// show the same banners and recap. Returns troupe's.
+fn same_outline(dir: &Path, args: &[&str], code: i32) -> Vec<String> {
+    let done = Run::new().in_dir(dir).args(args).code(code);
+    let ours = outline(&done.stdout);
+    if let Some((_, their_code, out)) = ansible_run(dir, args, &[]) {
+        assert_eq!((&ours, code), (&outline(&out), their_code), "troupe:\n{}\nansible-playbook:\n{out}", done.stdout);
+    }
+    ours
+}
+
+#[test]
+fn a_handler_notified_after_its_turn_runs_at_the_next_flush() {
+    // Each flush is one pass over the handlers: handler2 notifying handler1 again, or
+    // self_notify itself, runs them at the next flush (the end of post_tasks), then no more.
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: [handler1, self_notify]
+  handlers:
+    - name: handler1
+      debug: msg="handler1 ran"
+      changed_when: true
+      notify: handler2
+    - name: handler2
+      debug: msg="handler2 ran"
+      changed_when: true
+      notify: handler1
+    - name: self_notify
+      debug: msg="self_notify ran"
+      changed_when: true
+      notify: self_notify
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let (ours, code, _) = same_as_ansible(p.path(), &["-i", "inv", "p.yml"], &[]);
+    let pass = [r#""msg": "handler1 ran""#, r#""msg": "handler2 ran""#, r#""msg": "self_notify ran""#];
+    assert_eq!((ours, code), (pass.iter().chain(&pass).map(|s| s.to_string()).collect(), 0));
+}
+
+#[test]
+fn a_batch_that_all_failed_ends_the_playbook_and_the_recap_lists_hosts_that_did_something() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - fail: msg=boom
+- hosts: g
+  gather_facts: false
+  tasks:
+    - debug: msg="not reached"
+"#;
+    let p = scratch(&[("inv", LOCAL), ("p.yml", play)]);
+    let ours = same_outline(p.path(), &["-i", "inv", "p.yml"], 2);
+    assert_eq!(ours.iter().filter(|l| l.starts_with("PLAY [")).count(), 1, "{ours:?}");
+    // A host all of whose tasks were left out by tags has no recap line.
+    let tagged = "- hosts: g\n  gather_facts: false\n  tags: whole\n  tasks:\n    - debug: msg=x\n";
+    let p = scratch(&[("inv", LOCAL), ("p.yml", tagged)]);
+    let ours = same_outline(p.path(), &["-i", "inv", "p.yml", "--skip-tags", "whole"], 0);
+    assert_eq!(ours, ["PLAY [g]", "PLAY RECAP"]);
+}
+
+#[test]
+fn a_roles_unnamed_task_and_an_unnamed_include_role_show_their_role() {
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - include_role: {name: r}
+    - import_role: {name: r}
+"#;
+    let tasks = "- debug: msg=in_r\n  changed_when: true\n  notify: h\n";
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("p.yml", play),
+        ("roles/r/tasks/main.yml", tasks),
+        ("roles/r/handlers/main.yml", "- debug: msg=handler\n  listen: h\n"),
+    ]);
+    let ours = same_outline(p.path(), &["-i", "inv", "p.yml"], 0);
+    let want = ["TASK [include_role : r]", "TASK [r : debug]", "TASK [r : debug]", "RUNNING HANDLER [r : debug]"];
+    assert_eq!(ours[1..5], want, "{ours:?}");
+    // `--list-tasks` shows them by their action alone, as Ansible.
+    let listed = Run::new().in_dir(p.path()).args(["-i", "inv", "p.yml", "--list-tasks"]).succeeds();
+    listed.stdout_has("      include_role\tTAGS: []").stdout_has("      debug\tTAGS: []");
+}
+
+#[test]
+fn an_include_shows_what_it_included_once_its_files_load() {
+    // Every file of a looped include loads (its `included:` line) before any of them runs.
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - include_tasks: inc.yml
+    - include_tasks: inc.yml
+      loop: [1, 2]
+    - include_tasks: inc.yml
+      loop: [x]
+      loop_control: {loop_var: z, label: "label {{ z }}"}
+    - include_role: {name: r}
+"#;
+    let p = scratch(&[
+        ("inv", LOCAL),
+        ("p.yml", play),
+        ("inc.yml", "- debug: msg=inc\n"),
+        ("roles/r/tasks/main.yml", "- debug: msg=r\n"),
+    ]);
+    let shown = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("included: ") || l.starts_with("ok: ") || l.starts_with("TASK ["))
+            .map(|l| l.trim_end_matches([' ', '*']).to_string())
+            .collect()
+    };
+    let done = Run::new().in_dir(p.path()).args(["-i", "inv", "p.yml"]).succeeds();
+    let ours = shown(&done.stdout);
+    let file = std::fs::canonicalize(p.path()).unwrap().join("inc.yml");
+    let f = file.display();
+    assert_eq!(
+        ours[..6],
+        [
+            "TASK [include_tasks]".to_string(),
+            format!("included: {f} for h1"),
+            "TASK [debug]".to_string(),
+            "ok: [h1] => {".to_string(),
+            "TASK [include_tasks]".to_string(),
+            format!("included: {f} for h1 => (item=1)"),
+        ]
+    );
+    assert_eq!(ours[6], format!("included: {f} for h1 => (item=2)"));
+    assert!(ours.contains(&format!("included: {f} for h1 => (item=label x)")), "{ours:?}");
+    assert!(ours.contains(&"included: r for h1".to_string()), "{ours:?}");
+    if let Some((_, code, out)) = ansible_run(p.path(), &["-i", "inv", "p.yml"], &[]) {
+        assert_eq!((ours, 0), (shown(&out), code), "{out}");
+    }
+}

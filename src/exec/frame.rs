@@ -21,6 +21,8 @@ pub struct Frame {
     pub dynamic: bool,
     /// Dynamic includes around this frame (an include that includes itself must stop).
     pub includes: usize,
+    /// Running handlers: what they include runs as handlers too (`RUNNING HANDLER`).
+    pub handler: bool,
 }
 
 impl Frame {

@@ -32,8 +32,9 @@ impl From<&str> for IncludeError {
     }
 }
 
-/// What an include loads: its items, its handlers, and the frame they run in.
-type Loaded = (Vec<Item>, Vec<Item>, Frame);
+/// What an include loads: its items, its handlers, the frame they run in, and what its
+/// `included:` line names (the file's absolute path, or the role).
+type Loaded = (Vec<Item>, Vec<Item>, Frame, String);
 
 impl Runner {
     /// `include_tasks` / `include_role`: load per distinct file and run for the hosts that asked.
@@ -53,6 +54,8 @@ impl Runner {
                 None => groups.push((key, args, vars, vec![host])),
             }
         }
+        // As Ansible's strategy: every file loads (its `included:` line) before any runs.
+        let mut ready: Vec<(Vec<Item>, Frame, Vec<String>)> = Vec::new();
         for (_, args, vars, hosts) in groups {
             let loaded = if frame.includes >= MAX_INCLUDE_DEPTH {
                 // Ansible runs into Python's recursion limit here.
@@ -66,7 +69,7 @@ impl Runner {
             } else {
                 self.load_include_tasks(task, frame, &args)
             };
-            let (items, mut handlers, role_frame) = match loaded {
+            let (items, mut handlers, role_frame, what) = match loaded {
                 Ok(v) => v,
                 Err(IncludeError::Parse(rendered)) => {
                     self.reporter.error(&rendered);
@@ -87,6 +90,11 @@ impl Runner {
                     continue;
                 }
             };
+            let mut line = format!("included: {what} for {}", hosts.join(", "));
+            if let Some(label) = vars.get(super::loops::ITEM_LABEL) {
+                line.push_str(&format!(" => (item={})", to_text(label)));
+            }
+            self.reporter.line(&line);
             // `allow_duplicates: false` on include_role (its default is true, whatever the
             // role's meta says): a role that already ran in this play is not run again.
             if task.kind == ActionKind::IncludeRole {
@@ -122,6 +130,9 @@ impl Runner {
             if !layer.is_empty() {
                 f.extra.push((Level::IncludeParams, Arc::new(layer)));
             }
+            ready.push((items, f, hosts));
+        }
+        for (items, f, hosts) in ready {
             Box::pin(self.run_items(ctx, &items, &f, &hosts)).await;
         }
     }
@@ -159,25 +170,26 @@ impl Runner {
         })?;
         // Absolute, as Ansible names included files (in errors and `ansible_included_file`s).
         let path = std::path::absolute(&path).unwrap_or(path);
-        let items = playbook::load_tasks_file(&path, role, &self.load_opts).map_err(|e| match e.kind {
-            // A file it imports that is missing fails the host, as Ansible's "Could not find
-            // or access" (a rescue may catch it); any other load error ends the run.
-            playbook::LoadErrorKind::NotFound => {
-                let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
-                let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
-                let f = full.display();
-                IncludeError::Host(format!(
-                    "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
+        let items =
+            playbook::load_tasks_file(&path, role, frame.handler, &self.load_opts).map_err(|e| match e.kind {
+                // A file it imports that is missing fails the host, as Ansible's "Could not find
+                // or access" (a rescue may catch it); any other load error ends the run.
+                playbook::LoadErrorKind::NotFound => {
+                    let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
+                    let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
+                    let f = full.display();
+                    IncludeError::Host(format!(
+                        "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
                          Could not find or access '{f}' on the Ansible Controller.\n\
                          If you are using a module and expect the file to exist on the remote, see the remote_src \
                          option: [Errno 2] No such file or directory: '{f}'"
-                ))
-            }
-            _ => IncludeError::Parse(crate::error::Diagnose::diagnostic(&e).render()),
-        })?;
+                    ))
+                }
+                _ => IncludeError::Parse(crate::error::Diagnose::diagnostic(&e).render()),
+            })?;
         // The include's own keywords (ignore_errors, run_once, no_log, ...) apply to the include
         // only, as in Ansible; `apply:` passes keywords on.
-        Ok((items, Vec::new(), apply(task, args, frame.clone())?))
+        Ok((items, Vec::new(), apply(task, args, frame.clone())?, path.display().to_string()))
     }
 
     fn load_include_role(&self, task: &Task, frame: &Frame, args: &Map) -> Result<Loaded, IncludeError> {
@@ -212,7 +224,7 @@ impl Runner {
         };
         let (item, handlers) =
             playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
-        Ok((vec![item], handlers, apply(task, args, frame.clone())?))
+        Ok((vec![item], handlers, apply(task, args, frame.clone())?, name))
     }
 }
 

@@ -19,6 +19,9 @@ use super::Runner;
 /// Where `with_<lookup>` hands its terms to the lookup.
 const TERMS_VAR: &str = "__troupe_terms";
 
+/// A looped include's vars hold its item's label under this name, as Ansible's.
+pub(super) const ITEM_LABEL: &str = "_ansible_item_label";
+
 impl Runner {
     /// The task on one host: once, or once per loop item, with the lines it reports.
     pub(super) async fn run_in_scope(&self, call: &TaskCall<'_>) -> HostOutcome {
@@ -140,7 +143,7 @@ impl Runner {
             }
             let mut item_o = HostOutcome::new(host, out.status, out.result.clone());
             item_o.secrets = secrets;
-            self.report(call, &item_o, Some(label), out.result.diff.take(), no_log, false);
+            self.report(call, &item_o, Some(label.clone()), out.result.diff.take(), no_log, false);
             // Ansible moves the items' warnings to the loop's result.
             warnings.extend(out.result.take_warnings());
             match out.status {
@@ -159,7 +162,10 @@ impl Runner {
                 include_vars.get_or_insert_with(Map::new).extend(v);
             }
             if let Some(args) = include_args {
-                // The loop variables are the include's vars, not arguments (nor role params).
+                // The loop variables are the include's vars, not arguments (nor role params);
+                // the item's label too, as Ansible's `_ansible_item_label` (its `included:` line).
+                let mut vars = vars;
+                vars.insert(ITEM_LABEL.into(), Value::from(label.clone()));
                 includes.push((args, vars));
             }
             results.push(Value::Object(out.result.to_map()));

@@ -9,7 +9,7 @@ use crate::value::{to_text, Value};
 
 use super::frame::Frame;
 use super::walk::PlayCtx;
-use super::world::World;
+use super::world::{HostState, World};
 use super::Runner;
 
 impl Runner {
@@ -157,54 +157,67 @@ impl Runner {
         }
     }
 
-    /// Run notified handlers, in the order they are defined, on the hosts that notified them.
-    /// Every handler answering a name or `listen` topic runs; a handler notified by an earlier
-    /// one runs in the same pass, one notified by a later one in the next. With
-    /// `force_handlers`, hosts that failed run theirs too (and stay failed).
+    /// Whether the flush ending a section runs. It is Ansible's implicit `meta: flush_handlers`,
+    /// tagged `always` under the play's tags, so `--skip-tags` can skip it (`always`, or a tag of
+    /// the play). With `ANSIBLE_DEBUG`, Ansible's debug line for each host it comes to.
+    pub(super) fn implicit_flush(&self, ctx: &PlayCtx<'_>, hosts: &[String]) -> bool {
+        let mut tags = ctx.root.tags.clone();
+        tags.insert("always".to_string());
+        if !ctx.filter.selects(&tags) {
+            return false;
+        }
+        let force = ctx.play.force_handlers == Some(true);
+        for h in hosts {
+            let Some(s) = self.states.get(h).filter(|s| eligible(s, force)) else { continue };
+            match s.notified.is_empty() && ctx.pending.is_empty() {
+                true => self.reporter.debug(&format!("No handler notifications for {h}, skipping.")),
+                false => self.reporter.debug(&format!("META: triggered running handlers for {h}")),
+            }
+        }
+        true
+    }
+
+    /// Run notified handlers, in the order they are defined, on the hosts that notified them:
+    /// one pass, as Ansible's flush. Every handler answering a name or `listen` topic runs; a
+    /// handler notified by an earlier one runs in the same pass, one notified by a later one
+    /// (or by itself) at the next flush. With `force_handlers`, hosts that failed run theirs
+    /// too (and stay failed).
     pub(super) async fn flush_handlers(&mut self, ctx: &mut PlayCtx<'_>, hosts: &[String]) {
         let force = ctx.play.force_handlers == Some(true);
-        let eligible = |s: &super::world::HostState| if force { !s.unreachable && !s.ended } else { s.active() };
+        let eligible = |s: &HostState| eligible(s, force);
+        let handlers = handler_tasks(&ctx.handlers, &ctx.root);
+        let names = self.answers(ctx, &handlers);
         // Per host, the indices of the handlers it is waiting for.
-        let mut pending: HashMap<String, BTreeSet<usize>> = HashMap::new();
-        for _round in 0..5 {
-            let handlers = handler_tasks(&ctx.handlers, &ctx.root);
-            let names = self.answers(ctx, &handlers);
+        let mut pending = std::mem::take(&mut ctx.pending);
+        for (i, (task, frame, _)) in handlers.iter().enumerate() {
             self.take_notified(hosts, &names, &mut pending);
-            if pending.values().all(BTreeSet::is_empty) {
-                return;
+            let targets: Vec<String> = hosts
+                .iter()
+                .filter(|h| self.states.get(*h).is_some_and(&eligible))
+                .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
+                .cloned()
+                .collect();
+            if targets.is_empty() {
+                continue;
             }
-            for (i, (task, frame, _)) in handlers.iter().enumerate() {
-                self.take_notified(hosts, &names, &mut pending);
-                let targets: Vec<String> = hosts
-                    .iter()
-                    .filter(|h| self.states.get(*h).is_some_and(&eligible))
-                    .filter(|h| pending.get_mut(*h).is_some_and(|p| p.remove(&i)))
-                    .cloned()
-                    .collect();
-                if targets.is_empty() {
-                    continue;
-                }
-                let forced: Vec<String> =
-                    targets.iter().filter(|h| self.states.get(*h).is_some_and(|s| s.failed)).cloned().collect();
-                for h in &forced {
-                    if let Some(s) = self.states.get_mut(h) {
-                        s.failed = false;
-                    }
-                }
-                self.run_task(ctx, task, frame, &targets, "RUNNING HANDLER", &[]).await;
-                for h in &forced {
-                    if let Some(s) = self.states.get_mut(h) {
-                        s.failed = true;
-                    }
+            let forced: Vec<String> =
+                targets.iter().filter(|h| self.states.get(*h).is_some_and(|s| s.failed)).cloned().collect();
+            for h in &forced {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = false;
                 }
             }
-            // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
-            for (h, p) in pending.iter_mut() {
-                if !self.states.get(h).is_some_and(&eligible) {
-                    p.clear();
+            self.run_task(ctx, task, frame, &targets, "RUNNING HANDLER", &[]).await;
+            for h in &forced {
+                if let Some(s) = self.states.get_mut(h) {
+                    s.failed = true;
                 }
             }
         }
+        self.take_notified(hosts, &names, &mut pending);
+        // Hosts no longer eligible (failed, unreachable) drop what they were waiting for.
+        pending.retain(|h, p| self.states.get(h).is_some_and(&eligible) && !p.is_empty());
+        ctx.pending = pending;
     }
 
     /// Whether every notified name has a handler. A missing one stops the run, as Ansible's
@@ -278,6 +291,16 @@ impl Runner {
     }
 }
 
+/// Whether a host runs its notified handlers: an active one, or with `force_handlers` one that
+/// failed too (not one unreachable or ended).
+fn eligible(s: &HostState, force: bool) -> bool {
+    if force {
+        !s.unreachable && !s.ended
+    } else {
+        s.active()
+    }
+}
+
 /// What a handler answers to: its name (also `role : name`) and its `listen` topics; `group`
 /// is the handler block it was loaded in.
 struct Answers {
@@ -344,9 +367,10 @@ fn handler_tasks(items: &[Item], root: &Frame) -> Vec<(Arc<Task>, Frame, usize)>
             }
         }
     }
+    let root = Frame { handler: true, ..root.clone() };
     for (i, item) in items.iter().enumerate() {
         let group = if matches!(item, Item::Task(_)) { 0 } else { i + 1 };
-        walk(std::slice::from_ref(item), root, group, &mut out);
+        walk(std::slice::from_ref(item), &root, group, &mut out);
     }
     out
 }

@@ -134,8 +134,8 @@ impl Runner {
     ) -> RunSummary {
         for (i, (play, pplan)) in pb.plays.iter().zip(&plan.plays).enumerate() {
             let hosts = hosts_of(i, self.inventory_changed.then_some(&*self.inventory));
-            self.run_play(play, pplan, plan, hosts).await;
-            if self.aborted || crate::interrupt::stopping() {
+            let go_on = self.run_play(play, pplan, plan, hosts).await;
+            if !go_on || self.aborted || crate::interrupt::stopping() {
                 break;
             }
         }
@@ -160,7 +160,9 @@ impl Runner {
         RunSummary { exit_code: code }
     }
 
-    async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) {
+    /// Run one play; false when the playbook stops there: every host of a batch failed, as
+    /// Ansible's `PlaybookExecutor` (its later plays don't start, the recap still shows).
+    async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) -> bool {
         let mut name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
         // A templated play name is rendered with play vars and extra vars, as in Ansible.
         if crate::template::is_template(&name) {
@@ -181,9 +183,8 @@ impl Runner {
             .collect();
         if hosts.is_empty() {
             self.reporter.line("skipping: no hosts matched");
-            return;
+            return true;
         }
-        self.reporter.hosts(&hosts);
         for h in &hosts {
             let st = self
                 .states
@@ -218,6 +219,7 @@ impl Runner {
                 included_roles: Default::default(),
                 roles_run: Default::default(),
                 handler_warnings: Default::default(),
+                pending: Default::default(),
             };
             match self.strategy(&ctx) {
                 Ok(free::Strategy::Linear) => self.run_batch(&mut ctx, &batch).await,
@@ -225,16 +227,17 @@ impl Runner {
                 Err(d) => {
                     self.reporter.error(&d.render());
                     self.aborted = true;
-                    return;
+                    return false;
                 }
+            }
+            if batch.iter().all(|h| self.states.get(h).map(|s| s.failed || s.unreachable).unwrap_or(true)) {
+                return false;
             }
             if self.end_play {
                 break;
             }
-            if batch.iter().all(|h| self.states.get(h).map(|s| s.failed || s.unreachable).unwrap_or(true)) {
-                break;
-            }
         }
+        true
     }
 
     /// Play-wide variables: play vars, all roles' defaults and vars, magic variables.

@@ -130,6 +130,14 @@ impl Runner {
         count: bool,
     ) {
         let TaskCall { task, frame, host, .. } = call;
+        // An include that worked shows as `included: ... for HOSTS` once its file loads (see
+        // `run_includes`), as Ansible's callback; it still counts as ok.
+        if task.kind.is_include() && o.status == Status::Ok {
+            if count {
+                self.count(host, o);
+            }
+            return;
+        }
         // A delegate that is still a template (the task was skipped before rendering it) is not shown.
         let delegate = frame.get(Some(task), |a| a.delegate_to.clone()).filter(|d| !crate::template::is_template(d));
         let mut result = if no_log {

@@ -38,6 +38,9 @@ pub(super) struct PlayCtx<'a> {
     pub roles_run: std::collections::HashSet<String>,
     /// Handlers whose name could not be templated, warned about once.
     pub handler_warnings: std::collections::HashSet<String>,
+    /// Per host, the handlers (indices into `meta::handler_tasks`) notified by a handler after
+    /// their turn in a flush: they run at the next flush, as in Ansible.
+    pub pending: HashMap<String, BTreeSet<usize>>,
 }
 
 impl Runner {
@@ -99,7 +102,9 @@ impl Runner {
             if self.play_over() && play.force_handlers != Some(true) {
                 return;
             }
-            self.flush_handlers(ctx, batch).await;
+            if self.implicit_flush(ctx, batch) {
+                self.flush_handlers(ctx, batch).await;
+            }
             if self.play_over() {
                 return;
             }
@@ -230,7 +235,8 @@ impl Runner {
                             true => next_tasks(&items[i + 1..], |t| self.selected(ctx, t, frame)),
                             false => Vec::new(),
                         };
-                        self.run_task(ctx, task, frame, hosts, "TASK", &ahead).await;
+                        let title = if frame.handler { "RUNNING HANDLER" } else { "TASK" };
+                        self.run_task(ctx, task, frame, hosts, title, &ahead).await;
                     }
                 }
                 // A role already applied in this play with the same parameters runs once.

@@ -14,7 +14,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::error::{exit, Diagnose, Diagnostic};
-use crate::playbook::{Block, Item, Play, Playbook, Task};
+use crate::playbook::{ActionKind, Block, Item, Play, Playbook, Task};
 use crate::yaml::Span;
 
 pub use tags::TagFilter;
@@ -110,10 +110,17 @@ impl Diagnose for PlanError {
 }
 
 /// The display name of a task: `role : name` inside a role, the action when unnamed.
+/// A task's name as Ansible shows it (`Task.get_name`): a role's task as `role : name`, one
+/// without a name by its action (`role : action`); an unnamed `include_role` as
+/// `include_role : its role`.
 pub fn task_name(task: &Task) -> String {
-    match (&task.role, &task.name) {
-        (Some(role), Some(name)) => format!("{} : {}", role.name, name),
-        _ => short_name(task),
+    if task.name.is_none() && task.kind == ActionKind::IncludeRole {
+        let role = task.args.get("name").or_else(|| task.args.get("role")).map(crate::value::to_text);
+        return format!("{} : {}", task.action, role.unwrap_or_default());
+    }
+    match &task.role {
+        Some(role) => format!("{} : {}", role.name, short_name(task)),
+        None => short_name(task),
     }
 }
 
@@ -222,7 +229,8 @@ pub fn with_tags(inherited: &BTreeSet<String>, own: &[String]) -> BTreeSet<Strin
 fn node_for(task: &Task, inherited: &BTreeSet<String>, section: Section, listed: bool) -> TaskNode {
     TaskNode {
         id: task.id,
-        name: task_name(task),
+        // `--list-tasks` shows an unnamed task by its action alone, in a role too.
+        name: if task.name.is_some() { task_name(task) } else { task.action.clone() },
         short_name: short_name(task),
         tags: with_tags(inherited, &task.attrs.tags),
         span: task.span.clone(),

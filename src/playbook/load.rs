@@ -73,8 +73,14 @@ pub fn load_playbook(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadEr
     Ok(Playbook { path: path.to_path_buf(), dir, plays })
 }
 
-/// Load a tasks file at run time (`include_tasks`), as part of `role` if given.
-pub fn load_tasks_file(path: &Path, role: Option<Arc<Role>>, opts: &LoadOptions) -> Result<Vec<Item>, LoadError> {
+/// Load a tasks file at run time (`include_tasks`), as part of `role` if given. `handlers`:
+/// a handler includes it, so its tasks are handlers (`listen` allowed, no nested blocks).
+pub fn load_tasks_file(
+    path: &Path,
+    role: Option<Arc<Role>>,
+    handlers: bool,
+    opts: &LoadOptions,
+) -> Result<Vec<Item>, LoadError> {
     let base = parent_dir(path);
     let state = PlayState::default();
     let ctx = Ctx {
@@ -82,7 +88,7 @@ pub fn load_tasks_file(path: &Path, role: Option<Arc<Role>>, opts: &LoadOptions)
         playbook_dir: opts.playbook_dir.clone().unwrap_or_else(|| base.clone()),
         base_dir: base,
         role,
-        handlers: false,
+        handlers,
         state: &state,
         files: Vec::new(),
         roles: Vec::new(),

@@ -693,11 +693,11 @@ fn public_load_role_and_load_tasks_file() {
     assert_eq!(dep.attrs.when, vec!["y"]);
     assert_eq!(handlers.len(), 1);
     let role = b.role.clone();
-    let items = load_tasks_file(&dir.path().join("roles/a/tasks/more.yml"), role, &opts()).unwrap();
+    let items = load_tasks_file(&dir.path().join("roles/a/tasks/more.yml"), role, false, &opts()).unwrap();
     let t = task(&items[0]);
     assert_eq!(t.role.as_ref().unwrap().name, "a");
     assert_eq!(t.base_dir, dir.path().join("roles/a/tasks"));
-    let e = load_tasks_file(&dir.path().join("nope.yml"), None, &opts()).unwrap_err();
+    let e = load_tasks_file(&dir.path().join("nope.yml"), None, false, &opts()).unwrap_err();
     assert_eq!(e.kind, LoadErrorKind::NotFound);
 }
 
@@ -728,4 +728,19 @@ fn error_boolean_keyword_nonsense_is_refused_at_load_time() {
     assert!(e.message.contains("`become` must be a boolean") && e.message.contains("'maybe'"), "{}", e.message);
     let e = load(&[("p.yml", "- hosts: all\n  gather_facts: sometimes\n")]).unwrap_err();
     assert_eq!((e.span.line, e.span.col), (2, 17));
+}
+
+#[test]
+fn a_tasks_file_a_handler_includes_holds_handlers() {
+    let dir = tree(&[
+        ("flat.yml", "- block:\n    - debug: msg=a\n  name: top\n- name: b\n  debug: msg=b\n  listen: topic\n"),
+        ("nested.yml", "- block:\n    - block:\n        - debug: msg=a\n"),
+    ]);
+    let items = load_tasks_file(&dir.path().join("flat.yml"), None, true, &opts()).unwrap();
+    assert_eq!(task(&items[1]).listen, vec!["topic"]);
+    let e = load_tasks_file(&dir.path().join("nested.yml"), None, true, &opts()).unwrap_err();
+    assert_eq!(e.message, "Using a block as a handler is not supported.");
+    assert_eq!(e.span.line, 2);
+    // The same file included by a task is a plain tasks file.
+    assert!(load_tasks_file(&dir.path().join("nested.yml"), None, false, &opts()).is_ok());
 }

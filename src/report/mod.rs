@@ -53,6 +53,8 @@ pub const NO_LOG_MSG: &str =
 
 pub struct Reporter {
     verbosity: u8,
+    /// `ANSIBLE_DEBUG`: print [`Reporter::debug`] lines.
+    debug: bool,
     state: Mutex<State>,
 }
 
@@ -68,7 +70,23 @@ impl Reporter {
     pub fn new(verbosity: u8) -> Reporter {
         let progress = Progress::detect();
         let state = State { stats: BTreeMap::new(), progress, warned: HashSet::new() };
-        Reporter { verbosity, state: Mutex::new(state) }
+        Reporter { verbosity, debug: false, state: Mutex::new(state) }
+    }
+
+    /// With `ANSIBLE_DEBUG` on, [`Reporter::debug`] lines are printed.
+    pub fn with_debug(mut self, debug: bool) -> Reporter {
+        self.debug = debug;
+        self
+    }
+
+    /// A debug line, as Ansible's `display.debug` writes it (`  PID TIME: text` on stdout).
+    /// Ansible prints thousands; troupe only those of its handler flushes.
+    pub fn debug(&self, text: &str) {
+        if !self.debug {
+            return;
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        self.line(&format!("{:6} {:.5}: {text}", std::process::id(), now.as_secs_f64()));
     }
 
     pub fn verbosity(&self) -> u8 {
@@ -134,14 +152,6 @@ impl Reporter {
     pub fn running<'a>(&'a self, host: &'a str) -> Running<'a> {
         self.lock().progress.start(host);
         Running { reporter: self, host }
-    }
-
-    /// Register hosts for the recap.
-    pub fn hosts(&self, hosts: &[String]) {
-        let mut state = self.lock();
-        for h in hosts {
-            state.stats.entry(h.clone()).or_default();
-        }
     }
 
     /// One host's (or item's) outcome; `count` says whether it goes into the recap.
