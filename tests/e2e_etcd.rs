@@ -142,8 +142,8 @@ impl<'a> Scene<'a> {
             .unwrap_or(false)
     }
 
-    /// A put through the controller's etcdctl to all of `hosts`.
-    pub(crate) fn put(&self, hosts: &[TbHost], key: &str) -> bool {
+    /// A put through the controller's etcdctl to all of `hosts`; a failure gives etcdctl's words.
+    pub(crate) fn put(&self, hosts: &[TbHost], key: &str) -> Result<(), String> {
         let pki = self.pki().join("etcd");
         let eps: Vec<String> = hosts.iter().map(|h| format!("https://{}:2379", h.ip)).collect();
         Command::new("etcdctl")
@@ -154,9 +154,75 @@ impl<'a> Scene<'a> {
             .arg(format!("--key={}", pki.join("client-root-key.pem").display()))
             .args(["--command-timeout=3s", "put", key, "v"])
             .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
+            .map_err(|e| format!("{key}: etcdctl: {e}"))
+            .and_then(|o| match o.status.success() {
+                true => Ok(()),
+                false => Err(format!("{key}: {}", String::from_utf8_lossy(&o.stderr).trim())),
+            })
     }
+}
+
+/// What a poller saw while a run went: members down at worst, writes made, each write that
+/// failed twice in a row, and each first attempt that failed (etcdctl's words).
+pub(crate) struct Watched {
+    pub(crate) worst: usize,
+    pub(crate) writes: u32,
+    pub(crate) failed: Vec<String>,
+    pub(crate) retried: Vec<String>,
+}
+
+impl Watched {
+    /// The failed writes, one per line, for an assertion's message.
+    pub(crate) fn failures(&self) -> String {
+        format!(
+            "{} of {} writes failed twice:\n{}\nfirst attempts that failed:\n{}",
+            self.failed.len(),
+            self.writes,
+            self.failed.join("\n"),
+            self.retried.join("\n")
+        )
+    }
+}
+
+/// Runs `run` while a poller checks every member of `hosts` and then writes key `prefix/N`
+/// with `write`, every `pause`. A write that fails is tried once more, 300 ms later, as an
+/// application does: a member that stops cuts the requests in flight on its connections (etcd
+/// hard-stops its TLS gRPC server), while a lost quorum fails the second attempt too.
+pub(crate) fn watched<T>(
+    s: &Scene,
+    hosts: &[TbHost],
+    prefix: &str,
+    pause: Duration,
+    write: impl Fn(&str) -> Result<(), String> + Sync,
+    run: impl FnOnce() -> T,
+) -> (T, Watched) {
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let mut seen = Watched { worst: 0, writes: 0, failed: Vec::new(), retried: Vec::new() };
+            while !stop.load(Ordering::Relaxed) {
+                seen.worst = seen.worst.max(hosts.iter().filter(|h| !s.healthy(h)).count());
+                seen.writes += 1;
+                let key = format!("{prefix}/{}", seen.writes);
+                if let Err(first) = write(&key) {
+                    thread::sleep(Duration::from_millis(300));
+                    if let Err(again) = write(&key) {
+                        seen.failed.push(again);
+                    }
+                    seen.retried.push(first);
+                }
+                thread::sleep(pause);
+            }
+            seen
+        });
+        let done = run();
+        stop.store(true, Ordering::Relaxed);
+        let seen = poller.join().expect("poller");
+        for first in &seen.retried {
+            eprintln!("a write was retried: {first}");
+        }
+        (done, seen)
+    })
 }
 
 fn assert_aborted(done: &Done, what: &str) {
@@ -269,30 +335,14 @@ fn etcd_role_acceptance() {
     );
 
     // ... and the next etcd_launch rolls: never two members down, writes keep working.
-    let stop = AtomicBool::new(false);
-    let (rolled, (worst, writes, failed_writes)) = thread::scope(|scope| {
-        let poller = scope.spawn(|| {
-            let (mut worst, mut writes, mut failed_writes) = (0usize, 0u32, 0u32);
-            while !stop.load(Ordering::Relaxed) {
-                let down = three.iter().filter(|h| !s.healthy(h)).count();
-                worst = worst.max(down);
-                writes += 1;
-                if !s.put(three, &format!("/acceptance/roll/{writes}")) {
-                    failed_writes += 1;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-            (worst, writes, failed_writes)
-        });
-        let rolled = s.play("etcd3.yml", &["--tags", "etcd_launch"]).run();
-        stop.store(true, Ordering::Relaxed);
-        (rolled, poller.join().expect("poller"))
-    });
+    let put = |key: &str| s.put(three, key);
+    let roll = || s.play("etcd3.yml", &["--tags", "etcd_launch"]).run();
+    let (rolled, seen) = watched(&s, three, "/acceptance/roll", Duration::from_millis(100), put, roll);
     assert_eq!(rolled.out.status.code(), Some(0), "roll failed:\n{}", rolled.stdout);
     let restarted = rolled.stdout.split("rolling restart").nth(1).unwrap_or("").split("TASK [").next().unwrap_or("");
     assert_eq!(restarted.matches("changed: [").count(), 3, "not every member restarted:\n{}", rolled.stdout);
-    assert!(worst <= 1, "{worst} members were down at once during the roll");
-    assert!(writes > 0 && failed_writes * 5 <= writes, "{failed_writes} of {writes} writes failed during the roll");
+    assert!(seen.worst <= 1, "{} members were down at once during the roll", seen.worst);
+    assert!(seen.writes > 5 && seen.failed.is_empty(), "during the roll, {}", seen.failures());
 
     // Purge and re-create on request: the old key is gone.
     s.play("etcd3.yml", &["-e", "etcd_clean=true"]).succeeds();

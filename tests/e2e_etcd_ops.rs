@@ -4,11 +4,10 @@
 //! Each test holds the testbed exclusively and leaves the hosts without etcd.
 
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use crate::e2e_etcd::{cluster_id, etcdctl, etcdctl_ok, main_pid, pids, Scene, RESET};
+use crate::e2e_etcd::{cluster_id, etcdctl, etcdctl_ok, main_pid, pids, watched, Scene, RESET};
 use crate::support::run::{repo, Done, Run};
 use crate::support::testbed::{testbed, TbHost, Testbed};
 
@@ -246,30 +245,15 @@ fn etcd_rolling_upgrade_never_has_two_members_down() {
     assert_eq!(pids_before, pids(tb, three), "a refused downgrade restarted a member");
 
     // The roll, watched: members down at worst, writes that failed.
-    let stop = AtomicBool::new(false);
     let started = std::time::Instant::now();
-    let (done, (worst, writes, failed)) = thread::scope(|scope| {
-        let poller = scope.spawn(|| {
-            let (mut worst, mut writes, mut failed) = (0usize, 0u32, 0u32);
-            while !stop.load(Ordering::Relaxed) {
-                worst = worst.max(three.iter().filter(|h| !s.healthy(h)).count());
-                writes += 1;
-                if !s.put(three, &format!("/ops/roll/{writes}")) {
-                    failed += 1;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-            (worst, writes, failed)
-        });
-        let done = s.play("etcd3.yml", &upgrade).run();
-        stop.store(true, Ordering::Relaxed);
-        (done, poller.join().expect("poller"))
-    });
+    let put = |key: &str| s.put(three, key);
+    let roll = || s.play("etcd3.yml", &upgrade).run();
+    let (done, seen) = watched(&s, three, "/ops/roll", Duration::from_millis(100), put, roll);
     assert_eq!(done.out.status.code(), Some(0), "the upgrade failed:\n{}", done.stdout);
-    eprintln!("rolling upgrade of 3 members took {:?}; {writes} writes", started.elapsed());
-    assert!(writes > 5, "the poller hardly ran ({writes} rounds)");
-    assert!(worst <= 1, "{worst} members were down at once");
-    assert_eq!(failed, 0, "{failed} of {writes} writes failed during the upgrade");
+    eprintln!("rolling upgrade of 3 members took {:?}; {} writes", started.elapsed(), seen.writes);
+    assert!(seen.writes > 5, "the poller hardly ran ({} rounds)", seen.writes);
+    assert!(seen.worst <= 1, "{} members were down at once", seen.worst);
+    assert!(seen.failed.is_empty(), "during the upgrade, {}", seen.failures());
     for (h, pid) in three.iter().zip(&pids_before) {
         let (sum, version) = running(tb, h);
         assert_eq!(sum, b_sum, "{} does not run the new binary", h.name);
@@ -290,7 +274,7 @@ fn etcd_rolling_upgrade_never_has_two_members_down() {
 
 /// etcdctl from the controller as `user:password`: a password-only client (TLS with the CA,
 /// no client certificate), as basic mode serves them.
-fn put_as(s: &Scene, hosts: &[TbHost], user: &str, key: &str) -> bool {
+fn put_as(s: &Scene, hosts: &[TbHost], user: &str, key: &str) -> Result<(), String> {
     let eps: Vec<String> = hosts.iter().map(|h| format!("https://{}:2379", h.ip)).collect();
     Command::new("etcdctl")
         .env("ETCDCTL_API", "3")
@@ -299,8 +283,11 @@ fn put_as(s: &Scene, hosts: &[TbHost], user: &str, key: &str) -> bool {
         .arg(format!("--cacert={}", s.pki().join("ca.pem").display()))
         .args(["--command-timeout=3s", "put", key, "v"])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+        .map_err(|e| format!("{key}: etcdctl: {e}"))
+        .and_then(|o| match o.status.success() {
+            true => Ok(()),
+            false => Err(format!("{key}: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        })
 }
 
 /// basic mode: a new etcd_root_password is set in place, without a restart and without a
@@ -319,7 +306,7 @@ fn etcd_root_password_rotates_without_a_failed_write() {
         s.play("etcd3.yml", &[&["-e", vars.as_str(), "-e", pw.as_str()][..], more].concat())
     };
     with_pw("root-pw-1", &[]).succeeds();
-    let root_ok = |pw: &str| put_as(&s, &three[..1], &format!("root:{pw}"), "/ops/root");
+    let root_ok = |pw: &str| put_as(&s, &three[..1], &format!("root:{pw}"), "/ops/root").is_ok();
     assert!(root_ok("root-pw-1"));
     let pids_before = pids(tb, three);
 
@@ -327,26 +314,12 @@ fn etcd_root_password_rotates_without_a_failed_write() {
     let check = with_pw("root-pw-2", &["--tags", "etcd_config,etcd_launch", "--check"]).succeeds();
     assert!(root_ok("root-pw-1") && !root_ok("root-pw-2"), "--check rotated:\n{}", check.stdout);
 
-    let stop = AtomicBool::new(false);
-    let (done, (writes, failed)) = thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            let (mut writes, mut failed) = (0u32, 0u32);
-            while !stop.load(Ordering::Relaxed) {
-                writes += 1;
-                if !put_as(&s, three, "app:app-pw-1", &format!("/app/rotate/{writes}")) {
-                    failed += 1;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-            (writes, failed)
-        });
-        let done = with_pw("root-pw-2", &["--tags", "etcd_config,etcd_launch"]).run();
-        stop.store(true, Ordering::Relaxed);
-        (done, writer.join().expect("writer"))
-    });
+    let put = |key: &str| put_as(&s, three, "app:app-pw-1", key);
+    let rotate = || with_pw("root-pw-2", &["--tags", "etcd_config,etcd_launch"]).run();
+    let (done, seen) = watched(&s, three, "/app/rotate", Duration::from_millis(100), put, rotate);
     assert_eq!(done.out.status.code(), Some(0), "the rotation failed:\n{}", done.stdout);
-    assert!(writes > 5, "the writer hardly ran ({writes})");
-    assert_eq!(failed, 0, "{failed} of {writes} writes failed during the rotation");
+    assert!(seen.writes > 5, "the writer hardly ran ({})", seen.writes);
+    assert!(seen.failed.is_empty(), "during the rotation, {}", seen.failures());
     assert!(root_ok("root-pw-2"), "the new root password does not work");
     assert!(!root_ok("root-pw-1"), "the old root password still works");
     assert_eq!(pids_before, pids(tb, three), "the rotation restarted a member");
@@ -443,24 +416,9 @@ fn etcd_pinned_package_version_rolls_one_member_at_a_time() {
     check.stdout_has("would upgrade etcd-1").stdout_has(version);
     assert_eq!(pids_before, pids(tb, three), "--check restarted a member");
 
-    let stop = AtomicBool::new(false);
-    let (done, (worst, writes, failed)) = thread::scope(|scope| {
-        let poller = scope.spawn(|| {
-            let (mut worst, mut writes, mut failed) = (0usize, 0u32, 0u32);
-            while !stop.load(Ordering::Relaxed) {
-                worst = worst.max(three.iter().filter(|h| !s.healthy(h)).count());
-                writes += 1;
-                if !s.put(three, &format!("/ops/pkg/{writes}")) {
-                    failed += 1;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-            (worst, writes, failed)
-        });
-        let done = s.play("etcd3.yml", &upgrade).run();
-        stop.store(true, Ordering::Relaxed);
-        (done, poller.join().expect("poller"))
-    });
+    let put = |key: &str| s.put(three, key);
+    let roll = || s.play("etcd3.yml", &upgrade).run();
+    let (done, seen) = watched(&s, three, "/ops/pkg", Duration::from_millis(100), put, roll);
     let cleanup = |tb: &Testbed| {
         for h in three {
             tb.on(h, &format!("rm -rf {repo_dir} {list}"));
@@ -470,8 +428,8 @@ fn etcd_pinned_package_version_rolls_one_member_at_a_time() {
         cleanup(tb);
     }
     assert_eq!(done.out.status.code(), Some(0), "the package upgrade failed:\n{}", done.stdout);
-    assert!(worst <= 1, "{worst} members were down at once");
-    assert_eq!(failed, 0, "{failed} of {writes} writes failed during the upgrade");
+    assert!(seen.worst <= 1, "{} members were down at once", seen.worst);
+    assert!(seen.failed.is_empty(), "during the package upgrade, {}", seen.failures());
     for (h, pid) in three.iter().zip(&pids_before) {
         assert_eq!(tb.ok(h, "dpkg-query -W -f '${Version}' etcd-server"), version, "{}", h.name);
         assert_ne!(&main_pid(tb, h), pid, "{} was not restarted", h.name);

@@ -5,11 +5,9 @@
 //! Each test holds the testbed exclusively (they stop sshd and etcd) and leaves the hosts
 //! without etcd.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::e2e_etcd::{cluster_id, etcdctl, etcdctl_ok, pids, stop_sshd, wait_sshd, Scene, RESET};
+use crate::e2e_etcd::{cluster_id, etcdctl, etcdctl_ok, pids, stop_sshd, wait_sshd, watched, Scene, RESET};
 use crate::support::run::Done;
 use crate::support::testbed::{testbed, TbHost, Testbed};
 
@@ -186,35 +184,18 @@ fn etcd_roll_is_validated_and_health_gated() {
     let pids_before = pids(tb, three);
     let files_before = s.fingerprints(3);
 
-    // While each run goes: how many members were down at worst, and how many writes failed.
-    let watched = |args: &[&str], writers: &[TbHost]| {
-        let stop = AtomicBool::new(false);
-        thread::scope(|scope| {
-            let poller = scope.spawn(|| {
-                let (mut worst, mut writes, mut failed) = (0usize, 0u32, 0u32);
-                while !stop.load(Ordering::Relaxed) {
-                    worst = worst.max(three.iter().filter(|h| !s.healthy(h)).count());
-                    writes += 1;
-                    if !s.put(writers, &format!("/safety/roll/{writes}")) {
-                        failed += 1;
-                    }
-                    thread::sleep(Duration::from_millis(200));
-                }
-                (worst, writes, failed)
-            });
-            let done = s.play("etcd3.yml", args).run();
-            stop.store(true, Ordering::Relaxed);
-            (done, poller.join().expect("poller"))
-        })
+    // While each run goes: how many members were down at worst, and which writes failed.
+    let watch = |args: &[&str], writers: &[TbHost]| {
+        let put = |key: &str| s.put(writers, key);
+        watched(&s, three, "/safety/roll", Duration::from_millis(200), put, || s.play("etcd3.yml", args).run())
     };
 
     // A bogus value is refused by validation: no member restarts, no file changes.
-    let (done, (worst, writes, failed)) =
-        watched(&["--tags", "etcd_config,etcd_launch", "-e", "etcd_compaction_retention=bogus"], three);
+    let (done, seen) = watch(&["--tags", "etcd_config,etcd_launch", "-e", "etcd_compaction_retention=bogus"], three);
     assert_ne!(done.out.status.code(), Some(0), "bogus retention accepted:\n{}", done.stdout);
     done.stdout_has("etcd_compaction_retention=bogus").stdout_has("no member was restarted");
-    assert_eq!(worst, 0, "a member went down over a value validation refuses");
-    assert_eq!(failed, 0, "{failed} of {writes} writes failed");
+    assert_eq!(seen.worst, 0, "a member went down over a value validation refuses");
+    assert!(seen.failed.is_empty(), "{}", seen.failures());
     assert_eq!(pids_before, pids(tb, three), "a member restarted");
     assert_eq!(files_before, s.fingerprints(3), "a refused run changed a file");
 
@@ -227,11 +208,10 @@ fn etcd_roll_is_validated_and_health_gated() {
     assert_eq!(files_before, s.fingerprints(3), "a refused TLS switch changed a file");
 
     // Another peer port migrates: member update and restart, one member at a time.
-    let (done, (worst, writes, failed)) =
-        watched(&["--tags", "etcd_config,etcd_launch", "-e", "etcd_peer_port=2390"], three);
+    let (done, seen) = watch(&["--tags", "etcd_config,etcd_launch", "-e", "etcd_peer_port=2390"], three);
     assert_eq!(done.out.status.code(), Some(0), "peer port migration failed:\n{}", done.stdout);
-    assert!(worst <= 1, "{worst} members were down at once during the peer port migration");
-    assert!(writes > 0 && failed * 5 <= writes, "{failed} of {writes} writes failed during the migration");
+    assert!(seen.worst <= 1, "{} members were down at once during the peer port migration", seen.worst);
+    assert!(seen.failed.len() * 5 <= seen.writes as usize, "during the migration, {}", seen.failures());
     let members = etcdctl_ok(tb, &three[0], "member list");
     assert_eq!(members.matches(":2390, ").count(), 3, "{members}");
     assert_eq!(started_members(tb, &three[0]), 3);
@@ -249,7 +229,7 @@ fn etcd_roll_is_validated_and_health_gated() {
         "-e",
         "etcd_restart_timeout=8",
     ];
-    let (done, (worst, writes, failed)) = watched(&kill, &three[1..]);
+    let (done, seen) = watch(&kill, &three[1..]);
     assert_ne!(done.out.status.code(), Some(0), "the roll did not stop:\n{}", done.stdout);
     let now = pids(tb, three);
     let restarted: Vec<&TbHost> =
@@ -257,8 +237,8 @@ fn etcd_roll_is_validated_and_health_gated() {
     assert_eq!(restarted.len(), 1, "not exactly one member restarted: {pids_before:?} -> {now:?}");
     let first = restarted[0];
     done.stdout_has(&format!("({}) is not healthy", first.name)).stdout_has("Roll back").stdout_has("etcd.conf.good");
-    assert!(worst <= 1, "{worst} members were down at once");
-    assert!(writes > 0 && failed * 5 <= writes, "{failed} of {writes} writes to the other members failed");
+    assert!(seen.worst <= 1, "{} members were down at once", seen.worst);
+    assert!(seen.failed.len() * 5 <= seen.writes as usize, "writing to the other members, {}", seen.failures());
     // (Their profile already names port 22: ask their running port.)
     for h in three.iter().filter(|h| *h != first) {
         let get = format!(
