@@ -537,3 +537,56 @@ fn an_include_shows_what_it_included_once_its_files_load() {
         assert_eq!((ours, 0), (shown(&out), code), "{out}");
     }
 }
+
+#[test]
+fn an_include_that_does_not_load_fails_the_host_as_ansible_s() {
+    // A missing file, a file importing a missing file, a missing role: each fails the host with
+    // Ansible's result (`include`, `reason`); a rescue runs, and the recap counts the failure only
+    // (not the include's ok, nor a rescue). `ignore_errors` does not cover a load failure.
+    let play = r#"
+- hosts: g
+  gather_facts: false
+  tasks:
+    - block:
+        - include_tasks: nope.yml
+      rescue:
+        - debug: msg=rescued1
+    - block:
+        - include_tasks: imports_missing.yml
+      rescue:
+        - debug: msg=rescued2
+    - include_tasks: good.yml
+    - block:
+        - include_role: name=nosuch
+      rescue:
+        - debug: msg=rescued3
+    - include_tasks: imports_missing.yml
+      ignore_errors: true
+    - debug: msg=not reached
+"#;
+    let dir = scratch(&[
+        ("hosts", LOCAL),
+        ("pb.yml", play),
+        ("good.yml", "- debug: msg=good\n"),
+        ("imports_missing.yml", "- import_tasks: missing.yml\n"),
+    ]);
+    let args = ["-i", "hosts", "pb.yml"];
+    let outline = same_outline(dir.path(), &args, 2);
+    assert!(outline.last().is_some_and(|l| l.contains("ok=5 ") && l.contains("failed=4 ")), "{outline:?}");
+    let done = Run::new().in_dir(dir.path()).args(args).code(2);
+    let fatal = |out: &str| -> Vec<String> {
+        out.lines().filter(|l| l.starts_with("fatal: ") && !l.contains("nosuch")).map(String::from).collect()
+    };
+    let ours = fatal(&done.stdout);
+    let base = std::path::absolute(dir.path()).expect("absolute").display().to_string();
+    assert_eq!(ours.len(), 3, "{}", done.stdout);
+    assert!(ours[0]
+        .contains(&format!("\"include\": \"nope.yml\", \"reason\": \"Could not find or access '{base}/nope.yml'")));
+    assert!(ours[1].contains(&format!(
+        "\"include\": \"imports_missing.yml\", \"reason\": \"Could not find or access '{base}/missing.yml'"
+    )));
+    done.stdout_has(&format!("\"reason\": \"the role 'nosuch' was not found in {base}/roles:"));
+    if let Some((_, _, theirs)) = ansible_run(dir.path(), &args, &[]) {
+        assert_eq!(ours, fatal(&theirs), "ansible-playbook:\n{theirs}");
+    }
+}

@@ -80,8 +80,9 @@ impl Runner {
                 Err(IncludeError::Host(msg)) => {
                     // Ansible shows why before the hosts' failures.
                     self.reporter.error(&format!("[ERROR]: {msg}\n"));
+                    let file = args.get("file").or_else(|| args.get("_raw_params")).map(to_text);
                     for h in &hosts {
-                        self.fail_host(h, msg.clone());
+                        self.include_failed(h, file.as_deref(), &msg);
                     }
                     // As in Ansible, an include that fails to load counts for `any_errors_fatal`.
                     if self.errors_fatal(ctx, task, frame, &hosts) {
@@ -137,6 +138,18 @@ impl Runner {
         }
     }
 
+    /// Ansible's words for a tasks file that is not there, named from the playbook's folder.
+    fn not_found(&self, file: impl AsRef<std::path::Path>) -> IncludeError {
+        let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
+        let f = full.display();
+        IncludeError::Host(format!(
+            "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
+             Could not find or access '{f}' on the Ansible Controller.\n\
+             If you are using a module and expect the file to exist on the remote, see the remote_src \
+             option: [Errno 2] No such file or directory: '{f}'"
+        ))
+    }
+
     /// `any_errors_fatal` of an include task, for the first of the hosts that ran it.
     fn errors_fatal(&self, ctx: &PlayCtx<'_>, task: &Task, frame: &Frame, hosts: &[String]) -> bool {
         let world = super::world::World::new(ctx.vars.clone(), self.states.clone());
@@ -161,30 +174,17 @@ impl Runner {
         }
         candidates.push(task.base_dir.join(&file));
         candidates.push(self.playbook_dir.join(&file));
-        let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-            format!(
-                "include_tasks: cannot find '{file}' (looked in {}) (task at {})",
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-                task.span
-            )
-        })?;
+        // Ansible names the file from the playbook's folder, wherever it looked.
+        let path = candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| self.not_found(&file))?;
         // Absolute, as Ansible names included files (in errors and `ansible_included_file`s).
         let path = std::path::absolute(&path).unwrap_or(path);
         let items =
-            playbook::load_tasks_file(&path, role, frame.handler, &self.load_opts).map_err(|e| match e.kind {
+            playbook::load_tasks_file(&path, role, frame.handler, &self.load_opts).map_err(|e| match &e.missing {
                 // A file it imports that is missing fails the host, as Ansible's "Could not find
                 // or access" (a rescue may catch it); any other load error ends the run.
-                playbook::LoadErrorKind::NotFound => {
-                    let file = e.message.rsplit('\'').nth(1).unwrap_or_default();
-                    let full = std::path::absolute(self.playbook_dir.join(file)).unwrap_or_default();
-                    let f = full.display();
-                    IncludeError::Host(format!(
-                        "Could not find or access '{f}' on the Ansible Controller: Unable to retrieve file contents.\n\
-                         Could not find or access '{f}' on the Ansible Controller.\n\
-                         If you are using a module and expect the file to exist on the remote, see the remote_src \
-                         option: [Errno 2] No such file or directory: '{f}'"
-                    ))
-                }
+                Some(file) if e.kind == playbook::LoadErrorKind::NotFound => self.not_found(file.as_path()),
+                // A role that is not found fails the host too, with its message.
+                None if e.kind == playbook::LoadErrorKind::NotFound => IncludeError::Host(e.message.clone()),
                 _ => IncludeError::Parse(crate::error::Diagnose::diagnostic(&e).render()),
             })?;
         // The include's own keywords (ignore_errors, run_once, no_log, ...) apply to the include
@@ -223,7 +223,10 @@ impl Runner {
             ..Default::default()
         };
         let (item, handlers) =
-            playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| e.to_string())?;
+            playbook::load_role(&name, &self.playbook_dir, spec, &self.load_opts).map_err(|e| match e.kind {
+                playbook::LoadErrorKind::NotFound => e.message,
+                _ => e.to_string(),
+            })?;
         Ok((vec![item], handlers, apply(task, args, frame.clone())?, name))
     }
 }

@@ -183,7 +183,24 @@ impl Runner {
 
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
     pub(super) fn fail_host(&mut self, host: &str, msg: String) {
-        let result = super::result::TaskResult::host_failed(msg).to_map();
+        self.fail_with(host, super::result::TaskResult::host_failed(msg).to_map());
+    }
+
+    /// An include that did not load fails the host with Ansible's result (`include` names an
+    /// include_tasks file, `reason` says why); the include's own ok is taken back, as Ansible
+    /// counts only the failure.
+    pub(super) fn include_failed(&mut self, host: &str, file: Option<&str>, reason: &str) {
+        let mut result = Map::new();
+        result.insert("changed".into(), Value::Bool(false));
+        if let Some(f) = file {
+            result.insert("include".into(), Value::String(f.to_string()));
+        }
+        result.insert("reason".into(), Value::String(reason.to_string()));
+        self.reporter.withdraw_ok(host);
+        self.fail_with(host, result);
+    }
+
+    fn fail_with(&mut self, host: &str, result: Map) {
         let r = crate::report::HostResult {
             host: host.to_string(),
             delegate: None,

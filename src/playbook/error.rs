@@ -37,11 +37,14 @@ pub struct LoadError {
     pub hint: Option<String>,
     /// Outer context, innermost first (e.g. "while importing roles/x/tasks/main.yml from p.yml:4:7").
     pub causes: Vec<String>,
+    /// The file that was not found, as the playbook named it (NotFound errors about a file);
+    /// boxed to keep the error small.
+    pub missing: Option<Box<std::path::PathBuf>>,
 }
 
 impl LoadError {
     pub fn new(kind: LoadErrorKind, span: &Span, message: impl Into<String>) -> LoadError {
-        LoadError { kind, span: span.clone(), message: message.into(), hint: None, causes: Vec::new() }
+        LoadError { kind, span: span.clone(), message: message.into(), hint: None, causes: Vec::new(), missing: None }
     }
     pub fn invalid(span: &Span, message: impl Into<String>) -> LoadError {
         LoadError::new(LoadErrorKind::Invalid, span, message)
@@ -51,6 +54,10 @@ impl LoadError {
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> LoadError {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_missing(mut self, path: impl Into<std::path::PathBuf>) -> LoadError {
+        self.missing = Some(Box::new(path.into()));
         self
     }
     pub fn maybe_hint(mut self, hint: Option<String>) -> LoadError {

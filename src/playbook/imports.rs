@@ -55,7 +55,8 @@ fn import_tasks(task: Task, ctx: &Ctx) -> Result<Item, LoadError> {
             &task.span,
             format!("import_tasks: cannot find tasks file '{file}'"),
         )
-        .with_hint(format!("searched: {}", searched.join(", "))));
+        .with_hint(format!("searched: {}", searched.join(", ")))
+        .with_missing(&file));
     };
     let node = read_yaml(&path, Some(&task.span))?;
     let items = ctx

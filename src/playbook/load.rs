@@ -210,7 +210,9 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 pub(crate) fn read_yaml(path: &Path, at: Option<&Span>) -> Result<Node, LoadError> {
     let span = at.cloned().unwrap_or_else(|| Span::unknown(path));
     let bytes = crate::vault::read_file(path).map_err(|e| match e {
-        e @ crate::vault::FileError::Read { .. } => LoadError::new(LoadErrorKind::NotFound, &span, e.to_string()),
+        e @ crate::vault::FileError::Read { .. } => {
+            LoadError::new(LoadErrorKind::NotFound, &span, e.to_string()).with_missing(path)
+        }
         e @ crate::vault::FileError::Vault { .. } => {
             LoadError::invalid(&span, e.to_string()).with_hint(crate::vault::HINT)
         }

@@ -118,7 +118,8 @@ fn import_playbook(
             &entry.span,
             format!("import_playbook: cannot find '{name}'"),
         )
-        .with_hint(format!("searched: {}", path.display())));
+        .with_hint(format!("searched: {}", path.display()))
+        .with_missing(&path));
     }
     let dir = parent_dir(&path);
     // Ansible adds the plugin folders beside every playbook file it loads, imported ones too.

@@ -182,9 +182,17 @@ pub fn load(name: &str, spec: RoleSpec, at: &Span, ctx: &Ctx, dedup: bool) -> Re
         .with_hint("use include_role for a templated role name"));
     }
     let path = find(name, ctx).map_err(|searched| {
-        let list: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
-        LoadError::new(LoadErrorKind::NotFound, at, format!("the role '{name}' was not found"))
-            .with_hint(format!("searched: {}; add its folder to roles_path if it lives elsewhere", list.join(", ")))
+        // Ansible's words: the folders looked in, joined with ':'.
+        let mut dirs: Vec<String> = Vec::new();
+        for dir in searched.iter().filter_map(|p| p.ancestors().nth(name.split('/').count())) {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).display().to_string();
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        LoadError::new(LoadErrorKind::NotFound, at, format!("the role '{name}' was not found in {}", dirs.join(":")))
+            .with_hint("add its folder to roles_path if it lives elsewhere")
     })?;
     // Absolute with links resolved, as Ansible's `role_path` (`unfrackpath`), even when found
     // through a relative roles_path.

@@ -350,10 +350,11 @@ fn error_missing_role_names_the_search() {
     let e = fixture_err("errors/missing_role.yml");
     assert_eq!(e.kind, LoadErrorKind::NotFound);
     assert_eq!(at(&e), ("missing_role.yml".into(), 6, 7));
-    assert_eq!(e.message, "the role 'nosuchrole' was not found");
-    let hint = e.hint.unwrap();
-    assert!(hint.contains("errors/roles/nosuchrole"), "{hint}");
-    assert!(hint.contains("roles_path"), "{hint}");
+    // Ansible's words: the folders looked in, joined with ':'.
+    assert!(e.message.starts_with("the role 'nosuchrole' was not found in "), "{}", e.message);
+    assert!(e.message.contains("errors/roles:"), "{}", e.message);
+    assert!(!e.message.contains("nosuchrole:") && !e.message.ends_with("nosuchrole"), "{}", e.message);
+    assert!(e.hint.unwrap().contains("roles_path"));
 }
 
 #[test]

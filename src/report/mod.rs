@@ -181,6 +181,14 @@ impl Reporter {
         state.progress.inc();
     }
 
+    /// Take back one ok of `host` (an include that counted ok, then did not load).
+    pub fn withdraw_ok(&self, host: &str) {
+        let mut state = self.lock();
+        if let Some(s) = state.stats.get_mut(host) {
+            s.ok = s.ok.saturating_sub(1);
+        }
+    }
+
     /// A host was rescued by a `rescue` section (counts `rescued`, clears the failure).
     pub fn rescued(&self, host: &str) {
         let mut state = self.lock();
