@@ -453,3 +453,45 @@ fn a_missing_inventory_source_is_a_warning() {
     done.stderr_has(&format!("[WARNING]: Unable to parse {} as an inventory source", missing.display()))
         .stdout_has("\"msg\": \"hi\"");
 }
+
+/// -vvv traces how each host is reached and the command each task runs, as Ansible's
+/// `ESTABLISH` and `EXEC` lines: with become the `sudo` wrapper, with Ansible's `sudo -H -S`
+/// (the ansint target var_templating greps for it); never the script, which may hold secrets,
+/// nor the become password. Both markers are checked against ansible-playbook too.
+#[test]
+fn vvv_traces_the_connection_and_the_become_wrapper_never_the_script() {
+    let play = r#"
+- hosts: local
+  gather_facts: false
+  vars:
+    token: tok-s3cret-991
+  tasks:
+    - command: "echo {{ token }}"
+      become: true
+      no_log: true
+    - command: whoami
+"#;
+    let p = scratch(&[("inv.ini", LOCAL_INV), ("site.yml", play)]);
+    let args = ["-i", "inv.ini", "site.yml", "-vvvv", "-e", "ansible_become_password=pw-s3cret-17"];
+    let env = [("ANSIBLE_BECOME_ALLOW_SAME_USER", "true")];
+    let markers = ["ESTABLISH LOCAL CONNECTION FOR USER: root", "EXEC ", "sudo -H -S "];
+    let d = Run::new().in_dir(p.path()).args(args).env(env[0].0, env[0].1).succeeds();
+    for m in markers {
+        d.stdout_has(m);
+    }
+    for secret in ["tok-s3cret-991", "pw-s3cret-17"] {
+        d.stdout_lacks(secret);
+    }
+    assert_eq!(d.stdout.matches("ESTABLISH LOCAL CONNECTION").count(), 1, "one connection:\n{}", d.stdout);
+    // Without -vvv, no trace.
+    let quiet = Run::new().in_dir(p.path()).args(&args[..3]).env(env[0].0, env[0].1).succeeds();
+    quiet.stdout_lacks("ESTABLISH").stdout_lacks("EXEC ");
+    if let Some(ap) = crate::support::run::ansible_playbook() {
+        let out = crate::support::compare::ansible(&ap, p.path(), &args, &env);
+        let theirs = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{theirs}");
+        for m in markers {
+            assert!(theirs.contains(m), "ansible-playbook has no {m:?}:\n{theirs}");
+        }
+    }
+}

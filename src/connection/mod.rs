@@ -10,6 +10,7 @@ pub mod ssh;
 pub mod ssh_opts;
 #[cfg(test)]
 mod test_sshd;
+pub mod trace;
 
 use std::time::Duration;
 
@@ -187,12 +188,13 @@ pub fn wrap_become(len: usize, escalate: &Become) -> String {
             let probe = format!(
                 "__t_m=${{__t_d:+$__t_d/sudo-n.{hex}}}; __t_q=\n\
                  if [ -n \"$__t_m\" ] && [ -e \"$__t_m\" ]; then __t_q=1\n\
-                 elif sudo -n -H -u {user} /bin/sh -c : </dev/null >/dev/null 2>&1; then\n\
+                 elif sudo -H -S -n -u {user} /bin/sh -c : </dev/null >/dev/null 2>&1; then\n\
                  __t_q=1; [ -z \"$__t_m\" ] || : >\"$__t_m\" 2>/dev/null || :\nfi"
             );
             (
-                format!("sudo -n -H -u {user} /bin/sh -c {inner}"),
-                format!("sudo -S -p '' -H -u {user} /bin/sh -c {inner}"),
+                // Ansible's flags: -H (the user's HOME), -S (a password on stdin), -n.
+                format!("sudo -H -S -n -u {user} /bin/sh -c {inner}"),
+                format!("sudo -H -S -p '' -u {user} /bin/sh -c {inner}"),
                 probe,
             )
         }

@@ -54,6 +54,8 @@ pub struct ConnPool {
     slots: std::sync::Mutex<HashMap<String, Slot>>,
     /// Handshakes in flight per sshd address (see [`STARTUPS_PER_ENDPOINT`]).
     startups: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// -vvv: where each connection says how it reached its host and what it runs.
+    trace: Option<super::trace::Sink>,
 }
 
 /// The slot of a host: its name, and the user and port its variables (or the `remote_user` and
@@ -76,7 +78,14 @@ impl ConnPool {
             defaults,
             slots: std::sync::Mutex::new(HashMap::new()),
             startups: std::sync::Mutex::new(HashMap::new()),
+            trace: None,
         }
+    }
+
+    /// Connections that trace what they run to `sink` (-vvv).
+    pub fn traced(mut self, sink: super::trace::Sink) -> ConnPool {
+        self.trace = Some(sink);
+        self
     }
 
     /// The connection to `host`, whose connection variables are `vars`.
@@ -85,7 +94,15 @@ impl ConnPool {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(slot_key(host, vars)).or_default().clone()
         };
-        let opened = slot.get_or_init(|| async { self.open(host, vars).await.map_err(|e| e.to_string()) }).await;
+        let opened = slot
+            .get_or_init(|| async {
+                let conn = self.open(host, vars).await.map_err(|e| e.to_string())?;
+                Ok(match &self.trace {
+                    Some(sink) => super::trace::Traced::wrap(conn, sink.clone()),
+                    None => conn,
+                })
+            })
+            .await;
         opened.clone().map_err(|reason| ConnectionError::Unreachable { reason })
     }
 

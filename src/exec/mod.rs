@@ -102,7 +102,13 @@ impl Runner {
     ) -> Runner {
         Runner {
             forks: Arc::new(Semaphore::new(options.forks.min(crate::limits::MAX_PERMITS))),
-            conns: Arc::new(ConnPool::new(options.connect.clone())),
+            conns: Arc::new(match options.verbosity {
+                v if v >= 3 => {
+                    let to = reporter.clone();
+                    ConnPool::new(options.connect.clone()).traced(Arc::new(move |line: &str| to.line(line)))
+                }
+                _ => ConnPool::new(options.connect.clone()),
+            }),
             options,
             inventory,
             engine: Arc::new(Engine::new()),
