@@ -590,3 +590,35 @@ fn an_include_that_does_not_load_fails_the_host_as_ansible_s() {
         assert_eq!(ours, fatal(&theirs), "ansible-playbook:\n{theirs}");
     }
 }
+
+#[test]
+fn a_looped_include_counts_ok_per_file_it_loads() {
+    // Each loop item that loads is its own `included:` line and its own ok, even for the same
+    // file and host; a looped item that does not load fails its host without a `fatal:` line.
+    let play = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: "{{ item }}"
+      loop: [good.yml, good.yml, nope.yml]
+      when: item != 'nope.yml' or inventory_hostname == 'h2'
+    - include_tasks: good.yml
+      when: inventory_hostname == 'h1'
+    - debug: msg=end
+"#;
+    let inv = "h1 ansible_connection=local\nh2 ansible_connection=local\n\
+               [all:vars]\nansible_python_interpreter={{ ansible_playbook_python }}\n";
+    let dir = scratch(&[("hosts", inv), ("pb.yml", play), ("good.yml", "- debug: msg=good\n")]);
+    let args = ["-i", "hosts", "pb.yml"];
+    same_outline(dir.path(), &args, 2);
+    let done = Run::new().in_dir(dir.path()).args(args).code(2);
+    assert_eq!(done.stdout.matches("included: ").count(), 3, "{}", done.stdout);
+    done.stdout_has("included: ").stdout_lacks("fatal: ");
+    let recap: Vec<&str> = done.stdout.lines().filter(|l| l.contains(" : ok=")).collect();
+    assert!(recap[0].starts_with("h1") && recap[0].contains("ok=7 ") && recap[0].contains("failed=0"), "{recap:?}");
+    assert!(recap[1].starts_with("h2") && recap[1].contains("ok=2 ") && recap[1].contains("failed=1"), "{recap:?}");
+    if let Some((_, _, theirs)) = ansible_run(dir.path(), &args, &[]) {
+        let included = |out: &str| out.lines().filter(|l| l.starts_with("included: ")).count();
+        assert_eq!(included(&theirs), 3, "ansible-playbook:\n{theirs}");
+    }
+}

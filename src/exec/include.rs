@@ -45,11 +45,13 @@ impl Runner {
         frame: &Frame,
         includes: Vec<(String, Map, Map)>,
     ) {
-        // Group by what is included and with which vars, keeping first-seen order.
+        // Group by what is included and with which vars, keeping first-seen order; a host that
+        // includes the same again (a loop) starts a new group, as Ansible's IncludedFile.
+        let looped = task.loop_.is_some();
         let mut groups: Vec<(String, Map, Map, Vec<String>)> = Vec::new();
         for (host, args, vars) in includes {
             let key = format!("{}|{}", Value::Object(args.clone()), Value::Object(vars.clone()));
-            match groups.iter_mut().find(|(k, ..)| *k == key) {
+            match groups.iter_mut().find(|(k, _, _, hosts)| *k == key && !hosts.contains(&host)) {
                 Some(g) => g.3.push(host),
                 None => groups.push((key, args, vars, vec![host])),
             }
@@ -82,7 +84,7 @@ impl Runner {
                     self.reporter.error(&format!("[ERROR]: {msg}\n"));
                     let file = args.get("file").or_else(|| args.get("_raw_params")).map(to_text);
                     for h in &hosts {
-                        self.include_failed(h, file.as_deref(), &msg);
+                        self.include_failed(h, file.as_deref(), &msg, !looped);
                     }
                     // As in Ansible, an include that fails to load counts for `any_errors_fatal`.
                     if self.errors_fatal(ctx, task, frame, &hosts) {
@@ -91,6 +93,10 @@ impl Runner {
                     continue;
                 }
             };
+            // Each include that loaded counts ok for its host (one per loop item), as in Ansible.
+            for h in &hosts {
+                self.reporter.count_ok(h);
+            }
             let mut line = format!("included: {what} for {}", hosts.join(", "));
             if let Some(label) = vars.get(super::loops::ITEM_LABEL) {
                 line.push_str(&format!(" => (item={})", to_text(label)));

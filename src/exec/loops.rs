@@ -211,7 +211,8 @@ impl Runner {
             let mut line = o.clone();
             line.result.results = None;
             self.report(call, &line, None, None, any_no_log, true);
-        } else {
+        } else if !task.kind.is_include() {
+            // A looped include counts once per file it loads (see `run_includes`).
             self.count(host, &o);
         }
         o

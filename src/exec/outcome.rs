@@ -130,12 +130,9 @@ impl Runner {
         count: bool,
     ) {
         let TaskCall { task, frame, host, .. } = call;
-        // An include that worked shows as `included: ... for HOSTS` once its file loads (see
-        // `run_includes`), as Ansible's callback; it still counts as ok.
+        // An include that worked shows as `included: ... for HOSTS` once its file loads, and
+        // counts ok then, once per loaded file (see `run_includes`), as Ansible's callback.
         if task.kind.is_include() && o.status == Status::Ok {
-            if count {
-                self.count(host, o);
-            }
             return;
         }
         // A delegate that is still a template (the task was skipped before rendering it) is not shown.

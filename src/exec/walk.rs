@@ -183,24 +183,23 @@ impl Runner {
 
     /// A failure outside any module (vars_files, an include that can't load): report it, mark the host.
     pub(super) fn fail_host(&mut self, host: &str, msg: String) {
-        self.fail_with(host, super::result::TaskResult::host_failed(msg).to_map());
+        self.fail_with(host, super::result::TaskResult::host_failed(msg).to_map(), true);
     }
 
     /// An include that did not load fails the host with Ansible's result (`include` names an
-    /// include_tasks file, `reason` says why); the include's own ok is taken back, as Ansible
-    /// counts only the failure.
-    pub(super) fn include_failed(&mut self, host: &str, file: Option<&str>, reason: &str) {
+    /// include_tasks file, `reason` says why), shown unless it came from a loop (Ansible prints
+    /// no line for a looped one). It never counted ok (see `run_includes`).
+    pub(super) fn include_failed(&mut self, host: &str, file: Option<&str>, reason: &str, show: bool) {
         let mut result = Map::new();
         result.insert("changed".into(), Value::Bool(false));
         if let Some(f) = file {
             result.insert("include".into(), Value::String(f.to_string()));
         }
         result.insert("reason".into(), Value::String(reason.to_string()));
-        self.reporter.withdraw_ok(host);
-        self.fail_with(host, result);
+        self.fail_with(host, result, show);
     }
 
-    fn fail_with(&mut self, host: &str, result: Map) {
+    fn fail_with(&mut self, host: &str, result: Map, show: bool) {
         let r = crate::report::HostResult {
             host: host.to_string(),
             delegate: None,
@@ -212,7 +211,10 @@ impl Runner {
             show: false,
             origin: None,
         };
-        self.reporter.result(&r, true);
+        match show {
+            true => self.reporter.result(&r, true),
+            false => self.reporter.count_only(&r),
+        }
         if let Some(s) = self.states.get_mut(host) {
             s.failed = true;
         }

@@ -181,12 +181,11 @@ impl Reporter {
         state.progress.inc();
     }
 
-    /// Take back one ok of `host` (an include that counted ok, then did not load).
-    pub fn withdraw_ok(&self, host: &str) {
+    /// Count one ok for `host` (an include that loaded).
+    pub fn count_ok(&self, host: &str) {
         let mut state = self.lock();
-        if let Some(s) = state.stats.get_mut(host) {
-            s.ok = s.ok.saturating_sub(1);
-        }
+        state.stats.entry(host.to_string()).or_default().count(Status::Ok, false);
+        state.progress.inc();
     }
 
     /// A host was rescued by a `rescue` section (counts `rescued`, clears the failure).
