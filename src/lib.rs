@@ -53,6 +53,9 @@ pub enum RunError {
     Plan(#[from] plan::PlanError),
     #[error("{message}")]
     NoHosts { message: String },
+    /// A play keyword that can't be rendered (`hosts`, `order`): Ansible's parse error.
+    #[error("{message}")]
+    Keyword { message: String },
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
     #[error(transparent)]
@@ -68,6 +71,8 @@ impl Diagnose for RunError {
             RunError::Plan(e) => e.diagnostic(),
             RunError::NoHosts { message } => Diagnostic::new(message.clone())
                 .hint("check the play's `hosts:` and --limit against the inventory (troupe --list-hosts)"),
+            RunError::Keyword { message } => Diagnostic::new(message.clone())
+                .hint("define the variable (play vars, -e) or give it a default (`x | default(...)`)"),
             RunError::Runtime(m) => Diagnostic::new(m.clone()),
             RunError::FactCache(e) => Diagnostic::new(e.to_string()),
         }
@@ -78,6 +83,7 @@ impl Diagnose for RunError {
             RunError::Inventory(e) => e.exit_code(),
             RunError::Load(e) => e.exit_code(),
             RunError::Plan(e) => e.exit_code(),
+            RunError::Keyword { .. } => exit::UNREACHABLE_OR_PARSE,
             RunError::NoHosts { .. } | RunError::Runtime(_) | RunError::FactCache(_) => exit::ERROR,
         }
     }
@@ -137,40 +143,62 @@ fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions
     }
 }
 
-/// The hosts of each play: its `hosts:` pattern (templated with play vars and extra vars, as
-/// in Ansible; a template may give a list) intersected with `--limit`, in the play's `order`
-/// (which may be templated too).
+/// A play's variables for its `hosts` and `order` (Ansible renders them before any host is
+/// known): play vars, `groups`, `playbook_dir` and extra vars.
+fn play_scope(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Arc<vars::Scope> {
+    let groups: value::Map = inv.groups_map().into_iter().map(|(g, hs)| (g, value::Value::from(hs))).collect();
+    let mut magic = value::Map::new();
+    magic.insert("groups".into(), value::Value::Object(groups));
+    let dir =
+        std::path::absolute(play.span.file.as_path()).ok().and_then(|f| f.parent().map(|d| d.display().to_string()));
+    if let Some(dir) = dir {
+        magic.insert("playbook_dir".into(), value::Value::from(dir));
+    }
+    Arc::new(
+        vars::Scope::new(Arc::new(template::Engine::new()))
+            .layer(vars::Level::PlayVars, Arc::new(play.vars.clone()))
+            .layer(vars::Level::Magic, Arc::new(magic))
+            .layer(vars::Level::ExtraVars, Arc::new(settings.extra_vars.clone())),
+    )
+}
+
+/// Ansible's words for a play keyword it could not render, then troupe's detail.
+fn keyword_error(key: &str, value: &str, play: &playbook::Play, e: &template::TemplateError) -> RunError {
+    RunError::Keyword {
+        message: format!("Error processing keyword '{key}': {} (play `{key}: {value}` at {})", e.reason(), play.span),
+    }
+}
+
+/// A play's `hosts:` pattern, rendered when it is a template (a list gives `a,b`).
+fn play_pattern(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Result<String, RunError> {
+    if !template::is_template(&play.hosts) {
+        return Ok(play.hosts.clone());
+    }
+    let rendered = play_scope(inv, play, settings)
+        .render_value(&value::Value::from(play.hosts.clone()))
+        .map_err(|e| keyword_error("hosts", &play.hosts, play, &e))?;
+    Ok(match rendered {
+        value::Value::Array(items) => items.iter().map(value::to_text).collect::<Vec<_>>().join(","),
+        other => value::to_text(&other),
+    })
+}
+
+/// The hosts of each play: its `hosts:` pattern (templated with play vars, `groups` and extra
+/// vars, as in Ansible; a template may give a list) intersected with `--limit`, in the play's
+/// `order` (which may be templated too).
 fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Result<Vec<String>, RunError> {
-    let scope = || {
-        Arc::new(
-            vars::Scope::new(Arc::new(template::Engine::new()))
-                .layer(vars::Level::PlayVars, Arc::new(play.vars.clone()))
-                .layer(vars::Level::ExtraVars, Arc::new(settings.extra_vars.clone())),
-        )
-    };
-    let pattern = if template::is_template(&play.hosts) {
-        let rendered = scope().render_value(&value::Value::from(play.hosts.clone())).map_err(|e| {
-            RunError::NoHosts { message: format!("play `hosts: {}` ({}): {}", play.hosts, play.span, e.message) }
-        })?;
-        match rendered {
-            value::Value::Array(items) => items.iter().map(value::to_text).collect::<Vec<_>>().join(","),
-            other => value::to_text(&other),
-        }
-    } else {
-        play.hosts.clone()
-    };
+    let pattern = play_pattern(inv, play, settings)?;
     let mut hosts = inv.select(&pattern)?;
     if let Some(limit) = settings.limit.as_deref() {
         let allowed = inv.select(limit)?;
         hosts.retain(|h| allowed.contains(h));
     }
-    let order =
-        match play.order.as_deref() {
-            Some(o) if template::is_template(o) => Some(scope().render_text(o).map_err(|e| RunError::NoHosts {
-                message: format!("play `order: {o}` ({}): {}", play.span, e.message),
-            })?),
-            o => o.map(str::to_string),
-        };
+    let order = match play.order.as_deref() {
+        Some(o) if template::is_template(o) => {
+            Some(play_scope(inv, play, settings).render_text(o).map_err(|e| keyword_error("order", o, play, &e))?)
+        }
+        o => o.map(str::to_string),
+    };
     in_order(&mut hosts, order.as_deref()).map_err(|o| RunError::NoHosts {
         message: format!(
             "play `order` ({}): '{o}' is not a host order (inventory, reverse_inventory, sorted, reverse_sorted, shuffle)",
@@ -239,12 +267,19 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     }
     // Host lists per playbook and play, resolved up front (errors before anything runs).
     let mut hosts: Vec<Vec<Vec<String>>> = Vec::new();
+    let mut patterns: Vec<Vec<String>> = Vec::new();
     for (pb, _) in &prepared.playbooks {
-        let mut per_play = Vec::new();
+        let (mut per_play, mut pats) = (Vec::new(), Vec::new());
         for play in &pb.plays {
             per_play.push(play_hosts(&inv, play, &settings)?);
+            let pattern = play_pattern(&inv, play, &settings)?;
+            for part in inv.unmatched(&pattern) {
+                reporter.warn(&format!("Could not match supplied host pattern, ignoring: {part}"));
+            }
+            pats.push(pattern);
         }
         hosts.push(per_play);
+        patterns.push(pats);
     }
     if settings.syntax_check {
         for (pb, _) in &prepared.playbooks {
@@ -254,8 +289,12 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     }
     if settings.list_hosts || settings.list_tasks || settings.list_tags {
         let what = list::ListWhat { hosts: settings.list_hosts, tasks: settings.list_tasks, tags: settings.list_tags };
-        for ((pb, plan), per_play) in prepared.playbooks.iter().zip(&hosts) {
-            print!("{}", list::render(pb, plan, what, &|i| per_play.get(i).cloned().unwrap_or_default()));
+        for (((pb, plan), per_play), pats) in prepared.playbooks.iter().zip(&hosts).zip(&patterns) {
+            let plays = list::PlayHosts {
+                hosts: &|i| per_play.get(i).cloned().unwrap_or_default(),
+                pattern: &|i| pats.get(i).cloned().unwrap_or_default(),
+            };
+            print!("{}", list::render(pb, plan, what, &plays));
         }
         return Ok(exit::OK);
     }

@@ -38,6 +38,7 @@ mod limits;
 mod local_run;
 mod plan_tags;
 mod read_ahead;
+mod real_world;
 mod result_lines;
 mod role_names;
 mod semantics;

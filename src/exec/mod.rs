@@ -170,10 +170,13 @@ impl Runner {
     /// Ansible's `PlaybookExecutor` (its later plays don't start, the recap still shows).
     async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) -> bool {
         let mut name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
-        // A templated play name is rendered with play vars and extra vars, as in Ansible.
+        // A templated play name is rendered with play vars, `groups` and extra vars, as in Ansible.
         if crate::template::is_template(&name) {
+            let groups: Map = self.inventory.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
+            let magic = Map::from_iter([("groups".to_string(), Value::Object(groups))]);
             let scope = crate::vars::Scope::new(self.engine.clone())
                 .layer(crate::vars::Level::PlayVars, Arc::new(play.vars.clone()))
+                .layer(crate::vars::Level::Magic, Arc::new(magic))
                 .layer(crate::vars::Level::ExtraVars, Arc::new(self.options.extra_vars.clone()));
             if let Ok(rendered) = Arc::new(scope).render_text(&name) {
                 name = rendered;

@@ -35,6 +35,24 @@ impl Inventory {
         Ok(hosts)
     }
 
+    /// The parts of `pattern` that match no group and no host: Ansible warns "Could not match
+    /// supplied host pattern, ignoring: PART" for each (an empty group is not one of them).
+    pub fn unmatched(&self, pattern: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for part in split_pattern(pattern) {
+            let bare = part.strip_prefix(['&', '!']).unwrap_or(&part);
+            let (expr, _) = split_subscript(bare);
+            if expr.is_empty() || self.hosts.contains_key(expr) {
+                continue;
+            }
+            let any_group = Matcher::new(expr).map(|m| self.groups.keys().any(|g| m.matches(g))).unwrap_or(true);
+            if !any_group && self.enumerate(expr).is_ok_and(|hosts| hosts.is_empty()) {
+                out.push(expr.to_string());
+            }
+        }
+        out
+    }
+
     /// One part without its `&`/`!`: matching hosts (repeats kept), then the subscript.
     fn match_one(&self, part: &str) -> Result<Vec<String>, InventoryError> {
         let part = part.strip_prefix(['&', '!']).unwrap_or(part);

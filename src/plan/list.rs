@@ -14,15 +14,22 @@ pub struct ListWhat {
     pub tags: bool,
 }
 
-/// Render the listing. `hosts_of(play_index)` gives the play's hosts after `--limit`.
-pub fn render(pb: &Playbook, plan: &Plan, what: ListWhat, hosts_of: &dyn Fn(usize) -> Vec<String>) -> String {
+/// Each play's hosts (after `--limit`) and its rendered `hosts:` pattern, by play index.
+pub struct PlayHosts<'a> {
+    pub hosts: &'a dyn Fn(usize) -> Vec<String>,
+    pub pattern: &'a dyn Fn(usize) -> String,
+}
+
+/// Render the listing.
+pub fn render(pb: &Playbook, plan: &Plan, what: ListWhat, plays: &PlayHosts<'_>) -> String {
     let mut out = format!("\nplaybook: {}\n", pb.path.display());
     for (i, (play, pp)) in pb.plays.iter().zip(&plan.plays).enumerate() {
-        let name = if play.name.is_empty() { &play.hosts } else { &play.name };
-        let _ = writeln!(out, "\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, play.hosts, name, play.attrs.tags.join(", "));
+        let pattern = (plays.pattern)(i);
+        let name = if play.name.is_empty() { &pattern } else { &play.name };
+        let _ = writeln!(out, "\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, pattern, name, play.attrs.tags.join(", "));
         if what.hosts {
-            let hosts = hosts_of(i);
-            let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
+            let hosts = (plays.hosts)(i);
+            let _ = writeln!(out, "    pattern: ['{}']", pattern);
             let _ = writeln!(out, "    hosts ({}):", hosts.len());
             for h in hosts {
                 let _ = writeln!(out, "      {h}");

@@ -112,9 +112,13 @@ impl Diagnose for PlanError {
 /// The display name of a task: `role : name` inside a role, the action when unnamed.
 /// A task's name as Ansible shows it (`Task.get_name`): a role's task as `role : name`, one
 /// without a name by its action (`role : action`); an unnamed `include_role` as
-/// `include_role : its role`.
+/// `include_role : its role`, a named one by its name alone, even inside a role (its own
+/// `get_name`).
 pub fn task_name(task: &Task) -> String {
-    if task.name.is_none() && task.kind == ActionKind::IncludeRole {
+    if task.kind == ActionKind::IncludeRole {
+        if let Some(name) = &task.name {
+            return name.clone();
+        }
         let role = task.args.get("name").or_else(|| task.args.get("role")).map(crate::value::to_text);
         return format!("{} : {}", task.action, role.unwrap_or_default());
     }

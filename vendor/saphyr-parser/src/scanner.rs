@@ -1937,12 +1937,8 @@ impl<'input, T: Input> Scanner<'input, T> {
                 ));
             }
 
-            if (self.mark.col as isize) < self.indent {
-                return Err(ScanError::new_str(
-                    start_mark,
-                    "invalid indentation in quoted scalar",
-                ));
-            }
+            // troupe: no indentation check inside a quoted scalar, as libyaml (PyYAML, hence
+            // Ansible): a continuation line at the key's column loads.
 
             leading_blanks = false;
             self.consume_flow_scalar_non_whitespace_chars(
