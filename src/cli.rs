@@ -166,6 +166,23 @@ impl Diagnose for CliError {
     }
 }
 
+/// The playbooks to run, checked as ansible-playbook checks them; `ns.coll.site` is a
+/// collection's playbook.
+fn playbooks(given: Vec<PathBuf>) -> Result<Vec<PathBuf>, CliError> {
+    let mut out = Vec::new();
+    for p in given {
+        let p = p.to_str().and_then(crate::playbook::collection_playbook).unwrap_or(p);
+        if !p.exists() {
+            return Err(CliError::Usage(format!("the playbook: {} could not be found", p.display())));
+        }
+        if !p.is_file() {
+            return Err(CliError::Usage(format!("the playbook: {} does not appear to be a file", p.display())));
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
 /// `[defaults]` keys of ansible.cfg that troupe honours, and `retries` of
 /// `[ssh_connection]` (or `[connection]`).
 #[derive(Debug, Default)]
@@ -340,7 +357,7 @@ impl Settings {
             env("ANSIBLE_DEBUG").and_then(|v| crate::value::to_bool(&Value::String(v))).or(cfg.debug).unwrap_or(false);
         let become_password = if args.ask_become_pass { Some(ask_password("BECOME password: ")?) } else { None };
         Ok(Settings {
-            playbooks: args.playbooks,
+            playbooks: playbooks(args.playbooks)?,
             inventory,
             limit: args.limit,
             extra_vars,

@@ -128,3 +128,33 @@ fn a_quoted_value_continued_at_its_key_s_column_loads() {
         assert_eq!((msgs, code), (crate::support::compare::messages(&out), 0), "ansible-playbook:\n{out}\n{err}");
     }
 }
+
+#[test]
+fn a_playbook_named_by_its_collection_is_found_on_the_collections_path() {
+    // autobase runs `ansible-playbook vitabaks.autobase.etcd_cluster`.
+    let dir = scratch(&[
+        ("inv", INV),
+        (
+            "colls/ansible_collections/ns/coll/playbooks/site.yml",
+            "- hosts: e1\n  gather_facts: false\n  tasks:\n    - name: hi\n      debug: msg=site\n",
+        ),
+        (
+            "colls/ansible_collections/ns/coll/playbooks/sub/deep.yaml",
+            "- hosts: e1\n  gather_facts: false\n  tasks:\n    - name: deep\n      debug: msg=deep\n",
+        ),
+    ]);
+    let colls = dir.path().join("colls").display().to_string();
+    for (name, task) in [("ns.coll.site", "hi"), ("ns.coll.sub.deep", "deep")] {
+        let args = ["-i", "inv", name, "--list-tasks"];
+        let ours = Run::new().in_dir(dir.path()).env("ANSIBLE_COLLECTIONS_PATH", &colls).args(args).succeeds();
+        ours.stdout_has("/colls/ansible_collections/ns/coll/playbooks/").stdout_has(&format!("      {task}\tTAGS: []"));
+        if let Some(ap) = ansible_playbook() {
+            let out = ansible(&ap, dir.path(), &args, &[("ANSIBLE_COLLECTIONS_PATH", &colls)]);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), ours.stdout, "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    // A name that is no collection's playbook is a missing playbook, as Ansible says.
+    let missing =
+        Run::new().in_dir(dir.path()).env("ANSIBLE_COLLECTIONS_PATH", &colls).args(["-i", "inv", "ns.coll.nope"]);
+    missing.code(1).stderr_has("the playbook: ns.coll.nope could not be found");
+}

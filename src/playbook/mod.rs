@@ -20,6 +20,7 @@ pub use attrs::apply as apply_attrs;
 pub use error::{LoadError, LoadErrorKind};
 pub use load::{load_playbook, load_role, load_tasks_file, LoadOptions, RoleSpec};
 pub use model::*;
+pub use role::collection_playbook;
 pub use task::canonical as canonical_action;
 
 #[cfg(test)]

@@ -85,13 +85,39 @@ fn collection_role(name: &str, ctx: &Ctx) -> Vec<PathBuf> {
     if parts.iter().any(|p| p.is_empty() || p.contains('/')) {
         return Vec::new();
     }
-    let mut roots = vec![ctx.playbook_dir.join("collections")];
+    collection_roots(&ctx.playbook_dir).into_iter().map(|r| r.join(ns).join(col).join("roles").join(role)).collect()
+}
+
+/// The `ansible_collections/` folders: `collections/` beside the playbook, then the collections
+/// path setting (`ANSIBLE_COLLECTIONS_PATH`, ansible.cfg, the defaults).
+fn collection_roots(playbook_dir: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![playbook_dir.join("collections")];
     roots.extend(crate::template::lookups::paths_setting("COLLECTIONS_PATHS").into_iter().map(PathBuf::from));
     roots
         .into_iter()
         .map(|r| if r.ends_with("ansible_collections") { r } else { r.join("ansible_collections") })
-        .map(|r| r.join(ns).join(col).join("roles").join(role))
         .collect()
+}
+
+/// A playbook named by its collection, as `ansible-playbook ns.coll.site` takes it: the
+/// collection's `playbooks/site.yml` (`ns.coll.sub.site` is `playbooks/sub/site.yml`), or
+/// `.yaml`. None when `name` is a file or not such a name.
+pub fn collection_playbook(name: &str) -> Option<PathBuf> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let plain = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if Path::new(name).exists() || parts.len() < 3 || !parts.iter().all(plain) {
+        return None;
+    }
+    let rel: PathBuf = parts[2..].iter().collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    collection_roots(&cwd)
+        .into_iter()
+        .flat_map(|root| {
+            let dir = root.join(parts[0]).join(parts[1]).join("playbooks");
+            ["yml", "yaml"].map(|ext| dir.join(&rel).with_extension(ext))
+        })
+        .find(|p| p.is_file())
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
 }
 
 /// The role's name as Ansible shows it (`role_name`, task prefixes): the name as written, or
