@@ -143,23 +143,9 @@ fn load_options(settings: &Settings, playbook_dir: Option<&Path>) -> LoadOptions
     }
 }
 
-/// A play's variables for its `hosts` and `order` (Ansible renders them before any host is
-/// known): play vars, `groups`, `playbook_dir` and extra vars.
+/// A play's scope for its `hosts` and `order` (see `exec::play_scope`).
 fn play_scope(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Arc<vars::Scope> {
-    let groups: value::Map = inv.groups_map().into_iter().map(|(g, hs)| (g, value::Value::from(hs))).collect();
-    let mut magic = value::Map::new();
-    magic.insert("groups".into(), value::Value::Object(groups));
-    let dir =
-        std::path::absolute(play.span.file.as_path()).ok().and_then(|f| f.parent().map(|d| d.display().to_string()));
-    if let Some(dir) = dir {
-        magic.insert("playbook_dir".into(), value::Value::from(dir));
-    }
-    Arc::new(
-        vars::Scope::new(Arc::new(template::Engine::new()))
-            .layer(vars::Level::PlayVars, Arc::new(play.vars.clone()))
-            .layer(vars::Level::Magic, Arc::new(magic))
-            .layer(vars::Level::ExtraVars, Arc::new(settings.extra_vars.clone())),
-    )
+    exec::play_scope(Arc::new(template::Engine::new()), inv, play, &settings.extra_vars)
 }
 
 /// Ansible's words for a play keyword it could not render, then troupe's detail.
@@ -183,10 +169,10 @@ fn play_pattern(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> 
     })
 }
 
-/// The hosts of each play: its `hosts:` pattern (templated with play vars, `groups` and extra
-/// vars, as in Ansible; a template may give a list) intersected with `--limit`, in the play's
-/// `order` (which may be templated too).
-fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Result<Vec<String>, RunError> {
+/// The hosts of each play, with its rendered `hosts:` pattern: the pattern (templated with play
+/// vars, `groups` and extra vars, as in Ansible; a template may give a list) intersected with
+/// `--limit`, in the play's `order` (which may be templated too).
+fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Result<(String, Vec<String>), RunError> {
     let pattern = play_pattern(inv, play, settings)?;
     let mut hosts = inv.select(&pattern)?;
     if let Some(limit) = settings.limit.as_deref() {
@@ -205,7 +191,7 @@ fn play_hosts(inv: &Inventory, play: &playbook::Play, settings: &Settings) -> Re
             play.span
         ),
     })?;
-    Ok(hosts)
+    Ok((pattern, hosts))
 }
 
 /// The play's `order`: the inventory's (the default), reversed, sorted by name, or shuffled.
@@ -271,8 +257,8 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
     for (pb, _) in &prepared.playbooks {
         let (mut per_play, mut pats) = (Vec::new(), Vec::new());
         for play in &pb.plays {
-            per_play.push(play_hosts(&inv, play, &settings)?);
-            let pattern = play_pattern(&inv, play, &settings)?;
+            let (pattern, play_hosts) = play_hosts(&inv, play, &settings)?;
+            per_play.push(play_hosts);
             for part in inv.unmatched(&pattern) {
                 reporter.warn(&format!("Could not match supplied host pattern, ignoring: {part}"));
             }
@@ -336,7 +322,7 @@ pub fn run(settings: Settings) -> Result<i32, RunError> {
         let hosts_of = |i: usize, changed: Option<&Inventory>| {
             let planned = per_play.get(i).cloned().unwrap_or_default();
             match (changed, pb.plays.get(i)) {
-                (Some(inv), Some(play)) => play_hosts(inv, play, &settings).unwrap_or(planned),
+                (Some(inv), Some(play)) => play_hosts(inv, play, &settings).map(|(_, hosts)| hosts).unwrap_or(planned),
                 _ => planned,
             }
         };

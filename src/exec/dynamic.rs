@@ -120,8 +120,7 @@ impl Runner {
                 st.inventory = Arc::new(InventoryLayers::of(&inv, h));
             }
         }
-        let groups: Map = inv.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
-        Arc::make_mut(&mut ctx.vars.magic).insert("groups".into(), Value::Object(groups));
+        Arc::make_mut(&mut ctx.vars.magic).insert("groups".into(), inv.groups_value());
         ctx.vars.groups = inv;
         self.inventory_changed = true;
     }

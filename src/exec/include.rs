@@ -82,7 +82,7 @@ impl Runner {
                 Err(IncludeError::Host(msg)) => {
                     // Ansible shows why before the hosts' failures.
                     self.reporter.error(&format!("[ERROR]: {msg}\n"));
-                    let file = args.get("file").or_else(|| args.get("_raw_params")).map(to_text);
+                    let file = include_file(&args);
                     for h in &hosts {
                         self.include_failed(h, file.as_deref(), &msg, !looped);
                     }
@@ -166,11 +166,7 @@ impl Runner {
     }
 
     fn load_include_tasks(&self, task: &Task, frame: &Frame, args: &Map) -> Result<Loaded, IncludeError> {
-        let file = args
-            .get("file")
-            .or_else(|| args.get("_raw_params"))
-            .map(to_text)
-            .ok_or("include_tasks needs a file name")?;
+        let file = include_file(args).ok_or("include_tasks needs a file name")?;
         let role = frame.role_of(task).cloned();
         let mut candidates = Vec::new();
         if let Some(r) = &role {
@@ -235,6 +231,11 @@ impl Runner {
             })?;
         Ok((vec![item], handlers, apply(task, args, frame.clone())?, name))
     }
+}
+
+/// The file an include_tasks names (`file:` or free-form); none for include_role.
+fn include_file(args: &Map) -> Option<String> {
+    args.get("file").or_else(|| args.get("_raw_params")).map(to_text)
 }
 
 /// `apply:` wraps what an include loads in a block with these keywords, as in Ansible.

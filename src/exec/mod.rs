@@ -92,6 +92,23 @@ pub struct RunSummary {
     pub exit_code: i32,
 }
 
+/// A play's variables for its name, `hosts` and `order` (Ansible renders them before any host
+/// is known): play vars, `groups`, `playbook_dir` and extra vars.
+pub fn play_scope(engine: Arc<Engine>, inv: &Inventory, play: &Play, extra_vars: &Map) -> Arc<crate::vars::Scope> {
+    let mut magic = Map::new();
+    magic.insert("groups".into(), inv.groups_value());
+    let dir = std::path::absolute(play.span.file.as_path()).ok().and_then(|f| f.parent().map(absolute));
+    if let Some(dir) = dir {
+        magic.insert("playbook_dir".into(), Value::from(dir));
+    }
+    Arc::new(
+        crate::vars::Scope::new(engine)
+            .layer(crate::vars::Level::PlayVars, Arc::new(play.vars.clone()))
+            .layer(crate::vars::Level::Magic, Arc::new(magic))
+            .layer(crate::vars::Level::ExtraVars, Arc::new(extra_vars.clone())),
+    )
+}
+
 impl Runner {
     pub fn new(
         options: Arc<Options>,
@@ -170,15 +187,10 @@ impl Runner {
     /// Ansible's `PlaybookExecutor` (its later plays don't start, the recap still shows).
     async fn run_play(&mut self, play: &Play, pplan: &PlayPlan, plan: &Plan, hosts: Vec<String>) -> bool {
         let mut name = if play.name.is_empty() { play.hosts.clone() } else { play.name.clone() };
-        // A templated play name is rendered with play vars, `groups` and extra vars, as in Ansible.
+        // A templated play name is rendered as its `hosts`, as in Ansible.
         if crate::template::is_template(&name) {
-            let groups: Map = self.inventory.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
-            let magic = Map::from_iter([("groups".to_string(), Value::Object(groups))]);
-            let scope = crate::vars::Scope::new(self.engine.clone())
-                .layer(crate::vars::Level::PlayVars, Arc::new(play.vars.clone()))
-                .layer(crate::vars::Level::Magic, Arc::new(magic))
-                .layer(crate::vars::Level::ExtraVars, Arc::new(self.options.extra_vars.clone()));
-            if let Ok(rendered) = Arc::new(scope).render_text(&name) {
+            let scope = play_scope(self.engine.clone(), &self.inventory, play, &self.options.extra_vars);
+            if let Ok(rendered) = scope.render_text(&name) {
                 name = rendered;
             }
         }
@@ -257,8 +269,7 @@ impl Runner {
             collect_roles(items, &mut role_defaults, &mut role_vars);
         }
         let mut magic = Map::new();
-        let groups: Map = self.inventory.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect();
-        magic.insert("groups".into(), Value::Object(groups));
+        magic.insert("groups".into(), self.inventory.groups_value());
         magic.insert("ansible_play_hosts".into(), Value::from(hosts.to_vec()));
         magic.insert("ansible_play_hosts_all".into(), Value::from(all.to_vec()));
         magic.insert("play_hosts".into(), Value::from(batch.to_vec()));

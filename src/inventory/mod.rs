@@ -127,6 +127,12 @@ impl Inventory {
         LOCALHOST_NAMES.contains(&host) && !self.hosts.contains_key(host)
     }
 
+    /// `groups_map` as the value of the `groups` magic variable.
+    pub fn groups_value(&self) -> crate::value::Value {
+        use crate::value::Value;
+        Value::Object(self.groups_map().into_iter().map(|(g, hs)| (g, Value::from(hs))).collect())
+    }
+
     /// Every group (incl. `all`, `ungrouped`) with all hosts of it and its descendants:
     /// the `groups` magic variable.
     pub fn groups_map(&self) -> IndexMap<String, Vec<String>> {
